@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# install.sh — the one place that installs what trainctl needs to build, run
+# its main job and run its tests.  Both README commands call it.  Idempotent:
+# it installs only what is missing, so a warm machine pays nothing.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git
+  libyaml-dev libjansson-dev libsqlite3-dev libpcre2-dev libssl-dev
+  libcmocka-dev sqlite3
+  libopenblas-dev dataset-fashion-mnist
+  clang libclang-rt-14-dev
+  python3 procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install.sh: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,111 @@
+/*
+ * cli.h — what the verbs share: the verb table's entry type, option
+ * parsing, opening the journal, finding trials, and output helpers.
+ *
+ * Each verb is one file in src/cli/ with one entry function
+ *   int cmd_VERB(int argc, char **argv);
+ * returning the process exit code (enum tc_exit).  Verbs print; library
+ * code does not.
+ */
+#ifndef TC_CLI_H
+#define TC_CLI_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "report/table.h"
+#include "store/journal.h"
+#include "util/error.h"
+
+struct tc_verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+extern const struct tc_verb tc_verbs[];
+
+/* An option a verb accepts.  Long name without dashes; short may be 0. */
+struct tc_opt {
+	const char *name;
+	char short_name;
+	int has_arg;
+	const char *arg_name; /* for help: "N", "DIR" */
+	const char *help;
+};
+
+struct tc_args {
+	const char *val[32];   /* value per option index (or "1" for flags) */
+	int seen[32];
+	const char *pos[256];  /* positional arguments */
+	int npos;
+};
+
+/* Parse argv (argv[0] is the verb).  Options may come anywhere; "--" ends
+ * them.  --state-dir and --help are accepted by every verb.  Prints help
+ * and returns 1 for --help, prints the problem and returns -1 for bad
+ * usage, 0 otherwise. */
+int tc_parse_args(int argc, char **argv, const struct tc_opt *opts,
+		  const char *usage, const char *description,
+		  struct tc_args *out);
+
+/* The value of the option called name, or NULL. */
+const char *tc_arg(const struct tc_args *a, const struct tc_opt *opts,
+		   const char *name);
+
+/* Integer/number options with end-pointer checks; print and return -1 on
+ * a bad value. */
+int tc_arg_long(const char *verb, const char *opt, const char *s, long min,
+		long max, long *out);
+int tc_arg_double(const char *verb, const char *opt, const char *s, double min,
+		  double *out);
+
+/* Print an error as "trainctl: VERB: message" and return its exit code. */
+int tc_fail(const char *verb, const struct tc_error *err);
+int tc_usage_error(const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Open the journal for a verb that names an experiment (state dir from
+ * --state-dir, $TRAINCTL_HOME, or ./.trainctl).  Refuses to create one
+ * when it does not exist (TC_ERR_NOTFOUND). */
+int tc_open_existing(const char *state_flag, struct tc_journal **j,
+		     struct tc_error *err);
+
+/* Resolve a TRIAL argument (id, unique id prefix, or index) to an id. */
+int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
+		  char id[16], struct tc_error *err);
+
+/* Parse --format (default def); prints and returns -1 when not allowed. */
+int tc_get_format(const char *verb, const char *s, enum tc_format def,
+		  unsigned allowed_mask, enum tc_format *out);
+#define TC_FMTS(...) tc_fmt_mask(__VA_ARGS__, -1)
+unsigned tc_fmt_mask(int first, ...);
+
+/* Write JSON to stdout (indented), with a newline. */
+int tc_print_json(json_t *v);
+
+/* A value from a final metric row: number or its special text. */
+void tc_fmt_metric(char *buf, size_t len, int has, double v, const char *special);
+
+/* Seconds as "1h02m", "3m04s", "12.3s". */
+void tc_fmt_duration(char *buf, size_t len, double s);
+
+/* ISO 8601 UTC time. */
+void tc_fmt_time(char *buf, size_t len, double t);
+
+int cmd_validate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_results(int argc, char **argv);
+int cmd_best(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * common.c — option parsing and helpers shared by the verbs (see cli.h).
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spec/spec.h"
+
+static const struct tc_opt common_opts[] = {
+	{"state-dir", 0, 1, "DIR",
+	 "state directory (default: $TRAINCTL_HOME, else .trainctl next to "
+	 "the spec or in the current directory)"},
+	{"help", 'h', 0, NULL, "show this help"},
+};
+
+static void print_help(const char *usage, const char *description,
+		       const struct tc_opt *opts)
+{
+	printf("usage: trainctl %s\n\n%s\n\noptions:\n", usage, description);
+	for (int pass = 0; pass < 2; pass++) {
+		const struct tc_opt *o = pass ? common_opts : opts;
+		size_t n = pass ? 2 : SIZE_MAX;
+
+		for (size_t i = 0; o && i < n && o[i].name; i++) {
+			char left[64];
+
+			snprintf(left, sizeof(left), "%s%c%s--%s%s%s",
+				 o[i].short_name ? "-" : "",
+				 o[i].short_name ? o[i].short_name : ' ',
+				 o[i].short_name ? ", " : "  ", o[i].name,
+				 o[i].has_arg ? " " : "",
+				 o[i].has_arg ? o[i].arg_name : "");
+			printf("  %-28s %s\n", left + (o[i].short_name ? 0 : 1),
+			       o[i].help);
+		}
+	}
+}
+
+static int find_opt(const struct tc_opt *opts, const char *name, size_t len,
+		    char short_name)
+{
+	for (int i = 0; opts && opts[i].name; i++)
+		if (short_name ? opts[i].short_name == short_name
+			       : strlen(opts[i].name) == len &&
+					 !strncmp(opts[i].name, name, len))
+			return i;
+	return -1;
+}
+
+int tc_parse_args(int argc, char **argv, const struct tc_opt *opts,
+		  const char *usage, const char *description,
+		  struct tc_args *out)
+{
+	int nopts = 0, only_pos = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (opts && opts[nopts].name)
+		nopts++;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *name, *val = NULL;
+		size_t len;
+		int idx = -1, common = -1;
+
+		if (only_pos || a[0] != '-' || a[1] == '\0') {
+			if (out->npos >= (int)(sizeof(out->pos) / sizeof(out->pos[0]))) {
+				fprintf(stderr, "trainctl %s: too many arguments\n",
+					argv[0]);
+				return -1;
+			}
+			out->pos[out->npos++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = 1;
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+
+			name = a + 2;
+			len = eq ? (size_t)(eq - name) : strlen(name);
+			if (eq)
+				val = eq + 1;
+			idx = find_opt(opts, name, len, 0);
+			if (idx < 0)
+				common = find_opt(common_opts, name, len, 0);
+		} else {
+			name = a + 1;
+			len = 1;
+			if (a[2] != '\0')
+				val = a + 2;
+			idx = find_opt(opts, NULL, 0, a[1]);
+			if (idx < 0)
+				common = find_opt(common_opts, NULL, 0, a[1]);
+		}
+		if (common == 1 || (idx < 0 && common < 0 && !strcmp(a, "-h"))) {
+			print_help(usage, description, opts);
+			return 1;
+		}
+		if (idx < 0 && common < 0) {
+			const char *cands[40];
+			size_t nc = 0;
+			char word[64];
+			const char *dym;
+
+			for (int k = 0; k < nopts && nc < 38; k++)
+				cands[nc++] = opts[k].name;
+			cands[nc++] = "state-dir";
+			cands[nc++] = "help";
+			snprintf(word, sizeof(word), "%.*s", (int)len, name);
+			dym = tc_did_you_mean(word, cands, nc);
+			fprintf(stderr, "trainctl %s: unknown option '%s'%s%s%s\n"
+					"Run 'trainctl %s --help' for usage.\n",
+				argv[0], a, dym ? " (did you mean --" : "",
+				dym ? dym : "", dym ? "?)" : "", argv[0]);
+			return -1;
+		}
+		{
+			const struct tc_opt *o = idx >= 0 ? &opts[idx] : &common_opts[common];
+			int slot = idx >= 0 ? idx : nopts + common;
+
+			if (slot >= 32) {
+				fprintf(stderr, "trainctl: too many options\n");
+				return -1;
+			}
+			if (o->has_arg) {
+				if (!val) {
+					if (i + 1 >= argc) {
+						fprintf(stderr,
+							"trainctl %s: option --%s needs "
+							"a value (%s)\n",
+							argv[0], o->name, o->arg_name);
+						return -1;
+					}
+					val = argv[++i];
+				}
+			} else if (val) {
+				fprintf(stderr,
+					"trainctl %s: option --%s takes no value\n",
+					argv[0], o->name);
+				return -1;
+			} else {
+				val = "1";
+			}
+			out->val[slot] = val;
+			out->seen[slot] = 1;
+		}
+	}
+	/* common options live after the verb's own, found by name */
+	(void)nopts;
+	return 0;
+}
+
+const char *tc_arg(const struct tc_args *a, const struct tc_opt *opts,
+		   const char *name)
+{
+	int n = 0;
+
+	while (opts && opts[n].name) {
+		if (!strcmp(opts[n].name, name))
+			return a->val[n];
+		n++;
+	}
+	for (int c = 0; c < 2; c++)
+		if (!strcmp(common_opts[c].name, name))
+			return a->val[n + c];
+	return NULL;
+}
+
+int tc_arg_long(const char *verb, const char *opt, const char *s, long min,
+		long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr,
+			"trainctl %s: --%s must be an integer from %ld to %ld, "
+			"not '%s'\n",
+			verb, opt, min, max, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int tc_arg_double(const char *verb, const char *opt, const char *s, double min,
+		  double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min) {
+		fprintf(stderr, "trainctl %s: --%s must be a number >= %g, not '%s'\n",
+			verb, opt, min, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int tc_fail(const char *verb, const struct tc_error *err)
+{
+	char buf[2048];
+
+	tc_error_format(err, buf, sizeof(buf));
+	if (err->file[0] && err->line > 0)
+		fprintf(stderr, "%s\n", buf);
+	else
+		fprintf(stderr, "trainctl %s: %s\n", verb, buf);
+	return tc_status_exit(err->code);
+}
+
+int tc_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "trainctl %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun 'trainctl %s --help' for usage.\n", verb);
+	return TC_EXIT_USAGE;
+}
+
+int tc_open_existing(const char *state_flag, struct tc_journal **j,
+		     struct tc_error *err)
+{
+	char *dir = tc_state_dir_resolve(state_flag, NULL);
+	char path[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	*j = NULL;
+	if (!dir)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	snprintf(path, sizeof(path), "%s/journal.db", dir);
+	if (stat(path, &st) != 0) {
+		tc_error_set(err, TC_ERR_NOTFOUND,
+			     "no trainctl state in %s (run from the directory of "
+			     "your experiment file, or pass --state-dir)",
+			     dir);
+		free(dir);
+		return TC_ERR_NOTFOUND;
+	}
+	rc = tc_journal_open(dir, j, err);
+	free(dir);
+	return rc;
+}
+
+int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
+		  char id[16], struct tc_error *err)
+{
+	sqlite3_stmt *st;
+	char *end;
+	long idx;
+	int n = 0;
+
+	errno = 0;
+	idx = strtol(arg, &end, 10);
+	if (*arg && !*end && !errno && strlen(arg) < 8) {
+		st = tc_journal_prepare(j, "SELECT id FROM trials WHERE exp = ? AND idx = ?",
+					err);
+		if (!st)
+			return TC_ERR_DB;
+		sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, idx);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(id, 16, "%s", sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+			return 0;
+		}
+		sqlite3_finalize(st);
+	}
+	st = tc_journal_prepare(
+		j, "SELECT id FROM trials WHERE exp = ? AND substr(id, 1, ?) = ? LIMIT 2",
+		err);
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)strlen(arg));
+	sqlite3_bind_text(st, 3, arg, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n++ == 0)
+			snprintf(id, 16, "%s", sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (n == 1 && strlen(arg) > 0)
+		return 0;
+	if (n > 1)
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "trial '%s' is ambiguous in '%s': give more "
+				    "characters of its id",
+				    arg, exp);
+	return tc_error_set(err, TC_ERR_NOTFOUND,
+			    "no trial '%s' in experiment '%s' (give an id, an id "
+			    "prefix or an index; see `trainctl status %s`)",
+			    arg, exp, exp);
+}
+
+unsigned tc_fmt_mask(int first, ...)
+{
+	va_list ap;
+	unsigned m = 0;
+	int f = first;
+
+	va_start(ap, first);
+	while (f >= 0) {
+		m |= 1u << f;
+		f = va_arg(ap, int);
+	}
+	va_end(ap);
+	return m;
+}
+
+int tc_get_format(const char *verb, const char *s, enum tc_format def,
+		  unsigned allowed, enum tc_format *out)
+{
+	static const char *const names[] = {"table", "csv", "json", "markdown"};
+	char list[128] = "";
+
+	if (!s) {
+		*out = def;
+		return 0;
+	}
+	if (tc_format_parse(s, out) == 0 && (allowed & (1u << *out)))
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if (allowed & (1u << i)) {
+			if (list[0])
+				strcat(list, ", ");
+			strcat(list, names[i]);
+		}
+	fprintf(stderr, "trainctl %s: --format must be one of %s, not '%s'\n",
+		verb, list, s);
+	return -1;
+}
+
+int tc_print_json(json_t *v)
+{
+	if (!v) {
+		fprintf(stderr, "trainctl: out of memory\n");
+		return -1;
+	}
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				     JSON_REAL_PRECISION(17));
+	fputc('\n', stdout);
+	return 0;
+}
+
+void tc_fmt_metric(char *buf, size_t len, int has, double v, const char *special)
+{
+	if (!has)
+		snprintf(buf, len, "-");
+	else if (special)
+		snprintf(buf, len, "%s", special);
+	else
+		snprintf(buf, len, "%.6g", v);
+}
+
+void tc_fmt_duration(char *buf, size_t len, double s)
+{
+	if (!isfinite(s) || s < 0)
+		snprintf(buf, len, "-");
+	else if (s < 60)
+		snprintf(buf, len, "%.1fs", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)s % 60);
+	else
+		snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)s % 3600 / 60);
+}
+
+void tc_fmt_time(char *buf, size_t len, double t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

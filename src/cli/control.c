@@ -1,0 +1,251 @@
+/*
+ * control.c — `trainctl cancel` and `trainctl retry`: change what an
+ * experiment will do, whether or not a runner is working on it.
+ *
+ * cancel: queued trials become cancelled at once; running ones get
+ * cancel_req = 1 in the journal and then a signal to their supervisor, so
+ * whoever records their end (the runner, or the next resume) records
+ * "cancelled".  Cancelling the whole experiment also marks the experiment,
+ * which makes a live runner stop starting trials.
+ *
+ * retry: failed, timed-out or cancelled trials go back to queued with a
+ * fresh retry budget; if no runner is alive, this command runs them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "exec/local.h"
+#include "exec/runner.h"
+#include "store/experiment.h"
+
+int tc_run_existing(const char *verb, struct tc_journal *j, const char *name,
+		    const struct tc_args *a, const struct tc_opt *opts,
+		    int requeue_interrupted);
+
+static const struct tc_opt cancel_opts[] = {
+	{"now", 0, 0, NULL, "kill at once (SIGKILL) instead of SIGTERM first"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static int open_exp(const char *verb, const struct tc_args *a,
+		    const struct tc_opt *opts, struct tc_journal **j)
+{
+	struct tc_error err;
+	int rc;
+
+	tc_error_clear(&err);
+	if ((rc = tc_open_existing(tc_arg(a, opts, "state-dir"), j, &err)))
+		return tc_fail(verb, &err);
+	rc = tc_journal_has_experiment(*j, a->pos[0], &err);
+	if (rc == 0)
+		tc_error_set(&err, TC_ERR_NOTFOUND,
+			     "no experiment '%s' (see `trainctl ls`)", a->pos[0]);
+	if (rc <= 0) {
+		tc_journal_close(*j);
+		*j = NULL;
+		return tc_fail(verb, &err);
+	}
+	return 0;
+}
+
+/* Fill the temp table `sel` with the trials named on the command line. */
+static int select_trials(const char *verb, struct tc_journal *j,
+			 const struct tc_args *a, int *n)
+{
+	struct tc_error err;
+	sqlite3_stmt *st;
+
+	tc_error_clear(&err);
+	if (tc_journal_exec(j, "CREATE TEMP TABLE IF NOT EXISTS sel(id TEXT PRIMARY KEY);"
+			       "DELETE FROM sel;",
+			    &err))
+		return tc_fail(verb, &err);
+	st = tc_journal_prepare(j, "INSERT OR IGNORE INTO sel VALUES(?)", &err);
+	if (!st)
+		return tc_fail(verb, &err);
+	*n = 0;
+	for (int i = 1; i < a->npos; i++) {
+		char id[16];
+
+		if (tc_find_trial(j, a->pos[0], a->pos[i], id, &err)) {
+			sqlite3_finalize(st);
+			return tc_fail(verb, &err);
+		}
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_step(st);
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int exec_bound(struct tc_journal *j, const char *sql, const char *exp,
+		      int all, struct tc_error *err, int *changes)
+{
+	sqlite3_stmt *st = tc_journal_prepare(j, sql, err);
+	int rc;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, all);
+	rc = sqlite3_step(st) == SQLITE_DONE
+		     ? 0
+		     : tc_error_set(err, TC_ERR_DB, "journal: %s", sqlite3_errmsg(j->db));
+	if (changes)
+		*changes = sqlite3_changes(j->db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int cmd_cancel(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_journal *j = NULL;
+	struct tc_error err;
+	sqlite3_stmt *st;
+	int rc, n = 0, all, queued = 0, running = 0;
+
+	rc = tc_parse_args(argc, argv, cancel_opts, "cancel NAME [TRIAL...]",
+			   "Cancel the whole experiment, or the trials named.  "
+			   "Running trials get SIGTERM\n(then SIGKILL after the "
+			   "grace period); queued ones never start.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos < 1)
+		return tc_usage_error("cancel", "expected an experiment name");
+	if ((rc = open_exp("cancel", &a, cancel_opts, &j)))
+		return rc;
+	if ((rc = select_trials("cancel", j, &a, &n)))
+		goto out;
+	all = n == 0;
+	tc_error_clear(&err);
+	if ((rc = tc_journal_begin(j, &err)))
+		goto fail;
+	if ((rc = exec_bound(j,
+			     "UPDATE trials SET state = 'cancelled', reason = "
+			     "'cancelled' WHERE exp = ?1 AND state = 'queued' AND "
+			     "(?2 OR id IN (SELECT id FROM sel))",
+			     a.pos[0], all, &err, &queued)) ||
+	    (rc = exec_bound(j,
+			     "UPDATE trials SET cancel_req = 1 WHERE exp = ?1 AND "
+			     "state IN ('starting', 'running') AND (?2 OR id IN "
+			     "(SELECT id FROM sel))",
+			     a.pos[0], all, &err, &running)) ||
+	    (all && (rc = tc_experiment_set_state(j, a.pos[0], "cancelled", &err))) ||
+	    (rc = tc_journal_event(j, a.pos[0], NULL, "cancel requested", NULL, &err)) ||
+	    (rc = tc_journal_commit(j, &err))) {
+		tc_journal_rollback(j);
+		goto fail;
+	}
+	/* now act: signal the supervisors of running trials */
+	st = tc_journal_prepare(j,
+				"SELECT id, attempt, sup_pid, sup_start FROM trials "
+				"WHERE exp = ?1 AND state IN ('starting', 'running') "
+				"AND cancel_req = 1",
+				&err);
+	if (!st)
+		goto fail;
+	sqlite3_bind_text(st, 1, a.pos[0], -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char *dir = tc_trial_dir(j, (const char *)sqlite3_column_text(st, 0));
+
+		if (dir)
+			tc_local_cancel(dir, sqlite3_column_int(st, 1),
+					(pid_t)sqlite3_column_int(st, 2),
+					sqlite3_column_int64(st, 3),
+					tc_arg(&a, cancel_opts, "now") != NULL);
+		free(dir);
+	}
+	sqlite3_finalize(st);
+	printf("cancelled %d queued trial%s; stopping %d running trial%s\n", queued,
+	       queued == 1 ? "" : "s", running, running == 1 ? "" : "s");
+	if (running && !tc_runner_alive(j, a.pos[0]))
+		printf("no trainctl is running '%s': `trainctl resume %s` records "
+		       "their end\n",
+		       a.pos[0], a.pos[0]);
+	rc = 0;
+	goto out;
+fail:
+	rc = tc_fail("cancel", &err);
+out:
+	tc_journal_close(j);
+	return rc;
+}
+
+static const struct tc_opt retry_opts[] = {
+	{"failed", 0, 0, NULL, "every failed or timed-out trial"},
+	{"parallel", 'p', 1, "N", "trials at a time (default: run.parallel)"},
+	{"cpus", 0, 1, "N", "CPU cores to pack trials into (default: all)"},
+	{"memory", 0, 1, "Q", "memory to pack trials into (default: all)"},
+	{"gpus", 0, 1, "N", "GPUs of this machine (default: nvidia-smi -L)"},
+	{"kill-grace", 0, 1, "SECONDS", "time between SIGTERM and SIGKILL"},
+	{"detach", 'd', 0, NULL, "run in the background"},
+	{"quiet", 'q', 0, NULL, "no progress output"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+int cmd_retry(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_journal *j = NULL;
+	struct tc_error err;
+	int rc, n = 0, changed = 0;
+
+	rc = tc_parse_args(argc, argv, retry_opts, "retry NAME [TRIAL...|--failed]",
+			   "Queue failed, timed-out or cancelled trials again (with "
+			   "a fresh retry budget)\nand run them, or let the running "
+			   "trainctl pick them up.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos < 1)
+		return tc_usage_error("retry", "expected an experiment name");
+	if (a.npos == 1 && !tc_arg(&a, retry_opts, "failed"))
+		return tc_usage_error("retry", "name the trials to retry, or pass --failed");
+	if (a.npos > 1 && tc_arg(&a, retry_opts, "failed"))
+		return tc_usage_error("retry", "give trials or --failed, not both");
+	if ((rc = open_exp("retry", &a, retry_opts, &j)))
+		return rc;
+	if ((rc = select_trials("retry", j, &a, &n)))
+		goto out;
+	tc_error_clear(&err);
+	if ((rc = tc_journal_begin(j, &err)))
+		goto fail;
+	if ((rc = exec_bound(j,
+			     n ? "UPDATE trials SET state = 'queued', next_at = 0, "
+				 "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
+				 "AND state IN ('failed', 'timed_out', 'cancelled') "
+				 "AND id IN (SELECT id FROM sel)"
+			       : "UPDATE trials SET state = 'queued', next_at = 0, "
+				 "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
+				 "AND state IN ('failed', 'timed_out')",
+			     a.pos[0], 0, &err, &changed)) ||
+	    (rc = tc_experiment_set_state(j, a.pos[0], "running", &err)) ||
+	    (rc = tc_journal_event(j, a.pos[0], NULL, "retry requested", NULL, &err)) ||
+	    (rc = tc_journal_commit(j, &err))) {
+		tc_journal_rollback(j);
+		goto fail;
+	}
+	printf("queued %d trial%s again\n", changed, changed == 1 ? "" : "s");
+	if (n && changed < n)
+		printf("(%d of the trials named were not failed, timed out or "
+		       "cancelled and were left alone)\n",
+		       n - changed);
+	if (tc_runner_alive(j, a.pos[0])) {
+		printf("the running trainctl picks them up\n");
+		rc = 0;
+		goto out;
+	}
+	fflush(stdout);
+	rc = changed ? tc_run_existing("retry", j, a.pos[0], &a, retry_opts, 0) : 0;
+	goto out;
+fail:
+	rc = tc_fail("retry", &err);
+out:
+	tc_journal_close(j);
+	return rc;
+}

@@ -1,0 +1,139 @@
+/*
+ * logs.c — `trainctl logs NAME TRIAL [-f]`: a trial's output, straight from
+ * the files its supervisor writes; -f follows until the trial ends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "store/experiment.h"
+
+static const struct tc_opt logs_opts[] = {
+	{"follow", 'f', 0, NULL, "keep printing new output until the trial ends"},
+	{"stderr", 'e', 0, NULL, "the trial's stderr instead of its stdout"},
+	{"attempt", 0, 1, "N", "an earlier attempt's output"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static int trial_state(struct tc_journal *j, const char *exp, const char *id,
+		       int *attempt)
+{
+	struct tc_error err;
+	sqlite3_stmt *st = tc_journal_prepare(
+		j, "SELECT state, attempt FROM trials WHERE exp = ? AND id = ?", &err);
+	int s = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		s = tc_state_parse((const char *)sqlite3_column_text(st, 0));
+		if (attempt)
+			*attempt = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	return s;
+}
+
+static int copy_new(int fd, off_t *off)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), *off)) > 0) {
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			return -1;
+		*off += n;
+	}
+	fflush(stdout);
+	return ferror(stdout) ? -1 : 0;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_journal *j = NULL;
+	struct tc_error err;
+	char id[16], path[PATH_MAX];
+	char *dir = NULL;
+	const char *which;
+	int rc, fd = -1, state, attempt = 0, want_attempt = 0;
+	off_t off = 0;
+
+	rc = tc_parse_args(argc, argv, logs_opts, "logs NAME TRIAL [-f] [--stderr]",
+			   "Print a trial's output.  TRIAL is its id, a unique "
+			   "prefix of it, or its index.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos != 2)
+		return tc_usage_error("logs", "expected an experiment name and a trial");
+	which = tc_arg(&a, logs_opts, "stderr") ? "stderr" : "stdout";
+	if (tc_arg(&a, logs_opts, "attempt")) {
+		long l;
+
+		if (tc_arg_long("logs", "attempt", tc_arg(&a, logs_opts, "attempt"), 1,
+				1000000, &l))
+			return TC_EXIT_USAGE;
+		want_attempt = (int)l;
+	}
+	tc_error_clear(&err);
+	rc = tc_open_existing(tc_arg(&a, logs_opts, "state-dir"), &j, &err);
+	if (!rc) {
+		rc = tc_journal_has_experiment(j, a.pos[0], &err);
+		if (rc == 0)
+			rc = tc_error_set(&err, TC_ERR_NOTFOUND,
+					  "no experiment '%s' (see `trainctl ls`)",
+					  a.pos[0]);
+		else if (rc > 0)
+			rc = tc_find_trial(j, a.pos[0], a.pos[1], id, &err);
+	}
+	if (rc) {
+		tc_journal_close(j);
+		return tc_fail("logs", &err);
+	}
+	dir = tc_trial_dir(j, id);
+	state = trial_state(j, a.pos[0], id, &attempt);
+	if (want_attempt && want_attempt < attempt)
+		snprintf(path, sizeof(path), "%s/%s.%d.log", dir, which, want_attempt);
+	else
+		snprintf(path, sizeof(path), "%s/%s.log", dir, which);
+	for (;;) {
+		if (fd < 0)
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && copy_new(fd, &off) != 0) {
+			rc = TC_EXIT_FAILED;
+			break;
+		}
+		if (!tc_arg(&a, logs_opts, "follow") ||
+		    (want_attempt && want_attempt < attempt))
+			break;
+		state = trial_state(j, a.pos[0], id, NULL);
+		if (state < 0 || tc_state_final(state)) {
+			if (fd < 0)
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0)
+				copy_new(fd, &off);
+			break;
+		}
+		{
+			struct timespec ts = {0, 200 * 1000000L};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (fd < 0 && !tc_arg(&a, logs_opts, "follow"))
+		fprintf(stderr, "trainctl logs: trial %s has no %s yet (%s)\n", id,
+			which, tc_state_name(state));
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	tc_journal_close(j);
+	return rc;
+}

@@ -1,0 +1,359 @@
+/*
+ * plan.c — `trainctl validate` and `trainctl plan`: the spec checked, and
+ * every trial it gives listed (streamed: a million-point grid is printed
+ * without being held in memory).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "metrics/metrics.h"
+#include "search/search.h"
+#include "spec/spec.h"
+#include "store/experiment.h"
+#include "util/fsutil.h"
+
+/* Load a spec and check what the loader cannot: the metric pattern. */
+static int load_checked(const char *path, struct tc_spec **spec,
+			struct tc_error *err)
+{
+	int rc = tc_spec_load(path, spec, err);
+
+	if (rc)
+		return rc;
+	if ((*spec)->metric.regex) {
+		struct tc_metric_regex *re =
+			tc_metric_regex_new((*spec)->metric.regex, err);
+
+		if (!re) {
+			char msg[sizeof(err->msg)];
+
+			memcpy(msg, err->msg, sizeof(msg));
+			tc_error_at(err, TC_ERR_SPEC, path,
+				    (*spec)->metric.regex_pos.line,
+				    (*spec)->metric.regex_pos.col, "metric.regex: %.900s",
+				    msg);
+			tc_spec_free(*spec);
+			*spec = NULL;
+			return TC_ERR_SPEC;
+		}
+		tc_metric_regex_free(re);
+	}
+	return 0;
+}
+
+uint64_t tc_pick_seed(const struct tc_spec *spec, const char *flag, int *picked);
+
+uint64_t tc_pick_seed(const struct tc_spec *spec, const char *flag, int *picked)
+{
+	struct timespec ts;
+
+	*picked = 0;
+	if (flag) {
+		char *end;
+		unsigned long long v = strtoull(flag, &end, 10);
+
+		if (*flag && !*end)
+			return v;
+	}
+	if (spec->search.has_seed)
+		return spec->search.seed;
+	*picked = 1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000003u) ^ (uint64_t)ts.tv_nsec ^
+	       ((uint64_t)getpid() << 32);
+}
+
+static const struct tc_opt validate_opts[] = {{NULL, 0, 0, NULL, NULL}};
+
+int cmd_validate(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_spec *spec = NULL;
+	struct tc_plan *plan = NULL;
+	const struct tc_trial *t;
+	struct tc_error err;
+	uint64_t n = 0;
+	int rc, picked;
+
+	rc = tc_parse_args(argc, argv, validate_opts, "validate SPEC",
+			   "Parse and check an experiment file.  Errors are printed "
+			   "as file:line:col: message\nand exit with code 2.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos != 1)
+		return tc_usage_error("validate", "expected one experiment file");
+	tc_error_clear(&err);
+	if ((rc = load_checked(a.pos[0], &spec, &err)))
+		return tc_fail("validate", &err);
+	if ((rc = tc_plan_new(spec, tc_pick_seed(spec, NULL, &picked), &plan, &err))) {
+		tc_spec_free(spec);
+		return tc_fail("validate", &err);
+	}
+	while ((rc = tc_plan_next(plan, &t, &err)) == 1)
+		n++;
+	if (rc == 0 && n == 0)
+		rc = tc_error_at(&err, TC_ERR_SPEC, a.pos[0], 0, 0,
+				 "the plan is empty: every point is excluded");
+	if (rc < 0) {
+		tc_plan_free(plan);
+		tc_spec_free(spec);
+		return tc_fail("validate", &err);
+	}
+	printf("%s: ok: experiment '%s', %" PRIu64 " trial%s (%s search)\n",
+	       a.pos[0], spec->name, n, n == 1 ? "" : "s",
+	       spec->search.method == TC_SEARCH_GRID ? "grid" : "random");
+	if (tc_plan_note(plan))
+		printf("note: %s\n", tc_plan_note(plan));
+	tc_plan_free(plan);
+	tc_spec_free(spec);
+	return 0;
+}
+
+static const struct tc_opt plan_opts[] = {
+	{"format", 'o', 1, "FMT", "table (default), json or csv"},
+	{"render", 0, 1, "DIR",
+	 "write each trial's params.json and command.json under DIR/ID/"},
+	{"seed", 0, 1, "N", "random search seed (default: search.seed)"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static void value_text(const struct tc_value *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", v->text ? v->text : "");
+}
+
+static int render_one(const char *dir, const struct tc_spec *spec,
+		      const struct tc_trial *t, const char *state_dir,
+		      struct tc_error *err)
+{
+	char path[PATH_MAX], tdir[PATH_MAX];
+	json_t *params = tc_trial_params_json(spec, t->values), *argv = NULL,
+	       *env = NULL, *cmd;
+	char *text;
+	int rc;
+
+	snprintf(tdir, sizeof(tdir), "%s/trials/%s", state_dir, t->id);
+	rc = tc_trial_resolve(spec, t->values, t->id, t->index, t->seed, tdir,
+			      &argv, &env, err);
+	if (rc) {
+		json_decref(params);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, t->id);
+	if (tc_mkdir_p(path, 0755) != 0) {
+		json_decref(params);
+		json_decref(argv);
+		json_decref(env);
+		return tc_error_set(err, TC_ERR_IO, "cannot create %s: %s", path,
+				    strerror(errno));
+	}
+	cmd = json_pack("{s:s, s:I, s:o, s:o, s:I}", "trial", t->id, "index",
+			(json_int_t)t->index, "argv", argv, "env", env, "seed",
+			(json_int_t)t->seed);
+	for (int k = 0; k < 2; k++) {
+		json_t *o = k ? cmd : params;
+
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, t->id,
+			 k ? "command.json" : "params.json");
+		text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		if (!text || tc_write_file_atomic(path, text, strlen(text), 0) != 0) {
+			free(text);
+			json_decref(params);
+			json_decref(cmd);
+			return tc_error_set(err, TC_ERR_IO, "cannot write %s: %s",
+					    path, strerror(errno));
+		}
+		free(text);
+	}
+	json_decref(params);
+	json_decref(cmd);
+	return 0;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_spec *spec = NULL;
+	struct tc_plan *plan = NULL;
+	const struct tc_trial *t;
+	struct tc_error err;
+	enum tc_format fmt;
+	const char *render;
+	char *state_dir = NULL;
+	int *width = NULL, rc, picked;
+	uint64_t n = 0, seed;
+
+	rc = tc_parse_args(argc, argv, plan_opts, "plan SPEC [--format FMT] [--render DIR]",
+			   "List every trial the experiment file gives, before "
+			   "anything runs: its index, id,\nparameters and "
+			   "resources, and the total requested.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos != 1)
+		return tc_usage_error("plan", "expected one experiment file");
+	if (tc_get_format("plan", tc_arg(&a, plan_opts, "format"), TC_FMT_TABLE,
+			  TC_FMTS(TC_FMT_TABLE, TC_FMT_JSON, TC_FMT_CSV), &fmt))
+		return TC_EXIT_USAGE;
+	render = tc_arg(&a, plan_opts, "render");
+	tc_error_clear(&err);
+	if ((rc = load_checked(a.pos[0], &spec, &err)))
+		return tc_fail("plan", &err);
+	seed = tc_pick_seed(spec, tc_arg(&a, plan_opts, "seed"), &picked);
+	if (picked && spec->search.method == TC_SEARCH_RANDOM)
+		fprintf(stderr,
+			"note: no search.seed in the spec; this plan used seed %" PRIu64
+			" (run picks its own and records it)\n",
+			seed);
+	state_dir = tc_state_dir_resolve(tc_arg(&a, plan_opts, "state-dir"), a.pos[0]);
+	if ((rc = tc_plan_new(spec, seed, &plan, &err)) || !state_dir) {
+		if (!rc)
+			tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if (render && tc_mkdir_p(render, 0755) != 0) {
+		tc_error_set(&err, TC_ERR_IO, "cannot create %s: %s", render,
+			     strerror(errno));
+		goto fail;
+	}
+
+	/* header */
+	width = calloc(spec->nparams + 1, sizeof(*width));
+	if (!width) {
+		tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < spec->nparams; i++) {
+		const struct tc_param *p = &spec->params[i];
+
+		width[i] = (int)strlen(p->name);
+		if (p->kind == TC_P_VALUES || p->kind == TC_P_CONST) {
+			for (size_t k = 0; k < p->nvalues; k++)
+				if ((int)strlen(p->values[k].text) > width[i])
+					width[i] = (int)strlen(p->values[k].text);
+		} else if (width[i] < 12)
+			width[i] = 12;
+	}
+	for (size_t i = 0; i < spec->search.ninclude; i++)
+		for (size_t k = 0; k < spec->search.include[i].n; k++) {
+			int pi = tc_spec_param_index(
+				spec, spec->search.include[i].a[k].name,
+				strlen(spec->search.include[i].a[k].name));
+			int w = (int)strlen(spec->search.include[i].a[k].value.text);
+
+			if (pi >= 0 && w > width[pi])
+				width[pi] = w;
+		}
+	if (fmt == TC_FMT_TABLE) {
+		printf("%5s  %-12s  %-7s", "index", "trial", "state");
+		for (size_t i = 0; i < spec->nparams; i++)
+			printf("  %-*s", width[i], spec->params[i].name);
+		printf("\n");
+	} else if (fmt == TC_FMT_CSV) {
+		fputs("index,trial,state", stdout);
+		for (size_t i = 0; i < spec->nparams; i++) {
+			fputc(',', stdout);
+			tc_csv_field(stdout, spec->params[i].name);
+		}
+		fputs(",seed\n", stdout);
+	} else {
+		fputs("[", stdout);
+	}
+
+	while ((rc = tc_plan_next(plan, &t, &err)) == 1) {
+		char buf[512];
+
+		if (fmt == TC_FMT_TABLE) {
+			printf("%5" PRIu64 "  %-12s  %-7s", t->index, t->id, "planned");
+			for (size_t i = 0; i < spec->nparams; i++) {
+				value_text(&t->values[i], buf, sizeof(buf));
+				printf("  %-*s", width[i], buf);
+			}
+			fputc('\n', stdout);
+		} else if (fmt == TC_FMT_CSV) {
+			printf("%" PRIu64 ",%s,planned", t->index, t->id);
+			for (size_t i = 0; i < spec->nparams; i++) {
+				value_text(&t->values[i], buf, sizeof(buf));
+				fputc(',', stdout);
+				tc_csv_field(stdout, buf);
+			}
+			printf(",%" PRIu32 "\n", t->seed);
+		} else {
+			json_t *row = json_object();
+
+			json_object_set_new(row, "index", json_integer((json_int_t)t->index));
+			json_object_set_new(row, "trial", json_string(t->id));
+			json_object_set_new(row, "state", json_string("planned"));
+			for (size_t i = 0; i < spec->nparams; i++)
+				json_object_set_new(row, spec->params[i].name,
+						    tc_value_json(&t->values[i]));
+			json_object_set_new(row, "seed", json_integer(t->seed));
+			fputs(n ? ",\n  " : "\n  ", stdout);
+			json_dumpf(row, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER |
+							JSON_REAL_PRECISION(17));
+			json_decref(row);
+		}
+		if (render && (rc = render_one(render, spec, t, state_dir, &err)))
+			goto fail;
+		n++;
+		if (ferror(stdout))
+			break;
+	}
+	if (rc < 0)
+		goto fail;
+	if (fmt == TC_FMT_JSON)
+		fputs(n ? "\n]\n" : "]\n", stdout);
+	if (n == 0) {
+		tc_error_at(&err, TC_ERR_SPEC, a.pos[0], 0, 0,
+			    "the plan is empty: every point is excluded");
+		goto fail;
+	}
+	if (fmt == TC_FMT_TABLE) {
+		char res[256], tbuf[32] = "none";
+
+		snprintf(res, sizeof(res), "cpu %g, memory %lld MiB, gpu %d",
+			 spec->resources.cpu, spec->resources.memory >> 20,
+			 spec->resources.gpu);
+		if (spec->run.timeout > 0)
+			tc_fmt_duration(tbuf, sizeof(tbuf), spec->run.timeout);
+		printf("\n%" PRIu64 " trial%s (%s search, parallel %d); each: %s; "
+		       "timeout %s",
+		       n, n == 1 ? "" : "s",
+		       spec->search.method == TC_SEARCH_GRID ? "grid" : "random",
+		       spec->run.parallel, spec->resources.given ? res : "no resources requested",
+		       tbuf);
+		if (spec->resources.gpu > 0 && spec->run.timeout > 0)
+			printf("; at most %.1f GPU-hours requested",
+			       (double)n * spec->resources.gpu *
+				       (spec->run.timeout / 3600.0) *
+				       (spec->run.retries + 1));
+		else if (spec->resources.gpu > 0)
+			printf("; %" PRIu64 " GPUs per hour of trial time",
+			       n * (uint64_t)spec->resources.gpu);
+		printf("\n");
+		if (tc_plan_note(plan))
+			printf("note: %s\n", tc_plan_note(plan));
+	}
+	if (render)
+		fprintf(stderr, "rendered %" PRIu64 " trial%s into %s\n", n,
+			n == 1 ? "" : "s", render);
+	free(width);
+	free(state_dir);
+	tc_plan_free(plan);
+	tc_spec_free(spec);
+	return 0;
+fail:
+	free(width);
+	free(state_dir);
+	tc_plan_free(plan);
+	tc_spec_free(spec);
+	return tc_fail("plan", &err);
+}

@@ -1,0 +1,322 @@
+/*
+ * query.c — see query.h.
+ */
+#include "cli/query.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "metrics/metrics.h"
+#include "util/fsutil.h"
+
+static int add_name(struct tview *v, const char *name)
+{
+	char **nn;
+
+	for (size_t i = 0; i < v->nmetric; i++)
+		if (!strcmp(v->metric_names[i], name))
+			return 0;
+	nn = realloc(v->metric_names, (v->nmetric + 1) * sizeof(*nn));
+	if (!nn)
+		return -1;
+	v->metric_names = nn;
+	if (!(nn[v->nmetric] = strdup(name)))
+		return -1;
+	v->nmetric++;
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void collect_names(struct tview *v)
+{
+	size_t first = 0;
+
+	for (size_t i = 0; i < v->nmetric; i++)
+		free(v->metric_names[i]);
+	v->nmetric = 0;
+	if (v->spec->metric.name) {
+		add_name(v, v->spec->metric.name);
+		first = 1;
+	}
+	for (size_t r = 0; r < v->n; r++) {
+		const char *k;
+		json_t *val;
+
+		json_object_foreach(v->rows[r].metrics, k, val) add_name(v, k);
+	}
+	if (v->nmetric > first)
+		qsort(v->metric_names + first, v->nmetric - first,
+		      sizeof(char *), cmp_names);
+}
+
+int tview_load(struct tc_journal *j, const char *name, struct tview *v,
+	       struct tc_error *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	if ((rc = tc_experiment_load(j, name, &v->exp, err)))
+		return rc;
+	if ((rc = tc_spec_parse(v->exp.spec_path, v->exp.spec_text,
+				strlen(v->exp.spec_text), &v->spec, err)))
+		return rc;
+	st = tc_journal_prepare(
+		j,
+		"SELECT id, idx, state, params, command, reason, attempt, exit_code,"
+		" started_at, ended_at, wall, utime, stime, total_wall, total_cpu,"
+		" maxrss_kb, seed, gpus FROM trials WHERE exp = ? ORDER BY idx",
+		err);
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct trow *r;
+		const char *s;
+
+		if (v->n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct trow *nr = realloc(v->rows, ncap * sizeof(*nr));
+
+			if (!nr) {
+				sqlite3_finalize(st);
+				return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			}
+			v->rows = nr;
+			cap = ncap;
+		}
+		r = &v->rows[v->n++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->id, sizeof(r->id), "%s", sqlite3_column_text(st, 0));
+		r->idx = sqlite3_column_int64(st, 1);
+		r->state = tc_state_parse((const char *)sqlite3_column_text(st, 2));
+		r->params = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+		r->command = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+		s = (const char *)sqlite3_column_text(st, 5);
+		r->reason = s ? strdup(s) : NULL;
+		r->attempt = sqlite3_column_int(st, 6);
+		r->has_exit = sqlite3_column_type(st, 7) != SQLITE_NULL;
+		r->exit_code = sqlite3_column_int(st, 7);
+		r->started_at = sqlite3_column_double(st, 8);
+		r->ended_at = sqlite3_column_double(st, 9);
+		r->wall = sqlite3_column_double(st, 10);
+		r->utime = sqlite3_column_double(st, 11);
+		r->stime = sqlite3_column_double(st, 12);
+		r->total_wall = sqlite3_column_double(st, 13);
+		r->total_cpu = sqlite3_column_double(st, 14);
+		r->maxrss_kb = sqlite3_column_int64(st, 15);
+		r->seed = (uint32_t)sqlite3_column_int64(st, 16);
+		s = (const char *)sqlite3_column_text(st, 17);
+		snprintf(r->gpus, sizeof(r->gpus), "%s", s ? s : "");
+		r->metrics = json_object();
+		if (!r->params)
+			r->params = json_object();
+	}
+	sqlite3_finalize(st);
+
+	st = tc_journal_prepare(
+		j, "SELECT trial, name, value, special FROM final WHERE exp = ?", err);
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	{
+		size_t hint = 0;
+
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *tid = (const char *)sqlite3_column_text(st, 0);
+			const char *mname = (const char *)sqlite3_column_text(st, 1);
+			struct trow *r = NULL;
+			json_t *val;
+
+			/* rows are few; try where the last one was first */
+			if (hint < v->n && !strcmp(v->rows[hint].id, tid))
+				r = &v->rows[hint];
+			for (size_t i = 0; !r && i < v->n; i++)
+				if (!strcmp(v->rows[i].id, tid)) {
+					r = &v->rows[i];
+					hint = i;
+				}
+			if (!r)
+				continue;
+			if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+				val = json_real(sqlite3_column_double(st, 2));
+			else
+				val = json_string((const char *)sqlite3_column_text(st, 3));
+			json_object_set_new(r->metrics, mname, val);
+		}
+	}
+	sqlite3_finalize(st);
+	collect_names(v);
+	return 0;
+}
+
+void tview_free(struct tview *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		json_decref(v->rows[i].params);
+		json_decref(v->rows[i].command);
+		json_decref(v->rows[i].metrics);
+		free(v->rows[i].reason);
+	}
+	free(v->rows);
+	for (size_t i = 0; i < v->nmetric; i++)
+		free(v->metric_names[i]);
+	free(v->metric_names);
+	tc_spec_free(v->spec);
+	tc_exp_info_free(&v->exp);
+	memset(v, 0, sizeof(*v));
+}
+
+struct reparse_ctx {
+	json_t *metrics;
+};
+
+static int on_value(void *vctx, const char *name, double step, double value)
+{
+	struct reparse_ctx *c = vctx;
+
+	(void)step;
+	if (isfinite(value))
+		json_object_set_new(c->metrics, name, json_real(value));
+	else
+		json_object_set_new(c->metrics, name,
+				    json_string(isnan(value) ? "nan"
+						: value > 0  ? "inf"
+							     : "-inf"));
+	return 0;
+}
+
+int tview_reparse(struct tview *v, struct tc_journal *j, const char *regex,
+		  struct tc_error *err)
+{
+	struct tc_metric_regex *re = NULL;
+	static const char *const files[] = {"stdout.log", "stderr.log",
+					    "metrics.jsonl"};
+
+	if (regex && !(re = tc_metric_regex_new(regex, err)))
+		return TC_ERR_USAGE;
+	for (size_t i = 0; i < v->n; i++) {
+		struct trow *r = &v->rows[i];
+		struct reparse_ctx c;
+		char *dir = tc_trial_dir(j, r->id);
+
+		json_object_clear(r->metrics);
+		c.metrics = r->metrics;
+		for (int f = 0; dir && f < 3; f++) {
+			char path[PATH_MAX];
+			char *buf;
+			size_t len;
+			struct tc_collector *col;
+
+			snprintf(path, sizeof(path), "%s/%s", dir, files[f]);
+			if (tc_read_file(path, (size_t)1 << 34, &buf, &len) != 0)
+				continue;
+			col = tc_collector_new(f == 2 ? TC_SRC_JSONL : TC_SRC_TEXT,
+					       f == 2 ? NULL : re, 1);
+			if (col) {
+				tc_collector_feed(col, buf, len, on_value, &c);
+				tc_collector_finish(col, on_value, &c);
+				tc_collector_free(col);
+			}
+			free(buf);
+		}
+		free(dir);
+	}
+	tc_metric_regex_free(re);
+	collect_names(v);
+	return 0;
+}
+
+int trow_metric(const struct trow *r, const char *name, double *v,
+		const char **special)
+{
+	json_t *m = json_object_get(r->metrics, name);
+
+	*special = NULL;
+	if (!m) {
+		/* a parameter can be a sort key too */
+		m = json_object_get(r->params, name);
+		if (!json_is_number(m))
+			return 0;
+	}
+	if (json_is_number(m)) {
+		*v = json_number_value(m);
+		return 1;
+	}
+	if (json_is_string(m)) {
+		*special = json_string_value(m);
+		if (tc_metrics_parse_number(*special, strlen(*special), v) != 0)
+			*v = NAN;
+		return 1;
+	}
+	return 0;
+}
+
+json_t *trow_metric_json(const struct trow *r, const char *name)
+{
+	json_t *m = json_object_get(r->metrics, name);
+
+	return m ? json_incref(m) : json_null();
+}
+
+int tview_goal_for(const struct tview *v, const char *name, int goal)
+{
+	if (goal)
+		return goal;
+	if (v->spec->metric.name && !strcmp(name, v->spec->metric.name))
+		return v->spec->metric.goal;
+	if (strcasestr(name, "loss") || strcasestr(name, "err"))
+		return -1;
+	return 1;
+}
+
+static int g_goal;
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct trow *x = a, *y = b;
+	int c = tc_metric_cmp(x->rank, x->has_rank, y->rank, y->has_rank, g_goal);
+
+	if (c)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+void tview_rank(struct tview *v, const char *name, int goal)
+{
+	g_goal = tview_goal_for(v, name, goal);
+	for (size_t i = 0; i < v->n; i++) {
+		const char *sp;
+
+		v->rows[i].has_rank = trow_metric(&v->rows[i], name,
+						  &v->rows[i].rank, &sp);
+	}
+	qsort(v->rows, v->n, sizeof(*v->rows), cmp_rows);
+}
+
+json_t *tview_provenance(const struct tview *v)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "spec_path", json_string(v->exp.spec_path));
+	json_object_set_new(o, "spec_sha256", json_string(v->exp.spec_hash));
+	json_object_set_new(o, "trainctl_version", json_string(v->exp.tc_version));
+	json_object_set_new(o, "host", json_string(v->exp.host));
+	json_object_set_new(o, "git_commit", v->exp.git_commit
+						     ? json_string(v->exp.git_commit)
+						     : json_null());
+	json_object_set_new(o, "git_dirty", v->exp.git_dirty < 0
+						    ? json_null()
+						    : json_boolean(v->exp.git_dirty));
+	json_object_set_new(o, "seed", json_integer((json_int_t)v->exp.seed));
+	json_object_set_new(o, "created_at", json_real(v->exp.created_at));
+	return o;
+}

@@ -1,0 +1,63 @@
+/*
+ * query.h — reading an experiment's trials back for the verbs that show
+ * them (status, results, best, report), with their final metrics, ranked.
+ */
+#ifndef TC_QUERY_H
+#define TC_QUERY_H
+
+#include <jansson.h>
+
+#include "spec/spec.h"
+#include "store/experiment.h"
+#include "store/journal.h"
+
+struct trow {
+	char id[16];
+	long long idx;
+	int state;        /* enum tc_state */
+	json_t *params;   /* object */
+	json_t *command;  /* array */
+	json_t *metrics;  /* object: name → number, or "nan"/"inf" string */
+	char *reason;
+	int attempt, exit_code, has_exit;
+	double started_at, ended_at, wall, utime, stime, total_wall, total_cpu;
+	long long maxrss_kb;
+	uint32_t seed;
+	char gpus[64];
+	int has_rank;     /* ranking value present */
+	double rank;
+};
+
+struct tview {
+	struct tc_exp_info exp;
+	struct tc_spec *spec;   /* parsed from the journal's copy */
+	struct trow *rows;
+	size_t n;
+	char **metric_names;    /* spec metric first, then the rest sorted */
+	size_t nmetric;
+};
+
+int tview_load(struct tc_journal *j, const char *name, struct tview *v,
+	       struct tc_error *err);
+void tview_free(struct tview *v);
+
+/* Replace every row's metrics by values parsed again from its logs with
+ * the name=value convention and, when given, a pattern. */
+int tview_reparse(struct tview *v, struct tc_journal *j, const char *regex,
+		  struct tc_error *err);
+
+/* Rank rows by metric `name` and goal (+1/-1); rows without it last.
+ * goal 0: the spec's goal for its metric, else minimize names with "loss"
+ * or "err" in them, maximize the rest. */
+void tview_rank(struct tview *v, const char *name, int goal);
+int tview_goal_for(const struct tview *v, const char *name, int goal);
+
+/* A metric as JSON value for output (number, special string, or null). */
+json_t *trow_metric_json(const struct trow *r, const char *name);
+int trow_metric(const struct trow *r, const char *name, double *v,
+		const char **special);
+
+/* provenance object for JSON outputs */
+json_t *tview_provenance(const struct tview *v);
+
+#endif

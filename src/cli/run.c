@@ -1,0 +1,357 @@
+/*
+ * run.c — `trainctl run` and `trainctl resume`: create (or find) an
+ * experiment in the journal and hand it to the runner.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "exec/runner.h"
+#include "spec/spec.h"
+#include "store/experiment.h"
+#include "util/fsutil.h"
+#include "util/hash.h"
+
+uint64_t tc_pick_seed(const struct tc_spec *spec, const char *flag, int *picked);
+int tc_run_existing(const char *verb, struct tc_journal *j, const char *name,
+		    const struct tc_args *a, const struct tc_opt *opts,
+		    int requeue_interrupted);
+
+#define RUN_COMMON_OPTS                                                        \
+	{"parallel", 'p', 1, "N", "trials at a time (default: run.parallel)"}, \
+	{"cpus", 0, 1, "N", "CPU cores to pack trials into (default: all)"},   \
+	{"memory", 0, 1, "Q", "memory to pack trials into, e.g. 16Gi "         \
+			      "(default: all)"},                               \
+	{"gpus", 0, 1, "N", "GPUs of this machine (default: nvidia-smi -L)"},  \
+	{"kill-grace", 0, 1, "SECONDS",                                        \
+	 "time between SIGTERM and SIGKILL (default 10)"},                     \
+	{"detach", 'd', 0, NULL, "run in the background; follow with status"}, \
+	{"quiet", 'q', 0, NULL, "no progress output"}
+
+static const struct tc_opt run_opts[] = {
+	RUN_COMMON_OPTS,
+	{"backend", 0, 1, "NAME", "local (default) or kubernetes"},
+	{"resume", 0, 0, NULL, "if the experiment exists, resume it"},
+	{"force", 0, 0, NULL, "with --resume: accept a changed spec"},
+	{"seed", 0, 1, "N", "random search seed (default: search.seed)"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct tc_opt resume_opts[] = {
+	RUN_COMMON_OPTS,
+	{"force", 0, 0, NULL, "accept a spec file changed since the start"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static int run_opts_from_args(const char *verb, const struct tc_args *a,
+			      const struct tc_opt *opts, struct tc_run_opts *o)
+{
+	const char *s;
+	long l;
+
+	memset(o, 0, sizeof(*o));
+	o->gpus = -1;
+	o->out = stdout;
+	o->progress = isatty(STDOUT_FILENO) ? 1 : 0;
+	if (tc_arg(a, opts, "quiet"))
+		o->progress = -1;
+	if ((s = tc_arg(a, opts, "parallel"))) {
+		if (tc_arg_long(verb, "parallel", s, 1, 100000, &l))
+			return -1;
+		o->parallel = (int)l;
+	}
+	if ((s = tc_arg(a, opts, "cpus")) &&
+	    tc_arg_double(verb, "cpus", s, 0.001, &o->cpus))
+		return -1;
+	if ((s = tc_arg(a, opts, "memory")) &&
+	    (tc_parse_bytes(s, &o->memory) != 0 || o->memory <= 0)) {
+		fprintf(stderr, "trainctl %s: --memory must be a quantity such as "
+				"16Gi or 512M, not '%s'\n",
+			verb, s);
+		return -1;
+	}
+	if ((s = tc_arg(a, opts, "gpus"))) {
+		if (tc_arg_long(verb, "gpus", s, 0, 64, &l))
+			return -1;
+		o->gpus = (int)l;
+	}
+	if ((s = tc_arg(a, opts, "kill-grace")) &&
+	    tc_arg_double(verb, "kill-grace", s, 0.001, &o->kill_grace))
+		return -1;
+	return 0;
+}
+
+/* Detach: the child runs on in its own session with output to a log. */
+static int detach(struct tc_journal *j, const char *name)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.log", j->dir, name);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		printf("experiment '%s' runs in the background (pid %d); output "
+		       "in %s\nfollow it with: trainctl status %s --watch\n",
+		       name, (int)pid, path, name);
+		return 1;
+	}
+	setsid();
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		close(fd);
+	}
+	return 0;
+}
+
+static int summarize(const char *name, const struct tc_run_summary *s)
+{
+	long long ok = s->counts[TC_ST_SUCCEEDED];
+	long long bad = s->total - ok;
+
+	if (s->interrupted)
+		printf("interrupted: %lld of %lld trials succeeded; continue with "
+		       "`trainctl resume %s`\n",
+		       ok, s->total, name);
+	else if (s->cancelled)
+		printf("cancelled: %lld of %lld trials succeeded\n", ok, s->total);
+	else
+		printf("done: %lld succeeded, %lld failed, %lld timed out, %lld "
+		       "cancelled (of %lld)\n",
+		       ok, s->counts[TC_ST_FAILED], s->counts[TC_ST_TIMED_OUT],
+		       s->counts[TC_ST_CANCELLED], s->total);
+	if (!s->interrupted)
+		printf("see: trainctl results %s   trainctl best %s   trainctl "
+		       "report %s\n",
+		       name, name, name);
+	return bad == 0 ? TC_EXIT_OK : TC_EXIT_FAILED;
+}
+
+int tc_run_existing(const char *verb, struct tc_journal *j, const char *name,
+		    const struct tc_args *a, const struct tc_opt *opts,
+		    int requeue_interrupted)
+{
+	struct tc_run_opts o;
+	struct tc_run_summary sum;
+	struct tc_error err;
+	int rc;
+
+	if (run_opts_from_args(verb, a, opts, &o))
+		return TC_EXIT_USAGE;
+	o.requeue_interrupted = requeue_interrupted;
+	if (tc_arg(a, opts, "detach")) {
+		rc = detach(j, name);
+		if (rc < 0) {
+			fprintf(stderr, "trainctl %s: cannot detach: %s\n", verb,
+				strerror(errno));
+			return TC_EXIT_FAILED;
+		}
+		if (rc > 0)
+			return TC_EXIT_OK;
+		o.progress = 0;
+	}
+	tc_error_clear(&err);
+	rc = tc_runner_run(j, name, &o, &sum, &err);
+	if (rc)
+		return tc_fail(verb, &err);
+	return summarize(name, &sum);
+}
+
+/* The spec file changed since the experiment started?  Returns 0 when it
+ * is the same or gone (the journal's copy is used), 1 when changed. */
+static int spec_changed(const struct tc_exp_info *e, const char *path)
+{
+	char *buf;
+	size_t len;
+	char hex[65];
+	int changed;
+
+	if (tc_read_file(path, TC_SPEC_MAX_BYTES, &buf, &len) != 0)
+		return 0;
+	tc_sha256_hex(buf, len, hex);
+	changed = strcmp(hex, e->spec_hash) != 0;
+	free(buf);
+	return changed;
+}
+
+/* resume and run --resume: refuse a changed spec unless forced. */
+static int prepare_resume(const char *verb, struct tc_journal *j,
+			  const char *name, const char *spec_path, int force)
+{
+	struct tc_exp_info e;
+	struct tc_error err;
+	int rc;
+
+	tc_error_clear(&err);
+	if ((rc = tc_experiment_load(j, name, &e, &err)))
+		return tc_fail(verb, &err);
+	if (!spec_path)
+		spec_path = e.spec_path;
+	if (spec_changed(&e, spec_path)) {
+		struct tc_spec *spec = NULL;
+
+		if (!force) {
+			fprintf(stderr,
+				"trainctl %s: %s changed since experiment '%s' "
+				"started; rerun with --force to use the new file "
+				"(finished trials are kept, new points are added), or "
+				"restore it\n",
+				verb, spec_path, name);
+			tc_exp_info_free(&e);
+			return TC_EXIT_USAGE;
+		}
+		if ((rc = tc_spec_load(spec_path, &spec, &err)) ||
+		    (strcmp(spec->name, name) != 0 &&
+		     (rc = tc_error_set(&err, TC_ERR_SPEC,
+					"%s now names experiment '%s', not '%s'",
+					spec_path, spec->name, name))) ||
+		    (rc = tc_experiment_replan(j, spec, e.spec_path, &err))) {
+			tc_spec_free(spec);
+			tc_exp_info_free(&e);
+			return tc_fail(verb, &err);
+		}
+		printf("spec changed: experiment '%s' re-planned from %s\n", name,
+		       spec_path);
+		tc_spec_free(spec);
+	}
+	tc_exp_info_free(&e);
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_spec *spec = NULL;
+	struct tc_journal *j = NULL;
+	struct tc_error err;
+	struct tc_provenance prov;
+	const char *backend;
+	char *state_dir = NULL, *abs = NULL;
+	uint64_t seed;
+	int rc, picked;
+
+	rc = tc_parse_args(argc, argv, run_opts, "run SPEC [--parallel N] [--detach]",
+			   "Create the experiment from SPEC and run its trials, "
+			   "--parallel at a time, with a\nlive progress view.  "
+			   "Ctrl-C stops cleanly; `trainctl resume NAME` goes on.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos != 1)
+		return tc_usage_error("run", "expected one experiment file");
+	tc_error_clear(&err);
+	if ((rc = tc_spec_load(a.pos[0], &spec, &err)))
+		return tc_fail("run", &err);
+	backend = tc_arg(&a, run_opts, "backend");
+	if (!backend)
+		backend = spec->backend ? spec->backend : "local";
+	if (strcmp(backend, "local") != 0) {
+		fprintf(stderr,
+			"trainctl run: backend '%s' is not available in this "
+			"version; use --backend local\n",
+			backend);
+		tc_spec_free(spec);
+		return strcmp(backend, "kubernetes") ? TC_EXIT_USAGE : TC_EXIT_BACKEND;
+	}
+	state_dir = tc_state_dir_resolve(tc_arg(&a, run_opts, "state-dir"), a.pos[0]);
+	abs = tc_abspath(a.pos[0]);
+	if (!state_dir || !abs) {
+		rc = tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = tc_journal_open(state_dir, &j, &err)))
+		goto fail;
+	rc = tc_journal_has_experiment(j, spec->name, &err);
+	if (rc < 0)
+		goto fail;
+	if (rc > 0) {
+		if (!tc_arg(&a, run_opts, "resume")) {
+			fprintf(stderr,
+				"trainctl run: experiment '%s' already exists in %s;\n"
+				"continue it with `trainctl resume %s` (or `trainctl "
+				"run --resume %s`), or rename it in the spec\n",
+				spec->name, state_dir, spec->name, a.pos[0]);
+			rc = TC_EXIT_USAGE;
+			goto out;
+		}
+		rc = prepare_resume("run", j, spec->name, abs,
+				    tc_arg(&a, run_opts, "force") != NULL);
+		if (rc)
+			goto out;
+		rc = tc_run_existing("run", j, spec->name, &a, run_opts, 1);
+		goto out;
+	}
+	seed = tc_pick_seed(spec, tc_arg(&a, run_opts, "seed"), &picked);
+	{
+		char *sd = tc_dirname(abs);
+
+		tc_provenance_collect(sd ? sd : ".", &prov);
+		free(sd);
+	}
+	if ((rc = tc_experiment_create(j, spec, abs, seed, &prov, &err)))
+		goto fail;
+	{
+		struct tc_exp_info e;
+
+		if (tc_experiment_load(j, spec->name, &e, &err) == 0) {
+			if (!tc_arg(&a, run_opts, "quiet"))
+				printf("experiment '%s': %lld trials, state in %s\n",
+				       spec->name, e.ntrials, state_dir);
+			tc_exp_info_free(&e);
+		}
+	}
+	fflush(stdout);
+	rc = tc_run_existing("run", j, spec->name, &a, run_opts, 0);
+	goto out;
+fail:
+	rc = tc_fail("run", &err);
+out:
+	tc_journal_close(j);
+	tc_spec_free(spec);
+	free(state_dir);
+	free(abs);
+	return rc;
+}
+
+int cmd_resume(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_journal *j = NULL;
+	struct tc_error err;
+	int rc;
+
+	rc = tc_parse_args(argc, argv, resume_opts, "resume NAME [--force]",
+			   "Continue an interrupted experiment: adopt trials still "
+			   "running, record those that\nfinished meanwhile, rerun "
+			   "only what vanished or was interrupted, then the rest.\n"
+			   "A finished trial is never rerun.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos != 1)
+		return tc_usage_error("resume", "expected an experiment name");
+	tc_error_clear(&err);
+	if ((rc = tc_open_existing(tc_arg(&a, resume_opts, "state-dir"), &j, &err)))
+		return tc_fail("resume", &err);
+	rc = prepare_resume("resume", j, a.pos[0], NULL,
+			    tc_arg(&a, resume_opts, "force") != NULL);
+	if (!rc)
+		rc = tc_run_existing("resume", j, a.pos[0], &a, resume_opts, 1);
+	tc_journal_close(j);
+	return rc;
+}

@@ -1,0 +1,459 @@
+/*
+ * status.c — `trainctl status`, `trainctl ls` and `trainctl report`: what
+ * experiments exist, how far one has come, and what it cost.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/query.h"
+#include "exec/runner.h"
+#include "search/search.h"
+
+/* ---- ls ------------------------------------------------------------------ */
+
+static const struct tc_opt ls_opts[] = {
+	{"format", 'o', 1, "FMT", "table (default), csv, json or markdown"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static int list_experiments(const char *verb, const char *state_flag,
+			    enum tc_format fmt)
+{
+	struct tc_journal *j = NULL;
+	struct tc_error err;
+	sqlite3_stmt *st;
+	json_t *arr = json_array();
+	static const char *const hdr[] = {"name",   "state",   "trials",
+					  "queued", "running", "succeeded",
+					  "failed", "created"};
+	struct tc_table *t = tc_table_new(8, hdr);
+	int rc;
+
+	tc_error_clear(&err);
+	if ((rc = tc_open_existing(state_flag, &j, &err))) {
+		json_decref(arr);
+		tc_table_free(t);
+		if (rc == TC_ERR_NOTFOUND && fmt != TC_FMT_JSON) {
+			printf("no experiments (%s)\n", err.msg);
+			return 0;
+		}
+		if (rc == TC_ERR_NOTFOUND) {
+			printf("[]\n");
+			return 0;
+		}
+		return tc_fail(verb, &err);
+	}
+	st = tc_journal_prepare(
+		j,
+		"SELECT e.name, e.state, e.ntrials, e.created_at,"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state = 'queued'),"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state IN ('starting','running')),"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state = 'succeeded'),"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state IN ('failed','timed_out')),"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state = 'cancelled')"
+		" FROM experiments e ORDER BY e.created_at",
+		&err);
+	if (!st) {
+		tc_journal_close(j);
+		json_decref(arr);
+		tc_table_free(t);
+		return tc_fail(verb, &err);
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *state = (const char *)sqlite3_column_text(st, 1);
+		char c[7][32];
+		const char *cells[8];
+		int live;
+
+		/* a "running" experiment whose runner is gone was interrupted */
+		live = tc_runner_alive(j, name);
+		if (!live && !strcmp(state, "running"))
+			state = "interrupted";
+		for (int k = 0; k < 5; k++)
+			snprintf(c[k], sizeof(c[k]), "%lld",
+				 k == 0 ? sqlite3_column_int64(st, 2)
+					: sqlite3_column_int64(st, 3 + k));
+		tc_fmt_time(c[5], sizeof(c[5]), sqlite3_column_double(st, 3));
+		cells[0] = name;
+		cells[1] = state;
+		for (int k = 0; k < 5; k++)
+			cells[2 + k] = c[k];
+		cells[7] = c[5];
+		tc_table_add_row(t, cells);
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+				       "name", name, "state", state, "trials",
+				       (json_int_t)sqlite3_column_int64(st, 2),
+				       "queued", (json_int_t)sqlite3_column_int64(st, 4),
+				       "running", (json_int_t)sqlite3_column_int64(st, 5),
+				       "succeeded", (json_int_t)sqlite3_column_int64(st, 6),
+				       "failed", (json_int_t)sqlite3_column_int64(st, 7),
+				       "cancelled", (json_int_t)sqlite3_column_int64(st, 8),
+				       "created_at", c[5]));
+	}
+	sqlite3_finalize(st);
+	if (fmt == TC_FMT_JSON)
+		tc_print_json(arr);
+	else
+		tc_table_write(t, stdout, fmt);
+	json_decref(arr);
+	tc_table_free(t);
+	tc_journal_close(j);
+	return 0;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	struct tc_args a;
+	enum tc_format fmt;
+	int rc = tc_parse_args(argc, argv, ls_opts, "ls [--format FMT]",
+			       "List the experiments of the state directory.", &a);
+
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos != 0)
+		return tc_usage_error("ls", "takes no arguments");
+	if (tc_get_format("ls", tc_arg(&a, ls_opts, "format"), TC_FMT_TABLE,
+			  TC_FMTS(TC_FMT_TABLE, TC_FMT_CSV, TC_FMT_JSON,
+				  TC_FMT_MARKDOWN),
+			  &fmt))
+		return TC_EXIT_USAGE;
+	return list_experiments("ls", tc_arg(&a, ls_opts, "state-dir"), fmt);
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static const struct tc_opt status_opts[] = {
+	{"format", 'o', 1, "FMT", "table (default), csv, json or markdown"},
+	{"watch", 'w', 0, NULL, "redraw every second until the experiment stops"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static void cell_param(json_t *v, char *buf, size_t len)
+{
+	if (!v)
+		snprintf(buf, len, "-");
+	else if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_real(v))
+		tc_format_double(json_real_value(v), buf, len);
+	else {
+		char *t = json_dumps(v, JSON_ENCODE_ANY);
+
+		snprintf(buf, len, "%s", t ? t : "");
+		free(t);
+	}
+}
+
+static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
+		    int *running)
+{
+	struct tview v;
+	struct tc_error err;
+	long long counts[TC_ST_COUNT] = {0};
+	int rc, live;
+	const char *state;
+
+	tc_error_clear(&err);
+	if ((rc = tview_load(j, name, &v, &err))) {
+		tview_free(&v);
+		return tc_fail("status", &err);
+	}
+	for (size_t i = 0; i < v.n; i++)
+		if (v.rows[i].state >= 0)
+			counts[v.rows[i].state]++;
+	state = v.exp.state;
+	live = tc_runner_alive(j, name);
+	*running = live;
+	if (!live && !strcmp(state, "running"))
+		state = "interrupted";
+	if (fmt == TC_FMT_JSON) {
+		json_t *o = json_object(), *c = json_object(), *rows = json_array();
+
+		json_object_set_new(o, "experiment", json_string(v.exp.name));
+		json_object_set_new(o, "state", json_string(state));
+		for (int s = 0; s < TC_ST_COUNT; s++)
+			json_object_set_new(c, tc_state_name(s), json_integer(counts[s]));
+		json_object_set_new(o, "total", json_integer((json_int_t)v.n));
+		json_object_set_new(o, "counts", c);
+		for (size_t i = 0; i < v.n; i++) {
+			struct trow *r = &v.rows[i];
+			json_t *row = json_object();
+
+			json_object_set_new(row, "trial", json_string(r->id));
+			json_object_set_new(row, "index", json_integer(r->idx));
+			json_object_set_new(row, "state", json_string(tc_state_name(r->state)));
+			for (size_t p = 0; p < v.spec->nparams; p++) {
+				json_t *pv = json_object_get(r->params, v.spec->params[p].name);
+
+				json_object_set_new(row, v.spec->params[p].name,
+						    pv ? json_incref(pv) : json_null());
+			}
+			for (size_t k = 0; k < v.nmetric; k++)
+				json_object_set_new(row, v.metric_names[k],
+						    trow_metric_json(r, v.metric_names[k]));
+			json_object_set_new(row, "attempts", json_integer(r->attempt));
+			json_object_set_new(row, "reason", r->reason ? json_string(r->reason)
+								     : json_null());
+			json_array_append_new(rows, row);
+		}
+		json_object_set_new(o, "trials", rows);
+		tc_print_json(o);
+		json_decref(o);
+	} else {
+		size_t ncol = 4 + v.spec->nparams + v.nmetric;
+		const char **hdr = calloc(ncol + 1, sizeof(*hdr));
+		char (*cells)[256] = calloc(ncol + 1, sizeof(*cells));
+		const char **cp = calloc(ncol + 1, sizeof(*cp));
+		struct tc_table *t = NULL;
+
+		if (hdr && cells && cp) {
+			size_t c = 0;
+
+			hdr[c++] = "index";
+			hdr[c++] = "trial";
+			hdr[c++] = "state";
+			for (size_t p = 0; p < v.spec->nparams; p++)
+				hdr[c++] = v.spec->params[p].name;
+			for (size_t k = 0; k < v.nmetric; k++)
+				hdr[c++] = v.metric_names[k];
+			hdr[c++] = "reason";
+			t = tc_table_new(ncol, hdr);
+		}
+		if (fmt == TC_FMT_TABLE) {
+			printf("experiment %s: %s, %zu trials:", v.exp.name, state, v.n);
+			for (int s = 0; s < TC_ST_COUNT; s++)
+				if (counts[s])
+					printf(" %lld %s", counts[s], tc_state_name(s));
+			printf("\n\n");
+		}
+		for (size_t i = 0; t && i < v.n; i++) {
+			struct trow *r = &v.rows[i];
+			size_t c = 0;
+
+			snprintf(cells[c++], 256, "%lld", r->idx);
+			snprintf(cells[c++], 256, "%s", r->id);
+			snprintf(cells[c++], 256, "%s", tc_state_name(r->state));
+			for (size_t p = 0; p < v.spec->nparams; p++)
+				cell_param(json_object_get(r->params, v.spec->params[p].name),
+					   cells[c++], 256);
+			for (size_t k = 0; k < v.nmetric; k++) {
+				double val;
+				const char *sp;
+				int has = json_object_get(r->metrics, v.metric_names[k]) &&
+					  trow_metric(r, v.metric_names[k], &val, &sp);
+
+				tc_fmt_metric(cells[c++], 256, has, val, sp);
+			}
+			snprintf(cells[c++], 256, "%s", r->reason ? r->reason : "");
+			for (size_t k = 0; k < ncol; k++)
+				cp[k] = cells[k];
+			tc_table_add_row(t, cp);
+		}
+		if (t)
+			tc_table_write(t, stdout, fmt);
+		tc_table_free(t);
+		free(hdr);
+		free(cells);
+		free(cp);
+	}
+	tview_free(&v);
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_journal *j = NULL;
+	struct tc_error err;
+	enum tc_format fmt;
+	int rc, running = 0;
+
+	rc = tc_parse_args(argc, argv, status_opts, "status [NAME] [--watch] [--format FMT]",
+			   "Without NAME: the experiments and their counts.  With "
+			   "NAME: that experiment's\ntrials, their states, "
+			   "parameters and latest metrics.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos > 1)
+		return tc_usage_error("status", "expected at most one experiment name");
+	if (tc_get_format("status", tc_arg(&a, status_opts, "format"), TC_FMT_TABLE,
+			  TC_FMTS(TC_FMT_TABLE, TC_FMT_CSV, TC_FMT_JSON,
+				  TC_FMT_MARKDOWN),
+			  &fmt))
+		return TC_EXIT_USAGE;
+	if (a.npos == 0)
+		return list_experiments("status", tc_arg(&a, status_opts, "state-dir"),
+					fmt);
+	tc_error_clear(&err);
+	if ((rc = tc_open_existing(tc_arg(&a, status_opts, "state-dir"), &j, &err)))
+		return tc_fail("status", &err);
+	for (;;) {
+		int tty = isatty(STDOUT_FILENO);
+
+		if (tc_arg(&a, status_opts, "watch") && tty)
+			printf("\033[H\033[2J");
+		rc = show_one(j, a.pos[0], fmt, &running);
+		fflush(stdout);
+		if (rc || !tc_arg(&a, status_opts, "watch") || !running)
+			break;
+		if (!tty)
+			printf("\n");
+		sleep(1);
+	}
+	tc_journal_close(j);
+	return rc;
+}
+
+/* ---- report -------------------------------------------------------------- */
+
+static const struct tc_opt report_opts[] = {
+	{"format", 'o', 1, "FMT", "table (default), csv, json or markdown"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+int cmd_report(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_journal *j = NULL;
+	struct tc_error err;
+	struct tview v;
+	enum tc_format fmt;
+	double tw = 0, tc = 0, tg = 0, first = 0, last = 0;
+	long long peak = 0;
+	int rc, gpu;
+
+	rc = tc_parse_args(argc, argv, report_opts, "report NAME [--format FMT]",
+			   "Compute accounting per trial and in total: wall time, "
+			   "CPU time (user + system),\npeak memory (RSS), and "
+			   "GPU-hours (requested GPUs x wall time).  Every attempt\n"
+			   "counts, retries included.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos != 1)
+		return tc_usage_error("report", "expected an experiment name");
+	if (tc_get_format("report", tc_arg(&a, report_opts, "format"), TC_FMT_TABLE,
+			  TC_FMTS(TC_FMT_TABLE, TC_FMT_CSV, TC_FMT_JSON,
+				  TC_FMT_MARKDOWN),
+			  &fmt))
+		return TC_EXIT_USAGE;
+	tc_error_clear(&err);
+	if ((rc = tc_open_existing(tc_arg(&a, report_opts, "state-dir"), &j, &err)) ||
+	    (rc = tview_load(j, a.pos[0], &v, &err))) {
+		if (j)
+			tview_free(&v);
+		tc_journal_close(j);
+		return tc_fail("report", &err);
+	}
+	gpu = v.spec->resources.gpu;
+	for (size_t i = 0; i < v.n; i++) {
+		struct trow *r = &v.rows[i];
+
+		tw += r->total_wall;
+		tc += r->total_cpu;
+		tg += gpu * r->total_wall / 3600.0;
+		if (r->maxrss_kb > peak)
+			peak = r->maxrss_kb;
+		if (r->started_at > 0 && (first == 0 || r->started_at < first))
+			first = r->started_at;
+		if (r->ended_at > last)
+			last = r->ended_at;
+	}
+	if (fmt == TC_FMT_JSON) {
+		json_t *o = json_object(), *rows = json_array();
+
+		json_object_set_new(o, "experiment", json_string(v.exp.name));
+		json_object_set_new(o, "provenance", tview_provenance(&v));
+		for (size_t i = 0; i < v.n; i++) {
+			struct trow *r = &v.rows[i];
+
+			json_array_append_new(
+				rows,
+				json_pack("{s:s, s:I, s:s, s:i, s:f, s:f, s:f, s:f, s:I, s:i, s:f}",
+					  "trial", r->id, "index", (json_int_t)r->idx,
+					  "state", tc_state_name(r->state), "attempts",
+					  r->attempt, "wall_seconds", r->total_wall,
+					  "cpu_seconds", r->total_cpu, "user_seconds",
+					  r->utime, "system_seconds", r->stime,
+					  "peak_rss_kb", (json_int_t)r->maxrss_kb,
+					  "gpus", gpu, "gpu_hours",
+					  gpu * r->total_wall / 3600.0));
+		}
+		json_object_set_new(o, "trials", rows);
+		json_object_set_new(
+			o, "total",
+			json_pack("{s:I, s:f, s:f, s:f, s:f, s:I, s:f}", "trials",
+				  (json_int_t)v.n, "wall_seconds", tw, "cpu_seconds", tc,
+				  "cpu_hours", tc / 3600.0, "gpu_hours", tg,
+				  "peak_rss_kb", (json_int_t)peak,
+				  "elapsed_seconds", last > first ? last - first : 0.0));
+		tc_print_json(o);
+		json_decref(o);
+	} else {
+		static const char *const hdr[] = {"trial",    "state",    "attempts",
+						  "wall",     "cpu",      "cpu_util",
+						  "peak_rss_mib", "gpus",  "gpu_hours"};
+		struct tc_table *t = tc_table_new(9, hdr);
+		char c[9][64];
+		const char *cp[9];
+
+		if (fmt == TC_FMT_TABLE) {
+			char el[32];
+
+			tc_fmt_duration(el, sizeof(el), last > first ? last - first : 0);
+			printf("experiment %s  (spec %.12s, trainctl %s, host %s%s%s%s)\n\n",
+			       v.exp.name, v.exp.spec_hash, v.exp.tc_version, v.exp.host,
+			       v.exp.git_commit ? ", commit " : "",
+			       v.exp.git_commit ? v.exp.git_commit : "",
+			       v.exp.git_dirty > 0 ? " (dirty)" : "");
+		}
+		for (int k = 0; k < 9; k++)
+			cp[k] = c[k];
+		for (size_t i = 0; i < v.n; i++) {
+			struct trow *r = &v.rows[i];
+
+			snprintf(c[0], 64, "%s", r->id);
+			snprintf(c[1], 64, "%s", tc_state_name(r->state));
+			snprintf(c[2], 64, "%d", r->attempt);
+			snprintf(c[3], 64, "%.2f", r->total_wall);
+			snprintf(c[4], 64, "%.2f", r->total_cpu);
+			snprintf(c[5], 64, "%.2f",
+				 r->total_wall > 0 ? r->total_cpu / r->total_wall : 0.0);
+			snprintf(c[6], 64, "%.1f", (double)r->maxrss_kb / 1024.0);
+			snprintf(c[7], 64, "%d", gpu);
+			snprintf(c[8], 64, "%.4f", gpu * r->total_wall / 3600.0);
+			tc_table_add_row(t, cp);
+		}
+		snprintf(c[0], 64, "total");
+		snprintf(c[1], 64, "%zu trials", v.n);
+		snprintf(c[2], 64, "-");
+		snprintf(c[3], 64, "%.2f", tw);
+		snprintf(c[4], 64, "%.2f", tc);
+		snprintf(c[5], 64, "%.2f", tw > 0 ? tc / tw : 0.0);
+		snprintf(c[6], 64, "%.1f", (double)peak / 1024.0);
+		snprintf(c[7], 64, "-");
+		snprintf(c[8], 64, "%.4f", tg);
+		tc_table_add_row(t, cp);
+		tc_table_write(t, stdout, fmt);
+		if (fmt == TC_FMT_TABLE) {
+			char el[32], w[32];
+
+			tc_fmt_duration(el, sizeof(el), last > first ? last - first : 0);
+			tc_fmt_duration(w, sizeof(w), tw);
+			printf("\nwall time %s over %s elapsed; %.3f CPU-hours; %.3f "
+			       "GPU-hours; peak RSS %.1f MiB\n",
+			       w, el, tc / 3600.0, tg, (double)peak / 1024.0);
+		}
+		tc_table_free(t);
+	}
+	tview_free(&v);
+	tc_journal_close(j);
+	return 0;
+}

@@ -1,0 +1,1536 @@
+/*
+ * runner.c — the scheduler loop of the local backend (see runner.h).
+ *
+ * Invariants kept here:
+ *   - A trial is set to starting (and the attempt number spent) in a
+ *     committed transaction before its supervisor is forked, and to running
+ *     with the supervisor's pid right after.  The outcome is committed, with
+ *     its metrics, before the trial's resources are handed to another.
+ *   - The journal, not this process, decides what is left to run: the next
+ *     trial is always read from it, so `cancel` and `retry` from another
+ *     process take effect at once.
+ *   - Metrics of an attempt are collected from the start of its files
+ *     whenever a runner (re)starts watching it, after deleting that
+ *     attempt's rows: collecting is idempotent.
+ */
+#include "exec/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "exec/local.h"
+#include "search/search.h"
+#include "metrics/metrics.h"
+#include "spec/spec.h"
+#include "store/experiment.h"
+#include "util/fsutil.h"
+#include "util/spawn.h"
+
+extern char **environ;
+
+#define TAIL_INTERVAL 0.5       /* seconds between log reads of a trial */
+#define TAIL_MAX_PER_TICK (4 << 20) /* bytes read per file per tick */
+#define SAMPLES_MAX 100000      /* history rows kept per attempt */
+#define BACKOFF_CAP 300.0
+
+struct live {
+	char id[TC_TRIAL_ID_LEN + 1];
+	int attempt;
+	pid_t pid;          /* supervisor; 0 when unknown (adopted early) */
+	long long pstart;
+	int own;            /* a child of ours: reaped with waitpid */
+	int gpus[16];
+	int ngpus;
+	char *dir;
+	char *params;       /* JSON text, for progress lines */
+	double t0;          /* monotonic start (ours) */
+	struct tc_collector *col[3];
+	off_t off[3];
+	int skip_tail[3];   /* file too large to tail in one tick: catch up */
+	long nsamples;
+	int has_metric;
+	double metric;      /* last value of the spec's metric */
+};
+
+struct sample {
+	char trial[TC_TRIAL_ID_LEN + 1];
+	int attempt;
+	char name[TC_METRIC_NAME_MAX];
+	double step, value;
+	struct live *lv;
+};
+
+struct runner {
+	struct tc_journal *j;
+	struct tc_spec *spec;
+	struct tc_exp_info exp;
+	const struct tc_run_opts *o;
+	struct tc_error *err;
+	struct tc_metric_regex *re;
+
+	struct live **live;
+	size_t nlive, caplive;
+
+	double cpu_cap, cpu_used, cpu_req;
+	long long mem_cap, mem_used, mem_req;
+	int ngpus, gpu_req;
+	unsigned char gpu_busy[64];
+	int parallel;
+	int threads;
+
+	int sigfd;
+	int stopping;     /* 1: no new starts; 2: interrupted by a signal */
+	int hard;         /* second interrupt: kill at once */
+	double last_tail, last_check, last_draw;
+
+	struct sample *pend;
+	size_t npend, cappend;
+
+	long long total, done_session, counts[TC_ST_COUNT];
+	double t_start;
+	int has_best;
+	double best;
+	char best_id[TC_TRIAL_ID_LEN + 1];
+
+	sqlite3_stmt *s_next, *s_next_at, *s_starting, *s_clear_m, *s_clear_f,
+		*s_running, *s_event, *s_metric, *s_final, *s_flags, *s_finish,
+		*s_expstate;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- machine resources ---------------------------------------------------- */
+
+void tc_machine_resources(double *cpus, long long *memory, int *gpus)
+{
+	cpu_set_t set;
+	char buf[8192];
+	char *const smi[] = {"nvidia-smi", "-L", NULL};
+
+	*cpus = (double)sysconf(_SC_NPROCESSORS_ONLN);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		*cpus = CPU_COUNT(&set);
+	*memory = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
+	*gpus = 0;
+	if (tc_capture(smi, buf, sizeof(buf)) == 0)
+		for (char *p = buf; (p = strstr(p, "GPU ")); p++)
+			if (p == buf || p[-1] == '\n')
+				(*gpus)++;
+}
+
+/* ---- journal helpers ------------------------------------------------------ */
+
+static int dbfail(struct runner *r)
+{
+	return tc_error_set(r->err, TC_ERR_DB, "journal %s: %s", r->j->path,
+			    sqlite3_errmsg(r->j->db));
+}
+
+static int step_done(struct runner *r, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : dbfail(r);
+}
+
+static int event(struct runner *r, const char *trial, const char *state,
+		 const char *detail)
+{
+	sqlite3_stmt *st = r->s_event;
+
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, trial, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, tc_now());
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+	return step_done(r, st);
+}
+
+static int prepare_all(struct runner *r)
+{
+	struct {
+		sqlite3_stmt **st;
+		const char *sql;
+	} t[] = {
+		{&r->s_next,
+		 "SELECT id, attempt, command, env, params FROM trials WHERE "
+		 "exp = ?1 AND state = 'queued' AND next_at <= ?2 ORDER BY idx "
+		 "LIMIT 1"},
+		{&r->s_next_at, "SELECT min(next_at) FROM trials WHERE exp = ?1 "
+				"AND state = 'queued'"},
+		{&r->s_starting,
+		 "UPDATE trials SET state = 'starting', attempt = ?3, "
+		 "started_at = ?4, gpus = ?5, sup_pid = NULL, sup_start = NULL, "
+		 "exit_code = NULL, term_signal = NULL, reason = NULL, "
+		 "ended_at = NULL, cancel_req = 0 WHERE exp = ?1 AND id = ?2 AND "
+		 "state = 'queued'"},
+		{&r->s_clear_m, "DELETE FROM metrics WHERE exp = ?1 AND trial = ?2 "
+				"AND attempt >= ?3"},
+		{&r->s_clear_f, "DELETE FROM final WHERE exp = ?1 AND trial = ?2"},
+		{&r->s_running,
+		 "UPDATE trials SET state = 'running', sup_pid = ?3, sup_start = "
+		 "?4 WHERE exp = ?1 AND id = ?2"},
+		{&r->s_event, "INSERT INTO events(exp, trial, at, state, detail) "
+			      "VALUES(?, ?, ?, ?, ?)"},
+		{&r->s_metric,
+		 "INSERT INTO metrics(exp, trial, attempt, name, step, value, "
+		 "special, at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+		{&r->s_final,
+		 "INSERT OR REPLACE INTO final(exp, trial, name, attempt, step, "
+		 "value, special) VALUES(?1, ?2, ?4, ?3, ?5, ?6, ?7)"},
+		{&r->s_flags, "SELECT cancel_req, retry_base FROM trials WHERE "
+			      "exp = ?1 AND id = ?2"},
+		{&r->s_finish,
+		 "UPDATE trials SET state = ?3, exit_code = ?4, term_signal = ?5,"
+		 " reason = ?6, ended_at = ?7, wall = ?8, utime = ?9, stime = ?10,"
+		 " maxrss_kb = ?11, total_wall = total_wall + ?8, total_cpu = "
+		 "total_cpu + ?9 + ?10, next_at = ?12, attempt = attempt + ?13,"
+		 " sup_pid = NULL WHERE exp = ?1 AND id = ?2"},
+		{&r->s_expstate, "SELECT state FROM experiments WHERE name = ?1"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		*t[i].st = tc_journal_prepare(r->j, t[i].sql, r->err);
+		if (!*t[i].st)
+			return TC_ERR_DB;
+	}
+	return 0;
+}
+
+static void finalize_all(struct runner *r)
+{
+	sqlite3_stmt *all[] = {r->s_next,    r->s_next_at, r->s_starting,
+			       r->s_clear_m, r->s_clear_f, r->s_running,
+			       r->s_event,   r->s_metric,  r->s_final,
+			       r->s_flags,   r->s_finish,  r->s_expstate};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		sqlite3_finalize(all[i]);
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+struct feed_ctx {
+	struct runner *r;
+	struct live *lv;
+};
+
+static int on_sample(void *vctx, const char *name, double step, double value)
+{
+	struct feed_ctx *c = vctx;
+	struct runner *r = c->r;
+	struct sample *s;
+
+	if (r->npend == r->cappend) {
+		size_t ncap = r->cappend ? r->cappend * 2 : 256;
+		struct sample *np = realloc(r->pend, ncap * sizeof(*np));
+
+		if (!np)
+			return 0; /* drop the sample rather than the run */
+		r->pend = np;
+		r->cappend = ncap;
+	}
+	s = &r->pend[r->npend++];
+	memcpy(s->trial, c->lv->id, sizeof(s->trial));
+	s->attempt = c->lv->attempt;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->step = step;
+	s->value = value;
+	s->lv = c->lv;
+	if (r->spec->metric.name && strcmp(name, r->spec->metric.name) == 0) {
+		c->lv->has_metric = 1;
+		c->lv->metric = value;
+	}
+	return 0;
+}
+
+static const char *const tail_files[3] = {"stdout.log", "stderr.log",
+					  "metrics.jsonl"};
+
+/* Read what is new in the trial's files.  final: read to the end. */
+static void tail(struct runner *r, struct live *lv, int final)
+{
+	struct feed_ctx c = {r, lv};
+	char buf[65536];
+
+	for (int i = 0; i < 3; i++) {
+		char path[PATH_MAX];
+		size_t budget = final ? SIZE_MAX : TAIL_MAX_PER_TICK;
+		int fd;
+
+		if (!lv->col[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", lv->dir, tail_files[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		while (budget > 0) {
+			ssize_t n = pread(fd, buf, sizeof(buf), lv->off[i]);
+
+			if (n <= 0)
+				break;
+			lv->off[i] += n;
+			budget = (size_t)n > budget ? 0 : budget - (size_t)n;
+			tc_collector_feed(lv->col[i], buf, (size_t)n, on_sample,
+					  &c);
+		}
+		close(fd);
+		if (final)
+			tc_collector_finish(lv->col[i], on_sample, &c);
+	}
+}
+
+static void bind_value(sqlite3_stmt *st, int col, int scol, double v)
+{
+	if (isfinite(v)) {
+		sqlite3_bind_double(st, col, v);
+		sqlite3_bind_null(st, scol);
+	} else {
+		sqlite3_bind_null(st, col);
+		sqlite3_bind_text(st, scol, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
+				  -1, SQLITE_STATIC);
+	}
+}
+
+/* Write pending samples (inside the caller's transaction). */
+static int flush_samples(struct runner *r)
+{
+	double now = tc_now();
+
+	for (size_t i = 0; i < r->npend; i++) {
+		struct sample *s = &r->pend[i];
+		sqlite3_stmt *sts[2] = {r->s_metric, r->s_final};
+
+		for (int k = 0; k < 2; k++) {
+			sqlite3_stmt *st = sts[k];
+
+			if (k == 0 && s->lv->nsamples >= SAMPLES_MAX)
+				continue;
+			sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, s->trial, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 3, s->attempt);
+			sqlite3_bind_text(st, 4, s->name, -1, SQLITE_STATIC);
+			sqlite3_bind_double(st, 5, s->step);
+			bind_value(st, 6, 7, s->value);
+			if (k == 0)
+				sqlite3_bind_double(st, 8, now);
+			if (step_done(r, st))
+				return TC_ERR_DB;
+		}
+		s->lv->nsamples++;
+	}
+	r->npend = 0;
+	return 0;
+}
+
+/* ---- progress ---------------------------------------------------------- */
+
+static void fmt_secs(double s, char *buf, size_t len)
+{
+	if (s < 0 || !isfinite(s))
+		snprintf(buf, len, "?");
+	else if (s < 60)
+		snprintf(buf, len, "%.1fs", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+	else
+		snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+static void params_brief(const char *json, char *buf, size_t len)
+{
+	json_t *o = json_loads(json ? json : "{}", 0, NULL);
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	json_object_foreach(o, k, v)
+	{
+		char val[64];
+
+		if (json_is_string(v))
+			snprintf(val, sizeof(val), "%s", json_string_value(v));
+		else {
+			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+
+			snprintf(val, sizeof(val), "%s", t ? t : "?");
+			free(t);
+		}
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s",
+				      n ? " " : "", k, val);
+		if (n >= len)
+			break;
+	}
+	json_decref(o);
+}
+
+static void draw_status(struct runner *r, int force)
+{
+	FILE *f = r->o->out;
+	double now = mono(), el = now - r->t_start;
+	long long fin = 0;
+	char eta[32] = "?", bar[21];
+	int width = 20, filled;
+
+	if (r->o->progress != 1 || (!force && now - r->last_draw < 0.2))
+		return;
+	r->last_draw = now;
+	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+		fin += r->counts[s];
+	filled = r->total ? (int)(width * fin / r->total) : 0;
+	for (int i = 0; i < width; i++)
+		bar[i] = i < filled ? '#' : '.';
+	bar[width] = '\0';
+	if (r->done_session > 0)
+		fmt_secs(el / (double)r->done_session * (double)(r->total - fin),
+			 eta, sizeof(eta));
+	fprintf(f, "\r\033[K[%s] %lld/%lld  running %lld  queued %lld  failed %lld"
+		   "  ETA %s",
+		bar, fin, r->total, r->counts[TC_ST_RUNNING] + r->counts[TC_ST_STARTING],
+		r->counts[TC_ST_QUEUED],
+		r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT], eta);
+	if (r->has_best)
+		fprintf(f, "  best %s=%.6g (%s)", r->spec->metric.name, r->best,
+			r->best_id);
+	fflush(f);
+}
+
+static void report_line(struct runner *r, struct live *lv, const char *state,
+			double wall, const char *reason)
+{
+	FILE *f = r->o->out;
+	long long fin = 0;
+	char w[32], brief[512];
+
+	if (r->o->progress < 0)
+		return;
+	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+		fin += r->counts[s];
+	fmt_secs(wall, w, sizeof(w));
+	params_brief(lv->params, brief, sizeof(brief));
+	if (r->o->progress == 1)
+		fprintf(f, "\r\033[K");
+	fprintf(f, "[%*lld/%lld] %-9s %s %7s", (int)snprintf(NULL, 0, "%lld", r->total),
+		fin, r->total, state, lv->id, w);
+	if (r->spec->metric.name) {
+		if (lv->has_metric)
+			fprintf(f, "  %s=%.6g", r->spec->metric.name, lv->metric);
+		else
+			fprintf(f, "  %s=-", r->spec->metric.name);
+	}
+	fprintf(f, "  %s", brief);
+	if (reason && *reason)
+		fprintf(f, "  (%s)", reason);
+	fputc('\n', f);
+	fflush(f);
+	draw_status(r, 1);
+}
+
+/* ---- resources ---------------------------------------------------------- */
+
+static int fits(struct runner *r)
+{
+	int free_gpus = 0;
+
+	if ((int)r->nlive >= r->parallel)
+		return 0;
+	if (r->cpu_req > 0 && r->cpu_used + r->cpu_req > r->cpu_cap + 1e-9)
+		return 0;
+	if (r->mem_req > 0 && r->mem_used + r->mem_req > r->mem_cap)
+		return 0;
+	for (int g = 0; g < r->ngpus; g++)
+		free_gpus += !r->gpu_busy[g];
+	return free_gpus >= r->gpu_req;
+}
+
+static void take(struct runner *r, struct live *lv, int pick_gpus)
+{
+	r->cpu_used += r->cpu_req;
+	r->mem_used += r->mem_req;
+	if (pick_gpus) {
+		lv->ngpus = 0;
+		for (int g = 0; g < r->ngpus && lv->ngpus < r->gpu_req; g++)
+			if (!r->gpu_busy[g])
+				lv->gpus[lv->ngpus++] = g;
+	}
+	for (int i = 0; i < lv->ngpus; i++)
+		if (lv->gpus[i] >= 0 && lv->gpus[i] < 64)
+			r->gpu_busy[lv->gpus[i]] = 1;
+}
+
+static void give_back(struct runner *r, struct live *lv)
+{
+	r->cpu_used -= r->cpu_req;
+	r->mem_used -= r->mem_req;
+	for (int i = 0; i < lv->ngpus; i++)
+		if (lv->gpus[i] >= 0 && lv->gpus[i] < 64)
+			r->gpu_busy[lv->gpus[i]] = 0;
+}
+
+static void gpus_text(const struct live *lv, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < lv->ngpus && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%d", i ? "," : "",
+				      lv->gpus[i]);
+}
+
+static void gpus_parse(struct live *lv, const char *s)
+{
+	lv->ngpus = 0;
+	while (s && *s && lv->ngpus < 16) {
+		char *end;
+		long g = strtol(s, &end, 10);
+
+		if (end == s)
+			break;
+		lv->gpus[lv->ngpus++] = (int)g;
+		s = *end == ',' ? end + 1 : end;
+	}
+}
+
+/* ---- live trials ---------------------------------------------------------- */
+
+static struct live *live_new(struct runner *r, const char *id, int attempt)
+{
+	struct live *lv = calloc(1, sizeof(*lv));
+
+	if (!lv)
+		return NULL;
+	snprintf(lv->id, sizeof(lv->id), "%s", id);
+	lv->attempt = attempt;
+	lv->dir = tc_trial_dir(r->j, id);
+	lv->t0 = mono();
+	lv->col[0] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
+	lv->col[1] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
+	lv->col[2] = tc_collector_new(TC_SRC_JSONL, NULL, 0);
+	if (!lv->dir || !lv->col[0] || !lv->col[1] || !lv->col[2]) {
+		for (int i = 0; i < 3; i++)
+			tc_collector_free(lv->col[i]);
+		free(lv->dir);
+		free(lv);
+		return NULL;
+	}
+	return lv;
+}
+
+static void live_free(struct live *lv)
+{
+	if (!lv)
+		return;
+	for (int i = 0; i < 3; i++)
+		tc_collector_free(lv->col[i]);
+	free(lv->dir);
+	free(lv->params);
+	free(lv);
+}
+
+static int live_add(struct runner *r, struct live *lv)
+{
+	if (r->nlive == r->caplive) {
+		size_t ncap = r->caplive ? r->caplive * 2 : 16;
+		struct live **nl = realloc(r->live, ncap * sizeof(*nl));
+
+		if (!nl)
+			return TC_ERR_NOMEM;
+		r->live = nl;
+		r->caplive = ncap;
+	}
+	r->live[r->nlive++] = lv;
+	return 0;
+}
+
+static void live_remove(struct runner *r, struct live *lv)
+{
+	for (size_t i = 0; i < r->nlive; i++)
+		if (r->live[i] == lv) {
+			r->live[i] = r->live[--r->nlive];
+			break;
+		}
+}
+
+static void count_move(struct runner *r, int from, int to)
+{
+	if (from >= 0)
+		r->counts[from]--;
+	if (to >= 0)
+		r->counts[to]++;
+}
+
+/* Record the outcome of an attempt whose supervisor is gone, then let go
+ * of the trial. */
+static int finish(struct runner *r, struct live *lv, int from_state)
+{
+	struct tc_exit_info ei;
+	int have = tc_local_read_exit(lv->dir, lv->attempt, &ei) == 0;
+	int cancel_req = 0, retry_base = 0, state, requeue = 0, rc;
+	char reason[512] = "";
+	double next_at = 0;
+
+	tail(r, lv, 1);
+	if (!have) {
+		memset(&ei, 0, sizeof(ei));
+		ei.exit_code = -1;
+		ei.wall = mono() - lv->t0;
+		snprintf(ei.error, sizeof(ei.error),
+			 "the supervisor ended without a report");
+	}
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		return rc;
+	if ((rc = flush_samples(r)))
+		goto fail;
+	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_flags, 2, lv->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(r->s_flags) == SQLITE_ROW) {
+		cancel_req = sqlite3_column_int(r->s_flags, 0);
+		retry_base = sqlite3_column_int(r->s_flags, 1);
+	}
+	sqlite3_reset(r->s_flags);
+
+	if (ei.error[0])
+		snprintf(reason, sizeof(reason), "%s", ei.error);
+	if (cancel_req || (ei.cancelled && !ei.timed_out)) {
+		state = TC_ST_CANCELLED;
+		snprintf(reason, sizeof(reason), "%s",
+			 cancel_req == 2 ? "interrupted" : "cancelled");
+	} else if (ei.timed_out) {
+		state = TC_ST_TIMED_OUT;
+		snprintf(reason, sizeof(reason), "timed out after %.0fs",
+			 r->spec->run.timeout);
+	} else if (have && ei.exit_code == 0 && ei.term_signal == 0) {
+		state = TC_ST_SUCCEEDED;
+	} else {
+		state = TC_ST_FAILED;
+		if (!reason[0] && ei.term_signal)
+			snprintf(reason, sizeof(reason), "killed by signal %d (%s)%s",
+				 ei.term_signal, strsignal(ei.term_signal),
+				 ei.term_signal == SIGKILL ? ", out of memory?" : "");
+		else if (!reason[0])
+			snprintf(reason, sizeof(reason), "exit code %d",
+				 ei.exit_code);
+	}
+	if ((state == TC_ST_FAILED || state == TC_ST_TIMED_OUT) &&
+	    lv->attempt - retry_base <= r->spec->run.retries && r->stopping != 2) {
+		double b = r->spec->run.backoff;
+
+		for (int k = 1; k < lv->attempt - retry_base && b < BACKOFF_CAP; k++)
+			b *= 2;
+		if (b > BACKOFF_CAP)
+			b = BACKOFF_CAP;
+		requeue = 1;
+		next_at = tc_now() + b;
+	}
+	{
+		sqlite3_stmt *st = r->s_finish;
+
+		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, lv->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, tc_state_name(requeue ? TC_ST_QUEUED : state),
+				  -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, ei.exit_code);
+		sqlite3_bind_int(st, 5, ei.term_signal);
+		if (reason[0])
+			sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 6);
+		sqlite3_bind_double(st, 7, have ? ei.ended_at : tc_now());
+		sqlite3_bind_double(st, 8, ei.wall);
+		sqlite3_bind_double(st, 9, ei.utime);
+		sqlite3_bind_double(st, 10, ei.stime);
+		sqlite3_bind_int64(st, 11, ei.maxrss_kb);
+		sqlite3_bind_double(st, 12, next_at);
+		sqlite3_bind_int(st, 13, 0);
+		if ((rc = step_done(r, st)))
+			goto fail;
+	}
+	if ((rc = event(r, lv->id, tc_state_name(state), reason[0] ? reason : NULL)))
+		goto fail;
+	if (requeue && (rc = event(r, lv->id, "queued", "retry")))
+		goto fail;
+	if ((rc = tc_journal_commit(r->j, r->err)))
+		goto fail;
+
+	count_move(r, from_state, requeue ? TC_ST_QUEUED : state);
+	if (!requeue)
+		r->done_session++;
+	if (state == TC_ST_SUCCEEDED && lv->has_metric && isfinite(lv->metric) &&
+	    (!r->has_best || (r->spec->metric.goal > 0 ? lv->metric > r->best
+						       : lv->metric < r->best))) {
+		r->has_best = 1;
+		r->best = lv->metric;
+		memcpy(r->best_id, lv->id, sizeof(r->best_id));
+	}
+	report_line(r, lv, requeue ? (state == TC_ST_TIMED_OUT ? "timed_out" : "failed")
+				   : tc_state_name(state),
+		    ei.wall, requeue ? (reason[0] ? reason : "retrying") : reason);
+	give_back(r, lv);
+	live_remove(r, lv);
+	live_free(lv);
+	return 0;
+fail:
+	tc_journal_rollback(r->j);
+	r->npend = 0;
+	return rc;
+}
+
+static void rotate(const char *dir, const char *base, const char *ext, int n)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	snprintf(from, sizeof(from), "%s/%s.%s", dir, base, ext);
+	snprintf(to, sizeof(to), "%s/%s.%d.%s", dir, base, n, ext);
+	rename(from, to);
+}
+
+static char **build_env(struct runner *r, struct live *lv, json_t *spec_env,
+			const char *params)
+{
+	const char *own[16][2];
+	size_t nown = 0, nenv = 0, k = 0;
+	char threads[16], attempt[16], seedbuf[32], gpus[64], mfile[PATH_MAX];
+	char **envp;
+	const char *key;
+	json_t *v;
+
+	snprintf(threads, sizeof(threads), "%d", r->threads);
+	snprintf(attempt, sizeof(attempt), "%d", lv->attempt);
+	snprintf(mfile, sizeof(mfile), "%s/metrics.jsonl", lv->dir);
+	snprintf(seedbuf, sizeof(seedbuf), "%s", "");
+	gpus_text(lv, gpus, sizeof(gpus));
+#define OWN(k_, v_)                                                            \
+	do {                                                                   \
+		own[nown][0] = (k_);                                           \
+		own[nown][1] = (v_);                                           \
+		nown++;                                                        \
+	} while (0)
+	OWN("TRAINCTL_EXPERIMENT", r->spec->name);
+	OWN("TRAINCTL_TRIAL", lv->id);
+	OWN("TRAINCTL_TRIAL_DIR", lv->dir);
+	OWN("TRAINCTL_PARAMS", params);
+	OWN("TRAINCTL_METRICS_FILE", mfile);
+	OWN("TRAINCTL_ATTEMPT", attempt);
+	if (!json_object_get(spec_env, "OMP_NUM_THREADS"))
+		OWN("OMP_NUM_THREADS", threads);
+	if (!json_object_get(spec_env, "OPENBLAS_NUM_THREADS"))
+		OWN("OPENBLAS_NUM_THREADS", threads);
+	if (!json_object_get(spec_env, "MKL_NUM_THREADS"))
+		OWN("MKL_NUM_THREADS", threads);
+	if (r->ngpus > 0 && !json_object_get(spec_env, "CUDA_VISIBLE_DEVICES"))
+		OWN("CUDA_VISIBLE_DEVICES", gpus);
+#undef OWN
+	while (environ[nenv])
+		nenv++;
+	envp = calloc(nenv + nown + json_object_size(spec_env) + 1, sizeof(*envp));
+	if (!envp)
+		return NULL;
+	for (size_t i = 0; i < nenv; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t kl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+		int skip = 0;
+
+		for (size_t o = 0; o < nown && !skip; o++)
+			skip = strlen(own[o][0]) == kl &&
+			       !memcmp(own[o][0], environ[i], kl);
+		json_object_foreach(spec_env, key, v)
+		{
+			if (strlen(key) == kl && !memcmp(key, environ[i], kl))
+				skip = 1;
+		}
+		if (!skip && !(envp[k++] = strdup(environ[i])))
+			goto nomem;
+	}
+	for (size_t o = 0; o < nown; o++)
+		if (asprintf(&envp[k++], "%s=%s", own[o][0], own[o][1]) < 0) {
+			envp[--k] = NULL;
+			goto nomem;
+		}
+	json_object_foreach(spec_env, key, v)
+	{
+		if (asprintf(&envp[k++], "%s=%s", key,
+			     json_string_value(v) ? json_string_value(v) : "") < 0) {
+			envp[--k] = NULL;
+			goto nomem;
+		}
+	}
+	return envp;
+nomem:
+	for (size_t i = 0; i < k; i++)
+		free(envp[i]);
+	free(envp);
+	return NULL;
+}
+
+static void free_strv(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+static char **argv_from_json(const char *text)
+{
+	json_t *a = json_loads(text, 0, NULL);
+	char **argv;
+	size_t n = json_array_size(a);
+
+	if (!json_is_array(a) || n == 0) {
+		json_decref(a);
+		return NULL;
+	}
+	argv = calloc(n + 1, sizeof(*argv));
+	for (size_t i = 0; argv && i < n; i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+
+		if (!(argv[i] = strdup(s ? s : ""))) {
+			free_strv(argv);
+			argv = NULL;
+		}
+	}
+	json_decref(a);
+	return argv;
+}
+
+/* Start the next queued trial whose time has come.  1 started, 0 none
+ * ready, <0 error. */
+static int start_next(struct runner *r)
+{
+	sqlite3_stmt *st = r->s_next;
+	struct live *lv;
+	char *cmd = NULL, *envtext = NULL, **argv = NULL, **envp = NULL;
+	char gtext[64];
+	json_t *spec_env = NULL;
+	struct tc_launch l;
+	int attempt, rc;
+	pid_t pid;
+
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, tc_now());
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : dbfail(r);
+	}
+	attempt = sqlite3_column_int(st, 1) + 1;
+	lv = live_new(r, (const char *)sqlite3_column_text(st, 0), attempt);
+	cmd = strdup((const char *)sqlite3_column_text(st, 2));
+	envtext = sqlite3_column_text(st, 3)
+			  ? strdup((const char *)sqlite3_column_text(st, 3))
+			  : strdup("{}");
+	if (lv)
+		lv->params = strdup((const char *)sqlite3_column_text(st, 4));
+	sqlite3_reset(st);
+	if (!lv || !cmd || !envtext || !lv->params) {
+		rc = tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	take(r, lv, 1);
+	gpus_text(lv, gtext, sizeof(gtext));
+
+	/* the intent, durable before anything exists */
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		goto out_give;
+	sqlite3_bind_text(r->s_starting, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_starting, 2, lv->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(r->s_starting, 3, attempt);
+	sqlite3_bind_double(r->s_starting, 4, tc_now());
+	sqlite3_bind_text(r->s_starting, 5, gtext, -1, SQLITE_STATIC);
+	if ((rc = step_done(r, r->s_starting)))
+		goto out_rollback;
+	sqlite3_bind_text(r->s_clear_m, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_clear_m, 2, lv->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(r->s_clear_m, 3, attempt);
+	sqlite3_bind_text(r->s_clear_f, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_clear_f, 2, lv->id, -1, SQLITE_STATIC);
+	if ((rc = step_done(r, r->s_clear_m)) || (rc = step_done(r, r->s_clear_f)) ||
+	    (rc = event(r, lv->id, "starting", NULL)) ||
+	    (rc = tc_journal_commit(r->j, r->err)))
+		goto out_rollback;
+	count_move(r, TC_ST_QUEUED, TC_ST_STARTING);
+
+	/* the trial directory */
+	if (tc_mkdir_p(lv->dir, 0755) != 0) {
+		rc = tc_error_set(r->err, TC_ERR_IO, "cannot create %s: %s",
+				  lv->dir, strerror(errno));
+		goto out_give;
+	}
+	if (attempt > 1) {
+		rotate(lv->dir, "stdout", "log", attempt - 1);
+		rotate(lv->dir, "stderr", "log", attempt - 1);
+		rotate(lv->dir, "metrics", "jsonl", attempt - 1);
+	} else {
+		char mpath[PATH_MAX];
+
+		/* a rerun of a vanished attempt starts with clean files */
+		snprintf(mpath, sizeof(mpath), "%s/metrics.jsonl", lv->dir);
+		unlink(mpath);
+	}
+	{
+		char ppath[PATH_MAX];
+		size_t n = strlen(lv->params);
+
+		snprintf(ppath, sizeof(ppath), "%s/params.json", lv->dir);
+		lv->params[n] = '\n';
+		rc = tc_write_file_atomic(ppath, lv->params, n + 1, 0);
+		lv->params[n] = '\0';
+		if (rc) {
+			rc = tc_error_set(r->err, TC_ERR_IO, "cannot write %s: %s",
+					  ppath, strerror(errno));
+			goto out_give;
+		}
+	}
+	spec_env = json_loads(envtext, 0, NULL);
+	argv = argv_from_json(cmd);
+	envp = argv ? build_env(r, lv, spec_env, lv->params) : NULL;
+	if (!argv || !envp) {
+		rc = tc_error_set(r->err, TC_ERR_NOMEM,
+				  "cannot build the command of trial %s", lv->id);
+		goto out_give;
+	}
+	l.trial_dir = lv->dir;
+	l.cwd = r->exp.spec_dir;
+	l.argv = argv;
+	l.envp = envp;
+	l.attempt = attempt;
+	l.timeout = r->spec->run.timeout;
+	l.kill_grace = r->o->kill_grace > 0 ? r->o->kill_grace : 10;
+	if ((rc = tc_local_start(&l, &pid, r->err)))
+		goto out_give;
+	lv->pid = pid;
+	lv->own = 1;
+	lv->pstart = tc_proc_start_time(pid);
+	if ((rc = live_add(r, lv))) {
+		/* cannot track it: stop it; recovery will see to the rest */
+		kill(pid, SIGUSR1);
+		tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+		lv = NULL;
+		goto out;
+	}
+
+	/* what exists now */
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		goto out_tracked;
+	sqlite3_bind_text(r->s_running, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_running, 2, lv->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(r->s_running, 3, (int)pid);
+	sqlite3_bind_int64(r->s_running, 4, lv->pstart);
+	if ((rc = step_done(r, r->s_running)) ||
+	    (rc = event(r, lv->id, "running", NULL)) ||
+	    (rc = tc_journal_commit(r->j, r->err))) {
+		tc_journal_rollback(r->j);
+		goto out_tracked;
+	}
+	count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
+	rc = 1;
+out_tracked:
+	lv = NULL; /* owned by the live table now */
+	goto out;
+out_rollback:
+	tc_journal_rollback(r->j);
+out_give:
+	if (lv)
+		give_back(r, lv);
+out:
+	live_free(lv);
+	free(cmd);
+	free(envtext);
+	free_strv(argv);
+	free_strv(envp);
+	json_decref(spec_env);
+	return rc;
+}
+
+static struct live *find_pid(struct runner *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->nlive; i++)
+		if (r->live[i]->own && r->live[i]->pid == pid)
+			return r->live[i];
+	return NULL;
+}
+
+static int reap(struct runner *r)
+{
+	int status, rc;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct live *lv = find_pid(r, pid);
+
+		if (lv && (rc = finish(r, lv, TC_ST_RUNNING)))
+			return rc;
+	}
+	return 0;
+}
+
+/* Adopted supervisors are not our children: look at their locks. */
+static int check_adopted(struct runner *r)
+{
+	for (size_t i = 0; i < r->nlive;) {
+		struct live *lv = r->live[i];
+		struct tc_exit_info ei;
+
+		if (!lv->own && tc_local_probe(lv->dir, lv->attempt, &ei) !=
+					TC_PROBE_ALIVE) {
+			int rc = finish(r, lv, TC_ST_RUNNING);
+
+			if (rc)
+				return rc;
+			continue; /* the table shrank at i */
+		}
+		if (!lv->own && lv->pid == 0) {
+			pid_t sp, pg;
+
+			if (tc_local_read_run(lv->dir, lv->attempt, &sp, &pg) == 0) {
+				lv->pid = sp;
+				lv->pstart = tc_proc_start_time(sp);
+			}
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int tail_all(struct runner *r)
+{
+	int rc;
+
+	for (size_t i = 0; i < r->nlive; i++)
+		tail(r, r->live[i], 0);
+	if (r->npend == 0)
+		return 0;
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		return rc;
+	if ((rc = flush_samples(r)) || (rc = tc_journal_commit(r->j, r->err))) {
+		tc_journal_rollback(r->j);
+		return rc;
+	}
+	return 0;
+}
+
+/* Stop every live trial (cancel_req 2: interrupted). */
+static int interrupt_all(struct runner *r, int hard)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!hard) {
+		if ((rc = tc_journal_begin(r->j, r->err)))
+			return rc;
+		st = tc_journal_prepare(
+			r->j,
+			"UPDATE trials SET cancel_req = 2 WHERE exp = ?1 AND state "
+			"IN ('starting', 'running') AND cancel_req = 0",
+			r->err);
+		if (!st) {
+			tc_journal_rollback(r->j);
+			return TC_ERR_DB;
+		}
+		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : dbfail(r);
+		sqlite3_finalize(st);
+		if (rc || (rc = tc_journal_commit(r->j, r->err))) {
+			tc_journal_rollback(r->j);
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < r->nlive; i++)
+		tc_local_cancel(r->live[i]->dir, r->live[i]->attempt,
+				r->live[i]->pid, r->live[i]->pstart, hard);
+	return 0;
+}
+
+static int on_signals(struct runner *r)
+{
+	struct signalfd_siginfo si;
+	int got_stop = 0;
+
+	while (read(r->sigfd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
+		    si.ssi_signo == SIGHUP)
+			got_stop++;
+	if (!got_stop)
+		return 0;
+	if (r->stopping != 2) {
+		r->stopping = 2;
+		if (r->o->progress >= 0)
+			fprintf(r->o->out,
+				"%sinterrupted: stopping %zu running trial%s "
+				"(interrupt again to kill them at once)\n",
+				r->o->progress == 1 ? "\r\033[K" : "", r->nlive,
+				r->nlive == 1 ? "" : "s");
+		return interrupt_all(r, 0);
+	}
+	r->hard = 1;
+	return interrupt_all(r, 1);
+}
+
+static int check_external(struct runner *r)
+{
+	int rc = sqlite3_step(r->s_expstate);
+	int cancelled = 0;
+
+	if (rc == SQLITE_ROW) {
+		const unsigned char *s = sqlite3_column_text(r->s_expstate, 0);
+
+		cancelled = s && strcmp((const char *)s, "cancelled") == 0;
+	}
+	sqlite3_reset(r->s_expstate);
+	if (cancelled && !r->stopping)
+		r->stopping = 1;
+	return 0;
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+static int recover(struct runner *r)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		r->j,
+		"SELECT id, attempt, state, sup_pid, gpus, params FROM trials "
+		"WHERE exp = ?1 AND state IN ('starting', 'running') ORDER BY idx",
+		r->err);
+	int rc = 0;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		int attempt = sqlite3_column_int(st, 1);
+		int from = tc_state_parse((const char *)sqlite3_column_text(st, 2));
+		struct live *lv = live_new(r, id, attempt);
+		struct tc_exit_info ei;
+		enum tc_probe pr;
+
+		if (!lv) {
+			rc = tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		lv->pid = (pid_t)sqlite3_column_int(st, 3);
+		gpus_parse(lv, (const char *)sqlite3_column_text(st, 4));
+		lv->params = strdup((const char *)sqlite3_column_text(st, 5));
+		pr = tc_local_probe(lv->dir, attempt, &ei);
+		if ((rc = tc_journal_begin(r->j, r->err))) {
+			live_free(lv);
+			break;
+		}
+		/* collect the attempt's metrics afresh from its files */
+		sqlite3_bind_text(r->s_clear_m, 1, r->spec->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(r->s_clear_m, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(r->s_clear_m, 3, attempt);
+		sqlite3_bind_text(r->s_clear_f, 1, r->spec->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(r->s_clear_f, 2, id, -1, SQLITE_STATIC);
+		if ((rc = step_done(r, r->s_clear_m)) ||
+		    (rc = step_done(r, r->s_clear_f)))
+			goto fail_one;
+		if (pr == TC_PROBE_VANISHED) {
+			pid_t sp, pg;
+			sqlite3_stmt *rq = r->s_finish;
+
+			/* whatever is left of its process group goes */
+			if (tc_local_read_run(lv->dir, attempt, &sp, &pg) == 0 &&
+			    pg > 0)
+				kill(-pg, SIGKILL);
+			sqlite3_bind_text(rq, 1, r->spec->name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(rq, 2, id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(rq, 3, "queued", -1, SQLITE_STATIC);
+			for (int k = 4; k <= 11; k++)
+				sqlite3_bind_null(rq, k);
+			sqlite3_bind_int(rq, 4, 0);
+			sqlite3_bind_int(rq, 5, 0);
+			sqlite3_bind_double(rq, 8, 0);
+			sqlite3_bind_double(rq, 9, 0);
+			sqlite3_bind_double(rq, 10, 0);
+			sqlite3_bind_double(rq, 12, 0);
+			sqlite3_bind_int(rq, 13, -1);
+			if ((rc = step_done(r, rq)) ||
+			    (rc = event(r, id, "queued",
+					"vanished while trainctl was down; requeued")))
+				goto fail_one;
+			if ((rc = tc_journal_commit(r->j, r->err)))
+				goto fail_one;
+			count_move(r, from, TC_ST_QUEUED);
+			live_free(lv);
+			continue;
+		}
+		if (from == TC_ST_STARTING) {
+			pid_t sp = 0, pg = 0;
+
+			tc_local_read_run(lv->dir, attempt, &sp, &pg);
+			lv->pid = sp;
+			sqlite3_bind_text(r->s_running, 1, r->spec->name, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_text(r->s_running, 2, id, -1, SQLITE_STATIC);
+			sqlite3_bind_int(r->s_running, 3, (int)sp);
+			sqlite3_bind_int64(r->s_running, 4, tc_proc_start_time(sp));
+			if ((rc = step_done(r, r->s_running)) ||
+			    (rc = event(r, id, "running", "adopted")))
+				goto fail_one;
+			count_move(r, from, TC_ST_RUNNING);
+			from = TC_ST_RUNNING;
+		} else if ((rc = event(r, id, "running", "adopted"))) {
+			goto fail_one;
+		}
+		if ((rc = tc_journal_commit(r->j, r->err)))
+			goto fail_one;
+		lv->own = 0;
+		lv->pstart = lv->pid ? tc_proc_start_time(lv->pid) : 0;
+		take(r, lv, 0);
+		if ((rc = live_add(r, lv))) {
+			give_back(r, lv);
+			live_free(lv);
+			break;
+		}
+		if (pr == TC_PROBE_EXITED && (rc = finish(r, lv, from)))
+			break;
+		continue;
+fail_one:
+		tc_journal_rollback(r->j);
+		live_free(lv);
+		break;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int load_counts(struct runner *r)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		r->j, "SELECT state, count(*) FROM trials WHERE exp = ? GROUP BY state",
+		r->err);
+
+	if (!st)
+		return TC_ERR_DB;
+	memset(r->counts, 0, sizeof(r->counts));
+	r->total = 0;
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int s = tc_state_parse((const char *)sqlite3_column_text(st, 0));
+
+		if (s >= 0)
+			r->counts[s] = sqlite3_column_int64(st, 1);
+		r->total += sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (r->spec->metric.name) {
+		st = tc_journal_prepare(
+			r->j,
+			r->spec->metric.goal > 0
+				? "SELECT f.trial, f.value FROM final f JOIN trials t "
+				  "ON t.exp = f.exp AND t.id = f.trial WHERE f.exp = ?1 "
+				  "AND f.name = ?2 AND f.value IS NOT NULL AND t.state = "
+				  "'succeeded' ORDER BY f.value DESC LIMIT 1"
+				: "SELECT f.trial, f.value FROM final f JOIN trials t "
+				  "ON t.exp = f.exp AND t.id = f.trial WHERE f.exp = ?1 "
+				  "AND f.name = ?2 AND f.value IS NOT NULL AND t.state = "
+				  "'succeeded' ORDER BY f.value ASC LIMIT 1",
+			r->err);
+		if (!st)
+			return TC_ERR_DB;
+		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->spec->metric.name, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			r->has_best = 1;
+			snprintf(r->best_id, sizeof(r->best_id), "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+			r->best = sqlite3_column_double(st, 1);
+		}
+		sqlite3_finalize(st);
+	}
+	return 0;
+}
+
+static int requeue_interrupted(struct runner *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		return rc;
+	st = tc_journal_prepare(
+		r->j,
+		"UPDATE trials SET state = 'queued', next_at = 0, cancel_req = 0,"
+		" retry_base = attempt WHERE exp = ?1 AND state = 'cancelled' AND "
+		"reason = 'interrupted'",
+		r->err);
+	if (!st) {
+		tc_journal_rollback(r->j);
+		return TC_ERR_DB;
+	}
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : dbfail(r);
+	sqlite3_finalize(st);
+	if (rc || (rc = tc_journal_commit(r->j, r->err)))
+		tc_journal_rollback(r->j);
+	return rc;
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+static int lock_path(struct tc_journal *j, const char *name, char *path,
+		     size_t len)
+{
+	snprintf(path, len, "%s/locks", j->dir);
+	tc_mkdir_p(path, 0755);
+	return snprintf(path, len, "%s/locks/%s.lock", j->dir, name) < (int)len
+		       ? 0
+		       : -1;
+}
+
+/* Open-file-description locks: tied to this open file like flock, and
+ * testable without taking them (F_OFD_GETLK), so `status` can ask whether
+ * a runner is alive without ever getting in its way. */
+int tc_runner_lock(struct tc_journal *j, const char *name)
+{
+	char path[PATH_MAX];
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd;
+
+	if (lock_path(j, name, path, sizeof(path)))
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+		int e = errno;
+
+		close(fd);
+		errno = (e == EAGAIN || e == EACCES) ? EWOULDBLOCK : e;
+		return -1;
+	}
+	return fd;
+}
+
+int tc_runner_alive(struct tc_journal *j, const char *name)
+{
+	char path[PATH_MAX];
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd, alive = 0;
+
+	if (lock_path(j, name, path, sizeof(path)))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0)
+		alive = fl.l_type != F_UNLCK;
+	close(fd);
+	return alive;
+}
+
+static int run_loop(struct runner *r)
+{
+	int rc;
+
+	for (;;) {
+		double now = mono(), wait_s = 1.0;
+		struct pollfd pfd;
+
+		if ((rc = on_signals(r)) || (rc = reap(r)))
+			return rc;
+		if (now - r->last_check >= 0.25) {
+			r->last_check = now;
+			if ((rc = check_adopted(r)) || (rc = check_external(r)))
+				return rc;
+		}
+		if (now - r->last_tail >= TAIL_INTERVAL) {
+			r->last_tail = now;
+			if ((rc = tail_all(r)))
+				return rc;
+		}
+		while (!r->stopping && fits(r)) {
+			rc = start_next(r);
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				break;
+		}
+		if (r->nlive == 0) {
+			double next_at = -1;
+
+			if (r->stopping)
+				break;
+			sqlite3_bind_text(r->s_next_at, 1, r->spec->name, -1,
+					  SQLITE_STATIC);
+			if (sqlite3_step(r->s_next_at) == SQLITE_ROW &&
+			    sqlite3_column_type(r->s_next_at, 0) != SQLITE_NULL)
+				next_at = sqlite3_column_double(r->s_next_at, 0);
+			sqlite3_reset(r->s_next_at);
+			if (next_at < 0)
+				break; /* nothing queued, nothing running: done */
+			wait_s = next_at - tc_now();
+			if (wait_s < 0.001)
+				wait_s = 0.001;
+			if (wait_s > 1.0)
+				wait_s = 1.0;
+		} else {
+			int adopted = 0;
+
+			for (size_t i = 0; i < r->nlive; i++)
+				adopted |= !r->live[i]->own;
+			wait_s = adopted ? 0.25 : TAIL_INTERVAL;
+		}
+		draw_status(r, 0);
+		pfd.fd = r->sigfd;
+		pfd.events = POLLIN;
+		poll(&pfd, 1, (int)(wait_s * 1000) + 1);
+	}
+	return 0;
+}
+
+int tc_runner_run(struct tc_journal *j, const char *name,
+		  const struct tc_run_opts *o, struct tc_run_summary *sum,
+		  struct tc_error *err)
+{
+	struct runner r;
+	sigset_t mask, old;
+	int lockfd, rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(sum, 0, sizeof(*sum));
+	r.j = j;
+	r.o = o;
+	r.err = err;
+	r.sigfd = -1;
+	lockfd = tc_runner_lock(j, name);
+	if (lockfd < 0)
+		return tc_error_set(err, TC_ERR_STATE,
+				    errno == EWOULDBLOCK
+					    ? "experiment '%s' is being run by "
+					      "another trainctl (see `trainctl "
+					      "status %s`)"
+					    : "cannot lock experiment '%s'",
+				    name, name);
+	if ((rc = tc_experiment_load(j, name, &r.exp, err)))
+		goto out;
+	if ((rc = tc_spec_parse(r.exp.spec_path, r.exp.spec_text,
+				strlen(r.exp.spec_text), &r.spec, err)))
+		goto out;
+	if (r.spec->metric.regex) {
+		r.re = tc_metric_regex_new(r.spec->metric.regex, err);
+		if (!r.re) {
+			rc = TC_ERR_SPEC;
+			goto out;
+		}
+	}
+	tc_machine_resources(&r.cpu_cap, &r.mem_cap, &r.ngpus);
+	if (o->cpus > 0)
+		r.cpu_cap = o->cpus;
+	if (o->memory > 0)
+		r.mem_cap = o->memory;
+	if (o->gpus >= 0)
+		r.ngpus = o->gpus > 64 ? 64 : o->gpus;
+	r.parallel = o->parallel > 0 ? o->parallel : r.spec->run.parallel;
+	r.cpu_req = r.spec->resources.cpu;
+	r.mem_req = r.spec->resources.memory;
+	r.gpu_req = r.spec->resources.gpu;
+	r.threads = r.cpu_req > 0 ? (int)ceil(r.cpu_req) : 1;
+	if (r.cpu_req > r.cpu_cap + 1e-9 || r.mem_req > r.mem_cap ||
+	    r.gpu_req > r.ngpus) {
+		rc = tc_error_set(
+			err, TC_ERR_USAGE,
+			"a trial requests %g CPUs, %lld MiB and %d GPUs, but this "
+			"machine offers %g CPUs, %lld MiB and %d GPUs: lower "
+			"resources in the spec, or set --cpus/--memory/--gpus, or "
+			"use --backend kubernetes",
+			r.cpu_req, r.mem_req >> 20, r.gpu_req, r.cpu_cap,
+			r.mem_cap >> 20, r.ngpus);
+		goto out;
+	}
+	if ((rc = prepare_all(&r)))
+		goto out;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	r.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r.sigfd < 0) {
+		rc = tc_error_set(err, TC_ERR_INTERNAL, "signalfd: %s",
+				  strerror(errno));
+		goto out_mask;
+	}
+	if (o->requeue_interrupted && (rc = requeue_interrupted(&r)))
+		goto out_mask;
+	if ((rc = load_counts(&r)))
+		goto out_mask;
+	if ((rc = tc_experiment_set_state(j, name, "running", err)))
+		goto out_mask;
+	r.t_start = mono();
+	if ((rc = recover(&r)))
+		goto out_mask;
+	rc = run_loop(&r);
+	if (rc == 0) {
+		/* the experiment's own state */
+		long long fin = 0;
+
+		for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+			fin += r.counts[s];
+		tc_experiment_set_state(j, name,
+					r.stopping == 2	  ? "interrupted"
+					: r.stopping == 1 ? "cancelled"
+					: fin == r.total  ? "finished"
+							  : "interrupted",
+					err);
+	}
+	if (r.o->progress == 1)
+		fprintf(r.o->out, "\r\033[K");
+out_mask:
+	/* On an error, leave running trials to their supervisors: a resume
+	 * adopts them. */
+	if (r.sigfd >= 0)
+		close(r.sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+	if (rc == 0) {
+		if (load_counts(&r) == 0) {
+			memcpy(sum->counts, r.counts, sizeof(r.counts));
+			sum->total = r.total;
+		}
+		sum->interrupted = r.stopping == 2;
+		sum->cancelled = r.stopping == 1;
+	}
+	while (r.nlive > 0) {
+		struct live *lv = r.live[--r.nlive];
+
+		live_free(lv);
+	}
+	free(r.live);
+	free(r.pend);
+	finalize_all(&r);
+	tc_metric_regex_free(r.re);
+	tc_spec_free(r.spec);
+	tc_exp_info_free(&r.exp);
+	close(lockfd);
+	return rc;
+}

@@ -1,0 +1,59 @@
+/*
+ * runner.h — the scheduler: runs an experiment's queued trials on the local
+ * backend until none is left, recording every state change in the journal
+ * before acting on it.
+ *
+ * On entry it recovers what a previous runner left: each trial in starting
+ * or running is adopted (its supervisor still holds the lock), recorded
+ * (exit.json of that attempt is there: it finished while nobody watched), or
+ * requeued without spending an attempt (it vanished).  Then it loops: reap
+ * supervisors, tail logs and metric files, start what fits (parallel cap,
+ * CPU cores, memory and GPUs requested), and stop cleanly on SIGINT/SIGTERM
+ * (running trials are cancelled with reason "interrupted", which resume
+ * requeues) or when the experiment is cancelled from another process.
+ */
+#ifndef TC_RUNNER_H
+#define TC_RUNNER_H
+
+#include <stdio.h>
+
+#include "store/journal.h"
+
+struct tc_run_opts {
+	int parallel;       /* 0: the spec's run.parallel */
+	double cpus;        /* machine cores to pack into; 0: detect */
+	long long memory;   /* bytes; 0: detect */
+	int gpus;           /* -1: detect (nvidia-smi -L) */
+	int progress;       /* 1: live view (terminal), 0: lines, -1: quiet */
+	int requeue_interrupted; /* resume: rerun trials cancelled by an
+				    interrupt */
+	double kill_grace;  /* seconds from SIGTERM to SIGKILL; 0: 10 */
+	FILE *out;          /* progress goes here (stdout) */
+};
+
+struct tc_run_summary {
+	long long counts[8]; /* by enum tc_state, after the run */
+	long long total;
+	int interrupted;
+	int cancelled;       /* the experiment was cancelled */
+};
+
+/* Takes the experiment's runner lock (TC_ERR_STATE when another runner
+ * holds it).  Returns 0 when the loop ran to its end (trials may still have
+ * failed: see the summary), or a negative status. */
+int tc_runner_run(struct tc_journal *j, const char *name,
+		  const struct tc_run_opts *opts, struct tc_run_summary *sum,
+		  struct tc_error *err);
+
+/* Take the runner lock of an experiment without running (cancel, retry use
+ * it to tell whether a runner is alive).  Returns an fd (keep it open to
+ * hold the lock), -1 with errno EWOULDBLOCK when a runner holds it, or -1. */
+int tc_runner_lock(struct tc_journal *j, const char *name);
+
+/* Is a runner working on the experiment right now?  Never takes the lock. */
+int tc_runner_alive(struct tc_journal *j, const char *name);
+
+/* The machine's resources as the local backend sees them. */
+void tc_machine_resources(double *cpus, long long *memory, int *gpus);
+
+#endif

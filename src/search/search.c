@@ -1,0 +1,578 @@
+/*
+ * search.c — grid and random search as streaming iterators (see search.h).
+ *
+ * Memory is O(parameters) for a grid without a cap, O(cap) with one (the
+ * emitted ids are remembered so that include entries are not repeated), and
+ * O(trials) for random search (the ids drawn so far, to skip repeats).
+ */
+#include "search/search.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/hash.h"
+
+/* ---- a set of 64-bit keys (open addressing, key 0 reserved) ---------- */
+
+struct idset {
+	uint64_t *slot;
+	size_t cap, n;
+};
+
+static int idset_add(struct idset *s, uint64_t key) /* 1 added, 0 present */
+{
+	if (key == 0)
+		key = 1;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024;
+		uint64_t *ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return -1;
+		for (size_t i = 0; i < s->cap; i++) {
+			uint64_t k = s->slot[i];
+			size_t j;
+
+			if (!k)
+				continue;
+			for (j = (k * 0x9E3779B97F4A7C15ULL) & (ncap - 1); ns[j];
+			     j = (j + 1) & (ncap - 1))
+				;
+			ns[j] = k;
+		}
+		free(s->slot);
+		s->slot = ns;
+		s->cap = ncap;
+	}
+	for (size_t j = (key * 0x9E3779B97F4A7C15ULL) & (s->cap - 1);;
+	     j = (j + 1) & (s->cap - 1)) {
+		if (s->slot[j] == key)
+			return 0;
+		if (!s->slot[j]) {
+			s->slot[j] = key;
+			s->n++;
+			return 1;
+		}
+	}
+}
+
+static int idset_has(const struct idset *s, uint64_t key)
+{
+	if (key == 0)
+		key = 1;
+	if (!s->cap)
+		return 0;
+	for (size_t j = (key * 0x9E3779B97F4A7C15ULL) & (s->cap - 1);;
+	     j = (j + 1) & (s->cap - 1)) {
+		if (s->slot[j] == key)
+			return 1;
+		if (!s->slot[j])
+			return 0;
+	}
+}
+
+/* ---- a portable generator: xoshiro256** seeded by splitmix64 ---------- */
+
+struct rng {
+	uint64_t s[4];
+};
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static void rng_seed(struct rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(struct rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+static double rng_unit(struct rng *r) /* [0, 1) */
+{
+	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+static uint64_t rng_below(struct rng *r, uint64_t n) /* [0, n), unbiased */
+{
+	uint64_t limit, x;
+
+	if (n == 0)
+		return rng_next(r);
+	limit = UINT64_MAX - UINT64_MAX % n;
+	do
+		x = rng_next(r);
+	while (x >= limit);
+	return x % n;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+void tc_format_double(double d, char *buf, size_t len)
+{
+	if (isnan(d)) {
+		snprintf(buf, len, "nan");
+		return;
+	}
+	if (isinf(d)) {
+		snprintf(buf, len, d < 0 ? "-inf" : "inf");
+		return;
+	}
+	for (int prec = 6; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	/* Keep it a float to a reader: "1" would read back as an integer. */
+	if (!strpbrk(buf, ".eEn") && strlen(buf) + 3 < len)
+		strcat(buf, ".0");
+}
+
+json_t *tc_value_json(const struct tc_value *v)
+{
+	switch (v->type) {
+	case TC_V_INT:
+		return json_integer(v->i);
+	case TC_V_FLOAT:
+		if (!isfinite(v->f)) /* JSON has no nan/inf: keep the text */
+			return json_string(v->text);
+		return json_real(v->f);
+	case TC_V_BOOL:
+		return json_boolean(v->b);
+	case TC_V_NULL:
+		return json_null();
+	case TC_V_STR:
+		break;
+	}
+	return json_string(v->text);
+}
+
+json_t *tc_trial_params_json(const struct tc_spec *spec,
+			     const struct tc_value *values)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < spec->nparams; i++) {
+		json_t *v = tc_value_json(&values[i]);
+
+		if (!v || json_object_set_new(o, spec->params[i].name, v)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static char type_char(enum tc_vtype t)
+{
+	switch (t) {
+	case TC_V_STR:
+		return 's';
+	case TC_V_INT:
+		return 'i';
+	case TC_V_FLOAT:
+		return 'f';
+	case TC_V_BOOL:
+		return 'b';
+	case TC_V_NULL:
+		return 'n';
+	}
+	return '?';
+}
+
+static uint64_t hex_u64(const char *hex, int n)
+{
+	uint64_t x = 0;
+
+	for (int i = 0; i < n; i++) {
+		char c = hex[i];
+
+		x = x * 16 + (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	return x;
+}
+
+void tc_trial_identity(const struct tc_spec *spec, const struct tc_value *values,
+		       char id[TC_TRIAL_ID_LEN + 1], uint32_t *seed)
+{
+	struct tc_sha256 h;
+	unsigned char md[32];
+	static const char digits[] = "0123456789abcdef";
+
+	tc_sha256_init(&h);
+	tc_sha256_update(&h, spec->name, strlen(spec->name) + 1);
+	for (size_t i = 0; i < spec->nparams; i++) {
+		const char *text = values[i].text ? values[i].text : "";
+		char t = type_char(values[i].type);
+		char buf[32];
+
+		/* Numbers hash by value, so 1e-3 and 0.001 are one trial. */
+		if (values[i].type == TC_V_FLOAT) {
+			tc_format_double(values[i].f, buf, sizeof(buf));
+			text = buf;
+		}
+		tc_sha256_update(&h, spec->params[i].name,
+				 strlen(spec->params[i].name) + 1);
+		tc_sha256_update(&h, &t, 1);
+		tc_sha256_update(&h, text, strlen(text) + 1);
+	}
+	tc_sha256_final(&h, md);
+	for (int i = 0; i < TC_TRIAL_ID_LEN / 2; i++) {
+		id[2 * i] = digits[md[i] >> 4];
+		id[2 * i + 1] = digits[md[i] & 15];
+	}
+	id[TC_TRIAL_ID_LEN] = '\0';
+	if (seed)
+		*seed = (uint32_t)md[6] << 24 | (uint32_t)md[7] << 16 |
+			(uint32_t)md[8] << 8 | md[9];
+}
+
+/* ---- the iterator -------------------------------------------------------- */
+
+struct tc_plan {
+	const struct tc_spec *spec;
+	struct tc_trial trial;
+	struct tc_value *cur;  /* nparams */
+	char (*text)[40];      /* per parameter, for sampled values */
+	size_t *odo;           /* grid odometer */
+	int grid_done;
+	uint64_t emitted;      /* main points emitted (not includes) */
+	uint64_t next_index;
+	size_t next_include;
+	struct idset seen;     /* ids emitted, when needed */
+	int track_seen;
+	struct rng rng;
+	uint64_t draws;
+	char note[256];
+};
+
+static uint64_t id_key(const char *id)
+{
+	return hex_u64(id, TC_TRIAL_ID_LEN);
+}
+
+int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
+		struct tc_plan **out, struct tc_error *err)
+{
+	struct tc_plan *p = calloc(1, sizeof(*p));
+	size_t n = spec->nparams ? spec->nparams : 1;
+
+	*out = NULL;
+	if (!p)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	p->spec = spec;
+	p->cur = calloc(n, sizeof(*p->cur));
+	p->text = calloc(n, sizeof(*p->text));
+	p->odo = calloc(n, sizeof(*p->odo));
+	if (!p->cur || !p->text || !p->odo) {
+		tc_plan_free(p);
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	if (spec->search.method == TC_SEARCH_GRID) {
+		for (size_t i = 0; i < spec->nparams; i++) {
+			const struct tc_param *par = &spec->params[i];
+
+			if (par->kind != TC_P_VALUES && par->kind != TC_P_CONST) {
+				tc_plan_free(p);
+				return tc_error_at(
+					err, TC_ERR_SPEC, spec->path,
+					par->pos.line, par->pos.col,
+					"parameter '%s': grid search needs values "
+					"or value; use search.method: random",
+					par->name);
+			}
+			if (par->nvalues == 0) {
+				tc_plan_free(p);
+				return tc_error_at(err, TC_ERR_SPEC, spec->path,
+						   par->pos.line, par->pos.col,
+						   "parameter '%s' has no values",
+						   par->name);
+			}
+		}
+		p->track_seen = spec->search.has_trials;
+	} else {
+		p->track_seen = 1;
+	}
+	rng_seed(&p->rng, seed);
+	p->trial.values = p->cur;
+	*out = p;
+	return 0;
+}
+
+void tc_plan_free(struct tc_plan *p)
+{
+	if (!p)
+		return;
+	free(p->cur);
+	free(p->text);
+	free(p->odo);
+	free(p->seen.slot);
+	free(p);
+}
+
+const char *tc_plan_note(const struct tc_plan *p)
+{
+	return p->note[0] ? p->note : NULL;
+}
+
+static int point_excluded(const struct tc_spec *spec, const struct tc_value *vals)
+{
+	for (size_t e = 0; e < spec->search.nexclude; e++) {
+		const struct tc_point *pt = &spec->search.exclude[e];
+		size_t k;
+
+		for (k = 0; k < pt->n; k++) {
+			int pi = tc_spec_param_index(spec, pt->a[k].name,
+						     strlen(pt->a[k].name));
+
+			if (pi < 0 || !tc_value_equal(&vals[pi], &pt->a[k].value))
+				break;
+		}
+		if (pt->n > 0 && k == pt->n)
+			return 1;
+	}
+	return 0;
+}
+
+static int emit(struct tc_plan *p, int included, const struct tc_trial **out)
+{
+	tc_trial_identity(p->spec, p->cur, p->trial.id, &p->trial.seed);
+	if (p->track_seen || included) {
+		int r = idset_add(&p->seen, id_key(p->trial.id));
+
+		if (r < 0)
+			return TC_ERR_NOMEM;
+		if (r == 0)
+			return 0; /* a repeat */
+	}
+	p->trial.index = p->next_index++;
+	p->trial.included = included;
+	*out = &p->trial;
+	return 1;
+}
+
+static int grid_next(struct tc_plan *p, const struct tc_trial **out)
+{
+	const struct tc_spec *spec = p->spec;
+
+	while (!p->grid_done) {
+		int excluded;
+
+		if (spec->search.has_trials && p->emitted >= spec->search.trials) {
+			p->grid_done = 1;
+			break;
+		}
+		for (size_t i = 0; i < spec->nparams; i++)
+			p->cur[i] = spec->params[i].values[p->odo[i]];
+		excluded = point_excluded(spec, p->cur);
+		/* advance the odometer, last parameter fastest */
+		{
+			size_t i = spec->nparams;
+
+			while (i > 0) {
+				i--;
+				if (++p->odo[i] < spec->params[i].nvalues)
+					break;
+				p->odo[i] = 0;
+				if (i == 0)
+					p->grid_done = 1;
+			}
+			if (spec->nparams == 0)
+				p->grid_done = 1;
+		}
+		if (!excluded) {
+			int r = emit(p, 0, out);
+
+			if (r != 0) {
+				if (r > 0)
+					p->emitted++;
+				return r;
+			}
+		}
+	}
+	return 0;
+}
+
+static void sample_param(struct tc_plan *p, size_t i)
+{
+	const struct tc_param *par = &p->spec->params[i];
+	struct tc_value *v = &p->cur[i];
+
+	switch (par->kind) {
+	case TC_P_VALUES:
+	case TC_P_CONST:
+		*v = par->values[rng_below(&p->rng, par->nvalues)];
+		return;
+	case TC_P_UNIFORM:
+		v->type = TC_V_FLOAT;
+		v->f = par->min + rng_unit(&p->rng) * (par->max - par->min);
+		break;
+	case TC_P_LOG_UNIFORM:
+		v->type = TC_V_FLOAT;
+		v->f = exp(log(par->min) +
+			   rng_unit(&p->rng) * (log(par->max) - log(par->min)));
+		if (v->f < par->min)
+			v->f = par->min;
+		if (v->f > par->max)
+			v->f = par->max;
+		break;
+	case TC_P_INT_UNIFORM: {
+		long long lo = (long long)par->min, hi = (long long)par->max;
+		uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;
+
+		v->type = TC_V_INT;
+		v->i = (long long)((uint64_t)lo + rng_below(&p->rng, span));
+		v->f = (double)v->i;
+		snprintf(p->text[i], sizeof(p->text[i]), "%lld", v->i);
+		v->text = p->text[i];
+		return;
+	}
+	}
+	tc_format_double(v->f, p->text[i], sizeof(p->text[i]));
+	v->text = p->text[i];
+	v->i = 0;
+	v->b = 0;
+}
+
+static int random_next(struct tc_plan *p, const struct tc_trial **out)
+{
+	const struct tc_spec *spec = p->spec;
+	uint64_t budget = spec->search.trials * 100 + 1000;
+
+	while (p->emitted < spec->search.trials) {
+		int r;
+
+		if (p->draws >= budget) {
+			snprintf(p->note, sizeof(p->note),
+				 "only %llu distinct points could be drawn "
+				 "(search.trials is %llu): the space is smaller "
+				 "than asked or exclude rules reject most of it",
+				 (unsigned long long)p->emitted,
+				 (unsigned long long)spec->search.trials);
+			return 0;
+		}
+		p->draws++;
+		for (size_t i = 0; i < spec->nparams; i++)
+			sample_param(p, i);
+		if (point_excluded(spec, p->cur))
+			continue;
+		r = emit(p, 0, out);
+		if (r != 0) {
+			if (r > 0)
+				p->emitted++;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Is an include point (already in grid form) one the grid emitted? */
+static int grid_has(struct tc_plan *p)
+{
+	const struct tc_spec *spec = p->spec;
+
+	if (p->track_seen)
+		return idset_has(&p->seen, id_key(p->trial.id));
+	for (size_t i = 0; i < spec->nparams; i++) {
+		const struct tc_param *par = &spec->params[i];
+		size_t k;
+
+		for (k = 0; k < par->nvalues; k++)
+			if (&par->values[k] == &p->cur[i] ||
+			    tc_value_equal(&par->values[k], &p->cur[i]))
+				break;
+		if (k == par->nvalues)
+			return 0;
+	}
+	return !point_excluded(spec, p->cur);
+}
+
+static int include_next(struct tc_plan *p, const struct tc_trial **out,
+			struct tc_error *err)
+{
+	const struct tc_spec *spec = p->spec;
+
+	while (p->next_include < spec->search.ninclude) {
+		const struct tc_point *pt = &spec->search.include[p->next_include++];
+
+		for (size_t i = 0; i < spec->nparams; i++) {
+			const struct tc_param *par = &spec->params[i];
+			const struct tc_value *v = NULL;
+
+			for (size_t k = 0; k < pt->n; k++)
+				if (strcmp(pt->a[k].name, par->name) == 0)
+					v = &pt->a[k].value;
+			if (!v && par->kind == TC_P_CONST)
+				v = &par->values[0];
+			if (!v)
+				return tc_error_at(err, TC_ERR_SPEC, spec->path,
+						   pt->pos.line, pt->pos.col,
+						   "include entry lacks parameter '%s'",
+						   par->name);
+			/* Take the parameter's own spelling of an equal value
+			 * so the id matches the grid point's. */
+			for (size_t k = 0; k < par->nvalues; k++)
+				if (tc_value_equal(&par->values[k], v)) {
+					v = &par->values[k];
+					break;
+				}
+			p->cur[i] = *v;
+		}
+		tc_trial_identity(spec, p->cur, p->trial.id, &p->trial.seed);
+		if (spec->search.method == TC_SEARCH_GRID && !p->track_seen &&
+		    grid_has(p))
+			continue;
+		{
+			int r = emit(p, 1, out);
+
+			if (r != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int tc_plan_next(struct tc_plan *p, const struct tc_trial **out,
+		 struct tc_error *err)
+{
+	int r;
+
+	*out = NULL;
+	if (p->spec->search.method == TC_SEARCH_GRID)
+		r = grid_next(p, out);
+	else
+		r = random_next(p, out);
+	if (r == 0)
+		r = include_next(p, out, err);
+	if (r == TC_ERR_NOMEM)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	return r;
+}

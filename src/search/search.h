@@ -1,0 +1,77 @@
+/*
+ * search.h — the search space of a spec turned into trials, one at a time.
+ *
+ * Planning streams: an iterator yields trials in plan order without holding
+ * the plan in memory, so a grid of a million points costs the same memory as
+ * a grid of ten.
+ *
+ *   grid:   the cartesian product of the parameters' values in file order
+ *           (the last parameter varies fastest), minus every point that
+ *           matches an exclude entry (an entry matches when all the
+ *           parameters it names have its values: partial entries exclude
+ *           whole slices), capped at search.trials when given; then every
+ *           include entry that is not already one of the points emitted.
+ *   random: search.trials points drawn from a generator seeded with the
+ *           experiment seed (xoshiro256**, seeded through splitmix64, so the
+ *           same seed gives the same trials on every machine), skipping
+ *           excluded points and repeats; then the include entries.
+ *
+ * A trial's id is the first 12 hex digits of SHA-256 over the experiment
+ * name and the parameters' names, types and texts: the same spec always
+ * gives the same ids, and two experiments never share one.  Its seed is the
+ * next 8 hex digits of that hash, as a number.
+ */
+#ifndef TC_SEARCH_H
+#define TC_SEARCH_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "spec/spec.h"
+
+#define TC_TRIAL_ID_LEN 12
+
+struct tc_trial {
+	uint64_t index;            /* 0-based position in the plan */
+	char id[TC_TRIAL_ID_LEN + 1];
+	const struct tc_value *values; /* one per spec parameter, in spec
+					  order; owned by the iterator, valid
+					  until the next call */
+	uint32_t seed;
+	int included;              /* came from search.include */
+};
+
+struct tc_plan;
+
+/* seed is the experiment seed (the spec's, or one the caller picked).
+ * Returns 0 or a negative status with err filled. */
+int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
+		struct tc_plan **out, struct tc_error *err);
+
+/* 1 and *out set: a trial; 0: the plan is complete; <0: error (err).
+ * A random search whose space holds fewer distinct points than asked ends
+ * early; tc_plan_note() then says so. */
+int tc_plan_next(struct tc_plan *p, const struct tc_trial **out,
+		 struct tc_error *err);
+
+/* A remark about the plan for the user ("only 6 distinct points"), or NULL. */
+const char *tc_plan_note(const struct tc_plan *p);
+
+void tc_plan_free(struct tc_plan *p);
+
+/* The trial's parameters as a JSON object {name: typed value}. */
+json_t *tc_trial_params_json(const struct tc_spec *spec,
+			     const struct tc_value *values);
+
+/* A value as JSON (int, real, string, bool or null). */
+json_t *tc_value_json(const struct tc_value *v);
+
+/* Compute the id and seed of a parameter assignment. */
+void tc_trial_identity(const struct tc_spec *spec, const struct tc_value *values,
+		       char id[TC_TRIAL_ID_LEN + 1], uint32_t *seed);
+
+/* Shortest decimal text that reads back to the same double. */
+void tc_format_double(double d, char *buf, size_t len);
+
+#endif

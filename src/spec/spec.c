@@ -1,0 +1,2716 @@
+/*
+ * spec.c — the experiment file (version 1): YAML text in, a validated
+ * struct tc_spec out (see spec.h for the contract, DESIGN.md for the format).
+ *
+ * The pipeline, each step refusing what the next one must not see:
+ *
+ *   1. bytes:    size limit, NUL bytes, UTF-16 — libyaml would accept some
+ *                of these and our byte positions would then be wrong;
+ *   2. prescan:  libyaml's event parser once over the text, for syntax
+ *                errors, a single document, nesting depth and anchor/alias
+ *                counts (libyaml's composer looks anchors up linearly, and
+ *                recurses per level: both must be bounded before it runs);
+ *   3. compose:  yaml_parser_load() builds the node graph.  Aliases share
+ *                nodes, so the graph can be exponentially smaller than its
+ *                expansion (billion laughs) or even cyclic (&a [*a]); the
+ *                only walk that recurses into user data, the kubernetes
+ *                mapping → JSON conversion, has a depth and a node budget;
+ *   4. validate: one function per section, each error at the position of
+ *                the node at fault, then the cross-section checks
+ *                (templates, include/exclude names, grid size).
+ *
+ * Everything a spec holds is allocated from one arena, freed by
+ * tc_spec_free(); on any error the arena (and the kubernetes JSON) is freed
+ * before returning, so a failed parse leaves nothing behind.
+ *
+ * Positions: libyaml marks are 0-based lines and columns counted in
+ * characters.  To point inside a scalar (a bad {{name}}) we need byte
+ * offsets, so the file's line starts are tabulated up front with libyaml's
+ * idea of a line break (\n, \r, \r\n, NEL, LS, PS).
+ */
+#include "spec/spec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#include "spec/internal.h"
+#include "template/template.h"
+#include "util/arena.h"
+#include "util/hash.h"
+
+/* Limits on pathological input; no sensible spec comes near them. */
+#define SPEC_MAX_DEPTH 100       /* YAML nesting levels */
+#define SPEC_MAX_ANCHORS 1000    /* &anchors in a file */
+#define SPEC_MAX_ALIASES 10000   /* *aliases in a file */
+#define JSON_MAX_DEPTH 64        /* kubernetes: nesting after aliases */
+#define JSON_MAX_NODES 100000    /* kubernetes: values after aliases */
+#define SPEC_MAX_ASSIGNS 10000000 /* include entries x parameters */
+#define PARAM_NAME_MAX 128
+
+/* What spec->arena_ points to. */
+struct spec_priv {
+	struct tc_arena *arena;
+	size_t *by_name; /* parameter indices sorted by name */
+};
+
+/* The state of one parse. */
+struct ctx {
+	struct tc_arena *arena;
+	struct tc_spec *spec;
+	struct spec_priv *priv;
+	struct tc_error *err;
+	const char *path;
+	const char *text; /* the file, NUL-terminated (arena) */
+	size_t len;
+	size_t *lines;    /* byte offset of each line start (malloc) */
+	size_t nlines;
+	yaml_document_t doc;
+	int have_doc;
+	size_t json_nodes;
+	struct tc_pos params_pos; /* of the parameters: key */
+};
+
+/* ------------------------------------------------------------------ */
+/* Positions and errors                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Length of a line break at s (within n bytes), libyaml's definition. */
+static size_t break_len(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (n >= 2 && u[0] == '\r' && u[1] == '\n')
+		return 2;
+	if (u[0] == '\r' || u[0] == '\n')
+		return 1;
+	if (n >= 2 && u[0] == 0xC2 && u[1] == 0x85)
+		return 2; /* NEL */
+	if (n >= 3 && u[0] == 0xE2 && u[1] == 0x80 &&
+	    (u[2] == 0xA8 || u[2] == 0xA9))
+		return 3; /* LS, PS */
+	return 0;
+}
+
+static int utf8_bom(const char *s, size_t n)
+{
+	return n >= 3 && (unsigned char)s[0] == 0xEF &&
+	       (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF;
+}
+
+static int build_lines(struct ctx *c)
+{
+	size_t cap = 64, i = utf8_bom(c->text, c->len) ? 3 : 0;
+
+	c->lines = malloc(cap * sizeof(*c->lines));
+	if (!c->lines)
+		return -1;
+	c->lines[0] = i; /* libyaml drops a BOM without counting it */
+	c->nlines = 1;
+	while (i < c->len) {
+		size_t b = break_len(c->text + i, c->len - i);
+
+		if (!b) {
+			i++;
+			continue;
+		}
+		i += b;
+		if (c->nlines == cap) {
+			size_t *p = realloc(c->lines, 2 * cap * sizeof(*p));
+
+			if (!p)
+				return -1;
+			c->lines = p;
+			cap *= 2;
+		}
+		c->lines[c->nlines++] = i;
+	}
+	return 0;
+}
+
+static int is_cont(unsigned char b)
+{
+	return (b & 0xC0) == 0x80;
+}
+
+/* Byte offset of a libyaml mark (0-based line, column in characters). */
+static size_t mark_off(const struct ctx *c, const yaml_mark_t *m)
+{
+	size_t off, col = m->column;
+
+	if (m->line >= c->nlines)
+		return c->len;
+	off = c->lines[m->line];
+	while (col > 0 && off < c->len &&
+	       !break_len(c->text + off, c->len - off)) {
+		off++;
+		while (off < c->len && is_cont((unsigned char)c->text[off]))
+			off++;
+		col--;
+	}
+	return off;
+}
+
+static int clamp_int(size_t v)
+{
+	return v >= INT_MAX ? INT_MAX : (int)v;
+}
+
+/* 1-based position of byte offset off. */
+static struct tc_pos off_pos(const struct ctx *c, size_t off)
+{
+	size_t lo = 0, hi = c->nlines, col = 1, i;
+	struct tc_pos p;
+
+	if (off > c->len)
+		off = c->len;
+	while (hi - lo > 1) { /* last line start <= off */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->lines[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (i = c->lines[lo]; i < off; i++)
+		if (!is_cont((unsigned char)c->text[i]))
+			col++;
+	p.line = clamp_int(lo + 1);
+	p.col = clamp_int(col);
+	return p;
+}
+
+static struct tc_pos mark_pos(const yaml_mark_t *m)
+{
+	struct tc_pos p;
+
+	p.line = m->line >= INT_MAX ? INT_MAX : (int)m->line + 1;
+	p.col = m->column >= INT_MAX ? INT_MAX : (int)m->column + 1;
+	return p;
+}
+
+static struct tc_pos node_pos(const yaml_node_t *n)
+{
+	return mark_pos(&n->start_mark);
+}
+
+static int vfail(struct ctx *c, struct tc_pos p, const char *fmt, va_list ap)
+{
+	char msg[sizeof(c->err->msg)];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return tc_error_at(c->err, TC_ERR_SPEC, c->path, p.line, p.col, "%s",
+			   msg);
+}
+
+__attribute__((format(printf, 3, 4))) static int
+fail_at(struct ctx *c, struct tc_pos p, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vfail(c, p, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+__attribute__((format(printf, 3, 4))) static int
+fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vfail(c, node_pos(n), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int nomem(struct ctx *c)
+{
+	return tc_error_at(c->err, TC_ERR_NOMEM, c->path, 0, 0,
+			   "out of memory while reading the spec");
+}
+
+/* At most 40 bytes of s for a message, "..." when cut (never mid-UTF-8). */
+static const char *clip(const char *s, char buf[48])
+{
+	size_t n = strlen(s);
+
+	if (n <= 40)
+		return s;
+	n = 40;
+	while (n > 0 && is_cont((unsigned char)s[n]))
+		n--;
+	memcpy(buf, s, n);
+	memcpy(buf + n, "...", 4);
+	return buf;
+}
+
+/* A few words on what a node is, for "(got ...)". */
+static const char *describe(const yaml_node_t *n, char buf[64])
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE: {
+		char cb[48];
+		const char *s = (const char *)n->data.scalar.value;
+
+		if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		    n->data.scalar.length == 0)
+			return "nothing";
+		if (memchr(s, '\0', n->data.scalar.length))
+			return "a string with a NUL character";
+		snprintf(buf, 64, "'%s'", clip(s, cb));
+		return buf;
+	}
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_NO_NODE:
+		break;
+	}
+	return "nothing";
+}
+
+/* A libyaml parse failure as a positioned error. */
+static int yaml_fail(struct ctx *c, const yaml_parser_t *p)
+{
+	struct tc_pos pos;
+	const char *problem = p->problem ? p->problem : "unknown problem";
+	size_t off;
+	char hint[160] = "";
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		return nomem(c);
+	case YAML_READER_ERROR:
+		off = p->problem_offset;
+		pos = off_pos(c, off);
+		if (p->problem_value != -1)
+			return fail_at(c, pos,
+				       "not valid UTF-8 text: %s (byte 0x%02x);"
+				       " save the file as UTF-8",
+				       problem, (unsigned)p->problem_value & 0xff);
+		return fail_at(c, pos, "not valid UTF-8 text: %s", problem);
+	case YAML_SCANNER_ERROR:
+	case YAML_PARSER_ERROR:
+	case YAML_COMPOSER_ERROR:
+	default:
+		pos = mark_pos(&p->problem_mark);
+		off = mark_off(c, &p->problem_mark);
+		if (off < c->len && c->text[off] == '\t')
+			snprintf(hint, sizeof(hint),
+				 "; YAML does not allow tabs for indentation, "
+				 "use spaces");
+		if (p->context)
+			return fail_at(c, pos,
+				       "YAML syntax error: %s (%s at line %zu, "
+				       "column %zu)%s",
+				       problem, p->context,
+				       p->context_mark.line + 1,
+				       p->context_mark.column + 1, hint);
+		return fail_at(c, pos, "YAML syntax error: %s%s", problem, hint);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Nodes and scalars                                                    */
+/* ------------------------------------------------------------------ */
+
+static yaml_node_t *node_at(struct ctx *c, int index)
+{
+	return yaml_document_get_node(&c->doc, index);
+}
+
+static int is_null(const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	return n->data.scalar.length == 0 || strcmp(s, "~") == 0 ||
+	       strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+	       strcmp(s, "NULL") == 0;
+}
+
+static int is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static int all_of(const char *s, const char *set)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!strchr(set, *s))
+			return 0;
+	return 1;
+}
+
+/* YAML 1.2 core schema float syntax (without .inf/.nan). */
+static int float_syntax(const char *s)
+{
+	size_t digits = 0;
+
+	if (*s == '+' || *s == '-')
+		s++;
+	while (is_digit(*s))
+		s++, digits++;
+	if (*s == '.') {
+		s++;
+		while (is_digit(*s))
+			s++, digits++;
+	}
+	if (!digits)
+		return 0;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!is_digit(*s))
+			return 0;
+		while (is_digit(*s))
+			s++;
+	}
+	return *s == '\0';
+}
+
+/*
+ * Type the plain scalar s (YAML 1.2 core schema): null, bool, int (decimal
+ * with sign, 0x, 0o), float (with .inf and .nan), else string.  An integer
+ * too big for a long long is a float.
+ */
+static void type_plain(const char *s, size_t len, struct tc_value *v)
+{
+	const char *d = s;
+	char *end;
+
+	if (len == 0 || !strcmp(s, "~") || !strcmp(s, "null") ||
+	    !strcmp(s, "Null") || !strcmp(s, "NULL")) {
+		v->type = TC_V_NULL;
+		return;
+	}
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
+		v->type = TC_V_BOOL;
+		v->b = 1;
+		return;
+	}
+	if (!strcmp(s, "false") || !strcmp(s, "False") ||
+	    !strcmp(s, "FALSE")) {
+		v->type = TC_V_BOOL;
+		v->b = 0;
+		return;
+	}
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o') &&
+	    all_of(s + 2, s[1] == 'x' ? "0123456789abcdefABCDEF"
+				      : "01234567")) {
+		unsigned long long u;
+
+		errno = 0;
+		u = strtoull(s + 2, &end, s[1] == 'x' ? 16 : 8);
+		if (errno == 0 && *end == '\0' && u <= LLONG_MAX) {
+			v->type = TC_V_INT;
+			v->i = (long long)u;
+			v->f = (double)u;
+		} else {
+			v->type = TC_V_FLOAT; /* too big: keep its magnitude */
+			v->f = errno == ERANGE ? HUGE_VAL : (double)u;
+		}
+		return;
+	}
+	if (*d == '+' || *d == '-')
+		d++;
+	if (all_of(d, "0123456789")) {
+		long long i;
+
+		errno = 0;
+		i = strtoll(s, &end, 10);
+		if (errno == 0 && *end == '\0') {
+			v->type = TC_V_INT;
+			v->i = i;
+			v->f = (double)i;
+			return;
+		}
+		/* out of range: fall through to a float */
+	}
+	if (float_syntax(s)) {
+		v->type = TC_V_FLOAT;
+		v->f = tc_spec_strtod(s, &end);
+		return;
+	}
+	if (!strcmp(d, ".inf") || !strcmp(d, ".Inf") || !strcmp(d, ".INF")) {
+		v->type = TC_V_FLOAT;
+		v->f = s[0] == '-' ? -INFINITY : INFINITY;
+		return;
+	}
+	if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) {
+		v->type = TC_V_FLOAT;
+		v->f = NAN;
+		return;
+	}
+	v->type = TC_V_STR;
+}
+
+/* Refuse a scalar with a NUL character ("\0" escapes): every string of a
+ * spec is a C string. */
+static int check_nul(struct ctx *c, const yaml_node_t *n, const char *what)
+{
+	if (memchr(n->data.scalar.value, '\0', n->data.scalar.length))
+		return fail(c, n, "%s contains a NUL character", what);
+	return 0;
+}
+
+/* n as a typed value (n must be a scalar), text copied to the arena. */
+static int scalar_value(struct ctx *c, const yaml_node_t *n, const char *what,
+			struct tc_value *v)
+{
+	int rc = check_nul(c, n, what);
+	char *text;
+
+	if (rc)
+		return rc;
+	text = tc_arena_strndup(c->arena, (const char *)n->data.scalar.value,
+				n->data.scalar.length);
+	if (!text)
+		return nomem(c);
+	memset(v, 0, sizeof(*v));
+	v->text = text;
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		type_plain(text, n->data.scalar.length, v);
+	else
+		v->type = TC_V_STR;
+	return 0;
+}
+
+/* A hint for a value that should have been a scalar: an unquoted {{name}}
+ * is a YAML flow mapping, the most common way to get here. */
+static const char *scalar_hint(const struct ctx *c, const yaml_node_t *n)
+{
+	size_t off;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return "";
+	off = mark_off(c, &n->start_mark);
+	if (off + 1 < c->len && c->text[off] == '{' && c->text[off + 1] == '{')
+		return "; quote template references: \"{{name}}\"";
+	return "";
+}
+
+/* n must be a scalar: its typed value. */
+static int get_scalar(struct ctx *c, const yaml_node_t *n, const char *what,
+		      struct tc_value *v)
+{
+	char d[64];
+
+	if (n->type != YAML_SCALAR_NODE)
+		return fail(c, n, "%s must be a single value, not %s%s", what,
+			    describe(n, d), scalar_hint(c, n));
+	return scalar_value(c, n, what, v);
+}
+
+/* n must be a string (a quoted scalar, or a plain one YAML types as a
+ * string); empty strings are refused.  *out in the arena. */
+static int get_string(struct ctx *c, const yaml_node_t *n, const char *what,
+		      const char *example, const char **out)
+{
+	struct tc_value v;
+	char d[64];
+	int rc;
+
+	if (n->type != YAML_SCALAR_NODE)
+		return fail(c, n, "%s must be a string%s%s, not %s%s", what,
+			    example ? " such as " : "", example ? example : "",
+			    describe(n, d), scalar_hint(c, n));
+	rc = scalar_value(c, n, what, &v);
+	if (rc)
+		return rc;
+	if (v.type != TC_V_STR)
+		return fail(c, n, "%s must be a string%s%s (got %s)", what,
+			    example ? " such as " : "", example ? example : "",
+			    describe(n, d));
+	if (!v.text[0])
+		return fail(c, n, "%s must not be empty", what);
+	*out = v.text;
+	return 0;
+}
+
+/* n must be an integer in [lo, hi]; msg is the whole complaint. */
+static int get_int(struct ctx *c, const yaml_node_t *n, long long lo,
+		   long long hi, const char *msg, long long *out)
+{
+	struct tc_value v;
+	char d[64];
+	int rc;
+
+	if (n->type != YAML_SCALAR_NODE)
+		return fail(c, n, "%s (got %s)", msg, describe(n, d));
+	rc = scalar_value(c, n, msg, &v);
+	if (rc)
+		return rc;
+	if (v.type != TC_V_INT || v.i < lo || v.i > hi)
+		return fail(c, n, "%s (got %s)", msg, describe(n, d));
+	*out = v.i;
+	return 0;
+}
+
+/* n must be a number (int or float, finite). */
+static int get_number(struct ctx *c, const yaml_node_t *n, const char *what,
+		      struct tc_value *v)
+{
+	char d[64];
+	int rc;
+
+	if (n->type != YAML_SCALAR_NODE)
+		return fail(c, n, "%s must be a number (got %s)", what,
+			    describe(n, d));
+	rc = scalar_value(c, n, what, v);
+	if (rc)
+		return rc;
+	if (v->type != TC_V_INT && v->type != TC_V_FLOAT)
+		return fail(c, n, "%s must be a number (got %s)", what,
+			    describe(n, d));
+	if (!isfinite(v->f))
+		return fail(c, n, "%s must be a finite number (got %s)", what,
+			    describe(n, d));
+	return 0;
+}
+
+/*
+ * One of names[] (an enumerated string); did-you-mean otherwise.  *index
+ * gets its position in names.
+ */
+static int get_enum(struct ctx *c, const yaml_node_t *n, const char *what,
+		    const char *const *names, size_t nnames, size_t *index)
+{
+	char list[256] = "", d[64];
+	const char *s, *hint;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < nnames; i++) {
+		size_t l = strlen(list);
+
+		snprintf(list + l, sizeof(list) - l, "%s%s",
+			 i == 0 ? "" : i + 1 == nnames ? " or " : ", ",
+			 names[i]);
+	}
+	if (n->type != YAML_SCALAR_NODE || is_null(n))
+		return fail(c, n, "%s must be %s (got %s)", what, list,
+			    describe(n, d));
+	rc = check_nul(c, n, what);
+	if (rc)
+		return rc;
+	s = (const char *)n->data.scalar.value;
+	for (i = 0; i < nnames; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*index = i;
+			return 0;
+		}
+	}
+	hint = tc_did_you_mean(s, names, nnames);
+	if (hint)
+		return fail(c, n, "unknown %s %s (did you mean '%s'?)", what,
+			    describe(n, d), hint);
+	return fail(c, n, "unknown %s %s: use %s", what, describe(n, d),
+		    list);
+}
+
+/* The text of a mapping key: a non-empty scalar without NULs.  Points into
+ * the document (valid until it is deleted). */
+static int key_text(struct ctx *c, const yaml_node_t *k, const char *where,
+		    const char **out)
+{
+	char d[64];
+
+	if (k->type != YAML_SCALAR_NODE)
+		return fail(c, k, "keys%s%s must be names, not %s",
+			    where ? " in " : "", where ? where : "",
+			    describe(k, d));
+	if (is_null(k))
+		return fail(c, k, "empty key%s%s", where ? " in " : "",
+			    where ? where : "");
+	if (memchr(k->data.scalar.value, '\0', k->data.scalar.length))
+		return fail(c, k, "a key%s%s contains a NUL character",
+			    where ? " in " : "", where ? where : "");
+	*out = (const char *)k->data.scalar.value;
+	return 0;
+}
+
+/* A section that must be a mapping; null means "not given" (*ok = 0). */
+static int expect_map(struct ctx *c, const yaml_node_t *n, const char *what,
+		      const char *example, int *ok)
+{
+	char d[64];
+
+	*ok = 0;
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, n, "%s must be a mapping, e.g. %s (got %s)", what,
+			    example, describe(n, d));
+	*ok = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Mappings with a fixed set of keys                                    */
+/* ------------------------------------------------------------------ */
+
+struct field {
+	const char *name;
+	yaml_node_t *key, *val;
+};
+
+static int unknown_key(struct ctx *c, const yaml_node_t *k, const char *key,
+		       const char *where, const char *const *names, size_t n)
+{
+	const char *hint = tc_did_you_mean(key, names, n);
+	char cb[48], list[512] = "";
+	size_t i;
+
+	if (hint)
+		return fail(c, k, "unknown key '%s'%s%s (did you mean '%s'?)",
+			    clip(key, cb), where ? " in " : "",
+			    where ? where : "", hint);
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(list);
+
+		snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "",
+			 names[i]);
+	}
+	return fail(c, k, "unknown key '%s'%s%s; known keys: %s",
+		    clip(key, cb), where ? " in " : "", where ? where : "",
+		    list);
+}
+
+/*
+ * Match the keys of map against f[0..n): unknown keys (with a suggestion)
+ * and duplicates are errors, in file order.  Absent keys leave key/val NULL.
+ */
+static int get_fields(struct ctx *c, const yaml_node_t *map,
+		      const char *where, struct field *f, size_t n)
+{
+	const char *names[24];
+	yaml_node_pair_t *pair;
+	size_t i;
+
+	for (i = 0; i < n && i < 24; i++) {
+		names[i] = f[i].name;
+		f[i].key = f[i].val = NULL;
+	}
+	for (pair = map->data.mapping.pairs.start;
+	     pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		const char *key;
+		int rc;
+
+		if (!k || !v)
+			return fail(c, map, "internal error: broken YAML node");
+		rc = key_text(c, k, where, &key);
+		if (rc)
+			return rc;
+		for (i = 0; i < n; i++)
+			if (strcmp(f[i].name, key) == 0)
+				break;
+		if (i == n)
+			return unknown_key(c, k, key, where, names, n);
+		if (f[i].key)
+			return fail(c, k,
+				    "duplicate key '%s'%s%s (first given at "
+				    "line %d)",
+				    key, where ? " in " : "", where ? where : "",
+				    node_pos(f[i].key).line);
+		f[i].key = k;
+		f[i].val = v;
+	}
+	return 0;
+}
+
+/* Keys of a free-form mapping, checked for duplicates in O(n log n). */
+struct keyref {
+	const char *s;
+	size_t len;
+	size_t idx; /* pair index, file order */
+};
+
+static int keyref_cmp(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int r = memcmp(x->s, y->s, n);
+
+	if (r)
+		return r;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Every key a scalar name, no two alike. */
+static int check_keys(struct ctx *c, const yaml_node_t *map, const char *where)
+{
+	size_t n = (size_t)(map->data.mapping.pairs.top -
+			    map->data.mapping.pairs.start);
+	struct keyref *keys;
+	size_t i, dup = (size_t)-1, first = 0;
+
+	if (n == 0)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
+	if (!keys)
+		return nomem(c);
+	for (i = 0; i < n; i++) {
+		yaml_node_pair_t *pair = map->data.mapping.pairs.start + i;
+		yaml_node_t *k = node_at(c, pair->key);
+		int rc;
+
+		if (!k || !node_at(c, pair->value)) {
+			free(keys);
+			return fail(c, map, "internal error: broken YAML node");
+		}
+		rc = key_text(c, k, where, &keys[i].s);
+		if (rc) {
+			free(keys);
+			return rc;
+		}
+		keys[i].len = k->data.scalar.length;
+		keys[i].idx = i;
+	}
+	qsort(keys, n, sizeof(*keys), keyref_cmp);
+	for (i = 1; i < n; i++) {
+		if (keys[i].len == keys[i - 1].len &&
+		    memcmp(keys[i].s, keys[i - 1].s, keys[i].len) == 0 &&
+		    (dup == (size_t)-1 || keys[i].idx < dup)) {
+			dup = keys[i].idx; /* the earliest repeat wins */
+			first = keys[i - 1].idx;
+		}
+	}
+	free(keys);
+	if (dup != (size_t)-1) {
+		yaml_node_pair_t *d = map->data.mapping.pairs.start + dup;
+		yaml_node_pair_t *f0 = map->data.mapping.pairs.start + first;
+		yaml_node_t *k = node_at(c, d->key);
+		char cb[48];
+
+		/* keys[] sorted by (key, idx): i-1 may itself be a repeat,
+		 * but its line is still an earlier occurrence. */
+		return fail(c, k, "duplicate key '%s' in %s (first given at "
+			    "line %d)",
+			    clip((const char *)k->data.scalar.value, cb), where,
+			    node_pos(node_at(c, f0->key)).line);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Values: equality and duplicates                                      */
+/* ------------------------------------------------------------------ */
+
+static int value_class(const struct tc_value *v)
+{
+	switch (v->type) {
+	case TC_V_NULL:
+		return 0;
+	case TC_V_BOOL:
+		return 1;
+	case TC_V_INT:
+	case TC_V_FLOAT:
+		return 2;
+	case TC_V_STR:
+		return 3;
+	}
+	return 3;
+}
+
+/* A total order in which equal values (tc_value_equal) compare 0. */
+static int value_cmp(const struct tc_value *a, const struct tc_value *b)
+{
+	int ca = value_class(a), cb = value_class(b);
+
+	if (ca != cb)
+		return ca < cb ? -1 : 1;
+	switch (ca) {
+	case 0:
+		return 0;
+	case 1:
+		return (a->b != 0) - (b->b != 0);
+	case 2: {
+		int na = isnan(a->f) != 0, nb = isnan(b->f) != 0;
+
+		if (na || nb)
+			return na - nb;
+		if (a->f != b->f)
+			return a->f < b->f ? -1 : 1;
+		if (a->type == TC_V_INT && b->type == TC_V_INT)
+			return (a->i > b->i) - (a->i < b->i);
+		return 0;
+	}
+	default:
+		return strcmp(a->text ? a->text : "", b->text ? b->text : "");
+	}
+}
+
+int tc_value_equal(const struct tc_value *a, const struct tc_value *b)
+{
+	return value_cmp(a, b) == 0;
+}
+
+struct valref {
+	const struct tc_value *v;
+	size_t idx;
+};
+
+static int valref_cmp(const void *a, const void *b)
+{
+	const struct valref *x = a, *y = b;
+	int r = value_cmp(x->v, y->v);
+
+	if (r)
+		return r;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Index of the earliest value equal to an earlier one, and that earlier
+ * one, or -1: O(n log n). */
+static int find_dup(struct ctx *c, const struct tc_value *v, size_t n,
+		    size_t *dup, size_t *orig)
+{
+	struct valref *r;
+	size_t i;
+
+	*dup = (size_t)-1;
+	if (n < 2)
+		return 0;
+	r = calloc(n, sizeof(*r));
+	if (!r)
+		return nomem(c);
+	for (i = 0; i < n; i++) {
+		r[i].v = &v[i];
+		r[i].idx = i;
+	}
+	qsort(r, n, sizeof(*r), valref_cmp);
+	for (i = 1; i < n; i++) {
+		if (value_cmp(r[i].v, r[i - 1].v) == 0 && r[i].idx < *dup) {
+			*dup = r[i].idx;
+			*orig = r[i - 1].idx;
+		}
+	}
+	free(r);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sections                                                             */
+/* ------------------------------------------------------------------ */
+
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > TC_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || is_digit(ch) || ch == '-'))
+			return 0;
+	}
+	return s[0] != '-' && s[n - 1] != '-';
+}
+
+/* A valid name close to s (lowercased, '_' ' ' '.' to '-'), or "". */
+static void suggest_name(const char *s, char out[TC_NAME_MAX + 1])
+{
+	size_t n = 0;
+
+	for (; *s && n < TC_NAME_MAX; s++) {
+		char ch = *s;
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		else if (ch == '_' || ch == ' ' || ch == '.' || ch == '/')
+			ch = '-';
+		if ((ch >= 'a' && ch <= 'z') || is_digit(ch) ||
+		    (ch == '-' && n > 0 && out[n - 1] != '-'))
+			out[n++] = ch;
+	}
+	while (n > 0 && out[n - 1] == '-')
+		n--;
+	out[n] = '\0';
+}
+
+static int parse_name(struct ctx *c, const yaml_node_t *n)
+{
+	struct tc_value v;
+	char sug[TC_NAME_MAX + 1], cb[48], d[64];
+	int rc;
+
+	if (n->type != YAML_SCALAR_NODE || is_null(n))
+		return fail(c, n, "name must be a name such as fmnist-grid "
+			    "(got %s)", describe(n, d));
+	rc = scalar_value(c, n, "name", &v);
+	if (rc)
+		return rc;
+	if (!valid_name(v.text)) {
+		suggest_name(v.text, sug);
+		if (sug[0] && strcmp(sug, v.text) != 0)
+			return fail(c, n,
+				    "name '%s' must be 1 to %d characters of "
+				    "a-z, 0-9 and '-', starting and ending "
+				    "with a letter or digit (try '%s')",
+				    clip(v.text, cb), TC_NAME_MAX, sug);
+		return fail(c, n,
+			    "name '%s' must be 1 to %d characters of a-z, 0-9 "
+			    "and '-', starting and ending with a letter or "
+			    "digit",
+			    clip(v.text, cb), TC_NAME_MAX);
+	}
+	c->spec->name = v.text;
+	return 0;
+}
+
+static int parse_command(struct ctx *c, const yaml_node_t *n)
+{
+	yaml_node_item_t *it;
+	size_t count, i = 0;
+	char d[64];
+
+	if (n->type == YAML_SCALAR_NODE && !is_null(n))
+		return fail(c, n,
+			    "command must be a list of arguments, e.g. "
+			    "[python, train.py, --lr, \"{{lr}}\"]; it runs "
+			    "without a shell (use script: for a shell command "
+			    "line)");
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, n, "command must be a list of arguments, e.g. "
+			    "[python, train.py] (got %s)", describe(n, d));
+	count = (size_t)(n->data.sequence.items.top -
+			 n->data.sequence.items.start);
+	if (count == 0)
+		return fail(c, n, "command is empty: give at least the program "
+			    "to run");
+	c->spec->command = tc_arena_calloc(c->arena, count,
+					   sizeof(*c->spec->command));
+	if (!c->spec->command)
+		return nomem(c);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, i++) {
+		yaml_node_t *a = node_at(c, *it);
+		struct tc_value v;
+		char what[48];
+		int rc;
+
+		if (!a)
+			return fail(c, n, "internal error: broken YAML node");
+		snprintf(what, sizeof(what), "command[%zu]", i);
+		if (a->type == YAML_SCALAR_NODE && is_null(a))
+			return fail(c, a, "%s is empty; write \"\" for an "
+				    "empty argument", what);
+		rc = get_scalar(c, a, what, &v);
+		if (rc)
+			return rc;
+		c->spec->command[i].text = v.text;
+		c->spec->command[i].pos = node_pos(a);
+	}
+	if (!c->spec->command[0].text[0])
+		return fail(c, node_at(c, n->data.sequence.items.start[0]),
+			    "command[0] (the program) is empty");
+	c->spec->ncommand = count;
+	return 0;
+}
+
+static int parse_script(struct ctx *c, const yaml_node_t *n)
+{
+	const char *s;
+	int rc = get_string(c, n, "script", "a | block of shell lines", &s);
+
+	if (rc)
+		return rc;
+	if (!s[strspn(s, " \t\r\n")])
+		return fail(c, n, "script is blank");
+	c->spec->script.text = s;
+	c->spec->script.pos = node_pos(n);
+	return 0;
+}
+
+static int valid_env_name(const char *s)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+	      *s == '_'))
+		return 0;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      is_digit(*s) || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int parse_env(struct ctx *c, const yaml_node_t *n)
+{
+	yaml_node_pair_t *pair;
+	size_t count, i = 0;
+	int ok, rc;
+
+	rc = expect_map(c, n, "env", "{OMP_NUM_THREADS: \"1\"}", &ok);
+	if (rc || !ok)
+		return rc;
+	rc = check_keys(c, n, "env");
+	if (rc)
+		return rc;
+	count = (size_t)(n->data.mapping.pairs.top -
+			 n->data.mapping.pairs.start);
+	c->spec->env = tc_arena_calloc(c->arena, count ? count : 1,
+				       sizeof(*c->spec->env));
+	if (!c->spec->env)
+		return nomem(c);
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++, i++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		const char *key = (const char *)k->data.scalar.value;
+		struct tc_value val;
+		char what[128], cb[48];
+
+		if (!valid_env_name(key))
+			return fail(c, k,
+				    "env: '%s' is not a valid variable name "
+				    "(letters, digits and '_', not starting "
+				    "with a digit)",
+				    clip(key, cb));
+		if (strncmp(key, "TRAINCTL_", 9) == 0)
+			return fail(c, k, "env: %s is set by trainctl for each "
+				    "trial; choose another name",
+				    clip(key, cb));
+		snprintf(what, sizeof(what), "env.%s", clip(key, cb));
+		if (v->type == YAML_SCALAR_NODE && is_null(v))
+			return fail(c, v, "%s has no value; write \"\" for an "
+				    "empty one", what);
+		rc = get_scalar(c, v, what, &val);
+		if (rc)
+			return rc;
+		c->spec->env[i].key = tc_arena_strdup(c->arena, key);
+		if (!c->spec->env[i].key)
+			return nomem(c);
+		c->spec->env[i].value = val.text;
+		c->spec->env[i].pos = node_pos(v);
+	}
+	c->spec->nenv = count;
+	return 0;
+}
+
+static int valid_param_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > PARAM_NAME_MAX)
+		return 0;
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+	      *s == '_'))
+		return 0;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      is_digit(*s) || *s == '_' || *s == '.' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static const char *const dist_names[] = {"uniform", "log_uniform",
+					 "int_uniform"};
+
+static int parse_param(struct ctx *c, const yaml_node_t *n,
+		       struct tc_param *p)
+{
+	enum { F_VALUES, F_VALUE, F_DIST, F_MIN, F_MAX, F_N };
+	struct field f[F_N] = {{"values", NULL, NULL}, {"value", NULL, NULL},
+			       {"distribution", NULL, NULL},
+			       {"min", NULL, NULL}, {"max", NULL, NULL}};
+	char where[PARAM_NAME_MAX + 32], what[PARAM_NAME_MAX + 48], d[64];
+	int forms = 0, rc;
+
+	snprintf(where, sizeof(where), "parameters.%s", p->name);
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, n,
+			    "%s must be a mapping: {values: [...]}, {value: "
+			    "x} or {distribution: uniform, min: a, max: b} "
+			    "(got %s)%s",
+			    where, describe(n, d), scalar_hint(c, n));
+	rc = get_fields(c, n, where, f, F_N);
+	if (rc)
+		return rc;
+	for (int i = F_VALUES; i <= F_DIST; i++)
+		forms += f[i].key != NULL;
+	if (forms == 0)
+		return fail(c, n, "%s needs values: [...], value: x or "
+			    "distribution: with min and max", where);
+	if (forms > 1) {
+		/* point at the later of the conflicting keys */
+		const yaml_node_t *late = NULL;
+
+		for (int i = F_VALUES; i <= F_DIST; i++)
+			if (f[i].key && (!late || f[i].key->start_mark.index >
+							  late->start_mark.index))
+				late = f[i].key;
+		return fail(c, late, "%s: give only one of values, value or "
+			    "distribution", where);
+	}
+	if (!f[F_DIST].key && (f[F_MIN].key || f[F_MAX].key))
+		return fail(c, f[F_MIN].key ? f[F_MIN].key : f[F_MAX].key,
+			    "%s: min and max go with distribution: uniform, "
+			    "log_uniform or int_uniform",
+			    where);
+
+	if (f[F_VALUES].key) {
+		const yaml_node_t *seq = f[F_VALUES].val;
+		yaml_node_item_t *it;
+		size_t count, i = 0, dup, orig;
+
+		if (seq->type != YAML_SEQUENCE_NODE)
+			return fail(c, seq, "%s.values must be a list, e.g. "
+				    "[0.1, 0.01] (got %s)%s",
+				    where, describe(seq, d),
+				    scalar_hint(c, seq));
+		count = (size_t)(seq->data.sequence.items.top -
+				 seq->data.sequence.items.start);
+		if (count == 0)
+			return fail(c, seq, "%s.values is empty: give at least "
+				    "one value", where);
+		p->kind = TC_P_VALUES;
+		p->values = tc_arena_calloc(c->arena, count, sizeof(*p->values));
+		if (!p->values)
+			return nomem(c);
+		for (it = seq->data.sequence.items.start;
+		     it < seq->data.sequence.items.top; it++, i++) {
+			yaml_node_t *e = node_at(c, *it);
+
+			if (!e)
+				return fail(c, seq, "internal error: broken "
+					    "YAML node");
+			snprintf(what, sizeof(what), "%s.values[%zu]", where, i);
+			rc = get_scalar(c, e, what, &p->values[i]);
+			if (rc)
+				return rc;
+		}
+		p->nvalues = count;
+		rc = find_dup(c, p->values, count, &dup, &orig);
+		if (rc)
+			return rc;
+		if (dup != (size_t)-1) {
+			char cb[48], cb2[48];
+
+			return fail(c,
+				    node_at(c,
+					    seq->data.sequence.items.start[dup]),
+				    "%s.values: duplicate value %s (same as "
+				    "%s, entry %zu)",
+				    where, clip(p->values[dup].text, cb),
+				    clip(p->values[orig].text, cb2), orig);
+		}
+		return 0;
+	}
+
+	if (f[F_VALUE].key) {
+		const yaml_node_t *v = f[F_VALUE].val;
+
+		snprintf(what, sizeof(what), "%s.value", where);
+		if (v->type == YAML_SEQUENCE_NODE)
+			return fail(c, v, "%s must be a single value; for "
+				    "several write values: [...]", what);
+		p->kind = TC_P_CONST;
+		p->values = tc_arena_calloc(c->arena, 1, sizeof(*p->values));
+		if (!p->values)
+			return nomem(c);
+		rc = get_scalar(c, v, what, &p->values[0]);
+		if (rc)
+			return rc;
+		p->nvalues = 1;
+		return 0;
+	}
+
+	/* distribution */
+	{
+		struct tc_value lo, hi;
+		size_t which;
+
+		snprintf(what, sizeof(what), "%s.distribution", where);
+		rc = get_enum(c, f[F_DIST].val, what, dist_names, 3, &which);
+		if (rc)
+			return rc;
+		p->kind = which == 0   ? TC_P_UNIFORM
+			  : which == 1 ? TC_P_LOG_UNIFORM
+				       : TC_P_INT_UNIFORM;
+		if (!f[F_MIN].key || !f[F_MAX].key)
+			return fail(c, n, "%s: distribution %s needs min and "
+				    "max", where, dist_names[which]);
+		snprintf(what, sizeof(what), "%s.min", where);
+		rc = get_number(c, f[F_MIN].val, what, &lo);
+		if (rc)
+			return rc;
+		snprintf(what, sizeof(what), "%s.max", where);
+		rc = get_number(c, f[F_MAX].val, what, &hi);
+		if (rc)
+			return rc;
+		if (p->kind == TC_P_INT_UNIFORM) {
+			if (lo.type != TC_V_INT)
+				return fail(c, f[F_MIN].val,
+					    "%s.min must be an integer for "
+					    "int_uniform (got %s)",
+					    where, describe(f[F_MIN].val, d));
+			if (hi.type != TC_V_INT)
+				return fail(c, f[F_MAX].val,
+					    "%s.max must be an integer for "
+					    "int_uniform (got %s)",
+					    where, describe(f[F_MAX].val, d));
+			if (lo.i > hi.i)
+				return fail(c, f[F_MIN].val,
+					    "%s: min (%lld) is greater than "
+					    "max (%lld)",
+					    where, lo.i, hi.i);
+		}
+		if (lo.f > hi.f)
+			return fail(c, f[F_MIN].val,
+				    "%s: min (%s) is greater than max (%s)",
+				    where, lo.text, hi.text);
+		if (p->kind == TC_P_LOG_UNIFORM && !(lo.f > 0))
+			return fail(c, f[F_MIN].val,
+				    "%s: log_uniform needs min > 0 (got %s)",
+				    where, lo.text);
+		p->min = lo.f;
+		p->max = hi.f;
+	}
+	return 0;
+}
+
+struct nameref {
+	const char *name;
+	size_t idx;
+};
+
+static int nameref_cmp(const void *a, const void *b)
+{
+	const struct nameref *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	if (r)
+		return r;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int parse_parameters(struct ctx *c, const yaml_node_t *n)
+{
+	struct nameref *sorted;
+	yaml_node_pair_t *pair;
+	size_t count, i = 0;
+	int ok, rc;
+
+	rc = expect_map(c, n, "parameters", "{lr: {values: [0.1, 0.01]}}",
+			&ok);
+	if (rc || !ok)
+		return rc;
+	rc = check_keys(c, n, "parameters");
+	if (rc)
+		return rc;
+	count = (size_t)(n->data.mapping.pairs.top -
+			 n->data.mapping.pairs.start);
+	c->spec->params = tc_arena_calloc(c->arena, count ? count : 1,
+					  sizeof(*c->spec->params));
+	c->priv->by_name = tc_arena_calloc(c->arena, count ? count : 1,
+					   sizeof(*c->priv->by_name));
+	if (!c->spec->params || !c->priv->by_name)
+		return nomem(c);
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++, i++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		struct tc_param *p = &c->spec->params[i];
+		const char *key = (const char *)k->data.scalar.value;
+		char cb[48];
+
+		if (!valid_param_name(key))
+			return fail(c, k,
+				    "parameter name '%s' must start with a "
+				    "letter or '_' and contain only letters, "
+				    "digits, '_', '.' and '-' (at most %d), so "
+				    "that {{%s}} can refer to it",
+				    clip(key, cb), PARAM_NAME_MAX, clip(key, cb));
+		p->name = tc_arena_strdup(c->arena, key);
+		if (!p->name)
+			return nomem(c);
+		p->pos = node_pos(k);
+		rc = parse_param(c, v, p);
+		if (rc)
+			return rc;
+	}
+	c->spec->nparams = count;
+
+	/* The name index behind tc_spec_param_index(). */
+	sorted = calloc(count ? count : 1, sizeof(*sorted));
+	if (!sorted)
+		return nomem(c);
+	for (i = 0; i < count; i++) {
+		sorted[i].name = c->spec->params[i].name;
+		sorted[i].idx = i;
+	}
+	qsort(sorted, count, sizeof(*sorted), nameref_cmp);
+	for (i = 0; i < count; i++)
+		c->priv->by_name[i] = sorted[i].idx;
+	free(sorted);
+	return 0;
+}
+
+/* Names a template may use: parameters, then builtins (malloc'd array). */
+static const char **known_names(struct ctx *c, size_t *n)
+{
+	size_t np = c->spec->nparams, i;
+	const char **names = calloc(np + tc_template_nbuiltins,
+				    sizeof(*names));
+
+	if (!names)
+		return NULL;
+	for (i = 0; i < np; i++)
+		names[i] = c->spec->params[i].name;
+	for (i = 0; i < tc_template_nbuiltins; i++)
+		names[np + i] = tc_template_builtins[i];
+	*n = np + tc_template_nbuiltins;
+	return names;
+}
+
+static int param_names_hint(struct ctx *c, const char *bad, char *buf,
+			    size_t len)
+{
+	size_t n;
+	const char **names = known_names(c, &n);
+	const char *hint;
+
+	if (!names)
+		return nomem(c);
+	hint = tc_did_you_mean(bad, names, c->spec->nparams);
+	if (hint)
+		snprintf(buf, len, " (did you mean '%s'?)", hint);
+	else
+		buf[0] = '\0';
+	free(names);
+	return 0;
+}
+
+/*
+ * search.exclude / search.include entries.  Entries are stored in parameter
+ * order; include entries are completed with the constants they leave out.
+ */
+static int parse_points(struct ctx *c, const yaml_node_t *n, int include,
+			struct tc_point **out, size_t *nout)
+{
+	const char *sect = include ? "search.include" : "search.exclude";
+	struct tc_spec *s = c->spec;
+	yaml_node_item_t *it;
+	size_t count, e = 0;
+	struct tc_assign *tmp;
+	unsigned char *seen;
+	char d[64];
+	int rc = 0;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, n, "%s must be a list of mappings, e.g. "
+			    "[{optimizer: lamb, batch_size: 8}] (got %s)",
+			    sect, describe(n, d));
+	count = (size_t)(n->data.sequence.items.top -
+			 n->data.sequence.items.start);
+	if (include && s->nparams && count > SPEC_MAX_ASSIGNS / s->nparams)
+		return fail(c, n, "%s has too many entries", sect);
+	*out = tc_arena_calloc(c->arena, count ? count : 1, sizeof(**out));
+	tmp = calloc(s->nparams ? s->nparams : 1, sizeof(*tmp));
+	seen = calloc(s->nparams ? s->nparams : 1, 1);
+	if (!*out || !tmp || !seen) {
+		free(tmp);
+		free(seen);
+		return nomem(c);
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, e++) {
+		yaml_node_t *m = node_at(c, *it);
+		struct tc_point *pt = &(*out)[e];
+		yaml_node_pair_t *pair;
+		char where[64];
+		size_t i, k = 0;
+
+		snprintf(where, sizeof(where), "%s[%zu]", sect, e);
+		if (!m) {
+			rc = fail(c, n, "internal error: broken YAML node");
+			break;
+		}
+		if (m->type != YAML_MAPPING_NODE) {
+			rc = fail(c, m, "%s must be a mapping of parameter "
+				  "values, e.g. {optimizer: lamb} (got %s)",
+				  where, describe(m, d));
+			break;
+		}
+		if (m->data.mapping.pairs.top == m->data.mapping.pairs.start &&
+		    !include) {
+			rc = fail(c, m, "%s is empty: it would exclude every "
+				  "trial", where);
+			break;
+		}
+		memset(seen, 0, s->nparams ? s->nparams : 1);
+		pt->pos = node_pos(m);
+		for (pair = m->data.mapping.pairs.start;
+		     pair < m->data.mapping.pairs.top && !rc; pair++) {
+			yaml_node_t *kn = node_at(c, pair->key);
+			yaml_node_t *vn = node_at(c, pair->value);
+			const struct tc_param *p;
+			const char *key;
+			struct tc_value v;
+			char what[160], cb[48], hint[80];
+			int pi;
+
+			if (!kn || !vn) {
+				rc = fail(c, m, "internal error: broken YAML "
+					  "node");
+				break;
+			}
+			rc = key_text(c, kn, where, &key);
+			if (rc)
+				break;
+			pi = tc_spec_param_index(s, key, strlen(key));
+			if (pi < 0) {
+				rc = param_names_hint(c, key, hint,
+						      sizeof(hint));
+				if (!rc)
+					rc = fail(c, kn, "%s: unknown parameter "
+						  "'%s'%s",
+						  where, clip(key, cb), hint);
+				break;
+			}
+			if (seen[pi]) {
+				rc = fail(c, kn, "duplicate key '%s' in %s",
+					  clip(key, cb), where);
+				break;
+			}
+			p = &s->params[pi];
+			snprintf(what, sizeof(what), "%s.%s", where, p->name);
+			rc = get_scalar(c, vn, what, &v);
+			if (rc)
+				break;
+			if (p->kind == TC_P_VALUES || p->kind == TC_P_CONST) {
+				size_t j;
+
+				for (j = 0; j < p->nvalues; j++)
+					if (tc_value_equal(&v, &p->values[j]))
+						break;
+				if (j < p->nvalues) {
+					v = p->values[j]; /* same text and type
+							     as the grid's */
+				} else if (!include) {
+					rc = fail(c, vn,
+						  "%s: %s is not one of the "
+						  "values of '%s', so this "
+						  "entry would never match",
+						  where, describe(vn, d),
+						  p->name);
+					break;
+				}
+			} else if (p->kind == TC_P_INT_UNIFORM) {
+				if (v.type != TC_V_INT) {
+					rc = fail(c, vn, "%s must be an integer "
+						  "(got %s)", what,
+						  describe(vn, d));
+					break;
+				}
+			} else if ((v.type != TC_V_INT &&
+				    v.type != TC_V_FLOAT) ||
+				   !isfinite(v.f)) {
+				rc = fail(c, vn, "%s must be a number (got %s)",
+					  what, describe(vn, d));
+				break;
+			}
+			seen[pi] = 1;
+			tmp[pi].name = p->name;
+			tmp[pi].value = v;
+			tmp[pi].pos = node_pos(kn);
+		}
+		if (rc)
+			break;
+		if (include) {
+			char missing[256] = "";
+			size_t nmiss = 0;
+
+			for (i = 0; i < s->nparams; i++) {
+				const struct tc_param *p = &s->params[i];
+
+				if (seen[i])
+					continue;
+				if (p->kind == TC_P_CONST) {
+					seen[i] = 1;
+					tmp[i].name = p->name;
+					tmp[i].value = p->values[0];
+					tmp[i].pos = pt->pos;
+					continue;
+				}
+				if (nmiss++ < 5) {
+					size_t l = strlen(missing);
+
+					snprintf(missing + l,
+						 sizeof(missing) - l, "%s'%s'",
+						 l ? ", " : "", p->name);
+				}
+			}
+			if (nmiss) {
+				rc = fail(c, m,
+					  "%s does not set %s%s: an include "
+					  "entry gives a value to every "
+					  "parameter that is not a constant",
+					  where, missing,
+					  nmiss > 5 ? " and more" : "");
+				break;
+			}
+		}
+		for (i = 0; i < s->nparams; i++)
+			k += seen[i];
+		pt->a = tc_arena_calloc(c->arena, k ? k : 1, sizeof(*pt->a));
+		if (!pt->a) {
+			rc = nomem(c);
+			break;
+		}
+		for (i = 0; i < s->nparams; i++)
+			if (seen[i])
+				pt->a[pt->n++] = tmp[i];
+	}
+	free(tmp);
+	free(seen);
+	if (rc)
+		return rc;
+	*nout = count;
+	return 0;
+}
+
+/* A grid search: every parameter enumerable, and not too many points. */
+static int check_grid(struct ctx *c)
+{
+	struct tc_spec *s = c->spec;
+	uint64_t size;
+	size_t i;
+
+	if (s->search.method != TC_SEARCH_GRID)
+		return 0;
+	for (i = 0; i < s->nparams; i++) {
+		const struct tc_param *p = &s->params[i];
+
+		if (p->kind != TC_P_VALUES && p->kind != TC_P_CONST)
+			return fail_at(c, p->pos,
+				       "parameters.%s: grid search needs "
+				       "values or value; use search.method: "
+				       "random",
+				       p->name);
+	}
+	size = tc_spec_grid_size(s);
+	if (size > TC_GRID_MAX && !s->search.has_trials) {
+		char num[48];
+
+		if (size == UINT64_MAX)
+			snprintf(num, sizeof(num), "more than %llu",
+				 (unsigned long long)UINT64_MAX - 1);
+		else
+			snprintf(num, sizeof(num), "%llu",
+				 (unsigned long long)size);
+		return fail_at(c, c->params_pos,
+			       "the grid has %s points (more than %llu): set "
+			       "search.trials to cap it, or use "
+			       "search.method: random",
+			       num, (unsigned long long)TC_GRID_MAX);
+	}
+	return 0;
+}
+
+static int parse_search(struct ctx *c, const yaml_node_t *n)
+{
+	enum { F_METHOD, F_TRIALS, F_SEED, F_EXCLUDE, F_INCLUDE, F_N };
+	struct field f[F_N] = {{"method", NULL, NULL}, {"trials", NULL, NULL},
+			       {"seed", NULL, NULL}, {"exclude", NULL, NULL},
+			       {"include", NULL, NULL}};
+	static const char *const methods[] = {"grid", "random"};
+	struct tc_spec *s = c->spec;
+	long long v;
+	int ok, rc;
+
+	s->search.method = TC_SEARCH_GRID;
+	rc = expect_map(c, n, "search", "{method: random, trials: 20}", &ok);
+	if (rc || !ok)
+		return rc;
+	rc = get_fields(c, n, "search", f, F_N);
+	if (rc)
+		return rc;
+	if (f[F_METHOD].val) {
+		size_t m;
+
+		rc = get_enum(c, f[F_METHOD].val, "search.method", methods, 2,
+			      &m);
+		if (rc)
+			return rc;
+		s->search.method = m ? TC_SEARCH_RANDOM : TC_SEARCH_GRID;
+	}
+	if (f[F_TRIALS].val) {
+		rc = get_int(c, f[F_TRIALS].val, 1, LLONG_MAX,
+			     "search.trials must be an integer ≥ 1", &v);
+		if (rc)
+			return rc;
+		s->search.trials = (uint64_t)v;
+		s->search.has_trials = 1;
+	}
+	if (f[F_SEED].val) {
+		rc = get_int(c, f[F_SEED].val, 0, LLONG_MAX,
+			     "search.seed must be an integer ≥ 0", &v);
+		if (rc)
+			return rc;
+		s->search.seed = (uint64_t)v;
+		s->search.has_seed = 1;
+	}
+	if (s->search.method == TC_SEARCH_RANDOM && !s->search.has_trials)
+		return fail(c, f[F_METHOD].val,
+			    "random search needs search.trials: how many "
+			    "trials to sample");
+	rc = check_grid(c);
+	if (rc)
+		return rc;
+	if (f[F_EXCLUDE].val) {
+		rc = parse_points(c, f[F_EXCLUDE].val, 0, &s->search.exclude,
+				  &s->search.nexclude);
+		if (rc)
+			return rc;
+	}
+	if (f[F_INCLUDE].val) {
+		rc = parse_points(c, f[F_INCLUDE].val, 1, &s->search.include,
+				  &s->search.ninclude);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_metric(struct ctx *c, const yaml_node_t *n)
+{
+	enum { F_NAME, F_GOAL, F_REGEX, F_N };
+	struct field f[F_N] = {{"name", NULL, NULL}, {"goal", NULL, NULL},
+			       {"regex", NULL, NULL}};
+	static const char *const goals[] = {"maximize", "minimize"};
+	struct tc_spec *s = c->spec;
+	const char *name;
+	int ok, rc;
+
+	s->metric.goal = 1;
+	rc = expect_map(c, n, "metric", "{name: test_acc, goal: maximize}",
+			&ok);
+	if (rc || !ok)
+		return rc;
+	rc = get_fields(c, n, "metric", f, F_N);
+	if (rc)
+		return rc;
+	if (!f[F_NAME].val)
+		return fail(c, n, "metric needs a name: the metric to rank "
+			    "trials by, e.g. name: test_acc");
+	rc = get_string(c, f[F_NAME].val, "metric.name", "test_acc", &name);
+	if (rc)
+		return rc;
+	if (strpbrk(name, " \t\r\n="))
+		return fail(c, f[F_NAME].val, "metric.name must not contain "
+			    "spaces or '='");
+	s->metric.name = name;
+	if (f[F_GOAL].val) {
+		size_t g;
+
+		rc = get_enum(c, f[F_GOAL].val, "metric.goal", goals, 2, &g);
+		if (rc)
+			return rc;
+		s->metric.goal = g ? -1 : 1;
+	}
+	if (f[F_REGEX].val) {
+		rc = get_string(c, f[F_REGEX].val, "metric.regex",
+				"'test acc,(?<test_acc>[0-9.]+)'",
+				&s->metric.regex);
+		if (rc)
+			return rc;
+		s->metric.regex_pos = node_pos(f[F_REGEX].val);
+	}
+	return 0;
+}
+
+static int parse_resources(struct ctx *c, const yaml_node_t *n)
+{
+	enum { F_CPU, F_MEM, F_GPU, F_N };
+	struct field f[F_N] = {{"cpu", NULL, NULL}, {"memory", NULL, NULL},
+			       {"gpu", NULL, NULL}};
+	struct tc_spec *s = c->spec;
+	struct tc_value v;
+	char d[64];
+	long long g;
+	int ok, rc;
+
+	rc = expect_map(c, n, "resources", "{cpu: 1, memory: 2Gi, gpu: 0}",
+			&ok);
+	if (rc || !ok)
+		return rc;
+	s->resources.given = 1;
+	rc = get_fields(c, n, "resources", f, F_N);
+	if (rc)
+		return rc;
+	if (f[F_CPU].val) {
+		const yaml_node_t *x = f[F_CPU].val;
+		const char *msg = "resources.cpu must be a number of cores or "
+				  "a quantity such as 500m";
+
+		if (x->type != YAML_SCALAR_NODE || is_null(x))
+			return fail(c, x, "%s (got %s)", msg, describe(x, d));
+		rc = scalar_value(c, x, "resources.cpu", &v);
+		if (rc)
+			return rc;
+		if (v.type == TC_V_INT || v.type == TC_V_FLOAT) {
+			if (!isfinite(v.f) || v.f < 0)
+				return fail(c, x, "%s (got %s)", msg,
+					    describe(x, d));
+			s->resources.cpu = v.f;
+		} else if (v.type != TC_V_STR ||
+			   tc_parse_cpu(v.text, &s->resources.cpu) != 0) {
+			return fail(c, x, "%s (got %s)", msg, describe(x, d));
+		}
+	}
+	if (f[F_MEM].val) {
+		const yaml_node_t *x = f[F_MEM].val;
+		const char *msg = "resources.memory must be a quantity such as "
+				  "2Gi, 512Mi, 1G or 500M, or a number of bytes";
+
+		if (x->type != YAML_SCALAR_NODE || is_null(x))
+			return fail(c, x, "%s (got %s)", msg, describe(x, d));
+		rc = scalar_value(c, x, "resources.memory", &v);
+		if (rc)
+			return rc;
+		if (v.type == TC_V_INT) {
+			if (v.i < 0)
+				return fail(c, x, "%s (got %s)", msg,
+					    describe(x, d));
+			s->resources.memory = v.i;
+		} else if (v.type == TC_V_FLOAT) {
+			if (!isfinite(v.f) || v.f < 0 ||
+			    ceil(v.f) >= 9223372036854775808.0)
+				return fail(c, x, "%s (got %s)", msg,
+					    describe(x, d));
+			s->resources.memory = (long long)ceil(v.f);
+		} else if (v.type != TC_V_STR ||
+			   tc_parse_bytes(v.text, &s->resources.memory) != 0) {
+			return fail(c, x, "%s (got %s)", msg, describe(x, d));
+		}
+	}
+	if (f[F_GPU].val) {
+		rc = get_int(c, f[F_GPU].val, 0, INT_MAX,
+			     "resources.gpu must be an integer ≥ 0", &g);
+		if (rc)
+			return rc;
+		s->resources.gpu = (int)g;
+	}
+	return 0;
+}
+
+/* A duration: a number of seconds or a string like "1h30m". */
+static int get_duration(struct ctx *c, const yaml_node_t *x, const char *what,
+			double *out)
+{
+	struct tc_value v;
+	char d[64];
+	int rc;
+
+	if (x->type != YAML_SCALAR_NODE || is_null(x))
+		return fail(c, x, "%s must be a duration such as 90s, 30m, 2h "
+			    "or 1h30m, or a number of seconds (got %s)",
+			    what, describe(x, d));
+	rc = scalar_value(c, x, what, &v);
+	if (rc)
+		return rc;
+	if (v.type == TC_V_INT || v.type == TC_V_FLOAT) {
+		if (isfinite(v.f) && v.f >= 0) {
+			*out = v.f;
+			return 0;
+		}
+	} else if (v.type == TC_V_STR && tc_parse_duration(v.text, out) == 0) {
+		return 0;
+	}
+	return fail(c, x, "%s must be a duration such as 90s, 30m, 2h or "
+		    "1h30m, or a number of seconds (got %s)",
+		    what, describe(x, d));
+}
+
+static int parse_run(struct ctx *c, const yaml_node_t *n)
+{
+	enum { F_PARALLEL, F_TIMEOUT, F_RETRIES, F_BACKOFF, F_N };
+	struct field f[F_N] = {{"parallel", NULL, NULL},
+			       {"timeout", NULL, NULL},
+			       {"retries", NULL, NULL},
+			       {"backoff", NULL, NULL}};
+	struct tc_spec *s = c->spec;
+	long long v;
+	int ok, rc;
+
+	rc = expect_map(c, n, "run", "{parallel: 2, timeout: 30m, retries: 1}",
+			&ok);
+	if (rc || !ok)
+		return rc;
+	rc = get_fields(c, n, "run", f, F_N);
+	if (rc)
+		return rc;
+	if (f[F_PARALLEL].val) {
+		rc = get_int(c, f[F_PARALLEL].val, 1, INT_MAX,
+			     "run.parallel must be an integer ≥ 1", &v);
+		if (rc)
+			return rc;
+		s->run.parallel = (int)v;
+	}
+	if (f[F_TIMEOUT].val) {
+		rc = get_duration(c, f[F_TIMEOUT].val, "run.timeout",
+				  &s->run.timeout);
+		if (rc)
+			return rc;
+	}
+	if (f[F_RETRIES].val) {
+		rc = get_int(c, f[F_RETRIES].val, 0, INT_MAX,
+			     "run.retries must be an integer ≥ 0", &v);
+		if (rc)
+			return rc;
+		s->run.retries = (int)v;
+	}
+	if (f[F_BACKOFF].val) {
+		rc = get_duration(c, f[F_BACKOFF].val, "run.backoff",
+				  &s->run.backoff);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* kubernetes: YAML → JSON                                              */
+/* ------------------------------------------------------------------ */
+
+static const char *const k8s_keys[] = {
+	"context",       "namespace",    "image",
+	"imagePullSecrets", "serviceAccount", "gpuResource",
+	"limits",        "volumes",      "shm",
+	"nodeSelector",  "tolerations",  "affinity",
+	"priorityClass", "queue",        "labels",
+	"podTemplate",   "backoffLimit", "ttlSecondsAfterFinished",
+};
+
+/*
+ * Convert n to JSON.  Aliases make the node graph a DAG or even cyclic, so
+ * the walk is bounded by depth and by the number of nodes visited (counted
+ * with repeats): a billion-laughs file stops after JSON_MAX_NODES.
+ */
+static json_t *to_json(struct ctx *c, const yaml_node_t *n, int depth)
+{
+	char d[64];
+
+	if (depth > JSON_MAX_DEPTH) {
+		fail(c, n, "kubernetes: nested deeper than %d levels (an alias "
+		     "that contains itself?)", JSON_MAX_DEPTH);
+		return NULL;
+	}
+	if (++c->json_nodes > JSON_MAX_NODES) {
+		fail(c, n, "kubernetes: more than %d values once aliases are "
+		     "expanded", JSON_MAX_NODES);
+		return NULL;
+	}
+	switch (n->type) {
+	case YAML_SCALAR_NODE: {
+		struct tc_value v;
+		json_t *j = NULL;
+
+		if (scalar_value(c, n, "a kubernetes value", &v))
+			return NULL;
+		switch (v.type) {
+		case TC_V_NULL:
+			j = json_null();
+			break;
+		case TC_V_BOOL:
+			j = json_boolean(v.b);
+			break;
+		case TC_V_INT:
+			j = json_integer(v.i);
+			break;
+		case TC_V_FLOAT:
+			if (!isfinite(v.f)) {
+				fail(c, n, "kubernetes: %s is not a finite "
+				     "number; quote it if you mean a string",
+				     describe(n, d));
+				return NULL;
+			}
+			j = json_real(v.f);
+			break;
+		case TC_V_STR:
+			j = json_stringn(v.text, n->data.scalar.length);
+			break;
+		}
+		if (!j)
+			nomem(c);
+		return j;
+	}
+	case YAML_SEQUENCE_NODE: {
+		json_t *arr = json_array();
+		yaml_node_item_t *it;
+
+		if (!arr) {
+			nomem(c);
+			return NULL;
+		}
+		for (it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++) {
+			yaml_node_t *e = node_at(c, *it);
+			json_t *j;
+
+			if (!e) {
+				fail(c, n, "internal error: broken YAML node");
+				json_decref(arr);
+				return NULL;
+			}
+			j = to_json(c, e, depth + 1);
+			if (!j || json_array_append_new(arr, j) != 0) {
+				if (j)
+					nomem(c);
+				json_decref(arr);
+				return NULL;
+			}
+		}
+		return arr;
+	}
+	case YAML_MAPPING_NODE: {
+		json_t *obj = json_object();
+		yaml_node_pair_t *pair;
+
+		if (!obj) {
+			nomem(c);
+			return NULL;
+		}
+		for (pair = n->data.mapping.pairs.start;
+		     pair < n->data.mapping.pairs.top; pair++) {
+			yaml_node_t *k = node_at(c, pair->key);
+			yaml_node_t *v = node_at(c, pair->value);
+			const char *key;
+			json_t *j;
+			char cb[48];
+
+			if (!k || !v) {
+				fail(c, n, "internal error: broken YAML node");
+				json_decref(obj);
+				return NULL;
+			}
+			if (key_text(c, k, "kubernetes", &key)) {
+				json_decref(obj);
+				return NULL;
+			}
+			if (depth == 0) {
+				size_t i, nk = sizeof(k8s_keys) /
+					       sizeof(k8s_keys[0]);
+
+				for (i = 0; i < nk; i++)
+					if (!strcmp(key, k8s_keys[i]))
+						break;
+				if (i == nk) {
+					unknown_key(c, k, key, "kubernetes",
+						    k8s_keys, nk);
+					json_decref(obj);
+					return NULL;
+				}
+			}
+			if (json_object_get(obj, key)) {
+				fail(c, k, "duplicate key '%s' in kubernetes",
+				     clip(key, cb));
+				json_decref(obj);
+				return NULL;
+			}
+			j = to_json(c, v, depth + 1);
+			if (!j) {
+				json_decref(obj);
+				return NULL;
+			}
+			if (json_object_set_new(obj, key, j) != 0) {
+				nomem(c);
+				json_decref(obj);
+				return NULL;
+			}
+		}
+		return obj;
+	}
+	case YAML_NO_NODE:
+		break;
+	}
+	fail(c, n, "internal error: empty YAML node");
+	return NULL;
+}
+
+static int parse_kubernetes(struct ctx *c, const yaml_node_t *n)
+{
+	int ok, rc;
+
+	rc = expect_map(c, n, "kubernetes",
+			"{namespace: my-lab, image: ghcr.io/lab/train:1.4}",
+			&ok);
+	if (rc || !ok)
+		return rc;
+	c->json_nodes = 0;
+	c->spec->kubernetes = to_json(c, n, 0);
+	if (!c->spec->kubernetes)
+		return c->err && c->err->code ? c->err->code : TC_ERR_SPEC;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Templates                                                            */
+/* ------------------------------------------------------------------ */
+
+static int is_builtin(const char *name, size_t len)
+{
+	for (size_t i = 0; i < tc_template_nbuiltins; i++)
+		if (strlen(tc_template_builtins[i]) == len &&
+		    memcmp(tc_template_builtins[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The n-th (0-based) occurrence of needle in hay[0..hlen), or NULL. */
+static const char *find_nth(const char *hay, size_t hlen, const char *needle,
+			    size_t nlen, size_t n)
+{
+	size_t i;
+
+	if (nlen == 0 || nlen > hlen)
+		return NULL;
+	for (i = 0; i + nlen <= hlen; i++) {
+		if (hay[i] == needle[0] && memcmp(hay + i, needle, nlen) == 0) {
+			if (n == 0)
+				return hay + i;
+			n--;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Where in the file byte off of scalar n's value is, for a reference of
+ * reflen bytes there.  References are found in the source text (the k-th
+ * occurrence of the same text in the value is the k-th in the source), which
+ * is exact unless escapes changed the text; then, on a one-line scalar, the
+ * offset is counted from its start (past the opening quote).
+ */
+static struct tc_pos ref_pos(struct ctx *c, const yaml_node_t *n, size_t off,
+			     size_t reflen)
+{
+	const char *val = (const char *)n->data.scalar.value;
+	size_t vlen = n->data.scalar.length, k = 0, i;
+	size_t s = mark_off(c, &n->start_mark), e = mark_off(c, &n->end_mark);
+	const char *hit;
+	struct tc_pos p = node_pos(n);
+
+	for (i = 0; i < off; i++)
+		if (memcmp(val + i, val + off, reflen) == 0 &&
+		    i + reflen <= vlen)
+			k++;
+	if (s < e && e <= c->len) {
+		hit = find_nth(c->text + s, e - s, val + off, reflen, k);
+		if (hit)
+			return off_pos(c, (size_t)(hit - c->text));
+	}
+	if (n->start_mark.line == n->end_mark.line) {
+		size_t chars = 0;
+
+		for (i = 0; i < off; i++)
+			if (!is_cont((unsigned char)val[i]))
+				chars++;
+		if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+			chars++;
+		p.col = clamp_int((size_t)p.col + chars);
+	}
+	return p;
+}
+
+/* A lookup that knows every name: tc_template_check() then only finds
+ * malformed references. */
+static const char *any_name(void *ctx, const char *name, size_t len)
+{
+	(void)ctx;
+	(void)name;
+	(void)len;
+	return "";
+}
+
+/* Every {{name}} of one scalar well-formed and known. */
+static int check_refs(struct ctx *c, const yaml_node_t *n, const char *what)
+{
+	const char *text = (const char *)n->data.scalar.value;
+	struct tc_template_ref r;
+	size_t pos = 0;
+	int rc;
+
+	while ((rc = tc_template_next(text, &pos, &r)) != 0) {
+		char name[PARAM_NAME_MAX + 1], hint[PARAM_NAME_MAX + 40];
+		size_t nlen;
+
+		if (rc < 0) {
+			char msg[256];
+
+			/* the same message tc_template_check() gives */
+			tc_template_check(text, any_name, NULL, NULL, msg,
+					  sizeof(msg));
+			return fail_at(c, ref_pos(c, n, r.off, 2), "%s: %s",
+				       what, msg);
+		}
+		if (tc_spec_param_index(c->spec, r.name, r.name_len) >= 0 ||
+		    is_builtin(r.name, r.name_len))
+			continue;
+		nlen = r.name_len < PARAM_NAME_MAX ? r.name_len
+						   : PARAM_NAME_MAX;
+		memcpy(name, r.name, nlen);
+		name[nlen] = '\0';
+		{
+			size_t nn;
+			const char **names = known_names(c, &nn);
+			const char *sug;
+
+			if (!names)
+				return nomem(c);
+			sug = tc_did_you_mean(name, names, nn);
+			if (sug)
+				snprintf(hint, sizeof(hint),
+					 " (did you mean '%s'?)", sug);
+			else
+				snprintf(hint, sizeof(hint),
+					 ": not a parameter, nor one of "
+					 "trial_id, trial_dir, experiment, "
+					 "index, seed");
+			free(names);
+		}
+		return fail_at(c, ref_pos(c, n, r.off, r.len),
+			       "unknown parameter '%s' in %.*s%s", name,
+			       (int)(r.len < 80 ? r.len : 80), text + r.off,
+			       hint);
+	}
+	return 0;
+}
+
+static int check_templates(struct ctx *c, const yaml_node_t *cmd,
+			   const yaml_node_t *script, const yaml_node_t *env)
+{
+	char what[160], cb[48];
+	size_t i = 0;
+	int rc;
+
+	if (cmd && cmd->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *it;
+
+		for (it = cmd->data.sequence.items.start;
+		     it < cmd->data.sequence.items.top; it++, i++) {
+			snprintf(what, sizeof(what), "command[%zu]", i);
+			rc = check_refs(c, node_at(c, *it), what);
+			if (rc)
+				return rc;
+		}
+	}
+	if (script) {
+		rc = check_refs(c, script, "script");
+		if (rc)
+			return rc;
+	}
+	if (env && env->type == YAML_MAPPING_NODE) {
+		yaml_node_pair_t *pair;
+
+		for (pair = env->data.mapping.pairs.start;
+		     pair < env->data.mapping.pairs.top; pair++) {
+			const yaml_node_t *k = node_at(c, pair->key);
+
+			snprintf(what, sizeof(what), "env.%s",
+				 clip((const char *)k->data.scalar.value, cb));
+			rc = check_refs(c, node_at(c, pair->value), what);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The whole file                                                       */
+/* ------------------------------------------------------------------ */
+
+static const char *const top_keys[] = {
+	"version",   "name",   "command", "script",  "env",
+	"parameters", "search", "metric",  "resources", "run",
+	"backend",   "nodes",  "kubernetes",
+};
+
+enum {
+	T_VERSION, T_NAME, T_COMMAND, T_SCRIPT, T_ENV, T_PARAMETERS, T_SEARCH,
+	T_METRIC, T_RESOURCES, T_RUN, T_BACKEND, T_NODES, T_KUBERNETES, T_N
+};
+
+static int parse_root(struct ctx *c, const yaml_node_t *root)
+{
+	struct field f[T_N];
+	static const char *const backends[] = {"local", "kubernetes"};
+	struct tc_spec *s = c->spec;
+	long long v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < T_N; i++)
+		f[i].name = top_keys[i];
+	rc = get_fields(c, root, NULL, f, T_N);
+	if (rc)
+		return rc;
+
+	if (!f[T_VERSION].val)
+		return fail(c, root, "missing version: add 'version: 1' at the "
+			    "top of the file");
+	rc = get_int(c, f[T_VERSION].val, LLONG_MIN, LLONG_MAX,
+		     "version must be 1", &v);
+	if (rc)
+		return rc;
+	if (v != 1)
+		return fail(c, f[T_VERSION].val, "unsupported version %lld: "
+			    "this trainctl reads version 1", v);
+	s->version = 1;
+
+	if (!f[T_NAME].val)
+		return fail(c, root, "missing name: add e.g. 'name: "
+			    "fmnist-grid' (a-z, 0-9 and '-')");
+	rc = parse_name(c, f[T_NAME].val);
+	if (rc)
+		return rc;
+
+	if (f[T_COMMAND].key && f[T_SCRIPT].key) {
+		const yaml_node_t *late =
+			f[T_COMMAND].key->start_mark.index >
+					f[T_SCRIPT].key->start_mark.index
+				? f[T_COMMAND].key
+				: f[T_SCRIPT].key;
+
+		return fail(c, late, "give either command or script, not "
+			    "both");
+	}
+	if (!f[T_COMMAND].key && !f[T_SCRIPT].key)
+		return fail(c, root, "missing command: add e.g. 'command: "
+			    "[python, train.py, --lr, \"{{lr}}\"]' (or "
+			    "script: for a shell script)");
+	rc = f[T_COMMAND].key ? parse_command(c, f[T_COMMAND].val)
+			      : parse_script(c, f[T_SCRIPT].val);
+	if (rc)
+		return rc;
+
+	if (f[T_PARAMETERS].val) {
+		c->params_pos = node_pos(f[T_PARAMETERS].key);
+		rc = parse_parameters(c, f[T_PARAMETERS].val);
+		if (rc)
+			return rc;
+	}
+	if (f[T_ENV].val) {
+		rc = parse_env(c, f[T_ENV].val);
+		if (rc)
+			return rc;
+	}
+	rc = check_templates(c, f[T_COMMAND].val, f[T_SCRIPT].val,
+			     f[T_ENV].val);
+	if (rc)
+		return rc;
+
+	s->search.method = TC_SEARCH_GRID;
+	if (f[T_SEARCH].val) {
+		rc = parse_search(c, f[T_SEARCH].val);
+		if (rc)
+			return rc;
+	}
+	if (!f[T_SEARCH].val) {
+		rc = check_grid(c);
+		if (rc)
+			return rc;
+	}
+
+	s->metric.goal = 1;
+	if (f[T_METRIC].val) {
+		rc = parse_metric(c, f[T_METRIC].val);
+		if (rc)
+			return rc;
+	}
+	if (f[T_RESOURCES].val) {
+		rc = parse_resources(c, f[T_RESOURCES].val);
+		if (rc)
+			return rc;
+	}
+	s->run.parallel = 1;
+	s->run.backoff = 1.0;
+	if (f[T_RUN].val) {
+		rc = parse_run(c, f[T_RUN].val);
+		if (rc)
+			return rc;
+	}
+	s->backend = backends[0];
+	if (f[T_BACKEND].val) {
+		size_t b;
+
+		rc = get_enum(c, f[T_BACKEND].val, "backend", backends, 2, &b);
+		if (rc)
+			return rc;
+		s->backend = backends[b];
+	}
+	s->nodes = 1;
+	if (f[T_NODES].val) {
+		rc = get_int(c, f[T_NODES].val, 1, INT_MAX,
+			     "nodes must be an integer ≥ 1", &v);
+		if (rc)
+			return rc;
+		s->nodes = (int)v;
+	}
+	if (f[T_KUBERNETES].val) {
+		rc = parse_kubernetes(c, f[T_KUBERNETES].val);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Step 1: bytes libyaml must not see. */
+static int check_bytes(struct ctx *c)
+{
+	const char *nul = memchr(c->text, '\0', c->len);
+	const unsigned char *u = (const unsigned char *)c->text;
+
+	if (c->len >= 2 && ((u[0] == 0xFE && u[1] == 0xFF) ||
+			    (u[0] == 0xFF && u[1] == 0xFE)))
+		return tc_error_at(c->err, TC_ERR_SPEC, c->path, 1, 1,
+				   "the file is UTF-16; save it as UTF-8");
+	if (nul)
+		return fail_at(c, off_pos(c, (size_t)(nul - c->text)),
+			       "the file contains a NUL byte (is it binary, or "
+			       "UTF-16?); save it as UTF-8 text");
+	return 0;
+}
+
+/* Step 2: one pass of libyaml's event parser (see the top of the file). */
+static int prescan(struct ctx *c)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	size_t depth = 0, anchors = 0, aliases = 0, docs = 0;
+	int rc = 0, done = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return nomem(c);
+	yaml_parser_set_input_string(&p, (const unsigned char *)c->text,
+				     c->len);
+	while (!done && !rc) {
+		const char *anchor = NULL;
+
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = yaml_fail(c, &p);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1)
+				rc = fail_at(c, mark_pos(&ev.start_mark),
+					     "a second YAML document: an "
+					     "experiment file holds exactly "
+					     "one");
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			anchor = ev.type == YAML_SEQUENCE_START_EVENT
+					 ? (const char *)ev.data.sequence_start
+						   .anchor
+					 : (const char *)ev.data.mapping_start
+						   .anchor;
+			if (++depth > SPEC_MAX_DEPTH)
+				rc = fail_at(c, mark_pos(&ev.start_mark),
+					     "nested deeper than %d levels",
+					     SPEC_MAX_DEPTH);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			anchor = (const char *)ev.data.scalar.anchor;
+			break;
+		case YAML_ALIAS_EVENT:
+			if (++aliases > SPEC_MAX_ALIASES)
+				rc = fail_at(c, mark_pos(&ev.start_mark),
+					     "more than %d aliases (*name)",
+					     SPEC_MAX_ALIASES);
+			break;
+		case YAML_NO_EVENT:
+		case YAML_STREAM_START_EVENT:
+		case YAML_DOCUMENT_END_EVENT:
+			break;
+		}
+		if (anchor && !rc && ++anchors > SPEC_MAX_ANCHORS)
+			rc = fail_at(c, mark_pos(&ev.start_mark),
+				     "more than %d anchors (&name)",
+				     SPEC_MAX_ANCHORS);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+/* Step 3: compose the document. */
+static int compose(struct ctx *c)
+{
+	yaml_parser_t p;
+	int rc = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return nomem(c);
+	yaml_parser_set_input_string(&p, (const unsigned char *)c->text,
+				     c->len);
+	if (!yaml_parser_load(&p, &c->doc))
+		rc = yaml_fail(c, &p);
+	else
+		c->have_doc = 1;
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+int tc_spec_parse(const char *path, const char *buf, size_t len,
+		  struct tc_spec **out, struct tc_error *err)
+{
+	struct ctx c;
+	yaml_node_t *root;
+	char *text;
+	int rc;
+
+	*out = NULL;
+	tc_error_clear(err);
+	memset(&c, 0, sizeof(c));
+	c.err = err;
+	c.path = path ? path : "<spec>";
+	if (len > (size_t)TC_SPEC_MAX_BYTES)
+		return tc_error_at(err, TC_ERR_SPEC, c.path, 0, 0,
+				   "the file is %zu bytes, more than the %d an "
+				   "experiment file may have",
+				   len, TC_SPEC_MAX_BYTES);
+	if (!buf && len)
+		return tc_error_set(err, TC_ERR_INTERNAL, "no spec text");
+
+	c.arena = tc_arena_new();
+	if (!c.arena)
+		return nomem(&c);
+	c.spec = tc_arena_alloc(c.arena, sizeof(*c.spec));
+	c.priv = tc_arena_alloc(c.arena, sizeof(*c.priv));
+	text = tc_arena_strndup(c.arena, buf ? buf : "", len);
+	if (!c.spec || !c.priv || !text) {
+		rc = nomem(&c);
+		goto out;
+	}
+	c.priv->arena = c.arena;
+	c.spec->arena_ = c.priv;
+	c.spec->path = tc_arena_strdup(c.arena, c.path);
+	if (!c.spec->path) {
+		rc = nomem(&c);
+		goto out;
+	}
+	c.spec->text = c.text = text;
+	c.spec->text_len = c.len = len;
+	tc_sha256_hex(text, len, c.spec->hash);
+	if (build_lines(&c) != 0) {
+		rc = nomem(&c);
+		goto out;
+	}
+
+	rc = check_bytes(&c);
+	if (!rc)
+		rc = prescan(&c);
+	if (!rc)
+		rc = compose(&c);
+	if (rc)
+		goto out;
+	root = yaml_document_get_root_node(&c.doc);
+	if (!root) {
+		rc = tc_error_at(err, TC_ERR_SPEC, c.path, 1, 1,
+				 "the file is empty: an experiment needs at "
+				 "least version: 1, name: and command:");
+		goto out;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		rc = fail(&c, root, "the top level must be a mapping of keys "
+			  "(version: 1, name: ..., command: [...]), not %s",
+			  root->type == YAML_SEQUENCE_NODE ? "a list"
+							   : "a single value");
+		goto out;
+	}
+	rc = parse_root(&c, root);
+
+out:
+	if (c.have_doc)
+		yaml_document_delete(&c.doc);
+	free(c.lines);
+	if (rc) {
+		if (err && !err->msg[0])
+			tc_error_at(err, rc, c.path, 0, 0,
+				    "internal error: the spec was refused "
+				    "without a reason");
+		if (c.spec)
+			json_decref(c.spec->kubernetes);
+		tc_arena_free(c.arena);
+		return rc;
+	}
+	*out = c.spec;
+	return 0;
+}
+
+int tc_spec_load(const char *path, struct tc_spec **out, struct tc_error *err)
+{
+	FILE *f;
+	char *buf;
+	size_t len = 0, cap = 1 << 16;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	tc_error_clear(err);
+	f = fopen(path, "rb");
+	if (!f)
+		return tc_error_at(err, TC_ERR_IO, path, 0, 0,
+				   "cannot open: %s", strerror(errno));
+	if (fstat(fileno(f), &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			fclose(f);
+			return tc_error_at(err, TC_ERR_IO, path, 0, 0,
+					   "is a directory, not an experiment "
+					   "file");
+		}
+		if (S_ISREG(st.st_mode) && st.st_size > TC_SPEC_MAX_BYTES) {
+			fclose(f);
+			return tc_error_at(err, TC_ERR_SPEC, path, 0, 0,
+					   "the file is %lld bytes, more than "
+					   "the %d an experiment file may have",
+					   (long long)st.st_size,
+					   TC_SPEC_MAX_BYTES);
+		}
+		if (S_ISREG(st.st_mode) && st.st_size > 0)
+			cap = (size_t)st.st_size + 1;
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		fclose(f);
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	for (;;) {
+		size_t got;
+
+		if (len == cap) {
+			char *p;
+
+			if (cap > (size_t)TC_SPEC_MAX_BYTES)
+				break; /* too big: tc_spec_parse says so */
+			p = realloc(buf, cap * 2);
+			if (!p) {
+				free(buf);
+				fclose(f);
+				return tc_error_set(err, TC_ERR_NOMEM,
+						    "out of memory");
+			}
+			buf = p;
+			cap *= 2;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		int e = errno;
+
+		free(buf);
+		fclose(f);
+		return tc_error_at(err, TC_ERR_IO, path, 0, 0,
+				   "cannot read: %s", strerror(e));
+	}
+	fclose(f);
+	rc = tc_spec_parse(path, buf, len, out, err);
+	free(buf);
+	return rc;
+}
+
+void tc_spec_free(struct tc_spec *spec)
+{
+	struct spec_priv *priv;
+
+	if (!spec)
+		return;
+	json_decref(spec->kubernetes);
+	spec->kubernetes = NULL;
+	priv = spec->arena_;
+	if (priv)
+		tc_arena_free(priv->arena); /* spec itself lives in it */
+}
+
+int tc_spec_param_index(const struct tc_spec *spec, const char *name,
+			size_t len)
+{
+	const struct spec_priv *priv = spec->arena_;
+	size_t lo = 0, hi = spec->nparams;
+
+	if (spec->nparams > INT_MAX)
+		return -1;
+	if (!priv || !priv->by_name) {
+		/* a spec built by hand (tests): linear search */
+		for (size_t i = 0; i < spec->nparams; i++)
+			if (strlen(spec->params[i].name) == len &&
+			    memcmp(spec->params[i].name, name, len) == 0)
+				return (int)i;
+		return -1;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *p = spec->params[priv->by_name[mid]].name;
+		size_t plen = strlen(p);
+		int r = memcmp(p, name, plen < len ? plen : len);
+
+		if (r == 0 && plen != len)
+			r = plen < len ? -1 : 1;
+		if (r == 0)
+			return (int)priv->by_name[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+uint64_t tc_spec_grid_size(const struct tc_spec *spec)
+{
+	uint64_t size = 1;
+
+	for (size_t i = 0; i < spec->nparams; i++) {
+		const struct tc_param *p = &spec->params[i];
+		uint64_t n;
+
+		if (p->kind != TC_P_VALUES && p->kind != TC_P_CONST)
+			continue; /* distributions are not part of a grid */
+		n = p->nvalues;
+		if (n == 0)
+			return 0;
+		if (size > UINT64_MAX / n)
+			return UINT64_MAX;
+		size *= n;
+	}
+	return size;
+}

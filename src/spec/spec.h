@@ -1,0 +1,191 @@
+/*
+ * spec.h — the experiment file (version 1): YAML in, a validated struct out.
+ *
+ * tc_spec_load() reads a file, tc_spec_parse() a buffer (the fuzz target and
+ * `resume`, which re-reads the spec text kept in the journal, use it).  Either
+ * returns 0 and a spec, or a negative tc_status with err filled as
+ * "file:line:col: message" (TC_ERR_SPEC for anything wrong with the file,
+ * TC_ERR_IO when it cannot be read).  Nothing is half-built on error: *out is
+ * left NULL.
+ *
+ * Ownership: every string and array hanging off a struct tc_spec lives in the
+ * spec's own arena and is released by tc_spec_free(); callers never free
+ * parts of it.
+ */
+#ifndef TC_SPEC_H
+#define TC_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "util/error.h"
+
+#define TC_NAME_MAX 40              /* experiment names: [a-z0-9-]{1,40} */
+#define TC_GRID_MAX 100000000ULL    /* larger grids need search.trials */
+#define TC_SPEC_MAX_BYTES (16 << 20)
+
+struct tc_pos {
+	int line, col; /* 1-based; 0 when unknown */
+};
+
+/* A typed scalar, as YAML typed it (plain 8 → int, "8" → string). */
+enum tc_vtype { TC_V_STR, TC_V_INT, TC_V_FLOAT, TC_V_BOOL, TC_V_NULL };
+
+struct tc_value {
+	enum tc_vtype type;
+	const char *text; /* as substituted into commands: the scalar as
+			     written; for sampled floats the shortest text
+			     that reads back to the same double */
+	long long i;      /* TC_V_INT */
+	double f;         /* TC_V_FLOAT (and TC_V_INT, converted) */
+	int b;            /* TC_V_BOOL */
+};
+
+enum tc_pkind {
+	TC_P_VALUES,      /* values: [...] */
+	TC_P_CONST,       /* value: x  (values has exactly one entry) */
+	TC_P_UNIFORM,     /* distribution: uniform, min, max */
+	TC_P_LOG_UNIFORM, /* distribution: log_uniform, 0 < min <= max */
+	TC_P_INT_UNIFORM, /* distribution: int_uniform, integer min, max */
+};
+
+struct tc_param {
+	const char *name;
+	enum tc_pkind kind;
+	struct tc_value *values; /* TC_P_VALUES, TC_P_CONST */
+	size_t nvalues;          /* >= 1 for those; duplicates are an error */
+	double min, max;         /* distributions; min <= max */
+	struct tc_pos pos;       /* of the parameter's key */
+};
+
+/* One `name: value` of an exclude/include entry. */
+struct tc_assign {
+	const char *name;
+	struct tc_value value;
+	struct tc_pos pos;
+};
+
+/* An exclude or include entry: a partial (exclude) or full (include)
+ * assignment.  Names are checked against the parameters at load time.
+ * Assignments are in parameter order.  An include entry is complete (n ==
+ * nparams): the constants it leaves out are filled in from their value:.
+ * An exclude value for a values:/value: parameter must be one of that
+ * parameter's values (tc_value_equal) and is stored as that value, same
+ * type and text, so plain comparison of text matches it. */
+struct tc_point {
+	struct tc_assign *a;
+	size_t n;
+	struct tc_pos pos;
+};
+
+struct tc_str {
+	const char *text;
+	struct tc_pos pos; /* of the scalar */
+};
+
+struct tc_kv {
+	const char *key;
+	const char *value; /* scalars of any type, as text */
+	struct tc_pos pos; /* of the value */
+};
+
+enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM };
+
+struct tc_spec {
+	const char *path;  /* as given (for messages) */
+	const char *text;  /* the whole file, NUL-terminated */
+	size_t text_len;
+	char hash[65];     /* sha256 of the file's bytes, hex */
+
+	int version;       /* 1 */
+	const char *name;
+
+	struct tc_str *command; /* argv; NULL when script is used */
+	size_t ncommand;
+	struct tc_str script;   /* text NULL when command is used */
+
+	struct tc_kv *env;
+	size_t nenv;
+
+	struct tc_param *params; /* in file order (grid order) */
+	size_t nparams;
+
+	struct {
+		enum tc_method method; /* default grid */
+		uint64_t trials;       /* random: required; grid: cap (0 = none) */
+		int has_trials;
+		uint64_t seed;
+		int has_seed;          /* 0: run picks one and journals it */
+		struct tc_point *exclude;
+		size_t nexclude;
+		struct tc_point *include;
+		size_t ninclude;
+	} search;
+
+	struct {
+		const char *name;  /* NULL when the spec declares no metric */
+		int goal;          /* +1 maximize (default), -1 minimize */
+		const char *regex; /* PCRE2 with named groups, or NULL */
+		struct tc_pos regex_pos;
+	} metric;
+
+	struct {
+		int given;         /* 0 when the spec has no resources: key */
+		double cpu;        /* cores; 0 = not requested */
+		long long memory;  /* bytes; 0 = not requested */
+		int gpu;
+	} resources;
+
+	struct {
+		int parallel;      /* >= 1, default 1 */
+		double timeout;    /* seconds, 0 = none */
+		int retries;       /* >= 0, default 0 */
+		double backoff;    /* seconds before the first retry, default 1;
+				      doubles each attempt, capped at 300 */
+	} run;
+
+	const char *backend; /* "local" (default) or "kubernetes" */
+	int nodes;           /* default 1 */
+	json_t *kubernetes;  /* the kubernetes: mapping as JSON (owned by the
+				spec, keys checked), or NULL */
+
+	void *arena_;        /* private */
+};
+
+int tc_spec_load(const char *path, struct tc_spec **out, struct tc_error *err);
+int tc_spec_parse(const char *path, const char *buf, size_t len,
+		  struct tc_spec **out, struct tc_error *err);
+void tc_spec_free(struct tc_spec *spec);
+
+/* Whether two values are the same parameter value: numbers (int or float)
+ * by numeric value (1 == 1.0, 0.001 == 1e-3; NaN equals NaN), booleans by
+ * value, nulls always, strings byte for byte; a string never equals a
+ * number ("8" != 8).  The rule behind "duplicate value" errors and behind
+ * matching exclude entries at load time. */
+int tc_value_equal(const struct tc_value *a, const struct tc_value *b);
+
+/* Index of the parameter called name (len bytes), or -1. */
+int tc_spec_param_index(const struct tc_spec *spec, const char *name,
+			size_t len);
+
+/* Number of grid points before exclude/include, saturating at UINT64_MAX.
+ * Distribution parameters do not count (a grid spec has none). */
+uint64_t tc_spec_grid_size(const struct tc_spec *spec);
+
+/* Kubernetes quantities and durations.  Each returns 0 or TC_ERR_SPEC (with
+ * no message: the caller adds the position). */
+int tc_parse_cpu(const char *s, double *cores);        /* "2", "0.5", "500m" */
+int tc_parse_bytes(const char *s, long long *bytes);   /* "2Gi", "512M", "1e9",
+							  "1024" */
+int tc_parse_duration(const char *s, double *seconds); /* "90s", "30m", "2h",
+							  "1h30m", "1.5h",
+							  "250ms", "0" */
+
+/* The closest of candidates to word by edit distance when close enough to
+ * suggest ("did you mean ..."), else NULL. */
+const char *tc_did_you_mean(const char *word, const char *const *candidates,
+			    size_t n);
+
+#endif

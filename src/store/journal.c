@@ -1,0 +1,247 @@
+/*
+ * journal.c — opening the journal, its schema, and small helpers (see
+ * journal.h for the states and what is durable in each).
+ */
+#include "store/journal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+
+static const char *const state_names[TC_ST_COUNT] = {
+	[TC_ST_QUEUED] = "queued",	 [TC_ST_STARTING] = "starting",
+	[TC_ST_RUNNING] = "running",	 [TC_ST_SUCCEEDED] = "succeeded",
+	[TC_ST_FAILED] = "failed",	 [TC_ST_TIMED_OUT] = "timed_out",
+	[TC_ST_CANCELLED] = "cancelled",
+};
+
+const char *tc_state_name(enum tc_state s)
+{
+	return (unsigned)s < TC_ST_COUNT ? state_names[s] : "unknown";
+}
+
+int tc_state_parse(const char *s)
+{
+	for (int i = 0; i < TC_ST_COUNT; i++)
+		if (s && strcmp(s, state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int tc_state_final(enum tc_state s)
+{
+	return s == TC_ST_SUCCEEDED || s == TC_ST_FAILED ||
+	       s == TC_ST_TIMED_OUT || s == TC_ST_CANCELLED;
+}
+
+double tc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	"INSERT OR IGNORE INTO meta VALUES('schema', '1');"
+	"CREATE TABLE IF NOT EXISTS experiments("
+	" name TEXT PRIMARY KEY, spec_path TEXT, spec_dir TEXT,"
+	" spec_text TEXT, spec_hash TEXT, seed INTEGER,"
+	" created_at REAL, updated_at REAL, state TEXT, backend TEXT,"
+	" tc_version TEXT, host TEXT, git_commit TEXT, git_dirty INTEGER,"
+	" ntrials INTEGER, note TEXT);"
+	"CREATE TABLE IF NOT EXISTS trials("
+	" exp TEXT NOT NULL, id TEXT NOT NULL, idx INTEGER NOT NULL,"
+	" params TEXT NOT NULL, command TEXT NOT NULL, seed INTEGER,"
+	" state TEXT NOT NULL DEFAULT 'queued', attempt INTEGER DEFAULT 0,"
+	" next_at REAL DEFAULT 0, sup_pid INTEGER, sup_start INTEGER,"
+	" pgid INTEGER, gpus TEXT, exit_code INTEGER, term_signal INTEGER,"
+	" reason TEXT, started_at REAL, ended_at REAL, wall REAL, utime REAL,"
+	" stime REAL, maxrss_kb INTEGER, cancel_req INTEGER DEFAULT 0,"
+	" env TEXT, retry_base INTEGER DEFAULT 0,"
+	" total_wall REAL DEFAULT 0, total_cpu REAL DEFAULT 0,"
+	" PRIMARY KEY(exp, id));"
+	"CREATE INDEX IF NOT EXISTS trials_by_state ON trials(exp, state, idx);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS trials_by_idx ON trials(exp, idx);"
+	"CREATE TABLE IF NOT EXISTS metrics("
+	" exp TEXT NOT NULL, trial TEXT NOT NULL, attempt INTEGER NOT NULL,"
+	" name TEXT NOT NULL, step REAL, value REAL, special TEXT, at REAL);"
+	"CREATE INDEX IF NOT EXISTS metrics_by_trial ON metrics(exp, trial, attempt);"
+	"CREATE TABLE IF NOT EXISTS final("
+	" exp TEXT NOT NULL, trial TEXT NOT NULL, name TEXT NOT NULL,"
+	" attempt INTEGER, step REAL, value REAL, special TEXT,"
+	" PRIMARY KEY(exp, trial, name));"
+	"CREATE TABLE IF NOT EXISTS events("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, exp TEXT, trial TEXT,"
+	" at REAL, state TEXT, detail TEXT);";
+
+int tc_journal_exec(struct tc_journal *j, const char *sql, struct tc_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		tc_error_set(err, TC_ERR_DB, "journal %s: %s", j->path,
+			     msg ? msg : sqlite3_errmsg(j->db));
+		sqlite3_free(msg);
+		return TC_ERR_DB;
+	}
+	return 0;
+}
+
+int tc_journal_open(const char *state_dir, struct tc_journal **out,
+		    struct tc_error *err)
+{
+	struct tc_journal *j;
+	char *path;
+
+	*out = NULL;
+	if (tc_mkdir_p(state_dir, 0755) != 0)
+		return tc_error_set(err, TC_ERR_IO,
+				    "cannot create state directory %s: %s",
+				    state_dir, strerror(errno));
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	j->dir = strdup(state_dir);
+	if (asprintf(&path, "%s/journal.db", state_dir) < 0)
+		path = NULL;
+	j->path = path;
+	if (!j->dir || !j->path) {
+		tc_journal_close(j);
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	if (sqlite3_open_v2(path, &j->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		tc_error_set(err, TC_ERR_DB, "cannot open journal %s: %s", path,
+			     j->db ? sqlite3_errmsg(j->db) : "out of memory");
+		tc_journal_close(j);
+		return TC_ERR_DB;
+	}
+	sqlite3_busy_timeout(j->db, 10000);
+	if (tc_journal_exec(j,
+			    "PRAGMA journal_mode=WAL;"
+			    "PRAGMA synchronous=NORMAL;",
+			    err) ||
+	    tc_journal_exec(j, schema, err)) {
+		tc_journal_close(j);
+		return TC_ERR_DB;
+	}
+	*out = j;
+	return 0;
+}
+
+void tc_journal_close(struct tc_journal *j)
+{
+	if (!j)
+		return;
+	if (j->db)
+		sqlite3_close_v2(j->db);
+	free(j->dir);
+	free(j->path);
+	free(j);
+}
+
+int tc_journal_begin(struct tc_journal *j, struct tc_error *err)
+{
+	return tc_journal_exec(j, "BEGIN IMMEDIATE", err);
+}
+
+int tc_journal_commit(struct tc_journal *j, struct tc_error *err)
+{
+	return tc_journal_exec(j, "COMMIT", err);
+}
+
+void tc_journal_rollback(struct tc_journal *j)
+{
+	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+sqlite3_stmt *tc_journal_prepare(struct tc_journal *j, const char *sql,
+				 struct tc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		tc_error_set(err, TC_ERR_DB, "journal %s: %s", j->path,
+			     sqlite3_errmsg(j->db));
+		return NULL;
+	}
+	return st;
+}
+
+int tc_journal_event(struct tc_journal *j, const char *exp, const char *trial,
+		     const char *state, const char *detail, struct tc_error *err)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		j, "INSERT INTO events(exp, trial, at, state, detail) "
+		   "VALUES(?, ?, ?, ?, ?)",
+		err);
+	int rc;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, trial, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, tc_now());
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return tc_error_set(err, TC_ERR_DB, "journal: %s",
+				    sqlite3_errmsg(j->db));
+	return 0;
+}
+
+int tc_journal_has_experiment(struct tc_journal *j, const char *name,
+			      struct tc_error *err)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		j, "SELECT 1 FROM experiments WHERE name = ?", err);
+	int rc;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return tc_error_set(err, TC_ERR_DB, "journal: %s", sqlite3_errmsg(j->db));
+}
+
+char *tc_state_dir_resolve(const char *flag, const char *spec_path)
+{
+	const char *home = getenv("TRAINCTL_HOME");
+	char *dir = NULL, *abs;
+
+	if (flag && *flag)
+		dir = strdup(flag);
+	else if (home && *home)
+		dir = strdup(home);
+	else if (spec_path) {
+		char *d = tc_dirname(spec_path);
+
+		if (d && asprintf(&dir, "%s/.trainctl", d) < 0)
+			dir = NULL;
+		free(d);
+	} else
+		dir = strdup(".trainctl");
+	if (!dir)
+		return NULL;
+	abs = tc_abspath(dir);
+	free(dir);
+	return abs;
+}

@@ -1,0 +1,96 @@
+/*
+ * journal.h — the journal: one SQLite database (WAL mode) per state
+ * directory, the single source of truth for experiments and trials.
+ *
+ * Every state change of a trial is one committed transaction, written
+ * before the change is acted on (DESIGN.md, "Intent before action").  The
+ * life of a trial:
+ *
+ *   queued ──► starting ──► running ──► succeeded
+ *     ▲          │            ├──────► failed ───(attempts left)──► queued
+ *     │          │            ├──────► timed_out ─(attempts left)─► queued
+ *     │          ▼            └──────► cancelled
+ *     └──── adopt-or-requeue on restart
+ *
+ *   queued     durable: params, command, attempt (the next attempt number
+ *              minus one), next_at (not before this time: retry backoff).
+ *   starting   the intent: attempt incremented, started_at set.  A
+ *              supervisor may or may not exist; the trial directory's lock
+ *              file tells (held while a supervisor lives).
+ *   running    supervisor pid, its start time (/proc starttime, against pid
+ *              reuse) and the trial's process group recorded.
+ *   succeeded, failed, timed_out, cancelled
+ *              final for this attempt: exit status, accounting (wall, user
+ *              and system CPU, peak RSS), reason.  cancelled with reason
+ *              "interrupted" is requeued by resume; other cancels are not.
+ *
+ * Metrics: every sample (trial, attempt, name, step, value) in `metrics`
+ * (capped per attempt), the last value of each metric in `final`.  SQLite
+ * stores NaN as NULL, so non-finite values keep their text in `special`.
+ *
+ * Concurrency: one runner per experiment holds an advisory lock
+ * (locks/NAME.lock in the state directory); other verbs read, and `cancel`
+ * and `retry` write flags the runner picks up.  busy_timeout covers the
+ * short write transactions of both.
+ */
+#ifndef TC_JOURNAL_H
+#define TC_JOURNAL_H
+
+#include <sqlite3.h>
+
+#include "util/error.h"
+
+enum tc_state {
+	TC_ST_QUEUED,
+	TC_ST_STARTING,
+	TC_ST_RUNNING,
+	TC_ST_SUCCEEDED,
+	TC_ST_FAILED,
+	TC_ST_TIMED_OUT,
+	TC_ST_CANCELLED,
+	TC_ST_COUNT
+};
+
+const char *tc_state_name(enum tc_state s);
+int tc_state_parse(const char *s); /* enum value or -1 */
+int tc_state_final(enum tc_state s); /* succeeded/failed/timed_out/cancelled */
+
+struct tc_journal {
+	sqlite3 *db;
+	char *dir;   /* the state directory, absolute */
+	char *path;  /* dir/journal.db */
+};
+
+/* Open (creating directory, database and schema when missing). */
+int tc_journal_open(const char *state_dir, struct tc_journal **out,
+		    struct tc_error *err);
+void tc_journal_close(struct tc_journal *j);
+
+/* Run SQL without results.  0 or TC_ERR_DB (err says what SQLite said). */
+int tc_journal_exec(struct tc_journal *j, const char *sql, struct tc_error *err);
+int tc_journal_begin(struct tc_journal *j, struct tc_error *err); /* IMMEDIATE */
+int tc_journal_commit(struct tc_journal *j, struct tc_error *err);
+void tc_journal_rollback(struct tc_journal *j);
+
+/* Prepare a statement (cached by SQLite's own parser: cheap to call). */
+sqlite3_stmt *tc_journal_prepare(struct tc_journal *j, const char *sql,
+				 struct tc_error *err);
+
+/* Wall-clock time in seconds (with fractions). */
+double tc_now(void);
+
+/* Record a state change in the events log (inside the caller's
+ * transaction). */
+int tc_journal_event(struct tc_journal *j, const char *exp, const char *trial,
+		     const char *state, const char *detail, struct tc_error *err);
+
+/* Does the experiment exist?  1, 0, or <0. */
+int tc_journal_has_experiment(struct tc_journal *j, const char *name,
+			      struct tc_error *err);
+
+/* The state directory to use: --state-dir if given, else $TRAINCTL_HOME,
+ * else .trainctl next to the spec (spec_path may be NULL: then ./.trainctl).
+ * Returns a malloc'd absolute path. */
+char *tc_state_dir_resolve(const char *flag, const char *spec_path);
+
+#endif
