@@ -686,9 +686,16 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 		r->best = lv->metric;
 		memcpy(r->best_id, lv->id, sizeof(r->best_id));
 	}
-	report_line(r, lv, requeue ? (state == TC_ST_TIMED_OUT ? "timed_out" : "failed")
-				   : tc_state_name(state),
-		    ei.wall, requeue ? (reason[0] ? reason : "retrying") : reason);
+	if (requeue) {
+		char more[600];
+
+		snprintf(more, sizeof(more), "%s; attempt %d in %.1fs",
+			 reason[0] ? reason : tc_state_name(state),
+			 lv->attempt + 1, next_at - tc_now());
+		report_line(r, lv, "retrying", ei.wall, more);
+	} else {
+		report_line(r, lv, tc_state_name(state), ei.wall, reason);
+	}
 	give_back(r, lv);
 	live_remove(r, lv);
 	live_free(lv);

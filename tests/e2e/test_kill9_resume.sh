@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# kill -9 torture: kill trainctl at many random moments of a sweep, resume
+# each time, and check afterwards that every trial ran exactly once and is
+# recorded exactly once.  Trials outlive trainctl under their supervisors,
+# so no trial may be started twice: a restarted trainctl must adopt it.
+set -euo pipefail
+TRAINCTL=${TRAINCTL:-$(cd "$(dirname "$0")/../.." && pwd)/build/trainctl}
+work=$(mktemp -d)
+trap 'pkill -9 -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+cd "$work"
+
+cat > trial.sh <<'T'
+#!/bin/sh
+# one start marker per process start, one end marker per finish
+echo "$TRAINCTL_TRIAL" >> "$1/starts"
+sleep "$2"
+echo "loss=$2 acc=$3"
+echo "$TRAINCTL_TRIAL" >> "$1/ends"
+T
+chmod +x trial.sh
+cat > exp.yaml <<EOF
+version: 1
+name: torture
+command: [./trial.sh, "$work", "{{dur}}", "{{acc}}"]
+parameters:
+  dur: {values: [0.05, 0.1, 0.2, 0.3]}
+  acc: {values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}
+metric: {name: acc}
+run: {parallel: 4}
+EOF
+ntrials=40
+kills=0
+RANDOM=${TC_SEED:-42}
+for round in $(seq 1 200); do
+  if [ "$round" -eq 1 ]; then
+    "$TRAINCTL" run -q exp.yaml > "run.$round.log" 2>&1 &
+  else
+    "$TRAINCTL" resume -q torture > "run.$round.log" 2>&1 &
+  fi
+  pid=$!
+  # a random moment: 0 to 150 ms into this round (timing injection, not
+  # synchronisation: the checks below do not depend on it)
+  delay=$(printf '0.%03d' $((RANDOM % 150)))
+  sleep "$delay"
+  if kill -9 "$pid" 2>/dev/null; then
+    wait "$pid" 2>/dev/null || true
+    kills=$((kills + 1))
+    continue
+  fi
+  rc=0
+  wait "$pid" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "round $round: trainctl exited $rc"; cat "run.$round.log"; exit 1
+  fi
+  break
+done
+echo "killed trainctl $kills times"
+[ "$kills" -ge 5 ] || { echo "too few kills ($kills) to mean anything"; exit 1; }
+
+# The journal: every trial succeeded, exactly one succeeded event each.
+db=.trainctl/journal.db
+state=$(sqlite3 "$db" "select count(*) from trials where exp='torture' and state='succeeded'")
+[ "$state" -eq "$ntrials" ] || { echo "succeeded: $state of $ntrials"; sqlite3 "$db" "select id,state from trials"; exit 1; }
+dups=$(sqlite3 "$db" "select count(*) from (select trial from events where exp='torture' and state='succeeded' group by trial having count(*) != 1)")
+[ "$dups" -eq 0 ] || { echo "trials recorded succeeded more than once: $dups"; exit 1; }
+rows=$(sqlite3 "$db" "select count(*) from trials where exp='torture'")
+[ "$rows" -eq "$ntrials" ] || { echo "trial rows: $rows"; exit 1; }
+
+# The trials themselves: each started once and finished once.
+[ "$(sort starts | uniq | wc -l)" -eq "$ntrials" ] || { echo "distinct starts"; exit 1; }
+[ "$(sort starts | uniq -d | wc -l)" -eq 0 ] || { echo "trials started twice:"; sort starts | uniq -d; exit 1; }
+[ "$(sort ends | uniq -d | wc -l)" -eq 0 ] || { echo "trials finished twice"; exit 1; }
+[ "$(wc -l < ends)" -eq "$ntrials" ] || { echo "ends: $(wc -l < ends)"; exit 1; }
+
+# Metrics survived: every trial's final acc equals its parameter.
+bad=$(sqlite3 "$db" "select count(*) from trials t left join final f on f.exp=t.exp and f.trial=t.id and f.name='acc' where t.exp='torture' and (f.value is null or f.value != json_extract(t.params, '\$.acc'))")
+[ "$bad" -eq 0 ] || { echo "trials with a wrong or missing final metric: $bad"; exit 1; }
+"$TRAINCTL" best torture | grep -q "acc = 10" || { echo "best is not acc=10"; exit 1; }
+echo "1 passed, 0 failed"
