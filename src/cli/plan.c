@@ -125,11 +125,6 @@ static const struct tc_opt plan_opts[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
-static void value_text(const struct tc_value *v, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", v->text ? v->text : "");
-}
-
 static int render_one(const char *dir, const struct tc_spec *spec,
 		      const struct tc_trial *t, const char *state_dir,
 		      struct tc_error *err)
@@ -255,7 +250,8 @@ int cmd_plan(int argc, char **argv)
 	if (fmt == TC_FMT_TABLE) {
 		printf("%5s  %-12s  %-7s", "index", "trial", "state");
 		for (size_t i = 0; i < spec->nparams; i++)
-			printf("  %-*s", width[i], spec->params[i].name);
+			printf("  %-*s", i + 1 < spec->nparams ? width[i] : 0,
+			       spec->params[i].name);
 		printf("\n");
 	} else if (fmt == TC_FMT_CSV) {
 		fputs("index,trial,state", stdout);
@@ -269,21 +265,24 @@ int cmd_plan(int argc, char **argv)
 	}
 
 	while ((rc = tc_plan_next(plan, &t, &err)) == 1) {
-		char buf[512];
-
 		if (fmt == TC_FMT_TABLE) {
-			printf("%5" PRIu64 "  %-12s  %-7s", t->index, t->id, "planned");
+			printf("%5" PRIu64 "  %-12s  planned", t->index, t->id);
 			for (size_t i = 0; i < spec->nparams; i++) {
-				value_text(&t->values[i], buf, sizeof(buf));
-				printf("  %-*s", width[i], buf);
+				const char *s = t->values[i].text ? t->values[i].text : "";
+				int pad = width[i] - (int)strlen(s);
+
+				fputs("  ", stdout);
+				fputs(s, stdout);
+				if (i + 1 < spec->nparams)
+					while (pad-- > 0)
+						fputc(' ', stdout);
 			}
 			fputc('\n', stdout);
 		} else if (fmt == TC_FMT_CSV) {
 			printf("%" PRIu64 ",%s,planned", t->index, t->id);
 			for (size_t i = 0; i < spec->nparams; i++) {
-				value_text(&t->values[i], buf, sizeof(buf));
 				fputc(',', stdout);
-				tc_csv_field(stdout, buf);
+				tc_csv_field(stdout, t->values[i].text ? t->values[i].text : "");
 			}
 			printf(",%" PRIu32 "\n", t->seed);
 		} else {

@@ -232,17 +232,24 @@ void tc_trial_identity(const struct tc_spec *spec, const struct tc_value *values
 	for (size_t i = 0; i < spec->nparams; i++) {
 		const char *text = values[i].text ? values[i].text : "";
 		char t = type_char(values[i].type);
-		char buf[32];
+		unsigned char bits[8];
 
-		/* Numbers hash by value, so 1e-3 and 0.001 are one trial. */
-		if (values[i].type == TC_V_FLOAT) {
-			tc_format_double(values[i].f, buf, sizeof(buf));
-			text = buf;
-		}
 		tc_sha256_update(&h, spec->params[i].name,
 				 strlen(spec->params[i].name) + 1);
 		tc_sha256_update(&h, &t, 1);
-		tc_sha256_update(&h, text, strlen(text) + 1);
+		if (values[i].type == TC_V_FLOAT) {
+			/* Floats hash by value (IEEE 754 bits, little-endian),
+			 * so 1e-3 and 0.001 are one trial on every machine. */
+			double d = values[i].f == 0 ? 0.0 : values[i].f;
+			uint64_t u;
+
+			memcpy(&u, &d, sizeof(u));
+			for (int k = 0; k < 8; k++)
+				bits[k] = (unsigned char)(u >> (8 * k));
+			tc_sha256_update(&h, bits, sizeof(bits));
+		} else {
+			tc_sha256_update(&h, text, strlen(text) + 1);
+		}
 	}
 	tc_sha256_final(&h, md);
 	for (int i = 0; i < TC_TRIAL_ID_LEN / 2; i++) {

@@ -1918,8 +1918,8 @@ static json_t *to_json(struct ctx *c, const yaml_node_t *n, int depth)
 	char d[64];
 
 	if (depth > JSON_MAX_DEPTH) {
-		fail(c, n, "kubernetes: nested deeper than %d levels (an alias "
-		     "that contains itself?)", JSON_MAX_DEPTH);
+		fail(c, n, "kubernetes: nested deeper than %d levels (or an "
+		     "alias that refers to itself)", JSON_MAX_DEPTH);
 		return NULL;
 	}
 	if (++c->json_nodes > JSON_MAX_NODES) {
@@ -2150,7 +2150,7 @@ static const char *any_name(void *ctx, const char *name, size_t len)
 }
 
 /* Every {{name}} of one scalar well-formed and known. */
-static int check_refs(struct ctx *c, const yaml_node_t *n, const char *what)
+static int check_refs(struct ctx *c, const yaml_node_t *n)
 {
 	const char *text = (const char *)n->data.scalar.value;
 	struct tc_template_ref r;
@@ -2167,8 +2167,7 @@ static int check_refs(struct ctx *c, const yaml_node_t *n, const char *what)
 			/* the same message tc_template_check() gives */
 			tc_template_check(text, any_name, NULL, NULL, msg,
 					  sizeof(msg));
-			return fail_at(c, ref_pos(c, n, r.off, 2), "%s: %s",
-				       what, msg);
+			return fail_at(c, ref_pos(c, n, r.off, 2), "%s", msg);
 		}
 		if (tc_spec_param_index(c->spec, r.name, r.name_len) >= 0 ||
 		    is_builtin(r.name, r.name_len))
@@ -2206,23 +2205,20 @@ static int check_refs(struct ctx *c, const yaml_node_t *n, const char *what)
 static int check_templates(struct ctx *c, const yaml_node_t *cmd,
 			   const yaml_node_t *script, const yaml_node_t *env)
 {
-	char what[160], cb[48];
-	size_t i = 0;
 	int rc;
 
 	if (cmd && cmd->type == YAML_SEQUENCE_NODE) {
 		yaml_node_item_t *it;
 
 		for (it = cmd->data.sequence.items.start;
-		     it < cmd->data.sequence.items.top; it++, i++) {
-			snprintf(what, sizeof(what), "command[%zu]", i);
-			rc = check_refs(c, node_at(c, *it), what);
+		     it < cmd->data.sequence.items.top; it++) {
+			rc = check_refs(c, node_at(c, *it));
 			if (rc)
 				return rc;
 		}
 	}
 	if (script) {
-		rc = check_refs(c, script, "script");
+		rc = check_refs(c, script);
 		if (rc)
 			return rc;
 	}
@@ -2231,11 +2227,7 @@ static int check_templates(struct ctx *c, const yaml_node_t *cmd,
 
 		for (pair = env->data.mapping.pairs.start;
 		     pair < env->data.mapping.pairs.top; pair++) {
-			const yaml_node_t *k = node_at(c, pair->key);
-
-			snprintf(what, sizeof(what), "env.%s",
-				 clip((const char *)k->data.scalar.value, cb));
-			rc = check_refs(c, node_at(c, pair->value), what);
+			rc = check_refs(c, node_at(c, pair->value));
 			if (rc)
 				return rc;
 		}

@@ -19,14 +19,22 @@ void tc_sha256_hex(const void *data, size_t len, char hex[65])
 	hex[64] = '\0';
 }
 
+/* One context, reused: creating and fetching one per hash costs more than
+ * hashing the few dozen bytes of a trial's parameters.  trainctl is single
+ * threaded. */
+static EVP_MD_CTX *shared_ctx;
+static EVP_MD *shared_md;
+
 int tc_sha256_init(struct tc_sha256 *h)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-
-	if (!c)
+	if (!shared_md)
+		shared_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!shared_ctx)
+		shared_ctx = EVP_MD_CTX_new();
+	if (!shared_ctx || !shared_md)
 		return -1;
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-	h->ctx_ = c;
+	EVP_DigestInit_ex2(shared_ctx, shared_md, NULL);
+	h->ctx_ = shared_ctx;
 	return 0;
 }
 
@@ -40,6 +48,5 @@ void tc_sha256_final(struct tc_sha256 *h, unsigned char out[32])
 	unsigned int n = 0;
 
 	EVP_DigestFinal_ex(h->ctx_, out, &n);
-	EVP_MD_CTX_free(h->ctx_);
 	h->ctx_ = NULL;
 }
