@@ -357,7 +357,7 @@ int tc_print_json(json_t *v)
 		return -1;
 	}
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-				     JSON_REAL_PRECISION(17));
+				     JSON_REAL_PRECISION(15));
 	fputc('\n', stdout);
 	return 0;
 }

@@ -297,7 +297,7 @@ int cmd_plan(int argc, char **argv)
 			json_object_set_new(row, "seed", json_integer(t->seed));
 			fputs(n ? ",\n  " : "\n  ", stdout);
 			json_dumpf(row, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER |
-							JSON_REAL_PRECISION(17));
+							JSON_REAL_PRECISION(15));
 			json_decref(row);
 		}
 		if (render && (rc = render_one(render, spec, t, state_dir, &err)))

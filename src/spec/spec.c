@@ -705,8 +705,9 @@ static int get_fields(struct ctx *c, const yaml_node_t *map,
 	yaml_node_pair_t *pair;
 	size_t i;
 
-	for (i = 0; i < n && i < 24; i++) {
-		names[i] = f[i].name;
+	for (i = 0; i < n; i++) {
+		if (i < 24)
+			names[i] = f[i].name;
 		f[i].key = f[i].val = NULL;
 	}
 	for (pair = map->data.mapping.pairs.start;
@@ -725,7 +726,8 @@ static int get_fields(struct ctx *c, const yaml_node_t *map,
 			if (strcmp(f[i].name, key) == 0)
 				break;
 		if (i == n)
-			return unknown_key(c, k, key, where, names, n);
+			return unknown_key(c, k, key, where, names,
+					   n < 24 ? n : 24);
 		if (f[i].key)
 			return fail(c, k,
 				    "duplicate key '%s'%s%s (first given at "
@@ -1404,19 +1406,172 @@ static int param_names_hint(struct ctx *c, const char *bad, char *buf,
 	return 0;
 }
 
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One assignment of an exclude/include entry: checked, and normalised to
+ * the parameter's own value where it has values. */
+static int parse_assign(struct ctx *c, const char *where, int include,
+			const struct tc_param *p, const yaml_node_t *vn,
+			struct tc_value *out)
+{
+	char what[PARAM_NAME_MAX + 96], d[64];
+	struct tc_value v;
+	int rc;
+
+	snprintf(what, sizeof(what), "%s.%s", where, p->name);
+	rc = get_scalar(c, vn, what, &v);
+	if (rc)
+		return rc;
+	if (p->kind == TC_P_VALUES || p->kind == TC_P_CONST) {
+		size_t j;
+
+		for (j = 0; j < p->nvalues; j++)
+			if (tc_value_equal(&v, &p->values[j]))
+				break;
+		if (j < p->nvalues)
+			v = p->values[j]; /* same text and type as the grid's */
+		else if (!include)
+			return fail(c, vn, "%s: %s is not one of the values of "
+				    "'%s', so this entry would never match",
+				    where, describe(vn, d), p->name);
+	} else if (p->kind == TC_P_INT_UNIFORM) {
+		if (v.type != TC_V_INT)
+			return fail(c, vn, "%s must be an integer (got %s)",
+				    what, describe(vn, d));
+	} else if ((v.type != TC_V_INT && v.type != TC_V_FLOAT) ||
+		   !isfinite(v.f)) {
+		return fail(c, vn, "%s must be a number (got %s)", what,
+			    describe(vn, d));
+	}
+	*out = v;
+	return 0;
+}
+
 /*
- * search.exclude / search.include entries.  Entries are stored in parameter
- * order; include entries are completed with the constants they leave out.
+ * One search.exclude / search.include entry into pt, in parameter order;
+ * an include entry is completed with the constants it leaves out.  seen[]
+ * (one flag per parameter) is all zero on entry and on return; the work is
+ * proportional to the entry's size for exclude, to nparams for include
+ * (bounded by SPEC_MAX_ASSIGNS over all entries).
  */
+static int parse_point(struct ctx *c, const yaml_node_t *m, const char *where,
+		       int include, unsigned char *seen, size_t *touched,
+		       struct tc_assign *tmp, struct tc_point *pt)
+{
+	struct tc_spec *s = c->spec;
+	yaml_node_pair_t *pair;
+	size_t t = 0, i;
+	char d[64];
+	int rc = 0;
+
+	if (m->type != YAML_MAPPING_NODE)
+		return fail(c, m, "%s must be a mapping of parameter values, "
+			    "e.g. {optimizer: lamb} (got %s)",
+			    where, describe(m, d));
+	if (m->data.mapping.pairs.top == m->data.mapping.pairs.start &&
+	    !include)
+		return fail(c, m, "%s is empty: it would exclude every trial",
+			    where);
+	pt->pos = node_pos(m);
+	for (pair = m->data.mapping.pairs.start;
+	     pair < m->data.mapping.pairs.top; pair++) {
+		yaml_node_t *kn = node_at(c, pair->key);
+		yaml_node_t *vn = node_at(c, pair->value);
+		const char *key;
+		char cb[48], hint[PARAM_NAME_MAX + 40];
+		int pi;
+
+		if (!kn || !vn) {
+			rc = fail(c, m, "internal error: broken YAML node");
+			break;
+		}
+		rc = key_text(c, kn, where, &key);
+		if (rc)
+			break;
+		pi = tc_spec_param_index(s, key, strlen(key));
+		if (pi < 0) {
+			rc = param_names_hint(c, key, hint, sizeof(hint));
+			if (!rc)
+				rc = fail(c, kn, "%s: unknown parameter '%s'%s",
+					  where, clip(key, cb), hint);
+			break;
+		}
+		if (seen[pi]) {
+			rc = fail(c, kn, "duplicate key '%s' in %s",
+				  clip(key, cb), where);
+			break;
+		}
+		rc = parse_assign(c, where, include, &s->params[pi], vn,
+				  &tmp[pi].value);
+		if (rc)
+			break;
+		seen[pi] = 1;
+		touched[t++] = (size_t)pi;
+		tmp[pi].name = s->params[pi].name;
+		tmp[pi].pos = node_pos(kn);
+	}
+
+	if (!rc && include) {
+		char missing[256] = "";
+		size_t nmiss = 0;
+
+		for (i = 0; i < s->nparams; i++) {
+			const struct tc_param *p = &s->params[i];
+
+			if (seen[i])
+				continue;
+			if (p->kind == TC_P_CONST) {
+				seen[i] = 1;
+				touched[t++] = i;
+				tmp[i].name = p->name;
+				tmp[i].value = p->values[0];
+				tmp[i].pos = pt->pos;
+				continue;
+			}
+			if (nmiss++ < 5) {
+				size_t l = strlen(missing);
+
+				snprintf(missing + l, sizeof(missing) - l,
+					 "%s'%s'", l ? ", " : "", p->name);
+			}
+		}
+		if (nmiss)
+			rc = fail(c, m, "%s does not set %s%s: an include entry "
+				  "gives a value to every parameter that is "
+				  "not a constant",
+				  where, missing, nmiss > 5 ? " and more" : "");
+	}
+	if (!rc) {
+		qsort(touched, t, sizeof(*touched), size_cmp);
+		pt->a = tc_arena_calloc(c->arena, t ? t : 1, sizeof(*pt->a));
+		if (!pt->a)
+			rc = nomem(c);
+		for (i = 0; i < t && !rc; i++)
+			pt->a[i] = tmp[touched[i]];
+		if (!rc)
+			pt->n = t;
+	}
+	for (i = 0; i < t; i++)
+		seen[touched[i]] = 0;
+	return rc;
+}
+
+/* search.exclude or search.include: a list of entries (see parse_point). */
 static int parse_points(struct ctx *c, const yaml_node_t *n, int include,
 			struct tc_point **out, size_t *nout)
 {
 	const char *sect = include ? "search.include" : "search.exclude";
-	struct tc_spec *s = c->spec;
-	yaml_node_item_t *it;
-	size_t count, e = 0;
+	size_t np = c->spec->nparams ? c->spec->nparams : 1;
 	struct tc_assign *tmp;
 	unsigned char *seen;
+	size_t *touched;
+	yaml_node_item_t *it;
+	size_t count, e = 0;
 	char d[64];
 	int rc = 0;
 
@@ -1428,167 +1583,35 @@ static int parse_points(struct ctx *c, const yaml_node_t *n, int include,
 			    sect, describe(n, d));
 	count = (size_t)(n->data.sequence.items.top -
 			 n->data.sequence.items.start);
-	if (include && s->nparams && count > SPEC_MAX_ASSIGNS / s->nparams)
-		return fail(c, n, "%s has too many entries", sect);
+	if (include && count > SPEC_MAX_ASSIGNS / np)
+		return fail(c, n, "%s has more entries than trainctl can hold "
+			    "(%zu x %zu parameters)",
+			    sect, count, c->spec->nparams);
 	*out = tc_arena_calloc(c->arena, count ? count : 1, sizeof(**out));
-	tmp = calloc(s->nparams ? s->nparams : 1, sizeof(*tmp));
-	seen = calloc(s->nparams ? s->nparams : 1, 1);
-	if (!*out || !tmp || !seen) {
+	tmp = calloc(np, sizeof(*tmp));
+	seen = calloc(np, 1);
+	touched = calloc(np, sizeof(*touched));
+	if (!*out || !tmp || !seen || !touched) {
 		free(tmp);
 		free(seen);
+		free(touched);
 		return nomem(c);
 	}
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-	     it++, e++) {
+	for (it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top && !rc; it++, e++) {
 		yaml_node_t *m = node_at(c, *it);
-		struct tc_point *pt = &(*out)[e];
-		yaml_node_pair_t *pair;
 		char where[64];
-		size_t i, k = 0;
 
 		snprintf(where, sizeof(where), "%s[%zu]", sect, e);
-		if (!m) {
+		if (!m)
 			rc = fail(c, n, "internal error: broken YAML node");
-			break;
-		}
-		if (m->type != YAML_MAPPING_NODE) {
-			rc = fail(c, m, "%s must be a mapping of parameter "
-				  "values, e.g. {optimizer: lamb} (got %s)",
-				  where, describe(m, d));
-			break;
-		}
-		if (m->data.mapping.pairs.top == m->data.mapping.pairs.start &&
-		    !include) {
-			rc = fail(c, m, "%s is empty: it would exclude every "
-				  "trial", where);
-			break;
-		}
-		memset(seen, 0, s->nparams ? s->nparams : 1);
-		pt->pos = node_pos(m);
-		for (pair = m->data.mapping.pairs.start;
-		     pair < m->data.mapping.pairs.top && !rc; pair++) {
-			yaml_node_t *kn = node_at(c, pair->key);
-			yaml_node_t *vn = node_at(c, pair->value);
-			const struct tc_param *p;
-			const char *key;
-			struct tc_value v;
-			char what[160], cb[48], hint[80];
-			int pi;
-
-			if (!kn || !vn) {
-				rc = fail(c, m, "internal error: broken YAML "
-					  "node");
-				break;
-			}
-			rc = key_text(c, kn, where, &key);
-			if (rc)
-				break;
-			pi = tc_spec_param_index(s, key, strlen(key));
-			if (pi < 0) {
-				rc = param_names_hint(c, key, hint,
-						      sizeof(hint));
-				if (!rc)
-					rc = fail(c, kn, "%s: unknown parameter "
-						  "'%s'%s",
-						  where, clip(key, cb), hint);
-				break;
-			}
-			if (seen[pi]) {
-				rc = fail(c, kn, "duplicate key '%s' in %s",
-					  clip(key, cb), where);
-				break;
-			}
-			p = &s->params[pi];
-			snprintf(what, sizeof(what), "%s.%s", where, p->name);
-			rc = get_scalar(c, vn, what, &v);
-			if (rc)
-				break;
-			if (p->kind == TC_P_VALUES || p->kind == TC_P_CONST) {
-				size_t j;
-
-				for (j = 0; j < p->nvalues; j++)
-					if (tc_value_equal(&v, &p->values[j]))
-						break;
-				if (j < p->nvalues) {
-					v = p->values[j]; /* same text and type
-							     as the grid's */
-				} else if (!include) {
-					rc = fail(c, vn,
-						  "%s: %s is not one of the "
-						  "values of '%s', so this "
-						  "entry would never match",
-						  where, describe(vn, d),
-						  p->name);
-					break;
-				}
-			} else if (p->kind == TC_P_INT_UNIFORM) {
-				if (v.type != TC_V_INT) {
-					rc = fail(c, vn, "%s must be an integer "
-						  "(got %s)", what,
-						  describe(vn, d));
-					break;
-				}
-			} else if ((v.type != TC_V_INT &&
-				    v.type != TC_V_FLOAT) ||
-				   !isfinite(v.f)) {
-				rc = fail(c, vn, "%s must be a number (got %s)",
-					  what, describe(vn, d));
-				break;
-			}
-			seen[pi] = 1;
-			tmp[pi].name = p->name;
-			tmp[pi].value = v;
-			tmp[pi].pos = node_pos(kn);
-		}
-		if (rc)
-			break;
-		if (include) {
-			char missing[256] = "";
-			size_t nmiss = 0;
-
-			for (i = 0; i < s->nparams; i++) {
-				const struct tc_param *p = &s->params[i];
-
-				if (seen[i])
-					continue;
-				if (p->kind == TC_P_CONST) {
-					seen[i] = 1;
-					tmp[i].name = p->name;
-					tmp[i].value = p->values[0];
-					tmp[i].pos = pt->pos;
-					continue;
-				}
-				if (nmiss++ < 5) {
-					size_t l = strlen(missing);
-
-					snprintf(missing + l,
-						 sizeof(missing) - l, "%s'%s'",
-						 l ? ", " : "", p->name);
-				}
-			}
-			if (nmiss) {
-				rc = fail(c, m,
-					  "%s does not set %s%s: an include "
-					  "entry gives a value to every "
-					  "parameter that is not a constant",
-					  where, missing,
-					  nmiss > 5 ? " and more" : "");
-				break;
-			}
-		}
-		for (i = 0; i < s->nparams; i++)
-			k += seen[i];
-		pt->a = tc_arena_calloc(c->arena, k ? k : 1, sizeof(*pt->a));
-		if (!pt->a) {
-			rc = nomem(c);
-			break;
-		}
-		for (i = 0; i < s->nparams; i++)
-			if (seen[i])
-				pt->a[pt->n++] = tmp[i];
+		else
+			rc = parse_point(c, m, where, include, seen, touched,
+					 tmp, &(*out)[e]);
 	}
 	free(tmp);
 	free(seen);
+	free(touched);
 	if (rc)
 		return rc;
 	*nout = count;
