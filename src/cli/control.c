@@ -19,7 +19,7 @@
 #include "exec/runner.h"
 #include "store/experiment.h"
 
-int tc_run_existing(const char *verb, struct tc_journal *j, const char *name,
+int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 		    const struct tc_args *a, const struct tc_opt *opts,
 		    int requeue_interrupted);
 
@@ -241,7 +241,7 @@ int cmd_retry(int argc, char **argv)
 		goto out;
 	}
 	fflush(stdout);
-	rc = changed ? tc_run_existing("retry", j, a.pos[0], &a, retry_opts, 0) : 0;
+	rc = changed ? tc_run_existing("retry", &j, a.pos[0], &a, retry_opts, 0) : 0;
 	goto out;
 fail:
 	rc = tc_fail("retry", &err);

@@ -18,7 +18,7 @@
 #include "util/hash.h"
 
 uint64_t tc_pick_seed(const struct tc_spec *spec, const char *flag, int *picked);
-int tc_run_existing(const char *verb, struct tc_journal *j, const char *name,
+int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 		    const struct tc_args *a, const struct tc_opt *opts,
 		    int requeue_interrupted);
 
@@ -86,22 +86,32 @@ static int run_opts_from_args(const char *verb, const struct tc_args *a,
 	return 0;
 }
 
-/* Detach: the child runs on in its own session with output to a log. */
-static int detach(struct tc_journal *j, const char *name)
+/* Detach: the child runs on in its own session with output to a log.  An
+ * SQLite connection must not cross a fork, so the journal is closed first
+ * and the child opens its own. */
+static int detach(struct tc_journal **jp, const char *name)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], *dir = strdup((*jp)->dir);
+	struct tc_error err;
 	pid_t pid;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s.log", j->dir, name);
+	if (!dir)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s.log", dir, name);
+	tc_journal_close(*jp);
+	*jp = NULL;
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		free(dir);
 		return -1;
+	}
 	if (pid > 0) {
 		printf("experiment '%s' runs in the background (pid %d); output "
 		       "in %s\nfollow it with: trainctl status %s --watch\n",
 		       name, (int)pid, path, name);
+		free(dir);
 		return 1;
 	}
 	setsid();
@@ -116,6 +126,13 @@ static int detach(struct tc_journal *j, const char *name)
 		dup2(fd, 0);
 		close(fd);
 	}
+	tc_error_clear(&err);
+	if (tc_journal_open(dir, jp, &err) != 0) {
+		fprintf(stderr, "trainctl: %s\n", err.msg);
+		free(dir);
+		_exit(TC_EXIT_FAILED);
+	}
+	free(dir);
 	return 0;
 }
 
@@ -142,7 +159,7 @@ static int summarize(const char *name, const struct tc_run_summary *s)
 	return bad == 0 ? TC_EXIT_OK : TC_EXIT_FAILED;
 }
 
-int tc_run_existing(const char *verb, struct tc_journal *j, const char *name,
+int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 		    const struct tc_args *a, const struct tc_opt *opts,
 		    int requeue_interrupted)
 {
@@ -155,7 +172,7 @@ int tc_run_existing(const char *verb, struct tc_journal *j, const char *name,
 		return TC_EXIT_USAGE;
 	o.requeue_interrupted = requeue_interrupted;
 	if (tc_arg(a, opts, "detach")) {
-		rc = detach(j, name);
+		rc = detach(jp, name);
 		if (rc < 0) {
 			fprintf(stderr, "trainctl %s: cannot detach: %s\n", verb,
 				strerror(errno));
@@ -166,7 +183,7 @@ int tc_run_existing(const char *verb, struct tc_journal *j, const char *name,
 		o.progress = 0;
 	}
 	tc_error_clear(&err);
-	rc = tc_runner_run(j, name, &o, &sum, &err);
+	rc = tc_runner_run(*jp, name, &o, &sum, &err);
 	if (rc)
 		return tc_fail(verb, &err);
 	return summarize(name, &sum);
@@ -293,7 +310,7 @@ int cmd_run(int argc, char **argv)
 				    tc_arg(&a, run_opts, "force") != NULL);
 		if (rc)
 			goto out;
-		rc = tc_run_existing("run", j, spec->name, &a, run_opts, 1);
+		rc = tc_run_existing("run", &j, spec->name, &a, run_opts, 1);
 		goto out;
 	}
 	seed = tc_pick_seed(spec, tc_arg(&a, run_opts, "seed"), &picked);
@@ -316,7 +333,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
-	rc = tc_run_existing("run", j, spec->name, &a, run_opts, 0);
+	rc = tc_run_existing("run", &j, spec->name, &a, run_opts, 0);
 	goto out;
 fail:
 	rc = tc_fail("run", &err);
@@ -351,7 +368,7 @@ int cmd_resume(int argc, char **argv)
 	rc = prepare_resume("resume", j, a.pos[0], NULL,
 			    tc_arg(&a, resume_opts, "force") != NULL);
 	if (!rc)
-		rc = tc_run_existing("resume", j, a.pos[0], &a, resume_opts, 1);
+		rc = tc_run_existing("resume", &j, a.pos[0], &a, resume_opts, 1);
 	tc_journal_close(j);
 	return rc;
 }

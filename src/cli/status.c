@@ -151,7 +151,7 @@ static void cell_param(json_t *v, char *buf, size_t len)
 }
 
 static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
-		    int *running)
+		    int *running, int *created)
 {
 	struct tview v;
 	struct tc_error err;
@@ -170,6 +170,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 	state = v.exp.state;
 	live = tc_runner_alive(j, name);
 	*running = live;
+	*created = !strcmp(state, "created");
 	if (!live && !strcmp(state, "running"))
 		state = "interrupted";
 	if (fmt == TC_FMT_JSON) {
@@ -272,7 +273,7 @@ int cmd_status(int argc, char **argv)
 	struct tc_journal *j = NULL;
 	struct tc_error err;
 	enum tc_format fmt;
-	int rc, running = 0;
+	int rc, running = 0, created = 0, waited = 0;
 
 	rc = tc_parse_args(argc, argv, status_opts, "status [NAME] [--watch] [--format FMT]",
 			   "Without NAME: the experiments and their counts.  With "
@@ -299,9 +300,12 @@ int cmd_status(int argc, char **argv)
 
 		if (tc_arg(&a, status_opts, "watch") && tty)
 			printf("\033[H\033[2J");
-		rc = show_one(j, a.pos[0], fmt, &running);
+		rc = show_one(j, a.pos[0], fmt, &running, &created);
 		fflush(stdout);
-		if (rc || !tc_arg(&a, status_opts, "watch") || !running)
+		/* a just-created experiment whose runner is starting: wait a
+		 * little for it */
+		if (rc || !tc_arg(&a, status_opts, "watch") ||
+		    (!running && !(created && waited++ < 10)))
 			break;
 		if (!tty)
 			printf("\n");

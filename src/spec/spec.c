@@ -295,12 +295,15 @@ static int yaml_fail(struct ctx *c, const yaml_parser_t *p)
 	case YAML_READER_ERROR:
 		off = p->problem_offset;
 		pos = off_pos(c, off);
-		if (p->problem_value != -1)
+		if (strstr(problem, "UTF-8") && p->problem_value != -1)
 			return fail_at(c, pos,
 				       "not valid UTF-8 text: %s (byte 0x%02x);"
 				       " save the file as UTF-8",
 				       problem, (unsigned)p->problem_value & 0xff);
-		return fail_at(c, pos, "not valid UTF-8 text: %s", problem);
+		if (p->problem_value != -1)
+			return fail_at(c, pos, "unreadable text: %s (U+%04X)",
+				       problem, (unsigned)p->problem_value);
+		return fail_at(c, pos, "unreadable text: %s", problem);
 	case YAML_SCANNER_ERROR:
 	case YAML_PARSER_ERROR:
 	case YAML_COMPOSER_ERROR:
@@ -333,11 +336,12 @@ static yaml_node_t *node_at(struct ctx *c, int index)
 
 static int is_null(const yaml_node_t *n)
 {
-	const char *s = (const char *)n->data.scalar.value;
+	const char *s;
 
 	if (n->type != YAML_SCALAR_NODE ||
 	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return 0;
+	s = (const char *)n->data.scalar.value;
 	return n->data.scalar.length == 0 || strcmp(s, "~") == 0 ||
 	       strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
 	       strcmp(s, "NULL") == 0;
