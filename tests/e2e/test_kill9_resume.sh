@@ -32,8 +32,10 @@ ntrials=40
 kills=0
 RANDOM=${TC_SEED:-42}
 for round in $(seq 1 200); do
-  if [ "$round" -eq 1 ]; then
-    "$TRAINCTL" run -q exp.yaml > "run.$round.log" 2>&1 &
+  # until the experiment exists (a kill can land before its creation
+  # commits) `run --resume`; then, in turn, `resume` and `run --resume`
+  if [ $((round % 2)) -eq 1 ] || ! "$TRAINCTL" ls 2>/dev/null | grep -q '^torture '; then
+    "$TRAINCTL" run --resume -q exp.yaml > "run.$round.log" 2>&1 &
   else
     "$TRAINCTL" resume -q torture > "run.$round.log" 2>&1 &
   fi

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,13 @@ int main(int argc, char **argv)
 			FILE *f;
 			long len;
 			char *buf;
+			struct stat st;
 
 			if (de->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
+			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+				continue; /* subdirectories and the like */
 			f = fopen(path, "rb");
 			if (!f)
 				continue;
