@@ -1,24 +1,30 @@
 /*
- * local.c — supervisors for local trials (see local.h for the protocol).
+ * local.c — the shim that supervises a runner's trials, and the helpers
+ * that inspect and cancel attempts from any process (see local.h).
  *
- * The supervisor is a fork of trainctl that never returns to trainctl's
- * code: it drops every descriptor but the lock, detaches into its own
- * session, spawns the trial and waits.  Being a fork (not an exec of a
- * helper binary) keeps the cost of a trial start to one fork of a small
- * process plus one posix_spawn.
+ * Wire format between runner and shim (a stream socket pair, both ends
+ * local and trusted): a request is a 4-byte length and then a struct
+ * shim_req followed by NUL-terminated strings (id, trial_dir, cwd, the argv
+ * strings, the envp strings); an event is one struct tc_shim_event.  Both
+ * sides read whole messages with blocking reads once poll says data is
+ * there: writers always write whole messages.
  */
 #include "exec/local.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +33,23 @@
 #include <jansson.h>
 
 #include "util/fsutil.h"
+
+#define REQ_MAX (16u << 20)
+
+enum { REQ_START = 1, REQ_CANCEL = 2 };
+
+struct shim_req {
+	uint32_t type;
+	int32_t attempt;
+	uint32_t argc, envc;
+	double timeout, grace;
+	int32_t pgid, hard;
+};
+
+struct tc_shim {
+	int fd;
+	pid_t pid;
+};
 
 static double mono_now(void)
 {
@@ -44,22 +67,110 @@ static double real_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void trial_path(char *buf, size_t len, const char *dir, const char *name)
+static int write_full(int fd, const void *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
 }
 
-static void write_json(const char *dir, const char *name, json_t *o)
+/* 0 done, -1 error or end of stream */
+static int read_full(int fd, void *buf, size_t len)
 {
-	char path[PATH_MAX];
-	char *text = json_dumps(o, JSON_COMPACT);
+	char *p = buf;
 
-	trial_path(path, sizeof(path), dir, name);
+	while (len > 0) {
+		ssize_t r = read(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Receive a request's length and, riding on it, the lock's descriptor. */
+static int recv_header(int fd, uint32_t *len, int *lock_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = len, .iov_len = sizeof(*len)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c;
+	ssize_t r;
+
+	*lock_fd = -1;
+	do
+		r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(lock_fd, CMSG_DATA(c), sizeof(int));
+	if ((size_t)r < sizeof(*len))
+		return read_full(fd, (char *)len + r, sizeof(*len) - (size_t)r);
+	return 0;
+}
+
+/* Send the first bytes of a request with a descriptor attached. */
+static int send_with_fd(int fd, const void *buf, size_t len, int passfd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	ssize_t w;
+
+	memset(u.buf, 0, sizeof(u.buf));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+	do
+		w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -1;
+	return write_full(fd, (const char *)buf + w, len - (size_t)w);
+}
+
+/* Replace the content of the status file.  Readers trust it only when
+ * they could take the lock (the attempt is over and this was the last
+ * write) or when it parses (a running attempt's pid record). */
+static void write_status(int fd, json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
 	if (text) {
 		size_t n = strlen(text);
 
 		text[n] = '\n'; /* replaces the NUL: write n + 1 bytes */
-		tc_write_file_atomic(path, text, n + 1, 0);
+		if (pwrite(fd, text, n + 1, 0) == (ssize_t)(n + 1) &&
+		    ftruncate(fd, (off_t)(n + 1)) != 0) {
+			/* the old content was shorter or equal: harmless */
+		}
 		free(text);
 	}
 	json_decref(o);
@@ -70,27 +181,263 @@ static double tv_sec(struct timeval tv)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-/* ---- the supervisor ------------------------------------------------------ */
+/* ---- the shim ---------------------------------------------------------- */
 
-void tc_supervise(const struct tc_launch *l, int lock_fd)
+struct strial {
+	char id[32];
+	char *dir;
+	int attempt;
+	pid_t pid;       /* = its process group */
+	int lock_fd;
+	double t0, started, timeout, grace;
+	double kill_at;  /* 0 none, -1 killed */
+	int timed_out, cancels;
+};
+
+struct shim {
+	int sock;        /* -1 once the runner is gone */
+	struct strial *t;
+	size_t n, cap;
+};
+
+static void shim_event(struct shim *s, int type, const struct strial *t,
+		       pid_t pid)
 {
-	sigset_t waitset, empty;
+	struct tc_shim_event ev;
+
+	if (s->sock < 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	snprintf(ev.id, sizeof(ev.id), "%s", t->id);
+	ev.attempt = t->attempt;
+	ev.pid = pid;
+	if (write_full(s->sock, &ev, sizeof(ev)) != 0) {
+		close(s->sock);
+		s->sock = -1;
+	}
+}
+
+static void record_exit(const struct strial *t, int status,
+			const struct rusage *ru, const char *error)
+{
+	double wall = mono_now() - t->t0;
+	json_t *o = json_pack(
+		"{s:s, s:i, s:i, s:i, s:b, s:b, s:f, s:f, s:f, s:f, s:f, s:I, s:s}",
+		"state", "exited", "attempt", t->attempt, "exit_code",
+		WIFEXITED(status) ? WEXITSTATUS(status) : -1, "signal",
+		WIFSIGNALED(status) ? WTERMSIG(status) : 0, "timed_out",
+		t->timed_out, "cancelled", t->cancels > 0 && !t->timed_out,
+		"started_at", t->started, "ended_at", t->started + wall, "wall", wall,
+		"utime", tv_sec(ru->ru_utime), "stime", tv_sec(ru->ru_stime),
+		"maxrss_kb", (json_int_t)ru->ru_maxrss, "error", error);
+
+	write_status(t->lock_fd, o);
+}
+
+static void trial_done(struct shim *s, size_t i, int status,
+		       const struct rusage *ru, const char *error)
+{
+	struct strial t = s->t[i];
+
+	if (t.pid > 0)
+		kill(-t.pid, SIGKILL); /* leftovers of the group go with it */
+	record_exit(&t, status, ru, error);
+	close(t.lock_fd); /* the attempt is over, its record written */
+	shim_event(s, TC_SHIM_EXITED, &t, t.pid);
+	free(t.dir);
+	s->t[i] = s->t[--s->n];
+}
+
+static void shim_start_trial(struct shim *s, const struct shim_req *rq,
+			     char **strs, int lock_fd)
+{
+	const char *id = strs[0], *dir = strs[1], *cwd = strs[2];
+	char **argv = strs + 3, **envp = strs + 4 + rq->argc;
+	char out_path[PATH_MAX], err_path[PATH_MAX];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	char out_path[PATH_MAX], err_path[PATH_MAX];
+	sigset_t all, none;
+	struct strial *t;
 	pid_t child = -1;
-	int status = 0, rc, cancels = 0, timed_out = 0;
-	double t0 = mono_now(), started = real_now(), kill_at = 0;
-	struct rusage ru;
-	char error[256] = "";
-	int devnull;
+	int rc;
 
-	/* Only the lock survives, as fd 3, closed on the trial's exec. */
-	if (lock_fd != 3) {
-		dup2(lock_fd, 3);
-		lock_fd = 3;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 16;
+		struct strial *nt = realloc(s->t, ncap * sizeof(*nt));
+
+		if (!nt) {
+			close(lock_fd); /* nothing started: the trial vanished */
+			return;
+		}
+		s->t = nt;
+		s->cap = ncap;
 	}
-	fcntl(lock_fd, F_SETFD, FD_CLOEXEC);
+	t = &s->t[s->n];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	t->dir = strdup(dir);
+	t->attempt = rq->attempt;
+	t->timeout = rq->timeout;
+	t->grace = rq->grace;
+	t->t0 = mono_now();
+	t->started = real_now();
+	t->lock_fd = lock_fd; /* locked by the runner, held from now on here */
+	if (!t->dir) {
+		close(lock_fd);
+		return;
+	}
+	s->n++;
+
+	snprintf(out_path, sizeof(out_path), "%s/stdout.log", dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr.log", dir);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out_path,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, err_path,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (cwd[0])
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	posix_spawnattr_init(&at);
+	/* the shim ignores only SIGPIPE (handlers do not survive exec) */
+	sigemptyset(&all);
+	sigaddset(&all, SIGPIPE);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+					      POSIX_SPAWN_SETSIGMASK |
+					      POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawnp(&child, argv[0], &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0) {
+		struct rusage ru;
+		char error[256];
+		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		snprintf(error, sizeof(error), "cannot execute %s: %s", argv[0],
+			 strerror(rc));
+		if (fd >= 0) {
+			dprintf(fd, "trainctl: %s\n", error);
+			close(fd);
+		}
+		memset(&ru, 0, sizeof(ru));
+		t->pid = 0;
+		trial_done(s, s->n - 1, 127 << 8, &ru, error);
+		return;
+	}
+	t->pid = child;
+	write_status(t->lock_fd,
+		     json_pack("{s:s, s:i, s:i, s:i, s:f}", "state", "running",
+			       "attempt", t->attempt, "supervisor_pid",
+			       (int)getpid(), "pgid", (int)child, "started_at",
+			       t->started));
+	shim_event(s, TC_SHIM_STARTED, t, child);
+}
+
+static struct strial *shim_find(struct shim *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->t[i].pid == pid)
+			return &s->t[i];
+	return NULL;
+}
+
+static void shim_cancel(struct shim *s, struct strial *t, int hard)
+{
+	if (!t || t->pid <= 0)
+		return;
+	t->cancels++;
+	if (hard || t->cancels > 1 || t->timed_out) {
+		kill(-t->pid, SIGKILL);
+		t->kill_at = -1;
+	} else {
+		kill(-t->pid, SIGTERM);
+		t->kill_at = mono_now() + t->grace;
+	}
+}
+
+/* Read one request.  -1 when the runner is gone. */
+static int shim_request(struct shim *s)
+{
+	uint32_t len;
+	struct shim_req rq;
+	char *buf, **strs;
+	size_t nstr, k = 0;
+
+	int lock_fd = -1;
+
+	if (recv_header(s->sock, &len, &lock_fd) != 0 || len < sizeof(rq) ||
+	    len > REQ_MAX) {
+		if (lock_fd >= 0)
+			close(lock_fd);
+		return -1;
+	}
+	buf = malloc(len + 1);
+	if (!buf || read_full(s->sock, buf, len) != 0) {
+		free(buf);
+		if (lock_fd >= 0)
+			close(lock_fd);
+		return -1;
+	}
+	buf[len] = '\0';
+	memcpy(&rq, buf, sizeof(rq));
+	if (rq.type == REQ_CANCEL) {
+		shim_cancel(s, shim_find(s, rq.pgid), rq.hard);
+		free(buf);
+		if (lock_fd >= 0)
+			close(lock_fd);
+		return 0;
+	}
+	if (rq.type != REQ_START || rq.argc == 0 || rq.argc > (1u << 20) ||
+	    rq.envc > (1u << 20) || lock_fd < 0) {
+		free(buf);
+		if (lock_fd >= 0)
+			close(lock_fd);
+		return 0;
+	}
+	nstr = 3 + rq.argc + 1 + rq.envc + 1;
+	strs = calloc(nstr, sizeof(*strs));
+	if (!strs) {
+		free(buf);
+		close(lock_fd);
+		return 0;
+	}
+	for (char *p = buf + sizeof(rq); p < buf + len && k < nstr; k++) {
+		if (k == 3 + rq.argc || k == 4 + rq.argc + rq.envc) {
+			strs[k] = NULL; /* argv and envp terminators */
+			continue;
+		}
+		strs[k] = p;
+		p += strlen(p) + 1;
+	}
+	if (k >= nstr - 1)
+		shim_start_trial(s, &rq, strs, lock_fd);
+	else
+		close(lock_fd);
+	free(strs);
+	free(buf);
+	return 0;
+}
+
+static void shim_main(int sock) __attribute__((noreturn));
+
+static void shim_main(int sock)
+{
+	struct shim s = {.sock = sock};
+	sigset_t mask;
+	int sfd, devnull;
+
+	/* nothing of trainctl's but the socket */
+	if (sock != 3) {
+		dup2(sock, 3);
+		close(sock);
+		s.sock = 3;
+	}
+	fcntl(3, F_SETFD, FD_CLOEXEC);
 	close_range(4, ~0U, 0);
 	setsid();
 	devnull = open("/dev/null", O_RDWR);
@@ -98,207 +445,288 @@ void tc_supervise(const struct tc_launch *l, int lock_fd)
 		dup2(devnull, 0);
 		dup2(devnull, 1);
 		dup2(devnull, 2);
-		if (devnull > 2 && devnull != lock_fd)
+		if (devnull > 3)
 			close(devnull);
 	}
-
-	sigemptyset(&waitset);
-	sigaddset(&waitset, SIGCHLD);
-	sigaddset(&waitset, SIGTERM);
-	sigaddset(&waitset, SIGINT);
-	sigaddset(&waitset, SIGHUP);
-	sigaddset(&waitset, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &waitset, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGRTMIN);
+	sigaddset(&mask, SIGRTMIN + 1);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
-	trial_path(out_path, sizeof(out_path), l->trial_dir, "stdout.log");
-	trial_path(err_path, sizeof(err_path), l->trial_dir, "stderr.log");
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out_path,
-					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, err_path,
-					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (l->cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, l->cwd);
-	posix_spawnattr_init(&at);
-	sigemptyset(&empty);
-	{
-		sigset_t all;
+	for (;;) {
+		struct pollfd pfd[2];
+		double now = mono_now(), wait_s = 3600;
+		int status, np = 0;
+		struct rusage ru;
+		pid_t pid;
 
-		sigfillset(&all);
-		sigdelset(&all, SIGKILL);
-		sigdelset(&all, SIGSTOP);
-		posix_spawnattr_setsigdefault(&at, &all);
-	}
-	posix_spawnattr_setsigmask(&at, &empty);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-					      POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(&child, l->argv[0], &fa, &at, l->argv, l->envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-
-	if (rc != 0) {
-		/* Leave the reason where the user looks: stderr.log. */
-		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			      0644);
-
-		snprintf(error, sizeof(error), "cannot execute %s: %s",
-			 l->argv[0], strerror(rc));
-		if (fd >= 0) {
-			dprintf(fd, "trainctl: %s\n", error);
-			close(fd);
-		}
-		memset(&ru, 0, sizeof(ru));
-		status = 127 << 8;
-	} else {
-		json_t *run = json_pack("{s:i, s:i, s:i, s:f}", "attempt",
-					l->attempt, "supervisor_pid",
-					(int)getpid(), "pgid", (int)child,
-					"started_at", started);
-
-		if (run)
-			write_json(l->trial_dir, "run.json", run);
-		for (;;) {
-			struct timespec ts;
-			double now = mono_now(), wait_s = 3600;
-			siginfo_t si;
-			int sig;
-			pid_t w = wait4(child, &status, WNOHANG, &ru);
-
-			if (w == child)
-				break;
-			if (l->timeout > 0 && !timed_out && !cancels) {
-				if (now - t0 >= l->timeout) {
-					timed_out = 1;
-					kill(-child, SIGTERM);
-					kill_at = now + l->kill_grace;
-				} else if (l->timeout - (now - t0) < wait_s)
-					wait_s = l->timeout - (now - t0);
-			}
-			if (kill_at > 0) {
-				if (now >= kill_at) {
-					kill(-child, SIGKILL);
-					kill_at = -1;
-				} else if (kill_at - now < wait_s)
-					wait_s = kill_at - now;
-			}
-			if (wait_s < 0.001)
-				wait_s = 0.001;
-			ts.tv_sec = (time_t)wait_s;
-			ts.tv_nsec = (long)((wait_s - (double)ts.tv_sec) * 1e9);
-			sig = sigtimedwait(&waitset, &si, &ts);
-			if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP ||
-			    sig == SIGUSR1) {
-				cancels++;
-				if (cancels == 1 && !timed_out && sig != SIGUSR1) {
-					kill(-child, SIGTERM);
-					kill_at = mono_now() + l->kill_grace;
-				} else {
-					kill(-child, SIGKILL);
-					kill_at = -1;
+		/* reap */
+		while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+			for (size_t i = 0; i < s.n; i++)
+				if (s.t[i].pid == pid) {
+					trial_done(&s, i, status, &ru, "");
+					break;
 				}
+		}
+		if (s.sock < 0 && s.n == 0)
+			_exit(0);
+		/* timeouts and kill deadlines */
+		for (size_t i = 0; i < s.n; i++) {
+			struct strial *t = &s.t[i];
+
+			if (t->timeout > 0 && !t->timed_out && !t->cancels) {
+				if (now - t->t0 >= t->timeout) {
+					t->timed_out = 1;
+					kill(-t->pid, SIGTERM);
+					t->kill_at = now + t->grace;
+				} else if (t->t0 + t->timeout - now < wait_s)
+					wait_s = t->t0 + t->timeout - now;
+			}
+			if (t->kill_at > 0) {
+				if (now >= t->kill_at) {
+					kill(-t->pid, SIGKILL);
+					t->kill_at = -1;
+				} else if (t->kill_at - now < wait_s)
+					wait_s = t->kill_at - now;
 			}
 		}
-		/* Leftovers of the trial's group go with it. */
-		kill(-child, SIGKILL);
-	}
+		pfd[np].fd = sfd;
+		pfd[np++].events = POLLIN;
+		if (s.sock >= 0) {
+			pfd[np].fd = s.sock;
+			pfd[np++].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)np, (int)(wait_s * 1000) + 1) <= 0)
+			continue;
+		if (pfd[0].revents) {
+			struct signalfd_siginfo si;
 
-	{
-		double wall = mono_now() - t0;
-		int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-		json_t *o = json_pack(
-			"{s:i, s:i, s:i, s:b, s:b, s:f, s:f, s:f, s:f, s:f, s:I, s:s}",
-			"attempt", l->attempt, "exit_code", code, "signal", sig,
-			"timed_out", timed_out, "cancelled", cancels > 0 && !timed_out,
-			"started_at", started, "ended_at", started + wall, "wall",
-			wall, "utime", tv_sec(ru.ru_utime), "stime",
-			tv_sec(ru.ru_stime), "maxrss_kb", (json_int_t)ru.ru_maxrss,
-			"error", error);
-
-		if (o)
-			write_json(l->trial_dir, "exit.json", o);
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if ((int)si.ssi_signo == SIGRTMIN ||
+				    (int)si.ssi_signo == SIGRTMIN + 1)
+					shim_cancel(&s, shim_find(&s, si.ssi_int),
+						    (int)si.ssi_signo == SIGRTMIN + 1);
+				else if (si.ssi_signo != SIGCHLD)
+					for (size_t i = 0; i < s.n; i++)
+						shim_cancel(&s, &s.t[i],
+							    si.ssi_signo == SIGUSR1);
+			}
+		}
+		if (np > 1 && pfd[1].revents && shim_request(&s) != 0) {
+			close(s.sock);
+			s.sock = -1;
+		}
 	}
-	_exit(0);
 }
 
-/* ---- the caller's side ------------------------------------------------- */
+/* ---- the runner's side ----------------------------------------------------- */
 
-static int open_lock(const char *trial_dir)
+int tc_shim_start(struct tc_shim **out, struct tc_error *err)
 {
-	char path[PATH_MAX];
+	int sv[2];
+	struct tc_shim *s = calloc(1, sizeof(*s));
+	pid_t pid;
 
-	trial_path(path, sizeof(path), trial_dir, ".lock");
-	return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-}
-
-int tc_local_start(const struct tc_launch *l, pid_t *pid, struct tc_error *err)
-{
-	int fd = open_lock(l->trial_dir);
-	pid_t p;
-
-	if (fd < 0)
-		return tc_error_set(err, TC_ERR_IO, "cannot create %s/.lock: %s",
-				    l->trial_dir, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int e = errno;
-
-		close(fd);
-		if (e == EWOULDBLOCK)
-			return tc_error_set(err, TC_ERR_STATE,
-					    "a supervisor for %s is still running",
-					    l->trial_dir);
-		return tc_error_set(err, TC_ERR_IO, "cannot lock %s/.lock: %s",
-				    l->trial_dir, strerror(e));
+	*out = NULL;
+	if (!s)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		free(s);
+		return tc_error_set(err, TC_ERR_IO, "socketpair: %s", strerror(errno));
 	}
 	fflush(NULL);
-	p = fork();
-	if (p < 0) {
+	pid = fork();
+	if (pid < 0) {
 		int e = errno;
 
-		close(fd);
+		close(sv[0]);
+		close(sv[1]);
+		free(s);
 		return tc_error_set(err, TC_ERR_IO, "fork: %s", strerror(e));
 	}
-	if (p == 0)
-		tc_supervise(l, fd);
-	close(fd); /* the supervisor's copy keeps the lock */
-	*pid = p;
+	if (pid == 0) {
+		close(sv[0]);
+		shim_main(sv[1]);
+	}
+	close(sv[1]);
+	s->fd = sv[0];
+	s->pid = pid;
+	*out = s;
 	return 0;
 }
 
-static int read_json_file(const char *dir, const char *name, json_t **out)
+int tc_shim_fd(const struct tc_shim *s)
+{
+	return s->fd;
+}
+
+pid_t tc_shim_pid(const struct tc_shim *s)
+{
+	return s->pid;
+}
+
+int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
+		   struct tc_error *err)
+{
+	struct shim_req rq;
+	size_t len = sizeof(rq), argc = 0, envc = 0;
+	const char *fixed[3] = {l->id, l->trial_dir, l->cwd ? l->cwd : ""};
+	char *buf, *p;
+	uint32_t len32;
+	int rc;
+
+	while (l->argv[argc])
+		len += strlen(l->argv[argc++]) + 1;
+	while (l->envp[envc])
+		len += strlen(l->envp[envc++]) + 1;
+	for (int i = 0; i < 3; i++)
+		len += strlen(fixed[i]) + 1;
+	if (len > REQ_MAX)
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "the command and environment of trial %s are "
+				    "too large (%zu bytes)",
+				    l->id, len);
+	memset(&rq, 0, sizeof(rq));
+	rq.type = REQ_START;
+	rq.attempt = l->attempt;
+	rq.argc = (uint32_t)argc;
+	rq.envc = (uint32_t)envc;
+	rq.timeout = l->timeout;
+	rq.grace = l->kill_grace;
+	buf = malloc(sizeof(len32) + len);
+	if (!buf)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	len32 = (uint32_t)len;
+	memcpy(buf, &len32, sizeof(len32));
+	memcpy(buf + sizeof(len32), &rq, sizeof(rq));
+	p = buf + sizeof(len32) + sizeof(rq);
+#define PUT(str)                                                               \
+	do {                                                                   \
+		size_t n_ = strlen(str) + 1;                                   \
+		memcpy(p, (str), n_);                                          \
+		p += n_;                                                       \
+	} while (0)
+	for (int i = 0; i < 3; i++)
+		PUT(fixed[i]);
+	for (size_t i = 0; i < argc; i++)
+		PUT(l->argv[i]);
+	for (size_t i = 0; i < envc; i++)
+		PUT(l->envp[i]);
+#undef PUT
+	/* The lock is taken here and handed to the shim with the request:
+	 * it is held without a gap from before the request is sent until the
+	 * attempt is over, so a runner that dies at any point leaves either
+	 * a held lock (the shim has or will start the trial) or a free one
+	 * (nothing started). */
+	{
+		char path[PATH_MAX];
+		int lfd;
+
+		snprintf(path, sizeof(path), "%s/" TC_STATUS_FILE, l->trial_dir);
+		lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+
+			if (lfd >= 0)
+				close(lfd);
+			free(buf);
+			return tc_error_set(err, e == EWOULDBLOCK ? TC_ERR_STATE : TC_ERR_IO,
+					    e == EWOULDBLOCK
+						    ? "trial %s is still supervised by "
+						      "another trainctl"
+						    : "cannot lock %s: %s",
+					    e == EWOULDBLOCK ? l->id : path, strerror(e));
+		}
+		rc = send_with_fd(s->fd, buf, sizeof(len32) + len, lfd);
+		close(lfd);
+	}
+	free(buf);
+	if (rc != 0)
+		return tc_error_set(err, TC_ERR_IO, "the supervisor is gone: %s",
+				    strerror(errno));
+	return 0;
+}
+
+int tc_shim_cancel(struct tc_shim *s, pid_t pgid, int hard)
+{
+	struct {
+		uint32_t len;
+		struct shim_req rq;
+	} m;
+
+	memset(&m, 0, sizeof(m));
+	m.len = sizeof(m.rq);
+	m.rq.type = REQ_CANCEL;
+	m.rq.pgid = pgid;
+	m.rq.hard = hard;
+	return write_full(s->fd, &m, sizeof(m));
+}
+
+int tc_shim_read(struct tc_shim *s, struct tc_shim_event *ev)
+{
+	struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	if (read_full(s->fd, ev, sizeof(*ev)) != 0)
+		return -1;
+	ev->id[sizeof(ev->id) - 1] = '\0';
+	return 1;
+}
+
+void tc_shim_close(struct tc_shim *s)
+{
+	if (!s)
+		return;
+	close(s->fd);
+	waitpid(s->pid, NULL, WNOHANG);
+	free(s);
+}
+
+/* ---- inspecting attempts from any process ------------------------------ */
+
+static int open_lock(const char *trial_dir, int flags)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" TC_STATUS_FILE, trial_dir);
+	return open(path, flags | O_CLOEXEC, 0644);
+}
+
+static json_t *read_status(const char *trial_dir)
 {
 	char path[PATH_MAX];
 	char *buf;
 	size_t len;
+	json_t *o;
 
-	trial_path(path, sizeof(path), dir, name);
+	snprintf(path, sizeof(path), "%s/" TC_STATUS_FILE, trial_dir);
 	if (tc_read_file(path, 1 << 20, &buf, &len) != 0)
-		return -1;
-	*out = json_loadb(buf, len, 0, NULL);
+		return NULL;
+	o = json_loadb(buf, len, 0, NULL);
 	free(buf);
-	return *out ? 0 : -1;
-}
-
-static double jnum(json_t *o, const char *k)
-{
-	return json_number_value(json_object_get(o, k));
+	return o;
 }
 
 int tc_local_read_exit(const char *trial_dir, int attempt,
 		       struct tc_exit_info *ei)
 {
-	json_t *o;
-	const char *e;
+	json_t *o = read_status(trial_dir);
+	const char *e, *st;
 
 	memset(ei, 0, sizeof(*ei));
-	if (read_json_file(trial_dir, "exit.json", &o) != 0)
+	if (!o)
 		return -1;
+	st = json_string_value(json_object_get(o, "state"));
 	ei->attempt = (int)json_integer_value(json_object_get(o, "attempt"));
-	if (ei->attempt != attempt) {
+	if (ei->attempt != attempt || !st || strcmp(st, "exited") != 0) {
 		json_decref(o);
 		return -1;
 	}
@@ -306,11 +734,11 @@ int tc_local_read_exit(const char *trial_dir, int attempt,
 	ei->term_signal = (int)json_integer_value(json_object_get(o, "signal"));
 	ei->timed_out = json_is_true(json_object_get(o, "timed_out"));
 	ei->cancelled = json_is_true(json_object_get(o, "cancelled"));
-	ei->started_at = jnum(o, "started_at");
-	ei->ended_at = jnum(o, "ended_at");
-	ei->wall = jnum(o, "wall");
-	ei->utime = jnum(o, "utime");
-	ei->stime = jnum(o, "stime");
+	ei->started_at = json_number_value(json_object_get(o, "started_at"));
+	ei->ended_at = json_number_value(json_object_get(o, "ended_at"));
+	ei->wall = json_number_value(json_object_get(o, "wall"));
+	ei->utime = json_number_value(json_object_get(o, "utime"));
+	ei->stime = json_number_value(json_object_get(o, "stime"));
 	ei->maxrss_kb = (long)json_integer_value(json_object_get(o, "maxrss_kb"));
 	e = json_string_value(json_object_get(o, "error"));
 	snprintf(ei->error, sizeof(ei->error), "%s", e ? e : "");
@@ -318,17 +746,18 @@ int tc_local_read_exit(const char *trial_dir, int attempt,
 	return 0;
 }
 
-int tc_local_read_run(const char *trial_dir, int attempt, pid_t *sup_pid,
+int tc_local_read_run(const char *trial_dir, int attempt, pid_t *shim_pid,
 		      pid_t *pgid)
 {
-	json_t *o;
+	json_t *o = read_status(trial_dir);
 	int ok;
 
-	if (read_json_file(trial_dir, "run.json", &o) != 0)
+	if (!o)
 		return -1;
-	ok = json_integer_value(json_object_get(o, "attempt")) == attempt;
+	ok = json_integer_value(json_object_get(o, "attempt")) == attempt &&
+	     json_integer_value(json_object_get(o, "pgid")) > 0;
 	if (ok) {
-		*sup_pid = (pid_t)json_integer_value(
+		*shim_pid = (pid_t)json_integer_value(
 			json_object_get(o, "supervisor_pid"));
 		*pgid = (pid_t)json_integer_value(json_object_get(o, "pgid"));
 	}
@@ -339,12 +768,14 @@ int tc_local_read_run(const char *trial_dir, int attempt, pid_t *sup_pid,
 enum tc_probe tc_local_probe(const char *trial_dir, int attempt,
 			     struct tc_exit_info *ei)
 {
-	int fd = open_lock(trial_dir);
+	int fd = open_lock(trial_dir, O_RDONLY);
 	int held;
 
 	if (fd < 0)
-		return TC_PROBE_VANISHED;
-	held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+		return tc_local_read_exit(trial_dir, attempt, ei) == 0
+			       ? TC_PROBE_EXITED
+			       : TC_PROBE_VANISHED;
+	held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 	close(fd);
 	if (held)
 		return TC_PROBE_ALIVE;
@@ -369,38 +800,36 @@ long long tc_proc_start_time(pid_t pid)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	/* the command name may hold spaces and parentheses: skip past the
-	 * last ')' and count fields from there (field 22 is starttime) */
+	/* the command name may hold spaces and parentheses: count fields
+	 * from the last ')' (field 22 is starttime) */
 	p = strrchr(buf, ')');
 	if (!p)
 		return 0;
 	p++;
-	for (int field = 3; field < 22 && p; field++) {
+	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
-	}
 	if (p)
 		start = strtoll(p + 1, NULL, 10);
 	return start;
 }
 
-int tc_local_cancel(const char *trial_dir, int attempt, pid_t sup_pid,
-		    long long sup_start, int hard)
+int tc_local_cancel(const char *trial_dir, int attempt, pid_t shim_pid,
+		    long long shim_start, int hard)
 {
-	pid_t rp = 0, pgid = 0;
+	pid_t sp = 0, pgid = 0;
+	struct tc_exit_info ei;
 
-	if (sup_pid <= 0 || (sup_start && tc_proc_start_time(sup_pid) != sup_start))
-		sup_pid = 0;
-	if (sup_pid <= 0 &&
-	    tc_local_read_run(trial_dir, attempt, &rp, &pgid) == 0 &&
-	    tc_local_probe(trial_dir, attempt, &(struct tc_exit_info){0}) ==
-		    TC_PROBE_ALIVE)
-		sup_pid = rp;
-	if (sup_pid > 0) {
-		return kill(sup_pid, hard ? SIGUSR1 : SIGTERM) == 0 ? 0 : -1;
+	if (tc_local_read_run(trial_dir, attempt, &sp, &pgid) != 0 || pgid <= 0)
+		return -1;
+	if (tc_local_probe(trial_dir, attempt, &ei) != TC_PROBE_ALIVE)
+		return -1; /* over already */
+	if (shim_pid <= 0)
+		shim_pid = sp;
+	if (shim_pid > 0 && (!shim_start || tc_proc_start_time(shim_pid) == shim_start)) {
+		union sigval v = {.sival_int = pgid};
+
+		if (sigqueue(shim_pid, hard ? SIGRTMIN + 1 : SIGRTMIN, v) == 0)
+			return 0;
 	}
-	/* No supervisor: kill what is left of the trial's group. */
-	if (tc_local_read_run(trial_dir, attempt, &rp, &pgid) == 0 && pgid > 0 &&
-	    kill(-pgid, SIGKILL) == 0)
-		return 0;
-	return -1;
+	return kill(-pgid, hard ? SIGKILL : SIGTERM) == 0 ? 0 : -1;
 }

@@ -1,25 +1,43 @@
 /*
- * local.h — the local backend: one supervisor process per trial attempt.
+ * local.h — the local backend's supervisor ("shim", the idea of
+ * containerd's): the process that is the parent of every trial a runner
+ * starts, and outlives the runner.
  *
- * tc_local_start() takes the trial directory's lock, forks a supervisor and
- * returns its pid.  The supervisor (the idea of containerd's shim) starts its
- * own session, spawns the trial with posix_spawn in a new process group with
- * stdout/stderr going straight to files in the trial directory, enforces the
- * timeout on the whole group, and when the trial ends writes exit.json
- * (exit status and wait4 accounting) atomically and exits.  It holds the
- * lock (.lock, flock) for its whole life and nothing else does, so a
- * restarted trainctl can tell a live supervisor from a vanished one without
- * trusting pids.  Signals to the supervisor: SIGTERM/SIGINT/SIGHUP cancel
- * (SIGTERM to the trial's group, SIGKILL after the grace period or at the
- * second signal); SIGUSR1 cancels at once (SIGKILL to the group).
+ * A runner forks one shim when it starts (tc_shim_start) and talks to it
+ * over a socket pair.  For each attempt the runner takes the lock of the
+ * trial directory's status file (flock) and hands the locked descriptor to
+ * the shim with the request, so the lock is held without a gap until the
+ * attempt is over, and by nothing else.  The shim spawns the trial with posix_spawn in its own process group
+ * with stdout/stderr going straight to files, enforces its timeout on the
+ * whole group, and when it ends reaps it with wait4, writes the exit
+ * status and accounting into the status file, lets go of the lock and
+ * tells the runner.  If the runner dies, the shim goes on until its last trial has
+ * ended and been recorded in its status file, then exits; a restarted runner
+ * starts a shim of its own and tells live attempts (lock held) from
+ * finished (exit record) and vanished ones (neither) without trusting pids.
+ *
+ * One shim per runner rather than one supervisor per trial: creating a
+ * process costs milliseconds on some machines, and a trial already costs
+ * one.  A shim that dies leaves its trials running; the runner then treats
+ * them as adopted and a new shim takes the next ones.
+ *
+ * Signals a shim takes from other processes (cancel from another
+ * trainctl): SIGRTMIN with the trial's pgid as its value cancels that trial
+ * (SIGTERM to its group, SIGKILL after the grace period), SIGRTMIN+1 kills
+ * it at once.
  *
  * Files in the trial directory, per attempt:
+ *   status.json              the lock, and the attempt's record: while it
+ *                            runs {state: running, attempt, supervisor_pid,
+ *                            pgid, started_at}; when it is over {state:
+ *                            exited, attempt, exit_code, signal, timed_out,
+ *                            cancelled, started_at, ended_at, wall, utime,
+ *                            stime, maxrss_kb, error}.  Written only under
+ *                            the lock; the exit record is final once the
+ *                            lock is free.  (No rename: one file creation a
+ *                            trial fewer.)
  *   stdout.log, stderr.log   the trial's output (earlier attempts are kept
- *                            as stdout.N.log, stderr.N.log)
- *   run.json                 {attempt, supervisor_pid, pgid, started_at}
- *   exit.json                {attempt, exit_code, signal, timed_out,
- *                             cancelled, started_at, ended_at, wall, utime,
- *                             stime, maxrss_kb, error}
+ *                            as stdout.N.log, stderr.N.log by the runner)
  */
 #ifndef TC_LOCAL_H
 #define TC_LOCAL_H
@@ -28,7 +46,10 @@
 
 #include "util/error.h"
 
+#define TC_STATUS_FILE "status.json"
+
 struct tc_launch {
+	const char *id;        /* the trial id, echoed in events */
 	const char *trial_dir; /* absolute; exists */
 	const char *cwd;       /* working directory of the trial */
 	char *const *argv;     /* NULL-terminated; argv[0] looked up in PATH */
@@ -43,48 +64,76 @@ struct tc_exit_info {
 	int exit_code;   /* -1 when killed by a signal */
 	int term_signal; /* 0 when it exited */
 	int timed_out;
-	int cancelled;   /* the supervisor was asked to stop it */
+	int cancelled;   /* the shim was asked to stop it */
 	double started_at, ended_at, wall, utime, stime;
 	long maxrss_kb;
 	char error[256]; /* "cannot execute foo: No such file or directory" */
 };
 
-/* Start an attempt.  *pid is the supervisor's pid (a child of the caller,
- * reaped with waitpid).  0 or TC_ERR_IO / TC_ERR_STATE (a supervisor for
- * this trial is already alive). */
-int tc_local_start(const struct tc_launch *l, pid_t *pid, struct tc_error *err);
+struct tc_shim;
+
+/* Fork a shim.  Returns 0 or TC_ERR_IO. */
+int tc_shim_start(struct tc_shim **out, struct tc_error *err);
+
+/* The socket to poll for events, and the shim's pid (a child of the
+ * caller: its death shows as SIGCHLD). */
+int tc_shim_fd(const struct tc_shim *s);
+pid_t tc_shim_pid(const struct tc_shim *s);
+
+/* Ask the shim to start an attempt.  Returns 0 when sent; the outcome
+ * comes as an event. */
+int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
+		   struct tc_error *err);
+
+/* Ask the shim to cancel the attempt whose process group is pgid. */
+int tc_shim_cancel(struct tc_shim *s, pid_t pgid, int hard);
+
+enum tc_shim_event_type {
+	TC_SHIM_STARTED, /* pid is the trial's pid (= its pgid) */
+	TC_SHIM_EXITED,  /* the exit record is written; the lock is free */
+};
+
+struct tc_shim_event {
+	enum tc_shim_event_type type;
+	char id[32];
+	int attempt;
+	pid_t pid;
+};
+
+/* Read the next event: 1 one read, 0 none waiting, -1 the shim is gone. */
+int tc_shim_read(struct tc_shim *s, struct tc_shim_event *ev);
+
+/* Close the socket (the shim exits once its trials have ended) and reap
+ * the shim if it has exited; frees s. */
+void tc_shim_close(struct tc_shim *s);
 
 enum tc_probe { TC_PROBE_ALIVE, TC_PROBE_EXITED, TC_PROBE_VANISHED };
 
 /* What became of attempt `attempt` of the trial in trial_dir?  ALIVE (a
- * supervisor holds the lock), EXITED (exit.json of that attempt is there;
+ * shim holds the lock), EXITED (the exit record of that attempt is there;
  * *ei filled), or VANISHED (neither). */
 enum tc_probe tc_local_probe(const char *trial_dir, int attempt,
 			     struct tc_exit_info *ei);
 
-/* Read exit.json; 0 when present and of this attempt, -1 otherwise. */
+/* Read the exit record; 0 when present and of this attempt, -1
+ * otherwise. */
 int tc_local_read_exit(const char *trial_dir, int attempt,
 		       struct tc_exit_info *ei);
 
-/* Read run.json: the supervisor pid and the trial's process group of this
- * attempt.  0 or -1. */
-int tc_local_read_run(const char *trial_dir, int attempt, pid_t *sup_pid,
+/* Read the running record: the shim pid and the trial's process group of
+ * this attempt.  0 or -1. */
+int tc_local_read_run(const char *trial_dir, int attempt, pid_t *shim_pid,
 		      pid_t *pgid);
 
 /* The kernel's start time of a process (clock ticks since boot), 0 when it
  * does not exist: with the pid it names one process for good. */
 long long tc_proc_start_time(pid_t pid);
 
-/* Ask the supervisor of an attempt to stop the trial (SIGTERM; `hard`:
- * SIGUSR1, which kills at once).  The pid is checked against its
- * recorded start time first.  If the supervisor is gone but the trial's
- * group still runs, the group is killed.  0, or -1 when nothing was there. */
-int tc_local_cancel(const char *trial_dir, int attempt, pid_t sup_pid,
-		    long long sup_start, int hard);
-
-/* The supervisor itself (also reachable as `trainctl __supervise`, unused
- * by default).  Never returns. */
-void tc_supervise(const struct tc_launch *l, int lock_fd)
-	__attribute__((noreturn));
+/* Cancel an attempt from any process: signal its shim (checked against its
+ * recorded start time) with the trial's pgid; if the shim is gone but the
+ * trial's group still runs, kill the group.  0, or -1 when nothing was
+ * there. */
+int tc_local_cancel(const char *trial_dir, int attempt, pid_t shim_pid,
+		    long long shim_start, int hard);
 
 #endif

@@ -52,9 +52,11 @@ extern char **environ;
 struct live {
 	char id[TC_TRIAL_ID_LEN + 1];
 	int attempt;
-	pid_t pid;          /* supervisor; 0 when unknown (adopted early) */
-	long long pstart;
-	int own;            /* a child of ours: reaped with waitpid */
+	pid_t pgid;         /* the trial's process group; 0 until known */
+	pid_t shim_pid;     /* its supervisor; 0 when unknown */
+	long long shim_start;
+	int own;            /* supervised by our shim: its events come to us */
+	int cancel_pending; /* interrupted before the shim reported its start */
 	int gpus[16];
 	int ngpus;
 	char *dir;
@@ -86,6 +88,9 @@ struct runner {
 
 	struct live **live;
 	size_t nlive, caplive;
+
+	struct tc_shim *shim;
+	long long shim_start;
 
 	double cpu_cap, cpu_used, cpu_req;
 	long long mem_cap, mem_used, mem_req;
@@ -192,7 +197,7 @@ static int prepare_all(struct runner *r)
 		{&r->s_clear_f, "DELETE FROM final WHERE exp = ?1 AND trial = ?2"},
 		{&r->s_running,
 		 "UPDATE trials SET state = 'running', sup_pid = ?3, sup_start = "
-		 "?4 WHERE exp = ?1 AND id = ?2"},
+		 "?4, pgid = ?5 WHERE exp = ?1 AND id = ?2"},
 		{&r->s_event, "INSERT INTO events(exp, trial, at, state, detail) "
 			      "VALUES(?, ?, ?, ?, ?)"},
 		{&r->s_metric,
@@ -836,7 +841,6 @@ static int start_next(struct runner *r)
 	json_t *spec_env = NULL;
 	struct tc_launch l;
 	int attempt, rc;
-	pid_t pid;
 
 	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 2, tc_now());
@@ -903,9 +907,12 @@ static int start_next(struct runner *r)
 		char ppath[PATH_MAX];
 		size_t n = strlen(lv->params);
 
+		/* written in place: the trial has not started, and a runner
+		 * that dies here leaves the trial to be requeued and this
+		 * file written again */
 		snprintf(ppath, sizeof(ppath), "%s/params.json", lv->dir);
 		lv->params[n] = '\n';
-		rc = tc_write_file_atomic(ppath, lv->params, n + 1, 0);
+		rc = tc_write_file(ppath, lv->params, n + 1);
 		lv->params[n] = '\0';
 		if (rc) {
 			rc = tc_error_set(r->err, TC_ERR_IO, "cannot write %s: %s",
@@ -921,6 +928,12 @@ static int start_next(struct runner *r)
 				  "cannot build the command of trial %s", lv->id);
 		goto out_give;
 	}
+	if (!r->shim) {
+		if ((rc = tc_shim_start(&r->shim, r->err)))
+			goto out_give;
+		r->shim_start = tc_proc_start_time(tc_shim_pid(r->shim));
+	}
+	l.id = lv->id;
 	l.trial_dir = lv->dir;
 	l.cwd = r->exp.spec_dir;
 	l.argv = argv;
@@ -928,36 +941,19 @@ static int start_next(struct runner *r)
 	l.attempt = attempt;
 	l.timeout = r->spec->run.timeout;
 	l.kill_grace = r->o->kill_grace > 0 ? r->o->kill_grace : 10;
-	if ((rc = tc_local_start(&l, &pid, r->err)))
+	if ((rc = tc_shim_launch(r->shim, &l, r->err)))
 		goto out_give;
-	lv->pid = pid;
 	lv->own = 1;
-	lv->pstart = tc_proc_start_time(pid);
+	lv->shim_pid = tc_shim_pid(r->shim);
+	lv->shim_start = r->shim_start;
 	if ((rc = live_add(r, lv))) {
-		/* cannot track it: stop it; recovery will see to the rest */
-		kill(pid, SIGUSR1);
+		/* cannot track it: stop here; a resume adopts it */
 		tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
-		lv = NULL;
 		goto out;
 	}
-
-	/* what exists now */
-	if ((rc = tc_journal_begin(r->j, r->err)))
-		goto out_tracked;
-	sqlite3_bind_text(r->s_running, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_running, 2, lv->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(r->s_running, 3, (int)pid);
-	sqlite3_bind_int64(r->s_running, 4, lv->pstart);
-	if ((rc = step_done(r, r->s_running)) ||
-	    (rc = event(r, lv->id, "running", NULL)) ||
-	    (rc = tc_journal_commit(r->j, r->err))) {
-		tc_journal_rollback(r->j);
-		goto out_tracked;
-	}
-	count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
-	rc = 1;
-out_tracked:
+	/* running is recorded when the shim reports the trial's pid */
 	lv = NULL; /* owned by the live table now */
+	rc = 1;
 	goto out;
 out_rollback:
 	tc_journal_rollback(r->j);
@@ -974,24 +970,78 @@ out:
 	return rc;
 }
 
-static struct live *find_pid(struct runner *r, pid_t pid)
+static struct live *find_live(struct runner *r, const char *id, int attempt)
 {
 	for (size_t i = 0; i < r->nlive; i++)
-		if (r->live[i]->own && r->live[i]->pid == pid)
+		if (r->live[i]->own && r->live[i]->attempt == attempt &&
+		    !strcmp(r->live[i]->id, id))
 			return r->live[i];
 	return NULL;
 }
 
+/* The shim says a trial started: record its process group. */
+static int on_started(struct runner *r, struct live *lv, pid_t pgid)
+{
+	int rc;
+
+	lv->pgid = pgid;
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		return rc;
+	sqlite3_bind_text(r->s_running, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_running, 2, lv->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(r->s_running, 3, (int)lv->shim_pid);
+	sqlite3_bind_int64(r->s_running, 4, lv->shim_start);
+	sqlite3_bind_int(r->s_running, 5, (int)pgid);
+	if ((rc = step_done(r, r->s_running)) ||
+	    (rc = event(r, lv->id, "running", NULL)) ||
+	    (rc = tc_journal_commit(r->j, r->err))) {
+		tc_journal_rollback(r->j);
+		return rc;
+	}
+	count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
+	if (lv->cancel_pending && r->shim)
+		tc_shim_cancel(r->shim, pgid, r->hard);
+	return 0;
+}
+
+static int shim_events(struct runner *r)
+{
+	struct tc_shim_event ev;
+	int n, rc;
+
+	while (r->shim && (n = tc_shim_read(r->shim, &ev)) != 0) {
+		struct live *lv;
+
+		if (n < 0)
+			break; /* the shim is gone: reap() sees to it */
+		lv = find_live(r, ev.id, ev.attempt);
+		if (!lv)
+			continue;
+		if (ev.type == TC_SHIM_STARTED)
+			rc = on_started(r, lv, ev.pid);
+		else
+			rc = finish(r, lv, lv->pgid ? TC_ST_RUNNING : TC_ST_STARTING);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Our only child is the shim.  If it died, its trials go on without it:
+ * watch them like adopted ones, and start a new shim for the next. */
 static int reap(struct runner *r)
 {
-	int status, rc;
+	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct live *lv = find_pid(r, pid);
-
-		if (lv && (rc = finish(r, lv, TC_ST_RUNNING)))
-			return rc;
+		if (!r->shim || pid != tc_shim_pid(r->shim))
+			continue;
+		shim_events(r);
+		for (size_t i = 0; i < r->nlive; i++)
+			r->live[i]->own = 0;
+		tc_shim_close(r->shim);
+		r->shim = NULL;
 	}
 	return 0;
 }
@@ -1011,12 +1061,15 @@ static int check_adopted(struct runner *r)
 				return rc;
 			continue; /* the table shrank at i */
 		}
-		if (!lv->own && lv->pid == 0) {
+		if (!lv->own && lv->pgid == 0) {
 			pid_t sp, pg;
 
 			if (tc_local_read_run(lv->dir, lv->attempt, &sp, &pg) == 0) {
-				lv->pid = sp;
-				lv->pstart = tc_proc_start_time(sp);
+				lv->pgid = pg;
+				if (!lv->shim_pid) {
+					lv->shim_pid = sp;
+					lv->shim_start = tc_proc_start_time(sp);
+				}
 			}
 		}
 		i++;
@@ -1067,9 +1120,19 @@ static int interrupt_all(struct runner *r, int hard)
 			return rc;
 		}
 	}
-	for (size_t i = 0; i < r->nlive; i++)
-		tc_local_cancel(r->live[i]->dir, r->live[i]->attempt,
-				r->live[i]->pid, r->live[i]->pstart, hard);
+	for (size_t i = 0; i < r->nlive; i++) {
+		struct live *lv = r->live[i];
+
+		if (lv->own && r->shim) {
+			if (lv->pgid > 0)
+				tc_shim_cancel(r->shim, lv->pgid, hard);
+			else
+				lv->cancel_pending = 1;
+		} else {
+			tc_local_cancel(lv->dir, lv->attempt, lv->shim_pid,
+					lv->shim_start, hard);
+		}
+	}
 	return 0;
 }
 
@@ -1120,7 +1183,8 @@ static int recover(struct runner *r)
 {
 	sqlite3_stmt *st = tc_journal_prepare(
 		r->j,
-		"SELECT id, attempt, state, sup_pid, gpus, params FROM trials "
+		"SELECT id, attempt, state, sup_pid, gpus, params, sup_start, pgid "
+		"FROM trials "
 		"WHERE exp = ?1 AND state IN ('starting', 'running') ORDER BY idx",
 		r->err);
 	int rc = 0;
@@ -1140,7 +1204,9 @@ static int recover(struct runner *r)
 			rc = tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
 			break;
 		}
-		lv->pid = (pid_t)sqlite3_column_int(st, 3);
+		lv->shim_pid = (pid_t)sqlite3_column_int(st, 3);
+		lv->shim_start = sqlite3_column_int64(st, 6);
+		lv->pgid = (pid_t)sqlite3_column_int(st, 7);
 		gpus_parse(lv, (const char *)sqlite3_column_text(st, 4));
 		lv->params = strdup((const char *)sqlite3_column_text(st, 5));
 		pr = tc_local_probe(lv->dir, attempt, &ei);
@@ -1190,13 +1256,18 @@ static int recover(struct runner *r)
 		if (from == TC_ST_STARTING) {
 			pid_t sp = 0, pg = 0;
 
+			/* a start whose pid was never recorded: the lock's
+			 * content names the shim and the trial */
 			tc_local_read_run(lv->dir, attempt, &sp, &pg);
-			lv->pid = sp;
+			lv->shim_pid = sp;
+			lv->shim_start = tc_proc_start_time(sp);
+			lv->pgid = pg;
 			sqlite3_bind_text(r->s_running, 1, r->spec->name, -1,
 					  SQLITE_STATIC);
 			sqlite3_bind_text(r->s_running, 2, id, -1, SQLITE_STATIC);
 			sqlite3_bind_int(r->s_running, 3, (int)sp);
-			sqlite3_bind_int64(r->s_running, 4, tc_proc_start_time(sp));
+			sqlite3_bind_int64(r->s_running, 4, lv->shim_start);
+			sqlite3_bind_int(r->s_running, 5, (int)pg);
 			if ((rc = step_done(r, r->s_running)) ||
 			    (rc = event(r, id, "running", "adopted")))
 				goto fail_one;
@@ -1208,7 +1279,6 @@ static int recover(struct runner *r)
 		if ((rc = tc_journal_commit(r->j, r->err)))
 			goto fail_one;
 		lv->own = 0;
-		lv->pstart = lv->pid ? tc_proc_start_time(lv->pid) : 0;
 		take(r, lv, 0);
 		if ((rc = live_add(r, lv))) {
 			give_back(r, lv);
@@ -1358,9 +1428,11 @@ static int run_loop(struct runner *r)
 
 	for (;;) {
 		double now = mono(), wait_s = 1.0;
-		struct pollfd pfd;
+		struct pollfd pfd[2];
+		nfds_t npfd = 1;
 
-		if ((rc = on_signals(r)) || (rc = reap(r)))
+		if ((rc = on_signals(r)) || (rc = shim_events(r)) ||
+		    (rc = reap(r)))
 			return rc;
 		if (now - r->last_check >= 0.25) {
 			r->last_check = now;
@@ -1405,9 +1477,14 @@ static int run_loop(struct runner *r)
 			wait_s = adopted ? 0.25 : TAIL_INTERVAL;
 		}
 		draw_status(r, 0);
-		pfd.fd = r->sigfd;
-		pfd.events = POLLIN;
-		poll(&pfd, 1, (int)(wait_s * 1000) + 1);
+		pfd[0].fd = r->sigfd;
+		pfd[0].events = POLLIN;
+		if (r->shim) {
+			pfd[1].fd = tc_shim_fd(r->shim);
+			pfd[1].events = POLLIN;
+			npfd = 2;
+		}
+		poll(pfd, npfd, (int)(wait_s * 1000) + 1);
 	}
 	return 0;
 }
@@ -1527,6 +1604,7 @@ out:
 		sum->interrupted = r.stopping == 2;
 		sum->cancelled = r.stopping == 1;
 	}
+	tc_shim_close(r.shim);
 	while (r.nlive > 0) {
 		struct live *lv = r.live[--r.nlive];
 

@@ -5,7 +5,8 @@
  *
  * On entry it recovers what a previous runner left: each trial in starting
  * or running is adopted (its supervisor still holds the lock), recorded
- * (exit.json of that attempt is there: it finished while nobody watched), or
+ * (the exit record of that attempt is there: it finished while nobody
+ * watched), or
  * requeued without spending an attempt (it vanished).  Then it loops: reap
  * supervisors, tail logs and metric files, start what fits (parallel cap,
  * CPU cores, memory and GPUs requested), and stop cleanly on SIGINT/SIGTERM

@@ -428,8 +428,15 @@ static void type_plain(const char *s, size_t len, struct tc_value *v)
 			v->i = (long long)u;
 			v->f = (double)u;
 		} else {
-			v->type = TC_V_FLOAT; /* too big: keep its magnitude */
-			v->f = errno == ERANGE ? HUGE_VAL : (double)u;
+			/* too big for a long long: a float of its magnitude */
+			const char *q;
+			double f = 0, base = s[1] == 'x' ? 16 : 8;
+
+			for (q = s + 2; *q; q++)
+				f = f * base + (is_digit(*q) ? *q - '0'
+						: (*q | 0x20) - 'a' + 10);
+			v->type = TC_V_FLOAT;
+			v->f = f;
 		}
 		return;
 	}
@@ -1935,10 +1942,82 @@ static const char *const k8s_keys[] = {
 	"podTemplate",   "backoffLimit", "ttlSecondsAfterFinished",
 };
 
+/* Size (values, aliases expanded) and height of a subtree, memoised per
+ * node so an alias bomb is measured in time proportional to the document,
+ * not to its expansion. */
+struct measure {
+	uint32_t size;   /* saturates at JSON_MAX_NODES + 1 */
+	uint16_t height; /* saturates at JSON_MAX_DEPTH + 1 */
+	uint8_t state;   /* 0 unknown, 1 in progress (a cycle), 2 done */
+};
+
+static int measure(struct ctx *c, int index, int depth, struct measure *m,
+		   size_t nm)
+{
+	yaml_node_t *n = node_at(c, index);
+	struct measure *me;
+	uint64_t size = 1;
+	unsigned height = 0;
+
+	if (!n || index < 1 || (size_t)index > nm)
+		return fail_at(c, mark_pos(&c->doc.start_mark),
+			       "internal error: broken YAML node");
+	me = &m[index - 1];
+	if (me->state == 1 || depth > JSON_MAX_DEPTH)
+		return fail(c, n, "kubernetes: nested deeper than %d levels "
+			    "(or an alias that refers to itself)",
+			    JSON_MAX_DEPTH);
+	if (me->state == 0) {
+		me->state = 1;
+		if (n->type == YAML_SEQUENCE_NODE) {
+			yaml_node_item_t *it;
+
+			for (it = n->data.sequence.items.start;
+			     it < n->data.sequence.items.top; it++) {
+				int rc = measure(c, *it, depth + 1, m, nm);
+
+				if (rc)
+					return rc;
+				size += m[*it - 1].size;
+				if (m[*it - 1].height > height)
+					height = m[*it - 1].height;
+				if (size > JSON_MAX_NODES)
+					size = JSON_MAX_NODES + 1;
+			}
+		} else if (n->type == YAML_MAPPING_NODE) {
+			yaml_node_pair_t *pr;
+
+			for (pr = n->data.mapping.pairs.start;
+			     pr < n->data.mapping.pairs.top; pr++) {
+				int rc = measure(c, pr->value, depth + 1, m,
+						 nm);
+
+				if (rc)
+					return rc;
+				size += m[pr->value - 1].size;
+				if (m[pr->value - 1].height > height)
+					height = m[pr->value - 1].height;
+				if (size > JSON_MAX_NODES)
+					size = JSON_MAX_NODES + 1;
+			}
+		}
+		me->size = (uint32_t)size;
+		me->height = (uint16_t)(height + 1 > JSON_MAX_DEPTH + 1
+						? JSON_MAX_DEPTH + 1
+						: height + 1);
+		me->state = 2;
+	}
+	if ((size_t)depth + me->height > JSON_MAX_DEPTH + 1u)
+		return fail(c, n, "kubernetes: nested deeper than %d levels "
+			    "(or an alias that refers to itself)",
+			    JSON_MAX_DEPTH);
+	return 0;
+}
+
 /*
- * Convert n to JSON.  Aliases make the node graph a DAG or even cyclic, so
- * the walk is bounded by depth and by the number of nodes visited (counted
- * with repeats): a billion-laughs file stops after JSON_MAX_NODES.
+ * Convert n to JSON.  Aliases make the node graph a DAG or even cyclic;
+ * measure() has bounded its depth and expanded size before this walk, and
+ * the walk checks both again on its own.
  */
 static json_t *to_json(struct ctx *c, const yaml_node_t *n, int depth)
 {
@@ -1959,8 +2038,14 @@ static json_t *to_json(struct ctx *c, const yaml_node_t *n, int depth)
 		struct tc_value v;
 		json_t *j = NULL;
 
-		if (scalar_value(c, n, "a kubernetes value", &v))
+		if (check_nul(c, n, "a kubernetes value"))
 			return NULL;
+		memset(&v, 0, sizeof(v));
+		v.text = (const char *)n->data.scalar.value; /* not copied */
+		if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+			type_plain(v.text, n->data.scalar.length, &v);
+		else
+			v.type = TC_V_STR;
 		switch (v.type) {
 		case TC_V_NULL:
 			j = json_null();
@@ -2090,6 +2175,22 @@ static int parse_kubernetes(struct ctx *c, const yaml_node_t *n)
 			&ok);
 	if (rc || !ok)
 		return rc;
+	{
+		size_t nm = (size_t)(c->doc.nodes.top - c->doc.nodes.start);
+		struct measure *m = calloc(nm ? nm : 1, sizeof(*m));
+		int root = (int)(n - c->doc.nodes.start) + 1;
+
+		if (!m)
+			return nomem(c);
+		rc = measure(c, root, 1, m, nm);
+		if (!rc && m[root - 1].size > JSON_MAX_NODES)
+			rc = fail(c, n, "kubernetes: more than %d values once "
+				  "aliases are expanded",
+				  JSON_MAX_NODES);
+		free(m);
+		if (rc)
+			return rc;
+	}
 	c->json_nodes = 0;
 	c->spec->kubernetes = to_json(c, n, 0);
 	if (!c->spec->kubernetes)

@@ -22,6 +22,9 @@ int tc_mkdir_p(const char *path, int mode)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	/* the common case: only the last component is missing */
+	if (mkdir(path, (mode_t)mode) == 0 || errno == EEXIST)
+		return 0;
 	memcpy(buf, path, n + 1);
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
@@ -237,6 +240,28 @@ fail: {
 	errno = saved;
 	return -1;
 }
+}
+
+int tc_write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	const char *p = data;
+
+	if (fd < 0)
+		return -1;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return close(fd);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag,
