@@ -63,6 +63,8 @@ int tc_arg_double(const char *verb, const char *opt, const char *s, double min,
 
 /* Print an error as "trainctl: VERB: message" and return its exit code. */
 int tc_fail(const char *verb, const struct tc_error *err);
+/* The same for a spec that failed to load: unreadable is bad usage (2). */
+int tc_fail_spec(const char *verb, struct tc_error *err);
 int tc_usage_error(const char *verb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

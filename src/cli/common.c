@@ -225,6 +225,14 @@ int tc_fail(const char *verb, const struct tc_error *err)
 	return tc_status_exit(err->code);
 }
 
+int tc_fail_spec(const char *verb, struct tc_error *err)
+{
+	/* an experiment file that cannot be read is bad usage, like a bad one */
+	if (err->code == TC_ERR_IO)
+		err->code = TC_ERR_USAGE;
+	return tc_fail(verb, err);
+}
+
 int tc_usage_error(const char *verb, const char *fmt, ...)
 {
 	va_list ap;

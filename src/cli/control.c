@@ -224,7 +224,7 @@ int cmd_retry(int argc, char **argv)
 				 "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
 				 "AND state IN ('failed', 'timed_out')",
 			     a.pos[0], 0, &err, &changed)) ||
-	    (rc = tc_experiment_set_state(j, a.pos[0], "running", &err)) ||
+	    (changed && (rc = tc_experiment_set_state(j, a.pos[0], "running", &err))) ||
 	    (rc = tc_journal_event(j, a.pos[0], NULL, "retry requested", NULL, &err)) ||
 	    (rc = tc_journal_commit(j, &err))) {
 		tc_journal_rollback(j);

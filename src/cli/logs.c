@@ -100,6 +100,13 @@ int cmd_logs(int argc, char **argv)
 	}
 	dir = tc_trial_dir(j, id);
 	state = trial_state(j, a.pos[0], id, &attempt);
+	if (want_attempt > attempt && want_attempt > 1) {
+		fprintf(stderr, "trainctl logs: trial %s has %d attempt%s, not %d\n",
+			id, attempt, attempt == 1 ? "" : "s", want_attempt);
+		free(dir);
+		tc_journal_close(j);
+		return TC_EXIT_USAGE;
+	}
 	if (want_attempt && want_attempt < attempt)
 		snprintf(path, sizeof(path), "%s/%s.%d.log", dir, which, want_attempt);
 	else

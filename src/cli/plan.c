@@ -92,7 +92,7 @@ int cmd_validate(int argc, char **argv)
 		return tc_usage_error("validate", "expected one experiment file");
 	tc_error_clear(&err);
 	if ((rc = load_checked(a.pos[0], &spec, &err)))
-		return tc_fail("validate", &err);
+		return tc_fail_spec("validate", &err);
 	if ((rc = tc_plan_new(spec, tc_pick_seed(spec, NULL, &picked), &plan, &err))) {
 		tc_spec_free(spec);
 		return tc_fail("validate", &err);
@@ -100,7 +100,9 @@ int cmd_validate(int argc, char **argv)
 	while ((rc = tc_plan_next(plan, &t, &err)) == 1)
 		n++;
 	if (rc == 0 && n == 0)
-		rc = tc_error_at(&err, TC_ERR_SPEC, a.pos[0], 0, 0,
+		rc = tc_error_at(&err, TC_ERR_SPEC, a.pos[0],
+				 spec->search.nexclude ? spec->search.exclude[0].pos.line : 1,
+				 spec->search.nexclude ? spec->search.exclude[0].pos.col : 1,
 				 "the plan is empty: every point is excluded");
 	if (rc < 0) {
 		tc_plan_free(plan);
@@ -201,7 +203,7 @@ int cmd_plan(int argc, char **argv)
 	render = tc_arg(&a, plan_opts, "render");
 	tc_error_clear(&err);
 	if ((rc = load_checked(a.pos[0], &spec, &err)))
-		return tc_fail("plan", &err);
+		return tc_fail_spec("plan", &err);
 	seed = tc_pick_seed(spec, tc_arg(&a, plan_opts, "seed"), &picked);
 	if (picked && spec->search.method == TC_SEARCH_RANDOM)
 		fprintf(stderr,
@@ -311,7 +313,9 @@ int cmd_plan(int argc, char **argv)
 	if (fmt == TC_FMT_JSON)
 		fputs(n ? "\n]\n" : "]\n", stdout);
 	if (n == 0) {
-		tc_error_at(&err, TC_ERR_SPEC, a.pos[0], 0, 0,
+		tc_error_at(&err, TC_ERR_SPEC, a.pos[0],
+			    spec->search.nexclude ? spec->search.exclude[0].pos.line : 1,
+			    spec->search.nexclude ? spec->search.exclude[0].pos.col : 1,
 			    "the plan is empty: every point is excluded");
 		goto fail;
 	}

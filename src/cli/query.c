@@ -208,7 +208,7 @@ int tview_reparse(struct tview *v, struct tc_journal *j, const char *regex,
 		struct reparse_ctx c;
 		char *dir = tc_trial_dir(j, r->id);
 
-		json_object_clear(r->metrics);
+		/* values parsed again overlay the recorded ones */
 		c.metrics = r->metrics;
 		for (int f = 0; dir && f < 3; f++) {
 			char path[PATH_MAX];

@@ -273,7 +273,7 @@ int cmd_run(int argc, char **argv)
 		return tc_usage_error("run", "expected one experiment file");
 	tc_error_clear(&err);
 	if ((rc = tc_spec_load(a.pos[0], &spec, &err)))
-		return tc_fail("run", &err);
+		return tc_fail_spec("run", &err);
 	backend = tc_arg(&a, run_opts, "backend");
 	if (!backend)
 		backend = spec->backend ? spec->backend : "local";
@@ -312,6 +312,16 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		rc = tc_run_existing("run", &j, spec->name, &a, run_opts, 1);
 		goto out;
+	}
+	{
+		struct tc_run_opts o;
+
+		if (run_opts_from_args("run", &a, run_opts, &o)) {
+			rc = TC_EXIT_USAGE;
+			goto out;
+		}
+		if ((rc = tc_runner_check(spec, &o, &err)))
+			goto fail;
 	}
 	seed = tc_pick_seed(spec, tc_arg(&a, run_opts, "seed"), &picked);
 	{

@@ -1489,6 +1489,33 @@ static int run_loop(struct runner *r)
 	return 0;
 }
 
+int tc_runner_check(const struct tc_spec *spec, const struct tc_run_opts *o,
+		    struct tc_error *err)
+{
+	double cpus;
+	long long mem;
+	int gpus;
+
+	tc_machine_resources(&cpus, &mem, &gpus);
+	if (o->cpus > 0)
+		cpus = o->cpus;
+	if (o->memory > 0)
+		mem = o->memory;
+	if (o->gpus >= 0)
+		gpus = o->gpus > 64 ? 64 : o->gpus;
+	if (spec->resources.cpu > cpus + 1e-9 || spec->resources.memory > mem ||
+	    spec->resources.gpu > gpus)
+		return tc_error_set(
+			err, TC_ERR_USAGE,
+			"a trial requests %g CPUs, %lld MiB and %d GPUs, but this "
+			"machine offers %g CPUs, %lld MiB and %d GPUs: lower "
+			"resources in the spec, or set --cpus/--memory/--gpus, or "
+			"use --backend kubernetes",
+			spec->resources.cpu, spec->resources.memory >> 20,
+			spec->resources.gpu, cpus, mem >> 20, gpus);
+	return 0;
+}
+
 int tc_runner_run(struct tc_journal *j, const char *name,
 		  const struct tc_run_opts *o, struct tc_run_summary *sum,
 		  struct tc_error *err)
@@ -1524,6 +1551,8 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 			goto out;
 		}
 	}
+	if ((rc = tc_runner_check(r.spec, o, err)))
+		goto out;
 	tc_machine_resources(&r.cpu_cap, &r.mem_cap, &r.ngpus);
 	if (o->cpus > 0)
 		r.cpu_cap = o->cpus;
@@ -1536,18 +1565,6 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	r.mem_req = r.spec->resources.memory;
 	r.gpu_req = r.spec->resources.gpu;
 	r.threads = r.cpu_req > 0 ? (int)ceil(r.cpu_req) : 1;
-	if (r.cpu_req > r.cpu_cap + 1e-9 || r.mem_req > r.mem_cap ||
-	    r.gpu_req > r.ngpus) {
-		rc = tc_error_set(
-			err, TC_ERR_USAGE,
-			"a trial requests %g CPUs, %lld MiB and %d GPUs, but this "
-			"machine offers %g CPUs, %lld MiB and %d GPUs: lower "
-			"resources in the spec, or set --cpus/--memory/--gpus, or "
-			"use --backend kubernetes",
-			r.cpu_req, r.mem_req >> 20, r.gpu_req, r.cpu_cap,
-			r.mem_cap >> 20, r.ngpus);
-		goto out;
-	}
 	if ((rc = prepare_all(&r)))
 		goto out;
 

@@ -46,6 +46,12 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 		  const struct tc_run_opts *opts, struct tc_run_summary *sum,
 		  struct tc_error *err);
 
+/* Does a trial of this spec fit the machine (as the options describe it)?
+ * 0 or TC_ERR_USAGE with a message saying what to change. */
+struct tc_spec;
+int tc_runner_check(const struct tc_spec *spec, const struct tc_run_opts *o,
+		    struct tc_error *err);
+
 /* Take the runner lock of an experiment without running (cancel, retry use
  * it to tell whether a runner is alive).  Returns an fd (keep it open to
  * hold the lock), -1 with errno EWOULDBLOCK when a runner holds it, or -1. */

@@ -690,6 +690,10 @@ static int unknown_key(struct ctx *c, const yaml_node_t *k, const char *key,
 	char cb[48], list[512] = "";
 	size_t i;
 
+	if (strcmp(key, "<<") == 0)
+		return fail(c, k, "YAML merge keys (<<) are not supported%s%s: "
+			    "write the keys out",
+			    where ? " in " : "", where ? where : "");
 	if (hint)
 		return fail(c, k, "unknown key '%s'%s%s (did you mean '%s'?)",
 			    clip(key, cb), where ? " in " : "",

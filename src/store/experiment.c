@@ -305,7 +305,9 @@ int tc_experiment_create(struct tc_journal *j, const struct tc_spec *spec,
 	if (rc)
 		goto fail;
 	if (added == 0) {
-		rc = tc_error_at(err, TC_ERR_SPEC, spec->path, 0, 0,
+		rc = tc_error_at(err, TC_ERR_SPEC, spec->path,
+				 spec->search.nexclude ? spec->search.exclude[0].pos.line : 1,
+				 spec->search.nexclude ? spec->search.exclude[0].pos.col : 1,
 				 "the plan is empty: every point is excluded");
 		goto fail;
 	}
