@@ -63,6 +63,14 @@ int tc_arg_double(const char *verb, const char *opt, const char *s, double min,
 
 /* Print an error as "trainctl: VERB: message" and return its exit code. */
 int tc_fail(const char *verb, const struct tc_error *err);
+/* Output columns of every trial row besides its parameters and metrics.
+ * A parameter may not take one of these names; a metric that has one (or
+ * a parameter's) is shown as "metric.NAME". */
+extern const char *const tc_reserved_columns[];
+int tc_is_reserved_column(const char *name);
+struct tc_spec;
+int tc_check_param_names(const struct tc_spec *spec, struct tc_error *err);
+
 /* The same for a spec that failed to load: unreadable is bad usage (2). */
 int tc_fail_spec(const char *verb, struct tc_error *err);
 int tc_usage_error(const char *verb, const char *fmt, ...)

@@ -225,6 +225,33 @@ int tc_fail(const char *verb, const struct tc_error *err)
 	return tc_status_exit(err->code);
 }
 
+const char *const tc_reserved_columns[] = {
+	"trial", "state", "index", "trial_seed", "attempts", "command",
+	"wall_seconds", "reason", NULL,
+};
+
+int tc_is_reserved_column(const char *name)
+{
+	for (int i = 0; tc_reserved_columns[i]; i++)
+		if (!strcmp(name, tc_reserved_columns[i]))
+			return 1;
+	return 0;
+}
+
+int tc_check_param_names(const struct tc_spec *spec, struct tc_error *err)
+{
+	for (size_t i = 0; i < spec->nparams; i++)
+		if (tc_is_reserved_column(spec->params[i].name))
+			return tc_error_at(err, TC_ERR_SPEC, spec->path,
+					   spec->params[i].pos.line,
+					   spec->params[i].pos.col,
+					   "parameter name '%s' is reserved: it names "
+					   "a column of trainctl's output; rename the "
+					   "parameter",
+					   spec->params[i].name);
+	return 0;
+}
+
 int tc_fail_spec(const char *verb, struct tc_error *err)
 {
 	/* an experiment file that cannot be read is bad usage, like a bad one */

@@ -106,7 +106,7 @@ int cmd_cancel(int argc, char **argv)
 	struct tc_journal *j = NULL;
 	struct tc_error err;
 	sqlite3_stmt *st;
-	int rc, n = 0, all, queued = 0, running = 0;
+	int rc, n = 0, all, queued = 0, running = 0, runner_alive;
 
 	rc = tc_parse_args(argc, argv, cancel_opts, "cancel NAME [TRIAL...]",
 			   "Cancel the whole experiment, or the trials named.  "
@@ -141,6 +141,7 @@ int cmd_cancel(int argc, char **argv)
 		tc_journal_rollback(j);
 		goto fail;
 	}
+	runner_alive = tc_runner_alive(j, a.pos[0]);
 	/* now act: signal the supervisors of running trials */
 	st = tc_journal_prepare(j,
 				"SELECT id, attempt, sup_pid, sup_start FROM trials "
@@ -163,7 +164,7 @@ int cmd_cancel(int argc, char **argv)
 	sqlite3_finalize(st);
 	printf("cancelled %d queued trial%s; stopping %d running trial%s\n", queued,
 	       queued == 1 ? "" : "s", running, running == 1 ? "" : "s");
-	if (running && !tc_runner_alive(j, a.pos[0]))
+	if (running && !runner_alive)
 		printf("no trainctl is running '%s': `trainctl resume %s` records "
 		       "their end\n",
 		       a.pos[0], a.pos[0]);

@@ -27,6 +27,11 @@ static int load_checked(const char *path, struct tc_spec **spec,
 
 	if (rc)
 		return rc;
+	if ((rc = tc_check_param_names(*spec, err))) {
+		tc_spec_free(*spec);
+		*spec = NULL;
+		return rc;
+	}
 	if ((*spec)->metric.regex) {
 		struct tc_metric_regex *re =
 			tc_metric_regex_new((*spec)->metric.regex, err);
@@ -261,7 +266,7 @@ int cmd_plan(int argc, char **argv)
 			fputc(',', stdout);
 			tc_csv_field(stdout, spec->params[i].name);
 		}
-		fputs(",seed\n", stdout);
+		fputs(",trial_seed\n", stdout);
 	} else {
 		fputs("[", stdout);
 	}
@@ -296,7 +301,7 @@ int cmd_plan(int argc, char **argv)
 			for (size_t i = 0; i < spec->nparams; i++)
 				json_object_set_new(row, spec->params[i].name,
 						    tc_value_json(&t->values[i]));
-			json_object_set_new(row, "seed", json_integer(t->seed));
+			json_object_set_new(row, "trial_seed", json_integer(t->seed));
 			fputs(n ? ",\n  " : "\n  ", stdout);
 			json_dumpf(row, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER |
 							JSON_REAL_PRECISION(15));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cli/cli.h"
 #include "metrics/metrics.h"
 #include "util/fsutil.h"
 
@@ -54,6 +55,18 @@ static void collect_names(struct tview *v)
 	if (v->nmetric > first)
 		qsort(v->metric_names + first, v->nmetric - first,
 		      sizeof(char *), cmp_names);
+	free(v->metric_keys);
+	v->metric_keys = calloc(v->nmetric + 1, sizeof(char *));
+	for (size_t i = 0; v->metric_keys && i < v->nmetric; i++) {
+		const char *n = v->metric_names[i];
+		int clash = tc_is_reserved_column(n) ||
+			    tc_spec_param_index(v->spec, n, strlen(n)) >= 0;
+
+		if (clash && asprintf(&v->metric_keys[i], "metric.%s", n) < 0)
+			v->metric_keys[i] = NULL;
+		if (!v->metric_keys[i])
+			v->metric_keys[i] = strdup(n);
+	}
 }
 
 int tview_load(struct tc_journal *j, const char *name, struct tview *v,
@@ -167,9 +180,13 @@ void tview_free(struct tview *v)
 		free(v->rows[i].reason);
 	}
 	free(v->rows);
-	for (size_t i = 0; i < v->nmetric; i++)
+	for (size_t i = 0; i < v->nmetric; i++) {
 		free(v->metric_names[i]);
+		if (v->metric_keys)
+			free(v->metric_keys[i]);
+	}
 	free(v->metric_names);
+	free(v->metric_keys);
 	tc_spec_free(v->spec);
 	tc_exp_info_free(&v->exp);
 	memset(v, 0, sizeof(*v));
@@ -283,7 +300,16 @@ static int g_goal;
 static int cmp_rows(const void *a, const void *b)
 {
 	const struct trow *x = a, *y = b;
-	int c = tc_metric_cmp(x->rank, x->has_rank, y->rank, y->has_rank, g_goal);
+	int sx = x->state == TC_ST_SUCCEEDED, sy = y->state == TC_ST_SUCCEEDED;
+	int c;
+
+	/* trials without the metric last; among those with it, succeeded
+	 * ones first: a failed trial's last value is no result */
+	if (x->has_rank != y->has_rank)
+		return x->has_rank ? -1 : 1;
+	if (sx != sy)
+		return sx ? -1 : 1;
+	c = tc_metric_cmp(x->rank, x->has_rank, y->rank, y->has_rank, g_goal);
 
 	if (c)
 		return c;

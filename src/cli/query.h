@@ -34,6 +34,8 @@ struct tview {
 	struct trow *rows;
 	size_t n;
 	char **metric_names;    /* spec metric first, then the rest sorted */
+	char **metric_keys;     /* their output names: "metric.NAME" when NAME
+				   is a parameter's or a fixed column's */
 	size_t nmetric;
 };
 

@@ -160,10 +160,10 @@ int cmd_results(int argc, char **argv)
 						    pv ? json_incref(pv) : json_null());
 			}
 			for (size_t k = 0; k < rk.v.nmetric; k++)
-				json_object_set_new(row, rk.v.metric_names[k],
+				json_object_set_new(row, rk.v.metric_keys[k],
 						    trow_metric_json(r, rk.v.metric_names[k]));
 			json_object_set_new(row, "attempts", json_integer(r->attempt));
-			json_object_set_new(row, "seed", json_integer(r->seed));
+			json_object_set_new(row, "trial_seed", json_integer(r->seed));
 			json_object_set_new(row, "command", json_incref(r->command));
 			json_object_set_new(row, "wall_seconds", json_real(r->wall));
 			json_object_set_new(row, "reason", r->reason ? json_string(r->reason)
@@ -187,7 +187,7 @@ int cmd_results(int argc, char **argv)
 			for (size_t p = 0; p < rk.v.spec->nparams; p++)
 				hdr[c++] = rk.v.spec->params[p].name;
 			for (size_t k = 0; k < rk.v.nmetric; k++)
-				hdr[c++] = rk.v.metric_names[k];
+				hdr[c++] = rk.v.metric_keys[k];
 			t = tc_table_new(ncol, hdr);
 			for (size_t i = 0; i < ncol; i++)
 				cells[i] = malloc(256);

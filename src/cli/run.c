@@ -274,6 +274,10 @@ int cmd_run(int argc, char **argv)
 	tc_error_clear(&err);
 	if ((rc = tc_spec_load(a.pos[0], &spec, &err)))
 		return tc_fail_spec("run", &err);
+	if ((rc = tc_check_param_names(spec, &err))) {
+		tc_spec_free(spec);
+		return tc_fail_spec("run", &err);
+	}
 	backend = tc_arg(&a, run_opts, "backend");
 	if (!backend)
 		backend = spec->backend ? spec->backend : "local";

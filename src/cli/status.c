@@ -196,7 +196,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 						    pv ? json_incref(pv) : json_null());
 			}
 			for (size_t k = 0; k < v.nmetric; k++)
-				json_object_set_new(row, v.metric_names[k],
+				json_object_set_new(row, v.metric_keys[k],
 						    trow_metric_json(r, v.metric_names[k]));
 			json_object_set_new(row, "attempts", json_integer(r->attempt));
 			json_object_set_new(row, "reason", r->reason ? json_string(r->reason)
@@ -222,7 +222,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 			for (size_t p = 0; p < v.spec->nparams; p++)
 				hdr[c++] = v.spec->params[p].name;
 			for (size_t k = 0; k < v.nmetric; k++)
-				hdr[c++] = v.metric_names[k];
+				hdr[c++] = v.metric_keys[k];
 			hdr[c++] = "reason";
 			t = tc_table_new(ncol, hdr);
 		}

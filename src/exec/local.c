@@ -656,17 +656,18 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 
 int tc_shim_cancel(struct tc_shim *s, pid_t pgid, int hard)
 {
-	struct {
-		uint32_t len;
-		struct shim_req rq;
-	} m;
+	char buf[sizeof(uint32_t) + sizeof(struct shim_req)];
+	struct shim_req rq;
+	uint32_t len = sizeof(rq);
 
-	memset(&m, 0, sizeof(m));
-	m.len = sizeof(m.rq);
-	m.rq.type = REQ_CANCEL;
-	m.rq.pgid = pgid;
-	m.rq.hard = hard;
-	return write_full(s->fd, &m, sizeof(m));
+	/* laid out byte by byte as the shim reads it: length, then request */
+	memset(&rq, 0, sizeof(rq));
+	rq.type = REQ_CANCEL;
+	rq.pgid = pgid;
+	rq.hard = hard;
+	memcpy(buf, &len, sizeof(len));
+	memcpy(buf + sizeof(len), &rq, sizeof(rq));
+	return write_full(s->fd, buf, sizeof(buf));
 }
 
 int tc_shim_read(struct tc_shim *s, struct tc_shim_event *ev)

@@ -599,6 +599,8 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 	double next_at = 0;
 
 	tail(r, lv, 1);
+	if (!have && lv->pgid > 0)
+		kill(-lv->pgid, SIGKILL); /* unsupervised leftovers */
 	if (!have) {
 		memset(&ei, 0, sizeof(ei));
 		ei.exit_code = -1;
@@ -1004,6 +1006,16 @@ static int on_started(struct runner *r, struct live *lv, pid_t pgid)
 	return 0;
 }
 
+/* The shim is gone or its socket broke: its trials go on without it (or
+ * ended): watch them like adopted ones; the next start makes a new shim. */
+static void shim_lost(struct runner *r)
+{
+	for (size_t i = 0; i < r->nlive; i++)
+		r->live[i]->own = 0;
+	tc_shim_close(r->shim);
+	r->shim = NULL;
+}
+
 static int shim_events(struct runner *r)
 {
 	struct tc_shim_event ev;
@@ -1012,8 +1024,10 @@ static int shim_events(struct runner *r)
 	while (r->shim && (n = tc_shim_read(r->shim, &ev)) != 0) {
 		struct live *lv;
 
-		if (n < 0)
-			break; /* the shim is gone: reap() sees to it */
+		if (n < 0) {
+			shim_lost(r);
+			break;
+		}
 		lv = find_live(r, ev.id, ev.attempt);
 		if (!lv)
 			continue;
@@ -1038,10 +1052,8 @@ static int reap(struct runner *r)
 		if (!r->shim || pid != tc_shim_pid(r->shim))
 			continue;
 		shim_events(r);
-		for (size_t i = 0; i < r->nlive; i++)
-			r->live[i]->own = 0;
-		tc_shim_close(r->shim);
-		r->shim = NULL;
+		if (r->shim)
+			shim_lost(r);
 	}
 	return 0;
 }

@@ -583,3 +583,29 @@ int tc_plan_next(struct tc_plan *p, const struct tc_trial **out,
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	return r;
 }
+
+/* Is every real in o written back exactly with 15 significant digits? */
+static int reals_fit_15(json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v)
+	{
+		if (json_is_real(v)) {
+			char buf[40];
+
+			snprintf(buf, sizeof(buf), "%.15g", json_real_value(v));
+			if (strtod(buf, NULL) != json_real_value(v))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+char *tc_params_dumps(json_t *params)
+{
+	return json_dumps(params, JSON_COMPACT | JSON_PRESERVE_ORDER |
+					  JSON_REAL_PRECISION(reals_fit_15(params) ? 15
+										    : 17));
+}

@@ -64,6 +64,10 @@ void tc_plan_free(struct tc_plan *p);
 json_t *tc_trial_params_json(const struct tc_spec *spec,
 			     const struct tc_value *values);
 
+/* The parameters as compact JSON text, numbers written as short as reads
+ * back exactly (0.1, not 0.10000000000000001).  malloc'd. */
+char *tc_params_dumps(json_t *params);
+
 /* A value as JSON (int, real, string, bool or null). */
 json_t *tc_value_json(const struct tc_value *v);
 

@@ -99,13 +99,29 @@ int tc_trial_resolve(const struct tc_spec *spec, const struct tc_value *values,
 		    json_array_append_new(argv, json_string("-c")) ||
 		    json_array_append_new(argv, json_string(spec->script.text)))
 			goto nomem;
-		for (size_t i = 0; i < spec->nparams; i++)
-			if (valid_env_name(spec->params[i].name) &&
-			    json_object_set_new(env, spec->params[i].name,
-						json_string(values[i].text
-								    ? values[i].text
-								    : "")))
+		for (size_t i = 0; i < spec->nparams; i++) {
+			const char *name = spec->params[i].name;
+			const char *text = values[i].text ? values[i].text : "";
+			char key[256];
+			size_t k = 0;
+
+			/* TRAINCTL_PARAM_<NAME> for every parameter (batch-size
+			 * → TRAINCTL_PARAM_BATCH_SIZE), and the bare name too
+			 * when it is a valid shell variable name */
+			k = (size_t)snprintf(key, sizeof(key), "TRAINCTL_PARAM_");
+			for (const char *ch = name; *ch && k + 1 < sizeof(key); ch++)
+				key[k++] = (*ch >= 'a' && *ch <= 'z') ? (char)(*ch - 32)
+					   : ((*ch >= 'A' && *ch <= 'Z') ||
+					      (*ch >= '0' && *ch <= '9'))
+						   ? *ch
+						   : '_';
+			key[k] = '\0';
+			if (json_object_set_new(env, key, json_string(text)))
 				goto nomem;
+			if (valid_env_name(name) &&
+			    json_object_set_new(env, name, json_string(text)))
+				goto nomem;
+		}
 	} else {
 		for (size_t i = 0; i < spec->ncommand; i++) {
 			char *s = NULL;
@@ -204,14 +220,15 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		rc = tc_trial_resolve(spec, t->values, t->id, t->index, t->seed,
-				      dir, &argv, &env, err);
+		rc = tc_trial_resolve(spec, t->values, t->id,
+				      (uint64_t)base + t->index, t->seed, dir,
+				      &argv, &env, err);
 		free(dir);
 		if (rc) {
 			json_decref(params);
 			goto out;
 		}
-		ptext = json_dumps(params, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		ptext = tc_params_dumps(params);
 		atext = json_dumps(argv, JSON_COMPACT);
 		etext = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(params);
@@ -372,7 +389,9 @@ int tc_experiment_replan(struct tc_journal *j, const struct tc_spec *spec,
 			goto fail;
 		}
 		rc = tc_plan_new(spec, e.seed, &plan, err);
-		while (!rc && (rc = tc_plan_next(plan, &t, err)) == 1) {
+		if (rc == 0)
+			rc = 1;
+		while (rc == 1 && (rc = tc_plan_next(plan, &t, err)) == 1) {
 			sqlite3_reset(tmp);
 			sqlite3_bind_text(tmp, 1, t->id, -1, SQLITE_TRANSIENT);
 			sqlite3_step(tmp);
