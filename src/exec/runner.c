@@ -57,6 +57,7 @@ struct live {
 	long long shim_start;
 	int own;            /* supervised by our shim: its events come to us */
 	int cancel_pending; /* interrupted before the shim reported its start */
+	int released;       /* its slot and resources are handed out already */
 	int gpus[16];
 	int ngpus;
 	char *dir;
@@ -703,8 +704,10 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 	} else {
 		report_line(r, lv, tc_state_name(state), ei.wall, reason);
 	}
-	give_back(r, lv);
-	live_remove(r, lv);
+	if (!lv->released) {
+		give_back(r, lv);
+		live_remove(r, lv);
+	}
 	live_free(lv);
 	return 0;
 fail:
@@ -1016,12 +1019,31 @@ static void shim_lost(struct runner *r)
 	r->shim = NULL;
 }
 
+static int launch_ready(struct runner *r)
+{
+	while (!r->stopping && fits(r)) {
+		int rc = start_next(r);
+
+		if (rc <= 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Events from the shim.  A trial that ended frees its slot at once: the
+ * next trial is launched before the ended one's outcome is committed, so
+ * the bookkeeping is off the critical path.  This is safe: the outcome is
+ * in the trial's status file until the journal has it, and a runner that
+ * dies in between records it on resume. */
 static int shim_events(struct runner *r)
 {
 	struct tc_shim_event ev;
-	int n, rc;
+	struct live *ended[64];
+	int from[64];
+	size_t nended = 0;
+	int n, rc = 0;
 
-	while (r->shim && (n = tc_shim_read(r->shim, &ev)) != 0) {
+	while (r->shim && nended < 64 && (n = tc_shim_read(r->shim, &ev)) != 0) {
 		struct live *lv;
 
 		if (n < 0) {
@@ -1031,14 +1053,28 @@ static int shim_events(struct runner *r)
 		lv = find_live(r, ev.id, ev.attempt);
 		if (!lv)
 			continue;
-		if (ev.type == TC_SHIM_STARTED)
-			rc = on_started(r, lv, ev.pid);
-		else
-			rc = finish(r, lv, lv->pgid ? TC_ST_RUNNING : TC_ST_STARTING);
-		if (rc)
-			return rc;
+		if (ev.type == TC_SHIM_STARTED) {
+			if ((rc = on_started(r, lv, ev.pid)))
+				break;
+			continue;
+		}
+		from[nended] = lv->pgid ? TC_ST_RUNNING : TC_ST_STARTING;
+		give_back(r, lv);
+		live_remove(r, lv);
+		lv->released = 1;
+		ended[nended++] = lv;
 	}
-	return 0;
+	if (!rc && nended)
+		rc = launch_ready(r);
+	for (size_t i = 0; i < nended; i++) {
+		int frc = rc ? 0 : finish(r, ended[i], from[i]);
+
+		if (rc) /* the runner stops: recovery records it later */
+			live_free(ended[i]);
+		else if (frc)
+			rc = frc;
+	}
+	return rc;
 }
 
 /* Our only child is the shim.  If it died, its trials go on without it:
@@ -1456,13 +1492,8 @@ static int run_loop(struct runner *r)
 			if ((rc = tail_all(r)))
 				return rc;
 		}
-		while (!r->stopping && fits(r)) {
-			rc = start_next(r);
-			if (rc < 0)
-				return rc;
-			if (rc == 0)
-				break;
-		}
+		if ((rc = launch_ready(r)))
+			return rc;
 		if (r->nlive == 0) {
 			double next_at = -1;
 
