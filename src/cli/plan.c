@@ -241,8 +241,17 @@ int cmd_plan(int argc, char **argv)
 			for (size_t k = 0; k < p->nvalues; k++)
 				if ((int)strlen(p->values[k].text) > width[i])
 					width[i] = (int)strlen(p->values[k].text);
-		} else if (width[i] < 12)
-			width[i] = 12;
+		} else if (p->kind == TC_P_INT_UNIFORM) {
+			int w = snprintf(NULL, 0, "%lld", (long long)p->max);
+			int w2 = snprintf(NULL, 0, "%lld", (long long)p->min);
+
+			if (w2 > w)
+				w = w2;
+			if (w > width[i])
+				width[i] = w;
+		} else if (width[i] < 22) {
+			width[i] = 22; /* the longest round-trip double */
+		}
 	}
 	for (size_t i = 0; i < spec->search.ninclude; i++)
 		for (size_t k = 0; k < spec->search.include[i].n; k++) {

@@ -277,6 +277,7 @@ struct tc_plan {
 	struct idset seen;     /* ids emitted, when needed */
 	int track_seen;
 	struct rng rng;
+	uint64_t seed;
 	uint64_t draws;
 	char note[256];
 };
@@ -307,15 +308,8 @@ int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
 		for (size_t i = 0; i < spec->nparams; i++) {
 			const struct tc_param *par = &spec->params[i];
 
-			if (par->kind != TC_P_VALUES && par->kind != TC_P_CONST) {
-				tc_plan_free(p);
-				return tc_error_at(
-					err, TC_ERR_SPEC, spec->path,
-					par->pos.line, par->pos.col,
-					"parameter '%s': grid search needs values "
-					"or value; use search.method: random",
-					par->name);
-			}
+			if (par->kind != TC_P_VALUES && par->kind != TC_P_CONST)
+				continue; /* drawn per grid point */
 			if (par->nvalues == 0) {
 				tc_plan_free(p);
 				return tc_error_at(err, TC_ERR_SPEC, spec->path,
@@ -329,6 +323,7 @@ int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
 		p->track_seen = 1;
 	}
 	rng_seed(&p->rng, seed);
+	p->seed = seed;
 	p->trial.values = p->cur;
 	*out = p;
 	return 0;
@@ -386,6 +381,9 @@ static int emit(struct tc_plan *p, int included, const struct tc_trial **out)
 	return 1;
 }
 
+static int is_enumerated(const struct tc_param *par);
+static void draw_rest(struct tc_plan *p);
+
 static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 {
 	const struct tc_spec *spec = p->spec;
@@ -398,7 +396,9 @@ static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 			break;
 		}
 		for (size_t i = 0; i < spec->nparams; i++)
-			p->cur[i] = spec->params[i].values[p->odo[i]];
+			if (is_enumerated(&spec->params[i]))
+				p->cur[i] = spec->params[i].values[p->odo[i]];
+		draw_rest(p);
 		excluded = point_excluded(spec, p->cur);
 		/* advance the odometer, last parameter fastest */
 		{
@@ -406,7 +406,8 @@ static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 
 			while (i > 0) {
 				i--;
-				if (++p->odo[i] < spec->params[i].nvalues)
+				if (is_enumerated(&spec->params[i]) &&
+				    ++p->odo[i] < spec->params[i].nvalues)
 					break;
 				p->odo[i] = 0;
 				if (i == 0)
@@ -428,7 +429,7 @@ static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 	return 0;
 }
 
-static void sample_param(struct tc_plan *p, size_t i)
+static void sample_param_rng(struct tc_plan *p, size_t i, struct rng *rg)
 {
 	const struct tc_param *par = &p->spec->params[i];
 	struct tc_value *v = &p->cur[i];
@@ -436,16 +437,16 @@ static void sample_param(struct tc_plan *p, size_t i)
 	switch (par->kind) {
 	case TC_P_VALUES:
 	case TC_P_CONST:
-		*v = par->values[rng_below(&p->rng, par->nvalues)];
+		*v = par->values[rng_below(rg, par->nvalues)];
 		return;
 	case TC_P_UNIFORM:
 		v->type = TC_V_FLOAT;
-		v->f = par->min + rng_unit(&p->rng) * (par->max - par->min);
+		v->f = par->min + rng_unit(rg) * (par->max - par->min);
 		break;
 	case TC_P_LOG_UNIFORM:
 		v->type = TC_V_FLOAT;
 		v->f = exp(log(par->min) +
-			   rng_unit(&p->rng) * (log(par->max) - log(par->min)));
+			   rng_unit(rg) * (log(par->max) - log(par->min)));
 		if (v->f < par->min)
 			v->f = par->min;
 		if (v->f > par->max)
@@ -456,7 +457,7 @@ static void sample_param(struct tc_plan *p, size_t i)
 		uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;
 
 		v->type = TC_V_INT;
-		v->i = (long long)((uint64_t)lo + rng_below(&p->rng, span));
+		v->i = (long long)((uint64_t)lo + rng_below(rg, span));
 		v->f = (double)v->i;
 		snprintf(p->text[i], sizeof(p->text[i]), "%lld", v->i);
 		v->text = p->text[i];
@@ -467,6 +468,48 @@ static void sample_param(struct tc_plan *p, size_t i)
 	v->text = p->text[i];
 	v->i = 0;
 	v->b = 0;
+}
+
+static void sample_param(struct tc_plan *p, size_t i)
+{
+	sample_param_rng(p, i, &p->rng);
+}
+
+static int is_enumerated(const struct tc_param *par)
+{
+	return par->kind == TC_P_VALUES || par->kind == TC_P_CONST;
+}
+
+/* Draw the distribution parameters of a grid or include point from a
+ * generator seeded by the experiment seed and the point's enumerated
+ * values, so a point always draws the same values for the same seed. */
+static void draw_rest(struct tc_plan *p)
+{
+	const struct tc_spec *spec = p->spec;
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	struct rng rg;
+	int any = 0;
+
+	for (size_t i = 0; i < spec->nparams; i++) {
+		const char *t;
+
+		if (!is_enumerated(&spec->params[i])) {
+			any = 1;
+			continue;
+		}
+		for (t = spec->params[i].name; *t; t++)
+			h = (h ^ (unsigned char)*t) * 0x100000001b3ULL;
+		h = (h ^ 0xff) * 0x100000001b3ULL;
+		for (t = p->cur[i].text ? p->cur[i].text : ""; *t; t++)
+			h = (h ^ (unsigned char)*t) * 0x100000001b3ULL;
+		h = (h ^ 0xfe) * 0x100000001b3ULL;
+	}
+	if (!any)
+		return;
+	rng_seed(&rg, p->seed ^ h);
+	for (size_t i = 0; i < spec->nparams; i++)
+		if (!is_enumerated(&spec->params[i]))
+			sample_param_rng(p, i, &rg);
 }
 
 static int random_next(struct tc_plan *p, const struct tc_trial **out)
@@ -512,6 +555,8 @@ static int grid_has(struct tc_plan *p)
 		const struct tc_param *par = &spec->params[i];
 		size_t k;
 
+		if (!is_enumerated(par))
+			return 0; /* drawn values: always a new point */
 		for (k = 0; k < par->nvalues; k++)
 			if (&par->values[k] == &p->cur[i] ||
 			    tc_value_equal(&par->values[k], &p->cur[i]))
@@ -529,6 +574,7 @@ static int include_next(struct tc_plan *p, const struct tc_trial **out,
 
 	while (p->next_include < spec->search.ninclude) {
 		const struct tc_point *pt = &spec->search.include[p->next_include++];
+		int missing_dist = 0;
 
 		for (size_t i = 0; i < spec->nparams; i++) {
 			const struct tc_param *par = &spec->params[i];
@@ -539,6 +585,10 @@ static int include_next(struct tc_plan *p, const struct tc_trial **out,
 					v = &pt->a[k].value;
 			if (!v && par->kind == TC_P_CONST)
 				v = &par->values[0];
+			if (!v && par->kind != TC_P_VALUES) {
+				missing_dist = 1; /* drawn below */
+				continue;
+			}
 			if (!v)
 				return tc_error_at(err, TC_ERR_SPEC, spec->path,
 						   pt->pos.line, pt->pos.col,
@@ -552,6 +602,24 @@ static int include_next(struct tc_plan *p, const struct tc_trial **out,
 					break;
 				}
 			p->cur[i] = *v;
+		}
+		if (missing_dist) {
+			/* what the entry does not set is drawn, seeded by what
+			 * it does set (its distribution values keep theirs) */
+			struct tc_value keep[64];
+			size_t nk = spec->nparams < 64 ? spec->nparams : 64;
+			int set[64] = {0};
+
+			for (size_t i = 0; i < nk; i++)
+				for (size_t k = 0; k < pt->n; k++)
+					if (!strcmp(pt->a[k].name, spec->params[i].name)) {
+						set[i] = 1;
+						keep[i] = p->cur[i];
+					}
+			draw_rest(p);
+			for (size_t i = 0; i < nk; i++)
+				if (set[i])
+					p->cur[i] = keep[i];
 		}
 		tc_trial_identity(spec, p->cur, p->trial.id, &p->trial.seed);
 		if (spec->search.method == TC_SEARCH_GRID && !p->track_seen &&

@@ -1548,6 +1548,8 @@ static int parse_point(struct ctx *c, const yaml_node_t *m, const char *where,
 				tmp[i].pos = pt->pos;
 				continue;
 			}
+			if (p->kind != TC_P_VALUES)
+				continue; /* a distribution: drawn per point */
 			if (nmiss++ < 5) {
 				size_t l = strlen(missing);
 
@@ -1557,8 +1559,9 @@ static int parse_point(struct ctx *c, const yaml_node_t *m, const char *where,
 		}
 		if (nmiss)
 			rc = fail(c, m, "%s does not set %s%s: an include entry "
-				  "gives a value to every parameter that is "
-				  "not a constant",
+				  "gives a value to every parameter that has "
+				  "values: (constants are filled in and "
+				  "distributions drawn)",
 				  where, missing, nmiss > 5 ? " and more" : "");
 	}
 	if (!rc) {
@@ -1642,16 +1645,9 @@ static int check_grid(struct ctx *c)
 
 	if (s->search.method != TC_SEARCH_GRID)
 		return 0;
-	for (i = 0; i < s->nparams; i++) {
-		const struct tc_param *p = &s->params[i];
-
-		if (p->kind != TC_P_VALUES && p->kind != TC_P_CONST)
-			return fail_at(c, p->pos,
-				       "parameters.%s: grid search needs "
-				       "values or value; use search.method: "
-				       "random",
-				       p->name);
-	}
+	/* Distribution parameters are allowed: as in Ray Tune, the grid runs
+	 * over the values: parameters and each point draws the others. */
+	(void)i;
 	size = tc_spec_grid_size(s);
 	if (size > TC_GRID_MAX && !s->search.has_trials) {
 		char num[48];

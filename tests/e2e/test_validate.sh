@@ -43,6 +43,48 @@ expect_rc 0 "good spec validates"
 expect_match "$OUT" "fmnist-grid.*16 trials" "good spec: name and trial count (18 - 3 + 1 = 16) reported"
 expect_eq "$ERR" "" "good spec: nothing on stderr"
 
+# DESIGN.md's example exactly as printed: grid over the values: parameters,
+# the distribution parameters drawn per point (as Ray Tune does), the
+# include completed with the constant and draws
+cat >design.yaml <<'EOF'
+version: 1
+name: fmnist-grid            # [a-z0-9-], at most 40 characters
+command: [fmnist-train, --lr, "{{lr}}", --batch-size, "{{batch_size}}",
+          --optimizer, "{{optimizer}}", --epochs, "3", --out, "{{trial_dir}}"]
+env: {OMP_NUM_THREADS: "1"}
+parameters:
+  lr:           {values: [0.001, 0.0001, 0.00001]}
+  batch_size:   {values: [8, 16, 32]}
+  optimizer:    {values: [adam, lamb]}
+  init:         {value: random}                      # a constant
+  weight_decay: {distribution: log_uniform, min: 1.0e-6, max: 1.0e-2}
+  dropout:      {distribution: uniform, min: 0.0, max: 0.5}
+  layers:       {distribution: int_uniform, min: 1, max: 4}
+search:
+  method: grid               # grid | random (later: sobol, tpe, asha)
+  trials: 20                 # random: how many; grid: optional cap
+  seed: 1
+  exclude: [{optimizer: lamb, batch_size: 8}]
+  include: [{lr: 0.0003, batch_size: 64, optimizer: adam}]
+metric: {name: test_acc, goal: maximize}
+resources: {cpu: 1, memory: 2Gi, gpu: 0}
+run: {parallel: 2, timeout: 30m, retries: 1}
+EOF
+tc_run validate design.yaml
+expect_rc 0 "DESIGN.md's example as printed validates"
+expect_match "$OUT" "fmnist-grid.*16 trials" "DESIGN.md's example: 18 - 3 + 1 = 16 trials"
+pycheck "DESIGN.md's example: every point draws its distributions within range" <<'PY'
+rc, out, err = run("plan", "design.yaml", "--format", "json")
+d = loads(out)
+check(len(d) == 16, "16 trials")
+for t in d:
+    check(1e-6 <= t["weight_decay"] <= 1e-2, "weight_decay %r" % t["weight_decay"])
+    check(0.0 <= t["dropout"] <= 0.5, "dropout %r" % t["dropout"])
+    check(t["layers"] in (1, 2, 3, 4), "layers %r" % t["layers"])
+rc2, out2, err2 = run("plan", "design.yaml", "--format", "json")
+check(out == out2, "the same seed draws the same values")
+PY
+
 cat >random.yaml <<'EOF'
 version: 1
 name: rnd
@@ -230,15 +272,6 @@ command: [echo, "{{lr}}"]
 parameters:
   lr: {distribution: uniform, min: 0, max: 1}
 search: {method: random}
-EOF
-
-bad grid-distribution 5 3 "parameters\\.lr: grid search needs values" <<'EOF'
-version: 1
-name: bad
-command: [echo, "{{lr}}"]
-parameters:
-  lr: {distribution: uniform, min: 0, max: 1}
-search: {method: grid}
 EOF
 
 bad command-and-script 4 1 "either command or script, not both" <<'EOF'

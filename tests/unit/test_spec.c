@@ -220,15 +220,29 @@ static void test_design_example(void **state)
 /* DESIGN.md's example as printed uses distributions with method: grid. */
 static void test_design_example_as_printed(void **state)
 {
+	/* grid over the values: parameters, distributions drawn per point;
+	 * the include sets only the values: parameters */
+	struct tc_spec *s;
 	char *t = strdup(design_spec);
 	char *m = strstr(t, "method: random");
+	const struct tc_point *pt;
 
 	(void)state;
 	memcpy(m, "method: grid  ", 14);
-	expect_error(t, 11, 3,
-		     "parameters.weight_decay: grid search needs values or "
-		     "value; use search.method: random");
+	s = parse_ok(t);
+	assert_int_equal(s->search.method, TC_SEARCH_GRID);
+	tc_spec_free(s);
 	free(t);
+	s = parse_ok("version: 1\nname: g\ncommand: [x]\nparameters:\n"
+		     "  lr: {values: [0.1, 0.2]}\n"
+		     "  init: {value: random}\n"
+		     "  wd: {distribution: log_uniform, min: 1.0e-6, max: 1.0e-2}\n"
+		     "search:\n  method: grid\n"
+		     "  include: [{lr: 0.0003}]\n");
+	pt = &s->search.include[0];
+	assert_int_equal(pt->n, 2); /* lr and the constant; wd is drawn */
+	assert_int_equal(tc_spec_grid_size(s), 2);
+	tc_spec_free(s);
 }
 
 static void test_defaults_and_script(void **state)
@@ -376,6 +390,10 @@ static void test_scalar_types(void **state)
 		 9223372036854775807LL, 9223372036854775807.0},
 		{"99999999999999999999", TC_V_FLOAT, "99999999999999999999", 0,
 		 1e20},
+		{"0x10000000000000000", TC_V_FLOAT, "0x10000000000000000", 0,
+		 18446744073709551616.0},
+		{"0o2000000000000000000000", TC_V_FLOAT,
+		 "0o2000000000000000000000", 0, 18446744073709551616.0},
 		{"1e-4", TC_V_FLOAT, "1e-4", 0, 1e-4},
 		{"1.0e-6", TC_V_FLOAT, "1.0e-6", 0, 1e-6},
 		{"-2.5E+3", TC_V_FLOAT, "-2.5E+3", 0, -2500},
@@ -557,6 +575,9 @@ static void test_bad_structure(void **state)
 		     "'namespace'?)");
 	expect_error(PARAMS "kubernetes: {labels: {a: 1, a: 2}}\n", 6, 29,
 		     "duplicate key 'a' in kubernetes");
+	expect_error("version: 1\nname: x\ncommand: [a]\nrun: &r {parallel: "
+		     "2}\nmetric:\n  <<: *r\n",
+		     6, 3, "merge keys (<<) are not supported in metric");
 	expect_error("version: 1\n[a]: x\n", 2, 1, "keys must be names");
 	expect_error("version: 1\n~: x\n", 2, 1, "empty key");
 }
@@ -718,12 +739,7 @@ static void test_bad_parameters(void **state)
 	expect_error(HEAD "parameters:\n  lr: {values: [1]}\n  2x: {values: "
 		     "[1]}\n",
 		     6, 3, "parameter name '2x' must start with a letter");
-	/* grid with a distribution; a huge grid without trials */
-	expect_error(HEAD "parameters:\n  lr: {values: [1]}\n  d: "
-		     "{distribution: uniform, min: 0, max: 1}\n",
-		     6, 3,
-		     "parameters.d: grid search needs values or value; use "
-		     "search.method: random");
+	/* a huge grid without trials */
 	expect_error(HEAD "parameters:\n"
 		     "  lr: {values: [1,2,3,4,5,6,7,8,9,10]}\n"
 		     "  b: {values: [1,2,3,4,5,6,7,8,9,10]}\n"
@@ -814,6 +830,10 @@ static void test_bad_templates(void **state)
 	expect_error("version: 1\nname: x\nscript: >\n  echo\n"
 		     "  {{lr}} {{nope}}\n",
 		     5, 3, "unknown parameter 'lr'");
+	/* a reference spelled with escapes is not in the source text: the
+	 * offset is counted from the start of the one-line scalar */
+	expect_error("version: 1\nname: x\ncommand: [echo, \"\\x7b{lrr}}\"]\n",
+		     3, 18, "unknown parameter 'lrr' in {{lrr}}");
 	/* the same reference twice: the position of the bad one */
 	expect_error("version: 1\nname: x\ncommand: [\"{{a}}{{a}}\"]\n", 3, 12,
 		     "unknown parameter 'a'");
@@ -845,6 +865,38 @@ static void test_robustness(void **state)
 	expect_error("version: 1\nname: x\ncommand: [a]\nkubernetes:\n"
 		     "  labels: &a {x: *a}\n",
 		     5, 0, "nested deeper than 64 levels");
+	/* an alias used deeper than where it was defined: the depth counts
+	 * where it is used (40 + 30 levels) */
+	{
+		char t[1024];
+		size_t len = (size_t)snprintf(t, sizeof(t),
+					      "version: 1\nname: x\ncommand: "
+					      "[a]\nkubernetes:\n  labels: &x ");
+
+		for (i = 0; i < 40; i++)
+			t[len++] = '[';
+		for (i = 0; i < 40; i++)
+			t[len++] = ']';
+		len += (size_t)snprintf(t + len, sizeof(t) - len,
+					"\n  podTemplate: ");
+		for (i = 0; i < 30; i++)
+			len += (size_t)snprintf(t + len, sizeof(t) - len,
+						"{a: ");
+		len += (size_t)snprintf(t + len, sizeof(t) - len, "*x");
+		for (i = 0; i < 30; i++)
+			t[len++] = '}';
+		t[len++] = '\n';
+		t[len] = '\0';
+		expect_error(t, 0, 0, "nested deeper than 64 levels");
+		/* ... while 40 + 20 is fine */
+		memmove(strstr(t, "*x") - 40, strstr(t, "*x"),
+			strlen(strstr(t, "*x")) + 1);
+		memmove(strrchr(t, '}') - 9, strrchr(t, '}') + 1,
+			strlen(strrchr(t, '}') + 1) + 1);
+		s = parse_ok(t);
+		assert_non_null(json_object_get(s->kubernetes, "podTemplate"));
+		tc_spec_free(s);
+	}
 	/* aliases elsewhere are fine when they are what is expected */
 	s = parse_ok("version: 1\nname: &n x\ncommand: [*n]\n");
 	assert_string_equal(s->command[0].text, "x");
