@@ -39,8 +39,13 @@ static void collect_names(struct tview *v)
 {
 	size_t first = 0;
 
-	for (size_t i = 0; i < v->nmetric; i++)
+	for (size_t i = 0; i < v->nmetric; i++) {
 		free(v->metric_names[i]);
+		if (v->metric_keys)
+			free(v->metric_keys[i]);
+	}
+	free(v->metric_keys);
+	v->metric_keys = NULL;
 	v->nmetric = 0;
 	if (v->spec->metric.name) {
 		add_name(v, v->spec->metric.name);
@@ -55,7 +60,6 @@ static void collect_names(struct tview *v)
 	if (v->nmetric > first)
 		qsort(v->metric_names + first, v->nmetric - first,
 		      sizeof(char *), cmp_names);
-	free(v->metric_keys);
 	v->metric_keys = calloc(v->nmetric + 1, sizeof(char *));
 	for (size_t i = 0; v->metric_keys && i < v->nmetric; i++) {
 		const char *n = v->metric_names[i];
