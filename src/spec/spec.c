@@ -535,7 +535,7 @@ static int get_scalar(struct ctx *c, const yaml_node_t *n, const char *what,
 static int get_string(struct ctx *c, const yaml_node_t *n, const char *what,
 		      const char *example, const char **out)
 {
-	struct tc_value v;
+	struct tc_value v = {0};
 	char d[64];
 	int rc;
 
@@ -560,7 +560,7 @@ static int get_string(struct ctx *c, const yaml_node_t *n, const char *what,
 static int get_int(struct ctx *c, const yaml_node_t *n, long long lo,
 		   long long hi, const char *msg, long long *out)
 {
-	struct tc_value v;
+	struct tc_value v = {0};
 	char d[64];
 	int rc;
 
@@ -729,7 +729,7 @@ static int get_fields(struct ctx *c, const yaml_node_t *map,
 	     pair < map->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = node_at(c, pair->key);
 		yaml_node_t *v = node_at(c, pair->value);
-		const char *key;
+		const char *key = NULL;
 		int rc;
 
 		if (!k || !v)
@@ -970,7 +970,7 @@ static void suggest_name(const char *s, char out[TC_NAME_MAX + 1])
 
 static int parse_name(struct ctx *c, const yaml_node_t *n)
 {
-	struct tc_value v;
+	struct tc_value v = {0};
 	char sug[TC_NAME_MAX + 1], cb[48], d[64];
 	int rc;
 
@@ -1025,7 +1025,7 @@ static int parse_command(struct ctx *c, const yaml_node_t *n)
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++, i++) {
 		yaml_node_t *a = node_at(c, *it);
-		struct tc_value v;
+		struct tc_value v = {0};
 		char what[48];
 		int rc;
 
@@ -1258,7 +1258,7 @@ static int parse_param(struct ctx *c, const yaml_node_t *n,
 	/* distribution */
 	{
 		struct tc_value lo, hi;
-		size_t which;
+		size_t which = 0;
 
 		snprintf(what, sizeof(what), "%s.distribution", where);
 		rc = get_enum(c, f[F_DIST].val, what, dist_names, 3, &which);
@@ -1435,7 +1435,7 @@ static int parse_assign(struct ctx *c, const char *where, int include,
 			struct tc_value *out)
 {
 	char what[PARAM_NAME_MAX + 96], d[64];
-	struct tc_value v;
+	struct tc_value v = {0};
 	int rc;
 
 	snprintf(what, sizeof(what), "%s.%s", where, p->name);
@@ -1686,7 +1686,7 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 	if (rc)
 		return rc;
 	if (f[F_METHOD].val) {
-		size_t m;
+		size_t m = 0;
 
 		rc = get_enum(c, f[F_METHOD].val, "search.method", methods, 2,
 			      &m);
@@ -1785,7 +1785,7 @@ static int parse_resources(struct ctx *c, const yaml_node_t *n)
 	struct field f[F_N] = {{"cpu", NULL, NULL}, {"memory", NULL, NULL},
 			       {"gpu", NULL, NULL}};
 	struct tc_spec *s = c->spec;
-	struct tc_value v;
+	struct tc_value v = {0};
 	char d[64];
 	long long g;
 	int ok, rc;
@@ -1858,7 +1858,7 @@ static int parse_resources(struct ctx *c, const yaml_node_t *n)
 static int get_duration(struct ctx *c, const yaml_node_t *x, const char *what,
 			double *out)
 {
-	struct tc_value v;
+	struct tc_value v = {0};
 	char d[64];
 	int rc;
 
@@ -2035,7 +2035,7 @@ static json_t *to_json(struct ctx *c, const yaml_node_t *n, int depth)
 	}
 	switch (n->type) {
 	case YAML_SCALAR_NODE: {
-		struct tc_value v;
+		struct tc_value v = {0};
 		json_t *j = NULL;
 
 		if (check_nul(c, n, "a kubernetes value"))
@@ -2479,7 +2479,7 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 	}
 	s->backend = backends[0];
 	if (f[T_BACKEND].val) {
-		size_t b;
+		size_t b = 0;
 
 		rc = get_enum(c, f[T_BACKEND].val, "backend", backends, 2, &b);
 		if (rc)
