@@ -13,8 +13,9 @@
 # PyTorch is needed only here: if `python3 -c "import torch"` fails, the
 # script makes a virtualenv ($TORCH_VENV, default ~/.cache/trainctl-bench/
 # torch-venv) and pip-installs torch and numpy from PyPI into it (a large
-# download the first time).  Each side's per-epoch time is the median of
-# its epochs after the first (the first pays one-time warm-up).
+# download the first time).  Each side's per-epoch time is the fastest of
+# its epochs after the first (the first pays one-time warm-up; taking the
+# fastest keeps other load on the machine from biasing one side).
 # OPENBLAS_CORETYPE, if set in the environment, is left alone and reported.
 set -euo pipefail
 
@@ -64,18 +65,19 @@ fi
 T=$(mktemp -d /tmp/fmnist_bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-# median of train_seconds over epochs 2..N of a log of epoch lines
+# fastest train_seconds over epochs 2..N of a log of epoch lines
 per_epoch() {
 	python3 - "$1" <<'PY'
-import re, statistics, sys
+import re, sys
 v = [float(m.group(2)) for m in (re.search(r"\bepoch=(\d+) .*train_seconds=([0-9.]+)", l)
      for l in open(sys.argv[1])) if m and int(m.group(1)) >= 2]
-print(f"{statistics.median(v):.3f}")
+print(f"{min(v):.3f}")
 PY
 }
 last_acc() { grep -oE 'test_acc=[0-9.]+' "$1" | tail -1 | cut -d= -f2; }
 
 echo "# fmnist-train vs PyTorch, $(date -u +%Y-%m-%d), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# torch $("$PY" -c 'import torch; print(torch.__version__)'), OpenBLAS core $("$PEAK" 1 | sed -nE 's/.*core=(.*)/\1/p'), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 echo
 echo "| model | threads | fmnist-train s/epoch | PyTorch s/epoch | ratio (C/torch) | C test_acc | torch test_acc |"

@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libyaml-dev libjansson-dev libsqlite3-dev libpcre2-dev libssl-dev
   libcmocka-dev sqlite3
-  libopenblas-dev dataset-fashion-mnist
+  libopenblas-dev zlib1g-dev dataset-fashion-mnist
   clang libclang-rt-14-dev
   python3 procps
 )

@@ -49,8 +49,9 @@ void fm_dataset_free(struct fm_dataset *d);
  * Write a small synthetic data set in the CIFAR-10 binary format to dir
  * (created if missing): data_batch_1.bin with ntrain records,
  * test_batch.bin with ntest, batches.meta.txt with the class names.  The
- * ten classes are oriented coloured stripe patterns under heavy noise, so
- * a model has something to learn.  Files are written atomically.
+ * ten classes are gratings of 5 orientations × 2 frequencies at random
+ * phase and colour under heavy noise, so a model has something to learn.
+ * Files are written atomically.
  */
 int fm_data_write_cifar_sample(const char *dir, int ntrain, int ntest,
 			       uint64_t seed, struct fm_error *err);

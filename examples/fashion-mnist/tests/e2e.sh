@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # e2e.sh — end-to-end tests of the fmnist-train binary ($FMNIST_TRAIN):
 # exit codes and messages for bad options, missing and corrupt data, a
-# one-epoch run's output and files, resume after an interruption giving
-# the same result as an uninterrupted run, a corrupt checkpoint, NaN
-# loss, pretrained init, and the CIFAR-10-format path.  Uses the first
-# few hundred Fashion-MNIST images (dataset-fashion-mnist); exits 77
-# (skipped) if that package is not installed.
+# one-epoch run's output and files, resume after an interruption (also
+# after kill -9 mid-run) giving the same result as an uninterrupted run, a
+# corrupt checkpoint, NaN loss, pretrained init, and the CIFAR-10-format
+# path.  Uses the first few thousand Fashion-MNIST images (from the
+# dataset-fashion-mnist package); exits 77 (skipped) without them.
 set -u
 
 BIN=${FMNIST_TRAIN:?set FMNIST_TRAIN to the fmnist-train binary}
@@ -124,6 +124,27 @@ fi
 # the checkpoint belongs to these options
 expect_exit 2 "checkpoint of other options" "other options" -- \
 	"${SMALL[@]}" --lr 0.01 --epochs 3 --out "$T/b"
+
+# killed with SIGKILL once its first checkpoint exists, then run again: it
+# ends exactly where an uninterrupted run ends (whichever epoch the
+# checkpoint held, since checkpoints are replaced atomically)
+KARGS=(--train-limit 12000 --test-limit 200 --threads 1 --epochs 4 --seed 3)
+"$BIN" "${KARGS[@]}" --out "$T/k-ref" >"$T/k-ref.out" 2>/dev/null
+"$BIN" "${KARGS[@]}" --out "$T/k" >/dev/null 2>&1 &
+kpid=$!
+for _ in $(seq 1 500); do
+	[ -e "$T/k/model.bin" ] && break
+	sleep 0.01
+done
+kill -9 "$kpid" 2>/dev/null
+wait "$kpid" 2>/dev/null
+"$BIN" "${KARGS[@]}" --out "$T/k" >"$T/k.out" 2>/dev/null
+if [ -e "$T/k/model.bin" ] &&
+   diff <(grep '^final' "$T/k-ref.out" | untimed) <(grep '^final' "$T/k.out" | untimed) >/dev/null; then
+	ok "killed run resumes to the uninterrupted result"
+else
+	bad "kill -9 and resume"; cat "$T/k-ref.out" "$T/k.out"
+fi
 
 # --- corrupt checkpoint --------------------------------------------------
 cp -r "$T/one" "$T/broken"
