@@ -192,6 +192,7 @@ int cmd_plan(int argc, char **argv)
 	char *state_dir = NULL;
 	int *width = NULL, rc, picked;
 	uint64_t n = 0, seed;
+	json_t *row = NULL;
 
 	rc = tc_parse_args(argc, argv, plan_opts, "plan SPEC [--format FMT] [--render DIR]",
 			   "List every trial the experiment file gives, before "
@@ -302,19 +303,50 @@ int cmd_plan(int argc, char **argv)
 			}
 			printf(",%" PRIu32 "\n", t->seed);
 		} else {
-			json_t *row = json_object();
+			if (!row) {
+				row = json_object();
+				json_object_set_new(row, "index", json_integer(0));
+				json_object_set_new(row, "trial", json_string(""));
+				json_object_set_new(row, "state", json_string("planned"));
+				for (size_t i = 0; i < spec->nparams; i++)
+					json_object_set_new(row, spec->params[i].name,
+							    json_null());
+				json_object_set_new(row, "trial_seed", json_integer(0));
+			}
+			/* one row object, its values updated in place */
+			json_integer_set(json_object_get(row, "index"),
+					 (json_int_t)t->index);
+			json_string_set(json_object_get(row, "trial"), t->id);
+			for (size_t i = 0; i < spec->nparams; i++) {
+				json_t *old = json_object_get(row, spec->params[i].name);
+				const struct tc_value *v = &t->values[i];
 
-			json_object_set_new(row, "index", json_integer((json_int_t)t->index));
-			json_object_set_new(row, "trial", json_string(t->id));
-			json_object_set_new(row, "state", json_string("planned"));
-			for (size_t i = 0; i < spec->nparams; i++)
-				json_object_set_new(row, spec->params[i].name,
-						    tc_value_json(&t->values[i]));
-			json_object_set_new(row, "trial_seed", json_integer(t->seed));
-			fputs(n ? ",\n  " : "\n  ", stdout);
-			json_dumpf(row, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER |
-							JSON_REAL_PRECISION(15));
-			json_decref(row);
+				if (v->type == TC_V_INT && json_is_integer(old))
+					json_integer_set(old, v->i);
+				else if (v->type == TC_V_FLOAT && isfinite(v->f) &&
+					 json_is_real(old))
+					json_real_set(old, v->f);
+				else if (v->type == TC_V_STR && json_is_string(old))
+					json_string_set(old, v->text);
+				else
+					json_object_set_new(row, spec->params[i].name,
+							    tc_value_json(v));
+			}
+			json_integer_set(json_object_get(row, "trial_seed"), t->seed);
+			{
+				/* into a buffer first: json_dumpf writes token by
+				 * token, which costs more than the encoding */
+				char rbuf[8192];
+				size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER |
+					       JSON_REAL_PRECISION(15);
+				size_t len = json_dumpb(row, rbuf, sizeof(rbuf), flags);
+
+				fputs(n ? ",\n  " : "\n  ", stdout);
+				if (len <= sizeof(rbuf))
+					fwrite(rbuf, 1, len, stdout);
+				else
+					json_dumpf(row, stdout, flags);
+			}
 		}
 		if (render && (rc = render_one(render, spec, t, state_dir, &err)))
 			goto fail;
@@ -362,12 +394,14 @@ int cmd_plan(int argc, char **argv)
 	if (render)
 		fprintf(stderr, "rendered %" PRIu64 " trial%s into %s\n", n,
 			n == 1 ? "" : "s", render);
+	json_decref(row);
 	free(width);
 	free(state_dir);
 	tc_plan_free(plan);
 	tc_spec_free(spec);
 	return 0;
 fail:
+	json_decref(row);
 	free(width);
 	free(state_dir);
 	tc_plan_free(plan);
