@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the readiness checks are called through wait_for
 # A real Kubernetes control plane on loopback for trainctl's Kubernetes tests:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler (built from the
 # Go modules pinned in tests/k8s/tools/*/go.mod) and KWOK simulating the nodes.
@@ -8,6 +9,11 @@
 #   cluster.sh env     print shell exports for the running cluster
 #   cluster.sh down    stop everything started by `up`, remove the state dir
 #   cluster.sh status  show the recorded processes and whether they run
+#   cluster.sh stop NAME [--kill] / start NAME
+#                      stop one component (etcd, kube-apiserver,
+#                      kube-controller-manager, kube-scheduler, kwok) with
+#                      SIGTERM (or SIGKILL at once) / start it again with the
+#                      same flags and ports and wait until it is ready
 #
 # Environment:
 #   TC_K8S_CACHE     cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/trainctl-k8s);
@@ -15,7 +21,9 @@
 #   TC_K8S_GOCACHE   Go build cache for the build (default: the default GOCACHE)
 #   TC_K8S_STATE     state dir (default /tmp/trainctl-k8s-$UID); holds certs,
 #                    data, logs, pids and the kubeconfigs
-#   TC_K8S_NODES     number of fake nodes (default 4)
+#   TC_K8S_NODES     number of fake nodes (default 4), each with allocatable
+#                    TC_K8S_NODE_CPU (64), TC_K8S_NODE_MEMORY (512Gi),
+#                    TC_K8S_NODE_GPUS (8 nvidia.com/gpu), TC_K8S_NODE_PODS (256)
 #   TC_K8S_TIMEOUT   seconds to wait for each component (default 90)
 #   TC_K8S_BUILD_KUBECTL  1 (default) also builds kubectl into the cache; 0 skips it
 #
@@ -38,8 +46,9 @@ modver() { # modver DIR MODULE -> version required by DIR/go.mod
 K8S_VERSION=$(modver k8s k8s.io/kubernetes)
 ETCD_VERSION=$(modver etcd go.etcd.io/etcd/server/v3)
 KWOK_VERSION=$(modver kwok sigs.k8s.io/kwok)
-[ -n "$K8S_VERSION" ] && [ -n "$ETCD_VERSION" ] && [ -n "$KWOK_VERSION" ] ||
+if [ -z "$K8S_VERSION" ] || [ -z "$ETCD_VERSION" ] || [ -z "$KWOK_VERSION" ]; then
     die "cannot read versions from $TOOLS/*/go.mod"
+fi
 VERSION_KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}"
 
 CACHE_ROOT=${TC_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/trainctl-k8s}
@@ -48,6 +57,10 @@ BIN=$CACHE_DIR/bin
 STATE=${TC_K8S_STATE:-/tmp/trainctl-k8s-$(id -u)}
 TIMEOUT=${TC_K8S_TIMEOUT:-90}
 NODES=${TC_K8S_NODES:-4}
+NODE_CPU=${TC_K8S_NODE_CPU:-64}
+NODE_MEMORY=${TC_K8S_NODE_MEMORY:-512Gi}
+NODE_GPUS=${TC_K8S_NODE_GPUS:-8}
+NODE_PODS=${TC_K8S_NODE_PODS:-256}
 WANT_KUBECTL=${TC_K8S_BUILD_KUBECTL:-1}
 
 K8S_BINS="kube-apiserver kube-controller-manager kube-scheduler"
@@ -83,7 +96,7 @@ build() {
 }
 
 build_locked() {
-    command -v go >/dev/null || die "go is not installed (needs the go directive of $TOOLS/k8s/go.mod)"
+    have_bins && return 0   # the common case: no lock, no go needed
     mkdir -p "$CACHE_DIR"
     # One builder at a time per version; the others wait and then reuse.
     exec 9>"$CACHE_DIR/.lock"
@@ -92,6 +105,7 @@ build_locked() {
         flock 9
     fi
     if have_bins; then return 0; fi
+    command -v go >/dev/null || die "go is not installed (needs the go directive of $TOOLS/k8s/go.mod)"
     local t0 tmp
     t0=$(date +%s)
     rm -rf "$CACHE_DIR"/.build.*   # left by an interrupted build (we hold the lock)
@@ -129,6 +143,18 @@ build_locked() {
 }
 
 # --- running processes ---------------------------------------------------------
+STATE_MARK=.trainctl-k8s-state
+# remove_state: only a dir this script made (marked) or an empty one, never
+# whatever TC_K8S_STATE happens to point at.
+remove_state() {
+    if [ -f "$STATE/$STATE_MARK" ]; then
+        rm -rf "$STATE"
+    elif [ -d "$STATE" ] && [ -z "$(ls -A "$STATE")" ]; then
+        rmdir "$STATE"
+    elif [ -e "$STATE" ]; then
+        die "$STATE is not a state dir made by cluster.sh (no $STATE_MARK); not removing it"
+    fi
+}
 LOGS=$STATE/logs
 PIDS=$STATE/pids
 PKI=$STATE/pki
@@ -150,7 +176,9 @@ alive() {
 # $LOGS/NAME.log, pid to $PIDS/NAME.pid.
 start() {
     local name=$1; shift
-    setsid "$@" </dev/null >"$LOGS/$name.log" 2>&1 &
+    mkdir -p "$STATE/cmd"
+    printf '%q ' "$@" >"$STATE/cmd/$name"   # for `cluster.sh start NAME`
+    setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
     echo $! >"$PIDS/$name.pid"
 }
 
@@ -164,6 +192,10 @@ fail() { # fail NAME MESSAGE: the tail of NAME's log, stop the cluster, exit
     fi
     stop_all
     echo "cluster.sh: processes stopped; logs kept in $LOGS ('$0 down' removes them)" >&2
+    # A port taken between free_port and the bind: `up` tries once more.
+    if [ -f "$LOGS/$name.log" ] && tail -n 40 "$LOGS/$name.log" | grep -q 'address already in use'; then
+        exit 75
+    fi
     exit 1
 }
 
@@ -177,22 +209,29 @@ wait_for() {
         [ "$SECONDS" -lt "$deadline" ] || fail "$name" "$what not reached within ${TIMEOUT}s"
         sleep 0.2
     done
+    log "$(elapsed) $what: ok"
+}
+
+UP_T0=${EPOCHREALTIME:-0}
+elapsed() { awk -v a="$UP_T0" -v b="${EPOCHREALTIME:-0}" 'BEGIN { printf "[%5.1fs]", b - a }'; }
+
+stop_one() { # stop_one NAME [KILL]: TERM (or KILL at once), up to 10 s, then KILL
+    local name=$1 sig=${2:-TERM} pid i
+    alive "$name" || { rm -f "$PIDS/$name.pid"; return 0; }
+    pid=$(cat "$PIDS/$name.pid")
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do alive "$name" || break; sleep 0.1; done
+    if alive "$name"; then
+        log "$name ($pid) did not stop on TERM within 10s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do alive "$name" || break; sleep 0.1; done
+    fi
+    rm -f "$PIDS/$name.pid"
 }
 
 stop_all() {
-    local name pid i
-    for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
-        alive "$name" || continue
-        pid=$(cat "$PIDS/$name.pid")
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 100; i++)); do alive "$name" || break; sleep 0.1; done
-        if alive "$name"; then
-            log "$name ($pid) did not stop on TERM within 10s; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-            for ((i = 0; i < 50; i++)); do alive "$name" || break; sleep 0.1; done
-        fi
-        rm -f "$PIDS/$name.pid"
-    done
+    local name
+    for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_one "$name"; done
 }
 
 any_alive() {
@@ -201,15 +240,19 @@ any_alive() {
     return 1
 }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on (random, high).
+# free_port VAR: sets VAR to a random TCP port that no socket uses (any state), below the
+# kernel's ephemeral range, so that an outgoing connection cannot take it
+# between this check and the bind.
 free_port() {
-    local p i
+    local p i lo=10000 hi
+    hi=$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32767)
+    [ "$hi" -gt $((lo + 1000)) ] || { lo=20000; hi=29999; }
     for ((i = 0; i < 200; i++)); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
         case " ${USED_PORTS:-} " in *" $p "*) continue ;; esac
-        if [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then
+        if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
             USED_PORTS="${USED_PORTS:-} $p"
-            echo "$p"
+            printf -v "$1" '%s' "$p"
             return 0
         fi
     done
@@ -226,27 +269,32 @@ gen_pki() {
             -keyout ca.key -out ca.crt -subj "/CN=trainctl-test-ca" \
             -addext "basicConstraints=critical,CA:TRUE" \
             -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
-        # cert NAME SUBJECT EKU [SAN]
+        # cert NAME SUBJECT EKU SAN KEY: KEY rsa (2048) or ec (P-256). What
+        # trainctl's client sees (the API server, the admin) is RSA as on most
+        # clusters; the internal components get EC keys, which are ~20x cheaper.
         cert() {
-            openssl req -new -nodes -newkey rsa:2048 -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+            local newkey=rsa:2048
+            [ "$5" = ec ] && newkey="ec -pkeyopt ec_paramgen_curve:P-256"
+            # shellcheck disable=SC2086
+            openssl req -new -nodes -newkey $newkey -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
             {
                 echo "basicConstraints=critical,CA:FALSE"
                 echo "keyUsage=critical,digitalSignature,keyEncipherment"
                 echo "extendedKeyUsage=$3"
-                [ -z "${4:-}" ] || echo "subjectAltName=$4"
+                [ -z "$4" ] || echo "subjectAltName=$4"
             } >"$1.ext"
             openssl x509 -req -sha256 -days 365 -in "$1.csr" -CA ca.crt -CAkey ca.key \
                 -CAcreateserial -out "$1.crt" -extfile "$1.ext" 2>/dev/null
             rm -f "$1.csr" "$1.ext"
         }
         local san="IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-        cert apiserver "/CN=kube-apiserver" serverAuth "$san"
-        cert kwok-serving "/CN=kwok" serverAuth "IP:127.0.0.1,DNS:localhost"
-        cert admin "/O=system:masters/CN=trainctl-admin" clientAuth
-        cert kube-controller-manager "/CN=system:kube-controller-manager" clientAuth
-        cert kube-scheduler "/CN=system:kube-scheduler" clientAuth
-        cert kwok "/O=system:masters/CN=kwok-controller" clientAuth
-        cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+        cert apiserver "/CN=kube-apiserver" serverAuth "$san" rsa
+        cert admin "/O=system:masters/CN=trainctl-admin" clientAuth "" rsa
+        cert kwok-serving "/CN=kwok" serverAuth "IP:127.0.0.1,DNS:localhost" ec
+        cert kube-controller-manager "/CN=system:kube-controller-manager" clientAuth "" ec
+        cert kube-scheduler "/CN=system:kube-scheduler" clientAuth "" ec
+        cert kwok "/O=system:masters/CN=kwok-controller" clientAuth "" ec
+        cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth "" ec
         # service-account token signing key pair
         openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa.key 2>/dev/null
         openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null
@@ -315,7 +363,8 @@ nodes_ready() {
 sa_exists() { api GET "/api/v1/namespaces/$NS/serviceaccounts/$1" >/dev/null 2>&1; }
 
 node_json() {
-    jq -n --arg name "$1" '{
+    jq -n --arg name "$1" --arg cpu "$NODE_CPU" --arg mem "$NODE_MEMORY" --arg gpu "$NODE_GPUS" \
+        --arg pods "$NODE_PODS" '{
       apiVersion: "v1", kind: "Node",
       metadata: {
         name: $name,
@@ -331,8 +380,8 @@ node_json() {
       },
       spec: {},
       status: {
-        allocatable: {cpu: "64", memory: "512Gi", "ephemeral-storage": "1Ti", "nvidia.com/gpu": "8", pods: "256"},
-        capacity:    {cpu: "64", memory: "512Gi", "ephemeral-storage": "1Ti", "nvidia.com/gpu": "8", pods: "256"},
+        allocatable: {cpu: $cpu, memory: $mem, "ephemeral-storage": "1Ti", "nvidia.com/gpu": $gpu, pods: $pods},
+        capacity:    {cpu: $cpu, memory: $mem, "ephemeral-storage": "1Ti", "nvidia.com/gpu": $gpu, pods: $pods},
         nodeInfo: {architecture: "amd64", operatingSystem: "linux", kubeletVersion: "fake", kubeProxyVersion: "fake"}
       }
     }'
@@ -340,19 +389,34 @@ node_json() {
 
 # --- up / down / env ------------------------------------------------------------------
 up() {
-    local t0=$SECONDS
     build
     have_bins || die "binaries missing in $BIN after the build"
+    # In a subshell not tested by || or if, so that set -e still holds inside.
+    local rc try
+    for try in 1 2; do
+        set +e
+        (up_once)
+        rc=$?
+        set -e
+        if [ "$rc" != 75 ] || [ "$try" = 2 ]; then break; fi
+        log "a port was taken meanwhile; starting again with other ports"
+    done
+    return "$rc"
+}
+
+up_once() {
     if [ -d "$STATE" ]; then
         any_alive && die "a cluster is already running with state dir $STATE ('$0 down' first, or set TC_K8S_STATE)"
-        rm -rf "$STATE"
+        remove_state
     fi
     mkdir -p "$STATE" "$LOGS" "$PIDS" "$STATE/kwok-home"
+    touch "$STATE/$STATE_MARK"
     chmod 700 "$STATE"
     gen_pki
+    log "$(elapsed) certificates made"
 
-    ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); API_PORT=$(free_port)
-    KCM_PORT=$(free_port); SCHED_PORT=$(free_port); KWOK_PORT=$(free_port)
+    local v
+    for v in ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT SCHED_PORT KWOK_PORT; do free_port "$v"; done
     SERVER=https://127.0.0.1:$API_PORT
     cat >"$STATE/ports" <<EOF
 ETCD_PORT=$ETCD_PORT
@@ -504,7 +568,7 @@ EOF
     # Pods that name no service account need "default" (made by the controller manager).
     wait_for kube-controller-manager "ServiceAccount $NS/default" sa_exists default
 
-    log "up in $((SECONDS - t0))s: $SERVER, state in $STATE"
+    log "$(elapsed) up: $SERVER, state in $STATE"
     log "use:  eval \"\$($0 env)\""
 }
 
@@ -517,7 +581,6 @@ load_state() {
 env_cmd() {
     load_state
     any_alive || die "the cluster in $STATE is not running"
-    local q
     q() { printf 'export %s=%q\n' "$1" "$2"; }
     q TC_K8S_STATE "$STATE"
     q TC_K8S_SERVER "$SERVER"
@@ -532,6 +595,45 @@ env_cmd() {
     q KUBECONFIG "$STATE/trainer.kubeconfig"
 }
 
+# ready NAME: the readiness check of one component
+ready() {
+    case "$1" in
+        etcd) etcd_health ;;
+        kube-apiserver) readyz ;;
+        kube-controller-manager) healthz_insecure "$KCM_PORT" ;;
+        kube-scheduler) healthz_insecure "$SCHED_PORT" ;;
+        kwok) healthz_insecure "$KWOK_PORT" ;;
+        *) return 1 ;;
+    esac
+}
+
+check_component() {
+    case " $COMPONENTS " in *" ${1:-} "*) ;; *) die "component must be one of: $COMPONENTS" ;; esac
+}
+
+# cluster.sh stop NAME [--kill] / start NAME: for fault tests (an API server restarted
+# mid-sweep). start re-runs NAME with the same command line and ports and
+# waits until it is ready.
+stop_cmd() {
+    check_component "${1:-}"; load_state
+    case "${2:-}" in
+        "") stop_one "$1" TERM ;;
+        --kill) stop_one "$1" KILL ;;
+        *) die "usage: $0 stop NAME [--kill]" ;;
+    esac
+    log "$1 stopped"
+}
+
+start_cmd() {
+    check_component "${1:-}"; load_state
+    alive "$1" && die "$1 is already running"
+    [ -f "$STATE/cmd/$1" ] || die "no recorded command line for $1 in $STATE/cmd"
+    local args
+    args=$(cat "$STATE/cmd/$1")
+    eval "start $1 $args"
+    wait_for "$1" "$1 ready" ready "$1"
+}
+
 status_cmd() {
     local name
     [ -d "$STATE" ] || { echo "no state dir $STATE"; return 1; }
@@ -544,7 +646,7 @@ status_cmd() {
 down() {
     if [ ! -d "$STATE" ]; then log "nothing to stop ($STATE does not exist)"; return 0; fi
     stop_all
-    rm -rf "$STATE"
+    remove_state
     log "stopped; removed $STATE"
 }
 
@@ -555,7 +657,9 @@ main() {
         down) down ;;
         env) env_cmd ;;
         status) status_cmd ;;
-        *) echo "usage: $0 build|up|down|env|status" >&2; exit 2 ;;
+        stop) stop_cmd "${2:-}" "${3:-}" ;;
+        start) start_cmd "${2:-}" ;;
+        *) echo "usage: $0 build|up|down|env|status|stop NAME|start NAME" >&2; exit 2 ;;
     esac
 }
 

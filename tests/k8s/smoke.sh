@@ -46,17 +46,21 @@ eval "$("$CLUSTER" env)"
 TOKEN=$(cat "$TC_K8S_TRAINER_TOKEN_FILE")
 NS=$TC_K8S_NAMESPACE
 
-# as_trainer METHOD PATH [JSON] -> body on stdout, HTTP code in $CODE
+# as_trainer METHOD PATH [JSON]: the body in file $BODY, the HTTP code in $CODE
+# (not in a subshell, so that CODE is seen by the caller)
 BODY=$(mktemp)
 as_trainer() {
     CODE=$(curl -sS -o "$BODY" -w '%{http_code}' --max-time 20 --cacert "$TC_K8S_CA" \
         -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
         -H 'Accept: application/json' -X "$1" ${3:+--data-binary "$3"} "$TC_K8S_SERVER$2") || CODE=000
-    cat "$BODY"
 }
 
-job_json() { # job_json NAME COMPLETIONS PARALLELISM EXTRA_POD_LABELS_JSON EXTRA_ANNOTATIONS_JSON
-    jq -nc --arg name "$1" --argjson c "$2" --argjson p "$3" --argjson labels "$4" --argjson ann "$5" '{
+# job_json NAME COMPLETIONS PARALLELISM EXTRA_POD_LABELS_JSON EXTRA_ANNOTATIONS_JSON [RESOURCES_JSON]
+job_json() {
+    local res=${6:-}
+    [ -n "$res" ] || res='{"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}'
+    jq -nc --arg name "$1" --argjson c "$2" --argjson p "$3" --argjson labels "$4" --argjson ann "$5" \
+        --argjson res "$res" '{
       apiVersion: "batch/v1", kind: "Job",
       metadata: {name: $name, labels: {"trainctl.io/experiment": "smoke"}},
       spec: {
@@ -69,10 +73,7 @@ job_json() { # job_json NAME COMPLETIONS PARALLELISM EXTRA_POD_LABELS_JSON EXTRA
             containers: [{
               name: "train", image: "example.invalid/trainer:1",
               command: ["python", "train.py"],
-              resources: {
-                requests: {cpu: "1", memory: "1Gi", "nvidia.com/gpu": "1"},
-                limits:   {cpu: "1", memory: "1Gi", "nvidia.com/gpu": "1"}
-              }
+              resources: {requests: $res, limits: $res}
             }]
           }
         }
@@ -84,8 +85,8 @@ job_json() { # job_json NAME COMPLETIONS PARALLELISM EXTRA_POD_LABELS_JSON EXTRA
 wait_job() {
     local deadline=$((SECONDS + $3)) cond
     while :; do
-        cond=$(as_trainer GET "/apis/batch/v1/namespaces/$NS/jobs/$1" |
-            jq -r --arg c "$2" '[.status.conditions[]? | select(.type == $c and .status == "True")] | length')
+        as_trainer GET "/apis/batch/v1/namespaces/$NS/jobs/$1"
+        cond=$(jq -r --arg c "$2" '[.status.conditions[]? | select(.type == $c and .status == "True")] | length' "$BODY")
         [ "$CODE" = 200 ] && [ "$cond" = 1 ] && return 0
         [ "$SECONDS" -lt "$deadline" ] || return 1
         sleep 0.2
@@ -94,14 +95,15 @@ wait_job() {
 
 # 1. A Job completes on a kwok node.
 ts=$(date +%s.%N)
-as_trainer POST "/apis/batch/v1/namespaces/$NS/jobs" "$(job_json smoke-ok 1 1 '{}' '{}')" >/dev/null
+as_trainer POST "/apis/batch/v1/namespaces/$NS/jobs" "$(job_json smoke-ok 1 1 '{}' '{}')"
 if [ "$CODE" = 201 ]; then ok "trainer creates a Job in $NS (201)"; else not_ok "create Job: HTTP $CODE $(cat "$BODY")"; fi
 if wait_job smoke-ok Complete 60; then
     ok "Job smoke-ok Complete after $(awk -v a="$ts" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s"
 else
-    not_ok "Job smoke-ok not Complete within 60s: $(cat "$BODY")"
+    not_ok "Job smoke-ok not Complete within 60s: $(jq -c .status "$BODY")"
 fi
-pods=$(as_trainer GET "/api/v1/namespaces/$NS/pods?labelSelector=job-name%3Dsmoke-ok")
+as_trainer GET "/api/v1/namespaces/$NS/pods?labelSelector=job-name%3Dsmoke-ok"
+pods=$(cat "$BODY")
 node=$(jq -r '.items[0].spec.nodeName // ""' <<<"$pods")
 phase=$(jq -r '.items[0].status.phase // ""' <<<"$pods")
 pod=$(jq -r '.items[0].metadata.name // ""' <<<"$pods")
@@ -112,20 +114,22 @@ else
 fi
 
 # 2. Namespaced permissions only.
-as_trainer GET "/api/v1/namespaces/$NS/pods" >/dev/null
-[ "$CODE" = 200 ] && ok "trainer lists pods in $NS (200)" || not_ok "list pods in $NS: HTTP $CODE"
+as_trainer GET "/api/v1/namespaces/$NS/pods"
+if [ "$CODE" = 200 ]; then ok "trainer lists pods in $NS (200)"; else not_ok "list pods in $NS: HTTP $CODE"; fi
 for path in /api/v1/namespaces/default/pods /api/v1/namespaces/kube-system/pods /api/v1/pods /api/v1/nodes \
     /apis/batch/v1/namespaces/default/jobs; do
-    msg=$(as_trainer GET "$path" | jq -r '.message // ""')
+    as_trainer GET "$path"
+    msg=$(jq -r '.message // ""' "$BODY")
     if [ "$CODE" = 403 ]; then ok "trainer GET $path -> 403 ($msg)"; else not_ok "trainer GET $path -> HTTP $CODE (want 403)"; fi
 done
 as_trainer POST "/api/v1/namespaces/default/configmaps" \
-    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}' >/dev/null
-[ "$CODE" = 403 ] && ok "trainer create configmap in default -> 403" || not_ok "create configmap in default: HTTP $CODE"
+    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}'
+if [ "$CODE" = 403 ]; then ok "trainer create configmap in default -> 403"; else not_ok "create configmap in default: HTTP $CODE"; fi
 
 # 3. Pod logs, served by kwok from the CRI-format file in the state dir.
 printf '%s stdout F epoch=1 loss=0.5 accuracy=0.81\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" >"$TC_K8S_POD_LOG"
-logs=$(as_trainer GET "/api/v1/namespaces/$NS/pods/$pod/log?container=train")
+as_trainer GET "/api/v1/namespaces/$NS/pods/$pod/log?container=train"
+logs=$(cat "$BODY")
 if [ "$CODE" = 200 ] && grep -q 'epoch=1 loss=0.5' <<<"$logs"; then
     ok "pods/log of $pod via the API server: '$logs'"
 else
@@ -135,24 +139,24 @@ fi
 # 4. kwok's failure stage: the pod fails, the Job (backoffLimit 0) fails.
 as_trainer POST "/apis/batch/v1/namespaces/$NS/jobs" "$(job_json smoke-fail 1 1 \
     '{"pod-container-running-failed.stage.kwok.x-k8s.io": "true"}' \
-    '{"pod-container-running-failed.stage.kwok.x-k8s.io/reason": "OOMKilled", "pod-container-running-failed.stage.kwok.x-k8s.io/exit-code": "137"}')" >/dev/null
+    '{"pod-container-running-failed.stage.kwok.x-k8s.io/reason": "OOMKilled", "pod-container-running-failed.stage.kwok.x-k8s.io/exit-code": "137"}')"
 if [ "$CODE" = 201 ] && wait_job smoke-fail Failed 60; then
-    reason=$(as_trainer GET "/api/v1/namespaces/$NS/pods?labelSelector=job-name%3Dsmoke-fail" |
-        jq -r '.items[0].status.containerStatuses[0].state.terminated | "\(.reason) exit \(.exitCode)"')
+    as_trainer GET "/api/v1/namespaces/$NS/pods?labelSelector=job-name%3Dsmoke-fail"
+    reason=$(jq -r '.items[0].status.containerStatuses[0].state.terminated | "\(.reason) exit \(.exitCode)"' "$BODY")
     ok "Job smoke-fail Failed (pod terminated: $reason)"
 else
-    not_ok "Job smoke-fail not Failed within 60s (HTTP $CODE): $(cat "$BODY")"
+    not_ok "Job smoke-fail not Failed within 60s (HTTP $CODE): $(jq -c .status "$BODY")"
 fi
 
 # 5. Optional: N pods Running at the same time.
 if [ "$SCALE" -gt 0 ]; then
     ts=$(date +%s.%N)
     as_trainer POST "/apis/batch/v1/namespaces/$NS/jobs" "$(job_json smoke-scale "$SCALE" "$SCALE" '{}' \
-        '{"pod-complete.stage.kwok.x-k8s.io/delay": "120s"}')" >/dev/null
+        '{"pod-complete.stage.kwok.x-k8s.io/delay": "120s"}' '{"cpu": "100m", "memory": "256Mi"}')"
     deadline=$((SECONDS + 120)); running=0
     while [ "$SECONDS" -lt "$deadline" ]; do
-        running=$(as_trainer GET "/api/v1/namespaces/$NS/pods?labelSelector=job-name%3Dsmoke-scale" |
-            jq '[.items[] | select(.status.phase == "Running")] | length')
+        as_trainer GET "/api/v1/namespaces/$NS/pods?labelSelector=job-name%3Dsmoke-scale"
+        running=$(jq '[.items[] | select(.status.phase == "Running")] | length' "$BODY")
         [ "$running" -ge "$SCALE" ] && break
         sleep 0.5
     done
