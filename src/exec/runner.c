@@ -3,9 +3,11 @@
  *
  * Invariants kept here:
  *   - A trial is set to starting (and the attempt number spent) in a
- *     committed transaction before its supervisor is forked, and to running
- *     with the supervisor's pid right after.  The outcome is committed, with
- *     its metrics, before the trial's resources are handed to another.
+ *     committed transaction before the request to start it goes to the
+ *     shim, and to running with its process group when the shim reports
+ *     the start.  Its outcome is committed with its metrics; its slot may
+ *     be handed to the next trial first (the outcome waits in the trial's
+ *     status file meanwhile, where recovery finds it).
  *   - The journal, not this process, decides what is left to run: the next
  *     trial is always read from it, so `cancel` and `retry` from another
  *     process take effect at once.

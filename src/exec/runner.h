@@ -4,11 +4,11 @@
  * before acting on it.
  *
  * On entry it recovers what a previous runner left: each trial in starting
- * or running is adopted (its supervisor still holds the lock), recorded
- * (the exit record of that attempt is there: it finished while nobody
- * watched), or
- * requeued without spending an attempt (it vanished).  Then it loops: reap
- * supervisors, tail logs and metric files, start what fits (parallel cap,
+ * or running is adopted (a supervisor still holds its lock), recorded (the
+ * exit record of that attempt is there: it finished while nobody watched),
+ * or requeued without spending an attempt (it vanished).  Then it loops:
+ * read the shim's events, tail logs and metric files, start what fits
+ * (parallel cap,
  * CPU cores, memory and GPUs requested), and stop cleanly on SIGINT/SIGTERM
  * (running trials are cancelled with reason "interrupted", which resume
  * requeues) or when the experiment is cancelled from another process.

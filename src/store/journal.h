@@ -15,8 +15,9 @@
  *   queued     durable: params, command, attempt (the next attempt number
  *              minus one), next_at (not before this time: retry backoff).
  *   starting   the intent: attempt incremented, started_at set.  A
- *              supervisor may or may not exist; the trial directory's lock
- *              file tells (held while a supervisor lives).
+ *              supervisor may or may not have it; the lock of the trial's
+ *              status.json tells (held from before the request is sent
+ *              until the attempt is over).
  *   running    supervisor pid, its start time (/proc starttime, against pid
  *              reuse) and the trial's process group recorded.
  *   succeeded, failed, timed_out, cancelled
