@@ -10,6 +10,7 @@
 #ifndef TC_CLI_H
 #define TC_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -103,6 +104,22 @@ void tc_fmt_duration(char *buf, size_t len, double s);
 
 /* ISO 8601 UTC time. */
 void tc_fmt_time(char *buf, size_t len, double t);
+
+/* The experiment seed: --seed, else search.seed, else one picked now
+ * (*picked set). */
+struct tc_spec;
+uint64_t tc_pick_seed(const struct tc_spec *spec, const char *flag, int *picked);
+
+/* Run (or resume) an existing experiment with the run options in a;
+ * returns the exit code.  May replace *jp (--detach reopens the journal
+ * in the child). */
+int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
+		    const struct tc_args *a, const struct tc_opt *opts,
+		    int requeue_interrupted);
+
+/* A parameter's value as table text: strings bare, floats as short as
+ * read back exactly. */
+void tc_fmt_param(json_t *v, char *buf, size_t len);
 
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "search/search.h"
 #include "spec/spec.h"
 
 static const struct tc_opt common_opts[] = {
@@ -405,6 +406,22 @@ void tc_fmt_metric(char *buf, size_t len, int has, double v, const char *special
 		snprintf(buf, len, "%s", special);
 	else
 		snprintf(buf, len, "%.6g", v);
+}
+
+void tc_fmt_param(json_t *v, char *buf, size_t len)
+{
+	if (!v)
+		snprintf(buf, len, "-");
+	else if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_real(v))
+		tc_format_double(json_real_value(v), buf, len);
+	else {
+		char *t = json_dumps(v, JSON_ENCODE_ANY);
+
+		snprintf(buf, len, "%s", t ? t : "");
+		free(t);
+	}
 }
 
 void tc_fmt_duration(char *buf, size_t len, double s)

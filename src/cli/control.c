@@ -19,9 +19,6 @@
 #include "exec/runner.h"
 #include "store/experiment.h"
 
-int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
-		    const struct tc_args *a, const struct tc_opt *opts,
-		    int requeue_interrupted);
 
 static const struct tc_opt cancel_opts[] = {
 	{"now", 0, 0, NULL, "kill at once (SIGKILL) instead of SIGTERM first"},

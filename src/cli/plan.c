@@ -53,8 +53,6 @@ static int load_checked(const char *path, struct tc_spec **spec,
 	return 0;
 }
 
-uint64_t tc_pick_seed(const struct tc_spec *spec, const char *flag, int *picked);
-
 uint64_t tc_pick_seed(const struct tc_spec *spec, const char *flag, int *picked)
 {
 	struct timespec ts;

@@ -62,22 +62,6 @@ static int load_ranked(const char *verb, const struct tc_args *a,
 	return 0;
 }
 
-static void param_text(json_t *v, char *buf, size_t len)
-{
-	if (!v)
-		snprintf(buf, len, "-");
-	else if (json_is_string(v))
-		snprintf(buf, len, "%s", json_string_value(v));
-	else if (json_is_real(v))
-		tc_format_double(json_real_value(v), buf, len);
-	else {
-		char *t = json_dumps(v, JSON_ENCODE_ANY);
-
-		snprintf(buf, len, "%s", t ? t : "");
-		free(t);
-	}
-}
-
 static void metric_text(const struct trow *r, const char *name, char *buf,
 			size_t len)
 {
@@ -199,7 +183,7 @@ int cmd_results(int argc, char **argv)
 			snprintf(cells[c++], 256, "%s", r->id);
 			snprintf(cells[c++], 256, "%s", tc_state_name(r->state));
 			for (size_t p = 0; p < rk.v.spec->nparams; p++)
-				param_text(json_object_get(r->params,
+				tc_fmt_param(json_object_get(r->params,
 							   rk.v.spec->params[p].name),
 					   cells[c++], 256);
 			for (size_t k = 0; k < rk.v.nmetric; k++)
@@ -301,7 +285,7 @@ int cmd_best(int argc, char **argv)
 			printf("  parameters:");
 			json_object_foreach(best->params, k, v)
 			{
-				param_text(v, buf, sizeof(buf));
+				tc_fmt_param(v, buf, sizeof(buf));
 				printf(" %s=%s", k, buf);
 			}
 			printf("\n  metrics:   ");

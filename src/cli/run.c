@@ -17,10 +17,6 @@
 #include "util/fsutil.h"
 #include "util/hash.h"
 
-uint64_t tc_pick_seed(const struct tc_spec *spec, const char *flag, int *picked);
-int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
-		    const struct tc_args *a, const struct tc_opt *opts,
-		    int requeue_interrupted);
 
 #define RUN_COMMON_OPTS                                                        \
 	{"parallel", 'p', 1, "N", "trials at a time (default: run.parallel)"}, \

@@ -134,22 +134,6 @@ static const struct tc_opt status_opts[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
-static void cell_param(json_t *v, char *buf, size_t len)
-{
-	if (!v)
-		snprintf(buf, len, "-");
-	else if (json_is_string(v))
-		snprintf(buf, len, "%s", json_string_value(v));
-	else if (json_is_real(v))
-		tc_format_double(json_real_value(v), buf, len);
-	else {
-		char *t = json_dumps(v, JSON_ENCODE_ANY);
-
-		snprintf(buf, len, "%s", t ? t : "");
-		free(t);
-	}
-}
-
 static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		    int *running, int *created)
 {
@@ -241,7 +225,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 			snprintf(cells[c++], 256, "%s", r->id);
 			snprintf(cells[c++], 256, "%s", tc_state_name(r->state));
 			for (size_t p = 0; p < v.spec->nparams; p++)
-				cell_param(json_object_get(r->params, v.spec->params[p].name),
+				tc_fmt_param(json_object_get(r->params, v.spec->params[p].name),
 					   cells[c++], 256);
 			for (size_t k = 0; k < v.nmetric; k++) {
 				double val;

@@ -32,7 +32,4 @@ int tc_write_file_atomic(const char *path, const void *data, size_t len,
 /* Write data to path in place (created or truncated).  0 or -1. */
 int tc_write_file(const char *path, const void *data, size_t len);
 
-/* Remove a directory tree (no symlinks followed).  0 or -1. */
-int tc_rm_rf(const char *path);
-
 #endif
