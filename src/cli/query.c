@@ -139,35 +139,33 @@ int tview_load(struct tc_journal *j, const char *name, struct tview *v,
 	}
 	sqlite3_finalize(st);
 
+	/* final values in the rows' own order (idx): one merge pass */
 	st = tc_journal_prepare(
-		j, "SELECT trial, name, value, special FROM final WHERE exp = ?", err);
+		j,
+		"SELECT f.trial, f.name, f.value, f.special FROM final f JOIN "
+		"trials t ON t.exp = f.exp AND t.id = f.trial WHERE f.exp = ? "
+		"ORDER BY t.idx",
+		err);
 	if (!st)
 		return TC_ERR_DB;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	{
-		size_t hint = 0;
+		size_t at = 0;
 
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			const char *tid = (const char *)sqlite3_column_text(st, 0);
 			const char *mname = (const char *)sqlite3_column_text(st, 1);
-			struct trow *r = NULL;
 			json_t *val;
 
-			/* rows are few; try where the last one was first */
-			if (hint < v->n && !strcmp(v->rows[hint].id, tid))
-				r = &v->rows[hint];
-			for (size_t i = 0; !r && i < v->n; i++)
-				if (!strcmp(v->rows[i].id, tid)) {
-					r = &v->rows[i];
-					hint = i;
-				}
-			if (!r)
-				continue;
+			while (at < v->n && strcmp(v->rows[at].id, tid) != 0)
+				at++;
+			if (at == v->n)
+				break;
 			if (sqlite3_column_type(st, 2) != SQLITE_NULL)
 				val = json_real(sqlite3_column_double(st, 2));
 			else
 				val = json_string((const char *)sqlite3_column_text(st, 3));
-			json_object_set_new(r->metrics, mname, val);
+			json_object_set_new(v->rows[at].metrics, mname, val);
 		}
 	}
 	sqlite3_finalize(st);

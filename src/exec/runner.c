@@ -133,10 +133,21 @@ static double mono(void)
 
 void tc_machine_resources(double *cpus, long long *memory, int *gpus)
 {
+	static int known;
+	static double c_cpus;
+	static long long c_mem;
+	static int c_gpus;
 	cpu_set_t set;
 	char buf[8192];
 	char *const smi[] = {"nvidia-smi", "-L", NULL};
 
+	/* once a process: it spawns nvidia-smi */
+	if (known) {
+		*cpus = c_cpus;
+		*memory = c_mem;
+		*gpus = c_gpus;
+		return;
+	}
 	*cpus = (double)sysconf(_SC_NPROCESSORS_ONLN);
 	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
 		*cpus = CPU_COUNT(&set);
@@ -146,6 +157,10 @@ void tc_machine_resources(double *cpus, long long *memory, int *gpus)
 		for (char *p = buf; (p = strstr(p, "GPU ")); p++)
 			if (p == buf || p[-1] == '\n')
 				(*gpus)++;
+	c_cpus = *cpus;
+	c_mem = *memory;
+	c_gpus = *gpus;
+	known = 1;
 }
 
 /* ---- journal helpers ------------------------------------------------------ */
@@ -1534,6 +1549,21 @@ static int run_loop(struct runner *r)
 	return 0;
 }
 
+/* What the machine offers, as the options describe it. */
+static void capacity(const struct tc_run_opts *o, double *cpus, long long *mem,
+		     int *gpus)
+{
+	tc_machine_resources(cpus, mem, gpus);
+	if (o->cpus > 0)
+		*cpus = o->cpus;
+	if (o->memory > 0)
+		*mem = o->memory;
+	if (o->gpus >= 0)
+		*gpus = o->gpus;
+	if (*gpus > 64)
+		*gpus = 64;
+}
+
 int tc_runner_check(const struct tc_spec *spec, const struct tc_run_opts *o,
 		    struct tc_error *err)
 {
@@ -1541,13 +1571,7 @@ int tc_runner_check(const struct tc_spec *spec, const struct tc_run_opts *o,
 	long long mem;
 	int gpus;
 
-	tc_machine_resources(&cpus, &mem, &gpus);
-	if (o->cpus > 0)
-		cpus = o->cpus;
-	if (o->memory > 0)
-		mem = o->memory;
-	if (o->gpus >= 0)
-		gpus = o->gpus > 64 ? 64 : o->gpus;
+	capacity(o, &cpus, &mem, &gpus);
 	if (spec->resources.cpu > cpus + 1e-9 || spec->resources.memory > mem ||
 	    spec->resources.gpu > gpus)
 		return tc_error_set(
@@ -1598,13 +1622,7 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	}
 	if ((rc = tc_runner_check(r.spec, o, err)))
 		goto out;
-	tc_machine_resources(&r.cpu_cap, &r.mem_cap, &r.ngpus);
-	if (o->cpus > 0)
-		r.cpu_cap = o->cpus;
-	if (o->memory > 0)
-		r.mem_cap = o->memory;
-	if (o->gpus >= 0)
-		r.ngpus = o->gpus > 64 ? 64 : o->gpus;
+	capacity(o, &r.cpu_cap, &r.mem_cap, &r.ngpus);
 	r.parallel = o->parallel > 0 ? o->parallel : r.spec->run.parallel;
 	r.cpu_req = r.spec->resources.cpu;
 	r.mem_req = r.spec->resources.memory;

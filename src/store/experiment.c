@@ -178,10 +178,11 @@ static int db_fail(struct tc_journal *j, struct tc_error *err)
 }
 
 /* Insert every trial of the plan that the journal does not hold yet.
- * *added counts them.  Runs inside the caller's transaction. */
+ * *added counts them; keep, when given, gets every planned id (its first
+ * parameter).  Runs inside the caller's transaction. */
 static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 		       uint64_t seed, long long *added, long long *total,
-		       struct tc_error *err)
+		       sqlite3_stmt *keep, struct tc_error *err)
 {
 	struct tc_plan *plan = NULL;
 	sqlite3_stmt *ins = NULL, *maxidx = NULL;
@@ -254,6 +255,14 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 			goto out;
 		}
 		*added += sqlite3_changes(j->db);
+		if (keep) {
+			sqlite3_reset(keep);
+			sqlite3_bind_text(keep, 1, t->id, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(keep) != SQLITE_DONE) {
+				rc = db_fail(j, err);
+				goto out;
+			}
+		}
 	}
 out:
 	sqlite3_finalize(ins);
@@ -318,7 +327,7 @@ int tc_experiment_create(struct tc_journal *j, const struct tc_spec *spec,
 	sqlite3_finalize(st);
 	if (rc)
 		goto fail;
-	rc = insert_plan(j, spec, seed, &added, &total, err);
+	rc = insert_plan(j, spec, seed, &added, &total, NULL, err);
 	if (rc)
 		goto fail;
 	if (added == 0) {
@@ -357,7 +366,7 @@ int tc_experiment_replan(struct tc_journal *j, const struct tc_spec *spec,
 			 const char *spec_path, struct tc_error *err)
 {
 	struct tc_exp_info e;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st, *keep;
 	long long added = 0, total = 0;
 	int rc;
 
@@ -367,40 +376,22 @@ int tc_experiment_replan(struct tc_journal *j, const struct tc_spec *spec,
 	rc = tc_journal_begin(j, err);
 	if (rc)
 		goto out;
-	rc = insert_plan(j, spec, e.seed, &added, &total, err);
+	/* queued trials that are no longer points of the plan are found with
+	 * a temporary table of the planned ids, filled in the same pass */
+	if ((rc = tc_journal_exec(j,
+				  "CREATE TEMP TABLE IF NOT EXISTS keep(id TEXT "
+				  "PRIMARY KEY); DELETE FROM keep;",
+				  err)))
+		goto fail;
+	keep = tc_journal_prepare(j, "INSERT OR IGNORE INTO keep VALUES(?)", err);
+	if (!keep) {
+		rc = TC_ERR_DB;
+		goto fail;
+	}
+	rc = insert_plan(j, spec, e.seed, &added, &total, keep, err);
+	sqlite3_finalize(keep);
 	if (rc)
 		goto fail;
-	{
-		/* Queued trials that are no longer points of the plan are
-		 * found by running the plan again into a temporary table. */
-		struct tc_plan *plan = NULL;
-		const struct tc_trial *t;
-		sqlite3_stmt *tmp;
-
-		if ((rc = tc_journal_exec(j,
-					  "CREATE TEMP TABLE IF NOT EXISTS keep(id TEXT "
-					  "PRIMARY KEY); DELETE FROM keep;",
-					  err)))
-			goto fail;
-		tmp = tc_journal_prepare(j, "INSERT OR IGNORE INTO keep VALUES(?)",
-					 err);
-		if (!tmp) {
-			rc = TC_ERR_DB;
-			goto fail;
-		}
-		rc = tc_plan_new(spec, e.seed, &plan, err);
-		if (rc == 0)
-			rc = 1;
-		while (rc == 1 && (rc = tc_plan_next(plan, &t, err)) == 1) {
-			sqlite3_reset(tmp);
-			sqlite3_bind_text(tmp, 1, t->id, -1, SQLITE_TRANSIENT);
-			sqlite3_step(tmp);
-		}
-		sqlite3_finalize(tmp);
-		tc_plan_free(plan);
-		if (rc < 0)
-			goto fail;
-	}
 	st = tc_journal_prepare(
 		j,
 		"UPDATE trials SET state = 'cancelled', reason = 'no longer in "
