@@ -17,6 +17,7 @@
 
 #include "report/table.h"
 #include "store/journal.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 struct tc_verb {
@@ -99,8 +100,6 @@ int tc_print_json(json_t *v);
 /* A value from a final metric row: number or its special text. */
 void tc_fmt_metric(char *buf, size_t len, int has, double v, const char *special);
 
-/* Seconds as "1h02m", "3m04s", "12.3s". */
-void tc_fmt_duration(char *buf, size_t len, double s);
 
 /* ISO 8601 UTC time. */
 void tc_fmt_time(char *buf, size_t len, double t);

@@ -424,18 +424,6 @@ void tc_fmt_param(json_t *v, char *buf, size_t len)
 	}
 }
 
-void tc_fmt_duration(char *buf, size_t len, double s)
-{
-	if (!isfinite(s) || s < 0)
-		snprintf(buf, len, "-");
-	else if (s < 60)
-		snprintf(buf, len, "%.1fs", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)s % 60);
-	else
-		snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)s % 3600 / 60);
-}
-
 void tc_fmt_time(char *buf, size_t len, double t)
 {
 	time_t tt = (time_t)t;

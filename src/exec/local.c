@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "util/clock.h"
 #include "util/fsutil.h"
 
 #define REQ_MAX (16u << 20)
@@ -50,22 +51,6 @@ struct tc_shim {
 	int fd;
 	pid_t pid;
 };
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double real_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int write_full(int fd, const void *buf, size_t len)
 {
@@ -221,7 +206,7 @@ static void shim_event(struct shim *s, int type, const struct strial *t,
 static void record_exit(const struct strial *t, int status,
 			const struct rusage *ru, const char *error)
 {
-	double wall = mono_now() - t->t0;
+	double wall = tc_mono() - t->t0;
 	json_t *o = json_pack(
 		"{s:s, s:i, s:i, s:i, s:b, s:b, s:f, s:f, s:f, s:f, s:f, s:I, s:s}",
 		"state", "exited", "attempt", t->attempt, "exit_code",
@@ -280,8 +265,8 @@ static void shim_start_trial(struct shim *s, const struct shim_req *rq,
 	t->attempt = rq->attempt;
 	t->timeout = rq->timeout;
 	t->grace = rq->grace;
-	t->t0 = mono_now();
-	t->started = real_now();
+	t->t0 = tc_mono();
+	t->started = tc_now();
 	t->lock_fd = lock_fd; /* locked by the runner, held from now on here */
 	if (!t->dir) {
 		close(lock_fd);
@@ -346,7 +331,7 @@ static struct strial *shim_find(struct shim *s, pid_t pid)
 	return NULL;
 }
 
-static void shim_cancel(struct shim *s, struct strial *t, int hard)
+static void shim_cancel(struct strial *t, int hard)
 {
 	if (!t || t->pid <= 0)
 		return;
@@ -356,7 +341,7 @@ static void shim_cancel(struct shim *s, struct strial *t, int hard)
 		t->kill_at = -1;
 	} else {
 		kill(-t->pid, SIGTERM);
-		t->kill_at = mono_now() + t->grace;
+		t->kill_at = tc_mono() + t->grace;
 	}
 }
 
@@ -386,7 +371,7 @@ static int shim_request(struct shim *s)
 	buf[len] = '\0';
 	memcpy(&rq, buf, sizeof(rq));
 	if (rq.type == REQ_CANCEL) {
-		shim_cancel(s, shim_find(s, rq.pgid), rq.hard);
+		shim_cancel(shim_find(s, rq.pgid), rq.hard);
 		free(buf);
 		if (lock_fd >= 0)
 			close(lock_fd);
@@ -462,7 +447,7 @@ static void shim_main(int sock)
 
 	for (;;) {
 		struct pollfd pfd[2];
-		double now = mono_now(), wait_s = 3600;
+		double now = tc_mono(), wait_s = 3600;
 		int status, np = 0;
 		struct rusage ru;
 		pid_t pid;
@@ -511,11 +496,11 @@ static void shim_main(int sock)
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if ((int)si.ssi_signo == SIGRTMIN ||
 				    (int)si.ssi_signo == SIGRTMIN + 1)
-					shim_cancel(&s, shim_find(&s, si.ssi_int),
+					shim_cancel(shim_find(&s, si.ssi_int),
 						    (int)si.ssi_signo == SIGRTMIN + 1);
 				else if (si.ssi_signo != SIGCHLD)
 					for (size_t i = 0; i < s.n; i++)
-						shim_cancel(&s, &s.t[i],
+						shim_cancel(&s.t[i],
 							    si.ssi_signo == SIGUSR1);
 			}
 		}

@@ -41,6 +41,7 @@
 #include "metrics/metrics.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
+#include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/spawn.h"
 
@@ -120,14 +121,6 @@ struct runner {
 		*s_running, *s_event, *s_metric, *s_final, *s_flags, *s_finish,
 		*s_expstate;
 };
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- machine resources ---------------------------------------------------- */
 
@@ -371,18 +364,6 @@ static int flush_samples(struct runner *r)
 
 /* ---- progress ---------------------------------------------------------- */
 
-static void fmt_secs(double s, char *buf, size_t len)
-{
-	if (s < 0 || !isfinite(s))
-		snprintf(buf, len, "?");
-	else if (s < 60)
-		snprintf(buf, len, "%.1fs", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
-	else
-		snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
-}
-
 static void params_brief(const char *json, char *buf, size_t len)
 {
 	json_t *o = json_loads(json ? json : "{}", 0, NULL);
@@ -414,7 +395,7 @@ static void params_brief(const char *json, char *buf, size_t len)
 static void draw_status(struct runner *r, int force)
 {
 	FILE *f = r->o->out;
-	double now = mono(), el = now - r->t_start;
+	double now = tc_mono(), el = now - r->t_start;
 	long long fin = 0;
 	char eta[32] = "?", bar[21];
 	int width = 20, filled;
@@ -429,8 +410,8 @@ static void draw_status(struct runner *r, int force)
 		bar[i] = i < filled ? '#' : '.';
 	bar[width] = '\0';
 	if (r->done_session > 0)
-		fmt_secs(el / (double)r->done_session * (double)(r->total - fin),
-			 eta, sizeof(eta));
+		tc_fmt_duration(eta, sizeof(eta),
+				el / (double)r->done_session * (double)(r->total - fin));
 	fprintf(f, "\r\033[K[%s] %lld/%lld  running %lld  queued %lld  failed %lld"
 		   "  ETA %s",
 		bar, fin, r->total, r->counts[TC_ST_RUNNING] + r->counts[TC_ST_STARTING],
@@ -453,7 +434,7 @@ static void report_line(struct runner *r, struct live *lv, const char *state,
 		return;
 	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
 		fin += r->counts[s];
-	fmt_secs(wall, w, sizeof(w));
+	tc_fmt_duration(w, sizeof(w), wall);
 	params_brief(lv->params, brief, sizeof(brief));
 	if (r->o->progress == 1)
 		fprintf(f, "\r\033[K");
@@ -549,7 +530,7 @@ static struct live *live_new(struct runner *r, const char *id, int attempt)
 	snprintf(lv->id, sizeof(lv->id), "%s", id);
 	lv->attempt = attempt;
 	lv->dir = tc_trial_dir(r->j, id);
-	lv->t0 = mono();
+	lv->t0 = tc_mono();
 	lv->col[0] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
 	lv->col[1] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
 	lv->col[2] = tc_collector_new(TC_SRC_JSONL, NULL, 0);
@@ -622,7 +603,7 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 	if (!have) {
 		memset(&ei, 0, sizeof(ei));
 		ei.exit_code = -1;
-		ei.wall = mono() - lv->t0;
+		ei.wall = tc_mono() - lv->t0;
 		snprintf(ei.error, sizeof(ei.error),
 			 "the supervisor ended without a report");
 	}
@@ -1492,7 +1473,7 @@ static int run_loop(struct runner *r)
 	int rc;
 
 	for (;;) {
-		double now = mono(), wait_s = 1.0;
+		double now = tc_mono(), wait_s = 1.0;
 		struct pollfd pfd[2];
 		nfds_t npfd = 1;
 
@@ -1650,7 +1631,7 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 		goto out_mask;
 	if ((rc = tc_experiment_set_state(j, name, "running", err)))
 		goto out_mask;
-	r.t_start = mono();
+	r.t_start = tc_mono();
 	if ((rc = recover(&r)))
 		goto out_mask;
 	rc = run_loop(&r);

@@ -41,14 +41,6 @@ int tc_state_final(enum tc_state s)
 	       s == TC_ST_TIMED_OUT || s == TC_ST_CANCELLED;
 }
 
-double tc_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
 	"INSERT OR IGNORE INTO meta VALUES('schema', '1');"

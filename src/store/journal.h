@@ -39,6 +39,7 @@
 
 #include <sqlite3.h>
 
+#include "util/clock.h"
 #include "util/error.h"
 
 enum tc_state {
@@ -76,9 +77,6 @@ void tc_journal_rollback(struct tc_journal *j);
 /* Prepare a statement (cached by SQLite's own parser: cheap to call). */
 sqlite3_stmt *tc_journal_prepare(struct tc_journal *j, const char *sql,
 				 struct tc_error *err);
-
-/* Wall-clock time in seconds (with fractions). */
-double tc_now(void);
 
 /* Record a state change in the events log (inside the caller's
  * transaction). */
