@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
   libyaml-dev libjansson-dev libsqlite3-dev libpcre2-dev libssl-dev
-  libcmocka-dev sqlite3
+  libcmocka-dev sqlite3 libcurl4-openssl-dev
   libopenblas-dev zlib1g-dev dataset-fashion-mnist
   clang libclang-rt-14-dev
   python3 procps
