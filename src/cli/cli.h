@@ -133,5 +133,6 @@ int cmd_cancel(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "exec/local.h"
@@ -22,6 +23,9 @@
 
 static const struct tc_opt cancel_opts[] = {
 	{"now", 0, 0, NULL, "kill at once (SIGKILL) instead of SIGTERM first"},
+	{"kubeconfig", 0, 1, "FILE", "kubernetes: the kubeconfig to use"},
+	{"context", 0, 1, "NAME", "kubernetes: the kubeconfig context"},
+	{"namespace", 'n', 1, "NS", "kubernetes: the namespace"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -44,6 +48,20 @@ static int open_exp(const char *verb, const struct tc_args *a,
 		return tc_fail(verb, &err);
 	}
 	return 0;
+}
+
+static int is_kubernetes(struct tc_journal *j, const char *name)
+{
+	struct tc_exp_info e;
+	struct tc_error err;
+	int k;
+
+	tc_error_clear(&err);
+	if (tc_experiment_load(j, name, &e, &err))
+		return 0;
+	k = e.backend && !strcmp(e.backend, "kubernetes");
+	tc_exp_info_free(&e);
+	return k;
 }
 
 /* Fill the temp table `sel` with the trials named on the command line. */
@@ -161,6 +179,27 @@ int cmd_cancel(int argc, char **argv)
 	sqlite3_finalize(st);
 	printf("cancelled %d queued trial%s; stopping %d running trial%s\n", queued,
 	       queued == 1 ? "" : "s", running, running == 1 ? "" : "s");
+	if (running && !runner_alive && is_kubernetes(j, a.pos[0])) {
+		/* nobody watches the cluster: delete the Jobs now and record
+		 * the trials cancelled */
+		struct tc_run_opts o;
+		struct tc_run_summary sum;
+
+		memset(&o, 0, sizeof(o));
+		o.gpus = -1;
+		o.progress = -1;
+		o.out = stdout;
+		o.drain = 1;
+		o.kubeconfig = tc_arg(&a, cancel_opts, "kubeconfig");
+		o.context = tc_arg(&a, cancel_opts, "context");
+		o.ns = tc_arg(&a, cancel_opts, "namespace");
+		fflush(stdout);
+		if ((rc = tc_runner_run(j, a.pos[0], &o, &sum, &err)))
+			goto fail;
+		printf("deleted the Jobs of the cancelled trials\n");
+		rc = 0;
+		goto out;
+	}
 	if (running && !runner_alive)
 		printf("no trainctl is running '%s': `trainctl resume %s` records "
 		       "their end\n",

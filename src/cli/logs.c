@@ -11,12 +11,16 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "exec/kube.h"
 #include "store/experiment.h"
 
 static const struct tc_opt logs_opts[] = {
 	{"follow", 'f', 0, NULL, "keep printing new output until the trial ends"},
 	{"stderr", 'e', 0, NULL, "the trial's stderr instead of its stdout"},
 	{"attempt", 0, 1, "N", "an earlier attempt's output"},
+	{"kubeconfig", 0, 1, "FILE", "kubernetes: the kubeconfig to use"},
+	{"context", 0, 1, "NAME", "kubernetes: the kubeconfig context"},
+	{"namespace", 'n', 1, "NS", "kubernetes: the namespace"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -53,6 +57,26 @@ static int copy_new(int fd, off_t *off)
 	}
 	fflush(stdout);
 	return ferror(stdout) ? -1 : 0;
+}
+
+static int kube_logs(const struct tc_args *a, const struct tc_exp_info *e,
+		     const char *id, int attempt, struct tc_error *err)
+{
+	struct tc_spec *spec = NULL;
+	struct tc_run_opts o;
+	int rc;
+
+	if ((rc = tc_spec_parse(e->spec_path, e->spec_text, strlen(e->spec_text),
+				&spec, err)))
+		return tc_fail("logs", err);
+	memset(&o, 0, sizeof(o));
+	o.kubeconfig = tc_arg(a, logs_opts, "kubeconfig");
+	o.context = tc_arg(a, logs_opts, "context");
+	o.ns = tc_arg(a, logs_opts, "namespace");
+	rc = tc_kube_logs(spec, &o, e->name, id, attempt,
+			  tc_arg(a, logs_opts, "follow") != NULL, err);
+	tc_spec_free(spec);
+	return rc ? tc_fail("logs", err) : 0;
 }
 
 int cmd_logs(int argc, char **argv)
@@ -106,6 +130,22 @@ int cmd_logs(int argc, char **argv)
 		free(dir);
 		tc_journal_close(j);
 		return TC_EXIT_USAGE;
+	}
+	if ((state == TC_ST_RUNNING || state == TC_ST_STARTING) &&
+	    (!want_attempt || want_attempt == attempt)) {
+		struct tc_exp_info e;
+
+		/* a trial on a cluster: its output is its pod's log */
+		if (tc_experiment_load(j, a.pos[0], &e, &err) == 0) {
+			if (e.backend && !strcmp(e.backend, "kubernetes")) {
+				rc = kube_logs(&a, &e, id, attempt, &err);
+				tc_exp_info_free(&e);
+				free(dir);
+				tc_journal_close(j);
+				return rc;
+			}
+			tc_exp_info_free(&e);
+		}
 	}
 	if (want_attempt && want_attempt < attempt)
 		snprintf(path, sizeof(path), "%s/%s.%d.log", dir, which, want_attempt);

@@ -1,7 +1,11 @@
 /*
  * plan.c — `trainctl validate` and `trainctl plan`: the spec checked, and
  * every trial it gives listed (streamed: a million-point grid is printed
- * without being held in memory).
+ * without being held in memory).  `plan --render DIR` writes what each
+ * trial would get under DIR/ID/: params.json and command.json, or with
+ * `--backend kubernetes` the exact objects run would create (attempt 1),
+ * one JSON file per object and nothing else, ready for `kubectl create -f
+ * DIR -R`.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "k8s/manifest.h"
 #include "metrics/metrics.h"
 #include "search/search.h"
 #include "spec/spec.h"
@@ -125,14 +130,82 @@ int cmd_validate(int argc, char **argv)
 static const struct tc_opt plan_opts[] = {
 	{"format", 'o', 1, "FMT", "table (default), json or csv"},
 	{"render", 0, 1, "DIR",
-	 "write each trial's params.json and command.json under DIR/ID/"},
+	 "write each trial's params.json and command.json under DIR/ID/ "
+	 "(kubernetes: the objects run would create, for kubectl create -f "
+	 "DIR -R)"},
+	{"backend", 0, 1, "NAME",
+	 "local or kubernetes (default: the spec's backend:)"},
+	{"namespace", 'n', 1, "NS",
+	 "namespace of rendered objects (default: kubernetes.namespace, "
+	 "else default)"},
 	{"seed", 0, 1, "N", "random search seed (default: search.seed)"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
+/* Where render_one() puts Kubernetes objects (ns NULL: local backend). */
+struct k8s_render {
+	const char *ns;
+};
+
+/* obj as pretty JSON with a newline, written atomically to dir/id/file;
+ * takes obj. */
+static int write_object(const char *dir, const char *id, const char *file,
+			json_t *obj, struct tc_error *err)
+{
+	char path[PATH_MAX], *text;
+	size_t n;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, id, file);
+	text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!text)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	n = strlen(text);
+	text[n] = '\n'; /* over the NUL: the length is passed */
+	if (tc_write_file_atomic(path, text, n + 1, 0) != 0)
+		rc = tc_error_set(err, TC_ERR_IO, "cannot write %s: %s", path,
+				  strerror(errno));
+	free(text);
+	return rc;
+}
+
+/* The trial's ConfigMap, Job (attempt 1) and, for nodes > 1, Service. */
+static int render_k8s(const char *dir, const struct tc_spec *spec,
+		      const struct tc_trial *t, const char *ns, json_t *params,
+		      json_t *argv, json_t *env, struct tc_error *err)
+{
+	struct tc_k8s_trial kt;
+	char *ptext = tc_params_dumps(params);
+	json_t *obj;
+	int rc;
+
+	if (!ptext)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	kt.experiment = spec->name;
+	kt.id = t->id;
+	kt.attempt = 1;
+	kt.params_json = ptext;
+	kt.argv = argv;
+	kt.env = env;
+	rc = (obj = tc_k8s_configmap(spec, ns, &kt, err))
+		     ? write_object(dir, t->id, "configmap.json", obj, err)
+		     : err->code;
+	if (!rc)
+		rc = (obj = tc_k8s_job(spec, ns, &kt, err))
+			     ? write_object(dir, t->id, "job.json", obj, err)
+			     : err->code;
+	if (!rc && spec->nodes > 1)
+		rc = (obj = tc_k8s_service(spec, ns, &kt, err))
+			     ? write_object(dir, t->id, "service.json", obj, err)
+			     : err->code ? err->code : TC_ERR_INTERNAL;
+	free(ptext);
+	return rc;
+}
+
 static int render_one(const char *dir, const struct tc_spec *spec,
 		      const struct tc_trial *t, const char *state_dir,
-		      struct tc_error *err)
+		      const struct k8s_render *k8s, struct tc_error *err)
 {
 	char path[PATH_MAX], tdir[PATH_MAX];
 	json_t *params = tc_trial_params_json(spec, t->values), *argv = NULL,
@@ -140,7 +213,10 @@ static int render_one(const char *dir, const struct tc_spec *spec,
 	char *text;
 	int rc;
 
-	snprintf(tdir, sizeof(tdir), "%s/trials/%s", state_dir, t->id);
+	if (k8s)
+		snprintf(tdir, sizeof(tdir), "%s", TC_K8S_TRIAL_DIR);
+	else
+		snprintf(tdir, sizeof(tdir), "%s/trials/%s", state_dir, t->id);
 	rc = tc_trial_resolve(spec, t->values, t->id, t->index, t->seed, tdir,
 			      &argv, &env, err);
 	if (rc) {
@@ -154,6 +230,16 @@ static int render_one(const char *dir, const struct tc_spec *spec,
 		json_decref(env);
 		return tc_error_set(err, TC_ERR_IO, "cannot create %s: %s", path,
 				    strerror(errno));
+	}
+	if (k8s) {
+		/* only the objects: the directory is for `kubectl create -f
+		 * DIR -R`, which would choke on params.json (the ConfigMap
+		 * holds it; the Job, the command and env) */
+		rc = render_k8s(dir, spec, t, k8s->ns, params, argv, env, err);
+		json_decref(params);
+		json_decref(argv);
+		json_decref(env);
+		return rc;
 	}
 	cmd = json_pack("{s:s, s:I, s:o, s:o, s:I}", "trial", t->id, "index",
 			(json_int_t)t->index, "argv", argv, "env", env, "seed",
@@ -186,13 +272,16 @@ int cmd_plan(int argc, char **argv)
 	const struct tc_trial *t;
 	struct tc_error err;
 	enum tc_format fmt;
-	const char *render;
+	const char *render, *backend;
+	struct k8s_render k8s = {NULL};
 	char *state_dir = NULL;
 	int *width = NULL, rc, picked;
 	uint64_t n = 0, seed;
 	json_t *row = NULL;
 
-	rc = tc_parse_args(argc, argv, plan_opts, "plan SPEC [--format FMT] [--render DIR]",
+	rc = tc_parse_args(argc, argv, plan_opts,
+			   "plan SPEC [--format FMT] [--render DIR [--backend "
+			   "kubernetes] [--namespace NS]]",
 			   "List every trial the experiment file gives, before "
 			   "anything runs: its index, id,\nparameters and "
 			   "resources, and the total requested.",
@@ -205,9 +294,39 @@ int cmd_plan(int argc, char **argv)
 			  TC_FMTS(TC_FMT_TABLE, TC_FMT_JSON, TC_FMT_CSV), &fmt))
 		return TC_EXIT_USAGE;
 	render = tc_arg(&a, plan_opts, "render");
+	backend = tc_arg(&a, plan_opts, "backend");
+	if (backend && strcmp(backend, "local") != 0 &&
+	    strcmp(backend, "kubernetes") != 0)
+		return tc_usage_error("plan", "--backend must be local or "
+				      "kubernetes, not '%s'", backend);
 	tc_error_clear(&err);
 	if ((rc = load_checked(a.pos[0], &spec, &err)))
 		return tc_fail_spec("plan", &err);
+	if (!backend)
+		backend = spec->backend;
+	if (strcmp(backend, "kubernetes") == 0) {
+		const char *given = tc_arg(&a, plan_opts, "namespace");
+		const json_t *kns = spec->kubernetes
+			? json_object_get(spec->kubernetes, "namespace") : NULL;
+
+		if ((rc = tc_k8s_check(spec, &err))) {
+			tc_spec_free(spec);
+			return tc_fail_spec("plan", &err);
+		}
+		if (given && !tc_k8s_is_dns_label(given)) {
+			tc_spec_free(spec);
+			return tc_usage_error("plan", "--namespace '%s' is not a "
+					      "valid namespace name (a-z, 0-9 "
+					      "and '-', at most 63)", given);
+		}
+		k8s.ns = given ? given
+			       : json_is_string(kns) ? json_string_value(kns)
+						     : "default";
+	} else if (tc_arg(&a, plan_opts, "namespace")) {
+		tc_spec_free(spec);
+		return tc_usage_error("plan", "--namespace goes with --backend "
+				      "kubernetes");
+	}
 	seed = tc_pick_seed(spec, tc_arg(&a, plan_opts, "seed"), &picked);
 	if (picked && spec->search.method == TC_SEARCH_RANDOM)
 		fprintf(stderr,
@@ -346,7 +465,8 @@ int cmd_plan(int argc, char **argv)
 					json_dumpf(row, stdout, flags);
 			}
 		}
-		if (render && (rc = render_one(render, spec, t, state_dir, &err)))
+		if (render && (rc = render_one(render, spec, t, state_dir,
+					       k8s.ns ? &k8s : NULL, &err)))
 			goto fail;
 		n++;
 		if (ferror(stdout))

@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "exec/runner.h"
+#include "k8s/manifest.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
 #include "util/fsutil.h"
@@ -27,7 +28,14 @@
 	{"kill-grace", 0, 1, "SECONDS",                                        \
 	 "time between SIGTERM and SIGKILL (default 10)"},                     \
 	{"detach", 'd', 0, NULL, "run in the background; follow with status"}, \
-	{"quiet", 'q', 0, NULL, "no progress output"}
+	{"quiet", 'q', 0, NULL, "no progress output"},                       \
+	{"kubeconfig", 0, 1, "FILE", "kubernetes: the kubeconfig to use "     \
+				     "(default: $KUBECONFIG, ~/.kube/config)"},\
+	{"context", 0, 1, "NAME", "kubernetes: the kubeconfig context"},       \
+	{"namespace", 'n', 1, "NS", "kubernetes: the namespace"},              \
+	{"qps", 0, 1, "N", "kubernetes: API requests per second (default "    \
+			   "100)"},                                            \
+	{"burst", 0, 1, "N", "kubernetes: API request burst (default 200)"}
 
 static const struct tc_opt run_opts[] = {
 	RUN_COMMON_OPTS,
@@ -79,6 +87,17 @@ static int run_opts_from_args(const char *verb, const struct tc_args *a,
 	if ((s = tc_arg(a, opts, "kill-grace")) &&
 	    tc_arg_double(verb, "kill-grace", s, 0.001, &o->kill_grace))
 		return -1;
+	o->kubeconfig = tc_arg(a, opts, "kubeconfig");
+	o->context = tc_arg(a, opts, "context");
+	o->ns = tc_arg(a, opts, "namespace");
+	if ((s = tc_arg(a, opts, "qps")) &&
+	    tc_arg_double(verb, "qps", s, 0.1, &o->qps))
+		return -1;
+	if ((s = tc_arg(a, opts, "burst"))) {
+		if (tc_arg_long(verb, "burst", s, 1, 100000, &l))
+			return -1;
+		o->burst = (int)l;
+	}
 	return 0;
 }
 
@@ -277,13 +296,19 @@ int cmd_run(int argc, char **argv)
 	backend = tc_arg(&a, run_opts, "backend");
 	if (!backend)
 		backend = spec->backend ? spec->backend : "local";
-	if (strcmp(backend, "local") != 0) {
-		fprintf(stderr,
-			"trainctl run: backend '%s' is not available in this "
-			"version; use --backend local\n",
-			backend);
+	if (strcmp(backend, "local") != 0 && strcmp(backend, "kubernetes") != 0) {
 		tc_spec_free(spec);
-		return strcmp(backend, "kubernetes") ? TC_EXIT_USAGE : TC_EXIT_BACKEND;
+		return tc_usage_error("run", "--backend must be local or kubernetes");
+	}
+	spec->backend = strcmp(backend, "local") ? "kubernetes" : "local";
+	if (!strcmp(spec->backend, "kubernetes") && (rc = tc_k8s_check(spec, &err))) {
+		tc_spec_free(spec);
+		return tc_fail_spec("run", &err);
+	}
+	if (!strcmp(spec->backend, "local") && spec->nodes > 1) {
+		tc_spec_free(spec);
+		return tc_usage_error("run", "nodes > 1 needs --backend kubernetes "
+				      "(a multi-node trial spans several pods)");
 	}
 	state_dir = tc_state_dir_resolve(tc_arg(&a, run_opts, "state-dir"), a.pos[0]);
 	abs = tc_abspath(a.pos[0]);
@@ -320,7 +345,8 @@ int cmd_run(int argc, char **argv)
 			rc = TC_EXIT_USAGE;
 			goto out;
 		}
-		if ((rc = tc_runner_check(spec, &o, &err)))
+		if (!strcmp(spec->backend, "local") &&
+		    (rc = tc_runner_check(spec, &o, &err)))
 			goto fail;
 	}
 	seed = tc_pick_seed(spec, tc_arg(&a, run_opts, "seed"), &picked);

@@ -36,6 +36,7 @@
 
 #include <jansson.h>
 
+#include "exec/kube.h"
 #include "exec/local.h"
 #include "search/search.h"
 #include "metrics/metrics.h"
@@ -1594,6 +1595,10 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	if ((rc = tc_spec_parse(r.exp.spec_path, r.exp.spec_text,
 				strlen(r.exp.spec_text), &r.spec, err)))
 		goto out;
+	if (r.exp.backend && !strcmp(r.exp.backend, "kubernetes")) {
+		rc = tc_kube_run(j, &r.exp, r.spec, o, sum, err);
+		goto out_kube;
+	}
 	if (r.spec->metric.regex) {
 		r.re = tc_metric_regex_new(r.spec->metric.regex, err);
 		if (!r.re) {
@@ -1665,6 +1670,7 @@ out:
 		sum->interrupted = r.stopping == 2;
 		sum->cancelled = r.stopping == 1;
 	}
+out_kube:
 	tc_shim_close(r.shim);
 	while (r.nlive > 0) {
 		struct live *lv = r.live[--r.nlive];

@@ -30,6 +30,16 @@ struct tc_run_opts {
 				    interrupt */
 	double kill_grace;  /* seconds from SIGTERM to SIGKILL; 0: 10 */
 	FILE *out;          /* progress goes here (stdout) */
+	int drain;          /* start nothing new: record what is running (and
+			       act on cancel requests), then return */
+
+	/* the kubernetes backend */
+	const char *kubeconfig; /* --kubeconfig; NULL: $KUBECONFIG, ... */
+	const char *context;    /* --context; NULL: the spec's, else current */
+	const char *ns;         /* --namespace; NULL: the spec's, else the
+				   context's */
+	double qps;             /* 0: the client's default */
+	int burst;
 };
 
 struct tc_run_summary {

@@ -15,6 +15,8 @@
  * budget of that request is spent; other 4xx are never retried (a 401 is
  * retried once after refreshing the credentials: token file re-read, exec
  * plugin rerun).  Exec-plugin credentials are refreshed before they expire.
+ * A create retried after a transport failure may have been applied by the
+ * first attempt: its answer is then 409 AlreadyExists (treat as success).
  *
  * Watches (informers) list, then watch from the list's resourceVersion with
  * allowWatchBookmarks=true and a randomised timeoutSeconds (5–10 min); when
@@ -47,6 +49,7 @@ struct tc_kube_opts {
 	double timeout;      /* 0: default 30 s per request attempt */
 	double retry_budget; /* 0: default 120 s of retrying per request */
 	int verbose;         /* 1: one line per request on stderr */
+	int http1;           /* 1: HTTP/1.1 only (a proxy that mangles h2) */
 };
 
 struct tc_kube_resp {
@@ -55,6 +58,8 @@ struct tc_kube_resp {
 	char *raw;       /* the body as received, NUL-terminated (may be "") */
 	size_t raw_len;
 	double retry_after; /* seconds, from Retry-After; 0 when absent */
+	const char *context; /* the kubeconfig context (for tc_kube_error's
+				401 message); the client's, may be NULL */
 };
 
 /* A request's end.  err->code is 0 when an HTTP answer came (any status:
@@ -65,14 +70,17 @@ struct tc_kube_resp {
 typedef void (*tc_kube_cb)(void *ctx, const struct tc_kube_resp *resp,
 			   const struct tc_error *err);
 
-/* The client copies what it needs from cfg (cfg may be freed after). */
+/* The client copies what it needs from cfg (cfg may be freed after).
+ * tc_kube_free() drops what is pending without calling back, and frees the
+ * informers and streams still open (free them first to keep it tidy). */
 int tc_kube_new(const struct tc_kcfg *cfg, const struct tc_kube_opts *o,
 		struct tc_kube **out, struct tc_error *err);
 void tc_kube_free(struct tc_kube *k);
 
 const char *tc_kube_namespace(const struct tc_kube *k);
 const char *tc_kube_server(const struct tc_kube *k);
-/* "HTTP/2" or "HTTP/1.1": what the connection speaks (after a request). */
+/* "HTTP/2" or "HTTP/1.1": what the connection speaks (after a request;
+ * "unknown" before). */
 const char *tc_kube_protocol(const struct tc_kube *k);
 
 /* Queue a request.  body (may be NULL) is serialised at once and not kept.
@@ -93,12 +101,17 @@ int tc_kube_call(struct tc_kube *k, const char *method, const char *path,
 void tc_kube_resp_free(struct tc_kube_resp *resp);
 
 /* Run transfers and timers for at most timeout_ms (0: only what is ready),
- * firing callbacks.  Returns early when wake_fd (>= 0) becomes readable:
- * then the result is 1, else 0; <0 on a fatal error. */
+ * firing callbacks; returns soon after some callback has fired (0).
+ * Returns early when wake_fd (>= 0) becomes readable: then the result is
+ * 1, else 0; <0 on a fatal error. */
 int tc_kube_drive(struct tc_kube *k, int timeout_ms, int wake_fd);
 
-/* Requests queued or on the wire (watches not counted). */
+/* Requests queued or on the wire (watches, streams and informers' lists
+ * not counted). */
 size_t tc_kube_pending(const struct tc_kube *k);
+
+/* Connections opened so far (1 while HTTP/2 keeps everything on one). */
+long tc_kube_connections(const struct tc_kube *k);
 
 /* Turn a non-2xx answer into an error for people: the API server's own
  * Status message, prefixed by what was tried ("create Job x"), and for
@@ -138,7 +151,18 @@ int tc_kube_informer_synced(const struct tc_kube_informer *inf);
  * after a Role was revoked, an unreachable server, ...  The informer keeps
  * retrying with backoff. */
 const struct tc_error *tc_kube_informer_error(const struct tc_kube_informer *inf);
+/* May be called from the informer's own callback. */
 void tc_kube_informer_free(struct tc_kube_informer *inf);
+
+/* Test hooks (tests/k8s/test_client.c), not for other use.  _test_feed
+ * hands bytes to the informer as if its running watch had received them
+ * (TC_ERR_STATE when no watch is answering 200 right now); _test_rewatch
+ * drops the current list or watch and watches from resourceVersion rv
+ * (NULL: the last one seen). */
+int tc_kube_informer_test_feed(struct tc_kube_informer *inf,
+			       const char *data, size_t len);
+void tc_kube_informer_test_rewatch(struct tc_kube_informer *inf,
+				   const char *rv);
 
 /* ---- streams (pod logs with follow=true) ------------------------------- */
 
@@ -151,6 +175,8 @@ typedef void (*tc_kube_data_cb)(void *ctx, const char *buf, size_t len);
 struct tc_kube_stream *tc_kube_stream_new(struct tc_kube *k, const char *path,
 					  tc_kube_data_cb data, tc_kube_cb end,
 					  void *ctx);
+/* Stops it if it is still running (end is then not called); may be called
+ * from its own callbacks. */
 void tc_kube_stream_free(struct tc_kube_stream *s);
 
 #endif

@@ -23,6 +23,28 @@
  * Errors are TC_ERR_BACKEND with a message naming the file and what is wrong
  * ("kubeconfig /x/y: context 'foo' not found (contexts: a, b)").  No
  * function here prints.
+ *
+ * Details kubectl users will recognise:
+ *   - within one file a name defined twice means its last definition;
+ *     across files the first file wins;
+ *   - empty entries and repeated files in $KUBECONFIG are skipped; a file
+ *     that exists but cannot be read or parsed is an error;
+ *   - an empty file is an empty configuration;
+ *   - in-cluster there are no contexts, so asking for one is an error;
+ *   - a *-data field wins over its file twin; a tokenFile wins over an
+ *     inline token (which is kept only when the file cannot be read);
+ *   - YAML: the first document only; aliases and merge keys (<<) as
+ *     kubectl's parser reads them; booleans in any YAML 1.1 spelling
+ *     (yes/no/on/off); other scalars are the text as written (a context
+ *     called no is "no", where kubectl would read "false"); a file over
+ *     4 MB or over 100000 nodes once aliases are expanded is refused.
+ *
+ * Environment, besides KUBECONFIG, HOME and KUBERNETES_SERVICE_HOST/_PORT:
+ *   TRAINCTL_SA_DIR        the service-account directory used in-cluster
+ *                          (default /var/run/secrets/kubernetes.io/
+ *                          serviceaccount); for tests.
+ *   TRAINCTL_EXEC_TIMEOUT  seconds an exec plugin may take (default 60);
+ *                          for tests.
  */
 #ifndef TC_KUBECONFIG_H
 #define TC_KUBECONFIG_H
@@ -38,6 +60,9 @@ struct tc_kcfg_exec {
 	char *api_version;   /* client.authentication.k8s.io/v1 or v1beta1 */
 	char *install_hint;
 	char *base_dir;      /* to resolve a relative command */
+	int provide_cluster_info; /* provideClusterInfo: the plugin gets the
+				     cluster (server, CA, ...) in
+				     KUBERNETES_EXEC_INFO */
 };
 
 struct tc_kcfg {

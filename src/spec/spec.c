@@ -2166,6 +2166,823 @@ static json_t *to_json(struct ctx *c, const yaml_node_t *n, int depth)
 	return NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* kubernetes: the types and shapes of its keys                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * After the section has been converted to JSON (which bounded its size and
+ * depth and refused unknown top-level keys and duplicates), each known key
+ * is checked on the YAML nodes, so every error has the position of the
+ * value at fault.  A few values are normalised in the JSON as they are
+ * checked: label and node-selector values and toleration values become
+ * strings (YAML types "true" and 8; Kubernetes wants strings there).  A
+ * null value means the key is not given, except where a single value is
+ * expected (image: with nothing after it is an error, not a default).
+ */
+
+#define K8S_MAX_VOLUMES 100
+#define K8S_NAME_HINT "at most 63 characters of a-z, 0-9 and '-', starting " \
+		      "and ending with a letter or digit"
+
+/* A run of [a-z0-9-] of 1..max bytes starting and ending alphanumeric. */
+static int dns_part(const char *s, size_t n, size_t max)
+{
+	if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || is_digit(s[i]) ||
+		      s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* DNS-1123 label: namespaces, volume names. */
+static int dns_label(const char *s)
+{
+	return dns_part(s, strlen(s), 63);
+}
+
+/* DNS-1123 subdomain of n bytes: claims, secrets, label key prefixes. */
+static int dns_subdomain_n(const char *s, size_t n)
+{
+	size_t start = 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.')
+			continue;
+		if (!dns_part(s + start, i - start, 253))
+			return 0;
+		start = i + 1;
+	}
+	return 1;
+}
+
+static int dns_subdomain(const char *s)
+{
+	return dns_subdomain_n(s, strlen(s));
+}
+
+static int is_alnum(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       is_digit(ch);
+}
+
+/* The name part of a label key, or a non-empty label value:
+ * [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, at most 63 bytes. */
+static int label_name_n(const char *s, size_t n)
+{
+	if (n == 0 || n > 63 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' &&
+		    s[i] != '.')
+			return 0;
+	return 1;
+}
+
+/* A label key: [prefix/]name, the prefix a DNS subdomain.  need_prefix:
+ * the prefix is required (extended resource names like nvidia.com/gpu). */
+static int label_key(const char *s, int need_prefix)
+{
+	const char *slash = strchr(s, '/');
+
+	if (!slash)
+		return !need_prefix && label_name_n(s, strlen(s));
+	return dns_subdomain_n(s, (size_t)(slash - s)) &&
+	       label_name_n(slash + 1, strlen(slash + 1));
+}
+
+static int label_value(const char *s)
+{
+	return !*s || label_name_n(s, strlen(s));
+}
+
+/* The value node of key in the mapping n (keys already checked), else
+ * NULL; *k gets the key node. */
+static yaml_node_t *map_get(struct ctx *c, const yaml_node_t *n,
+			    const char *key, yaml_node_t **k)
+{
+	yaml_node_pair_t *pair;
+
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *kn = node_at(c, pair->key);
+
+		if (kn && kn->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)kn->data.scalar.value, key) == 0) {
+			if (k)
+				*k = kn;
+			return node_at(c, pair->value);
+		}
+	}
+	return NULL;
+}
+
+/* A string that must be a Kubernetes name: a DNS-1123 label (label != 0)
+ * or subdomain. */
+static int get_k8s_name(struct ctx *c, const yaml_node_t *n, const char *what,
+			int label, const char *example, const char **out)
+{
+	const char *s;
+	char cb[48];
+	int rc = get_string(c, n, what, example, &s);
+
+	if (rc)
+		return rc;
+	if (label ? !dns_label(s) : !dns_subdomain(s))
+		return fail(c, n, "%s '%s' is not a valid Kubernetes name: %s",
+			    what, clip(s, cb),
+			    label ? K8S_NAME_HINT
+				  : "at most 253 characters of a-z, 0-9, '-' "
+				    "and '.', each dot-separated part starting "
+				    "and ending with a letter or digit");
+	if (out)
+		*out = s;
+	return 0;
+}
+
+static int get_bool(struct ctx *c, const yaml_node_t *n, const char *what)
+{
+	struct tc_value v = {0};
+	char d[64];
+	int rc;
+
+	if (n->type != YAML_SCALAR_NODE)
+		return fail(c, n, "%s must be true or false (got %s)", what,
+			    describe(n, d));
+	rc = scalar_value(c, n, what, &v);
+	if (rc)
+		return rc;
+	if (v.type != TC_V_BOOL)
+		return fail(c, n, "%s must be true or false (got %s)", what,
+			    describe(n, d));
+	return 0;
+}
+
+/* A CPU quantity: a number of cores or a string such as "500m". */
+static int get_cores(struct ctx *c, const yaml_node_t *x, const char *what,
+		     double *out)
+{
+	struct tc_value v = {0};
+	char d[64];
+	int rc;
+
+	if (x->type != YAML_SCALAR_NODE || is_null(x))
+		goto bad;
+	rc = scalar_value(c, x, what, &v);
+	if (rc)
+		return rc;
+	if (v.type == TC_V_INT || v.type == TC_V_FLOAT) {
+		if (isfinite(v.f) && v.f >= 0) {
+			*out = v.f;
+			return 0;
+		}
+	} else if (v.type == TC_V_STR && tc_parse_cpu(v.text, out) == 0) {
+		return 0;
+	}
+bad:
+	return fail(c, x, "%s must be a number of cores or a quantity such as "
+		    "500m (got %s)", what, describe(x, d));
+}
+
+/* A byte quantity: a number of bytes or a string such as "8Gi". */
+static int get_bytes(struct ctx *c, const yaml_node_t *x, const char *what,
+		     long long *out)
+{
+	struct tc_value v = {0};
+	char d[64];
+	int rc;
+
+	if (x->type != YAML_SCALAR_NODE || is_null(x))
+		goto bad;
+	rc = scalar_value(c, x, what, &v);
+	if (rc)
+		return rc;
+	if (v.type == TC_V_INT && v.i >= 0) {
+		*out = v.i;
+		return 0;
+	}
+	if (v.type == TC_V_FLOAT && isfinite(v.f) && v.f >= 0 &&
+	    ceil(v.f) < 9223372036854775808.0) {
+		*out = (long long)ceil(v.f);
+		return 0;
+	}
+	if (v.type == TC_V_STR && tc_parse_bytes(v.text, out) == 0)
+		return 0;
+bad:
+	return fail(c, x, "%s must be a quantity such as 8Gi, 512Mi or 1G, or "
+		    "a number of bytes (got %s)", what, describe(x, d));
+}
+
+/* n must be a mapping, or null (not given): *ok says which. */
+static int k8s_map(struct ctx *c, const yaml_node_t *n, const char *what,
+		   const char *example, int *ok)
+{
+	char d[64];
+
+	*ok = 0;
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, n, "%s must be a mapping, e.g. %s (got %s)", what,
+			    example, describe(n, d));
+	*ok = 1;
+	return 0;
+}
+
+static int k8s_list(struct ctx *c, const yaml_node_t *n, const char *what,
+		    const char *example, int *ok)
+{
+	char d[64];
+
+	*ok = 0;
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, n, "%s must be a list, e.g. %s (got %s)", what,
+			    example, describe(n, d));
+	*ok = 1;
+	return 0;
+}
+
+/* A scalar that Kubernetes wants as a string (label and selector values):
+ * its text, written into obj[key] as a JSON string.  Null is refused. */
+static int k8s_text(struct ctx *c, const yaml_node_t *v, const char *what,
+		    json_t *obj, const char *key, const char **out)
+{
+	char d[64];
+	int rc;
+
+	if (v->type != YAML_SCALAR_NODE)
+		return fail(c, v, "%s must be a single value, not %s", what,
+			    describe(v, d));
+	if (is_null(v))
+		return fail(c, v, "%s has no value; write \"\" for an empty "
+			    "one", what);
+	rc = check_nul(c, v, what);
+	if (rc)
+		return rc;
+	*out = (const char *)v->data.scalar.value;
+	if (obj && json_object_set_new(obj, key, json_string(*out)) != 0)
+		return nomem(c);
+	return 0;
+}
+
+/* labels: (labels != 0) or nodeSelector: label keys to label values. */
+static int check_label_map(struct ctx *c, const yaml_node_t *n, json_t *obj,
+			   const char *what, int labels)
+{
+	yaml_node_pair_t *pair;
+	int ok, rc;
+
+	rc = k8s_map(c, n, what, labels ? "{project: sentinel}"
+					: "{nvidia.com/gpu.product: A100}",
+		     &ok);
+	if (rc || !ok)
+		return rc;
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		const char *key = (const char *)k->data.scalar.value, *val;
+		char w[128], cb[48], cb2[48];
+
+		if (!label_key(key, 0))
+			return fail(c, k, "%s: '%s' is not a valid label key: "
+				    "an optional DNS prefix and '/', then at "
+				    "most 63 characters of letters, digits, "
+				    "'-', '_' and '.', starting and ending "
+				    "with a letter or digit",
+				    what, clip(key, cb));
+		if (labels && strncmp(key, "trainctl.io/", 12) == 0)
+			return fail(c, k, "%s: %s is set by trainctl; choose "
+				    "another key", what, clip(key, cb));
+		if (labels && strcmp(key, "kueue.x-k8s.io/queue-name") == 0)
+			return fail(c, k, "%s: set the Kueue queue with "
+				    "kubernetes.queue instead", what);
+		snprintf(w, sizeof(w), "%s.%s", what, clip(key, cb));
+		rc = k8s_text(c, v, w, obj, key, &val);
+		if (rc)
+			return rc;
+		if (!label_value(val))
+			return fail(c, v, "%s: '%s' is not a valid label value: "
+				    "at most 63 characters of letters, digits, "
+				    "'-', '_' and '.', starting and ending "
+				    "with a letter or digit",
+				    w, clip(val, cb2));
+	}
+	return 0;
+}
+
+static int check_k8s_limits(struct ctx *c, const yaml_node_t *n,
+			    const char *gpu_res)
+{
+	const struct tc_spec *s = c->spec;
+	const char *names[4] = {"cpu", "memory", "gpu", gpu_res};
+	yaml_node_pair_t *pair;
+	const yaml_node_t *gpu_key = NULL;
+	int ok, rc;
+
+	rc = k8s_map(c, n, "kubernetes.limits", "{cpu: 4.8, memory: 30Gi}",
+		     &ok);
+	if (rc || !ok)
+		return rc;
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		const char *key = (const char *)k->data.scalar.value;
+		char w[300];
+		size_t i;
+
+		for (i = 0; i < 4; i++)
+			if (strcmp(key, names[i]) == 0)
+				break;
+		if (i == 4)
+			return unknown_key(c, k, key, "kubernetes.limits", names,
+					   4);
+		snprintf(w, sizeof(w), "kubernetes.limits.%s", key);
+		if (i == 0) {
+			double cores = 0;
+
+			rc = get_cores(c, v, w, &cores);
+			if (rc)
+				return rc;
+			if (cores < s->resources.cpu)
+				return fail(c, v, "%s (%g) is below "
+					    "resources.cpu (%g): a limit must be "
+					    "at least the request",
+					    w, cores, s->resources.cpu);
+		} else if (i == 1) {
+			long long bytes = 0;
+
+			rc = get_bytes(c, v, w, &bytes);
+			if (rc)
+				return rc;
+			if (bytes < s->resources.memory)
+				return fail(c, v, "%s (%lld bytes) is below "
+					    "resources.memory (%lld bytes): a "
+					    "limit must be at least the request",
+					    w, bytes, s->resources.memory);
+		} else {
+			long long g;
+			char msg[400];
+
+			if (gpu_key)
+				return fail(c, k, "kubernetes.limits gives the "
+					    "GPU limit twice (as %s and as %s)",
+					    (const char *)gpu_key->data.scalar
+						    .value,
+					    key);
+			gpu_key = k;
+			snprintf(msg, sizeof(msg), "%s must be an integer ≥ 0",
+				 w);
+			rc = get_int(c, v, 0, INT_MAX, msg, &g);
+			if (rc)
+				return rc;
+			if (g != s->resources.gpu)
+				return fail(c, v, "%s (%lld) must equal "
+					    "resources.gpu (%d): Kubernetes "
+					    "does not overcommit GPUs; set "
+					    "resources.gpu instead",
+					    w, g, s->resources.gpu);
+		}
+	}
+	return 0;
+}
+
+/* A path inside the container for a volume. */
+static int get_mount_path(struct ctx *c, const yaml_node_t *n,
+			  const char *what, const char **out)
+{
+	char cb[48];
+	int rc = get_string(c, n, what, "/data", out);
+
+	if (rc)
+		return rc;
+	if ((*out)[0] != '/')
+		return fail(c, n, "%s must be an absolute path such as /data "
+			    "(got '%s')", what, clip(*out, cb));
+	return 0;
+}
+
+/* Whether path (normalised of trailing '/') is p. */
+static int same_path(const char *path, const char *p)
+{
+	size_t n = strlen(path), m = strlen(p);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return n == m && memcmp(path, p, n) == 0;
+}
+
+static int check_k8s_nfs(struct ctx *c, const yaml_node_t *n, const char *w)
+{
+	enum { F_SERVER, F_PATH, F_RO, F_N };
+	struct field f[F_N] = {{"server", NULL, NULL}, {"path", NULL, NULL},
+			       {"readOnly", NULL, NULL}};
+	char what[96], d[64];
+	const char *s;
+	int rc;
+
+	snprintf(what, sizeof(what), "%s.nfs", w);
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, n, "%s must be a mapping such as {server: "
+			    "nfs.lab.example, path: /export} (got %s)",
+			    what, describe(n, d));
+	rc = get_fields(c, n, what, f, F_N);
+	if (rc)
+		return rc;
+	if (!f[F_SERVER].val || !f[F_PATH].val)
+		return fail(c, n, "%s needs server: and path:, e.g. {server: "
+			    "nfs.lab.example, path: /export}", what);
+	snprintf(what, sizeof(what), "%s.nfs.server", w);
+	rc = get_string(c, f[F_SERVER].val, what, "nfs.lab.example", &s);
+	if (rc)
+		return rc;
+	snprintf(what, sizeof(what), "%s.nfs.path", w);
+	rc = get_mount_path(c, f[F_PATH].val, what, &s);
+	if (rc)
+		return rc;
+	if (f[F_RO].val) {
+		snprintf(what, sizeof(what), "%s.nfs.readOnly", w);
+		rc = get_bool(c, f[F_RO].val, what);
+	}
+	return rc;
+}
+
+static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
+			    const char **names, const char **paths, int shm)
+{
+	enum { F_NAME, F_CLAIM, F_NFS, F_MOUNT, F_RO, F_SUBPATH, F_N };
+	struct field f[F_N] = {{"name", NULL, NULL},     {"claim", NULL, NULL},
+			       {"nfs", NULL, NULL},      {"mountPath", NULL, NULL},
+			       {"readOnly", NULL, NULL}, {"subPath", NULL, NULL}};
+	static const char *const reserved[] = {"dshm", "trainctl-trial",
+					       "trainctl-params"};
+	char w[48], what[96], d[64], cb[48];
+	const char *s;
+	int rc;
+
+	snprintf(w, sizeof(w), "kubernetes.volumes[%zu]", idx);
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, n, "%s must be a mapping such as {name: data, "
+			    "claim: my-pvc, mountPath: /data} (got %s)",
+			    w, describe(n, d));
+	rc = get_fields(c, n, w, f, F_N);
+	if (rc)
+		return rc;
+	if (!f[F_NAME].val)
+		return fail(c, n, "%s needs a name: (a-z, 0-9 and '-')", w);
+	snprintf(what, sizeof(what), "%s.name", w);
+	rc = get_k8s_name(c, f[F_NAME].val, what, 1, "data", &s);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(s, reserved[i]) == 0)
+			return fail(c, f[F_NAME].val, "%s: the volume name '%s' "
+				    "is used by trainctl; choose another",
+				    what, s);
+	for (size_t i = 0; i < idx; i++)
+		if (strcmp(s, names[i]) == 0)
+			return fail(c, f[F_NAME].val, "%s: two volumes are "
+				    "named '%s'", what, s);
+	names[idx] = s;
+
+	if (!f[F_MOUNT].val)
+		return fail(c, n, "%s needs a mountPath: (where it appears in "
+			    "the container, e.g. /data)", w);
+	snprintf(what, sizeof(what), "%s.mountPath", w);
+	rc = get_mount_path(c, f[F_MOUNT].val, what, &s);
+	if (rc)
+		return rc;
+	if (same_path(s, "/trainctl/trial") || same_path(s, "/etc/trainctl") ||
+	    (shm && same_path(s, "/dev/shm")))
+		return fail(c, f[F_MOUNT].val, "%s: %s is used by trainctl%s; "
+			    "choose another path", what, clip(s, cb),
+			    same_path(s, "/dev/shm") ? " (kubernetes.shm)"
+						     : "");
+	for (size_t i = 0; i < idx; i++)
+		if (same_path(s, paths[i]))
+			return fail(c, f[F_MOUNT].val, "%s: two volumes are "
+				    "mounted at %s", what, clip(s, cb));
+	paths[idx] = s;
+
+	if (f[F_CLAIM].key && f[F_NFS].key) {
+		const yaml_node_t *late =
+			f[F_CLAIM].key->start_mark.index >
+					f[F_NFS].key->start_mark.index
+				? f[F_CLAIM].key
+				: f[F_NFS].key;
+
+		return fail(c, late, "%s: give either claim or nfs, not both",
+			    w);
+	}
+	if (f[F_CLAIM].val) {
+		snprintf(what, sizeof(what), "%s.claim", w);
+		rc = get_k8s_name(c, f[F_CLAIM].val, what, 0, "my-pvc", NULL);
+	} else if (f[F_NFS].val) {
+		rc = check_k8s_nfs(c, f[F_NFS].val, w);
+	} else {
+		return fail(c, n, "%s needs either claim: (a "
+			    "PersistentVolumeClaim's name) or nfs: {server, "
+			    "path}", w);
+	}
+	if (rc)
+		return rc;
+	if (f[F_RO].val) {
+		snprintf(what, sizeof(what), "%s.readOnly", w);
+		rc = get_bool(c, f[F_RO].val, what);
+		if (rc)
+			return rc;
+	}
+	if (f[F_SUBPATH].val) {
+		const char *p;
+
+		snprintf(what, sizeof(what), "%s.subPath", w);
+		rc = get_string(c, f[F_SUBPATH].val, what, "run-1", &s);
+		if (rc)
+			return rc;
+		if (s[0] == '/')
+			return fail(c, f[F_SUBPATH].val, "%s must be a relative "
+				    "path inside the volume (got '%s')",
+				    what, clip(s, cb));
+		for (p = s; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
+			if (p[0] == '.' && p[1] == '.' &&
+			    (p[2] == '/' || p[2] == '\0'))
+				return fail(c, f[F_SUBPATH].val, "%s must not "
+					    "contain '..' (got '%s')",
+					    what, clip(s, cb));
+	}
+	return 0;
+}
+
+static int check_k8s_volumes(struct ctx *c, const yaml_node_t *n, int shm)
+{
+	const char *names[K8S_MAX_VOLUMES], *paths[K8S_MAX_VOLUMES];
+	yaml_node_item_t *it;
+	size_t i = 0;
+	int ok, rc;
+
+	rc = k8s_list(c, n, "kubernetes.volumes",
+		      "[{name: data, claim: my-pvc, mountPath: /data}]", &ok);
+	if (rc || !ok)
+		return rc;
+	if (n->data.sequence.items.top - n->data.sequence.items.start >
+	    K8S_MAX_VOLUMES)
+		return fail(c, n, "kubernetes.volumes: more than %d volumes",
+			    K8S_MAX_VOLUMES);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, i++) {
+		rc = check_k8s_volume(c, node_at(c, *it), i, names, paths, shm);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_k8s_tolerations(struct ctx *c, const yaml_node_t *n,
+				 json_t *arr)
+{
+	enum { F_KEY, F_OP, F_VALUE, F_EFFECT, F_SECONDS, F_N };
+	static const char *const ops[] = {"Exists", "Equal"};
+	static const char *const effects[] = {"NoSchedule", "PreferNoSchedule",
+					      "NoExecute"};
+	yaml_node_item_t *it;
+	size_t i = 0;
+	int ok, rc;
+
+	rc = k8s_list(c, n, "kubernetes.tolerations",
+		      "[{key: lab/reserved, operator: Exists, effect: "
+		      "NoSchedule}]",
+		      &ok);
+	if (rc || !ok)
+		return rc;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, i++) {
+		struct field f[F_N] = {{"key", NULL, NULL},
+				       {"operator", NULL, NULL},
+				       {"value", NULL, NULL},
+				       {"effect", NULL, NULL},
+				       {"tolerationSeconds", NULL, NULL}};
+		yaml_node_t *e = node_at(c, *it);
+		char w[64], what[128], d[64];
+		const char *s;
+		size_t idx;
+		long long secs;
+
+		snprintf(w, sizeof(w), "kubernetes.tolerations[%zu]", i);
+		if (e->type != YAML_MAPPING_NODE)
+			return fail(c, e, "%s must be a mapping such as {key: "
+				    "lab/reserved, operator: Exists} (got %s)",
+				    w, describe(e, d));
+		rc = get_fields(c, e, w, f, F_N);
+		if (rc)
+			return rc;
+		if (f[F_KEY].val) {
+			snprintf(what, sizeof(what), "%s.key", w);
+			rc = get_string(c, f[F_KEY].val, what, "lab/reserved",
+					&s);
+			if (rc)
+				return rc;
+		}
+		if (f[F_OP].val) {
+			snprintf(what, sizeof(what), "%s.operator", w);
+			rc = get_enum(c, f[F_OP].val, what, ops, 2, &idx);
+			if (rc)
+				return rc;
+		}
+		if (f[F_VALUE].val) {
+			snprintf(what, sizeof(what), "%s.value", w);
+			rc = k8s_text(c, f[F_VALUE].val, what,
+				      json_array_get(arr, i), "value", &s);
+			if (rc)
+				return rc;
+		}
+		if (f[F_EFFECT].val) {
+			snprintf(what, sizeof(what), "%s.effect", w);
+			rc = get_enum(c, f[F_EFFECT].val, what, effects, 3,
+				      &idx);
+			if (rc)
+				return rc;
+		}
+		if (f[F_SECONDS].val) {
+			snprintf(what, sizeof(what),
+				 "%s.tolerationSeconds must be an integer", w);
+			rc = get_int(c, f[F_SECONDS].val, LLONG_MIN, LLONG_MAX,
+				     what, &secs);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* A mapping whose keys are one of names (its values are free-form
+ * mappings, passed to Kubernetes as written). */
+static int check_k8s_object(struct ctx *c, const yaml_node_t *n,
+			    const char *what, const char *example,
+			    const char *const *names, size_t nnames)
+{
+	struct field f[4];
+	char w[96], d[64];
+	int ok, rc;
+
+	rc = k8s_map(c, n, what, example, &ok);
+	if (rc || !ok)
+		return rc;
+	for (size_t i = 0; i < nnames; i++)
+		f[i].name = names[i];
+	rc = get_fields(c, n, what, f, nnames);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < nnames; i++) {
+		if (!f[i].val || is_null(f[i].val) ||
+		    f[i].val->type == YAML_MAPPING_NODE)
+			continue;
+		snprintf(w, sizeof(w), "%s.%s", what, names[i]);
+		return fail(c, f[i].val, "%s must be a mapping (got %s)", w,
+			    describe(f[i].val, d));
+	}
+	return 0;
+}
+
+/* The kubernetes: section (n, a mapping, already converted to j). */
+static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
+{
+	static const char *const affinity_keys[] = {
+		"nodeAffinity", "podAffinity", "podAntiAffinity"};
+	static const char *const template_keys[] = {"metadata", "spec"};
+	const char *gpu_res = "nvidia.com/gpu", *s;
+	yaml_node_t *v;
+	long long ll;
+	char cb[48];
+	int ok, rc;
+
+	if ((v = map_get(c, n, "context", NULL)) &&
+	    (rc = get_string(c, v, "kubernetes.context", "nautilus", &s)))
+		return rc;
+	if ((v = map_get(c, n, "namespace", NULL)) &&
+	    (rc = get_k8s_name(c, v, "kubernetes.namespace", 1, "my-lab",
+			       NULL)))
+		return rc;
+	if ((v = map_get(c, n, "image", NULL))) {
+		rc = get_string(c, v, "kubernetes.image",
+				"ghcr.io/lab/train:1.4", &s);
+		if (rc)
+			return rc;
+		if (strpbrk(s, " \t\r\n"))
+			return fail(c, v, "kubernetes.image must not contain "
+				    "spaces (got '%s')", clip(s, cb));
+	}
+	if ((v = map_get(c, n, "imagePullSecrets", NULL))) {
+		yaml_node_item_t *it;
+		size_t i = 0;
+
+		rc = k8s_list(c, v, "kubernetes.imagePullSecrets", "[regcred]",
+			      &ok);
+		if (rc)
+			return rc;
+		for (it = ok ? v->data.sequence.items.start : NULL;
+		     ok && it < v->data.sequence.items.top; it++, i++) {
+			char what[64];
+
+			snprintf(what, sizeof(what),
+				 "kubernetes.imagePullSecrets[%zu]", i);
+			rc = get_k8s_name(c, node_at(c, *it), what, 0,
+					  "regcred", NULL);
+			if (rc)
+				return rc;
+		}
+	}
+	if ((v = map_get(c, n, "serviceAccount", NULL)) &&
+	    (rc = get_k8s_name(c, v, "kubernetes.serviceAccount", 0, "trainer",
+			       NULL)))
+		return rc;
+	if ((v = map_get(c, n, "gpuResource", NULL))) {
+		rc = get_string(c, v, "kubernetes.gpuResource", "nvidia.com/gpu",
+				&gpu_res);
+		if (rc)
+			return rc;
+		if (!label_key(gpu_res, 1) || !strcmp(gpu_res, "cpu") ||
+		    !strcmp(gpu_res, "memory"))
+			return fail(c, v, "kubernetes.gpuResource must be an "
+				    "extended resource name such as "
+				    "nvidia.com/gpu or amd.com/gpu (got '%s')",
+				    clip(gpu_res, cb));
+	}
+	if ((v = map_get(c, n, "limits", NULL)) &&
+	    (rc = check_k8s_limits(c, v, gpu_res)))
+		return rc;
+	if ((v = map_get(c, n, "shm", NULL))) {
+		long long bytes = 0;
+
+		rc = get_bytes(c, v, "kubernetes.shm", &bytes);
+		if (rc)
+			return rc;
+		if (bytes <= 0)
+			return fail(c, v, "kubernetes.shm must be more than 0 "
+				    "bytes; leave it out for no /dev/shm "
+				    "volume");
+	}
+	if ((v = map_get(c, n, "volumes", NULL)) &&
+	    (rc = check_k8s_volumes(c, v, map_get(c, n, "shm", NULL) != NULL)))
+		return rc;
+	if ((v = map_get(c, n, "nodeSelector", NULL)) &&
+	    (rc = check_label_map(c, v, json_object_get(j, "nodeSelector"),
+				  "kubernetes.nodeSelector", 0)))
+		return rc;
+	if ((v = map_get(c, n, "labels", NULL)) &&
+	    (rc = check_label_map(c, v, json_object_get(j, "labels"),
+				  "kubernetes.labels", 1)))
+		return rc;
+	if ((v = map_get(c, n, "tolerations", NULL)) &&
+	    (rc = check_k8s_tolerations(c, v,
+					json_object_get(j, "tolerations"))))
+		return rc;
+	if ((v = map_get(c, n, "affinity", NULL)) &&
+	    (rc = check_k8s_object(c, v, "kubernetes.affinity",
+				   "{nodeAffinity: {...}}", affinity_keys, 3)))
+		return rc;
+	if ((v = map_get(c, n, "podTemplate", NULL)) &&
+	    (rc = check_k8s_object(c, v, "kubernetes.podTemplate",
+				   "{spec: {hostIPC: false}}", template_keys,
+				   2)))
+		return rc;
+	if ((v = map_get(c, n, "priorityClass", NULL)) &&
+	    (rc = get_k8s_name(c, v, "kubernetes.priorityClass", 0, "low",
+			       NULL)))
+		return rc;
+	if ((v = map_get(c, n, "queue", NULL))) {
+		rc = get_string(c, v, "kubernetes.queue", "team-a", &s);
+		if (rc)
+			return rc;
+		if (!label_value(s))
+			return fail(c, v, "kubernetes.queue '%s' is not a valid "
+				    "Kueue queue name (it becomes a label "
+				    "value): at most 63 characters of letters, "
+				    "digits, '-', '_' and '.', starting and "
+				    "ending with a letter or digit",
+				    clip(s, cb));
+	}
+	if ((v = map_get(c, n, "backoffLimit", NULL)) &&
+	    (rc = get_int(c, v, 0, INT32_MAX,
+			  "kubernetes.backoffLimit must be an integer ≥ 0",
+			  &ll)))
+		return rc;
+	if ((v = map_get(c, n, "ttlSecondsAfterFinished", NULL)) &&
+	    (rc = get_int(c, v, 0, INT32_MAX,
+			  "kubernetes.ttlSecondsAfterFinished must be an "
+			  "integer ≥ 0 (seconds)",
+			  &ll)))
+		return rc;
+	return 0;
+}
+
 static int parse_kubernetes(struct ctx *c, const yaml_node_t *n)
 {
 	int ok, rc;
@@ -2195,7 +3012,7 @@ static int parse_kubernetes(struct ctx *c, const yaml_node_t *n)
 	c->spec->kubernetes = to_json(c, n, 0);
 	if (!c->spec->kubernetes)
 		return c->err && c->err->code ? c->err->code : TC_ERR_SPEC;
-	return 0;
+	return check_kubernetes(c, n, c->spec->kubernetes);
 }
 
 /* ------------------------------------------------------------------ */

@@ -149,7 +149,9 @@ struct tc_spec {
 	const char *backend; /* "local" (default) or "kubernetes" */
 	int nodes;           /* default 1 */
 	json_t *kubernetes;  /* the kubernetes: mapping as JSON (owned by the
-				spec, keys checked), or NULL */
+				spec; keys, types and shapes checked; label,
+				nodeSelector and toleration values as
+				strings), or NULL */
 
 	void *arena_;        /* private */
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "k8s/manifest.h"
 #include "search/search.h"
 #include "template/template.h"
 #include "util/fsutil.h"
@@ -210,7 +211,11 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 	if (sqlite3_step(maxidx) == SQLITE_ROW)
 		base = sqlite3_column_int64(maxidx, 0);
 	while ((rc = tc_plan_next(plan, &t, err)) == 1) {
-		char *dir = tc_trial_dir(j, t->id), *ptext, *atext, *etext;
+		/* a pod's trial directory is its own, at a fixed path */
+		char *dir = spec->backend && !strcmp(spec->backend, "kubernetes")
+				    ? strdup(TC_K8S_TRIAL_DIR)
+				    : tc_trial_dir(j, t->id);
+		char *ptext, *atext, *etext;
 		json_t *params = tc_trial_params_json(spec, t->values);
 		json_t *argv = NULL, *env = NULL;
 

@@ -871,14 +871,15 @@ static void test_robustness(void **state)
 		char t[1024];
 		size_t len = (size_t)snprintf(t, sizeof(t),
 					      "version: 1\nname: x\ncommand: "
-					      "[a]\nkubernetes:\n  labels: &x ");
+					      "[a]\nkubernetes:\n  podTemplate:\n"
+					      "    spec:\n      v: &x ");
 
 		for (i = 0; i < 40; i++)
 			t[len++] = '[';
 		for (i = 0; i < 40; i++)
 			t[len++] = ']';
 		len += (size_t)snprintf(t + len, sizeof(t) - len,
-					"\n  podTemplate: ");
+					"\n      w: ");
 		for (i = 0; i < 30; i++)
 			len += (size_t)snprintf(t + len, sizeof(t) - len,
 						"{a: ");

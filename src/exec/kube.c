@@ -1,0 +1,1816 @@
+/*
+ * kube.c — the scheduler loop of the Kubernetes backend (see kube.h).
+ *
+ * Invariants kept here:
+ *   - A trial is set to starting (attempt spent) in a committed
+ *     transaction before its objects are created, and to running when the
+ *     API server has the Job.  Its outcome is committed together with the
+ *     metrics of its pod's log.
+ *   - Every decision is taken from the latest object the informers hold
+ *     (level-triggered): a Job's conditions, its pod's statuses.  Events
+ *     are never counted.
+ *   - Requests are asynchronous; a live trial is freed only when no request
+ *     of its own is on the wire (its `inflight` count is zero).
+ */
+#include "exec/kube.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "k8s/client.h"
+#include "k8s/kubeconfig.h"
+#include "k8s/manifest.h"
+#include "metrics/metrics.h"
+#include "search/search.h"
+#include "util/clock.h"
+#include "util/fsutil.h"
+
+#define LOG_MAX_BYTES (64LL << 20) /* of a pod's log kept and parsed */
+#define SAMPLES_MAX 100000
+#define BACKOFF_CAP 300.0
+
+enum phase {
+	P_CREATING, /* starting: objects being created */
+	P_ACTIVE,   /* running: the Job exists */
+	P_FINISHING,/* outcome decided, log being fetched */
+	P_DELETING, /* cancel: the Job being deleted */
+	P_DONE,     /* recorded; freed when no request is in flight */
+};
+
+struct ktrial {
+	struct kube *r;
+	char id[TC_TRIAL_ID_LEN + 1];
+	int attempt;
+	char job[64];
+	enum phase phase;
+	int inflight;      /* requests on the wire for this trial */
+	int pending;       /* creates still to answer */
+	int create_failed; /* a create was refused: reason holds why */
+	int create_fatal;  /* ... in a way that stops the run */
+	int adopted;
+	int seen;          /* the Job was seen by the informer */
+	int cancel;        /* 1 cancelled, 2 interrupted */
+	char *params;      /* JSON text */
+	char pod[256];     /* the rank-0 pod */
+	char pending_reason[1024];
+	char stored_reason[1024]; /* what the journal shows now */
+	char pod_reason[1024];   /* how the pod ended, if it failed */
+	int exit_code;
+	int state;         /* outcome: enum tc_state */
+	char reason[1024];
+	double started, ended; /* unix, from the Job's status */
+	double t0;             /* unix: when this attempt began */
+	int has_metric;
+	double metric;
+};
+
+struct ksample {
+	char name[TC_METRIC_NAME_MAX];
+	double step, value;
+};
+
+struct kube {
+	struct tc_journal *j;
+	const struct tc_exp_info *exp;
+	const struct tc_spec *spec;
+	const struct tc_run_opts *o;
+	struct tc_error *err;
+	struct tc_kube *k;
+	const char *ns;
+	struct tc_kube_informer *inf_jobs, *inf_pods;
+	struct tc_metric_regex *re;
+
+	struct ktrial **live;
+	size_t nlive, caplive;
+	int parallel;
+	int stopping;      /* 1: cancelled/drain, 2: interrupted */
+	int fatal;         /* stop: err holds why */
+	int sigfd;
+	double last_check;
+
+	long long total, counts[TC_ST_COUNT];
+	int has_best;
+	double best;
+	char best_id[TC_TRIAL_ID_LEN + 1];
+
+	struct ksample *samp;
+	size_t nsamp, capsamp;
+
+	sqlite3_stmt *s_next, *s_next_at, *s_starting, *s_clear_m, *s_clear_f,
+		*s_running, *s_event, *s_metric, *s_final, *s_flags, *s_finish,
+		*s_expstate, *s_reason, *s_trial;
+};
+
+/* ---- journal ----------------------------------------------------------- */
+
+static int dbfail(struct kube *r)
+{
+	return tc_error_set(r->err, TC_ERR_DB, "journal %s: %s", r->j->path,
+			    sqlite3_errmsg(r->j->db));
+}
+
+static int step_done(struct kube *r, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : dbfail(r);
+}
+
+static int event(struct kube *r, const char *trial, const char *state,
+		 const char *detail)
+{
+	sqlite3_stmt *st = r->s_event;
+
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, trial, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, tc_now());
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+	return step_done(r, st);
+}
+
+static int prepare_all(struct kube *r)
+{
+	struct {
+		sqlite3_stmt **st;
+		const char *sql;
+	} t[] = {
+		{&r->s_next,
+		 "SELECT id, attempt, params FROM trials WHERE exp = ?1 AND "
+		 "state = 'queued' AND next_at <= ?2 ORDER BY idx LIMIT 1"},
+		{&r->s_next_at, "SELECT min(next_at) FROM trials WHERE exp = ?1 "
+				"AND state = 'queued'"},
+		{&r->s_starting,
+		 "UPDATE trials SET state = 'starting', attempt = ?3, "
+		 "started_at = ?4, gpus = NULL, sup_pid = NULL, sup_start = NULL,"
+		 " pgid = NULL, exit_code = NULL, term_signal = NULL, reason = "
+		 "NULL, ended_at = NULL, cancel_req = 0 WHERE exp = ?1 AND id = ?2"
+		 " AND state = 'queued'"},
+		{&r->s_clear_m, "DELETE FROM metrics WHERE exp = ?1 AND trial = ?2 "
+				"AND attempt >= ?3"},
+		{&r->s_clear_f, "DELETE FROM final WHERE exp = ?1 AND trial = ?2"},
+		{&r->s_running, "UPDATE trials SET state = 'running' WHERE exp = "
+				"?1 AND id = ?2 AND state = 'starting'"},
+		{&r->s_event, "INSERT INTO events(exp, trial, at, state, detail) "
+			      "VALUES(?, ?, ?, ?, ?)"},
+		{&r->s_metric,
+		 "INSERT INTO metrics(exp, trial, attempt, name, step, value, "
+		 "special, at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+		{&r->s_final,
+		 "INSERT OR REPLACE INTO final(exp, trial, name, attempt, step, "
+		 "value, special) VALUES(?1, ?2, ?4, ?3, ?5, ?6, ?7)"},
+		{&r->s_flags, "SELECT cancel_req, retry_base FROM trials WHERE "
+			      "exp = ?1 AND id = ?2"},
+		{&r->s_finish,
+		 "UPDATE trials SET state = ?3, exit_code = ?4, term_signal = NULL,"
+		 " reason = ?5, ended_at = ?6, wall = ?7, utime = NULL, stime = "
+		 "NULL, maxrss_kb = NULL, total_wall = total_wall + ?7, next_at = "
+		 "?8, attempt = attempt + ?9 WHERE exp = ?1 AND id = ?2"},
+		{&r->s_expstate, "SELECT state FROM experiments WHERE name = ?1"},
+		{&r->s_reason, "UPDATE trials SET reason = ?3 WHERE exp = ?1 AND "
+			       "id = ?2"},
+		{&r->s_trial, "SELECT cancel_req FROM trials WHERE exp = ?1 AND "
+			      "state = 'running' AND cancel_req != 0 AND id = ?2"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		*t[i].st = tc_journal_prepare(r->j, t[i].sql, r->err);
+		if (!*t[i].st)
+			return TC_ERR_DB;
+	}
+	return 0;
+}
+
+static void finalize_all(struct kube *r)
+{
+	sqlite3_stmt *all[] = {r->s_next,   r->s_next_at, r->s_starting,
+			       r->s_clear_m, r->s_clear_f, r->s_running,
+			       r->s_event,  r->s_metric,  r->s_final,
+			       r->s_flags,  r->s_finish,  r->s_expstate,
+			       r->s_reason, r->s_trial};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		sqlite3_finalize(all[i]);
+}
+
+static void count_move(struct kube *r, int from, int to)
+{
+	if (from >= 0)
+		r->counts[from]--;
+	if (to >= 0)
+		r->counts[to]++;
+}
+
+static int load_counts(struct kube *r)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		r->j, "SELECT state, count(*) FROM trials WHERE exp = ? GROUP BY state",
+		r->err);
+
+	if (!st)
+		return TC_ERR_DB;
+	memset(r->counts, 0, sizeof(r->counts));
+	r->total = 0;
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int s = tc_state_parse((const char *)sqlite3_column_text(st, 0));
+
+		if (s >= 0)
+			r->counts[s] = sqlite3_column_int64(st, 1);
+		r->total += sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* resume: trials cancelled by an interrupt go back to the queue. */
+static int requeue_interrupted(struct kube *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		return rc;
+	st = tc_journal_prepare(
+		r->j,
+		"UPDATE trials SET state = 'queued', next_at = 0, cancel_req = 0,"
+		" retry_base = attempt WHERE exp = ?1 AND state = 'cancelled' AND "
+		"reason = 'interrupted'",
+		r->err);
+	if (!st) {
+		tc_journal_rollback(r->j);
+		return TC_ERR_DB;
+	}
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : dbfail(r);
+	sqlite3_finalize(st);
+	if (rc || (rc = tc_journal_commit(r->j, r->err)))
+		tc_journal_rollback(r->j);
+	return rc;
+}
+
+/* ---- live trials ------------------------------------------------------- */
+
+static struct ktrial *kt_new(struct kube *r, const char *id, int attempt)
+{
+	struct ktrial *t = calloc(1, sizeof(*t));
+	char *job;
+
+	if (!t)
+		return NULL;
+	t->r = r;
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	t->attempt = attempt;
+	job = tc_k8s_job_name(r->spec->name, id, attempt);
+	if (!job) {
+		free(t);
+		return NULL;
+	}
+	snprintf(t->job, sizeof(t->job), "%s", job);
+	free(job);
+	t->t0 = tc_now();
+	return t;
+}
+
+static void kt_free(struct ktrial *t)
+{
+	if (!t)
+		return;
+	free(t->params);
+	free(t);
+}
+
+static int kt_add(struct kube *r, struct ktrial *t)
+{
+	if (r->nlive == r->caplive) {
+		size_t ncap = r->caplive ? r->caplive * 2 : 64;
+		struct ktrial **nl = realloc(r->live, ncap * sizeof(*nl));
+
+		if (!nl)
+			return TC_ERR_NOMEM;
+		r->live = nl;
+		r->caplive = ncap;
+	}
+	r->live[r->nlive++] = t;
+	return 0;
+}
+
+/* Trials still counting against `parallel`. */
+static size_t active_count(struct kube *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nlive; i++)
+		n += r->live[i]->phase != P_DONE;
+	return n;
+}
+
+/* Drop trials that are recorded and have nothing on the wire. */
+static void reap(struct kube *r)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < r->nlive; i++) {
+		struct ktrial *t = r->live[i];
+
+		if (t->phase == P_DONE && t->inflight == 0)
+			kt_free(t);
+		else
+			r->live[w++] = t;
+	}
+	r->nlive = w;
+}
+
+static struct ktrial *find_job(struct kube *r, const char *job)
+{
+	for (size_t i = 0; i < r->nlive; i++)
+		if (r->live[i]->phase != P_DONE && !strcmp(r->live[i]->job, job))
+			return r->live[i];
+	return NULL;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void params_brief(const char *json, char *buf, size_t len)
+{
+	json_t *o = json_loads(json ? json : "{}", 0, NULL);
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	json_object_foreach(o, k, v)
+	{
+		char val[64];
+
+		if (json_is_string(v)) {
+			snprintf(val, sizeof(val), "%s", json_string_value(v));
+		} else {
+			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+
+			snprintf(val, sizeof(val), "%s", s ? s : "?");
+			free(s);
+		}
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s",
+				      n ? " " : "", k, val);
+		if (n >= len)
+			break;
+	}
+	json_decref(o);
+}
+
+static void report_line(struct kube *r, struct ktrial *t, const char *state,
+			double wall, const char *reason)
+{
+	FILE *f = r->o->out;
+	long long fin = 0;
+	char w[32], brief[512];
+
+	if (r->o->progress < 0)
+		return;
+	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+		fin += r->counts[s];
+	tc_fmt_duration(w, sizeof(w), wall);
+	params_brief(t->params, brief, sizeof(brief));
+	fprintf(f, "[%*lld/%lld] %-9s %s %7s", (int)snprintf(NULL, 0, "%lld", r->total),
+		fin, r->total, state, t->id, w);
+	if (r->spec->metric.name) {
+		if (t->has_metric)
+			fprintf(f, "  %s=%.6g", r->spec->metric.name, t->metric);
+		else
+			fprintf(f, "  %s=-", r->spec->metric.name);
+	}
+	fprintf(f, "  %s", brief);
+	if (reason && *reason)
+		fprintf(f, "  (%s)", reason);
+	fputc('\n', f);
+	fflush(f);
+}
+
+/* ---- times and objects ------------------------------------------------- */
+
+/* RFC 3339 "2026-11-23T21:42:25Z" → unix time; 0 when absent. */
+static double rfc3339(const char *s)
+{
+	struct tm tm;
+	char *end;
+
+	if (!s)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return 0;
+	return (double)timegm(&tm);
+}
+
+static const char *jstr(const json_t *o, const char *path)
+{
+	/* a dotted path of object keys */
+	char key[128];
+	const char *p = path;
+
+	while (o && *p) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		o = json_object_get(o, key);
+		p = dot ? dot + 1 : p + n;
+	}
+	return json_string_value(o);
+}
+
+static const char *label(const json_t *obj, const char *name)
+{
+	return json_string_value(json_object_get(
+		json_object_get(json_object_get(obj, "metadata"), "labels"), name));
+}
+
+/* The condition of type `type` with status True, or NULL. */
+static const json_t *condition(const json_t *obj, const char *type)
+{
+	const json_t *conds = json_object_get(json_object_get(obj, "status"),
+					      "conditions");
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(conds, i, c)
+	{
+		const char *ty = json_string_value(json_object_get(c, "type"));
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		if (ty && st && !strcmp(ty, type) && !strcmp(st, "True"))
+			return c;
+	}
+	return NULL;
+}
+
+/* ---- metrics from a log ------------------------------------------------ */
+
+static int on_sample(void *ctx, const char *name, double step, double value)
+{
+	struct ktrial *t = ctx;
+	struct kube *r = t->r;
+	struct ksample *s;
+
+	if (r->nsamp == r->capsamp) {
+		size_t ncap = r->capsamp ? r->capsamp * 2 : 256;
+		struct ksample *np = realloc(r->samp, ncap * sizeof(*np));
+
+		if (!np)
+			return 0;
+		r->samp = np;
+		r->capsamp = ncap;
+	}
+	s = &r->samp[r->nsamp++];
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->step = step;
+	s->value = value;
+	if (r->spec->metric.name && !strcmp(name, r->spec->metric.name)) {
+		t->has_metric = 1;
+		t->metric = value;
+	}
+	return 0;
+}
+
+/* Parse a log: name=value pairs and the spec's regex on every line, JSON
+ * lines (TRAINCTL_METRICS_FILE is the pod's stdout) too. */
+static void collect(struct kube *r, struct ktrial *t, const char *buf,
+		    size_t len)
+{
+	struct tc_collector *text = tc_collector_new(TC_SRC_TEXT, r->re, 1);
+	struct tc_collector *jl = tc_collector_new(TC_SRC_JSONL, NULL, 0);
+
+	r->nsamp = 0;
+	if (text) {
+		tc_collector_feed(text, buf, len, on_sample, t);
+		tc_collector_finish(text, on_sample, t);
+	}
+	if (jl) {
+		tc_collector_feed(jl, buf, len, on_sample, t);
+		tc_collector_finish(jl, on_sample, t);
+	}
+	tc_collector_free(text);
+	tc_collector_free(jl);
+}
+
+static void bind_value(sqlite3_stmt *st, int col, int scol, double v)
+{
+	if (isfinite(v)) {
+		sqlite3_bind_double(st, col, v);
+		sqlite3_bind_null(st, scol);
+	} else {
+		sqlite3_bind_null(st, col);
+		sqlite3_bind_text(st, scol, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
+				  -1, SQLITE_STATIC);
+	}
+}
+
+static int flush_samples(struct kube *r, struct ktrial *t)
+{
+	double now = tc_now();
+
+	for (size_t i = 0; i < r->nsamp; i++) {
+		struct ksample *s = &r->samp[i];
+		sqlite3_stmt *sts[2] = {r->s_metric, r->s_final};
+
+		for (int k = 0; k < 2; k++) {
+			sqlite3_stmt *st = sts[k];
+
+			if (k == 0 && i >= SAMPLES_MAX)
+				continue;
+			sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 3, t->attempt);
+			sqlite3_bind_text(st, 4, s->name, -1, SQLITE_STATIC);
+			sqlite3_bind_double(st, 5, s->step);
+			bind_value(st, 6, 7, s->value);
+			if (k == 0)
+				sqlite3_bind_double(st, 8, now);
+			if (step_done(r, st))
+				return TC_ERR_DB;
+		}
+	}
+	r->nsamp = 0;
+	return 0;
+}
+
+/* ---- recording an outcome ---------------------------------------------- */
+
+static void rotate(const char *dir, int n)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	snprintf(from, sizeof(from), "%s/stdout.log", dir);
+	snprintf(to, sizeof(to), "%s/stdout.%d.log", dir, n);
+	rename(from, to);
+}
+
+/* Keep the pod's log as the trial's stdout.log (what `trainctl logs` and
+ * `results --metric` read). */
+static void keep_log(struct kube *r, struct ktrial *t, const char *buf,
+		     size_t len)
+{
+	char *dir = tc_trial_dir(r->j, t->id);
+	char path[PATH_MAX];
+
+	if (!dir)
+		return;
+	if (tc_mkdir_p(dir, 0755) == 0) {
+		char ppath[PATH_MAX];
+
+		if (t->attempt > 1)
+			rotate(dir, t->attempt - 1);
+		snprintf(path, sizeof(path), "%s/stdout.log", dir);
+		tc_write_file_atomic(path, buf, len, 0);
+		snprintf(ppath, sizeof(ppath), "%s/params.json", dir);
+		if (t->params && access(ppath, F_OK) != 0) {
+			size_t n = strlen(t->params);
+
+			t->params[n] = '\n';
+			tc_write_file_atomic(ppath, t->params, n + 1, 0);
+			t->params[n] = '\0';
+		}
+	}
+	free(dir);
+}
+
+/* Commit the trial's outcome (t->state, t->reason) with its metrics. */
+static int record(struct kube *r, struct ktrial *t, int from_state)
+{
+	int cancel_req = 0, retry_base = 0, requeue = 0, state = t->state, rc;
+	double next_at = 0, wall, ended;
+
+	ended = t->ended > 0 ? t->ended : tc_now();
+	wall = ended - (t->started > 0 ? t->started : t->t0);
+	if (wall < 0)
+		wall = 0;
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		return rc;
+	if ((rc = flush_samples(r, t)))
+		goto fail;
+	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_flags, 2, t->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(r->s_flags) == SQLITE_ROW) {
+		cancel_req = sqlite3_column_int(r->s_flags, 0);
+		retry_base = sqlite3_column_int(r->s_flags, 1);
+	}
+	sqlite3_reset(r->s_flags);
+	if (state != TC_ST_SUCCEEDED && (cancel_req || t->cancel)) {
+		state = TC_ST_CANCELLED;
+		snprintf(t->reason, sizeof(t->reason), "%s",
+			 (cancel_req == 2 || t->cancel == 2) ? "interrupted"
+							     : "cancelled");
+	}
+	if ((state == TC_ST_FAILED || state == TC_ST_TIMED_OUT) &&
+	    !t->create_failed &&
+	    t->attempt - retry_base <= r->spec->run.retries && r->stopping != 2) {
+		double b = r->spec->run.backoff;
+
+		for (int k = 1; k < t->attempt - retry_base && b < BACKOFF_CAP; k++)
+			b *= 2;
+		if (b > BACKOFF_CAP)
+			b = BACKOFF_CAP;
+		requeue = 1;
+		next_at = tc_now() + b;
+	}
+	{
+		sqlite3_stmt *st = r->s_finish;
+
+		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, tc_state_name(requeue ? TC_ST_QUEUED : state),
+				  -1, SQLITE_STATIC);
+		if (t->exit_code >= 0)
+			sqlite3_bind_int(st, 4, t->exit_code);
+		else
+			sqlite3_bind_null(st, 4);
+		if (t->reason[0])
+			sqlite3_bind_text(st, 5, t->reason, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_double(st, 6, ended);
+		sqlite3_bind_double(st, 7, wall);
+		sqlite3_bind_double(st, 8, next_at);
+		sqlite3_bind_int(st, 9, 0);
+		if ((rc = step_done(r, st)))
+			goto fail;
+	}
+	if ((rc = event(r, t->id, tc_state_name(state),
+			t->reason[0] ? t->reason : NULL)))
+		goto fail;
+	if (requeue && (rc = event(r, t->id, "queued", "retry")))
+		goto fail;
+	if ((rc = tc_journal_commit(r->j, r->err)))
+		goto fail;
+	count_move(r, from_state, requeue ? TC_ST_QUEUED : state);
+	if (state == TC_ST_SUCCEEDED && t->has_metric && isfinite(t->metric) &&
+	    (!r->has_best || (r->spec->metric.goal > 0 ? t->metric > r->best
+						       : t->metric < r->best))) {
+		r->has_best = 1;
+		r->best = t->metric;
+		memcpy(r->best_id, t->id, sizeof(r->best_id));
+	}
+	if (requeue) {
+		char more[1200];
+
+		snprintf(more, sizeof(more), "%s; attempt %d in %.1fs",
+			 t->reason[0] ? t->reason : tc_state_name(state),
+			 t->attempt + 1, next_at - tc_now());
+		report_line(r, t, "retrying", wall, more);
+	} else {
+		report_line(r, t, tc_state_name(state), wall, t->reason);
+	}
+	t->phase = P_DONE;
+	return 0;
+fail:
+	tc_journal_rollback(r->j);
+	r->nsamp = 0;
+	return rc;
+}
+
+static void record_or_die(struct kube *r, struct ktrial *t)
+{
+	if (record(r, t, TC_ST_RUNNING) && !r->fatal)
+		r->fatal = 1;
+}
+
+/* ---- finishing: the pod's log, then the record ------------------------- */
+
+static void on_log(void *ctx, const struct tc_kube_resp *resp,
+		   const struct tc_error *e)
+{
+	struct ktrial *t = ctx;
+	struct kube *r = t->r;
+
+	t->inflight--;
+	if (t->phase != P_FINISHING)
+		return;
+	if (!e->code && resp->status == 200 && resp->raw) {
+		size_t len = resp->raw_len;
+
+		if ((long long)len > LOG_MAX_BYTES)
+			len = (size_t)LOG_MAX_BYTES;
+		keep_log(r, t, resp->raw, len);
+		collect(r, t, resp->raw, len);
+	} else {
+		keep_log(r, t, "", 0);
+	}
+	record_or_die(r, t);
+}
+
+/* The outcome is known: fetch the log of the rank-0 pod, then record. */
+static void finish(struct kube *r, struct ktrial *t, int state,
+		   const char *reason)
+{
+	char path[768];
+
+	if (t->phase == P_FINISHING || t->phase == P_DONE)
+		return;
+	t->state = state;
+	snprintf(t->reason, sizeof(t->reason), "%s", reason ? reason : "");
+	t->phase = P_FINISHING;
+	if (!t->pod[0]) {
+		keep_log(r, t, "", 0);
+		record_or_die(r, t);
+		return;
+	}
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/%s/pods/%s/log?container=trial&limitBytes=%lld",
+		 r->ns, t->pod, LOG_MAX_BYTES);
+	if (tc_kube_submit(r->k, "GET", path, NULL, NULL, on_log, t) == 0)
+		t->inflight++;
+	else
+		record_or_die(r, t);
+}
+
+/* ---- cancelling -------------------------------------------------------- */
+
+static void on_deleted(void *ctx, const struct tc_kube_resp *resp,
+		       const struct tc_error *e)
+{
+	struct ktrial *t = ctx;
+	struct kube *r = t->r;
+
+	t->inflight--;
+	if (t->phase != P_DELETING)
+		return;
+	t->phase = P_ACTIVE;
+	if (e->code || (resp->status >= 300 && resp->status != 404)) {
+		/* not deleted (the API server is away, or refuses): recorded
+		 * all the same; `trainctl gc` removes what is left */
+		char why[1100];
+
+		snprintf(why, sizeof(why), "%s; its Job could not be deleted",
+			 t->cancel == 2 ? "interrupted" : "cancelled");
+		finish(r, t, TC_ST_CANCELLED, why);
+		return;
+	}
+	if (t->state == TC_ST_FAILED && t->pod_reason[0] && !t->cancel) {
+		/* deleted because it could never run */
+		finish(r, t, TC_ST_FAILED, t->pod_reason);
+		return;
+	}
+	finish(r, t, TC_ST_CANCELLED, t->cancel == 2 ? "interrupted" : "cancelled");
+}
+
+static void delete_job(struct kube *r, struct ktrial *t, int why)
+{
+	char path[512];
+	json_t *body;
+
+	if (t->phase == P_DELETING || t->phase == P_FINISHING ||
+	    t->phase == P_DONE)
+		return;
+	t->cancel = why;
+	if (t->phase == P_CREATING && t->pending > 0) {
+		/* the creates will answer; delete after them */
+		return;
+	}
+	t->phase = P_DELETING;
+	snprintf(path, sizeof(path), "/apis/batch/v1/namespaces/%s/jobs/%s",
+		 r->ns, t->job);
+	body = json_pack("{s:s, s:s, s:s}", "kind", "DeleteOptions", "apiVersion",
+			 "v1", "propagationPolicy", "Background");
+	if (tc_kube_submit(r->k, "DELETE", path, body, NULL, on_deleted, t) == 0)
+		t->inflight++;
+	else
+		on_deleted(t, &(struct tc_kube_resp){0}, &(struct tc_error){0});
+	json_decref(body);
+}
+
+/* ---- tracking ---------------------------------------------------------- */
+
+static void set_pending_reason(struct kube *r, struct ktrial *t,
+			       const char *why)
+{
+	snprintf(t->pending_reason, sizeof(t->pending_reason), "%s", why);
+	if (!strcmp(t->pending_reason, t->stored_reason))
+		return;
+	snprintf(t->stored_reason, sizeof(t->stored_reason), "%s", why);
+	sqlite3_bind_text(r->s_reason, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_reason, 2, t->id, -1, SQLITE_STATIC);
+	if (why[0])
+		sqlite3_bind_text(r->s_reason, 3, why, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(r->s_reason, 3);
+	step_done(r, r->s_reason);
+}
+
+/* A Job as the informer last saw it. */
+static void judge_job(struct kube *r, struct ktrial *t, json_t *job)
+{
+	const json_t *c;
+	const json_t *st = json_object_get(job, "status");
+
+	t->seen = 1;
+	if (t->phase != P_ACTIVE)
+		return;
+	t->started = rfc3339(json_string_value(json_object_get(st, "startTime")));
+	if ((c = condition(job, "Complete"))) {
+		t->ended = rfc3339(json_string_value(
+			json_object_get(st, "completionTime")));
+		if (t->ended <= 0)
+			t->ended = rfc3339(json_string_value(
+				json_object_get(c, "lastTransitionTime")));
+		t->exit_code = 0;
+		finish(r, t, TC_ST_SUCCEEDED, NULL);
+	} else if ((c = condition(job, "Failed"))) {
+		const char *why = json_string_value(json_object_get(c, "reason"));
+		const char *msg = json_string_value(json_object_get(c, "message"));
+		char reason[1024];
+
+		t->ended = rfc3339(json_string_value(
+			json_object_get(c, "lastTransitionTime")));
+		if (why && !strcmp(why, "DeadlineExceeded")) {
+			snprintf(reason, sizeof(reason),
+				 "DeadlineExceeded: timed out after %.0fs",
+				 r->spec->run.timeout);
+			finish(r, t, TC_ST_TIMED_OUT, reason);
+			return;
+		}
+		if (t->pod_reason[0])
+			snprintf(reason, sizeof(reason), "%s", t->pod_reason);
+		else
+			snprintf(reason, sizeof(reason), "%s%s%s",
+				 why ? why : "Failed", msg ? ": " : "",
+				 msg ? msg : "");
+		finish(r, t, TC_ST_FAILED, reason);
+	}
+}
+
+static void on_job(void *ctx, enum tc_kube_event ev, json_t *obj)
+{
+	struct kube *r = ctx;
+	const char *name;
+	struct ktrial *t;
+
+	if (ev == TC_KUBE_SYNCED || !obj)
+		return;
+	name = jstr(obj, "metadata.name");
+	if (!name || !(t = find_job(r, name)))
+		return;
+	if (ev == TC_KUBE_DELETED) {
+		if (t->phase == P_ACTIVE)
+			finish(r, t, TC_ST_FAILED,
+			       "the Job was deleted outside trainctl");
+		return;
+	}
+	judge_job(r, t, obj);
+}
+
+/* Waiting reasons that will not resolve by waiting. */
+static int hopeless(const char *why)
+{
+	static const char *const bad[] = {
+		"ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
+		"CreateContainerConfigError", "CreateContainerError",
+		"RunContainerError",
+	};
+
+	for (size_t i = 0; why && i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!strcmp(why, bad[i]))
+			return 1;
+	return 0;
+}
+
+static void on_pod(void *ctx, enum tc_kube_event ev, json_t *obj)
+{
+	struct kube *r = ctx;
+	const char *trial, *attempt, *idx, *pname, *phase, *sreason;
+	const json_t *st, *cs;
+	char job[64];
+	struct ktrial *t;
+	size_t i;
+	json_t *c;
+
+	if (ev == TC_KUBE_SYNCED || ev == TC_KUBE_DELETED || !obj)
+		return;
+	trial = label(obj, TC_K8S_LABEL_TRIAL);
+	attempt = label(obj, TC_K8S_LABEL_ATTEMPT);
+	if (!trial || !attempt)
+		return;
+	{
+		char *jn = tc_k8s_job_name(r->spec->name, trial, atoi(attempt));
+
+		snprintf(job, sizeof(job), "%s", jn ? jn : "");
+		free(jn);
+	}
+	if (!(t = find_job(r, job)) || t->phase != P_ACTIVE)
+		return;
+	idx = label(obj, "batch.kubernetes.io/job-completion-index");
+	pname = jstr(obj, "metadata.name");
+	if (pname && (!idx || !strcmp(idx, "0")))
+		snprintf(t->pod, sizeof(t->pod), "%s", pname);
+	st = json_object_get(obj, "status");
+	phase = json_string_value(json_object_get(st, "phase"));
+	sreason = json_string_value(json_object_get(st, "reason"));
+	if (sreason && !strcmp(sreason, "Evicted")) {
+		const char *msg = json_string_value(json_object_get(st, "message"));
+
+		snprintf(t->pod_reason, sizeof(t->pod_reason), "evicted%s%s",
+			 msg ? ": " : "", msg ? msg : "");
+	}
+	cs = json_object_get(st, "containerStatuses");
+	json_array_foreach(cs, i, c)
+	{
+		const json_t *term = json_object_get(
+			json_object_get(c, "state"), "terminated");
+		const json_t *wait = json_object_get(
+			json_object_get(c, "state"), "waiting");
+
+		if (term) {
+			const char *why = json_string_value(
+				json_object_get(term, "reason"));
+			int code = (int)json_integer_value(
+				json_object_get(term, "exitCode"));
+
+			t->exit_code = code;
+			if (code != 0 || (why && strcmp(why, "Completed")))
+				snprintf(t->pod_reason, sizeof(t->pod_reason),
+					 "%s (exit code %d)",
+					 why ? why : "Error", code);
+		} else if (wait) {
+			const char *why = json_string_value(
+				json_object_get(wait, "reason"));
+			const char *msg = json_string_value(
+				json_object_get(wait, "message"));
+			char reason[1024];
+
+			if (!why)
+				continue;
+			snprintf(reason, sizeof(reason), "%s%s%s", why,
+				 msg ? ": " : "", msg ? msg : "");
+			if (hopeless(why)) {
+				/* fail it now: the Job would wait forever */
+				snprintf(t->pod_reason, sizeof(t->pod_reason),
+					 "%s", reason);
+				t->state = TC_ST_FAILED;
+				delete_job(r, t, 0);
+				t->cancel = 0;
+				return;
+			}
+			set_pending_reason(r, t, reason);
+		}
+	}
+	if (phase && !strcmp(phase, "Pending")) {
+		const json_t *conds = json_object_get(st, "conditions");
+
+		json_array_foreach(conds, i, c)
+		{
+			const char *ty = json_string_value(json_object_get(c, "type"));
+			const char *s = json_string_value(json_object_get(c, "status"));
+			const char *why = json_string_value(json_object_get(c, "reason"));
+			const char *msg = json_string_value(json_object_get(c, "message"));
+
+			if (ty && s && why && !strcmp(ty, "PodScheduled") &&
+			    !strcmp(s, "False")) {
+				char reason[1024];
+
+				snprintf(reason, sizeof(reason), "%s%s%s", why,
+					 msg ? ": " : "", msg ? msg : "");
+				set_pending_reason(r, t, reason);
+			}
+		}
+	} else if (phase && !strcmp(phase, "Running") && t->stored_reason[0]) {
+		set_pending_reason(r, t, "");
+	}
+}
+
+/* ---- starting ---------------------------------------------------------- */
+
+static void created(struct kube *r, struct ktrial *t)
+{
+	/* all objects exist: the trial is running */
+	if (t->create_failed) {
+		t->phase = P_ACTIVE;
+		t->exit_code = -1;
+		finish(r, t, TC_ST_FAILED, t->reason);
+		return;
+	}
+	if (t->adopted) {
+		t->phase = P_ACTIVE;
+	} else {
+		if (tc_journal_begin(r->j, r->err)) {
+			r->fatal = 1;
+			return;
+		}
+		sqlite3_bind_text(r->s_running, 1, r->spec->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(r->s_running, 2, t->id, -1, SQLITE_STATIC);
+		if (step_done(r, r->s_running) ||
+		    event(r, t->id, "running", t->job) ||
+		    tc_journal_commit(r->j, r->err)) {
+			tc_journal_rollback(r->j);
+			r->fatal = 1;
+			return;
+		}
+		count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
+		t->phase = P_ACTIVE;
+	}
+	if (t->cancel) {
+		int why = t->cancel;
+
+		delete_job(r, t, why);
+	}
+}
+
+static void on_created(void *ctx, const struct tc_kube_resp *resp,
+		       const struct tc_error *e)
+{
+	struct ktrial *t = ctx;
+	struct kube *r = t->r;
+
+	t->inflight--;
+	t->pending--;
+	if (e->code) {
+		/* no answer within the retry budget: stop; resume creates it */
+		if (!r->fatal) {
+			*r->err = *e;
+			r->fatal = 1;
+		}
+		t->create_fatal = 1;
+	} else if (resp->status >= 300 && resp->status != 409) {
+		struct tc_error ke;
+
+		tc_error_clear(&ke);
+		tc_kube_error(&ke, resp, "create");
+		if (resp->status == 401 || resp->status == 403 ||
+		    resp->status == 404) {
+			if (!r->fatal) {
+				*r->err = ke;
+				r->fatal = 1;
+			}
+			t->create_fatal = 1;
+		} else if (!t->create_failed) {
+			t->create_failed = 1;
+			snprintf(t->reason, sizeof(t->reason), "%s", ke.msg);
+		}
+	}
+	if (t->pending == 0 && !t->create_fatal)
+		created(r, t);
+}
+
+static int submit_create(struct kube *r, struct ktrial *t, const char *kind,
+			 json_t *obj)
+{
+	char path[256];
+
+	if (!strcmp(kind, "Job"))
+		snprintf(path, sizeof(path), "/apis/batch/v1/namespaces/%s/jobs",
+			 r->ns);
+	else if (!strcmp(kind, "ConfigMap"))
+		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps",
+			 r->ns);
+	else
+		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/services",
+			 r->ns);
+	if (tc_kube_submit(r->k, "POST", path, obj, NULL, on_created, t))
+		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+	t->inflight++;
+	t->pending++;
+	return 0;
+}
+
+/* Build the trial's objects from the journal row and submit their creation.
+ * ConfigMap and Service first: the Job's pods need them. */
+static int create_objects(struct kube *r, struct ktrial *t)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		r->j, "SELECT command, env, params FROM trials WHERE exp = ?1 AND id = ?2",
+		r->err);
+	json_t *argv = NULL, *env = NULL, *cm = NULL, *job = NULL, *svc = NULL;
+	struct tc_k8s_trial kt;
+	struct tc_error e;
+	int rc = 0;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return dbfail(r);
+	}
+	argv = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	env = sqlite3_column_text(st, 1)
+		      ? json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL)
+		      : json_object();
+	if (!t->params)
+		t->params = strdup((const char *)sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	kt.experiment = r->spec->name;
+	kt.id = t->id;
+	kt.attempt = t->attempt;
+	kt.params_json = t->params ? t->params : "{}";
+	kt.argv = argv;
+	kt.env = env;
+	tc_error_clear(&e);
+	cm = tc_k8s_configmap(r->spec, r->ns, &kt, &e);
+	job = cm ? tc_k8s_job(r->spec, r->ns, &kt, &e) : NULL;
+	if (job && r->spec->nodes > 1)
+		svc = tc_k8s_service(r->spec, r->ns, &kt, &e);
+	if (!cm || !job || (r->spec->nodes > 1 && !svc)) {
+		rc = tc_error_set(r->err, e.code ? e.code : TC_ERR_INTERNAL,
+				  "trial %s: %s", t->id, e.msg);
+		goto out;
+	}
+	t->phase = P_CREATING;
+	if ((rc = submit_create(r, t, "ConfigMap", cm)) ||
+	    (svc && (rc = submit_create(r, t, "Service", svc))) ||
+	    (rc = submit_create(r, t, "Job", job)))
+		goto out;
+out:
+	json_decref(argv);
+	json_decref(env);
+	json_decref(cm);
+	json_decref(job);
+	json_decref(svc);
+	return rc;
+}
+
+/* Take the next queued trial: intent, then creation.  1 when one started,
+ * 0 when none is ready. */
+static int start_next(struct kube *r)
+{
+	sqlite3_stmt *st = r->s_next;
+	struct ktrial *t;
+	int attempt, rc;
+
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, tc_now());
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : dbfail(r);
+	}
+	attempt = sqlite3_column_int(st, 1) + 1;
+	t = kt_new(r, (const char *)sqlite3_column_text(st, 0), attempt);
+	if (t)
+		t->params = strdup((const char *)sqlite3_column_text(st, 2));
+	sqlite3_reset(st);
+	if (!t || !t->params) {
+		kt_free(t);
+		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+	}
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		goto fail_free;
+	sqlite3_bind_text(r->s_starting, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_starting, 2, t->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(r->s_starting, 3, attempt);
+	sqlite3_bind_double(r->s_starting, 4, tc_now());
+	sqlite3_bind_text(r->s_clear_m, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_clear_m, 2, t->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(r->s_clear_m, 3, attempt);
+	sqlite3_bind_text(r->s_clear_f, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_clear_f, 2, t->id, -1, SQLITE_STATIC);
+	if ((rc = step_done(r, r->s_starting)) ||
+	    (rc = step_done(r, r->s_clear_m)) ||
+	    (rc = step_done(r, r->s_clear_f)) ||
+	    (rc = event(r, t->id, "starting", t->job)) ||
+	    (rc = tc_journal_commit(r->j, r->err))) {
+		tc_journal_rollback(r->j);
+		goto fail_free;
+	}
+	count_move(r, TC_ST_QUEUED, TC_ST_STARTING);
+	if ((rc = kt_add(r, t)))
+		goto fail_free;
+	if ((rc = create_objects(r, t)))
+		return rc; /* in the table: freed at the end; resume redoes it */
+	return 1;
+fail_free:
+	kt_free(t);
+	return rc;
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+/* After the first list of Jobs: adopt, create or requeue what a previous
+ * runner left in starting or running. */
+static int recover(struct kube *r, json_t *jobs_seen)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		r->j,
+		"SELECT id, attempt, state, params, reason FROM trials WHERE exp = "
+		"?1 AND state IN ('starting', 'running') ORDER BY idx",
+		r->err);
+	int rc = 0;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		int attempt = sqlite3_column_int(st, 1);
+		int from = tc_state_parse((const char *)sqlite3_column_text(st, 2));
+		struct ktrial *t = kt_new(r, id, attempt);
+		json_t *job;
+
+		if (!t) {
+			rc = tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		t->params = strdup((const char *)sqlite3_column_text(st, 3));
+		if (sqlite3_column_text(st, 4))
+			snprintf(t->stored_reason, sizeof(t->stored_reason), "%s",
+				 (const char *)sqlite3_column_text(st, 4));
+		job = json_object_get(jobs_seen, t->job);
+		if ((rc = kt_add(r, t))) {
+			kt_free(t);
+			break;
+		}
+		if (from == TC_ST_STARTING) {
+			/* the intent is there; the objects may be: create
+			 * them, AlreadyExists adopts */
+			if ((rc = create_objects(r, t)))
+				break;
+			continue;
+		}
+		if (job) {
+			t->adopted = 1;
+			t->phase = P_ACTIVE;
+			if ((rc = event(r, id, "running", "adopted")))
+				break;
+			continue;
+		}
+		/* running, but its Job is gone: requeue without spending the
+		 * attempt */
+		if ((rc = tc_journal_begin(r->j, r->err)))
+			break;
+		{
+			sqlite3_stmt *rq = r->s_finish;
+
+			sqlite3_bind_text(rq, 1, r->spec->name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(rq, 2, id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(rq, 3, "queued", -1, SQLITE_STATIC);
+			sqlite3_bind_null(rq, 4);
+			sqlite3_bind_null(rq, 5);
+			sqlite3_bind_null(rq, 6);
+			sqlite3_bind_double(rq, 7, 0);
+			sqlite3_bind_double(rq, 8, 0);
+			sqlite3_bind_int(rq, 9, -1);
+			if ((rc = step_done(r, rq)) ||
+			    (rc = event(r, id, "queued",
+					"its Job vanished while trainctl was "
+					"down; requeued")) ||
+			    (rc = tc_journal_commit(r->j, r->err))) {
+				tc_journal_rollback(r->j);
+				break;
+			}
+		}
+		count_move(r, from, TC_ST_QUEUED);
+		t->phase = P_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Until recovery is done, the informers' events are kept (name → object)
+ * rather than acted on; recovery then replays them. */
+struct first_list {
+	json_t *jobs, *pods;
+	int live;
+	struct kube *r;
+};
+
+static void keep_first(json_t *into, enum tc_kube_event ev, json_t *obj)
+{
+	const char *name;
+
+	if (ev == TC_KUBE_SYNCED || !obj)
+		return;
+	name = jstr(obj, "metadata.name");
+	if (name && ev != TC_KUBE_DELETED)
+		json_object_set(into, name, obj);
+	else if (name)
+		json_object_del(into, name);
+}
+
+static void on_job_first(void *ctx, enum tc_kube_event ev, json_t *obj)
+{
+	struct first_list *fl = ctx;
+
+	if (fl->live)
+		on_job(fl->r, ev, obj);
+	else
+		keep_first(fl->jobs, ev, obj);
+}
+
+static void on_pod_first(void *ctx, enum tc_kube_event ev, json_t *obj)
+{
+	struct first_list *fl = ctx;
+
+	if (fl->live)
+		on_pod(fl->r, ev, obj);
+	else
+		keep_first(fl->pods, ev, obj);
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+static int check_external(struct kube *r)
+{
+	int rc = sqlite3_step(r->s_expstate);
+
+	if (rc == SQLITE_ROW) {
+		const unsigned char *s = sqlite3_column_text(r->s_expstate, 0);
+
+		if (s && !strcmp((const char *)s, "cancelled") && !r->stopping)
+			r->stopping = 1;
+	}
+	sqlite3_reset(r->s_expstate);
+	for (size_t i = 0; i < r->nlive; i++) {
+		struct ktrial *t = r->live[i];
+
+		if (t->phase != P_ACTIVE && t->phase != P_CREATING)
+			continue;
+		if (r->stopping == 1) {
+			delete_job(r, t, 1);
+			continue;
+		}
+		sqlite3_bind_text(r->s_trial, 1, r->spec->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(r->s_trial, 2, t->id, -1, SQLITE_STATIC);
+		if (sqlite3_step(r->s_trial) == SQLITE_ROW) {
+			int req = sqlite3_column_int(r->s_trial, 0);
+
+			sqlite3_reset(r->s_trial);
+			delete_job(r, t, req == 2 ? 2 : 1);
+		} else {
+			sqlite3_reset(r->s_trial);
+			/* drain: a trial nobody cancelled runs on, for a
+			 * later resume to adopt */
+			if (r->o->drain && t->phase == P_ACTIVE)
+				t->phase = P_DONE;
+		}
+	}
+	return 0;
+}
+
+static int on_signals(struct kube *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo != SIGINT && si.ssi_signo != SIGTERM &&
+		    si.ssi_signo != SIGHUP)
+			continue;
+		if (r->stopping == 2)
+			continue;
+		r->stopping = 2;
+		if (r->o->progress >= 0)
+			fprintf(r->o->out, "interrupted: deleting the Jobs of %zu "
+					   "running trial%s\n",
+				active_count(r), active_count(r) == 1 ? "" : "s");
+		for (size_t i = 0; i < r->nlive; i++)
+			delete_job(r, r->live[i], 2);
+	}
+	return 0;
+}
+
+static int run_loop(struct kube *r)
+{
+	for (;;) {
+		double now = tc_mono();
+		int wait_ms = 500;
+		const struct tc_error *ie;
+
+		if (r->fatal)
+			return r->err->code ? r->err->code : TC_ERR_BACKEND;
+		on_signals(r);
+		if (now - r->last_check >= 0.5) {
+			r->last_check = now;
+			check_external(r);
+		}
+		reap(r);
+		while (!r->stopping && !r->o->drain &&
+		       active_count(r) < (size_t)r->parallel) {
+			int rc = start_next(r);
+
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				break;
+		}
+		if (r->nlive == 0 && tc_kube_pending(r->k) == 0) {
+			double next_at = -1;
+
+			if (r->stopping || r->o->drain)
+				break;
+			sqlite3_bind_text(r->s_next_at, 1, r->spec->name, -1,
+					  SQLITE_STATIC);
+			if (sqlite3_step(r->s_next_at) == SQLITE_ROW &&
+			    sqlite3_column_type(r->s_next_at, 0) != SQLITE_NULL)
+				next_at = sqlite3_column_double(r->s_next_at, 0);
+			sqlite3_reset(r->s_next_at);
+			if (next_at < 0)
+				break;
+			wait_ms = (int)((next_at - tc_now()) * 1000) + 1;
+			if (wait_ms < 1)
+				wait_ms = 1;
+			if (wait_ms > 500)
+				wait_ms = 500;
+		}
+		ie = tc_kube_informer_error(r->inf_jobs);
+		if (ie && ie->code && (strstr(ie->msg, "forbidden") ||
+				       strstr(ie->msg, "refused the credentials"))) {
+			*r->err = *ie;
+			return TC_ERR_BACKEND;
+		}
+		if (tc_kube_drive(r->k, wait_ms, r->sigfd) < 0)
+			return tc_error_set(r->err, TC_ERR_BACKEND,
+					    "the connection to %s failed",
+					    tc_kube_server(r->k));
+	}
+	return 0;
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static const char *spec_k8s_str(const struct tc_spec *spec, const char *key)
+{
+	return json_string_value(json_object_get(spec->kubernetes, key));
+}
+
+static int connect_cluster(const struct tc_spec *spec,
+			   const struct tc_run_opts *o, struct tc_kube **k,
+			   struct tc_error *err)
+{
+	struct tc_kcfg *cfg = NULL;
+	struct tc_kube_opts ko;
+	struct tc_kube_resp resp;
+	char path[512];
+	int rc;
+
+	rc = tc_kcfg_load(o->kubeconfig,
+			  o->context ? o->context : spec_k8s_str(spec, "context"),
+			  o->ns ? o->ns : spec_k8s_str(spec, "namespace"), &cfg,
+			  err);
+	if (rc)
+		return rc;
+	memset(&ko, 0, sizeof(ko));
+	ko.qps = o->qps;
+	ko.burst = o->burst;
+	ko.retry_budget = 30;
+	rc = tc_kube_new(cfg, &ko, k, err);
+	tc_kcfg_free(cfg);
+	if (rc)
+		return rc;
+	/* one cheap request: is the server there, and may we list Jobs? */
+	snprintf(path, sizeof(path), "/apis/batch/v1/namespaces/%s/jobs?limit=1",
+		 tc_kube_namespace(*k));
+	memset(&resp, 0, sizeof(resp));
+	rc = tc_kube_call(*k, "GET", path, NULL, &resp, err);
+	if (rc == 0 && resp.status != 200)
+		rc = tc_kube_error(err, &resp, "list Jobs");
+	tc_kube_resp_free(&resp);
+	if (rc) {
+		tc_kube_free(*k);
+		*k = NULL;
+	}
+	return rc;
+}
+
+int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
+		const struct tc_spec *spec, const struct tc_run_opts *o,
+		struct tc_run_summary *sum, struct tc_error *err)
+{
+	struct kube r;
+	struct first_list fl;
+	sigset_t mask, old;
+	char sel[256], path[512];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(sum, 0, sizeof(*sum));
+	r.j = j;
+	r.exp = exp;
+	r.spec = spec;
+	r.o = o;
+	r.err = err;
+	r.sigfd = -1;
+	r.parallel = o->parallel > 0 ? o->parallel : spec->run.parallel;
+	if ((rc = tc_k8s_check(spec, err)))
+		return rc;
+	if (spec->metric.regex) {
+		r.re = tc_metric_regex_new(spec->metric.regex, err);
+		if (!r.re)
+			return TC_ERR_SPEC;
+	}
+	if ((rc = connect_cluster(spec, o, &r.k, err)))
+		goto out;
+	r.ns = tc_kube_namespace(r.k);
+	if ((rc = prepare_all(&r)))
+		goto out;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	r.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r.sigfd < 0) {
+		rc = tc_error_set(err, TC_ERR_INTERNAL, "signalfd: %s",
+				  strerror(errno));
+		goto out_mask;
+	}
+	if (o->requeue_interrupted && (rc = requeue_interrupted(&r)))
+		goto out_mask;
+	if ((rc = load_counts(&r)))
+		goto out_mask;
+	if (!o->drain &&
+	    (rc = tc_experiment_set_state(j, spec->name, "running", err)))
+		goto out_mask;
+
+	/* the informers; the Jobs' first list decides recovery */
+	snprintf(sel, sizeof(sel), TC_K8S_LABEL_EXP "=%s", spec->name);
+	fl.jobs = json_object();
+	fl.pods = json_object();
+	fl.live = 0;
+	fl.r = &r;
+	snprintf(path, sizeof(path), "/apis/batch/v1/namespaces/%s/jobs", r.ns);
+	r.inf_jobs = tc_kube_informer_new(r.k, path, sel, on_job_first, &fl);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", r.ns);
+	r.inf_pods = tc_kube_informer_new(r.k, path, sel, on_pod_first, &fl);
+	if (!fl.jobs || !fl.pods || !r.inf_jobs || !r.inf_pods) {
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out_lists;
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out_mask;
+	}
+	{
+		double deadline = tc_mono() + 60;
+
+		while (!tc_kube_informer_synced(r.inf_jobs) ||
+		       !tc_kube_informer_synced(r.inf_pods)) {
+			const struct tc_error *ie =
+				tc_kube_informer_error(r.inf_jobs);
+
+			if (ie && ie->code && tc_mono() > deadline) {
+				*err = *ie;
+				rc = TC_ERR_BACKEND;
+				break;
+			}
+			if (tc_kube_drive(r.k, 200, -1) < 0) {
+				rc = tc_error_set(err, TC_ERR_BACKEND,
+						  "cannot reach %s",
+						  tc_kube_server(r.k));
+				break;
+			}
+		}
+	}
+	if (rc)
+		goto out_lists;
+	rc = recover(&r, fl.jobs);
+	fl.live = 1; /* from now on events are acted on */
+	if (rc == 0) {
+		const char *name;
+		json_t *obj;
+
+		/* what the lists said, for the adopted trials: pods first
+		 * (the rank-0 pod, how it ended), then the Jobs */
+		json_object_foreach(fl.pods, name, obj)
+			on_pod(&r, TC_KUBE_ADDED, obj);
+		json_object_foreach(fl.jobs, name, obj)
+			on_job(&r, TC_KUBE_ADDED, obj);
+	}
+out_lists:
+	json_decref(fl.jobs);
+	json_decref(fl.pods);
+	fl.jobs = fl.pods = NULL;
+	if (rc)
+		goto out_mask;
+	rc = run_loop(&r);
+	if (rc == 0 && !o->drain) {
+		long long fin = 0;
+
+		for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+			fin += r.counts[s];
+		tc_experiment_set_state(j, spec->name,
+					r.stopping == 2	  ? "interrupted"
+					: r.stopping == 1 ? "cancelled"
+					: fin == r.total  ? "finished"
+							  : "interrupted",
+					err);
+	}
+out_mask:
+	if (r.sigfd >= 0)
+		close(r.sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+	if (rc == 0) {
+		if (load_counts(&r) == 0) {
+			memcpy(sum->counts, r.counts, sizeof(r.counts));
+			sum->total = r.total;
+		}
+		sum->interrupted = r.stopping == 2;
+		sum->cancelled = r.stopping == 1;
+	}
+	tc_kube_informer_free(r.inf_jobs);
+	tc_kube_informer_free(r.inf_pods);
+	tc_kube_free(r.k);
+	while (r.nlive > 0)
+		kt_free(r.live[--r.nlive]);
+	free(r.live);
+	free(r.samp);
+	finalize_all(&r);
+	tc_metric_regex_free(r.re);
+	return rc;
+}
+
+/* ---- gc ---------------------------------------------------------------- */
+
+int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
+	       const char *name, long *deleted, struct tc_error *err)
+{
+	static const struct {
+		const char *group, *kind;
+	} kinds[] = {
+		{"/apis/batch/v1", "jobs"},
+		{"/api/v1", "services"},
+		{"/api/v1", "configmaps"},
+		{"/api/v1", "pods"},
+	};
+	struct tc_kube *k = NULL;
+	int rc;
+
+	*deleted = 0;
+	if ((rc = connect_cluster(spec, o, &k, err)))
+		return rc;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !rc; i++) {
+		char path[768], *sel, *esc;
+		struct tc_kube_resp resp;
+		json_t *items, *it;
+		size_t n;
+
+		if (asprintf(&sel, TC_K8S_LABEL_EXP "=%s", name) < 0)
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		esc = tc_kube_escape(sel);
+		free(sel);
+		snprintf(path, sizeof(path), "%s/namespaces/%s/%s?labelSelector=%s",
+			 kinds[i].group, tc_kube_namespace(k), kinds[i].kind,
+			 esc ? esc : "");
+		free(esc);
+		memset(&resp, 0, sizeof(resp));
+		if ((rc = tc_kube_call(k, "GET", path, NULL, &resp, err)))
+			break;
+		if (resp.status != 200) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "list %s", kinds[i].kind);
+			rc = tc_kube_error(err, &resp, what);
+			tc_kube_resp_free(&resp);
+			break;
+		}
+		items = json_object_get(resp.body, "items");
+		json_array_foreach(items, n, it)
+		{
+			const char *oname = jstr(it, "metadata.name");
+			json_t *body = json_pack("{s:s, s:s, s:s}", "kind",
+						 "DeleteOptions", "apiVersion", "v1",
+						 "propagationPolicy", "Background");
+
+			if (!oname) {
+				json_decref(body);
+				continue;
+			}
+			snprintf(path, sizeof(path), "%s/namespaces/%s/%s/%s",
+				 kinds[i].group, tc_kube_namespace(k),
+				 kinds[i].kind, oname);
+			if (tc_kube_submit(k, "DELETE", path, body, NULL, NULL,
+					   NULL) == 0)
+				(*deleted)++;
+			json_decref(body);
+		}
+		tc_kube_resp_free(&resp);
+		while (tc_kube_pending(k) > 0)
+			if (tc_kube_drive(k, 200, -1) < 0)
+				break;
+	}
+	tc_kube_free(k);
+	return rc;
+}
+
+/* ---- logs of a running trial ------------------------------------------- */
+
+struct follow {
+	int done;
+	int failed;
+	struct tc_error err;
+};
+
+static void on_log_data(void *ctx, const char *buf, size_t len)
+{
+	struct follow *f = ctx;
+
+	if (fwrite(buf, 1, len, stdout) != len)
+		f->failed = 1;
+	fflush(stdout);
+}
+
+static void on_log_end(void *ctx, const struct tc_kube_resp *resp,
+		       const struct tc_error *e)
+{
+	struct follow *f = ctx;
+
+	f->done = 1;
+	if (e->code)
+		f->err = *e;
+	else if (resp->status >= 300)
+		tc_kube_error(&f->err, resp, "follow the pod's log");
+}
+
+int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
+		 const char *name, const char *id, int attempt, int follow,
+		 struct tc_error *err)
+{
+	struct tc_kube *k = NULL;
+	struct tc_kube_resp resp;
+	char sel[256], path[1024], pod[256] = "", *esc;
+	json_t *items, *it;
+	size_t i;
+	int rc;
+
+	if ((rc = connect_cluster(spec, o, &k, err)))
+		return rc;
+	snprintf(sel, sizeof(sel),
+		 TC_K8S_LABEL_EXP "=%s," TC_K8S_LABEL_TRIAL "=%s," TC_K8S_LABEL_ATTEMPT
+				  "=%d",
+		 name, id, attempt);
+	esc = tc_kube_escape(sel);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods?labelSelector=%s",
+		 tc_kube_namespace(k), esc ? esc : "");
+	free(esc);
+	memset(&resp, 0, sizeof(resp));
+	if ((rc = tc_kube_call(k, "GET", path, NULL, &resp, err)))
+		goto out;
+	if (resp.status != 200) {
+		rc = tc_kube_error(err, &resp, "list the trial's pods");
+		tc_kube_resp_free(&resp);
+		goto out;
+	}
+	items = json_object_get(resp.body, "items");
+	json_array_foreach(items, i, it)
+	{
+		const char *idx = label(it, "batch.kubernetes.io/job-completion-index");
+		const char *pn = jstr(it, "metadata.name");
+
+		if (pn && (!idx || !strcmp(idx, "0")))
+			snprintf(pod, sizeof(pod), "%s", pn);
+	}
+	tc_kube_resp_free(&resp);
+	if (!pod[0]) {
+		rc = tc_error_set(err, TC_ERR_STATE,
+				  "trial %s has no pod yet (see `trainctl status "
+				  "%s` for why)",
+				  id, name);
+		goto out;
+	}
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/%s/pods/%s/log?container=trial%s",
+		 tc_kube_namespace(k), pod, follow ? "&follow=true" : "");
+	if (follow) {
+		struct follow f;
+		struct tc_kube_stream *s;
+
+		memset(&f, 0, sizeof(f));
+		s = tc_kube_stream_new(k, path, on_log_data, on_log_end, &f);
+		if (!s) {
+			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		while (!f.done && !f.failed)
+			if (tc_kube_drive(k, 1000, -1) < 0)
+				break;
+		tc_kube_stream_free(s);
+		if (f.err.code) {
+			*err = f.err;
+			rc = f.err.code;
+		}
+		goto out;
+	}
+	memset(&resp, 0, sizeof(resp));
+	if ((rc = tc_kube_call(k, "GET", path, NULL, &resp, err)))
+		goto out;
+	if (resp.status != 200)
+		rc = tc_kube_error(err, &resp, "read the pod's log");
+	else if (resp.raw_len &&
+		 fwrite(resp.raw, 1, resp.raw_len, stdout) != resp.raw_len)
+		rc = tc_error_set(err, TC_ERR_IO, "cannot write the log");
+	tc_kube_resp_free(&resp);
+out:
+	tc_kube_free(k);
+	return rc;
+}

@@ -1,0 +1,59 @@
+/*
+ * kube.h — the scheduler of the Kubernetes backend: runs an experiment's
+ * queued trials as batch/v1 Jobs until none is left, with the same journal,
+ * states, retries and metrics as the local backend (runner.h).
+ *
+ * A trial's life on a cluster, each arrow one committed transaction:
+ *
+ *   queued ──► starting ──► running ──► succeeded | failed | timed_out
+ *                 │            │                    | cancelled
+ *                 │            └── (Job gone while trainctl was down) ──►
+ *                 │                 queued, attempt not spent
+ *                 └── (create refused for good) ──► failed
+ *
+ *   starting   the intent: attempt spent; the ConfigMap and the Job
+ *              "<exp>-<id>-<attempt>" may or may not exist yet.  Creating
+ *              is idempotent: AlreadyExists means the object is adopted.
+ *   running    the Job exists (the API server said so).  A pending reason
+ *              (Unschedulable, ...) is kept in the trial's reason.
+ *   final      decided from the Job's conditions (Complete; Failed with
+ *              DeadlineExceeded → timed_out) and its pod (OOMKilled,
+ *              evicted, exit code); committed with the metrics of the
+ *              pod's log, which is kept as the trial's stdout.log.
+ *
+ * One informer on the experiment's Jobs and one on its pods (label
+ * trainctl.io/experiment=NAME) turn the cluster's state into transitions;
+ * nothing is polled per trial.  On start, trials in starting or running are
+ * matched against the Jobs the first list returns: existing ones are
+ * adopted, missing starting ones created, missing running ones requeued.
+ */
+#ifndef TC_KUBE_H
+#define TC_KUBE_H
+
+#include "exec/runner.h"
+#include "spec/spec.h"
+#include "store/experiment.h"
+#include "store/journal.h"
+
+/* Run (or continue) the experiment on the cluster.  The caller holds the
+ * experiment's runner lock.  0 when the loop ran to its end; TC_ERR_BACKEND
+ * with a message when the cluster cannot be used (unreachable, refused
+ * credentials, missing permission), the journal left consistent for a
+ * resume. */
+int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
+		const struct tc_spec *spec, const struct tc_run_opts *o,
+		struct tc_run_summary *sum, struct tc_error *err);
+
+/* Delete every object the experiment created on the cluster (Jobs with
+ * their pods, ConfigMaps, Services), found by label.  *deleted counts them.
+ */
+int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
+	       const char *name, long *deleted, struct tc_error *err);
+
+/* Print a running trial's output from its rank-0 pod (follow: until the
+ * pod's log ends).  TC_ERR_STATE when it has no pod yet. */
+int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
+		 const char *name, const char *id, int attempt, int follow,
+		 struct tc_error *err);
+
+#endif

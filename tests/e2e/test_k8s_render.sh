@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# plan --render DIR --backend kubernetes: one directory per trial holding
+# configmap.json, job.json (attempt 1) and, for nodes > 1, service.json,
+# and nothing else (kubectl create -f DIR -R reads every .json); the
+# objects' names, namespace, labels, command,
+# env, resources, volumes and options; --namespace and the defaults; the
+# spec's backend: as default; and the refusals (no image, bad namespace,
+# bad kubernetes: section) with exit 2.  No cluster: see
+# tests/k8s/test_render_apply.sh for the API server's opinion.
+. "$(dirname "$0")/lib.sh"
+
+cat >one.yaml <<'EOF'
+version: 1
+name: render-one
+command: [python, train.py, --lr, "{{lr}}", --out, "{{trial_dir}}"]
+env: {DATA: /data, OMP_NUM_THREADS: "3"}
+parameters:
+  lr: {values: [0.1, 0.01, 0.001]}
+  opt: {value: adam}
+resources: {cpu: 1500m, memory: 3Gi, gpu: 1}
+run: {timeout: 1h, retries: 2}
+kubernetes:
+  namespace: my-lab
+  image: ghcr.io/lab/train:1.4
+  imagePullSecrets: [regcred]
+  serviceAccount: trainer
+  limits: {memory: 4Gi}
+  volumes:
+    - {name: data, claim: sentinel-chips, mountPath: /data, readOnly: true}
+    - {name: scratch, nfs: {server: nfs.lab.example, path: /export}, mountPath: /scratch}
+  shm: 2Gi
+  nodeSelector: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}
+  tolerations: [{key: lab/reserved, operator: Exists, effect: NoSchedule}]
+  priorityClass: low
+  queue: team-a
+  labels: {project: sentinel}
+  backoffLimit: 1
+  podTemplate: {spec: {hostIPC: false, restartPolicy: null}}
+EOF
+
+tc_run plan one.yaml --render out --backend kubernetes --format csv
+expect_rc 0 "plan --render out --backend kubernetes"
+expect_contains "$ERR" "rendered 3 trials into out" "says how many trials it rendered"
+ids=$(printf '%s\n' "$OUT" | awk -F, 'NR > 1 { print $2 }')
+expect_eq "$(printf '%s\n' "$ids" | grep -c .)" 3 "three trials planned"
+expect_eq "$(find out -mindepth 1 -maxdepth 1 -type d | wc -l)" 3 "one directory per trial"
+for id in $ids; do
+	expect_eq "$(cd "out/$id" && ls -A | tr '\n' ' ')" "configmap.json job.json " \
+		"trial $id: configmap.json and job.json only (nodes 1: no service)"
+done
+expect_eq "$(find out -name '.*' -o -name '*.tmp*' | wc -l)" 0 "no temporary files left behind"
+
+pycheck "the ConfigMap and Job of every trial" out "$ids" <<'PY'
+out, ids = sys.argv[1], sys.argv[2].split()
+for i, tid in enumerate(ids):
+    d = os.path.join(out, tid)
+    for f in ("configmap.json", "job.json"):
+        text = open(os.path.join(d, f)).read()
+        check(text.endswith("}\n"), "%s/%s ends with a newline" % (tid, f))
+        check(text.startswith('{\n  "apiVersion"'), "%s/%s: pretty, apiVersion first" % (tid, f))
+    cm, job = load(os.path.join(d, "configmap.json")), load(os.path.join(d, "job.json"))
+    params = {"lr": [0.1, 0.01, 0.001][i], "opt": "adam"}
+    check(list(job) == ["apiVersion", "kind", "metadata", "spec"], "job key order: %r" % list(job))
+
+    # ConfigMap
+    check(cm["kind"] == "ConfigMap" and cm["apiVersion"] == "v1", "configmap kind")
+    check(cm["metadata"]["name"] == "render-one-" + tid, "configmap name %r" % cm["metadata"]["name"])
+    check(cm["metadata"]["namespace"] == "my-lab", "configmap namespace from kubernetes.namespace")
+    check(cm["metadata"]["labels"] == {"trainctl.io/experiment": "render-one",
+                                       "trainctl.io/trial": tid, "project": "sentinel"},
+          "configmap labels %r" % cm["metadata"]["labels"])
+    pj = cm["data"]["params.json"]
+    check(pj.endswith("\n") and json.loads(pj) == params,
+          "params.json in the ConfigMap: %r" % pj)
+
+    # Job
+    m = job["metadata"]
+    check(job["kind"] == "Job" and job["apiVersion"] == "batch/v1", "job kind")
+    check(m["name"] == "render-one-%s-1" % tid, "job name (attempt 1): %r" % m["name"])
+    check(m["namespace"] == "my-lab", "job namespace")
+    check(m["labels"] == {"trainctl.io/experiment": "render-one", "trainctl.io/trial": tid,
+                          "trainctl.io/attempt": "1", "project": "sentinel",
+                          "kueue.x-k8s.io/queue-name": "team-a"}, "job labels %r" % m["labels"])
+    s = job["spec"]
+    check(s["backoffLimit"] == 1 and s["activeDeadlineSeconds"] == 3600 and
+          s["ttlSecondsAfterFinished"] == 86400, "backoffLimit, deadline from run.timeout, ttl")
+    check(s["completions"] == 1 and s["parallelism"] == 1 and "completionMode" not in s, "one pod")
+    t = s["template"]
+    check(t["metadata"]["labels"] == {"trainctl.io/experiment": "render-one", "trainctl.io/trial": tid,
+                                      "trainctl.io/attempt": "1", "project": "sentinel"},
+          "pod labels %r" % t["metadata"]["labels"])
+    p = t["spec"]
+    check("restartPolicy" not in p, "podTemplate null deleted restartPolicy")
+    check(p["hostIPC"] is False, "podTemplate merged hostIPC")
+    check(p["serviceAccountName"] == "trainer", "serviceAccountName")
+    check(p["imagePullSecrets"] == [{"name": "regcred"}], "imagePullSecrets")
+    check(p["priorityClassName"] == "low", "priorityClassName")
+    check(p["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"}, "nodeSelector")
+    check(p["tolerations"] == [{"key": "lab/reserved", "operator": "Exists", "effect": "NoSchedule"}],
+          "tolerations")
+    check(len(p["containers"]) == 1, "one container")
+    c = p["containers"][0]
+    check(c["name"] == "trial" and c["image"] == "ghcr.io/lab/train:1.4", "container name and image")
+    want_argv = ["python", "train.py", "--lr", str([0.1, 0.01, 0.001][i]), "--out", "/trainctl/trial"]
+    check(c["command"] == want_argv, "command = resolved argv, trial_dir in the pod: %r" % c["command"])
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    names = [e["name"] for e in c["env"]]
+    check(len(names) == len(set(names)), "no env name twice: %r" % names)
+    check(names[:6] == ["TRAINCTL_EXPERIMENT", "TRAINCTL_TRIAL", "TRAINCTL_ATTEMPT", "TRAINCTL_PARAMS",
+                        "TRAINCTL_TRIAL_DIR", "TRAINCTL_METRICS_FILE"], "TRAINCTL_* first: %r" % names)
+    check(env["TRAINCTL_TRIAL"] == tid and env["TRAINCTL_ATTEMPT"] == "1" and
+          json.loads(env["TRAINCTL_PARAMS"]) == params and env["TRAINCTL_TRIAL_DIR"] == "/trainctl/trial" and
+          env["TRAINCTL_METRICS_FILE"] == "/dev/stdout", "TRAINCTL_* values")
+    check(env["OMP_NUM_THREADS"] == "3" and env["MKL_NUM_THREADS"] == "2" and env["OPENBLAS_NUM_THREADS"] == "2",
+          "threads: the spec's OMP_NUM_THREADS, else ceil(cpu 1.5) = 2")
+    check(env["DATA"] == "/data", "the spec's env")
+    check("WORLD_SIZE" not in env and "CUDA_VISIBLE_DEVICES" not in env, "no multi-node or CUDA variables")
+    r = c["resources"]
+    check(r["requests"] == {"cpu": "1500m", "memory": "3Gi", "nvidia.com/gpu": "1"}, "requests %r" % r["requests"])
+    check(r["limits"] == {"cpu": "1500m", "memory": "4Gi", "nvidia.com/gpu": "1"}, "limits %r" % r["limits"])
+    vols = {v["name"]: v for v in p["volumes"]}
+    check([v["name"] for v in p["volumes"]] == ["trainctl-trial", "trainctl-params", "data", "scratch", "dshm"],
+          "volumes in order: %r" % [v["name"] for v in p["volumes"]])
+    check(vols["trainctl-params"]["configMap"]["name"] == cm["metadata"]["name"], "params volume is the ConfigMap")
+    check(vols["data"]["persistentVolumeClaim"] == {"claimName": "sentinel-chips", "readOnly": True}, "PVC")
+    check(vols["scratch"]["nfs"] == {"server": "nfs.lab.example", "path": "/export"}, "NFS")
+    check(vols["dshm"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "2Gi"}, "shm")
+    mounts = {v["name"]: v for v in c["volumeMounts"]}
+    check(mounts["trainctl-params"] == {"name": "trainctl-params", "mountPath": "/etc/trainctl", "readOnly": True},
+          "params mounted read-only at /etc/trainctl")
+    check(mounts["data"].get("readOnly") is True and mounts["scratch"].get("readOnly") is None,
+          "readOnly per mount")
+    check(mounts["dshm"]["mountPath"] == "/dev/shm", "/dev/shm")
+PY
+
+# ---- --namespace, defaults, the spec's backend ---------------------------
+tc_run plan one.yaml --render ns --backend kubernetes --namespace other -o csv
+expect_rc 0 "--namespace other"
+id0=$(printf '%s\n' "$ids" | head -1)
+expect_eq "$(jget "ns/$id0/job.json" "d['metadata']['namespace']")" other "--namespace wins over kubernetes.namespace"
+expect_eq "$(jget "ns/$id0/configmap.json" "d['metadata']['namespace']")" other "... for the ConfigMap too"
+
+cat >multi.yaml <<'EOF'
+version: 1
+name: render-multi
+backend: kubernetes
+nodes: 3
+command: [torchrun, train.py]
+resources: {cpu: 2, memory: 8Gi}
+kubernetes: {image: busybox}
+EOF
+tc_run plan multi.yaml --render multi
+expect_rc 0 "plan --render with backend: kubernetes in the spec"
+mid=$(trial_ids multi.yaml)
+expect_eq "$(cd "multi/$mid" && ls -A | tr '\n' ' ')" \
+	"configmap.json job.json service.json " \
+	"nodes 3: a service.json too (the spec's backend: is the default)"
+pycheck "nodes 3: Indexed Job, headless Service, torchrun's environment" "multi/$mid" "$mid" <<'PY'
+d, tid = sys.argv[1], sys.argv[2]
+job, svc = load(d + "/job.json"), load(d + "/service.json")
+name = "render-multi-%s-1" % tid
+check(job["metadata"]["namespace"] == "default", "no namespace anywhere: default")
+s = job["spec"]
+check(s["completionMode"] == "Indexed" and s["completions"] == 3 and s["parallelism"] == 3, "Indexed, 3 x 3")
+check("activeDeadlineSeconds" not in s, "no run.timeout, no deadline")
+p = s["template"]["spec"]
+check(p["subdomain"] == name, "subdomain is the Service")
+env = p["containers"][0]["env"]
+byname = {e["name"]: e for e in env}
+check([e["name"] for e in env][-4:] == ["WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"], "the four last")
+check(byname["WORLD_SIZE"]["value"] == "3", "WORLD_SIZE")
+check(byname["RANK"]["valueFrom"]["fieldRef"]["fieldPath"] ==
+      "metadata.annotations['batch.kubernetes.io/job-completion-index']", "RANK from the completion index")
+check(byname["MASTER_ADDR"]["value"] == "%s-0.%s" % (name, name), "MASTER_ADDR is pod 0")
+check(byname["MASTER_PORT"]["value"] == "29500", "MASTER_PORT")
+check(svc["kind"] == "Service" and svc["metadata"]["name"] == name, "service name = job name")
+check(svc["spec"]["clusterIP"] == "None" and svc["spec"]["publishNotReadyAddresses"] is True, "headless")
+check(svc["spec"]["selector"] == {"trainctl.io/experiment": "render-multi", "trainctl.io/trial": tid,
+                                  "trainctl.io/attempt": "1"}, "selector: this attempt's pods")
+check([(x["name"], x["port"]) for x in svc["spec"]["ports"]] == [("master", 29500)], "one port, master")
+PY
+
+# local rendering is unchanged, even for a kubernetes spec
+tc_run plan multi.yaml --render local --backend local
+expect_rc 0 "plan --render --backend local"
+expect_eq "$(cd "local/$mid" && ls -A | tr '\n' ' ')" "command.json params.json " \
+	"--backend local: only params.json and command.json"
+expect_match "$(jget "local/$mid/command.json" "d['env']")" '^\{\}$' "local command.json as before"
+
+# ---- refusals -------------------------------------------------------------
+cat >noimage.yaml <<'EOF'
+version: 1
+name: noimage
+command: [a]
+kubernetes:
+  namespace: lab
+EOF
+tc_run plan noimage.yaml --render x --backend kubernetes
+expect_rc 2 "no kubernetes.image: exit 2"
+expect_contains "$ERR" "noimage.yaml:4:1: kubernetes.image is required for the kubernetes backend" \
+	"the message points at the kubernetes: key"
+expect_no_file x/ "nothing rendered"
+tc_run plan noimage.yaml
+expect_rc 0 "the same spec plans fine for the local backend"
+
+sed 's/^kubernetes:.*//; s/^  namespace: lab//' noimage.yaml >nosection.yaml
+tc_run plan nosection.yaml --backend kubernetes
+expect_rc 2 "no kubernetes: section at all: exit 2"
+expect_contains "$ERR" "nosection.yaml:1:1: kubernetes.image is required" "... at the file's start"
+
+tc_run plan one.yaml --render y --backend kube
+expect_rc 2 "--backend kube: exit 2"
+expect_contains "$ERR" "--backend must be local or kubernetes" "says which backends exist"
+tc_run plan one.yaml --render y --backend kubernetes --namespace My_Lab
+expect_rc 2 "--namespace My_Lab: exit 2"
+expect_contains "$ERR" "not a valid namespace name" "says why"
+tc_run plan one.yaml --backend local --namespace lab
+expect_rc 2 "--namespace with the local backend: exit 2"
+
+cat >badvol.yaml <<'EOF'
+version: 1
+name: badvol
+command: [a]
+kubernetes:
+  image: busybox
+  volumes:
+    - {name: data, mountPath: /data}
+EOF
+tc_run plan badvol.yaml --render z --backend kubernetes
+expect_rc 2 "a volume without claim or nfs: exit 2"
+expect_contains "$ERR" "badvol.yaml:7:7: kubernetes.volumes[0] needs either claim:" "with its line and column"
+tc_run validate badvol.yaml
+expect_rc 2 "validate refuses it too (the loader checks the kubernetes: section)"
+
+cat >worldsize.yaml <<'EOF'
+version: 1
+name: ws
+command: [a]
+env: {WORLD_SIZE: "8"}
+nodes: 2
+kubernetes: {image: busybox}
+EOF
+tc_run plan worldsize.yaml --backend kubernetes
+expect_rc 2 "env WORLD_SIZE with nodes 2: exit 2"
+expect_contains "$ERR" "worldsize.yaml:4:19: env: WORLD_SIZE is set by trainctl" "at the env entry"
+
+tc_done
