@@ -38,6 +38,10 @@
 #define LOG_MAX_BYTES (64LL << 20) /* of a pod's log kept and parsed */
 #define SAMPLES_MAX 100000
 #define BACKOFF_CAP 300.0
+/* An API server that has just restarted answers 403 for a moment (its
+ * authorizer's caches are empty): a refusal counts as final only when it
+ * lasts this long. */
+#define FORBID_GRACE 20.0
 
 enum phase {
 	P_CREATING, /* starting: objects being created */
@@ -57,6 +61,7 @@ struct ktrial {
 	int pending;       /* creates still to answer */
 	int create_failed; /* a create was refused: reason holds why */
 	int create_fatal;  /* ... in a way that stops the run */
+	double recreate_at;/* monotonic: create again (after a 401/403) */
 	int adopted;
 	int seen;          /* the Job was seen by the informer */
 	int cancel;        /* 1 cancelled, 2 interrupted */
@@ -97,6 +102,8 @@ struct kube {
 	int fatal;         /* stop: err holds why */
 	int sigfd;
 	double last_check;
+	double forbid_since;   /* monotonic: creates refused since then */
+	double inf_err_since;  /* monotonic: the Jobs' watch refused since */
 
 	long long total, counts[TC_ST_COUNT];
 	int has_best;
@@ -1049,8 +1056,23 @@ static void on_created(void *ctx, const struct tc_kube_resp *resp,
 
 		tc_error_clear(&ke);
 		tc_kube_error(&ke, resp, "create");
-		if (resp->status == 401 || resp->status == 403 ||
-		    resp->status == 404) {
+		if (resp->status == 401 || resp->status == 403) {
+			double now = tc_mono();
+
+			if (r->forbid_since == 0)
+				r->forbid_since = now;
+			if (now - r->forbid_since > FORBID_GRACE) {
+				if (!r->fatal) {
+					*r->err = ke;
+					r->fatal = 1;
+				}
+				t->create_fatal = 1;
+			} else {
+				/* try again in a second */
+				t->recreate_at = now + 1;
+			}
+		} else if (resp->status == 404) {
+			/* no such namespace */
 			if (!r->fatal) {
 				*r->err = ke;
 				r->fatal = 1;
@@ -1061,7 +1083,9 @@ static void on_created(void *ctx, const struct tc_kube_resp *resp,
 			snprintf(t->reason, sizeof(t->reason), "%s", ke.msg);
 		}
 	}
-	if (t->pending == 0 && !t->create_fatal)
+	else if (resp->status < 300 || resp->status == 409)
+		r->forbid_since = 0;
+	if (t->pending == 0 && !t->create_fatal && !t->recreate_at)
 		created(r, t);
 }
 
@@ -1396,6 +1420,18 @@ static int run_loop(struct kube *r)
 			check_external(r);
 		}
 		reap(r);
+		for (size_t i = 0; i < r->nlive; i++) {
+			struct ktrial *t = r->live[i];
+
+			if (t->phase == P_CREATING && t->pending == 0 &&
+			    t->recreate_at > 0 && now >= t->recreate_at) {
+				int rc;
+
+				t->recreate_at = 0;
+				if ((rc = create_objects(r, t)))
+					return rc;
+			}
+		}
 		while (!r->stopping && !r->o->drain &&
 		       active_count(r) < (size_t)r->parallel) {
 			int rc = start_next(r);
@@ -1427,8 +1463,14 @@ static int run_loop(struct kube *r)
 		ie = tc_kube_informer_error(r->inf_jobs);
 		if (ie && ie->code && (strstr(ie->msg, "forbidden") ||
 				       strstr(ie->msg, "refused the credentials"))) {
-			*r->err = *ie;
-			return TC_ERR_BACKEND;
+			if (r->inf_err_since == 0)
+				r->inf_err_since = now;
+			if (now - r->inf_err_since > FORBID_GRACE) {
+				*r->err = *ie;
+				return TC_ERR_BACKEND;
+			}
+		} else {
+			r->inf_err_since = 0;
 		}
 		if (tc_kube_drive(r->k, wait_ms, r->sigfd) < 0)
 			return tc_error_set(r->err, TC_ERR_BACKEND,

@@ -226,6 +226,15 @@ stop_one() { # stop_one NAME [KILL]: TERM (or KILL at once), up to 10 s, then KI
         kill -KILL "$pid" 2>/dev/null || true
         for ((i = 0; i < 50; i++)); do alive "$name" || break; sleep 0.1; done
     fi
+    # A dying process loses its command line (its memory goes first) before
+    # its sockets close: wait until it is gone or a zombie, or a restart on
+    # the same port finds the address still in use.
+    local st
+    for ((i = 0; i < 200; i++)); do
+        st=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || break
+        [ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ] && break
+        sleep 0.05
+    done
     rm -f "$PIDS/$name.pid"
 }
 
