@@ -55,6 +55,7 @@ CACHE_ROOT=${TC_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/trainctl-k8s}
 CACHE_DIR=$CACHE_ROOT/$VERSION_KEY
 BIN=$CACHE_DIR/bin
 STATE=${TC_K8S_STATE:-/tmp/trainctl-k8s-$(id -u)}
+case $STATE in /*) ;; *) STATE=$PWD/$STATE ;; esac
 TIMEOUT=${TC_K8S_TIMEOUT:-90}
 NODES=${TC_K8S_NODES:-4}
 NODE_CPU=${TC_K8S_NODE_CPU:-64}
@@ -178,7 +179,10 @@ start() {
     local name=$1; shift
     mkdir -p "$STATE/cmd"
     printf '%q ' "$@" >"$STATE/cmd/$name"   # for `cluster.sh start NAME`
-    setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
+    # run in the state dir: a test that restarts a component from its own
+    # scratch directory must not leave the component's cwd there (test
+    # cleanups kill what runs in their directories)
+    (cd "$STATE" && exec setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1) &
     echo $! >"$PIDS/$name.pid"
 }
 
