@@ -34,8 +34,8 @@
 	{"context", 0, 1, "NAME", "kubernetes: the kubeconfig context"},       \
 	{"namespace", 'n', 1, "NS", "kubernetes: the namespace"},              \
 	{"qps", 0, 1, "N", "kubernetes: API requests per second (default "    \
-			   "100)"},                                            \
-	{"burst", 0, 1, "N", "kubernetes: API request burst (default 200)"}
+			   "200)"},                                            \
+	{"burst", 0, 1, "N", "kubernetes: API request burst (default 400)"}
 
 static const struct tc_opt run_opts[] = {
 	RUN_COMMON_OPTS,

@@ -730,7 +730,9 @@ static void finish(struct kube *r, struct ktrial *t, int state,
 	if (t->phase == P_FINISHING || t->phase == P_DONE)
 		return;
 	t->state = state;
-	snprintf(t->reason, sizeof(t->reason), "%s", reason ? reason : "");
+	if (reason != t->reason)
+		snprintf(t->reason, sizeof(t->reason), "%.*s",
+			 (int)sizeof(t->reason) - 1, reason ? reason : "");
 	t->phase = P_FINISHING;
 	if (!t->pod[0]) {
 		keep_log(r, t, "", 0);
@@ -761,7 +763,7 @@ static void on_deleted(void *ctx, const struct tc_kube_resp *resp,
 	if (e->code || (resp->status >= 300 && resp->status != 404)) {
 		/* not deleted (the API server is away, or refuses): recorded
 		 * all the same; `trainctl gc` removes what is left */
-		char why[1100];
+		char why[128];
 
 		snprintf(why, sizeof(why), "%s; its Job could not be deleted",
 			 t->cancel == 2 ? "interrupted" : "cancelled");

@@ -56,8 +56,8 @@
 #define TC_VERSION "dev"
 #endif
 
-#define DEF_QPS 100.0
-#define DEF_BURST 200
+#define DEF_QPS 200.0
+#define DEF_BURST 400
 #define DEF_INFLIGHT 64
 #define DEF_TIMEOUT 30.0
 #define DEF_BUDGET 120.0
@@ -1818,6 +1818,35 @@ static void inf_maybe_destroy(struct tc_kube_informer *inf)
 		informer_destroy(inf);
 }
 
+/* What the cache keeps of an object: its identity and resourceVersion (a
+ * relist compares versions; a DELETED found by a relist carries this).
+ * Whole objects would cost tens of MB for a few hundred pods. */
+static json_t *stub_of(const json_t *obj)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	json_t *m = json_object(), *o = json_object();
+	static const char *const keys[] = {"name", "namespace", "resourceVersion",
+					   "uid", "labels"};
+
+	if (!m || !o) {
+		json_decref(m);
+		json_decref(o);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(md, keys[i]);
+
+		if (v)
+			json_object_set(m, keys[i], v);
+	}
+	json_object_set_new(o, "metadata", m);
+	if (json_object_get(obj, "kind"))
+		json_object_set(o, "kind", json_object_get(obj, "kind"));
+	if (json_object_get(obj, "apiVersion"))
+		json_object_set(o, "apiVersion", json_object_get(obj, "apiVersion"));
+	return o;
+}
+
 /* The last page is in: compare with the cache, deliver, watch. */
 static void inf_apply_list(struct tc_kube_informer *inf, const char *rv)
 {
@@ -1841,7 +1870,7 @@ static void inf_apply_list(struct tc_kube_informer *inf, const char *rv)
 		if (obj_key(item, kb, sizeof(kb)) < 0)
 			continue;
 		old = json_object_get(inf->cache, kb);
-		json_object_set(fresh, kb, item);
+		json_object_set_new(fresh, kb, stub_of(item));
 		if (!old) {
 			json_array_append_new(events,
 				json_pack("[iO]", TC_KUBE_ADDED, item));
@@ -2016,8 +2045,12 @@ static void inf_event(struct tc_kube_informer *inf, json_t *ev)
 	if (old && obj_rv(old) && obj_rv(obj) &&
 	    !strcmp(obj_rv(old), obj_rv(obj)))
 		return; /* seen already */
-	json_object_set(inf->cache, kb, obj);
-	inf_emit(inf, old ? TC_KUBE_MODIFIED : TC_KUBE_ADDED, obj);
+	{
+		int had = old != NULL;
+
+		json_object_set_new(inf->cache, kb, stub_of(obj));
+		inf_emit(inf, had ? TC_KUBE_MODIFIED : TC_KUBE_ADDED, obj);
+	}
 }
 
 /* Hand over the complete lines of a watch, then handle its end. */

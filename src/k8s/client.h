@@ -43,8 +43,8 @@ struct tc_kube;
 struct tc_kube_informer;
 
 struct tc_kube_opts {
-	double qps;          /* 0: default 100 requests per second */
-	int burst;           /* 0: default 200 */
+	double qps;          /* 0: default 200 requests per second */
+	int burst;           /* 0: default 400 */
 	int max_inflight;    /* 0: default 64 requests on the wire at once */
 	double timeout;      /* 0: default 30 s per request attempt */
 	double retry_budget; /* 0: default 120 s of retrying per request */
