@@ -215,6 +215,9 @@ out:
 
 static const struct tc_opt retry_opts[] = {
 	{"failed", 0, 0, NULL, "every failed or timed-out trial"},
+	{"kubeconfig", 0, 1, "FILE", "kubernetes: the kubeconfig to use"},
+	{"context", 0, 1, "NAME", "kubernetes: the kubeconfig context"},
+	{"namespace", 'n', 1, "NS", "kubernetes: the namespace"},
 	{"parallel", 'p', 1, "N", "trials at a time (default: run.parallel)"},
 	{"cpus", 0, 1, "N", "CPU cores to pack trials into (default: all)"},
 	{"memory", 0, 1, "Q", "memory to pack trials into (default: all)"},

@@ -5,6 +5,7 @@
  * stay: `results`, `report` and `logs` work as before.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ int cmd_gc(int argc, char **argv)
 	struct tc_spec *spec = NULL;
 	struct tc_run_opts o;
 	long deleted = 0;
+	char *rec = NULL;
 	int rc, lockfd = -1;
 
 	rc = tc_parse_args(argc, argv, gc_opts, "gc NAME",
@@ -71,6 +73,9 @@ int cmd_gc(int argc, char **argv)
 	o.kubeconfig = tc_arg(&a, gc_opts, "kubeconfig");
 	o.context = tc_arg(&a, gc_opts, "context");
 	o.ns = tc_arg(&a, gc_opts, "namespace");
+	rec = o.ns ? NULL : tc_kube_recorded_ns(j, a.pos[0]);
+	if (rec)
+		o.ns = rec;
 	if ((rc = tc_kube_gc(spec, &o, a.pos[0], &deleted, &err)))
 		goto fail;
 	printf("deleted %ld object%s of experiment '%s'\n", deleted,
@@ -82,6 +87,7 @@ fail:
 out:
 	if (lockfd >= 0)
 		close(lockfd);
+	free(rec);
 	tc_spec_free(spec);
 	if (e.name)
 		tc_exp_info_free(&e);

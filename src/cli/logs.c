@@ -59,10 +59,12 @@ static int copy_new(int fd, off_t *off)
 	return ferror(stdout) ? -1 : 0;
 }
 
-static int kube_logs(const struct tc_args *a, const struct tc_exp_info *e,
-		     const char *id, int attempt, struct tc_error *err)
+static int kube_logs(struct tc_journal *j, const struct tc_args *a,
+		     const struct tc_exp_info *e, const char *id, int attempt,
+		     struct tc_error *err)
 {
 	struct tc_spec *spec = NULL;
+	char *rec;
 	struct tc_run_opts o;
 	int rc;
 
@@ -73,8 +75,12 @@ static int kube_logs(const struct tc_args *a, const struct tc_exp_info *e,
 	o.kubeconfig = tc_arg(a, logs_opts, "kubeconfig");
 	o.context = tc_arg(a, logs_opts, "context");
 	o.ns = tc_arg(a, logs_opts, "namespace");
+	rec = o.ns ? NULL : tc_kube_recorded_ns(j, e->name);
+	if (rec)
+		o.ns = rec;
 	rc = tc_kube_logs(spec, &o, e->name, id, attempt,
 			  tc_arg(a, logs_opts, "follow") != NULL, err);
+	free(rec);
 	tc_spec_free(spec);
 	return rc ? tc_fail("logs", err) : 0;
 }
@@ -138,7 +144,7 @@ int cmd_logs(int argc, char **argv)
 		/* a trial on a cluster: its output is its pod's log */
 		if (tc_experiment_load(j, a.pos[0], &e, &err) == 0) {
 			if (e.backend && !strcmp(e.backend, "kubernetes")) {
-				rc = kube_logs(&a, &e, id, attempt, &err);
+				rc = kube_logs(j, &a, &e, id, attempt, &err);
 				tc_exp_info_free(&e);
 				free(dir);
 				tc_journal_close(j);

@@ -1528,6 +1528,61 @@ static int connect_cluster(const struct tc_spec *spec,
 	return rc;
 }
 
+char *tc_kube_recorded_ns(struct tc_journal *j, const char *name)
+{
+	struct tc_error e;
+	sqlite3_stmt *st = tc_journal_prepare(
+		j, "SELECT note FROM experiments WHERE name = ?1", &e);
+	char *ns = NULL;
+
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		json_t *o = json_loads((const char *)sqlite3_column_text(st, 0), 0,
+				       NULL);
+		const char *v = json_string_value(json_object_get(
+			json_object_get(o, "kubernetes"), "namespace"));
+
+		if (v)
+			ns = strdup(v);
+		json_decref(o);
+	}
+	sqlite3_finalize(st);
+	return ns;
+}
+
+/* Where the experiment's objects go, kept at its first run: a resume (or
+ * cancel, gc, logs) under another kubeconfig context finds them there. */
+static int record_where(struct tc_journal *j, const char *name,
+			const struct tc_kube *k, struct tc_error *err)
+{
+	json_t *o = json_pack("{s:{s:s, s:s}}", "kubernetes", "namespace",
+			      tc_kube_namespace(k), "server", tc_kube_server(k));
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	json_decref(o);
+	if (!text)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	st = tc_journal_prepare(j, "UPDATE experiments SET note = ?2 WHERE name "
+				   "= ?1 AND note IS NULL",
+				err);
+	if (!st) {
+		free(text);
+		return TC_ERR_DB;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = tc_error_set(err, TC_ERR_DB, "journal %s: %s", j->path,
+				  sqlite3_errmsg(j->db));
+	sqlite3_finalize(st);
+	free(text);
+	return rc;
+}
+
 int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		const struct tc_spec *spec, const struct tc_run_opts *o,
 		struct tc_run_summary *sum, struct tc_error *err)
@@ -1554,9 +1609,21 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		if (!r.re)
 			return TC_ERR_SPEC;
 	}
-	if ((rc = connect_cluster(spec, o, &r.k, err)))
-		goto out;
+	{
+		/* the namespace of the first run, unless one is asked for */
+		struct tc_run_opts oo = *o;
+		char *rec = o->ns ? NULL : tc_kube_recorded_ns(j, spec->name);
+
+		if (rec)
+			oo.ns = rec;
+		rc = connect_cluster(spec, &oo, &r.k, err);
+		free(rec);
+		if (rc)
+			goto out;
+	}
 	r.ns = tc_kube_namespace(r.k);
+	if ((rc = record_where(j, spec->name, r.k, err)))
+		goto out;
 	if ((rc = prepare_all(&r)))
 		goto out;
 	sigemptyset(&mask);

@@ -50,6 +50,11 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
 	       const char *name, long *deleted, struct tc_error *err);
 
+/* The namespace the experiment's first run on a cluster used (malloc'd),
+ * or NULL.  run, resume, cancel, gc and logs default to it, so a changed
+ * kubeconfig context cannot make them look (or create) elsewhere. */
+char *tc_kube_recorded_ns(struct tc_journal *j, const char *name);
+
 /* Print a running trial's output from its rank-0 pod (follow: until the
  * pod's log ends).  TC_ERR_STATE when it has no pod yet. */
 int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,

@@ -98,7 +98,10 @@ tc_run report basic --state-dir st
 expect_rc 0 "report"
 tc_run run basic.yaml --backend kubernetes --state-dir st
 expect_rc 2 "a second run of the same spec refuses"
-tc_run gc basic --state-dir st
+# gc under a kubeconfig whose context names another namespace: the
+# experiment's own namespace (recorded at its first run) is used
+sed 's/namespace: trainctl-test/namespace: default/' "$TC_K8S_TRAINER_KUBECONFIG" >elsewhere.kubeconfig
+tc_run gc basic --state-dir st --kubeconfig elsewhere.kubeconfig
 expect_rc 0 "gc"
 expect_match "$OUT" "deleted 1[2-8] objects" "gc deletes the Jobs and ConfigMaps (and pods)"
 wait_for 30 "Jobs of basic gone" test "$(count_jobs basic)" -eq 0 &&
