@@ -62,6 +62,9 @@ struct ktrial {
 	int create_failed; /* a create was refused: reason holds why */
 	int create_fatal;  /* ... in a way that stops the run */
 	double recreate_at;/* monotonic: create again (after a 401/403) */
+	int pod_running;   /* the rank-0 pod is Running: its log grows */
+	int job_existed;   /* the Job's create said AlreadyExists */
+	int log_inflight;  /* a live read of its log is on the wire */
 	int adopted;
 	int seen;          /* the Job was seen by the informer */
 	int cancel;        /* 1 cancelled, 2 interrupted */
@@ -103,6 +106,9 @@ struct kube {
 	int sigfd;
 	double last_check;
 	double forbid_since;   /* monotonic: creates refused since then */
+	double log_every;      /* seconds between live log reads of a trial */
+	double last_logs;
+	size_t log_cursor;     /* round robin over the live trials */
 	double inf_err_since;  /* monotonic: the Jobs' watch refused since */
 
 	long long total, counts[TC_ST_COUNT];
@@ -748,6 +754,70 @@ static void finish(struct kube *r, struct ktrial *t, int state,
 		record_or_die(r, t);
 }
 
+/* ---- metrics while a trial runs --------------------------------------- */
+
+/* A live read of a running pod's log: its metrics so far replace what the
+ * journal had for this attempt (collecting is idempotent), so `results`
+ * and `status` show them while the sweep runs. */
+static void on_live_log(void *ctx, const struct tc_kube_resp *resp,
+			const struct tc_error *e)
+{
+	struct ktrial *t = ctx;
+	struct kube *r = t->r;
+
+	t->inflight--;
+	t->log_inflight = 0;
+	if (t->phase != P_ACTIVE || e->code || resp->status != 200 || !resp->raw)
+		return;
+	collect(r, t, resp->raw, resp->raw_len);
+	if (tc_journal_begin(r->j, r->err))
+		goto fail;
+	sqlite3_bind_text(r->s_clear_m, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_clear_m, 2, t->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(r->s_clear_m, 3, t->attempt);
+	sqlite3_bind_text(r->s_clear_f, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_clear_f, 2, t->id, -1, SQLITE_STATIC);
+	if (step_done(r, r->s_clear_m) || step_done(r, r->s_clear_f) ||
+	    flush_samples(r, t) || tc_journal_commit(r->j, r->err)) {
+		tc_journal_rollback(r->j);
+		goto fail;
+	}
+	return;
+fail:
+	r->nsamp = 0;
+	r->fatal = 1;
+}
+
+/* Every log_every seconds, read the logs of the running pods, at most
+ * LIVE_LOGS_PER_TICK at a time, round robin. */
+#define LIVE_LOGS_PER_TICK 32
+static void read_live_logs(struct kube *r)
+{
+	size_t sent = 0, n = r->nlive;
+	double now = tc_mono();
+
+	if (r->log_every <= 0 || now - r->last_logs < r->log_every || n == 0)
+		return;
+	r->last_logs = now;
+	for (size_t k = 0; k < n && sent < LIVE_LOGS_PER_TICK; k++) {
+		struct ktrial *t = r->live[(r->log_cursor + k) % n];
+		char path[768];
+
+		if (t->phase != P_ACTIVE || !t->pod_running || t->log_inflight)
+			continue;
+		snprintf(path, sizeof(path),
+			 "/api/v1/namespaces/%s/pods/%s/log?container=trial&"
+			 "limitBytes=%lld",
+			 r->ns, t->pod, LOG_MAX_BYTES);
+		if (tc_kube_submit(r->k, "GET", path, NULL, NULL, on_live_log, t))
+			break;
+		t->inflight++;
+		t->log_inflight = 1;
+		sent++;
+		r->log_cursor = (r->log_cursor + k + 1) % n;
+	}
+}
+
 /* ---- cancelling -------------------------------------------------------- */
 
 static void on_deleted(void *ctx, const struct tc_kube_resp *resp,
@@ -999,6 +1069,60 @@ static void on_pod(void *ctx, enum tc_kube_event ev, json_t *obj)
 	} else if (phase && !strcmp(phase, "Running") && t->stored_reason[0]) {
 		set_pending_reason(r, t, "");
 	}
+	if (pname && !strcmp(pname, t->pod))
+		t->pod_running = phase && !strcmp(phase, "Running");
+}
+
+/* ---- adopting a Job that existed already ------------------------------ */
+
+/* A create answered AlreadyExists (an earlier runner created the Job and
+ * died before recording it): the informers told of it before the trial was
+ * tracked, so read its pods and then the Job, and judge them as events. */
+static void on_existing_job(void *ctx, const struct tc_kube_resp *resp,
+			    const struct tc_error *e)
+{
+	struct ktrial *t = ctx;
+
+	t->inflight--;
+	if (!e->code && resp->status == 200 && resp->body)
+		on_job(t->r, TC_KUBE_MODIFIED, resp->body);
+}
+
+static void on_existing_pods(void *ctx, const struct tc_kube_resp *resp,
+			     const struct tc_error *e)
+{
+	struct ktrial *t = ctx;
+	struct kube *r = t->r;
+	char path[512];
+	size_t i;
+	json_t *it;
+
+	t->inflight--;
+	if (!e->code && resp->status == 200)
+		json_array_foreach(json_object_get(resp->body, "items"), i, it)
+			on_pod(r, TC_KUBE_MODIFIED, it);
+	if (t->phase != P_ACTIVE)
+		return;
+	snprintf(path, sizeof(path), "/apis/batch/v1/namespaces/%s/jobs/%s",
+		 r->ns, t->job);
+	if (tc_kube_submit(r->k, "GET", path, NULL, NULL, on_existing_job, t) == 0)
+		t->inflight++;
+}
+
+static void look_at_existing(struct kube *r, struct ktrial *t)
+{
+	char sel[256], path[768], *esc;
+
+	snprintf(sel, sizeof(sel),
+		 TC_K8S_LABEL_EXP "=%s," TC_K8S_LABEL_TRIAL "=%s," TC_K8S_LABEL_ATTEMPT
+				  "=%d",
+		 r->spec->name, t->id, t->attempt);
+	esc = tc_kube_escape(sel);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods?labelSelector=%s",
+		 r->ns, esc ? esc : "");
+	free(esc);
+	if (tc_kube_submit(r->k, "GET", path, NULL, NULL, on_existing_pods, t) == 0)
+		t->inflight++;
 }
 
 /* ---- starting ---------------------------------------------------------- */
@@ -1035,7 +1159,10 @@ static void created(struct kube *r, struct ktrial *t)
 		int why = t->cancel;
 
 		delete_job(r, t, why);
+		return;
 	}
+	if (t->job_existed)
+		look_at_existing(r, t);
 }
 
 static void on_created(void *ctx, const struct tc_kube_resp *resp,
@@ -1091,6 +1218,16 @@ static void on_created(void *ctx, const struct tc_kube_resp *resp,
 		created(r, t);
 }
 
+static void on_job_created(void *ctx, const struct tc_kube_resp *resp,
+			   const struct tc_error *e)
+{
+	struct ktrial *t = ctx;
+
+	if (!e->code && resp->status == 409)
+		t->job_existed = 1;
+	on_created(ctx, resp, e);
+}
+
 static int submit_create(struct kube *r, struct ktrial *t, const char *kind,
 			 json_t *obj)
 {
@@ -1105,7 +1242,8 @@ static int submit_create(struct kube *r, struct ktrial *t, const char *kind,
 	else
 		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/services",
 			 r->ns);
-	if (tc_kube_submit(r->k, "POST", path, obj, NULL, on_created, t))
+	if (tc_kube_submit(r->k, "POST", path, obj, NULL,
+			   strcmp(kind, "Job") ? on_created : on_job_created, t))
 		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
 	t->inflight++;
 	t->pending++;
@@ -1434,6 +1572,7 @@ static int run_loop(struct kube *r)
 					return rc;
 			}
 		}
+		read_live_logs(r);
 		while (!r->stopping && !r->o->drain &&
 		       active_count(r) < (size_t)r->parallel) {
 			int rc = start_next(r);
@@ -1602,6 +1741,22 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	r.err = err;
 	r.sigfd = -1;
 	r.parallel = o->parallel > 0 ? o->parallel : spec->run.parallel;
+	{
+		/* how often running trials' logs are read for their metrics
+		 * (TRAINCTL_K8S_LOG_EVERY seconds, default 15; 0: only at
+		 * the end) */
+		const char *ev = getenv("TRAINCTL_K8S_LOG_EVERY");
+		char *end;
+
+		r.log_every = 15;
+		if (ev && *ev) {
+			double v = strtod(ev, &end);
+
+			if (*end == '\0' && v >= 0)
+				r.log_every = v;
+		}
+		r.last_logs = tc_mono();
+	}
 	if ((rc = tc_k8s_check(spec, err)))
 		return rc;
 	if (spec->metric.regex) {

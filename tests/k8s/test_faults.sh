@@ -10,6 +10,8 @@ eval "$($CLUSTER env)" || exit 1
 export KUBECONFIG=$TC_K8S_TRAINER_KUBECONFIG
 KUBECTL="$TC_K8S_KUBECTL --kubeconfig $TC_K8S_ADMIN_KUBECONFIG -n $TC_K8S_NAMESPACE"
 TC_TIMEOUT=180
+# a clean namespace (a cluster reused between runs keeps earlier Jobs)
+$KUBECTL delete jobs,configmaps,services --all >/dev/null 2>&1
 
 count_jobs() { $KUBECTL get jobs -l "trainctl.io/experiment=$1" -o name | wc -l; }
 complete_jobs() {

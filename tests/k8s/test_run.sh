@@ -14,6 +14,8 @@ eval "$(bash "$TC_SOURCE_DIR/tests/k8s/cluster.sh" env)" || exit 1
 export KUBECONFIG=$TC_K8S_TRAINER_KUBECONFIG
 KUBECTL="$TC_K8S_KUBECTL --kubeconfig $TC_K8S_ADMIN_KUBECONFIG -n $TC_K8S_NAMESPACE"
 TC_TIMEOUT=120
+# a clean namespace (a cluster reused between runs keeps earlier Jobs)
+$KUBECTL delete jobs,configmaps,services --all >/dev/null 2>&1
 
 # pod_log LINE...: what every pod "printed" (CRI log format).
 pod_log() {
@@ -163,6 +165,24 @@ tc_run status huge --state-dir st --format json
 expect_eq "$(printf '%s' "$OUT" | jget - 'd["counts"]["cancelled"]')" 6 "all six cancelled"
 wait_for 30 "Jobs of huge deleted" test "$(count_jobs huge)" -eq 0 &&
 	pass "cancel deleted the Jobs"
+
+# ---- metrics while trials run: their pods' logs are read as they grow ----
+K8S="  podTemplate:
+    metadata:
+      annotations: {pod-complete.stage.kwok.x-k8s.io/delay: \"600s\"}"
+spec live "run: {parallel: 2}"
+K8S=
+TRAINCTL_K8S_LOG_EVERY=0.5 tc_bg live.out run live.yaml --backend kubernetes --state-dir st
+LIVE=$BG_PID
+live_metric() {
+	tc results live --state-dir st --format json |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not any(r["state"] == "running" and r.get("test_acc") == 0.875 for r in d["trials"]))'
+}
+wait_for 60 "a running trial's test_acc in results" live_metric &&
+	pass "results show the metrics of running trials"
+tc_run cancel live --state-dir st
+tc_wait_bg "$LIVE"
+expect_eq "$RC" 1 "the live run ends once cancelled"
 
 # ---- kill -9 mid-sweep, then resume: every trial once, no duplicate Job --
 K8S="  podTemplate:
