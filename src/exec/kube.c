@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "exec/record.h"
 #include "k8s/client.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/manifest.h"
@@ -128,29 +129,19 @@ struct kube {
 
 static int dbfail(struct kube *r)
 {
-	return tc_error_set(r->err, TC_ERR_DB, "journal %s: %s", r->j->path,
-			    sqlite3_errmsg(r->j->db));
+	return tc_rec_dbfail(r->j, r->err);
 }
 
 static int step_done(struct kube *r, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : dbfail(r);
+	return tc_rec_step(r->j, st, r->err);
 }
 
 static int event(struct kube *r, const char *trial, const char *state,
 		 const char *detail)
 {
-	sqlite3_stmt *st = r->s_event;
-
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, trial, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, tc_now());
-	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-	return step_done(r, st);
+	return tc_rec_event(r->j, r->s_event, r->spec->name, trial, state,
+			    detail, r->err);
 }
 
 static int prepare_all(struct kube *r)
@@ -175,8 +166,7 @@ static int prepare_all(struct kube *r)
 		{&r->s_clear_f, "DELETE FROM final WHERE exp = ?1 AND trial = ?2"},
 		{&r->s_running, "UPDATE trials SET state = 'running' WHERE exp = "
 				"?1 AND id = ?2 AND state = 'starting'"},
-		{&r->s_event, "INSERT INTO events(exp, trial, at, state, detail) "
-			      "VALUES(?, ?, ?, ?, ?)"},
+		{&r->s_event, TC_REC_EVENT_SQL},
 		{&r->s_metric,
 		 "INSERT INTO metrics(exp, trial, attempt, name, step, value, "
 		 "special, at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
@@ -227,50 +217,7 @@ static void count_move(struct kube *r, int from, int to)
 
 static int load_counts(struct kube *r)
 {
-	sqlite3_stmt *st = tc_journal_prepare(
-		r->j, "SELECT state, count(*) FROM trials WHERE exp = ? GROUP BY state",
-		r->err);
-
-	if (!st)
-		return TC_ERR_DB;
-	memset(r->counts, 0, sizeof(r->counts));
-	r->total = 0;
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int s = tc_state_parse((const char *)sqlite3_column_text(st, 0));
-
-		if (s >= 0)
-			r->counts[s] = sqlite3_column_int64(st, 1);
-		r->total += sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
-/* resume: trials cancelled by an interrupt go back to the queue. */
-static int requeue_interrupted(struct kube *r)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = tc_journal_begin(r->j, r->err)))
-		return rc;
-	st = tc_journal_prepare(
-		r->j,
-		"UPDATE trials SET state = 'queued', next_at = 0, cancel_req = 0,"
-		" retry_base = attempt WHERE exp = ?1 AND state = 'cancelled' AND "
-		"reason = 'interrupted'",
-		r->err);
-	if (!st) {
-		tc_journal_rollback(r->j);
-		return TC_ERR_DB;
-	}
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : dbfail(r);
-	sqlite3_finalize(st);
-	if (rc || (rc = tc_journal_commit(r->j, r->err)))
-		tc_journal_rollback(r->j);
-	return rc;
+	return tc_rec_counts(r->j, r->spec->name, r->counts, &r->total, r->err);
 }
 
 /* ---- live trials ------------------------------------------------------- */
@@ -355,34 +302,6 @@ static struct ktrial *find_job(struct kube *r, const char *job)
 
 /* ---- output ------------------------------------------------------------ */
 
-static void params_brief(const char *json, char *buf, size_t len)
-{
-	json_t *o = json_loads(json ? json : "{}", 0, NULL);
-	const char *k;
-	json_t *v;
-	size_t n = 0;
-
-	buf[0] = '\0';
-	json_object_foreach(o, k, v)
-	{
-		char val[64];
-
-		if (json_is_string(v)) {
-			snprintf(val, sizeof(val), "%s", json_string_value(v));
-		} else {
-			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
-
-			snprintf(val, sizeof(val), "%s", s ? s : "?");
-			free(s);
-		}
-		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s",
-				      n ? " " : "", k, val);
-		if (n >= len)
-			break;
-	}
-	json_decref(o);
-}
-
 static void report_line(struct kube *r, struct ktrial *t, const char *state,
 			double wall, const char *reason)
 {
@@ -395,7 +314,7 @@ static void report_line(struct kube *r, struct ktrial *t, const char *state,
 	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
 		fin += r->counts[s];
 	tc_fmt_duration(w, sizeof(w), wall);
-	params_brief(t->params, brief, sizeof(brief));
+	tc_params_brief(t->params, brief, sizeof(brief));
 	fprintf(f, "[%*lld/%lld] %-9s %s %7s", (int)snprintf(NULL, 0, "%lld", r->total),
 		fin, r->total, state, t->id, w);
 	if (r->spec->metric.name) {
@@ -522,18 +441,6 @@ static void collect(struct kube *r, struct ktrial *t, const char *buf,
 	tc_collector_free(jl);
 }
 
-static void bind_value(sqlite3_stmt *st, int col, int scol, double v)
-{
-	if (isfinite(v)) {
-		sqlite3_bind_double(st, col, v);
-		sqlite3_bind_null(st, scol);
-	} else {
-		sqlite3_bind_null(st, col);
-		sqlite3_bind_text(st, scol, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
-				  -1, SQLITE_STATIC);
-	}
-}
-
 static int flush_samples(struct kube *r, struct ktrial *t)
 {
 	double now = tc_now();
@@ -552,7 +459,7 @@ static int flush_samples(struct kube *r, struct ktrial *t)
 			sqlite3_bind_int(st, 3, t->attempt);
 			sqlite3_bind_text(st, 4, s->name, -1, SQLITE_STATIC);
 			sqlite3_bind_double(st, 5, s->step);
-			bind_value(st, 6, 7, s->value);
+			tc_rec_bind_value(st, 6, 7, s->value);
 			if (k == 0)
 				sqlite3_bind_double(st, 8, now);
 			if (step_done(r, st))
@@ -564,15 +471,6 @@ static int flush_samples(struct kube *r, struct ktrial *t)
 }
 
 /* ---- recording an outcome ---------------------------------------------- */
-
-static void rotate(const char *dir, int n)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-
-	snprintf(from, sizeof(from), "%s/stdout.log", dir);
-	snprintf(to, sizeof(to), "%s/stdout.%d.log", dir, n);
-	rename(from, to);
-}
 
 /* Keep the pod's log as the trial's stdout.log (what `trainctl logs` and
  * `results --metric` read). */
@@ -588,7 +486,7 @@ static void keep_log(struct kube *r, struct ktrial *t, const char *buf,
 		char ppath[PATH_MAX];
 
 		if (t->attempt > 1)
-			rotate(dir, t->attempt - 1);
+			tc_rotate_log(dir, "stdout", "log", t->attempt - 1);
 		snprintf(path, sizeof(path), "%s/stdout.log", dir);
 		tc_write_file_atomic(path, buf, len, 0);
 		snprintf(ppath, sizeof(ppath), "%s/params.json", dir);
@@ -1792,7 +1690,8 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 				  strerror(errno));
 		goto out_mask;
 	}
-	if (o->requeue_interrupted && (rc = requeue_interrupted(&r)))
+	if (o->requeue_interrupted &&
+	    (rc = tc_rec_requeue_interrupted(j, spec->name, err)))
 		goto out_mask;
 	if ((rc = load_counts(&r)))
 		goto out_mask;
