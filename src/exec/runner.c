@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "exec/kube.h"
+#include "exec/record.h"
 #include "exec/local.h"
 #include "search/search.h"
 #include "metrics/metrics.h"
@@ -161,29 +162,19 @@ void tc_machine_resources(double *cpus, long long *memory, int *gpus)
 
 static int dbfail(struct runner *r)
 {
-	return tc_error_set(r->err, TC_ERR_DB, "journal %s: %s", r->j->path,
-			    sqlite3_errmsg(r->j->db));
+	return tc_rec_dbfail(r->j, r->err);
 }
 
 static int step_done(struct runner *r, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : dbfail(r);
+	return tc_rec_step(r->j, st, r->err);
 }
 
 static int event(struct runner *r, const char *trial, const char *state,
 		 const char *detail)
 {
-	sqlite3_stmt *st = r->s_event;
-
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, trial, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, tc_now());
-	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-	return step_done(r, st);
+	return tc_rec_event(r->j, r->s_event, r->spec->name, trial, state,
+			    detail, r->err);
 }
 
 static int prepare_all(struct runner *r)
@@ -210,8 +201,7 @@ static int prepare_all(struct runner *r)
 		{&r->s_running,
 		 "UPDATE trials SET state = 'running', sup_pid = ?3, sup_start = "
 		 "?4, pgid = ?5 WHERE exp = ?1 AND id = ?2"},
-		{&r->s_event, "INSERT INTO events(exp, trial, at, state, detail) "
-			      "VALUES(?, ?, ?, ?, ?)"},
+		{&r->s_event, TC_REC_EVENT_SQL},
 		{&r->s_metric,
 		 "INSERT INTO metrics(exp, trial, attempt, name, step, value, "
 		 "special, at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
@@ -320,18 +310,6 @@ static void tail(struct runner *r, struct live *lv, int final)
 	}
 }
 
-static void bind_value(sqlite3_stmt *st, int col, int scol, double v)
-{
-	if (isfinite(v)) {
-		sqlite3_bind_double(st, col, v);
-		sqlite3_bind_null(st, scol);
-	} else {
-		sqlite3_bind_null(st, col);
-		sqlite3_bind_text(st, scol, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
-				  -1, SQLITE_STATIC);
-	}
-}
-
 /* Write pending samples (inside the caller's transaction). */
 static int flush_samples(struct runner *r)
 {
@@ -351,7 +329,7 @@ static int flush_samples(struct runner *r)
 			sqlite3_bind_int(st, 3, s->attempt);
 			sqlite3_bind_text(st, 4, s->name, -1, SQLITE_STATIC);
 			sqlite3_bind_double(st, 5, s->step);
-			bind_value(st, 6, 7, s->value);
+			tc_rec_bind_value(st, 6, 7, s->value);
 			if (k == 0)
 				sqlite3_bind_double(st, 8, now);
 			if (step_done(r, st))
@@ -364,34 +342,6 @@ static int flush_samples(struct runner *r)
 }
 
 /* ---- progress ---------------------------------------------------------- */
-
-static void params_brief(const char *json, char *buf, size_t len)
-{
-	json_t *o = json_loads(json ? json : "{}", 0, NULL);
-	const char *k;
-	json_t *v;
-	size_t n = 0;
-
-	buf[0] = '\0';
-	json_object_foreach(o, k, v)
-	{
-		char val[64];
-
-		if (json_is_string(v))
-			snprintf(val, sizeof(val), "%s", json_string_value(v));
-		else {
-			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
-
-			snprintf(val, sizeof(val), "%s", t ? t : "?");
-			free(t);
-		}
-		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s",
-				      n ? " " : "", k, val);
-		if (n >= len)
-			break;
-	}
-	json_decref(o);
-}
 
 static void draw_status(struct runner *r, int force)
 {
@@ -436,7 +386,7 @@ static void report_line(struct runner *r, struct live *lv, const char *state,
 	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
 		fin += r->counts[s];
 	tc_fmt_duration(w, sizeof(w), wall);
-	params_brief(lv->params, brief, sizeof(brief));
+	tc_params_brief(lv->params, brief, sizeof(brief));
 	if (r->o->progress == 1)
 		fprintf(f, "\r\033[K");
 	fprintf(f, "[%*lld/%lld] %-9s %s %7s", (int)snprintf(NULL, 0, "%lld", r->total),
@@ -715,15 +665,6 @@ fail:
 	return rc;
 }
 
-static void rotate(const char *dir, const char *base, const char *ext, int n)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-
-	snprintf(from, sizeof(from), "%s/%s.%s", dir, base, ext);
-	snprintf(to, sizeof(to), "%s/%s.%d.%s", dir, base, n, ext);
-	rename(from, to);
-}
-
 static char **build_env(struct runner *r, struct live *lv, json_t *spec_env,
 			const char *params)
 {
@@ -897,9 +838,9 @@ static int start_next(struct runner *r)
 		goto out_give;
 	}
 	if (attempt > 1) {
-		rotate(lv->dir, "stdout", "log", attempt - 1);
-		rotate(lv->dir, "stderr", "log", attempt - 1);
-		rotate(lv->dir, "metrics", "jsonl", attempt - 1);
+		tc_rotate_log(lv->dir, "stdout", "log", attempt - 1);
+		tc_rotate_log(lv->dir, "stderr", "log", attempt - 1);
+		tc_rotate_log(lv->dir, "metrics", "jsonl", attempt - 1);
 	} else {
 		char mpath[PATH_MAX];
 
@@ -1346,23 +1287,10 @@ fail_one:
 
 static int load_counts(struct runner *r)
 {
-	sqlite3_stmt *st = tc_journal_prepare(
-		r->j, "SELECT state, count(*) FROM trials WHERE exp = ? GROUP BY state",
-		r->err);
+	sqlite3_stmt *st;
 
-	if (!st)
+	if (tc_rec_counts(r->j, r->spec->name, r->counts, &r->total, r->err))
 		return TC_ERR_DB;
-	memset(r->counts, 0, sizeof(r->counts));
-	r->total = 0;
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int s = tc_state_parse((const char *)sqlite3_column_text(st, 0));
-
-		if (s >= 0)
-			r->counts[s] = sqlite3_column_int64(st, 1);
-		r->total += sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
 	if (r->spec->metric.name) {
 		st = tc_journal_prepare(
 			r->j,
@@ -1389,31 +1317,6 @@ static int load_counts(struct runner *r)
 		sqlite3_finalize(st);
 	}
 	return 0;
-}
-
-static int requeue_interrupted(struct runner *r)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = tc_journal_begin(r->j, r->err)))
-		return rc;
-	st = tc_journal_prepare(
-		r->j,
-		"UPDATE trials SET state = 'queued', next_at = 0, cancel_req = 0,"
-		" retry_base = attempt WHERE exp = ?1 AND state = 'cancelled' AND "
-		"reason = 'interrupted'",
-		r->err);
-	if (!st) {
-		tc_journal_rollback(r->j);
-		return TC_ERR_DB;
-	}
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : dbfail(r);
-	sqlite3_finalize(st);
-	if (rc || (rc = tc_journal_commit(r->j, r->err)))
-		tc_journal_rollback(r->j);
-	return rc;
 }
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -1630,7 +1533,8 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 				  strerror(errno));
 		goto out_mask;
 	}
-	if (o->requeue_interrupted && (rc = requeue_interrupted(&r)))
+	if (o->requeue_interrupted &&
+	    (rc = tc_rec_requeue_interrupted(j, name, err)))
 		goto out_mask;
 	if ((rc = load_counts(&r)))
 		goto out_mask;
