@@ -183,7 +183,16 @@ start() {
     # scratch directory must not leave the component's cwd there (test
     # cleanups kill what runs in their directories)
     (cd "$STATE" && exec setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1) &
-    echo $! >"$PIDS/$name.pid"
+    local pid=$! i
+    echo "$pid" >"$PIDS/$name.pid"
+    # until the child has exec'd, its command line is this script's, and
+    # `alive` (which checks that the pid's command line names the state
+    # dir, against pid reuse) would take it for dead
+    for ((i = 0; i < 500; i++)); do
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE" && break
+        [ -d "/proc/$pid" ] || break
+        sleep 0.01
+    done
 }
 
 fail() { # fail NAME MESSAGE: the tail of NAME's log, stop the cluster, exit
