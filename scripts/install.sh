@@ -11,6 +11,7 @@ PKGS=(
   libopenblas-dev zlib1g-dev dataset-fashion-mnist
   clang libclang-rt-14-dev
   python3 procps
+  curl openssl jq iproute2 util-linux bc
 )
 
 missing=()
