@@ -659,19 +659,35 @@ static int key_text(struct ctx *c, const yaml_node_t *k, const char *where,
 }
 
 /* A section that must be a mapping; null means "not given" (*ok = 0). */
-static int expect_map(struct ctx *c, const yaml_node_t *n, const char *what,
-		      const char *example, int *ok)
+/* n must be of the given node type (kind names it), or null (not given):
+ * *ok says which. */
+static int expect_node(struct ctx *c, const yaml_node_t *n, yaml_node_type_t t,
+		       const char *kind, const char *what, const char *example,
+		       int *ok)
 {
 	char d[64];
 
 	*ok = 0;
 	if (is_null(n))
 		return 0;
-	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, n, "%s must be a mapping, e.g. %s (got %s)", what,
+	if (n->type != t)
+		return fail(c, n, "%s must be %s, e.g. %s (got %s)", what, kind,
 			    example, describe(n, d));
 	*ok = 1;
 	return 0;
+}
+
+static int expect_map(struct ctx *c, const yaml_node_t *n, const char *what,
+		      const char *example, int *ok)
+{
+	return expect_node(c, n, YAML_MAPPING_NODE, "a mapping", what, example,
+			   ok);
+}
+
+static int expect_list(struct ctx *c, const yaml_node_t *n, const char *what,
+		       const char *example, int *ok)
+{
+	return expect_node(c, n, YAML_SEQUENCE_NODE, "a list", what, example, ok);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2378,37 +2394,6 @@ bad:
 		    "a number of bytes (got %s)", what, describe(x, d));
 }
 
-/* n must be a mapping, or null (not given): *ok says which. */
-static int k8s_map(struct ctx *c, const yaml_node_t *n, const char *what,
-		   const char *example, int *ok)
-{
-	char d[64];
-
-	*ok = 0;
-	if (is_null(n))
-		return 0;
-	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, n, "%s must be a mapping, e.g. %s (got %s)", what,
-			    example, describe(n, d));
-	*ok = 1;
-	return 0;
-}
-
-static int k8s_list(struct ctx *c, const yaml_node_t *n, const char *what,
-		    const char *example, int *ok)
-{
-	char d[64];
-
-	*ok = 0;
-	if (is_null(n))
-		return 0;
-	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, "%s must be a list, e.g. %s (got %s)", what,
-			    example, describe(n, d));
-	*ok = 1;
-	return 0;
-}
-
 /* A scalar that Kubernetes wants as a string (label and selector values):
  * its text, written into obj[key] as a JSON string.  Null is refused. */
 static int k8s_text(struct ctx *c, const yaml_node_t *v, const char *what,
@@ -2439,7 +2424,7 @@ static int check_label_map(struct ctx *c, const yaml_node_t *n, json_t *obj,
 	yaml_node_pair_t *pair;
 	int ok, rc;
 
-	rc = k8s_map(c, n, what, labels ? "{project: sentinel}"
+	rc = expect_map(c, n, what, labels ? "{project: sentinel}"
 					: "{nvidia.com/gpu.product: A100}",
 		     &ok);
 	if (rc || !ok)
@@ -2487,7 +2472,7 @@ static int check_k8s_limits(struct ctx *c, const yaml_node_t *n,
 	const yaml_node_t *gpu_key = NULL;
 	int ok, rc;
 
-	rc = k8s_map(c, n, "kubernetes.limits", "{cpu: 4.8, memory: 30Gi}",
+	rc = expect_map(c, n, "kubernetes.limits", "{cpu: 4.8, memory: 30Gi}",
 		     &ok);
 	if (rc || !ok)
 		return rc;
@@ -2728,7 +2713,7 @@ static int check_k8s_volumes(struct ctx *c, const yaml_node_t *n, int shm)
 	size_t i = 0;
 	int ok, rc;
 
-	rc = k8s_list(c, n, "kubernetes.volumes",
+	rc = expect_list(c, n, "kubernetes.volumes",
 		      "[{name: data, claim: my-pvc, mountPath: /data}]", &ok);
 	if (rc || !ok)
 		return rc;
@@ -2756,7 +2741,7 @@ static int check_k8s_tolerations(struct ctx *c, const yaml_node_t *n,
 	size_t i = 0;
 	int ok, rc;
 
-	rc = k8s_list(c, n, "kubernetes.tolerations",
+	rc = expect_list(c, n, "kubernetes.tolerations",
 		      "[{key: lab/reserved, operator: Exists, effect: "
 		      "NoSchedule}]",
 		      &ok);
@@ -2832,7 +2817,7 @@ static int check_k8s_object(struct ctx *c, const yaml_node_t *n,
 	char w[96], d[64];
 	int ok, rc;
 
-	rc = k8s_map(c, n, what, example, &ok);
+	rc = expect_map(c, n, what, example, &ok);
 	if (rc || !ok)
 		return rc;
 	for (size_t i = 0; i < nnames; i++)
@@ -2883,7 +2868,7 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 		yaml_node_item_t *it;
 		size_t i = 0;
 
-		rc = k8s_list(c, v, "kubernetes.imagePullSecrets", "[regcred]",
+		rc = expect_list(c, v, "kubernetes.imagePullSecrets", "[regcred]",
 			      &ok);
 		if (rc)
 			return rc;
