@@ -38,7 +38,6 @@
 
 #define LOG_MAX_BYTES (64LL << 20) /* of a pod's log kept and parsed */
 #define SAMPLES_MAX 100000
-#define BACKOFF_CAP 300.0
 /* An API server that has just restarted answers 403 for a moment (its
  * authorizer's caches are empty): a refusal counts as final only when it
  * lasts this long. */
@@ -65,6 +64,7 @@ struct ktrial {
 	double recreate_at;/* monotonic: create again (after a 401/403) */
 	int pod_running;   /* the rank-0 pod is Running: its log grows */
 	int job_existed;   /* the Job's create said AlreadyExists */
+	int jstate;        /* its state in the journal: starting or running */
 	int log_inflight;  /* a live read of its log is on the wire */
 	int adopted;
 	int seen;          /* the Job was seen by the informer */
@@ -122,7 +122,7 @@ struct kube {
 
 	sqlite3_stmt *s_next, *s_next_at, *s_starting, *s_clear_m, *s_clear_f,
 		*s_running, *s_event, *s_metric, *s_final, *s_flags, *s_finish,
-		*s_expstate, *s_reason, *s_trial;
+		*s_expstate, *s_reason, *s_trial, *s_row;
 };
 
 /* ---- journal ----------------------------------------------------------- */
@@ -153,36 +153,31 @@ static int prepare_all(struct kube *r)
 		{&r->s_next,
 		 "SELECT id, attempt, params FROM trials WHERE exp = ?1 AND "
 		 "state = 'queued' AND next_at <= ?2 ORDER BY idx LIMIT 1"},
-		{&r->s_next_at, "SELECT min(next_at) FROM trials WHERE exp = ?1 "
-				"AND state = 'queued'"},
+		{&r->s_next_at, TC_REC_NEXT_AT_SQL},
 		{&r->s_starting,
 		 "UPDATE trials SET state = 'starting', attempt = ?3, "
 		 "started_at = ?4, gpus = NULL, sup_pid = NULL, sup_start = NULL,"
 		 " pgid = NULL, exit_code = NULL, term_signal = NULL, reason = "
 		 "NULL, ended_at = NULL, cancel_req = 0 WHERE exp = ?1 AND id = ?2"
 		 " AND state = 'queued'"},
-		{&r->s_clear_m, "DELETE FROM metrics WHERE exp = ?1 AND trial = ?2 "
-				"AND attempt >= ?3"},
-		{&r->s_clear_f, "DELETE FROM final WHERE exp = ?1 AND trial = ?2"},
+		{&r->s_clear_m, TC_REC_CLEAR_METRICS_SQL},
+		{&r->s_clear_f, TC_REC_CLEAR_FINAL_SQL},
 		{&r->s_running, "UPDATE trials SET state = 'running' WHERE exp = "
 				"?1 AND id = ?2 AND state = 'starting'"},
 		{&r->s_event, TC_REC_EVENT_SQL},
-		{&r->s_metric,
-		 "INSERT INTO metrics(exp, trial, attempt, name, step, value, "
-		 "special, at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
-		{&r->s_final,
-		 "INSERT OR REPLACE INTO final(exp, trial, name, attempt, step, "
-		 "value, special) VALUES(?1, ?2, ?4, ?3, ?5, ?6, ?7)"},
-		{&r->s_flags, "SELECT cancel_req, retry_base FROM trials WHERE "
-			      "exp = ?1 AND id = ?2"},
+		{&r->s_metric, TC_REC_METRIC_SQL},
+		{&r->s_final, TC_REC_FINAL_SQL},
+		{&r->s_flags, TC_REC_FLAGS_SQL},
 		{&r->s_finish,
 		 "UPDATE trials SET state = ?3, exit_code = ?4, term_signal = NULL,"
 		 " reason = ?5, ended_at = ?6, wall = ?7, utime = NULL, stime = "
 		 "NULL, maxrss_kb = NULL, total_wall = total_wall + ?7, next_at = "
 		 "?8, attempt = attempt + ?9 WHERE exp = ?1 AND id = ?2"},
-		{&r->s_expstate, "SELECT state FROM experiments WHERE name = ?1"},
+		{&r->s_expstate, TC_REC_EXPSTATE_SQL},
 		{&r->s_reason, "UPDATE trials SET reason = ?3 WHERE exp = ?1 AND "
 			       "id = ?2"},
+		{&r->s_row, "SELECT command, env, params FROM trials WHERE exp = "
+			    "?1 AND id = ?2"},
 		{&r->s_trial, "SELECT cancel_req FROM trials WHERE exp = ?1 AND "
 			      "state = 'running' AND cancel_req != 0 AND id = ?2"},
 	};
@@ -192,6 +187,8 @@ static int prepare_all(struct kube *r)
 		if (!*t[i].st)
 			return TC_ERR_DB;
 	}
+	/* bound once: a reset keeps it */
+	sqlite3_bind_text(r->s_expstate, 1, r->spec->name, -1, SQLITE_STATIC);
 	return 0;
 }
 
@@ -201,7 +198,7 @@ static void finalize_all(struct kube *r)
 			       r->s_clear_m, r->s_clear_f, r->s_running,
 			       r->s_event,  r->s_metric,  r->s_final,
 			       r->s_flags,  r->s_finish,  r->s_expstate,
-			       r->s_reason, r->s_trial};
+			       r->s_reason, r->s_trial, r->s_row};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
@@ -530,16 +527,9 @@ static int record(struct kube *r, struct ktrial *t, int from_state)
 	}
 	if ((state == TC_ST_FAILED || state == TC_ST_TIMED_OUT) &&
 	    !t->create_failed &&
-	    t->attempt - retry_base <= r->spec->run.retries && r->stopping != 2) {
-		double b = r->spec->run.backoff;
-
-		for (int k = 1; k < t->attempt - retry_base && b < BACKOFF_CAP; k++)
-			b *= 2;
-		if (b > BACKOFF_CAP)
-			b = BACKOFF_CAP;
+	    r->stopping != 2 &&
+	    (next_at = tc_rec_retry_at(r->spec, t->attempt, retry_base)) > 0)
 		requeue = 1;
-		next_at = tc_now() + b;
-	}
 	{
 		sqlite3_stmt *st = r->s_finish;
 
@@ -597,7 +587,7 @@ fail:
 
 static void record_or_die(struct kube *r, struct ktrial *t)
 {
-	if (record(r, t, TC_ST_RUNNING) && !r->fatal)
+	if (record(r, t, t->jstate) && !r->fatal)
 		r->fatal = 1;
 }
 
@@ -1051,6 +1041,7 @@ static void created(struct kube *r, struct ktrial *t)
 			return;
 		}
 		count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
+		t->jstate = TC_ST_RUNNING;
 		t->phase = P_ACTIVE;
 	}
 	if (t->cancel) {
@@ -1152,20 +1143,16 @@ static int submit_create(struct kube *r, struct ktrial *t, const char *kind,
  * ConfigMap and Service first: the Job's pods need them. */
 static int create_objects(struct kube *r, struct ktrial *t)
 {
-	sqlite3_stmt *st = tc_journal_prepare(
-		r->j, "SELECT command, env, params FROM trials WHERE exp = ?1 AND id = ?2",
-		r->err);
+	sqlite3_stmt *st = r->s_row;
 	json_t *argv = NULL, *env = NULL, *cm = NULL, *job = NULL, *svc = NULL;
 	struct tc_k8s_trial kt;
 	struct tc_error e;
 	int rc = 0;
 
-	if (!st)
-		return TC_ERR_DB;
 	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		return dbfail(r);
 	}
 	argv = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
@@ -1174,7 +1161,7 @@ static int create_objects(struct kube *r, struct ktrial *t)
 		      : json_object();
 	if (!t->params)
 		t->params = strdup((const char *)sqlite3_column_text(st, 2));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	kt.experiment = r->spec->name;
 	kt.id = t->id;
 	kt.attempt = t->attempt;
@@ -1249,6 +1236,7 @@ static int start_next(struct kube *r)
 		goto fail_free;
 	}
 	count_move(r, TC_ST_QUEUED, TC_ST_STARTING);
+	t->jstate = TC_ST_STARTING;
 	if ((rc = kt_add(r, t)))
 		goto fail_free;
 	if ((rc = create_objects(r, t)))
@@ -1290,6 +1278,7 @@ static int recover(struct kube *r, json_t *jobs_seen)
 		if (sqlite3_column_text(st, 4))
 			snprintf(t->stored_reason, sizeof(t->stored_reason), "%s",
 				 (const char *)sqlite3_column_text(st, 4));
+		t->jstate = from;
 		job = json_object_get(jobs_seen, t->job);
 		if ((rc = kt_add(r, t))) {
 			kt_free(t);

@@ -11,7 +11,10 @@
 
 #include <jansson.h>
 
+#include "spec/spec.h"
 #include "util/clock.h"
+
+#define BACKOFF_CAP 300.0
 
 int tc_rec_dbfail(struct tc_journal *j, struct tc_error *err)
 {
@@ -136,4 +139,17 @@ void tc_rotate_log(const char *dir, const char *base, const char *ext, int n)
 	snprintf(from, sizeof(from), "%s/%s.%s", dir, base, ext);
 	snprintf(to, sizeof(to), "%s/%s.%d.%s", dir, base, n, ext);
 	rename(from, to);
+}
+
+double tc_rec_retry_at(const struct tc_spec *spec, int attempt, int retry_base)
+{
+	double b = spec->run.backoff;
+
+	if (attempt - retry_base > spec->run.retries)
+		return 0;
+	for (int k = 1; k < attempt - retry_base && b < BACKOFF_CAP; k++)
+		b *= 2;
+	if (b > BACKOFF_CAP)
+		b = BACKOFF_CAP;
+	return tc_now() + b;
 }

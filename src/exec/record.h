@@ -28,6 +28,28 @@ int tc_rec_dbfail(struct tc_journal *j, struct tc_error *err);
 #define TC_REC_EVENT_SQL \
 	"INSERT INTO events(exp, trial, at, state, detail) VALUES(?, ?, ?, ?, ?)"
 
+/* Statements both schedulers prepare (parameters as numbered). */
+#define TC_REC_NEXT_AT_SQL \
+	"SELECT min(next_at) FROM trials WHERE exp = ?1 AND state = 'queued'"
+#define TC_REC_CLEAR_METRICS_SQL \
+	"DELETE FROM metrics WHERE exp = ?1 AND trial = ?2 AND attempt >= ?3"
+#define TC_REC_CLEAR_FINAL_SQL "DELETE FROM final WHERE exp = ?1 AND trial = ?2"
+#define TC_REC_METRIC_SQL                                                     \
+	"INSERT INTO metrics(exp, trial, attempt, name, step, value, special, " \
+	"at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+#define TC_REC_FINAL_SQL                                                      \
+	"INSERT OR REPLACE INTO final(exp, trial, name, attempt, step, value, " \
+	"special) VALUES(?1, ?2, ?4, ?3, ?5, ?6, ?7)"
+#define TC_REC_FLAGS_SQL \
+	"SELECT cancel_req, retry_base FROM trials WHERE exp = ?1 AND id = ?2"
+#define TC_REC_EXPSTATE_SQL "SELECT state FROM experiments WHERE name = ?1"
+
+/* A failed or timed-out attempt: when may it run again?  0 when its
+ * retries (run.retries, counted from retry_base) are spent, else now plus
+ * run.backoff doubled for each earlier retry, capped at 300 s. */
+struct tc_spec;
+double tc_rec_retry_at(const struct tc_spec *spec, int attempt, int retry_base);
+
 /* Insert a trial event (inside the caller's transaction). */
 int tc_rec_event(struct tc_journal *j, sqlite3_stmt *st, const char *exp,
 		 const char *trial, const char *state, const char *detail,

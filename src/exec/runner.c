@@ -52,7 +52,6 @@ extern char **environ;
 #define TAIL_INTERVAL 0.5       /* seconds between log reads of a trial */
 #define TAIL_MAX_PER_TICK (4 << 20) /* bytes read per file per tick */
 #define SAMPLES_MAX 100000      /* history rows kept per attempt */
-#define BACKOFF_CAP 300.0
 
 struct live {
 	char id[TC_TRIAL_ID_LEN + 1];
@@ -187,36 +186,29 @@ static int prepare_all(struct runner *r)
 		 "SELECT id, attempt, command, env, params FROM trials WHERE "
 		 "exp = ?1 AND state = 'queued' AND next_at <= ?2 ORDER BY idx "
 		 "LIMIT 1"},
-		{&r->s_next_at, "SELECT min(next_at) FROM trials WHERE exp = ?1 "
-				"AND state = 'queued'"},
+		{&r->s_next_at, TC_REC_NEXT_AT_SQL},
 		{&r->s_starting,
 		 "UPDATE trials SET state = 'starting', attempt = ?3, "
 		 "started_at = ?4, gpus = ?5, sup_pid = NULL, sup_start = NULL, "
 		 "exit_code = NULL, term_signal = NULL, reason = NULL, "
 		 "ended_at = NULL, cancel_req = 0 WHERE exp = ?1 AND id = ?2 AND "
 		 "state = 'queued'"},
-		{&r->s_clear_m, "DELETE FROM metrics WHERE exp = ?1 AND trial = ?2 "
-				"AND attempt >= ?3"},
-		{&r->s_clear_f, "DELETE FROM final WHERE exp = ?1 AND trial = ?2"},
+		{&r->s_clear_m, TC_REC_CLEAR_METRICS_SQL},
+		{&r->s_clear_f, TC_REC_CLEAR_FINAL_SQL},
 		{&r->s_running,
 		 "UPDATE trials SET state = 'running', sup_pid = ?3, sup_start = "
 		 "?4, pgid = ?5 WHERE exp = ?1 AND id = ?2"},
 		{&r->s_event, TC_REC_EVENT_SQL},
-		{&r->s_metric,
-		 "INSERT INTO metrics(exp, trial, attempt, name, step, value, "
-		 "special, at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
-		{&r->s_final,
-		 "INSERT OR REPLACE INTO final(exp, trial, name, attempt, step, "
-		 "value, special) VALUES(?1, ?2, ?4, ?3, ?5, ?6, ?7)"},
-		{&r->s_flags, "SELECT cancel_req, retry_base FROM trials WHERE "
-			      "exp = ?1 AND id = ?2"},
+		{&r->s_metric, TC_REC_METRIC_SQL},
+		{&r->s_final, TC_REC_FINAL_SQL},
+		{&r->s_flags, TC_REC_FLAGS_SQL},
 		{&r->s_finish,
 		 "UPDATE trials SET state = ?3, exit_code = ?4, term_signal = ?5,"
 		 " reason = ?6, ended_at = ?7, wall = ?8, utime = ?9, stime = ?10,"
 		 " maxrss_kb = ?11, total_wall = total_wall + ?8, total_cpu = "
 		 "total_cpu + ?9 + ?10, next_at = ?12, attempt = attempt + ?13,"
 		 " sup_pid = NULL WHERE exp = ?1 AND id = ?2"},
-		{&r->s_expstate, "SELECT state FROM experiments WHERE name = ?1"},
+		{&r->s_expstate, TC_REC_EXPSTATE_SQL},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -224,6 +216,8 @@ static int prepare_all(struct runner *r)
 		if (!*t[i].st)
 			return TC_ERR_DB;
 	}
+	/* bound once: a reset keeps it */
+	sqlite3_bind_text(r->s_expstate, 1, r->spec->name, -1, SQLITE_STATIC);
 	return 0;
 }
 
@@ -593,16 +587,9 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 				 ei.exit_code);
 	}
 	if ((state == TC_ST_FAILED || state == TC_ST_TIMED_OUT) &&
-	    lv->attempt - retry_base <= r->spec->run.retries && r->stopping != 2) {
-		double b = r->spec->run.backoff;
-
-		for (int k = 1; k < lv->attempt - retry_base && b < BACKOFF_CAP; k++)
-			b *= 2;
-		if (b > BACKOFF_CAP)
-			b = BACKOFF_CAP;
+	    r->stopping != 2 &&
+	    (next_at = tc_rec_retry_at(r->spec, lv->attempt, retry_base)) > 0)
 		requeue = 1;
-		next_at = tc_now() + b;
-	}
 	{
 		sqlite3_stmt *st = r->s_finish;
 
