@@ -37,7 +37,7 @@
 
 #define REQ_MAX (16u << 20)
 
-enum { REQ_START = 1, REQ_CANCEL = 2 };
+enum { REQ_START = 1, REQ_CANCEL = 2, REQ_DROP = 3, REQ_NOW = 4 };
 
 struct shim_req {
 	uint32_t type;
@@ -170,13 +170,17 @@ static double tv_sec(struct timeval tv)
 
 struct strial {
 	char id[32];
+	char after[32];  /* waiting for this trial's slot ("" once started) */
 	char *dir;
 	int attempt;
-	pid_t pid;       /* = its process group */
+	pid_t pid;       /* = its process group; 0 while waiting */
 	int lock_fd;
 	double t0, started, timeout, grace;
 	double kill_at;  /* 0 none, -1 killed */
 	int timed_out, cancels;
+	char *req;       /* the request, kept until the start: its strings */
+	char **strs;
+	uint32_t argc;
 };
 
 struct shim {
@@ -186,7 +190,7 @@ struct shim {
 };
 
 static void shim_event(struct shim *s, int type, const struct strial *t,
-		       pid_t pid)
+		       const struct tc_exit_info *ei)
 {
 	struct tc_shim_event ev;
 
@@ -196,86 +200,121 @@ static void shim_event(struct shim *s, int type, const struct strial *t,
 	ev.type = type;
 	snprintf(ev.id, sizeof(ev.id), "%s", t->id);
 	ev.attempt = t->attempt;
-	ev.pid = pid;
+	ev.pid = t->pid;
+	ev.at = t->started;
+	if (ei)
+		ev.ei = *ei;
 	if (write_full(s->sock, &ev, sizeof(ev)) != 0) {
 		close(s->sock);
 		s->sock = -1;
 	}
 }
 
-static void record_exit(const struct strial *t, int status,
-			const struct rusage *ru, const char *error)
+static void exit_info(const struct strial *t, int status,
+		      const struct rusage *ru, const char *error,
+		      struct tc_exit_info *ei)
 {
 	double wall = tc_mono() - t->t0;
-	json_t *o = json_pack(
-		"{s:s, s:i, s:i, s:i, s:b, s:b, s:f, s:f, s:f, s:f, s:f, s:I, s:s}",
-		"state", "exited", "attempt", t->attempt, "exit_code",
-		WIFEXITED(status) ? WEXITSTATUS(status) : -1, "signal",
-		WIFSIGNALED(status) ? WTERMSIG(status) : 0, "timed_out",
-		t->timed_out, "cancelled", t->cancels > 0 && !t->timed_out,
-		"started_at", t->started, "ended_at", t->started + wall, "wall", wall,
-		"utime", tv_sec(ru->ru_utime), "stime", tv_sec(ru->ru_stime),
-		"maxrss_kb", (json_int_t)ru->ru_maxrss, "error", error);
 
-	write_status(t->lock_fd, o);
+	memset(ei, 0, sizeof(*ei));
+	ei->attempt = t->attempt;
+	ei->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	ei->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	ei->timed_out = t->timed_out;
+	ei->cancelled = t->cancels > 0 && !t->timed_out;
+	ei->started_at = t->started;
+	ei->ended_at = t->started + wall;
+	ei->wall = wall;
+	ei->utime = tv_sec(ru->ru_utime);
+	ei->stime = tv_sec(ru->ru_stime);
+	ei->maxrss_kb = ru->ru_maxrss;
+	snprintf(ei->error, sizeof(ei->error), "%s", error);
+}
+
+static void record_exit(int fd, const struct tc_exit_info *ei)
+{
+	write_status(fd, json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:f, s:f, s:f,"
+				   " s:f, s:f, s:I, s:s}",
+				   "state", "exited", "attempt", ei->attempt,
+				   "exit_code", ei->exit_code, "signal",
+				   ei->term_signal, "timed_out", ei->timed_out,
+				   "cancelled", ei->cancelled, "started_at",
+				   ei->started_at, "ended_at", ei->ended_at,
+				   "wall", ei->wall, "utime", ei->utime, "stime",
+				   ei->stime, "maxrss_kb",
+				   (json_int_t)ei->maxrss_kb, "error", ei->error));
+}
+
+/* Take entry i out of the table (the last one takes its place). */
+static struct strial shim_remove(struct shim *s, size_t i)
+{
+	struct strial t = s->t[i];
+
+	s->t[i] = s->t[--s->n];
+	return t;
+}
+
+static void strial_free(struct strial *t)
+{
+	free(t->dir);
+	free(t->req);
+	free(t->strs);
 }
 
 static void trial_done(struct shim *s, size_t i, int status,
 		       const struct rusage *ru, const char *error)
 {
-	struct strial t = s->t[i];
+	struct strial t = shim_remove(s, i);
+	struct tc_exit_info ei;
 
 	if (t.pid > 0)
 		kill(-t.pid, SIGKILL); /* leftovers of the group go with it */
-	record_exit(&t, status, ru, error);
+	exit_info(&t, status, ru, error, &ei);
+	record_exit(t.lock_fd, &ei);
 	close(t.lock_fd); /* the attempt is over, its record written */
-	shim_event(s, TC_SHIM_EXITED, &t, t.pid);
-	free(t.dir);
-	s->t[i] = s->t[--s->n];
+	shim_event(s, TC_SHIM_EXITED, &t, &ei);
+	strial_free(&t);
 }
 
-static void shim_start_trial(struct shim *s, const struct shim_req *rq,
-			     char **strs, int lock_fd)
+/* Forget a trial that waits for its slot: it never started, its status
+ * file stays empty, its lock goes. */
+static void shim_drop(struct shim *s, size_t i)
 {
-	const char *id = strs[0], *dir = strs[1], *cwd = strs[2];
-	char **argv = strs + 3, **envp = strs + 4 + rq->argc;
+	struct strial t = shim_remove(s, i);
+
+	close(t.lock_fd);
+	shim_event(s, TC_SHIM_DROPPED, &t, NULL);
+	strial_free(&t);
+}
+
+static ssize_t shim_find(const struct shim *s, pid_t pid, const char *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (id ? !strcmp(s->t[i].id, id) : s->t[i].pid == pid)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Start entry i.  1 started (its STARTED event is the caller's to send),
+ * 0 it could not be (recorded as exited with 127). */
+static int shim_spawn(struct shim *s, size_t i)
+{
+	struct strial *t = &s->t[i];
+	char **strs = t->strs;
+	const char *cwd = strs[2];
+	char **argv = strs + 4, **envp = strs + 5 + t->argc;
 	char out_path[PATH_MAX], err_path[PATH_MAX];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t all, none;
-	struct strial *t;
 	pid_t child = -1;
 	int rc;
 
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 16;
-		struct strial *nt = realloc(s->t, ncap * sizeof(*nt));
-
-		if (!nt) {
-			close(lock_fd); /* nothing started: the trial vanished */
-			return;
-		}
-		s->t = nt;
-		s->cap = ncap;
-	}
-	t = &s->t[s->n];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->id, sizeof(t->id), "%s", id);
-	t->dir = strdup(dir);
-	t->attempt = rq->attempt;
-	t->timeout = rq->timeout;
-	t->grace = rq->grace;
+	t->after[0] = '\0';
 	t->t0 = tc_mono();
 	t->started = tc_now();
-	t->lock_fd = lock_fd; /* locked by the runner, held from now on here */
-	if (!t->dir) {
-		close(lock_fd);
-		return;
-	}
-	s->n++;
-
-	snprintf(out_path, sizeof(out_path), "%s/stdout.log", dir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr.log", dir);
+	snprintf(out_path, sizeof(out_path), "%s/stdout.log", t->dir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr.log", t->dir);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, out_path,
@@ -311,24 +350,94 @@ static void shim_start_trial(struct shim *s, const struct shim_req *rq,
 		}
 		memset(&ru, 0, sizeof(ru));
 		t->pid = 0;
-		trial_done(s, s->n - 1, 127 << 8, &ru, error);
-		return;
+		trial_done(s, i, 127 << 8, &ru, error);
+		return 0;
 	}
 	t->pid = child;
+	free(t->req);
+	free(t->strs);
+	t->req = NULL;
+	t->strs = NULL;
 	write_status(t->lock_fd,
 		     json_pack("{s:s, s:i, s:i, s:i, s:f}", "state", "running",
 			       "attempt", t->attempt, "supervisor_pid",
 			       (int)getpid(), "pgid", (int)child, "started_at",
 			       t->started));
-	shim_event(s, TC_SHIM_STARTED, t, child);
+	return 1;
 }
 
-static struct strial *shim_find(struct shim *s, pid_t pid)
+/* Take a start request (strs points into req; both are kept until the
+ * start): start it now, or hold it until the trial it follows ends. */
+static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
+		     char **strs, int lock_fd)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->t[i].pid == pid)
-			return &s->t[i];
-	return NULL;
+	struct strial *t;
+	const char *after = strs[3];
+
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 16;
+		struct strial *nt = realloc(s->t, ncap * sizeof(*nt));
+
+		if (!nt) {
+			close(lock_fd); /* nothing started: the trial vanished */
+			free(req);
+			free(strs);
+			return;
+		}
+		s->t = nt;
+		s->cap = ncap;
+	}
+	t = &s->t[s->n];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->id, sizeof(t->id), "%s", strs[0]);
+	t->dir = strdup(strs[1]);
+	t->attempt = rq->attempt;
+	t->timeout = rq->timeout;
+	t->grace = rq->grace;
+	t->lock_fd = lock_fd; /* locked by the runner, held from now on here */
+	t->req = req;
+	t->strs = strs;
+	t->argc = rq->argc;
+	if (!t->dir) {
+		close(lock_fd);
+		strial_free(t);
+		return;
+	}
+	s->n++;
+	if (after[0]) {
+		ssize_t p = shim_find(s, 0, after);
+
+		if (p >= 0 && s->t[p].pid > 0) {
+			snprintf(t->after, sizeof(t->after), "%s", after);
+			return; /* started when that one is reaped */
+		}
+	}
+	if (shim_spawn(s, s->n - 1))
+		shim_event(s, TC_SHIM_STARTED, &s->t[s->n - 1], NULL);
+}
+
+/* The trial with this pid ended: start the one waiting for its slot, then
+ * record the end, then say both (in that order). */
+static void shim_reaped(struct shim *s, pid_t pid, int status,
+			const struct rusage *ru)
+{
+	ssize_t i = shim_find(s, pid, NULL), k;
+	char next[32] = "";
+
+	if (i < 0)
+		return;
+	for (size_t w = 0; w < s->n; w++)
+		if (s->t[w].pid == 0 && !strcmp(s->t[w].after, s->t[i].id)) {
+			snprintf(next, sizeof(next), "%s", s->t[w].id);
+			if (!shim_spawn(s, w))
+				next[0] = '\0';
+			break;
+		}
+	i = shim_find(s, pid, NULL); /* the table may have changed */
+	if (i >= 0)
+		trial_done(s, (size_t)i, status, ru, "");
+	if (next[0] && (k = shim_find(s, 0, next)) >= 0)
+		shim_event(s, TC_SHIM_STARTED, &s->t[k], NULL);
 }
 
 static void shim_cancel(struct strial *t, int hard)
@@ -352,7 +461,6 @@ static int shim_request(struct shim *s)
 	struct shim_req rq;
 	char *buf, **strs;
 	size_t nstr, k = 0;
-
 	int lock_fd = -1;
 
 	if (recv_header(s->sock, &len, &lock_fd) != 0 || len < sizeof(rq) ||
@@ -370,8 +478,20 @@ static int shim_request(struct shim *s)
 	}
 	buf[len] = '\0';
 	memcpy(&rq, buf, sizeof(rq));
-	if (rq.type == REQ_CANCEL) {
-		shim_cancel(shim_find(s, rq.pgid), rq.hard);
+	if (rq.type == REQ_CANCEL || rq.type == REQ_DROP || rq.type == REQ_NOW) {
+		ssize_t i;
+
+		if (rq.type == REQ_CANCEL) {
+			i = shim_find(s, rq.pgid, NULL);
+			if (i >= 0)
+				shim_cancel(&s->t[i], rq.hard);
+		} else if ((i = shim_find(s, 0, buf + sizeof(rq))) >= 0 &&
+			   s->t[i].pid == 0) {
+			if (rq.type == REQ_DROP)
+				shim_drop(s, (size_t)i);
+			else if (shim_spawn(s, (size_t)i))
+				shim_event(s, TC_SHIM_STARTED, &s->t[i], NULL);
+		}
 		free(buf);
 		if (lock_fd >= 0)
 			close(lock_fd);
@@ -384,7 +504,7 @@ static int shim_request(struct shim *s)
 			close(lock_fd);
 		return 0;
 	}
-	nstr = 3 + rq.argc + 1 + rq.envc + 1;
+	nstr = 4 + rq.argc + 1 + rq.envc + 1;
 	strs = calloc(nstr, sizeof(*strs));
 	if (!strs) {
 		free(buf);
@@ -392,17 +512,18 @@ static int shim_request(struct shim *s)
 		return 0;
 	}
 	for (char *p = buf + sizeof(rq); p < buf + len && k < nstr; k++) {
-		if (k == 3 + rq.argc || k == 4 + rq.argc + rq.envc) {
+		if (k == 4 + rq.argc || k == 5 + rq.argc + rq.envc) {
 			strs[k] = NULL; /* argv and envp terminators */
 			continue;
 		}
 		strs[k] = p;
 		p += strlen(p) + 1;
 	}
-	if (k >= nstr - 1)
-		shim_start_trial(s, &rq, strs, lock_fd);
-	else
-		close(lock_fd);
+	if (k >= nstr - 1) {
+		shim_add(s, &rq, buf, strs, lock_fd);
+		return 0;
+	}
+	close(lock_fd);
 	free(strs);
 	free(buf);
 	return 0;
@@ -453,19 +574,16 @@ static void shim_main(int sock)
 		pid_t pid;
 
 		/* reap */
-		while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
-			for (size_t i = 0; i < s.n; i++)
-				if (s.t[i].pid == pid) {
-					trial_done(&s, i, status, &ru, "");
-					break;
-				}
-		}
+		while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0)
+			shim_reaped(&s, pid, status, &ru);
 		if (s.sock < 0 && s.n == 0)
 			_exit(0);
 		/* timeouts and kill deadlines */
 		for (size_t i = 0; i < s.n; i++) {
 			struct strial *t = &s.t[i];
 
+			if (t->pid <= 0)
+				continue;
 			if (t->timeout > 0 && !t->timed_out && !t->cancels) {
 				if (now - t->t0 >= t->timeout) {
 					t->timed_out = 1;
@@ -495,13 +613,26 @@ static void shim_main(int sock)
 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if ((int)si.ssi_signo == SIGRTMIN ||
-				    (int)si.ssi_signo == SIGRTMIN + 1)
-					shim_cancel(shim_find(&s, si.ssi_int),
-						    (int)si.ssi_signo == SIGRTMIN + 1);
-				else if (si.ssi_signo != SIGCHLD)
-					for (size_t i = 0; i < s.n; i++)
+				    (int)si.ssi_signo == SIGRTMIN + 1) {
+					ssize_t i = shim_find(&s, si.ssi_int, NULL);
+
+					if (i >= 0 && si.ssi_int > 0)
+						shim_cancel(&s.t[i],
+							    (int)si.ssi_signo ==
+								    SIGRTMIN + 1);
+				} else if (si.ssi_signo != SIGCHLD) {
+					/* stop everything: waiting trials
+					 * never start */
+					for (size_t i = 0; i < s.n;) {
+						if (s.t[i].pid == 0) {
+							shim_drop(&s, i);
+							continue;
+						}
 						shim_cancel(&s.t[i],
 							    si.ssi_signo == SIGUSR1);
+						i++;
+					}
+				}
 			}
 		}
 		if (np > 1 && pfd[1].revents && shim_request(&s) != 0) {
@@ -562,7 +693,8 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 {
 	struct shim_req rq;
 	size_t len = sizeof(rq), argc = 0, envc = 0;
-	const char *fixed[3] = {l->id, l->trial_dir, l->cwd ? l->cwd : ""};
+	const char *fixed[4] = {l->id, l->trial_dir, l->cwd ? l->cwd : "",
+			       l->after ? l->after : ""};
 	char *buf, *p;
 	uint32_t len32;
 	int rc;
@@ -571,7 +703,7 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 		len += strlen(l->argv[argc++]) + 1;
 	while (l->envp[envc])
 		len += strlen(l->envp[envc++]) + 1;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		len += strlen(fixed[i]) + 1;
 	if (len > REQ_MAX)
 		return tc_error_set(err, TC_ERR_USAGE,
@@ -598,7 +730,7 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 		memcpy(p, (str), n_);                                          \
 		p += n_;                                                       \
 	} while (0)
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		PUT(fixed[i]);
 	for (size_t i = 0; i < argc; i++)
 		PUT(l->argv[i]);
@@ -653,6 +785,34 @@ int tc_shim_cancel(struct tc_shim *s, pid_t pgid, int hard)
 	memcpy(buf, &len, sizeof(len));
 	memcpy(buf + sizeof(len), &rq, sizeof(rq));
 	return write_full(s->fd, buf, sizeof(buf));
+}
+
+static int send_id(struct tc_shim *s, uint32_t type, const char *id)
+{
+	char buf[sizeof(uint32_t) + sizeof(struct shim_req) + 32];
+	struct shim_req rq;
+	size_t n = strlen(id) + 1;
+	uint32_t len;
+
+	if (n > 32)
+		return -1;
+	len = (uint32_t)(sizeof(rq) + n);
+	memset(&rq, 0, sizeof(rq));
+	rq.type = type;
+	memcpy(buf, &len, sizeof(len));
+	memcpy(buf + sizeof(len), &rq, sizeof(rq));
+	memcpy(buf + sizeof(len) + sizeof(rq), id, n);
+	return write_full(s->fd, buf, sizeof(len) + len);
+}
+
+int tc_shim_drop(struct tc_shim *s, const char *id)
+{
+	return send_id(s, REQ_DROP, id);
+}
+
+int tc_shim_start_now(struct tc_shim *s, const char *id)
+{
+	return send_id(s, REQ_NOW, id);
 }
 
 int tc_shim_read(struct tc_shim *s, struct tc_shim_event *ev)

@@ -16,6 +16,13 @@
  * starts a shim of its own and tells live attempts (lock held) from
  * finished (exit record) and vanished ones (neither) without trusting pids.
  *
+ * A request may name the trial whose slot it takes ("after"): the shim
+ * then holds it, with its lock, and starts it the moment that trial has
+ * been reaped, so a freed slot is refilled without a round trip through
+ * the runner.  Such a waiting trial is started even if the runner is gone
+ * (its start was committed to the journal); only the runner's drop request
+ * or a signal that stops every trial makes the shim forget it.
+ *
  * One shim per runner rather than one supervisor per trial: creating a
  * process costs milliseconds on some machines, and a trial already costs
  * one.  A shim that dies leaves its trials running; the runner then treats
@@ -50,6 +57,9 @@
 
 struct tc_launch {
 	const char *id;        /* the trial id, echoed in events */
+	const char *after;     /* NULL: start now; else the id of a trial of
+				* this shim whose slot it takes: started the
+				* moment that one ends (or now, if it has) */
 	const char *trial_dir; /* absolute; exists */
 	const char *cwd;       /* working directory of the trial */
 	char *const *argv;     /* NULL-terminated; argv[0] looked up in PATH */
@@ -88,9 +98,21 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 /* Ask the shim to cancel the attempt whose process group is pgid. */
 int tc_shim_cancel(struct tc_shim *s, pid_t pgid, int hard);
 
+/* Ask the shim to forget a trial still waiting for its slot (launched with
+ * `after`): it answers TC_SHIM_DROPPED, or nothing if the trial has
+ * started already (TC_SHIM_STARTED is then on its way). */
+int tc_shim_drop(struct tc_shim *s, const char *id);
+
+/* Ask the shim to start a waiting trial now, in a slot of its own (one
+ * that freed first): TC_SHIM_STARTED follows, unless it started already. */
+int tc_shim_start_now(struct tc_shim *s, const char *id);
+
 enum tc_shim_event_type {
-	TC_SHIM_STARTED, /* pid is the trial's pid (= its pgid) */
-	TC_SHIM_EXITED,  /* the exit record is written; the lock is free */
+	TC_SHIM_STARTED, /* pid is the trial's pid (= its pgid), at its start */
+	TC_SHIM_EXITED,  /* the exit record is written (and in ei); the lock
+			  * is free */
+	TC_SHIM_DROPPED, /* a waiting trial was forgotten, never started; its
+			  * lock is free and its status file empty */
 };
 
 struct tc_shim_event {
@@ -98,6 +120,8 @@ struct tc_shim_event {
 	char id[32];
 	int attempt;
 	pid_t pid;
+	double at;               /* STARTED: when (wall clock) */
+	struct tc_exit_info ei;  /* EXITED: the exit record */
 };
 
 /* Read the next event: 1 one read, 0 none waiting, -1 the shim is gone. */

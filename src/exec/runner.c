@@ -73,6 +73,16 @@ struct live {
 	long nsamples;
 	int has_metric;
 	double metric;      /* last value of the spec's metric */
+	int standby;        /* waits in our shim for pred's slot, holding none */
+	int drop_sent;      /* the shim was asked to forget it */
+	struct live *pred, *succ; /* whose slot it waits for; who waits for its */
+	char *cmd, *envtext; /* picked, until launched */
+	int have_exit;      /* ei came with the shim's event */
+	struct tc_exit_info ei;
+	/* the outcome, from finish_record until finish_after */
+	int unstarted, requeue, out_state, out_from;
+	double out_wall, out_next_at;
+	char reason[512];
 };
 
 struct sample {
@@ -112,6 +122,13 @@ struct runner {
 	struct sample *pend;
 	size_t npend, cappend;
 
+	int intxn;          /* a journal transaction is open */
+	struct live **pending; /* picked, their intent not yet committed */
+	size_t npending, cappending;
+	size_t nstandby;    /* live trials waiting in the shim for a slot */
+	double avg_wall;    /* recent trials' wall time (moving average) */
+	long nwall;
+
 	long long total, done_session, counts[TC_ST_COUNT];
 	double t_start;
 	int has_best;
@@ -120,7 +137,7 @@ struct runner {
 
 	sqlite3_stmt *s_next, *s_next_at, *s_starting, *s_clear_m, *s_clear_f,
 		*s_running, *s_event, *s_metric, *s_final, *s_flags, *s_finish,
-		*s_expstate;
+		*s_expstate, *s_unstart;
 };
 
 /* ---- machine resources ---------------------------------------------------- */
@@ -197,7 +214,13 @@ static int prepare_all(struct runner *r)
 		{&r->s_clear_f, TC_REC_CLEAR_FINAL_SQL},
 		{&r->s_running,
 		 "UPDATE trials SET state = 'running', sup_pid = ?3, sup_start = "
-		 "?4, pgid = ?5 WHERE exp = ?1 AND id = ?2"},
+		 "?4, pgid = ?5, started_at = coalesce(?6, started_at) WHERE "
+		 "exp = ?1 AND id = ?2"},
+		{&r->s_unstart,
+		 "UPDATE trials SET state = ?3, attempt = attempt - 1, reason = "
+		 "CASE ?3 WHEN 'cancelled' THEN 'cancelled' END, started_at = "
+		 "NULL, gpus = NULL, sup_pid = NULL, pgid = NULL, cancel_req = "
+		 "0, next_at = 0 WHERE exp = ?1 AND id = ?2"},
 		{&r->s_event, TC_REC_EVENT_SQL},
 		{&r->s_metric, TC_REC_METRIC_SQL},
 		{&r->s_final, TC_REC_FINAL_SQL},
@@ -226,7 +249,8 @@ static void finalize_all(struct runner *r)
 	sqlite3_stmt *all[] = {r->s_next,    r->s_next_at, r->s_starting,
 			       r->s_clear_m, r->s_clear_f, r->s_running,
 			       r->s_event,   r->s_metric,  r->s_final,
-			       r->s_flags,   r->s_finish,  r->s_expstate};
+			       r->s_flags,   r->s_finish,  r->s_expstate,
+			       r->s_unstart};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
@@ -277,6 +301,9 @@ static void tail(struct runner *r, struct live *lv, int final)
 	struct feed_ctx c = {r, lv};
 	char buf[65536];
 
+	/* not started yet: its files may still be an earlier run's */
+	if (!final && lv->own && lv->pgid == 0)
+		return;
 	for (int i = 0; i < 3; i++) {
 		char path[PATH_MAX];
 		size_t budget = final ? SIZE_MAX : TAIL_MAX_PER_TICK;
@@ -359,7 +386,9 @@ static void draw_status(struct runner *r, int force)
 				el / (double)r->done_session * (double)(r->total - fin));
 	fprintf(f, "\r\033[K[%s] %lld/%lld  running %lld  queued %lld  failed %lld"
 		   "  ETA %s",
-		bar, fin, r->total, r->counts[TC_ST_RUNNING] + r->counts[TC_ST_STARTING],
+		bar, fin, r->total,
+		r->counts[TC_ST_RUNNING] + r->counts[TC_ST_STARTING] -
+			(long long)r->nstandby,
 		r->counts[TC_ST_QUEUED],
 		r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT], eta);
 	if (r->has_best)
@@ -405,7 +434,8 @@ static int fits(struct runner *r)
 {
 	int free_gpus = 0;
 
-	if ((int)r->nlive >= r->parallel)
+	/* trials waiting in the shim for a busy slot hold none */
+	if ((long long)r->nlive - (long long)r->nstandby >= r->parallel)
 		return 0;
 	if (r->cpu_req > 0 && r->cpu_used + r->cpu_req > r->cpu_cap + 1e-9)
 		return 0;
@@ -497,6 +527,8 @@ static void live_free(struct live *lv)
 		tc_collector_free(lv->col[i]);
 	free(lv->dir);
 	free(lv->params);
+	free(lv->cmd);
+	free(lv->envtext);
 	free(lv);
 }
 
@@ -532,30 +564,112 @@ static void count_move(struct runner *r, int from, int to)
 		r->counts[to]++;
 }
 
-/* Record the outcome of an attempt whose supervisor is gone, then let go
- * of the trial. */
-static int finish(struct runner *r, struct live *lv, int from_state)
+static void drop_standby(struct runner *r, int only_cancelled);
+
+/* Transactions: the statements of everything that happens at one moment
+ * (trials that ended, started, and the next ones' intents) share one
+ * commit.  txn_begin is a no-op inside one. */
+static int txn_begin(struct runner *r)
+{
+	int rc;
+
+	if (r->intxn)
+		return 0;
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		return rc;
+	r->intxn = 1;
+	return 0;
+}
+
+static int txn_commit(struct runner *r)
+{
+	int rc;
+
+	if (!r->intxn)
+		return 0;
+	r->intxn = 0;
+	if ((rc = tc_journal_commit(r->j, r->err))) {
+		tc_journal_rollback(r->j);
+		r->npend = 0;
+	}
+	return rc;
+}
+
+/* An attempt that never started (dropped while it waited for its slot, or
+ * its supervisor gone before the start): back to the queue without
+ * spending the attempt, or cancelled if that was asked.  Statements only;
+ * frees lv. */
+static int unstart(struct runner *r, struct live *lv, int from,
+		   const char *why)
+{
+	int cancel_req = 0, rc;
+
+	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_flags, 2, lv->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(r->s_flags) == SQLITE_ROW)
+		cancel_req = sqlite3_column_int(r->s_flags, 0);
+	sqlite3_reset(r->s_flags);
+	sqlite3_bind_text(r->s_unstart, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_unstart, 2, lv->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_unstart, 3, cancel_req == 1 ? "cancelled" : "queued",
+			  -1, SQLITE_STATIC);
+	if ((rc = step_done(r, r->s_unstart)) ||
+	    (rc = event(r, lv->id, cancel_req == 1 ? "cancelled" : "queued",
+			cancel_req == 1 ? "cancelled" : why)))
+		return rc;
+	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
+	if (cancel_req == 1)
+		r->done_session++;
+	if (lv->pred)
+		lv->pred->succ = NULL;
+	if (lv->succ)
+		lv->succ->pred = NULL;
+	if (!lv->released) {
+		if (!lv->standby)
+			give_back(r, lv); /* a waiting one holds nothing */
+		live_remove(r, lv);
+	}
+	if (lv->standby)
+		r->nstandby--;
+	live_free(lv);
+	return 0;
+}
+
+/* The statements that record the outcome of an attempt whose supervisor is
+ * done with it (inside the caller's transaction); what follows the commit
+ * is finish_after's.  Uses the exit record from the shim's event, or reads
+ * it from the status file. */
+static int finish_record(struct runner *r, struct live *lv, int from_state)
 {
 	struct tc_exit_info ei;
-	int have = tc_local_read_exit(lv->dir, lv->attempt, &ei) == 0;
-	int cancel_req = 0, retry_base = 0, state, requeue = 0, rc;
-	char reason[512] = "";
+	int have = lv->have_exit, cancel_req = 0, retry_base = 0, state, rc;
+	char *reason = lv->reason;
 	double next_at = 0;
 
+	if (have)
+		ei = lv->ei;
+	else
+		have = tc_local_read_exit(lv->dir, lv->attempt, &ei) == 0;
 	tail(r, lv, 1);
 	if (!have && lv->pgid > 0)
 		kill(-lv->pgid, SIGKILL); /* unsupervised leftovers */
 	if (!have) {
+		pid_t sp, pg;
+
+		/* nothing ever started: requeue it as vanished */
+		if (lv->pgid == 0 &&
+		    tc_local_read_run(lv->dir, lv->attempt, &sp, &pg) != 0) {
+			lv->unstarted = 1;
+			return 0;
+		}
 		memset(&ei, 0, sizeof(ei));
 		ei.exit_code = -1;
 		ei.wall = tc_mono() - lv->t0;
 		snprintf(ei.error, sizeof(ei.error),
 			 "the supervisor ended without a report");
 	}
-	if ((rc = tc_journal_begin(r->j, r->err)))
-		return rc;
 	if ((rc = flush_samples(r)))
-		goto fail;
+		return rc;
 	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r->s_flags, 2, lv->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(r->s_flags) == SQLITE_ROW) {
@@ -564,38 +678,42 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 	}
 	sqlite3_reset(r->s_flags);
 
+	reason[0] = '\0';
 	if (ei.error[0])
-		snprintf(reason, sizeof(reason), "%s", ei.error);
+		snprintf(reason, sizeof(lv->reason), "%s", ei.error);
 	if (cancel_req || (ei.cancelled && !ei.timed_out)) {
 		state = TC_ST_CANCELLED;
-		snprintf(reason, sizeof(reason), "%s",
+		snprintf(reason, sizeof(lv->reason), "%s",
 			 cancel_req == 2 ? "interrupted" : "cancelled");
 	} else if (ei.timed_out) {
 		state = TC_ST_TIMED_OUT;
-		snprintf(reason, sizeof(reason), "timed out after %.0fs",
+		snprintf(reason, sizeof(lv->reason), "timed out after %.0fs",
 			 r->spec->run.timeout);
 	} else if (have && ei.exit_code == 0 && ei.term_signal == 0) {
 		state = TC_ST_SUCCEEDED;
 	} else {
 		state = TC_ST_FAILED;
 		if (!reason[0] && ei.term_signal)
-			snprintf(reason, sizeof(reason), "killed by signal %d (%s)%s",
-				 ei.term_signal, strsignal(ei.term_signal),
+			snprintf(reason, sizeof(lv->reason),
+				 "killed by signal %d (%s)%s", ei.term_signal,
+				 strsignal(ei.term_signal),
 				 ei.term_signal == SIGKILL ? ", out of memory?" : "");
 		else if (!reason[0])
-			snprintf(reason, sizeof(reason), "exit code %d",
+			snprintf(reason, sizeof(lv->reason), "exit code %d",
 				 ei.exit_code);
 	}
+	lv->requeue = 0;
 	if ((state == TC_ST_FAILED || state == TC_ST_TIMED_OUT) &&
 	    r->stopping != 2 &&
 	    (next_at = tc_rec_retry_at(r->spec, lv->attempt, retry_base)) > 0)
-		requeue = 1;
+		lv->requeue = 1;
 	{
 		sqlite3_stmt *st = r->s_finish;
 
 		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, lv->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, tc_state_name(requeue ? TC_ST_QUEUED : state),
+		sqlite3_bind_text(st, 3,
+				  tc_state_name(lv->requeue ? TC_ST_QUEUED : state),
 				  -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 4, ei.exit_code);
 		sqlite3_bind_int(st, 5, ei.term_signal);
@@ -611,18 +729,37 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 		sqlite3_bind_double(st, 12, next_at);
 		sqlite3_bind_int(st, 13, 0);
 		if ((rc = step_done(r, st)))
-			goto fail;
+			return rc;
 	}
 	if ((rc = event(r, lv->id, tc_state_name(state), reason[0] ? reason : NULL)))
-		goto fail;
-	if (requeue && (rc = event(r, lv->id, "queued", "retry")))
-		goto fail;
-	if ((rc = tc_journal_commit(r->j, r->err)))
-		goto fail;
+		return rc;
+	if (lv->requeue && (rc = event(r, lv->id, "queued", "retry")))
+		return rc;
+	lv->out_state = state;
+	lv->out_from = from_state;
+	lv->out_wall = ei.wall;
+	lv->out_next_at = next_at;
+	return 0;
+}
 
-	count_move(r, from_state, requeue ? TC_ST_QUEUED : state);
-	if (!requeue)
+/* After the commit of finish_record: counts, best so far, the report line;
+ * the trial is let go (freed). */
+static int finish_after(struct runner *r, struct live *lv)
+{
+	int state = lv->out_state;
+
+	if (lv->unstarted)
+		return 0; /* see finish() */
+	count_move(r, lv->out_from, lv->requeue ? TC_ST_QUEUED : state);
+	if (!lv->requeue)
 		r->done_session++;
+	if (lv->own) {
+		/* how long trials take: short ones get a successor waiting
+		 * in the shim (see stage_next) */
+		r->avg_wall = r->nwall ? 0.8 * r->avg_wall + 0.2 * lv->out_wall
+				       : lv->out_wall;
+		r->nwall++;
+	}
 	if (state == TC_ST_SUCCEEDED && lv->has_metric && isfinite(lv->metric) &&
 	    (!r->has_best || (r->spec->metric.goal > 0 ? lv->metric > r->best
 						       : lv->metric < r->best))) {
@@ -630,15 +767,15 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 		r->best = lv->metric;
 		memcpy(r->best_id, lv->id, sizeof(r->best_id));
 	}
-	if (requeue) {
+	if (lv->requeue) {
 		char more[600];
 
 		snprintf(more, sizeof(more), "%s; attempt %d in %.1fs",
-			 reason[0] ? reason : tc_state_name(state),
-			 lv->attempt + 1, next_at - tc_now());
-		report_line(r, lv, "retrying", ei.wall, more);
+			 lv->reason[0] ? lv->reason : tc_state_name(state),
+			 lv->attempt + 1, lv->out_next_at - tc_now());
+		report_line(r, lv, "retrying", lv->out_wall, more);
 	} else {
-		report_line(r, lv, tc_state_name(state), ei.wall, reason);
+		report_line(r, lv, tc_state_name(state), lv->out_wall, lv->reason);
 	}
 	if (!lv->released) {
 		give_back(r, lv);
@@ -646,8 +783,28 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 	}
 	live_free(lv);
 	return 0;
+}
+
+/* Record the outcome of one attempt in a transaction of its own. */
+static int finish(struct runner *r, struct live *lv, int from_state)
+{
+	int rc;
+
+	if ((rc = txn_begin(r)) || (rc = finish_record(r, lv, from_state)))
+		goto fail;
+	if (lv->unstarted) {
+		/* unstart frees lv once its statements are done */
+		if ((rc = unstart(r, lv, from_state,
+				  "its supervisor ended before it started")))
+			goto fail;
+		return txn_commit(r);
+	}
+	if ((rc = txn_commit(r)))
+		return rc;
+	return finish_after(r, lv);
 fail:
 	tc_journal_rollback(r->j);
+	r->intxn = 0;
 	r->npend = 0;
 	return rc;
 }
@@ -762,18 +919,33 @@ static char **argv_from_json(const char *text)
 	return argv;
 }
 
-/* Start the next queued trial whose time has come.  1 started, 0 none
- * ready, <0 error. */
-static int start_next(struct runner *r)
+static int grow_pending(struct runner *r)
+{
+	size_t ncap = r->cappending ? r->cappending * 2 : 16;
+	struct live **np = realloc(r->pending, ncap * sizeof(*np));
+
+	if (!np)
+		return -1;
+	r->pending = np;
+	r->cappending = ncap;
+	return 0;
+}
+
+/* Pick the next queued trial whose time has come and record its start
+ * intent (inside the caller's transaction); it joins the live table and
+ * waits on r->pending for launch_pending, after the commit.  pred: the
+ * trial of our shim whose slot it will take the moment that one ends (it
+ * waits in the shim meanwhile, holding nothing), or NULL for a slot of its
+ * own.  1 picked, 0 none ready, <0 error. */
+static int pick_next(struct runner *r, struct live *pred)
 {
 	sqlite3_stmt *st = r->s_next;
 	struct live *lv;
-	char *cmd = NULL, *envtext = NULL, **argv = NULL, **envp = NULL;
 	char gtext[64];
-	json_t *spec_env = NULL;
-	struct tc_launch l;
 	int attempt, rc;
 
+	if ((rc = txn_begin(r)))
+		return rc;
 	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 2, tc_now());
 	rc = sqlite3_step(st);
@@ -783,51 +955,74 @@ static int start_next(struct runner *r)
 	}
 	attempt = sqlite3_column_int(st, 1) + 1;
 	lv = live_new(r, (const char *)sqlite3_column_text(st, 0), attempt);
-	cmd = strdup((const char *)sqlite3_column_text(st, 2));
-	envtext = sqlite3_column_text(st, 3)
-			  ? strdup((const char *)sqlite3_column_text(st, 3))
-			  : strdup("{}");
-	if (lv)
+	if (lv) {
+		lv->cmd = strdup((const char *)sqlite3_column_text(st, 2));
+		lv->envtext = strdup(sqlite3_column_text(st, 3)
+					     ? (const char *)sqlite3_column_text(st, 3)
+					     : "{}");
 		lv->params = strdup((const char *)sqlite3_column_text(st, 4));
-	sqlite3_reset(st);
-	if (!lv || !cmd || !envtext || !lv->params) {
-		rc = tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
-		goto out;
 	}
-	take(r, lv, 1);
+	sqlite3_reset(st);
+	if (!lv || !lv->cmd || !lv->envtext || !lv->params ||
+	    (r->npending == r->cappending && grow_pending(r))) {
+		live_free(lv);
+		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+	}
+	if (pred) {
+		lv->standby = 1;
+		lv->pred = pred;
+		lv->ngpus = pred->ngpus;
+		memcpy(lv->gpus, pred->gpus, sizeof(lv->gpus));
+	} else {
+		take(r, lv, 1);
+	}
 	gpus_text(lv, gtext, sizeof(gtext));
 
 	/* the intent, durable before anything exists */
-	if ((rc = tc_journal_begin(r->j, r->err)))
-		goto out_give;
 	sqlite3_bind_text(r->s_starting, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r->s_starting, 2, lv->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(r->s_starting, 3, attempt);
 	sqlite3_bind_double(r->s_starting, 4, tc_now());
 	sqlite3_bind_text(r->s_starting, 5, gtext, -1, SQLITE_STATIC);
-	if ((rc = step_done(r, r->s_starting)))
-		goto out_rollback;
 	sqlite3_bind_text(r->s_clear_m, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r->s_clear_m, 2, lv->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(r->s_clear_m, 3, attempt);
 	sqlite3_bind_text(r->s_clear_f, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r->s_clear_f, 2, lv->id, -1, SQLITE_STATIC);
-	if ((rc = step_done(r, r->s_clear_m)) || (rc = step_done(r, r->s_clear_f)) ||
-	    (rc = event(r, lv->id, "starting", NULL)) ||
-	    (rc = tc_journal_commit(r->j, r->err)))
-		goto out_rollback;
-	count_move(r, TC_ST_QUEUED, TC_ST_STARTING);
-
-	/* the trial directory */
-	if (tc_mkdir_p(lv->dir, 0755) != 0) {
-		rc = tc_error_set(r->err, TC_ERR_IO, "cannot create %s: %s",
-				  lv->dir, strerror(errno));
-		goto out_give;
+	if ((rc = step_done(r, r->s_starting)) ||
+	    (rc = step_done(r, r->s_clear_m)) || (rc = step_done(r, r->s_clear_f)) ||
+	    (rc = event(r, lv->id, "starting", NULL)) || (rc = live_add(r, lv))) {
+		if (!pred)
+			give_back(r, lv);
+		live_free(lv);
+		return rc;
 	}
-	if (attempt > 1) {
-		tc_rotate_log(lv->dir, "stdout", "log", attempt - 1);
-		tc_rotate_log(lv->dir, "stderr", "log", attempt - 1);
-		tc_rotate_log(lv->dir, "metrics", "jsonl", attempt - 1);
+	if (pred) {
+		pred->succ = lv;
+		r->nstandby++;
+	}
+	count_move(r, TC_ST_QUEUED, TC_ST_STARTING);
+	r->pending[r->npending++] = lv;
+	return 1;
+}
+
+/* Make the trial's directory and files and hand it to the shim (its start
+ * intent is committed).  0 or an error: the run stops, and a resume finds
+ * the trial vanished and requeues it. */
+static int launch(struct runner *r, struct live *lv)
+{
+	char **argv = NULL, **envp = NULL;
+	json_t *spec_env = NULL;
+	struct tc_launch l;
+	int rc = 0;
+
+	if (tc_mkdir_p(lv->dir, 0755) != 0)
+		return tc_error_set(r->err, TC_ERR_IO, "cannot create %s: %s",
+				    lv->dir, strerror(errno));
+	if (lv->attempt > 1) {
+		tc_rotate_log(lv->dir, "stdout", "log", lv->attempt - 1);
+		tc_rotate_log(lv->dir, "stderr", "log", lv->attempt - 1);
+		tc_rotate_log(lv->dir, "metrics", "jsonl", lv->attempt - 1);
 	} else {
 		char mpath[PATH_MAX];
 
@@ -846,59 +1041,56 @@ static int start_next(struct runner *r)
 		lv->params[n] = '\n';
 		rc = tc_write_file(ppath, lv->params, n + 1);
 		lv->params[n] = '\0';
-		if (rc) {
-			rc = tc_error_set(r->err, TC_ERR_IO, "cannot write %s: %s",
-					  ppath, strerror(errno));
-			goto out_give;
-		}
+		if (rc)
+			return tc_error_set(r->err, TC_ERR_IO, "cannot write %s: %s",
+					    ppath, strerror(errno));
 	}
-	spec_env = json_loads(envtext, 0, NULL);
-	argv = argv_from_json(cmd);
+	spec_env = json_loads(lv->envtext, 0, NULL);
+	argv = argv_from_json(lv->cmd);
 	envp = argv ? build_env(r, lv, spec_env, lv->params) : NULL;
 	if (!argv || !envp) {
 		rc = tc_error_set(r->err, TC_ERR_NOMEM,
 				  "cannot build the command of trial %s", lv->id);
-		goto out_give;
+		goto out;
 	}
 	if (!r->shim) {
 		if ((rc = tc_shim_start(&r->shim, r->err)))
-			goto out_give;
+			goto out;
 		r->shim_start = tc_proc_start_time(tc_shim_pid(r->shim));
 	}
 	l.id = lv->id;
+	l.after = lv->pred ? lv->pred->id : NULL;
 	l.trial_dir = lv->dir;
 	l.cwd = r->exp.spec_dir;
 	l.argv = argv;
 	l.envp = envp;
-	l.attempt = attempt;
+	l.attempt = lv->attempt;
 	l.timeout = r->spec->run.timeout;
 	l.kill_grace = r->o->kill_grace > 0 ? r->o->kill_grace : 10;
 	if ((rc = tc_shim_launch(r->shim, &l, r->err)))
-		goto out_give;
+		goto out;
 	lv->own = 1;
 	lv->shim_pid = tc_shim_pid(r->shim);
 	lv->shim_start = r->shim_start;
-	if ((rc = live_add(r, lv))) {
-		/* cannot track it: stop here; a resume adopts it */
-		tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
-		goto out;
-	}
 	/* running is recorded when the shim reports the trial's pid */
-	lv = NULL; /* owned by the live table now */
-	rc = 1;
-	goto out;
-out_rollback:
-	tc_journal_rollback(r->j);
-out_give:
-	if (lv)
-		give_back(r, lv);
 out:
-	live_free(lv);
-	free(cmd);
-	free(envtext);
+	free(lv->cmd);
+	free(lv->envtext);
+	lv->cmd = lv->envtext = NULL;
 	free_strv(argv);
 	free_strv(envp);
 	json_decref(spec_env);
+	return rc;
+}
+
+static int launch_pending(struct runner *r)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < r->npending && !rc; i++)
+		rc = launch(r, r->pending[i]);
+	r->npending = 0;
 	return rc;
 }
 
@@ -911,25 +1103,23 @@ static struct live *find_live(struct runner *r, const char *id, int attempt)
 	return NULL;
 }
 
-/* The shim says a trial started: record its process group. */
-static int on_started(struct runner *r, struct live *lv, pid_t pgid)
+/* The shim says a trial started (at `at`): record its process group
+ * (inside the caller's transaction). */
+static int on_started(struct runner *r, struct live *lv, pid_t pgid, double at)
 {
 	int rc;
 
 	lv->pgid = pgid;
-	if ((rc = tc_journal_begin(r->j, r->err)))
-		return rc;
+	lv->t0 = tc_mono();
 	sqlite3_bind_text(r->s_running, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r->s_running, 2, lv->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(r->s_running, 3, (int)lv->shim_pid);
 	sqlite3_bind_int64(r->s_running, 4, lv->shim_start);
 	sqlite3_bind_int(r->s_running, 5, (int)pgid);
+	sqlite3_bind_double(r->s_running, 6, at);
 	if ((rc = step_done(r, r->s_running)) ||
-	    (rc = event(r, lv->id, "running", NULL)) ||
-	    (rc = tc_journal_commit(r->j, r->err))) {
-		tc_journal_rollback(r->j);
+	    (rc = event(r, lv->id, "running", NULL)))
 		return rc;
-	}
 	count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
 	if (lv->cancel_pending && r->shim)
 		tc_shim_cancel(r->shim, pgid, r->hard);
@@ -937,38 +1127,144 @@ static int on_started(struct runner *r, struct live *lv, pid_t pgid)
 }
 
 /* The shim is gone or its socket broke: its trials go on without it (or
- * ended): watch them like adopted ones; the next start makes a new shim. */
+ * ended): watch them like adopted ones; the next start makes a new shim.
+ * (Trials that waited in it for a slot are either started by it or found
+ * vanished: watched the same way, they are taken as holding one.) */
 static void shim_lost(struct runner *r)
 {
-	for (size_t i = 0; i < r->nlive; i++)
-		r->live[i]->own = 0;
+	for (size_t i = 0; i < r->nlive; i++) {
+		struct live *lv = r->live[i];
+
+		lv->own = 0;
+		if (lv->standby) {
+			lv->standby = 0;
+			r->nstandby--;
+			take(r, lv, 0);
+		}
+		lv->pred = lv->succ = NULL;
+	}
 	tc_shim_close(r->shim);
 	r->shim = NULL;
 }
 
-static int launch_ready(struct runner *r)
-{
-	while (!r->stopping && fits(r)) {
-		int rc = start_next(r);
+/* Short trials get their successor handed to the shim ahead, so a freed
+ * slot is refilled by the shim itself without waiting for the runner
+ * (creating a process costs ~1 ms on some machines, and so does a round
+ * trip through the runner).  Long trials do not need it: their successors
+ * stay queued, and `status` shows only what runs. */
+#define STAGE_WALL_MAX 10.0 /* seconds: mean wall time of recent trials */
 
-		if (rc <= 0)
+static int stage_ok(const struct runner *r)
+{
+	/* trials that use GPUs are given their slot's GPUs: not moved */
+	return !r->stopping && r->shim && r->gpu_req == 0 && r->nwall > 0 &&
+	       r->avg_wall < STAGE_WALL_MAX;
+}
+
+/* A slot freed while trials wait in the shim for slots that are still
+ * busy: the first of them takes it now (it is first in the queue; a newly
+ * picked trial would overtake it).  0, or -1 when none was moved. */
+static int promote_standby(struct runner *r)
+{
+	for (size_t i = 0; i < r->nlive; i++) {
+		struct live *lv = r->live[i];
+
+		if (!lv->standby || lv->drop_sent)
+			continue;
+		if (tc_shim_start_now(r->shim, lv->id) != 0)
+			return -1;
+		lv->standby = 0;
+		r->nstandby--;
+		if (lv->pred)
+			lv->pred->succ = NULL;
+		lv->pred = NULL;
+		take(r, lv, 0);
+		return 0;
+	}
+	return -1;
+}
+
+/* Pick what fits now, and successors for the running trials of our shim
+ * that have none; the caller commits and then calls launch_pending.
+ * 0 or an error. */
+static int pick_ready(struct runner *r)
+{
+	int rc;
+
+	while (!r->stopping && fits(r) && r->nstandby && r->shim &&
+	       promote_standby(r) == 0)
+		;
+	while (!r->stopping && fits(r))
+		if ((rc = pick_next(r, NULL)) <= 0)
+			return rc;
+	if (!stage_ok(r))
+		return 0;
+	for (size_t i = 0, n = r->nlive; i < n; i++) {
+		struct live *lv = r->live[i];
+
+		if (!lv->own || lv->standby || lv->succ || lv->cancel_pending)
+			continue;
+		if ((rc = pick_next(r, lv)) <= 0)
 			return rc;
 	}
 	return 0;
 }
 
-/* Events from the shim.  A trial that ended frees its slot at once: the
- * next trial is launched before the ended one's outcome is committed, so
- * the bookkeeping is off the critical path.  This is safe: the outcome is
- * in the trial's status file until the journal has it, and a runner that
- * dies in between records it on resume. */
+static int launch_ready(struct runner *r)
+{
+	int rc;
+
+	if (r->stopping || (!fits(r) && !stage_ok(r)))
+		return 0;
+	if ((rc = pick_ready(r)) || (rc = txn_commit(r))) {
+		if (r->intxn) {
+			tc_journal_rollback(r->j);
+			r->intxn = 0;
+		}
+		return rc;
+	}
+	return launch_pending(r);
+}
+
+/* Drop the trials waiting in the shim for a slot (the runner stops, or
+ * they were cancelled): the shim answers with DROPPED events, or with
+ * their start if it came first. */
+static void drop_standby(struct runner *r, int only_cancelled)
+{
+	for (size_t i = 0; i < r->nlive && r->shim; i++) {
+		struct live *lv = r->live[i];
+
+		if (!lv->standby || lv->drop_sent)
+			continue;
+		if (only_cancelled) {
+			int cancel_req = 0;
+
+			sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_text(r->s_flags, 2, lv->id, -1, SQLITE_STATIC);
+			if (sqlite3_step(r->s_flags) == SQLITE_ROW)
+				cancel_req = sqlite3_column_int(r->s_flags, 0);
+			sqlite3_reset(r->s_flags);
+			if (cancel_req != 1)
+				continue;
+			lv->cancel_pending = 1; /* if it starts before the drop */
+		}
+		if (tc_shim_drop(r->shim, lv->id) == 0)
+			lv->drop_sent = 1;
+	}
+}
+
+/* Events from the shim, and everything they lead to, in one transaction:
+ * starts recorded, trials that ended recorded, and the next trials'
+ * intents; then the next trials are launched.  A trial that ended hands
+ * its slot to its successor waiting in the shim (started already), or
+ * frees it for a trial picked here. */
 static int shim_events(struct runner *r)
 {
 	struct tc_shim_event ev;
 	struct live *ended[64];
-	int from[64];
 	size_t nended = 0;
-	int n, rc = 0;
+	int n, rc = 0, any = 0;
 
 	while (r->shim && nended < 64 && (n = tc_shim_read(r->shim, &ev)) != 0) {
 		struct live *lv;
@@ -980,28 +1276,59 @@ static int shim_events(struct runner *r)
 		lv = find_live(r, ev.id, ev.attempt);
 		if (!lv)
 			continue;
+		any = 1;
+		if ((rc = txn_begin(r)))
+			break;
 		if (ev.type == TC_SHIM_STARTED) {
-			if ((rc = on_started(r, lv, ev.pid)))
+			if ((rc = on_started(r, lv, ev.pid, ev.at)))
 				break;
 			continue;
 		}
-		from[nended] = lv->pgid ? TC_ST_RUNNING : TC_ST_STARTING;
-		give_back(r, lv);
+		if (ev.type == TC_SHIM_DROPPED) {
+			if ((rc = unstart(r, lv, TC_ST_STARTING, "not started")))
+				break;
+			continue;
+		}
+		lv->ei = ev.ei;
+		lv->have_exit = 1;
 		live_remove(r, lv);
+		if (lv->succ) {
+			/* its slot is its successor's now */
+			struct live *s = lv->succ;
+
+			s->pred = NULL;
+			lv->succ = NULL;
+			if (s->standby) {
+				s->standby = 0;
+				r->nstandby--;
+			}
+		} else {
+			give_back(r, lv);
+		}
 		lv->released = 1;
 		ended[nended++] = lv;
 	}
-	if (!rc && nended)
-		rc = launch_ready(r);
-	for (size_t i = 0; i < nended; i++) {
-		int frc = rc ? 0 : finish(r, ended[i], from[i]);
-
-		if (rc) /* the runner stops: recovery records it later */
+	for (size_t i = 0; !rc && i < nended; i++)
+		rc = finish_record(r, ended[i], ended[i]->pgid ? TC_ST_RUNNING
+							       : TC_ST_STARTING);
+	if (!rc && any)
+		rc = pick_ready(r);
+	if (!rc)
+		rc = txn_commit(r);
+	if (rc) {
+		if (r->intxn) {
+			tc_journal_rollback(r->j);
+			r->intxn = 0;
+			r->npend = 0;
+		}
+		/* the runner stops: recovery records them later */
+		for (size_t i = 0; i < nended; i++)
 			live_free(ended[i]);
-		else if (frc)
-			rc = frc;
+		return rc;
 	}
-	return rc;
+	for (size_t i = 0; i < nended; i++)
+		finish_after(r, ended[i]);
+	return launch_pending(r);
 }
 
 /* Our only child is the shim.  If it died, its trials go on without it:
@@ -1095,6 +1422,9 @@ static int interrupt_all(struct runner *r, int hard)
 			return rc;
 		}
 	}
+	/* the waiting ones first: the shim reads requests in order, and a
+	 * trial stopped first would hand its slot to its successor */
+	drop_standby(r, 0);
 	for (size_t i = 0; i < r->nlive; i++) {
 		struct live *lv = r->live[i];
 
@@ -1149,6 +1479,9 @@ static int check_external(struct runner *r)
 	sqlite3_reset(r->s_expstate);
 	if (cancelled && !r->stopping)
 		r->stopping = 1;
+	/* waiting trials that were cancelled, or all once the run stops */
+	if (r->nstandby)
+		drop_standby(r, !r->stopping);
 	return 0;
 }
 
@@ -1243,6 +1576,7 @@ static int recover(struct runner *r)
 			sqlite3_bind_int(r->s_running, 3, (int)sp);
 			sqlite3_bind_int64(r->s_running, 4, lv->shim_start);
 			sqlite3_bind_int(r->s_running, 5, (int)pg);
+			sqlite3_bind_null(r->s_running, 6);
 			if ((rc = step_done(r, r->s_running)) ||
 			    (rc = event(r, id, "running", "adopted")))
 				goto fail_one;
@@ -1570,6 +1904,7 @@ out_kube:
 	}
 	free(r.live);
 	free(r.pend);
+	free(r.pending);
 	finalize_all(&r);
 	tc_metric_regex_free(r.re);
 	tc_spec_free(r.spec);
