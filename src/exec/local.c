@@ -210,11 +210,11 @@ static void shim_event(struct shim *s, int type, const struct strial *t,
 	}
 }
 
-static void exit_info(const struct strial *t, int status,
+static void exit_info(const struct strial *t, double end, int status,
 		      const struct rusage *ru, const char *error,
 		      struct tc_exit_info *ei)
 {
-	double wall = tc_mono() - t->t0;
+	double wall = end - t->t0;
 
 	memset(ei, 0, sizeof(*ei));
 	ei->attempt = t->attempt;
@@ -261,7 +261,9 @@ static void strial_free(struct strial *t)
 	free(t->strs);
 }
 
-static void trial_done(struct shim *s, size_t i, int status,
+/* The attempt in entry i is over (at `end`, monotonic): its record, its
+ * lock, its event. */
+static void trial_done(struct shim *s, size_t i, double end, int status,
 		       const struct rusage *ru, const char *error)
 {
 	struct strial t = shim_remove(s, i);
@@ -269,7 +271,7 @@ static void trial_done(struct shim *s, size_t i, int status,
 
 	if (t.pid > 0)
 		kill(-t.pid, SIGKILL); /* leftovers of the group go with it */
-	exit_info(&t, status, ru, error, &ei);
+	exit_info(&t, end, status, ru, error, &ei);
 	record_exit(t.lock_fd, &ei);
 	close(t.lock_fd); /* the attempt is over, its record written */
 	shim_event(s, TC_SHIM_EXITED, &t, &ei);
@@ -282,6 +284,10 @@ static void shim_drop(struct shim *s, size_t i)
 {
 	struct strial t = shim_remove(s, i);
 
+	/* whoever waited for it waits for what it waited for */
+	for (size_t w = 0; w < s->n; w++)
+		if (s->t[w].pid == 0 && !strcmp(s->t[w].after, t.id))
+			memcpy(s->t[w].after, t.after, sizeof(t.after));
 	close(t.lock_fd);
 	shim_event(s, TC_SHIM_DROPPED, &t, NULL);
 	strial_free(&t);
@@ -350,7 +356,7 @@ static int shim_spawn(struct shim *s, size_t i)
 		}
 		memset(&ru, 0, sizeof(ru));
 		t->pid = 0;
-		trial_done(s, i, 127 << 8, &ru, error);
+		trial_done(s, i, tc_mono(), 127 << 8, &ru, error);
 		return 0;
 	}
 	t->pid = child;
@@ -404,16 +410,48 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 		return;
 	}
 	s->n++;
-	if (after[0]) {
-		ssize_t p = shim_find(s, 0, after);
-
-		if (p >= 0 && s->t[p].pid > 0) {
-			snprintf(t->after, sizeof(t->after), "%s", after);
-			return; /* started when that one is reaped */
-		}
+	if (after[0] && shim_find(s, 0, after) >= 0) {
+		/* started when that one is reaped (or, if it waits itself,
+		 * once it has run) */
+		snprintf(t->after, sizeof(t->after), "%s", after);
+		return;
 	}
 	if (shim_spawn(s, s->n - 1))
 		shim_event(s, TC_SHIM_STARTED, &s->t[s->n - 1], NULL);
+}
+
+static ssize_t find_waiter(const struct shim *s, const char *id)
+{
+	for (size_t w = 0; w < s->n; w++)
+		if (s->t[w].pid == 0 && !strcmp(s->t[w].after, id))
+			return (ssize_t)w;
+	return -1;
+}
+
+/* Start entry w; if it cannot start (recorded as exited), the slot passes
+ * on to whoever waited for it.  The id of the trial that started goes to
+ * `started` ("" if none); its STARTED event is the caller's to send. */
+static void start_or_pass(struct shim *s, ssize_t w, char started[32])
+{
+	started[0] = '\0';
+	while (w >= 0) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "%s", s->t[w].id);
+		if (shim_spawn(s, (size_t)w)) {
+			memcpy(started, id, sizeof(id));
+			return;
+		}
+		w = find_waiter(s, id);
+	}
+}
+
+static void event_started(struct shim *s, const char *id)
+{
+	ssize_t k;
+
+	if (id[0] && (k = shim_find(s, 0, id)) >= 0)
+		shim_event(s, TC_SHIM_STARTED, &s->t[k], NULL);
 }
 
 /* The trial with this pid ended: start the one waiting for its slot, then
@@ -421,23 +459,17 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 static void shim_reaped(struct shim *s, pid_t pid, int status,
 			const struct rusage *ru)
 {
-	ssize_t i = shim_find(s, pid, NULL), k;
-	char next[32] = "";
+	ssize_t i = shim_find(s, pid, NULL);
+	double end = tc_mono(); /* before the successor's start */
+	char next[32];
 
 	if (i < 0)
 		return;
-	for (size_t w = 0; w < s->n; w++)
-		if (s->t[w].pid == 0 && !strcmp(s->t[w].after, s->t[i].id)) {
-			snprintf(next, sizeof(next), "%s", s->t[w].id);
-			if (!shim_spawn(s, w))
-				next[0] = '\0';
-			break;
-		}
+	start_or_pass(s, find_waiter(s, s->t[i].id), next);
 	i = shim_find(s, pid, NULL); /* the table may have changed */
 	if (i >= 0)
-		trial_done(s, (size_t)i, status, ru, "");
-	if (next[0] && (k = shim_find(s, 0, next)) >= 0)
-		shim_event(s, TC_SHIM_STARTED, &s->t[k], NULL);
+		trial_done(s, (size_t)i, end, status, ru, "");
+	event_started(s, next);
 }
 
 static void shim_cancel(struct strial *t, int hard)
@@ -487,10 +519,14 @@ static int shim_request(struct shim *s)
 				shim_cancel(&s->t[i], rq.hard);
 		} else if ((i = shim_find(s, 0, buf + sizeof(rq))) >= 0 &&
 			   s->t[i].pid == 0) {
-			if (rq.type == REQ_DROP)
+			char next[32];
+
+			if (rq.type == REQ_DROP) {
 				shim_drop(s, (size_t)i);
-			else if (shim_spawn(s, (size_t)i))
-				shim_event(s, TC_SHIM_STARTED, &s->t[i], NULL);
+			} else {
+				start_or_pass(s, i, next);
+				event_started(s, next);
+			}
 		}
 		free(buf);
 		if (lock_fd >= 0)

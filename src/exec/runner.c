@@ -73,6 +73,7 @@ struct live {
 	long nsamples;
 	int has_metric;
 	double metric;      /* last value of the spec's metric */
+	long long idx;      /* its index in the experiment */
 	int standby;        /* waits in our shim for pred's slot, holding none */
 	int drop_sent;      /* the shim was asked to forget it */
 	struct live *pred, *succ; /* whose slot it waits for; who waits for its */
@@ -125,6 +126,9 @@ struct runner {
 	int intxn;          /* a journal transaction is open */
 	struct live **pending; /* picked, their intent not yet committed */
 	size_t npending, cappending;
+	double txn_t0;      /* when the open transaction began (monotonic) */
+	struct live **ended; /* outcomes in the open transaction, to report */
+	size_t nended, capended;
 	size_t nstandby;    /* live trials waiting in the shim for a slot */
 	double avg_wall;    /* recent trials' wall time (moving average) */
 	long nwall;
@@ -200,7 +204,7 @@ static int prepare_all(struct runner *r)
 		const char *sql;
 	} t[] = {
 		{&r->s_next,
-		 "SELECT id, attempt, command, env, params FROM trials WHERE "
+		 "SELECT id, attempt, command, env, params, idx FROM trials WHERE "
 		 "exp = ?1 AND state = 'queued' AND next_at <= ?2 ORDER BY idx "
 		 "LIMIT 1"},
 		{&r->s_next_at, TC_REC_NEXT_AT_SQL},
@@ -565,10 +569,19 @@ static void count_move(struct runner *r, int from, int to)
 }
 
 static void drop_standby(struct runner *r, int only_cancelled);
+static int stage_depth(const struct runner *r);
+static int flush(struct runner *r);
 
-/* Transactions: the statements of everything that happens at one moment
- * (trials that ended, started, and the next ones' intents) share one
- * commit.  txn_begin is a no-op inside one. */
+/* Transactions: the statements of everything that happens in a short
+ * while (trials that ended or started, the next ones' intents) share one
+ * commit.  txn_begin is a no-op inside one.  Outcomes whose statements are
+ * in the open transaction wait on r->ended: they are reported (and freed)
+ * once it commits.  Until then a runner that dies loses nothing: every
+ * outcome is in its trial's status file, where recovery finds it. */
+#define BATCH_WINDOW 0.02 /* seconds an outcome may wait for its commit */
+
+static void finish_after(struct runner *r, struct live *lv);
+
 static int txn_begin(struct runner *r)
 {
 	int rc;
@@ -578,7 +591,20 @@ static int txn_begin(struct runner *r)
 	if ((rc = tc_journal_begin(r->j, r->err)))
 		return rc;
 	r->intxn = 1;
+	r->txn_t0 = tc_mono();
 	return 0;
+}
+
+static void txn_abort(struct runner *r)
+{
+	if (r->intxn)
+		tc_journal_rollback(r->j);
+	r->intxn = 0;
+	r->npend = 0;
+	/* the run stops: recovery records them from their status files */
+	for (size_t i = 0; i < r->nended; i++)
+		live_free(r->ended[i]);
+	r->nended = 0;
 }
 
 static int txn_commit(struct runner *r)
@@ -587,12 +613,30 @@ static int txn_commit(struct runner *r)
 
 	if (!r->intxn)
 		return 0;
-	r->intxn = 0;
 	if ((rc = tc_journal_commit(r->j, r->err))) {
-		tc_journal_rollback(r->j);
-		r->npend = 0;
+		txn_abort(r);
+		return rc;
 	}
-	return rc;
+	r->intxn = 0;
+	for (size_t i = 0; i < r->nended; i++)
+		finish_after(r, r->ended[i]);
+	r->nended = 0;
+	return 0;
+}
+
+static int add_ended(struct runner *r, struct live *lv)
+{
+	if (r->nended == r->capended) {
+		size_t ncap = r->capended ? r->capended * 2 : 64;
+		struct live **ne = realloc(r->ended, ncap * sizeof(*ne));
+
+		if (!ne)
+			return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+		r->ended = ne;
+		r->capended = ncap;
+	}
+	r->ended[r->nended++] = lv;
+	return 0;
 }
 
 /* An attempt that never started (dropped while it waited for its slot, or
@@ -620,10 +664,12 @@ static int unstart(struct runner *r, struct live *lv, int from,
 	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
 	if (cancel_req == 1)
 		r->done_session++;
+	/* whoever waited for it waits for what it waited for (as the shim
+	 * does) */
 	if (lv->pred)
-		lv->pred->succ = NULL;
+		lv->pred->succ = lv->succ;
 	if (lv->succ)
-		lv->succ->pred = NULL;
+		lv->succ->pred = lv->pred;
 	if (!lv->released) {
 		if (!lv->standby)
 			give_back(r, lv); /* a waiting one holds nothing */
@@ -744,12 +790,10 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 
 /* After the commit of finish_record: counts, best so far, the report line;
  * the trial is let go (freed). */
-static int finish_after(struct runner *r, struct live *lv)
+static void finish_after(struct runner *r, struct live *lv)
 {
 	int state = lv->out_state;
 
-	if (lv->unstarted)
-		return 0; /* see finish() */
 	count_move(r, lv->out_from, lv->requeue ? TC_ST_QUEUED : state);
 	if (!lv->requeue)
 		r->done_session++;
@@ -782,10 +826,10 @@ static int finish_after(struct runner *r, struct live *lv)
 		live_remove(r, lv);
 	}
 	live_free(lv);
-	return 0;
 }
 
-/* Record the outcome of one attempt in a transaction of its own. */
+/* Record the outcome of one attempt (committed with whatever the open
+ * transaction holds). */
 static int finish(struct runner *r, struct live *lv, int from_state)
 {
 	int rc;
@@ -797,15 +841,12 @@ static int finish(struct runner *r, struct live *lv, int from_state)
 		if ((rc = unstart(r, lv, from_state,
 				  "its supervisor ended before it started")))
 			goto fail;
-		return txn_commit(r);
+	} else if ((rc = add_ended(r, lv))) {
+		goto fail;
 	}
-	if ((rc = txn_commit(r)))
-		return rc;
-	return finish_after(r, lv);
+	return txn_commit(r);
 fail:
-	tc_journal_rollback(r->j);
-	r->intxn = 0;
-	r->npend = 0;
+	txn_abort(r); /* lv stays in the live table */
 	return rc;
 }
 
@@ -961,6 +1002,7 @@ static int pick_next(struct runner *r, struct live *pred)
 					     ? (const char *)sqlite3_column_text(st, 3)
 					     : "{}");
 		lv->params = strdup((const char *)sqlite3_column_text(st, 4));
+		lv->idx = sqlite3_column_int64(st, 5);
 	}
 	sqlite3_reset(st);
 	if (!lv || !lv->cmd || !lv->envtext || !lv->params ||
@@ -1166,22 +1208,24 @@ static int stage_ok(const struct runner *r)
  * picked trial would overtake it).  0, or -1 when none was moved. */
 static int promote_standby(struct runner *r)
 {
+	struct live *first = NULL;
+
 	for (size_t i = 0; i < r->nlive; i++) {
 		struct live *lv = r->live[i];
 
-		if (!lv->standby || lv->drop_sent)
-			continue;
-		if (tc_shim_start_now(r->shim, lv->id) != 0)
-			return -1;
-		lv->standby = 0;
-		r->nstandby--;
-		if (lv->pred)
-			lv->pred->succ = NULL;
-		lv->pred = NULL;
-		take(r, lv, 0);
-		return 0;
+		if (lv->standby && !lv->drop_sent && (!first || lv->idx < first->idx))
+			first = lv;
 	}
-	return -1;
+	if (!first || tc_shim_start_now(r->shim, first->id) != 0)
+		return -1;
+	/* it leaves its chain; those behind it keep waiting for it */
+	first->standby = 0;
+	r->nstandby--;
+	if (first->pred)
+		first->pred->succ = NULL;
+	first->pred = NULL;
+	take(r, first, 0);
+	return 0;
 }
 
 /* Pick what fits now, and successors for the running trials of our shim
@@ -1201,29 +1245,26 @@ static int pick_ready(struct runner *r)
 		return 0;
 	for (size_t i = 0, n = r->nlive; i < n; i++) {
 		struct live *lv = r->live[i];
+		int depth = 0;
 
-		if (!lv->own || lv->standby || lv->succ || lv->cancel_pending)
+		if (!lv->own || lv->standby || lv->cancel_pending)
 			continue;
-		if ((rc = pick_next(r, lv)) <= 0)
-			return rc;
+		while (lv->succ) {
+			lv = lv->succ;
+			depth++;
+		}
+		for (; depth < stage_depth(r); depth++, lv = lv->succ)
+			if ((rc = pick_next(r, lv)) <= 0)
+				return rc;
 	}
 	return 0;
 }
 
 static int launch_ready(struct runner *r)
 {
-	int rc;
-
 	if (r->stopping || (!fits(r) && !stage_ok(r)))
 		return 0;
-	if ((rc = pick_ready(r)) || (rc = txn_commit(r))) {
-		if (r->intxn) {
-			tc_journal_rollback(r->j);
-			r->intxn = 0;
-		}
-		return rc;
-	}
-	return launch_pending(r);
+	return flush(r);
 }
 
 /* Drop the trials waiting in the shim for a slot (the runner stops, or
@@ -1254,19 +1295,75 @@ static void drop_standby(struct runner *r, int only_cancelled)
 	}
 }
 
-/* Events from the shim, and everything they lead to, in one transaction:
- * starts recorded, trials that ended recorded, and the next trials'
- * intents; then the next trials are launched.  A trial that ended hands
- * its slot to its successor waiting in the shim (started already), or
- * frees it for a trial picked here. */
+/* The depth of a slot's chain: trials waiting behind the one running. */
+static int chain_depth(const struct live *lv)
+{
+	int d = 0;
+
+	for (lv = lv->succ; lv; lv = lv->succ)
+		d++;
+	return d;
+}
+
+/* How many trials wait behind each running one: enough to cover
+ * STAGE_AHEAD seconds of work. */
+#define STAGE_AHEAD 0.02
+#define STAGE_DEPTH_MAX 4
+
+static int stage_depth(const struct runner *r)
+{
+	double d = r->avg_wall > 0 ? ceil(STAGE_AHEAD / r->avg_wall) : 1;
+
+	return d < 1 ? 1 : d > STAGE_DEPTH_MAX ? STAGE_DEPTH_MAX : (int)d;
+}
+
+/* Must the open transaction be committed now?  When a slot is free, or a
+ * slot's waiting trials run low, or it is old enough, or the run stops. */
+static int must_flush(struct runner *r)
+{
+	if (!r->intxn)
+		return 0;
+	if (r->stopping || fits(r) || r->nended >= 256 ||
+	    tc_mono() - r->txn_t0 >= BATCH_WINDOW)
+		return 1;
+	if (stage_ok(r)) {
+		int low = (stage_depth(r) + 1) / 2;
+
+		for (size_t i = 0; i < r->nlive; i++) {
+			struct live *lv = r->live[i];
+
+			if (lv->own && !lv->standby && !lv->cancel_pending &&
+			    chain_depth(lv) < low)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Commit the open transaction with the intents of the trials picked now,
+ * then launch them. */
+static int flush(struct runner *r)
+{
+	int rc;
+
+	if ((rc = pick_ready(r)) || (rc = txn_commit(r))) {
+		txn_abort(r);
+		return rc;
+	}
+	return launch_pending(r);
+}
+
+/* Events from the shim.  Their statements go into the open transaction
+ * (see txn_begin): starts recorded, trials that ended recorded; it is
+ * committed, with the next trials' intents, when must_flush says so.  A
+ * trial that ended hands its slot to its successor waiting in the shim
+ * (started already), or frees it for a trial picked then. */
 static int shim_events(struct runner *r)
 {
 	struct tc_shim_event ev;
-	struct live *ended[64];
-	size_t nended = 0;
 	int n, rc = 0, any = 0;
 
-	while (r->shim && nended < 64 && (n = tc_shim_read(r->shim, &ev)) != 0) {
+	while (r->shim && (n = tc_shim_read(r->shim, &ev)) != 0) {
 		struct live *lv;
 
 		if (n < 0) {
@@ -1306,29 +1403,22 @@ static int shim_events(struct runner *r)
 			give_back(r, lv);
 		}
 		lv->released = 1;
-		ended[nended++] = lv;
-	}
-	for (size_t i = 0; !rc && i < nended; i++)
-		rc = finish_record(r, ended[i], ended[i]->pgid ? TC_ST_RUNNING
-							       : TC_ST_STARTING);
-	if (!rc && any)
-		rc = pick_ready(r);
-	if (!rc)
-		rc = txn_commit(r);
-	if (rc) {
-		if (r->intxn) {
-			tc_journal_rollback(r->j);
-			r->intxn = 0;
-			r->npend = 0;
+		if ((rc = finish_record(r, lv, lv->pgid ? TC_ST_RUNNING
+							 : TC_ST_STARTING)) ||
+		    (rc = add_ended(r, lv))) {
+			live_free(lv);
+			break;
 		}
-		/* the runner stops: recovery records them later */
-		for (size_t i = 0; i < nended; i++)
-			live_free(ended[i]);
+		if (r->nended >= 256)
+			break;
+	}
+	if (rc) {
+		txn_abort(r);
 		return rc;
 	}
-	for (size_t i = 0; i < nended; i++)
-		finish_after(r, ended[i]);
-	return launch_pending(r);
+	if (any && must_flush(r))
+		return flush(r);
+	return 0;
 }
 
 /* Our only child is the shim.  If it died, its trials go on without it:
@@ -1387,10 +1477,9 @@ static int tail_all(struct runner *r)
 		tail(r, r->live[i], 0);
 	if (r->npend == 0)
 		return 0;
-	if ((rc = tc_journal_begin(r->j, r->err)))
-		return rc;
-	if ((rc = flush_samples(r)) || (rc = tc_journal_commit(r->j, r->err))) {
-		tc_journal_rollback(r->j);
+	if ((rc = txn_begin(r)) || (rc = flush_samples(r)) ||
+	    (rc = txn_commit(r))) {
+		txn_abort(r);
 		return rc;
 	}
 	return 0;
@@ -1403,7 +1492,7 @@ static int interrupt_all(struct runner *r, int hard)
 	int rc;
 
 	if (!hard) {
-		if ((rc = tc_journal_begin(r->j, r->err)))
+		if ((rc = txn_begin(r)))
 			return rc;
 		st = tc_journal_prepare(
 			r->j,
@@ -1411,14 +1500,14 @@ static int interrupt_all(struct runner *r, int hard)
 			"IN ('starting', 'running') AND cancel_req = 0",
 			r->err);
 		if (!st) {
-			tc_journal_rollback(r->j);
+			txn_abort(r);
 			return TC_ERR_DB;
 		}
 		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : dbfail(r);
 		sqlite3_finalize(st);
-		if (rc || (rc = tc_journal_commit(r->j, r->err))) {
-			tc_journal_rollback(r->j);
+		if (rc || (rc = txn_commit(r))) {
+			txn_abort(r);
 			return rc;
 		}
 	}
@@ -1717,9 +1806,13 @@ static int run_loop(struct runner *r)
 		}
 		if ((rc = launch_ready(r)))
 			return rc;
+		if (must_flush(r) && (rc = flush(r)))
+			return rc;
 		if (r->nlive == 0) {
 			double next_at = -1;
 
+			if ((rc = flush(r)))
+				return rc;
 			if (r->stopping)
 				break;
 			sqlite3_bind_text(r->s_next_at, 1, r->spec->name, -1,
@@ -1742,6 +1835,10 @@ static int run_loop(struct runner *r)
 				adopted |= !r->live[i]->own;
 			wait_s = adopted ? 0.25 : TAIL_INTERVAL;
 		}
+		if (r->intxn && r->txn_t0 + BATCH_WINDOW - tc_mono() < wait_s)
+			wait_s = r->txn_t0 + BATCH_WINDOW - tc_mono();
+		if (wait_s < 0)
+			wait_s = 0;
 		draw_status(r, 0);
 		pfd[0].fd = r->sigfd;
 		pfd[0].events = POLLIN;
@@ -1905,6 +2002,9 @@ out_kube:
 	free(r.live);
 	free(r.pend);
 	free(r.pending);
+	for (size_t i = 0; i < r.nended; i++)
+		live_free(r.ended[i]);
+	free(r.ended);
 	finalize_all(&r);
 	tc_metric_regex_free(r.re);
 	tc_spec_free(r.spec);
