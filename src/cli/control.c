@@ -11,6 +11,7 @@
  * retry: failed, timed-out or cancelled trials go back to queued with a
  * fresh retry budget; if no runner is alive, this command runs them.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,22 +160,22 @@ int cmd_cancel(int argc, char **argv)
 	runner_alive = tc_runner_alive(j, a.pos[0]);
 	/* now act: signal the supervisors of running trials */
 	st = tc_journal_prepare(j,
-				"SELECT id, attempt, sup_pid, sup_start FROM trials "
-				"WHERE exp = ?1 AND state IN ('starting', 'running') "
-				"AND cancel_req = 1",
+				"SELECT id, attempt, sup_pid, sup_start, idx FROM "
+				"trials WHERE exp = ?1 AND state IN ('starting', "
+				"'running') AND cancel_req = 1",
 				&err);
 	if (!st)
 		goto fail;
 	sqlite3_bind_text(st, 1, a.pos[0], -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		char *dir = tc_trial_dir(j, (const char *)sqlite3_column_text(st, 0));
+		char path[PATH_MAX];
+		struct tc_slot sl = {path, sqlite3_column_int64(st, 4)};
 
-		if (dir)
-			tc_local_cancel(dir, sqlite3_column_int(st, 1),
+		if (tc_local_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0)
+			tc_local_cancel(&sl, sqlite3_column_int(st, 1),
 					(pid_t)sqlite3_column_int(st, 2),
 					sqlite3_column_int64(st, 3),
 					tc_arg(&a, cancel_opts, "now") != NULL);
-		free(dir);
 	}
 	sqlite3_finalize(st);
 	printf("cancelled %d queued trial%s; stopping %d running trial%s\n", queued,

@@ -45,6 +45,7 @@ struct shim_req {
 	uint32_t argc, envc;
 	double timeout, grace;
 	int32_t pgid, hard;
+	int64_t idx;     /* the trial's slot in the status file */
 };
 
 struct tc_shim {
@@ -141,24 +142,35 @@ static int send_with_fd(int fd, const void *buf, size_t len, int passfd)
 	return write_full(fd, (const char *)buf + w, len - (size_t)w);
 }
 
-/* Replace the content of the status file.  Readers trust it only when
- * they could take the lock (the attempt is over and this was the last
- * write) or when it parses (a running attempt's pid record). */
-static void write_status(int fd, json_t *o)
+/* Replace the content of a trial's slot in the status file (the whole
+ * slot, padded with NULs).  Readers trust it only when they find the slot
+ * unlocked (the attempt is over and this was the last write) or when it
+ * parses (a running attempt's pid record).  -1 when the record does not
+ * fit a slot. */
+static int write_status(int fd, off_t off, json_t *o)
 {
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char slot[TC_SLOT_SIZE];
+	int rc = -1;
 
-	if (text) {
+	if (text && strlen(text) < sizeof(slot)) {
 		size_t n = strlen(text);
 
-		text[n] = '\n'; /* replaces the NUL: write n + 1 bytes */
-		if (pwrite(fd, text, n + 1, 0) == (ssize_t)(n + 1) &&
-		    ftruncate(fd, (off_t)(n + 1)) != 0) {
-			/* the old content was shorter or equal: harmless */
-		}
-		free(text);
+		memset(slot, 0, sizeof(slot));
+		memcpy(slot, text, n);
+		slot[n] = '\n';
+		rc = pwrite(fd, slot, sizeof(slot), off) == (ssize_t)sizeof(slot)
+			     ? 0
+			     : -1;
 	}
+	free(text);
 	json_decref(o);
+	return rc;
+}
+
+static off_t slot_off(long long idx)
+{
+	return (off_t)idx * TC_SLOT_SIZE;
 }
 
 static double tv_sec(struct timeval tv)
@@ -174,7 +186,8 @@ struct strial {
 	char *dir;
 	int attempt;
 	pid_t pid;       /* = its process group; 0 while waiting */
-	int lock_fd;
+	int lock_fd;     /* the status file, its slot locked (OFD) */
+	off_t off;       /* the slot */
 	double t0, started, timeout, grace;
 	double kill_at;  /* 0 none, -1 killed */
 	int timed_out, cancels;
@@ -231,9 +244,12 @@ static void exit_info(const struct strial *t, double end, int status,
 	snprintf(ei->error, sizeof(ei->error), "%s", error);
 }
 
-static void record_exit(int fd, const struct tc_exit_info *ei)
+static void record_exit(int fd, off_t off, const struct tc_exit_info *ei)
 {
-	write_status(fd, json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:f, s:f, s:f,"
+	const char *error = ei->error;
+
+again:
+	if (write_status(fd, off, json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:f, s:f, s:f,"
 				   " s:f, s:f, s:I, s:s}",
 				   "state", "exited", "attempt", ei->attempt,
 				   "exit_code", ei->exit_code, "signal",
@@ -242,7 +258,11 @@ static void record_exit(int fd, const struct tc_exit_info *ei)
 				   ei->started_at, "ended_at", ei->ended_at,
 				   "wall", ei->wall, "utime", ei->utime, "stime",
 				   ei->stime, "maxrss_kb",
-				   (json_int_t)ei->maxrss_kb, "error", ei->error));
+				   (json_int_t)ei->maxrss_kb, "error", error)) != 0 &&
+	    error[0]) {
+		error = ""; /* too long for a slot: it is in stderr.log too */
+		goto again;
+	}
 }
 
 /* Take entry i out of the table (the last one takes its place). */
@@ -272,7 +292,7 @@ static void trial_done(struct shim *s, size_t i, double end, int status,
 	if (t.pid > 0)
 		kill(-t.pid, SIGKILL); /* leftovers of the group go with it */
 	exit_info(&t, end, status, ru, error, &ei);
-	record_exit(t.lock_fd, &ei);
+	record_exit(t.lock_fd, t.off, &ei);
 	close(t.lock_fd); /* the attempt is over, its record written */
 	shim_event(s, TC_SHIM_EXITED, &t, &ei);
 	strial_free(&t);
@@ -364,7 +384,7 @@ static int shim_spawn(struct shim *s, size_t i)
 	free(t->strs);
 	t->req = NULL;
 	t->strs = NULL;
-	write_status(t->lock_fd,
+	write_status(t->lock_fd, t->off,
 		     json_pack("{s:s, s:i, s:i, s:i, s:f}", "state", "running",
 			       "attempt", t->attempt, "supervisor_pid",
 			       (int)getpid(), "pgid", (int)child, "started_at",
@@ -401,6 +421,7 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 	t->timeout = rq->timeout;
 	t->grace = rq->grace;
 	t->lock_fd = lock_fd; /* locked by the runner, held from now on here */
+	t->off = slot_off(rq->idx);
 	t->req = req;
 	t->strs = strs;
 	t->argc = rq->argc;
@@ -753,6 +774,7 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 	rq.envc = (uint32_t)envc;
 	rq.timeout = l->timeout;
 	rq.grace = l->kill_grace;
+	rq.idx = l->slot.idx;
 	buf = malloc(sizeof(len32) + len);
 	if (!buf)
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -779,23 +801,29 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 	 * a held lock (the shim has or will start the trial) or a free one
 	 * (nothing started). */
 	{
-		char path[PATH_MAX];
-		int lfd;
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+				   .l_start = slot_off(l->slot.idx),
+				   .l_len = TC_SLOT_SIZE};
+		static const char zero[TC_SLOT_SIZE];
+		int lfd, e = 0;
 
-		snprintf(path, sizeof(path), "%s/" TC_STATUS_FILE, l->trial_dir);
-		lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) != 0) {
-			int e = errno;
+		/* a description of its own: the lock is the description's */
+		lfd = open(l->slot.path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (lfd < 0 || fcntl(lfd, F_OFD_SETLK, &fl) != 0)
+			e = errno;
+		else if (pwrite(lfd, zero, sizeof(zero), fl.l_start) != sizeof(zero))
+			e = errno ? errno : EIO; /* an earlier attempt's record goes */
+		if (e) {
+			int busy = e == EAGAIN || e == EACCES;
 
 			if (lfd >= 0)
 				close(lfd);
 			free(buf);
-			return tc_error_set(err, e == EWOULDBLOCK ? TC_ERR_STATE : TC_ERR_IO,
-					    e == EWOULDBLOCK
-						    ? "trial %s is still supervised by "
-						      "another trainctl"
-						    : "cannot lock %s: %s",
-					    e == EWOULDBLOCK ? l->id : path, strerror(e));
+			return tc_error_set(err, busy ? TC_ERR_STATE : TC_ERR_IO,
+					    busy ? "trial %s is still supervised by "
+						   "another trainctl"
+						 : "cannot lock %s: %s",
+					    busy ? l->id : l->slot.path, strerror(e));
 		}
 		rc = send_with_fd(s->fd, buf, sizeof(len32) + len, lfd);
 		close(lfd);
@@ -874,33 +902,33 @@ void tc_shim_close(struct tc_shim *s)
 
 /* ---- inspecting attempts from any process ------------------------------ */
 
-static int open_lock(const char *trial_dir, int flags)
+int tc_local_status_path(const char *state_dir, const char *exp, char *buf,
+			 size_t len)
 {
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/" TC_STATUS_FILE, trial_dir);
-	return open(path, flags | O_CLOEXEC, 0644);
+	return snprintf(buf, len, "%s/locks/%s.status", state_dir, exp) < (int)len
+		       ? 0
+		       : -1;
 }
 
-static json_t *read_status(const char *trial_dir)
+static json_t *read_status(const struct tc_slot *sl)
 {
-	char path[PATH_MAX];
-	char *buf;
-	size_t len;
-	json_t *o;
+	char buf[TC_SLOT_SIZE];
+	int fd = open(sl->path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/" TC_STATUS_FILE, trial_dir);
-	if (tc_read_file(path, 1 << 20, &buf, &len) != 0)
+	if (fd < 0)
 		return NULL;
-	o = json_loadb(buf, len, 0, NULL);
-	free(buf);
-	return o;
+	n = pread(fd, buf, sizeof(buf), slot_off(sl->idx));
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	return json_loadb(buf, strnlen(buf, (size_t)n), 0, NULL);
 }
 
-int tc_local_read_exit(const char *trial_dir, int attempt,
+int tc_local_read_exit(const struct tc_slot *sl, int attempt,
 		       struct tc_exit_info *ei)
 {
-	json_t *o = read_status(trial_dir);
+	json_t *o = read_status(sl);
 	const char *e, *st;
 
 	memset(ei, 0, sizeof(*ei));
@@ -928,10 +956,10 @@ int tc_local_read_exit(const char *trial_dir, int attempt,
 	return 0;
 }
 
-int tc_local_read_run(const char *trial_dir, int attempt, pid_t *shim_pid,
+int tc_local_read_run(const struct tc_slot *sl, int attempt, pid_t *shim_pid,
 		      pid_t *pgid)
 {
-	json_t *o = read_status(trial_dir);
+	json_t *o = read_status(sl);
 	int ok;
 
 	if (!o)
@@ -947,21 +975,22 @@ int tc_local_read_run(const char *trial_dir, int attempt, pid_t *shim_pid,
 	return ok ? 0 : -1;
 }
 
-enum tc_probe tc_local_probe(const char *trial_dir, int attempt,
+enum tc_probe tc_local_probe(const struct tc_slot *sl, int attempt,
 			     struct tc_exit_info *ei)
 {
-	int fd = open_lock(trial_dir, O_RDONLY);
-	int held;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+			   .l_start = slot_off(sl->idx), .l_len = TC_SLOT_SIZE};
+	int fd = open(sl->path, O_RDONLY | O_CLOEXEC);
+	int held = 0;
 
-	if (fd < 0)
-		return tc_local_read_exit(trial_dir, attempt, ei) == 0
-			       ? TC_PROBE_EXITED
-			       : TC_PROBE_VANISHED;
-	held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-	close(fd);
+	/* asking takes no lock: a prober never gets in a shim's way */
+	if (fd >= 0) {
+		held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+		close(fd);
+	}
 	if (held)
 		return TC_PROBE_ALIVE;
-	if (tc_local_read_exit(trial_dir, attempt, ei) == 0)
+	if (tc_local_read_exit(sl, attempt, ei) == 0)
 		return TC_PROBE_EXITED;
 	return TC_PROBE_VANISHED;
 }
@@ -995,15 +1024,15 @@ long long tc_proc_start_time(pid_t pid)
 	return start;
 }
 
-int tc_local_cancel(const char *trial_dir, int attempt, pid_t shim_pid,
+int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
 		    long long shim_start, int hard)
 {
 	pid_t sp = 0, pgid = 0;
 	struct tc_exit_info ei;
 
-	if (tc_local_read_run(trial_dir, attempt, &sp, &pgid) != 0 || pgid <= 0)
+	if (tc_local_read_run(sl, attempt, &sp, &pgid) != 0 || pgid <= 0)
 		return -1;
-	if (tc_local_probe(trial_dir, attempt, &ei) != TC_PROBE_ALIVE)
+	if (tc_local_probe(sl, attempt, &ei) != TC_PROBE_ALIVE)
 		return -1; /* over already */
 	if (shim_pid <= 0)
 		shim_pid = sp;

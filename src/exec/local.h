@@ -4,24 +4,32 @@
  * starts, and outlives the runner.
  *
  * A runner forks one shim when it starts (tc_shim_start) and talks to it
- * over a socket pair.  For each attempt the runner takes the lock of the
- * trial directory's status file (flock) and hands the locked descriptor to
- * the shim with the request, so the lock is held without a gap until the
- * attempt is over, and by nothing else.  The shim spawns the trial with posix_spawn in its own process group
- * with stdout/stderr going straight to files, enforces its timeout on the
- * whole group, and when it ends reaps it with wait4, writes the exit
- * status and accounting into the status file, lets go of the lock and
- * tells the runner.  If the runner dies, the shim goes on until its last trial has
- * ended and been recorded in its status file, then exits; a restarted runner
- * starts a shim of its own and tells live attempts (lock held) from
- * finished (exit record) and vanished ones (neither) without trusting pids.
+ * over a socket pair.  Each trial has a slot of TC_SLOT_SIZE bytes at its
+ * index in the experiment's status file (STATE/locks/EXP.status).  For
+ * each attempt the runner opens the file afresh, takes an
+ * open-file-description lock (F_OFD_SETLK) on the trial's slot and hands
+ * the descriptor to the shim with the request, so the lock is held without
+ * a gap until the attempt is over, and by nothing else.  The shim spawns
+ * the trial with posix_spawn in its own process group with stdout/stderr
+ * going straight to files in its directory, enforces its timeout on the
+ * whole group, and when it ends reaps it with wait4, writes the exit status
+ * and accounting into the slot, lets go of the lock and tells the runner.
+ * If the runner dies, the shim goes on until its last trial has ended and
+ * been recorded in its slot, then exits; a restarted runner starts a shim
+ * of its own and tells live attempts (slot locked) from finished (exit
+ * record) and vanished ones (neither) without trusting pids.  One file for
+ * all trials rather than one per trial: creating a file costs more than
+ * the rest of a trial's bookkeeping on some file systems (ext4 without a
+ * journal scans past every inode deleted in the last minutes).
  *
  * A request may name the trial whose slot it takes ("after"): the shim
  * then holds it, with its lock, and starts it the moment that trial has
  * been reaped, so a freed slot is refilled without a round trip through
- * the runner.  Such a waiting trial is started even if the runner is gone
- * (its start was committed to the journal); only the runner's drop request
- * or a signal that stops every trial makes the shim forget it.
+ * the runner.  Trials wait in chains (one waits for a trial that waits
+ * itself); one that is dropped hands its place in the chain to the one
+ * behind it.  A waiting trial is started even if the runner is gone (its
+ * start was committed to the journal); only the runner's drop request or a
+ * signal that stops every trial makes the shim forget it.
  *
  * One shim per runner rather than one supervisor per trial: creating a
  * process costs milliseconds on some machines, and a trial already costs
@@ -33,18 +41,16 @@
  * (SIGTERM to its group, SIGKILL after the grace period), SIGRTMIN+1 kills
  * it at once.
  *
- * Files in the trial directory, per attempt:
- *   status.json              the lock, and the attempt's record: while it
- *                            runs {state: running, attempt, supervisor_pid,
- *                            pgid, started_at}; when it is over {state:
- *                            exited, attempt, exit_code, signal, timed_out,
- *                            cancelled, started_at, ended_at, wall, utime,
- *                            stime, maxrss_kb, error}.  Written only under
- *                            the lock; the exit record is final once the
- *                            lock is free.  (No rename: one file creation a
- *                            trial fewer.)
- *   stdout.log, stderr.log   the trial's output (earlier attempts are kept
- *                            as stdout.N.log, stderr.N.log by the runner)
+ * A slot holds one JSON line, NUL-padded, written only under its lock:
+ * while the attempt runs {state: running, attempt, supervisor_pid, pgid,
+ * started_at}; when it is over {state: exited, attempt, exit_code, signal,
+ * timed_out, cancelled, started_at, ended_at, wall, utime, stime,
+ * maxrss_kb, error}; the exit record is final once the lock is free.  The
+ * runner clears the slot when it takes the lock for a new attempt.
+ *
+ * Files in the trial directory, per attempt: stdout.log, stderr.log (the
+ * trial's output; earlier attempts are kept as stdout.N.log, stderr.N.log
+ * by the runner).
  */
 #ifndef TC_LOCAL_H
 #define TC_LOCAL_H
@@ -53,7 +59,17 @@
 
 #include "util/error.h"
 
-#define TC_STATUS_FILE "status.json"
+#define TC_SLOT_SIZE 1024
+
+/* A trial's slot: the experiment's status file and the trial's index. */
+struct tc_slot {
+	const char *path;
+	long long idx;
+};
+
+/* The status file of experiment exp in state_dir.  0, or -1 if too long. */
+int tc_local_status_path(const char *state_dir, const char *exp, char *buf,
+			 size_t len);
 
 struct tc_launch {
 	const char *id;        /* the trial id, echoed in events */
@@ -61,6 +77,7 @@ struct tc_launch {
 				* this shim whose slot it takes: started the
 				* moment that one ends (or now, if it has) */
 	const char *trial_dir; /* absolute; exists */
+	struct tc_slot slot;   /* its slot in the status file */
 	const char *cwd;       /* working directory of the trial */
 	char *const *argv;     /* NULL-terminated; argv[0] looked up in PATH */
 	char *const *envp;     /* the trial's whole environment */
@@ -133,20 +150,20 @@ void tc_shim_close(struct tc_shim *s);
 
 enum tc_probe { TC_PROBE_ALIVE, TC_PROBE_EXITED, TC_PROBE_VANISHED };
 
-/* What became of attempt `attempt` of the trial in trial_dir?  ALIVE (a
+/* What became of attempt `attempt` of the trial in slot sl?  ALIVE (a
  * shim holds the lock), EXITED (the exit record of that attempt is there;
  * *ei filled), or VANISHED (neither). */
-enum tc_probe tc_local_probe(const char *trial_dir, int attempt,
+enum tc_probe tc_local_probe(const struct tc_slot *sl, int attempt,
 			     struct tc_exit_info *ei);
 
 /* Read the exit record; 0 when present and of this attempt, -1
  * otherwise. */
-int tc_local_read_exit(const char *trial_dir, int attempt,
+int tc_local_read_exit(const struct tc_slot *sl, int attempt,
 		       struct tc_exit_info *ei);
 
 /* Read the running record: the shim pid and the trial's process group of
  * this attempt.  0 or -1. */
-int tc_local_read_run(const char *trial_dir, int attempt, pid_t *shim_pid,
+int tc_local_read_run(const struct tc_slot *sl, int attempt, pid_t *shim_pid,
 		      pid_t *pgid);
 
 /* The kernel's start time of a process (clock ticks since boot), 0 when it
@@ -157,7 +174,7 @@ long long tc_proc_start_time(pid_t pid);
  * recorded start time) with the trial's pgid; if the shim is gone but the
  * trial's group still runs, kill the group.  0, or -1 when nothing was
  * there. */
-int tc_local_cancel(const char *trial_dir, int attempt, pid_t shim_pid,
+int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
 		    long long shim_start, int hard);
 
 #endif

@@ -107,6 +107,7 @@ struct runner {
 
 	struct tc_shim *shim;
 	long long shim_start;
+	char status_path[PATH_MAX]; /* the trials' slots (see exec/local.h) */
 
 	double cpu_cap, cpu_used, cpu_req;
 	long long mem_cap, mem_used, mem_req;
@@ -500,6 +501,13 @@ static void gpus_parse(struct live *lv, const char *s)
 
 /* ---- live trials ---------------------------------------------------------- */
 
+static struct tc_slot slot_of(const struct runner *r, const struct live *lv)
+{
+	struct tc_slot sl = {r->status_path, lv->idx};
+
+	return sl;
+}
+
 static struct live *live_new(struct runner *r, const char *id, int attempt)
 {
 	struct live *lv = calloc(1, sizeof(*lv));
@@ -688,6 +696,7 @@ static int unstart(struct runner *r, struct live *lv, int from,
 static int finish_record(struct runner *r, struct live *lv, int from_state)
 {
 	struct tc_exit_info ei;
+	struct tc_slot sl = slot_of(r, lv);
 	int have = lv->have_exit, cancel_req = 0, retry_base = 0, state, rc;
 	char *reason = lv->reason;
 	double next_at = 0;
@@ -695,7 +704,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	if (have)
 		ei = lv->ei;
 	else
-		have = tc_local_read_exit(lv->dir, lv->attempt, &ei) == 0;
+		have = tc_local_read_exit(&sl, lv->attempt, &ei) == 0;
 	tail(r, lv, 1);
 	if (!have && lv->pgid > 0)
 		kill(-lv->pgid, SIGKILL); /* unsupervised leftovers */
@@ -704,7 +713,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 
 		/* nothing ever started: requeue it as vanished */
 		if (lv->pgid == 0 &&
-		    tc_local_read_run(lv->dir, lv->attempt, &sp, &pg) != 0) {
+		    tc_local_read_run(&sl, lv->attempt, &sp, &pg) != 0) {
 			lv->unstarted = 1;
 			return 0;
 		}
@@ -1056,12 +1065,18 @@ static int launch(struct runner *r, struct live *lv)
 	char **argv = NULL, **envp = NULL;
 	json_t *spec_env = NULL;
 	struct tc_launch l;
-	int rc = 0;
+	int rc = 0, fresh = 0;
 
-	if (tc_mkdir_p(lv->dir, 0755) != 0)
+	if (mkdir(lv->dir, 0755) == 0)
+		fresh = 1; /* nothing of an earlier run to clear */
+	else if (errno != EEXIST && tc_mkdir_p(lv->dir, 0755) == 0)
+		fresh = 1;
+	else if (errno != EEXIST)
 		return tc_error_set(r->err, TC_ERR_IO, "cannot create %s: %s",
 				    lv->dir, strerror(errno));
-	if (lv->attempt > 1) {
+	if (fresh) {
+		/* nothing to rotate or clear */
+	} else if (lv->attempt > 1) {
 		tc_rotate_log(lv->dir, "stdout", "log", lv->attempt - 1);
 		tc_rotate_log(lv->dir, "stderr", "log", lv->attempt - 1);
 		tc_rotate_log(lv->dir, "metrics", "jsonl", lv->attempt - 1);
@@ -1103,6 +1118,7 @@ static int launch(struct runner *r, struct live *lv)
 	l.id = lv->id;
 	l.after = lv->pred ? lv->pred->id : NULL;
 	l.trial_dir = lv->dir;
+	l.slot = slot_of(r, lv);
 	l.cwd = r->exp.spec_dir;
 	l.argv = argv;
 	l.envp = envp;
@@ -1443,9 +1459,10 @@ static int check_adopted(struct runner *r)
 {
 	for (size_t i = 0; i < r->nlive;) {
 		struct live *lv = r->live[i];
+		struct tc_slot sl = slot_of(r, lv);
 		struct tc_exit_info ei;
 
-		if (!lv->own && tc_local_probe(lv->dir, lv->attempt, &ei) !=
+		if (!lv->own && tc_local_probe(&sl, lv->attempt, &ei) !=
 					TC_PROBE_ALIVE) {
 			int rc = finish(r, lv, TC_ST_RUNNING);
 
@@ -1456,7 +1473,7 @@ static int check_adopted(struct runner *r)
 		if (!lv->own && lv->pgid == 0) {
 			pid_t sp, pg;
 
-			if (tc_local_read_run(lv->dir, lv->attempt, &sp, &pg) == 0) {
+			if (tc_local_read_run(&sl, lv->attempt, &sp, &pg) == 0) {
 				lv->pgid = pg;
 				if (!lv->shim_pid) {
 					lv->shim_pid = sp;
@@ -1523,7 +1540,9 @@ static int interrupt_all(struct runner *r, int hard)
 			else
 				lv->cancel_pending = 1;
 		} else {
-			tc_local_cancel(lv->dir, lv->attempt, lv->shim_pid,
+			struct tc_slot sl = slot_of(r, lv);
+
+			tc_local_cancel(&sl, lv->attempt, lv->shim_pid,
 					lv->shim_start, hard);
 		}
 	}
@@ -1580,8 +1599,8 @@ static int recover(struct runner *r)
 {
 	sqlite3_stmt *st = tc_journal_prepare(
 		r->j,
-		"SELECT id, attempt, state, sup_pid, gpus, params, sup_start, pgid "
-		"FROM trials "
+		"SELECT id, attempt, state, sup_pid, gpus, params, sup_start, pgid, "
+		"idx FROM trials "
 		"WHERE exp = ?1 AND state IN ('starting', 'running') ORDER BY idx",
 		r->err);
 	int rc = 0;
@@ -1595,6 +1614,7 @@ static int recover(struct runner *r)
 		int from = tc_state_parse((const char *)sqlite3_column_text(st, 2));
 		struct live *lv = live_new(r, id, attempt);
 		struct tc_exit_info ei;
+		struct tc_slot sl;
 		enum tc_probe pr;
 
 		if (!lv) {
@@ -1606,7 +1626,9 @@ static int recover(struct runner *r)
 		lv->pgid = (pid_t)sqlite3_column_int(st, 7);
 		gpus_parse(lv, (const char *)sqlite3_column_text(st, 4));
 		lv->params = strdup((const char *)sqlite3_column_text(st, 5));
-		pr = tc_local_probe(lv->dir, attempt, &ei);
+		lv->idx = sqlite3_column_int64(st, 8);
+		sl = slot_of(r, lv);
+		pr = tc_local_probe(&sl, attempt, &ei);
 		if ((rc = tc_journal_begin(r->j, r->err))) {
 			live_free(lv);
 			break;
@@ -1625,7 +1647,7 @@ static int recover(struct runner *r)
 			sqlite3_stmt *rq = r->s_finish;
 
 			/* whatever is left of its process group goes */
-			if (tc_local_read_run(lv->dir, attempt, &sp, &pg) == 0 &&
+			if (tc_local_read_run(&sl, attempt, &sp, &pg) == 0 &&
 			    pg > 0)
 				kill(-pg, SIGKILL);
 			sqlite3_bind_text(rq, 1, r->spec->name, -1, SQLITE_STATIC);
@@ -1655,7 +1677,7 @@ static int recover(struct runner *r)
 
 			/* a start whose pid was never recorded: the lock's
 			 * content names the shim and the trial */
-			tc_local_read_run(lv->dir, attempt, &sp, &pg);
+			tc_local_read_run(&sl, attempt, &sp, &pg);
 			lv->shim_pid = sp;
 			lv->shim_start = tc_proc_start_time(sp);
 			lv->pgid = pg;
@@ -1937,6 +1959,11 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	r.threads = r.cpu_req > 0 ? (int)ceil(r.cpu_req) : 1;
 	if ((rc = prepare_all(&r)))
 		goto out;
+	if (tc_local_status_path(j->dir, name, r.status_path,
+				 sizeof(r.status_path))) {
+		rc = tc_error_set(err, TC_ERR_IO, "state directory path too long");
+		goto out;
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

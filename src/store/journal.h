@@ -15,9 +15,10 @@
  *   queued     durable: params, command, attempt (the next attempt number
  *              minus one), next_at (not before this time: retry backoff).
  *   starting   the intent: attempt incremented, started_at set.  A
- *              supervisor may or may not have it; the lock of the trial's
- *              status.json tells (held from before the request is sent
- *              until the attempt is over).
+ *              supervisor may or may not have it (it may also hold it
+ *              waiting for a slot); the lock of the trial's slot in the
+ *              experiment's status file tells (held from before the request
+ *              is sent until the attempt is over; see exec/local.h).
  *   running    supervisor pid, its start time (/proc starttime, against pid
  *              reuse) and the trial's process group recorded.
  *   succeeded, failed, timed_out, cancelled
