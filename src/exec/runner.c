@@ -235,7 +235,8 @@ static int prepare_all(struct runner *r)
 		 " reason = ?6, ended_at = ?7, wall = ?8, utime = ?9, stime = ?10,"
 		 " maxrss_kb = ?11, total_wall = total_wall + ?8, total_cpu = "
 		 "total_cpu + ?9 + ?10, next_at = ?12, attempt = attempt + ?13,"
-		 " sup_pid = NULL WHERE exp = ?1 AND id = ?2"},
+		 " sup_pid = NULL, started_at = coalesce(?14, started_at) WHERE "
+		 "exp = ?1 AND id = ?2"},
 		{&r->s_expstate, TC_REC_EXPSTATE_SQL},
 	};
 
@@ -783,6 +784,11 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 		sqlite3_bind_int64(st, 11, ei.maxrss_kb);
 		sqlite3_bind_double(st, 12, next_at);
 		sqlite3_bind_int(st, 13, 0);
+		/* when it really started (a trial that waited for its slot) */
+		if (have)
+			sqlite3_bind_double(st, 14, ei.started_at);
+		else
+			sqlite3_bind_null(st, 14);
 		if ((rc = step_done(r, st)))
 			return rc;
 	}
@@ -1662,6 +1668,7 @@ static int recover(struct runner *r)
 			sqlite3_bind_double(rq, 10, 0);
 			sqlite3_bind_double(rq, 12, 0);
 			sqlite3_bind_int(rq, 13, -1);
+			sqlite3_bind_null(rq, 14);
 			if ((rc = step_done(r, rq)) ||
 			    (rc = event(r, id, "queued",
 					"vanished while trainctl was down; requeued")))

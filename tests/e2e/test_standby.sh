@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Short trials are handed to the supervisor ahead of their slot (see
+# exec/local.h): the parallelism must still hold at every moment, a trial
+# that waits must be cancellable without ever starting, an interrupt must
+# put waiting trials back in the queue, and a trial's directory holds only
+# its own files (its supervisor record lives in the experiment's status
+# file).
+. "$(dirname "$0")/lib.sh"
+
+# ---- parallel 3 holds, measured by the trials themselves ------------------
+# each trial registers in running/ (mkdir is atomic), counts who is there,
+# keeps the largest count it saw, and leaves
+cat >count.sh <<'EOF'
+#!/bin/sh
+mkdir -p running
+mkdir "running/$TRAINCTL_TRIAL"
+n=$(ls running | wc -l)
+echo "$n" >> seen
+echo "$TRAINCTL_TRIAL" >> starts
+sleep "$1"
+rmdir "running/$TRAINCTL_TRIAL"
+echo "acc=$2"
+EOF
+chmod +x count.sh
+cat >par.yaml <<'EOF'
+version: 1
+name: par
+command: [./count.sh, "{{d}}", "{{k}}"]
+parameters:
+  d: {values: [0.005, 0.02, 0.01]}
+  k: {values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]}
+metric: {name: acc}
+run: {parallel: 3}
+EOF
+tc_run run -q par.yaml
+expect_rc 0 "par: 60 short trials at parallel 3"
+expect_eq "$(sort -n seen | tail -1)" 3 "never more than 3 trials at once (as the trials saw it)"
+expect_eq "$(wc -l <starts)" 60 "60 starts"
+expect_eq "$(sort starts | uniq -d | wc -l)" 0 "no trial started twice"
+pycheck "the journal's start and end times never overlap more than 3 deep" .trainctl/journal.db <<'PY'
+import sqlite3
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "select started_at, ended_at from trials where exp='par'").fetchall()
+ev = sorted([(s, 1) for s, _ in rows] + [(e, -1) for _, e in rows], key=lambda p: (p[0], p[1]))
+cur = peak = 0
+for _, d in ev:
+    cur += d
+    peak = max(peak, cur)
+check(peak <= 3, "peak concurrency %d" % peak)
+check(len(rows) == 60, "rows %d" % len(rows))
+PY
+id=$(trial_ids par.yaml | head -1)
+expect_eq "$(ls .trainctl/trials/"$id" | tr '\n' ' ')" "params.json stderr.log stdout.log " \
+	"a trial's directory: params.json, stdout.log, stderr.log"
+expect_file .trainctl/locks/par.status "the supervisor records are in the experiment's status file"
+expect_eq "$(find .trainctl/trials -name status.json | wc -l)" 0 "no status.json in trial directories"
+
+# ---- a waiting trial cancelled never starts ---------------------------------
+# parallel 1: six short trials make the runner hand trials ahead, then one
+# that waits for a file, with trials waiting behind it
+cat >gate.sh <<'EOF'
+#!/bin/sh
+echo "$1" >> started
+[ "$1" = gate ] && while [ ! -e go ]; do sleep 0.02; done
+echo acc=1
+EOF
+chmod +x gate.sh
+cat >gate.yaml <<'EOF'
+version: 1
+name: gt
+command: [./gate.sh, "{{v}}"]
+parameters:
+  v: {values: [a, b, c, d, e, f, gate, w1, w2, w3]}
+metric: {name: acc}
+run: {parallel: 1}
+EOF
+tc_bg gt.out run -q gate.yaml
+gt_pid=$BG_PID
+if wait_for 15 "the gate trial running" trial_is gt 6 running &&
+	wait_for 15 "w1 waiting for the slot (starting)" trial_is gt 7 starting; then
+	w1=$(trial_ids gate.yaml | sed -n 8p)
+	tc_run cancel gt "$w1"
+	expect_rc 0 "cancel the waiting trial"
+	wait_for 15 "w1 cancelled" trial_is gt 7 cancelled && pass "the waiting trial is recorded cancelled"
+	expect_eq "$(trial_state gt 6)" running "the gate trial still runs"
+	touch go
+fi
+touch go
+tc_wait_bg "$gt_pid"
+expect_rc 1 "gt ends with exit 1 (one trial cancelled)"
+expect_no_match "$(cat started)" '^w1$' "the cancelled waiting trial never started"
+expect_eq "$(grep -c . started)" 9 "the other nine ran"
+expect_eq "$(trial_state gt 8)-$(trial_state gt 9)" "succeeded-succeeded" "the trials behind it ran"
+
+# ---- an interrupt puts waiting trials back in the queue --------------------
+rm -f go started
+sed 's/name: gt/name: gi/' gate.yaml >gi.yaml
+tc_bg gi.out run -q gi.yaml
+gi_pid=$BG_PID
+if wait_for 15 "gi: the gate trial running" trial_is gi 6 running &&
+	wait_for 15 "gi: w1 waiting" trial_is gi 7 starting; then
+	kill -INT "$gi_pid"
+	tc_wait_bg "$gi_pid"
+	expect_rc 1 "SIGINT: exit 1"
+	expect_eq "$(trial_state gi 7)" queued "the waiting trial is queued again"
+	expect_no_match "$(cat started)" '^w1$' "and it never started"
+	touch go
+	tc_run resume gi -q
+	expect_rc 0 "resume gi finishes it"
+	expect_eq "$(grep -c '^w1$' started)" 1 "w1 ran once, after the resume"
+fi
+
+tc_done
