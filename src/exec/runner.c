@@ -128,6 +128,7 @@ struct runner {
 	struct live **pending; /* picked, their intent not yet committed */
 	size_t npending, cappending;
 	double txn_t0;      /* when the open transaction began (monotonic) */
+	double quiet_until; /* the shim's events can wait until then */
 	struct live **ended; /* outcomes in the open transaction, to report */
 	size_t nended, capended;
 	size_t nstandby;    /* live trials waiting in the shim for a slot */
@@ -1372,7 +1373,26 @@ static int flush(struct runner *r)
 		txn_abort(r);
 		return rc;
 	}
-	return launch_pending(r);
+	rc = launch_pending(r);
+	/* With every slot's chain full, nothing needs the runner before the
+	 * shortest chain has run down to its low mark: it need not wake for
+	 * each event meanwhile (they wait in the socket, read in one go). */
+	if (!rc && stage_ok(r) && r->nstandby) {
+		int d = stage_depth(r), low = (d + 1) / 2, dmin = d;
+
+		for (size_t i = 0; i < r->nlive; i++) {
+			struct live *lv = r->live[i];
+			int cd;
+
+			if (lv->own && !lv->standby && !lv->cancel_pending &&
+			    (cd = chain_depth(lv)) < dmin)
+				dmin = cd;
+		}
+		if (dmin > low)
+			r->quiet_until = tc_mono() +
+					 fmin(BATCH_WINDOW, (dmin - low) * r->avg_wall);
+	}
+	return rc;
 }
 
 /* Events from the shim.  Their statements go into the open transaction
@@ -1537,6 +1557,7 @@ static int interrupt_all(struct runner *r, int hard)
 	/* the waiting ones first: the shim reads requests in order, and a
 	 * trial stopped first would hand its slot to its successor */
 	drop_standby(r, 0);
+	r->quiet_until = 0; /* and their answers are awaited now */
 	for (size_t i = 0; i < r->nlive; i++) {
 		struct live *lv = r->live[i];
 
@@ -1871,12 +1892,20 @@ static int run_loop(struct runner *r)
 		draw_status(r, 0);
 		pfd[0].fd = r->sigfd;
 		pfd[0].events = POLLIN;
-		if (r->shim) {
+		now = tc_mono();
+		if (r->shim && now >= r->quiet_until) {
 			pfd[1].fd = tc_shim_fd(r->shim);
 			pfd[1].events = POLLIN;
 			npfd = 2;
+		} else if (r->shim && r->quiet_until - now < wait_s) {
+			wait_s = r->quiet_until - now;
 		}
-		poll(pfd, npfd, (int)(wait_s * 1000) + 1);
+		{
+			struct timespec ts = {(time_t)wait_s,
+					      (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
+
+			ppoll(pfd, npfd, &ts, NULL);
+		}
 	}
 	return 0;
 }
