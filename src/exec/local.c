@@ -223,11 +223,25 @@ static void shim_event(struct shim *s, int type, const struct strial *t,
 	}
 }
 
-static void exit_info(const struct strial *t, double end, int status,
+/* end: when it was reaped, on both clocks: wall from the monotonic one,
+ * ended_at from the real one (so that a successor started after it never
+ * seems to overlap it). */
+struct when {
+	double mono, real;
+};
+
+static struct when when_now(void)
+{
+	struct when w = {tc_mono(), tc_now()};
+
+	return w;
+}
+
+static void exit_info(const struct strial *t, struct when end, int status,
 		      const struct rusage *ru, const char *error,
 		      struct tc_exit_info *ei)
 {
-	double wall = end - t->t0;
+	double wall = end.mono - t->t0;
 
 	memset(ei, 0, sizeof(*ei));
 	ei->attempt = t->attempt;
@@ -236,7 +250,7 @@ static void exit_info(const struct strial *t, double end, int status,
 	ei->timed_out = t->timed_out;
 	ei->cancelled = t->cancels > 0 && !t->timed_out;
 	ei->started_at = t->started;
-	ei->ended_at = t->started + wall;
+	ei->ended_at = end.real > t->started ? end.real : t->started;
 	ei->wall = wall;
 	ei->utime = tv_sec(ru->ru_utime);
 	ei->stime = tv_sec(ru->ru_stime);
@@ -283,7 +297,7 @@ static void strial_free(struct strial *t)
 
 /* The attempt in entry i is over (at `end`, monotonic): its record, its
  * lock, its event. */
-static void trial_done(struct shim *s, size_t i, double end, int status,
+static void trial_done(struct shim *s, size_t i, struct when end, int status,
 		       const struct rusage *ru, const char *error)
 {
 	struct strial t = shim_remove(s, i);
@@ -376,7 +390,7 @@ static int shim_spawn(struct shim *s, size_t i)
 		}
 		memset(&ru, 0, sizeof(ru));
 		t->pid = 0;
-		trial_done(s, i, tc_mono(), 127 << 8, &ru, error);
+		trial_done(s, i, when_now(), 127 << 8, &ru, error);
 		return 0;
 	}
 	t->pid = child;
@@ -481,7 +495,7 @@ static void shim_reaped(struct shim *s, pid_t pid, int status,
 			const struct rusage *ru)
 {
 	ssize_t i = shim_find(s, pid, NULL);
-	double end = tc_mono(); /* before the successor's start */
+	struct when end = when_now(); /* before the successor's start */
 	char next[32];
 
 	if (i < 0)

@@ -148,6 +148,26 @@ struct runner {
 
 /* ---- machine resources ---------------------------------------------------- */
 
+/* Is prog an executable in $PATH?  (Spawning one that is not costs a
+ * process creation per PATH entry.) */
+static int on_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+
+	while (path && *path) {
+		const char *end = strchr(path, ':');
+		size_t n = end ? (size_t)(end - path) : strlen(path);
+		char buf[PATH_MAX];
+
+		if (n > 0 && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path,
+				      prog) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return 1;
+		path = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
 void tc_machine_resources(double *cpus, long long *memory, int *gpus)
 {
 	static int known;
@@ -170,7 +190,7 @@ void tc_machine_resources(double *cpus, long long *memory, int *gpus)
 		*cpus = CPU_COUNT(&set);
 	*memory = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
 	*gpus = 0;
-	if (tc_capture(smi, buf, sizeof(buf)) == 0)
+	if (on_path(smi[0]) && tc_capture(smi, buf, sizeof(buf)) == 0)
 		for (char *p = buf; (p = strstr(p, "GPU ")); p++)
 			if (p == buf || p[-1] == '\n')
 				(*gpus)++;
