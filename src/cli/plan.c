@@ -264,6 +264,122 @@ static int render_one(const char *dir, const struct tc_spec *spec,
 	return 0;
 }
 
+/* JSON rows of `plan --format json`, a million a second or so: each row is
+ * the same object (index, trial, state, the parameters, trial_seed), so its
+ * keys are encoded once, and the encoding of each parameter value (by the
+ * JSON library, as the whole object would be) is kept and reused while the
+ * value repeats, as a grid's values do. */
+#define JROW_CACHE 256
+
+struct jval {
+	const char *text; /* the value's own text (pointer and content) */
+	char *copy;
+	enum tc_vtype type;
+	char *json;
+};
+
+struct jrow {
+	char **key;                   /* ,"name": per parameter */
+	struct jval (*cache)[JROW_CACHE];
+};
+
+static const size_t jflags = JSON_COMPACT | JSON_PRESERVE_ORDER |
+			     JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY;
+
+static void jrow_free(struct jrow *jr, const struct tc_spec *spec)
+{
+	if (!jr)
+		return;
+	for (size_t i = 0; i < spec->nparams; i++) {
+		free(jr->key ? jr->key[i] : NULL);
+		for (int k = 0; jr->cache && k < JROW_CACHE; k++) {
+			free(jr->cache[i][k].copy);
+			free(jr->cache[i][k].json);
+		}
+	}
+	free(jr->key);
+	free(jr->cache);
+	free(jr);
+}
+
+static struct jrow *jrow_new(const struct tc_spec *spec)
+{
+	struct jrow *jr = calloc(1, sizeof(*jr));
+
+	if (!jr)
+		return NULL;
+	jr->key = calloc(spec->nparams + 1, sizeof(*jr->key));
+	jr->cache = calloc(spec->nparams + 1, sizeof(*jr->cache));
+	if (!jr->key || !jr->cache) {
+		jrow_free(jr, spec);
+		return NULL;
+	}
+	for (size_t i = 0; i < spec->nparams; i++) {
+		json_t *k = json_string(spec->params[i].name);
+		char *enc = k ? json_dumps(k, jflags) : NULL;
+
+		json_decref(k);
+		if (!enc || asprintf(&jr->key[i], ",%s:", enc) < 0)
+			jr->key[i] = NULL;
+		free(enc);
+		if (!jr->key[i]) {
+			jrow_free(jr, spec);
+			return NULL;
+		}
+	}
+	return jr;
+}
+
+/* The JSON of value v of parameter i: from the cache, or encoded now. */
+static const char *jrow_value(struct jrow *jr, size_t i, const struct tc_value *v,
+			      char **tmp)
+{
+	uintptr_t h = ((uintptr_t)v->text >> 3) ^ ((uintptr_t)v->text >> 11);
+	struct jval *c = &jr->cache[i][h % JROW_CACHE];
+	json_t *o;
+	char *enc;
+
+	if (v->text && c->text == v->text && c->type == v->type &&
+	    !strcmp(c->copy, v->text))
+		return c->json;
+	o = tc_value_json(v);
+	enc = o ? json_dumps(o, jflags) : NULL;
+	json_decref(o);
+	if (!enc)
+		return "null";
+	if (v->text) {
+		char *copy = strdup(v->text);
+
+		if (copy) {
+			free(c->copy);
+			free(c->json);
+			c->text = v->text;
+			c->copy = copy;
+			c->type = v->type;
+			c->json = enc;
+			return enc;
+		}
+	}
+	*tmp = enc;
+	return enc;
+}
+
+static void jrow_write(struct jrow *jr, const struct tc_spec *spec,
+		       const struct tc_trial *t, FILE *out)
+{
+	/* the id is hex: no escaping; index and seed are plain integers */
+	fprintf(out, "{\"index\":%" PRIu64 ",\"trial\":\"%s\",\"state\":\"planned\"",
+		t->index, t->id);
+	for (size_t i = 0; i < spec->nparams; i++) {
+		char *tmp = NULL;
+
+		fputs(jr->key[i], out);
+		fputs(jrow_value(jr, i, &t->values[i], &tmp), out);
+		free(tmp);
+	}
+	fprintf(out, ",\"trial_seed\":%" PRIu32 "}", t->seed);
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	struct tc_args a;
@@ -277,7 +393,7 @@ int cmd_plan(int argc, char **argv)
 	char *state_dir = NULL;
 	int *width = NULL, rc, picked;
 	uint64_t n = 0, seed;
-	json_t *row = NULL;
+	struct jrow *jr = NULL;
 
 	rc = tc_parse_args(argc, argv, plan_opts,
 			   "plan SPEC [--format FMT] [--render DIR [--backend "
@@ -420,50 +536,12 @@ int cmd_plan(int argc, char **argv)
 			}
 			printf(",%" PRIu32 "\n", t->seed);
 		} else {
-			if (!row) {
-				row = json_object();
-				json_object_set_new(row, "index", json_integer(0));
-				json_object_set_new(row, "trial", json_string(""));
-				json_object_set_new(row, "state", json_string("planned"));
-				for (size_t i = 0; i < spec->nparams; i++)
-					json_object_set_new(row, spec->params[i].name,
-							    json_null());
-				json_object_set_new(row, "trial_seed", json_integer(0));
+			if (!jr && !(jr = jrow_new(spec))) {
+				tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
+				goto fail;
 			}
-			/* one row object, its values updated in place */
-			json_integer_set(json_object_get(row, "index"),
-					 (json_int_t)t->index);
-			json_string_set(json_object_get(row, "trial"), t->id);
-			for (size_t i = 0; i < spec->nparams; i++) {
-				json_t *old = json_object_get(row, spec->params[i].name);
-				const struct tc_value *v = &t->values[i];
-
-				if (v->type == TC_V_INT && json_is_integer(old))
-					json_integer_set(old, v->i);
-				else if (v->type == TC_V_FLOAT && isfinite(v->f) &&
-					 json_is_real(old))
-					json_real_set(old, v->f);
-				else if (v->type == TC_V_STR && json_is_string(old))
-					json_string_set(old, v->text);
-				else
-					json_object_set_new(row, spec->params[i].name,
-							    tc_value_json(v));
-			}
-			json_integer_set(json_object_get(row, "trial_seed"), t->seed);
-			{
-				/* into a buffer first: json_dumpf writes token by
-				 * token, which costs more than the encoding */
-				char rbuf[8192];
-				size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER |
-					       JSON_REAL_PRECISION(15);
-				size_t len = json_dumpb(row, rbuf, sizeof(rbuf), flags);
-
-				fputs(n ? ",\n  " : "\n  ", stdout);
-				if (len <= sizeof(rbuf))
-					fwrite(rbuf, 1, len, stdout);
-				else
-					json_dumpf(row, stdout, flags);
-			}
+			fputs(n ? ",\n  " : "\n  ", stdout);
+			jrow_write(jr, spec, t, stdout);
 		}
 		if (render && (rc = render_one(render, spec, t, state_dir,
 					       k8s.ns ? &k8s : NULL, &err)))
@@ -512,14 +590,14 @@ int cmd_plan(int argc, char **argv)
 	if (render)
 		fprintf(stderr, "rendered %" PRIu64 " trial%s into %s\n", n,
 			n == 1 ? "" : "s", render);
-	json_decref(row);
+	jrow_free(jr, spec);
 	free(width);
 	free(state_dir);
 	tc_plan_free(plan);
 	tc_spec_free(spec);
 	return 0;
 fail:
-	json_decref(row);
+	jrow_free(jr, spec);
 	free(width);
 	free(state_dir);
 	tc_plan_free(plan);
