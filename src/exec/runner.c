@@ -7,7 +7,14 @@
  *     shim, and to running with its process group when the shim reports
  *     the start.  Its outcome is committed with its metrics; its slot may
  *     be handed to the next trial first (the outcome waits in the trial's
- *     status file meanwhile, where recovery finds it).
+ *     slot of the status file meanwhile, where recovery finds it).  What
+ *     happens in a short while shares one commit (see txn_begin).
+ *   - Short trials get successors that wait in the shim for their slot
+ *     (pred/succ chains, see stage_ok): a waiting trial is starting in the
+ *     journal, counts in no slot (nstandby), and takes its predecessor's
+ *     slot when that one ends, or a slot that frees first (promote).  It
+ *     is dropped, never started, when the run stops or it is cancelled;
+ *     a dropped one goes back to the queue without spending its attempt.
  *   - The journal, not this process, decides what is left to run: the next
  *     trial is always read from it, so `cancel` and `retry` from another
  *     process take effect at once.
