@@ -79,6 +79,8 @@ gt_pid=$BG_PID
 if wait_for 15 "the gate trial running" trial_is gt 6 running &&
 	wait_for 15 "w1 waiting for the slot (starting)" trial_is gt 7 starting; then
 	w1=$(trial_ids gate.yaml | sed -n 8p)
+	expect_eq "$(tc status gt --format json | jget - '[t["reason"] for t in d["trials"] if t["index"] == 7][0]')" \
+		"waiting for a free slot" "status says why w1 is starting"
 	tc_run cancel gt "$w1"
 	expect_rc 0 "cancel the waiting trial"
 	wait_for 15 "w1 cancelled" trial_is gt 7 cancelled && pass "the waiting trial is recorded cancelled"
