@@ -568,6 +568,18 @@ static int shim_request(struct shim *s)
 			close(lock_fd);
 		return 0;
 	}
+	if (rq.type == REQ_START && lock_fd < 0 && len > sizeof(rq)) {
+		/* its lock did not come (no descriptor left here): it cannot
+		 * be supervised, so it is not started; the runner requeues it */
+		struct strial t;
+
+		memset(&t, 0, sizeof(t));
+		snprintf(t.id, sizeof(t.id), "%s", buf + sizeof(rq));
+		t.attempt = rq.attempt;
+		shim_event(s, TC_SHIM_DROPPED, &t, NULL);
+		free(buf);
+		return 0;
+	}
 	if (rq.type != REQ_START || rq.argc == 0 || rq.argc > (1u << 20) ||
 	    rq.envc > (1u << 20) || lock_fd < 0) {
 		free(buf);
@@ -626,6 +638,15 @@ static void shim_main(int sock)
 			close(devnull);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* a descriptor per trial it holds (its lock): as many as allowed */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGRTMIN);

@@ -1245,6 +1245,7 @@ static void shim_lost(struct runner *r)
  * trip through the runner).  Long trials do not need it: their successors
  * stay queued, and `status` shows only what runs. */
 #define STAGE_WALL_MAX 10.0 /* seconds: mean wall time of recent trials */
+#define STANDBY_MAX 1024    /* trials waiting in the shim at most */
 
 static int stage_ok(const struct runner *r)
 {
@@ -1303,7 +1304,8 @@ static int pick_ready(struct runner *r)
 			lv = lv->succ;
 			depth++;
 		}
-		for (; depth < stage_depth(r); depth++, lv = lv->succ)
+		for (; depth < stage_depth(r) && r->nstandby < STANDBY_MAX;
+		     depth++, lv = lv->succ)
 			if ((rc = pick_next(r, lv)) <= 0)
 				return rc;
 	}
