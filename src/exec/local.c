@@ -4,8 +4,10 @@
  *
  * Wire format between runner and shim (a stream socket pair, both ends
  * local and trusted): a request is a 4-byte length and then a struct
- * shim_req followed by NUL-terminated strings (id, trial_dir, cwd, the argv
- * strings, the envp strings); an event is one struct tc_shim_event.  Both
+ * shim_req; a start is followed by NUL-terminated strings (id, trial_dir,
+ * cwd, after, the argv strings, the envp strings) and carries the slot's
+ * locked descriptor, a drop or start-now by the trial's id, a cancel names
+ * the process group in the struct; an event is one struct tc_shim_event.  Both
  * sides read whole messages with blocking reads once poll says data is
  * there: writers always write whole messages.
  */
