@@ -1460,7 +1460,17 @@ static int shim_events(struct runner *r)
 		lv->ei = ev.ei;
 		lv->have_exit = 1;
 		live_remove(r, lv);
-		if (lv->succ) {
+		if (lv->standby) {
+			/* it could not start: it never took a slot, and the
+			 * one behind it takes its place in the chain */
+			if (lv->pred)
+				lv->pred->succ = lv->succ;
+			if (lv->succ)
+				lv->succ->pred = lv->pred;
+			lv->pred = lv->succ = NULL;
+			lv->standby = 0;
+			r->nstandby--;
+		} else if (lv->succ) {
 			/* its slot is its successor's now */
 			struct live *s = lv->succ;
 

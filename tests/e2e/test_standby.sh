@@ -55,6 +55,35 @@ expect_eq "$(ls .trainctl/trials/"$id" | tr '\n' ' ')" "params.json stderr.log s
 expect_file .trainctl/locks/par.status "the supervisor records are in the experiment's status file"
 expect_eq "$(find .trainctl/trials -name status.json | wc -l)" 0 "no status.json in trial directories"
 
+# ---- a waiting trial that cannot be executed --------------------------------
+# its slot passes on to the one behind it; nothing runs beside it
+cat >bad.yaml <<'EOF'
+version: 1
+name: bad
+command: ["{{prog}}", "{{k}}"]
+parameters:
+  k: {values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]}
+  prog: {values: [/bin/true, /usr/bin/true, ./no-such-program, "true"]}
+run: {parallel: 2}
+EOF
+tc_run run -q bad.yaml
+expect_rc 1 "bad: 15 trials cannot be executed (exit 1)"
+expect_eq "$(tc status bad --format json | jget - '(d["counts"]["succeeded"], d["counts"]["failed"])')" \
+	"(45, 15)" "bad: 45 succeeded, 15 failed"
+expect_contains "$(tc status bad)" "cannot execute ./no-such-program" "the reason names the program"
+pycheck "bad: never more than 2 at once in the journal" .trainctl/journal.db <<'PY'
+import sqlite3
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "select started_at, ended_at from trials where exp='bad'").fetchall()
+ev = sorted([(s, 1) for s, _ in rows] + [(e, -1) for _, e in rows], key=lambda p: (p[0], p[1]))
+cur = peak = 0
+for _, d in ev:
+    cur += d
+    peak = max(peak, cur)
+check(peak <= 2, "peak concurrency %d" % peak)
+check(len(rows) == 60, "rows %d" % len(rows))
+PY
+
 # ---- a waiting trial cancelled never starts ---------------------------------
 # parallel 1: six short trials make the runner hand trials ahead, then one
 # that waits for a file, with trials waiting behind it
