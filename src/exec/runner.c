@@ -1340,8 +1340,8 @@ static void drop_standby(struct runner *r, int only_cancelled)
 			sqlite3_reset(r->s_flags);
 			if (cancel_req != 1)
 				continue;
-			lv->cancel_pending = 1; /* if it starts before the drop */
 		}
+		lv->cancel_pending = 1; /* if it starts before the drop */
 		if (tc_shim_drop(r->shim, lv->id) == 0)
 			lv->drop_sent = 1;
 	}
