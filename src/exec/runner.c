@@ -1234,6 +1234,8 @@ static void shim_lost(struct runner *r)
 			take(r, lv, 0);
 		}
 		lv->pred = lv->succ = NULL;
+		if (lv->pgid == 0) /* adopted trials count as running */
+			count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
 	}
 	tc_shim_close(r->shim);
 	r->shim = NULL;
