@@ -123,6 +123,30 @@ expect_no_match "$(cat started)" '^w1$' "the cancelled waiting trial never start
 expect_eq "$(grep -c . started)" 9 "the other nine ran"
 expect_eq "$(trial_state gt 8)-$(trial_state gt 9)" "succeeded-succeeded" "the trials behind it ran"
 
+# ---- the supervisor killed while trials wait for its slot -----------------
+# the trial it ran is lost with it (recorded failed); the waiting ones are
+# requeued and run once each under a new supervisor
+rm -f go started
+sed 's/name: gt/name: gk/' gate.yaml >gk.yaml
+tc_bg gk.out run -q gk.yaml
+gk_pid=$BG_PID
+if wait_for 15 "gk: the gate trial running" trial_is gk 6 running &&
+	wait_for 15 "gk: w1 waiting" trial_is gk 7 starting; then
+	shim=$(pgrep -P "$gk_pid" -f "trainctl" | head -1)
+	if [ -n "$shim" ]; then
+		kill -9 "$shim"
+		tc_wait_bg "$gk_pid"
+		expect_rc 1 "gk: exit 1 (the trial of the killed supervisor failed)"
+		expect_eq "$(trial_state gk 6)" failed "the gate trial is recorded failed"
+		expect_eq "$(trial_state gk 7)-$(trial_state gk 8)-$(trial_state gk 9)" \
+			"succeeded-succeeded-succeeded" "the waiting trials ran under a new supervisor"
+		expect_eq "$(grep -c '^w' started)" 3 "each of them once"
+	else
+		fail "gk: no supervisor process found under trainctl $gk_pid"
+	fi
+fi
+touch go
+
 # ---- an interrupt puts waiting trials back in the queue --------------------
 rm -f go started
 sed 's/name: gt/name: gi/' gate.yaml >gi.yaml
