@@ -7,6 +7,24 @@
 # file).
 . "$(dirname "$0")/lib.sh"
 
+# journal_peak_is_at_most EXP MAX NROWS WHAT: the experiment's NROWS trials'
+# start and end times never overlap more than MAX deep
+journal_peak_is_at_most() {
+	pycheck "$4" .trainctl/journal.db "$1" "$2" "$3" <<'PY'
+import sqlite3
+exp, most, nrows = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "select started_at, ended_at from trials where exp=?", (exp,)).fetchall()
+ev = sorted([(s, 1) for s, _ in rows] + [(e, -1) for _, e in rows], key=lambda p: (p[0], p[1]))
+cur = peak = 0
+for _, d in ev:
+    cur += d
+    peak = max(peak, cur)
+check(peak <= most, "peak concurrency %d" % peak)
+check(len(rows) == nrows, "rows %d" % len(rows))
+PY
+}
+
 # ---- parallel 3 holds, measured by the trials themselves ------------------
 # each trial registers in running/ (mkdir is atomic), counts who is there,
 # keeps the largest count it saw, and leaves
@@ -37,18 +55,7 @@ expect_rc 0 "par: 60 short trials at parallel 3"
 expect_eq "$(sort -n seen | tail -1)" 3 "never more than 3 trials at once (as the trials saw it)"
 expect_eq "$(wc -l <starts)" 60 "60 starts"
 expect_eq "$(sort starts | uniq -d | wc -l)" 0 "no trial started twice"
-pycheck "the journal's start and end times never overlap more than 3 deep" .trainctl/journal.db <<'PY'
-import sqlite3
-rows = sqlite3.connect(sys.argv[1]).execute(
-    "select started_at, ended_at from trials where exp='par'").fetchall()
-ev = sorted([(s, 1) for s, _ in rows] + [(e, -1) for _, e in rows], key=lambda p: (p[0], p[1]))
-cur = peak = 0
-for _, d in ev:
-    cur += d
-    peak = max(peak, cur)
-check(peak <= 3, "peak concurrency %d" % peak)
-check(len(rows) == 60, "rows %d" % len(rows))
-PY
+journal_peak_is_at_most par 3 60 "the journal's start and end times never overlap more than 3 deep"
 id=$(trial_ids par.yaml | head -1)
 expect_eq "$(ls .trainctl/trials/"$id" | tr '\n' ' ')" "params.json stderr.log stdout.log " \
 	"a trial's directory: params.json, stdout.log, stderr.log"
@@ -71,18 +78,7 @@ expect_rc 1 "bad: 15 trials cannot be executed (exit 1)"
 expect_eq "$(tc status bad --format json | jget - '(d["counts"]["succeeded"], d["counts"]["failed"])')" \
 	"(45, 15)" "bad: 45 succeeded, 15 failed"
 expect_contains "$(tc status bad)" "cannot execute ./no-such-program" "the reason names the program"
-pycheck "bad: never more than 2 at once in the journal" .trainctl/journal.db <<'PY'
-import sqlite3
-rows = sqlite3.connect(sys.argv[1]).execute(
-    "select started_at, ended_at from trials where exp='bad'").fetchall()
-ev = sorted([(s, 1) for s, _ in rows] + [(e, -1) for _, e in rows], key=lambda p: (p[0], p[1]))
-cur = peak = 0
-for _, d in ev:
-    cur += d
-    peak = max(peak, cur)
-check(peak <= 2, "peak concurrency %d" % peak)
-check(len(rows) == 60, "rows %d" % len(rows))
-PY
+journal_peak_is_at_most bad 2 60 "bad: never more than 2 at once in the journal"
 
 # ---- a waiting trial cancelled never starts ---------------------------------
 # parallel 1: six short trials make the runner hand trials ahead, then one
