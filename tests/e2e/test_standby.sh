@@ -119,15 +119,21 @@ expect_no_match "$(cat started)" '^w1$' "the cancelled waiting trial never start
 expect_eq "$(grep -c . started)" 9 "the other nine ran"
 expect_eq "$(trial_state gt 8)-$(trial_state gt 9)" "succeeded-succeeded" "the trials behind it ran"
 
+# start_gated NAME: run gate.yaml as experiment NAME in the background
+# (BG_PID) until its gate trial runs and w1 waits behind it
+start_gated() {
+	rm -f go started
+	sed "s/name: gt/name: $1/" gate.yaml >"$1.yaml"
+	tc_bg "$1.out" run -q "$1.yaml"
+	wait_for 15 "$1: the gate trial running" trial_is "$1" 6 running &&
+		wait_for 15 "$1: w1 waiting" trial_is "$1" 7 starting
+}
+
 # ---- the supervisor killed while trials wait for its slot -----------------
 # the trial it ran is lost with it (recorded failed); the waiting ones are
 # requeued and run once each under a new supervisor
-rm -f go started
-sed 's/name: gt/name: gk/' gate.yaml >gk.yaml
-tc_bg gk.out run -q gk.yaml
-gk_pid=$BG_PID
-if wait_for 15 "gk: the gate trial running" trial_is gk 6 running &&
-	wait_for 15 "gk: w1 waiting" trial_is gk 7 starting; then
+if start_gated gk; then
+	gk_pid=$BG_PID
 	shim=$(pgrep -P "$gk_pid" -f "trainctl" | head -1)
 	if [ -n "$shim" ]; then
 		kill -9 "$shim"
@@ -144,12 +150,8 @@ fi
 touch go
 
 # ---- an interrupt puts waiting trials back in the queue --------------------
-rm -f go started
-sed 's/name: gt/name: gi/' gate.yaml >gi.yaml
-tc_bg gi.out run -q gi.yaml
-gi_pid=$BG_PID
-if wait_for 15 "gi: the gate trial running" trial_is gi 6 running &&
-	wait_for 15 "gi: w1 waiting" trial_is gi 7 starting; then
+if start_gated gi; then
+	gi_pid=$BG_PID
 	kill -INT "$gi_pid"
 	tc_wait_bg "$gi_pid"
 	expect_rc 1 "SIGINT: exit 1"
