@@ -451,10 +451,27 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 		/* started when that one is reaped (or, if it waits itself,
 		 * once it has run) */
 		snprintf(t->after, sizeof(t->after), "%s", after);
+		/* published, so that a cancel from another trainctl can ask
+		 * this shim to forget it (see tc_local_cancel) */
+		write_status(t->lock_fd, t->off,
+			     json_pack("{s:s, s:i, s:i}", "state", "waiting",
+				       "attempt", t->attempt, "supervisor_pid",
+				       (int)getpid()));
 		return;
 	}
 	if (shim_spawn(s, s->n - 1))
 		shim_event(s, TC_SHIM_STARTED, &s->t[s->n - 1], NULL);
+}
+
+/* Forget the waiting trial of slot idx (a cancel from another process). */
+static void shim_drop_slot(struct shim *s, long long idx)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->t[i].pid == 0 && s->t[i].after[0] &&
+		    s->t[i].off == slot_off(idx)) {
+			shim_drop(s, i);
+			return;
+		}
 }
 
 static ssize_t find_waiter(const struct shim *s, const char *id)
@@ -710,7 +727,9 @@ static void shim_main(int sock)
 				    (int)si.ssi_signo == SIGRTMIN + 1) {
 					ssize_t i = shim_find(&s, si.ssi_int, NULL);
 
-					if (i >= 0 && si.ssi_int > 0)
+					if (si.ssi_int < 0)
+						shim_drop_slot(&s, -(long long)si.ssi_int - 1);
+					else if (i >= 0 && si.ssi_int > 0)
 						shim_cancel(&s.t[i],
 							    (int)si.ssi_signo ==
 								    SIGRTMIN + 1);
@@ -1067,10 +1086,24 @@ int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
 	pid_t sp = 0, pgid = 0;
 	struct tc_exit_info ei;
 
-	if (tc_local_read_run(sl, attempt, &sp, &pgid) != 0 || pgid <= 0)
-		return -1;
 	if (tc_local_probe(sl, attempt, &ei) != TC_PROBE_ALIVE)
-		return -1; /* over already */
+		return -1; /* over already, or never started */
+	if (tc_local_read_run(sl, attempt, &sp, &pgid) != 0 || pgid <= 0) {
+		/* not started: waiting in its shim for a slot?  The shim holds
+		 * the lock, so the pid it published is its own */
+		json_t *o = read_status(sl);
+		const char *st = json_string_value(json_object_get(o, "state"));
+		pid_t wp = (pid_t)json_integer_value(json_object_get(o, "supervisor_pid"));
+		int waiting = st && !strcmp(st, "waiting") &&
+			      json_integer_value(json_object_get(o, "attempt")) == attempt;
+		union sigval v = {.sival_int = -(int)(sl->idx + 1)};
+
+		json_decref(o);
+		if (waiting && wp > 0 && sl->idx < INT_MAX - 1 &&
+		    sigqueue(wp, SIGRTMIN, v) == 0)
+			return 0;
+		return -1;
+	}
 	if (shim_pid <= 0)
 		shim_pid = sp;
 	if (shim_pid > 0 && (!shim_start || tc_proc_start_time(shim_pid) == shim_start)) {

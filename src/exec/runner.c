@@ -1668,7 +1668,7 @@ static int recover(struct runner *r)
 	sqlite3_stmt *st = tc_journal_prepare(
 		r->j,
 		"SELECT id, attempt, state, sup_pid, gpus, params, sup_start, pgid, "
-		"idx FROM trials "
+		"idx, cancel_req FROM trials "
 		"WHERE exp = ?1 AND state IN ('starting', 'running') ORDER BY idx",
 		r->err);
 	int rc = 0;
@@ -1718,11 +1718,19 @@ static int recover(struct runner *r)
 			if (tc_local_read_run(&sl, attempt, &sp, &pg) == 0 &&
 			    pg > 0)
 				kill(-pg, SIGKILL);
+			/* cancelled before it ever started: it stays so */
+			int cancelled = sqlite3_column_int(st, 9) == 1;
+
 			sqlite3_bind_text(rq, 1, r->spec->name, -1, SQLITE_STATIC);
 			sqlite3_bind_text(rq, 2, id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(rq, 3, "queued", -1, SQLITE_STATIC);
+			sqlite3_bind_text(rq, 3, cancelled ? "cancelled" : "queued", -1,
+					  SQLITE_STATIC);
 			for (int k = 4; k <= 11; k++)
 				sqlite3_bind_null(rq, k);
+			if (cancelled) {
+				sqlite3_bind_text(rq, 6, "cancelled", -1, SQLITE_STATIC);
+				sqlite3_bind_double(rq, 7, tc_now());
+			}
 			sqlite3_bind_int(rq, 4, 0);
 			sqlite3_bind_int(rq, 5, 0);
 			sqlite3_bind_double(rq, 8, 0);
@@ -1732,12 +1740,14 @@ static int recover(struct runner *r)
 			sqlite3_bind_int(rq, 13, -1);
 			sqlite3_bind_null(rq, 14);
 			if ((rc = step_done(r, rq)) ||
-			    (rc = event(r, id, "queued",
-					"vanished while trainctl was down; requeued")))
+			    (rc = event(r, id, cancelled ? "cancelled" : "queued",
+					cancelled ? "cancelled before it started"
+						  : "vanished while trainctl was "
+						    "down; requeued")))
 				goto fail_one;
 			if ((rc = tc_journal_commit(r->j, r->err)))
 				goto fail_one;
-			count_move(r, from, TC_ST_QUEUED);
+			count_move(r, from, cancelled ? TC_ST_CANCELLED : TC_ST_QUEUED);
 			live_free(lv);
 			continue;
 		}

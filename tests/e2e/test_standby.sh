@@ -149,6 +149,25 @@ if start_gated gk; then
 fi
 touch go
 
+# ---- cancelled while it waits and no trainctl runs --------------------------
+# trainctl is killed; the shim keeps the waiting trials; `cancel` reaches
+# the shim itself, and the trial never starts; resume records it cancelled
+if start_gated gc; then
+	kill -9 "$BG_PID"
+	wait "$BG_PID" 2>/dev/null
+	w1=$(trial_ids gc.yaml | sed -n 8p)
+	tc_run cancel gc "$w1"
+	expect_rc 0 "cancel gc w1 with no trainctl running"
+	touch go
+	tc_run resume gc -q
+	expect_rc 1 "resume gc: exit 1 (one trial cancelled)"
+	expect_eq "$(trial_state gc 7)" cancelled "w1 is recorded cancelled"
+	expect_no_match "$(cat started)" '^w1$' "and it never started"
+	expect_eq "$(trial_state gc 6)-$(trial_state gc 8)-$(trial_state gc 9)" \
+		"succeeded-succeeded-succeeded" "the gate trial and those behind w1 ran"
+fi
+touch go
+
 # ---- an interrupt puts waiting trials back in the queue --------------------
 if start_gated gi; then
 	gi_pid=$BG_PID
