@@ -676,6 +676,35 @@ static int add_ended(struct runner *r, struct live *lv)
 	return 0;
 }
 
+/* The trial's cancel request (1 cancel, 2 interrupt) and retry base. */
+static void trial_flags(struct runner *r, const char *id, int *cancel_req,
+			int *retry_base)
+{
+	*cancel_req = *retry_base = 0;
+	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(r->s_flags, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(r->s_flags) == SQLITE_ROW) {
+		*cancel_req = sqlite3_column_int(r->s_flags, 0);
+		*retry_base = sqlite3_column_int(r->s_flags, 1);
+	}
+	sqlite3_reset(r->s_flags);
+}
+
+/* Take a waiting trial out of its chain: whoever waited for it waits for
+ * what it waited for (as the shim does), and it no longer waits. */
+static void chain_unlink(struct runner *r, struct live *lv)
+{
+	if (lv->pred)
+		lv->pred->succ = lv->succ;
+	if (lv->succ)
+		lv->succ->pred = lv->pred;
+	lv->pred = lv->succ = NULL;
+	if (lv->standby) {
+		lv->standby = 0;
+		r->nstandby--;
+	}
+}
+
 /* An attempt that never started (dropped while it waited for its slot, or
  * its supervisor gone before the start): back to the queue without
  * spending the attempt, or cancelled if that was asked.  Statements only;
@@ -683,13 +712,9 @@ static int add_ended(struct runner *r, struct live *lv)
 static int unstart(struct runner *r, struct live *lv, int from,
 		   const char *why)
 {
-	int cancel_req = 0, rc;
+	int cancel_req, retry_base, rc;
 
-	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_flags, 2, lv->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(r->s_flags) == SQLITE_ROW)
-		cancel_req = sqlite3_column_int(r->s_flags, 0);
-	sqlite3_reset(r->s_flags);
+	trial_flags(r, lv->id, &cancel_req, &retry_base);
 	sqlite3_bind_text(r->s_unstart, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r->s_unstart, 2, lv->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r->s_unstart, 3, cancel_req == 1 ? "cancelled" : "queued",
@@ -701,19 +726,12 @@ static int unstart(struct runner *r, struct live *lv, int from,
 	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
 	if (cancel_req == 1)
 		r->done_session++;
-	/* whoever waited for it waits for what it waited for (as the shim
-	 * does) */
-	if (lv->pred)
-		lv->pred->succ = lv->succ;
-	if (lv->succ)
-		lv->succ->pred = lv->pred;
 	if (!lv->released) {
 		if (!lv->standby)
 			give_back(r, lv); /* a waiting one holds nothing */
 		live_remove(r, lv);
 	}
-	if (lv->standby)
-		r->nstandby--;
+	chain_unlink(r, lv);
 	live_free(lv);
 	return 0;
 }
@@ -726,7 +744,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 {
 	struct tc_exit_info ei;
 	struct tc_slot sl = slot_of(r, lv);
-	int have = lv->have_exit, cancel_req = 0, retry_base = 0, state, rc;
+	int have = lv->have_exit, cancel_req, retry_base, state, rc;
 	char *reason = lv->reason;
 	double next_at = 0;
 
@@ -754,13 +772,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	}
 	if ((rc = flush_samples(r)))
 		return rc;
-	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_flags, 2, lv->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(r->s_flags) == SQLITE_ROW) {
-		cancel_req = sqlite3_column_int(r->s_flags, 0);
-		retry_base = sqlite3_column_int(r->s_flags, 1);
-	}
-	sqlite3_reset(r->s_flags);
+	trial_flags(r, lv->id, &cancel_req, &retry_base);
 
 	reason[0] = '\0';
 	if (ei.error[0])
@@ -842,7 +854,7 @@ static void finish_after(struct runner *r, struct live *lv)
 		r->done_session++;
 	if (lv->own) {
 		/* how long trials take: short ones get a successor waiting
-		 * in the shim (see stage_next) */
+		 * in the shim (see stage_ok) */
 		r->avg_wall = r->nwall ? 0.8 * r->avg_wall + 0.2 * lv->out_wall
 				       : lv->out_wall;
 		r->nwall++;
@@ -1101,9 +1113,9 @@ static int launch(struct runner *r, struct live *lv)
 	struct tc_launch l;
 	int rc = 0, fresh = 0;
 
-	if (mkdir(lv->dir, 0755) == 0)
-		fresh = 1; /* nothing of an earlier run to clear */
-	else if (errno != EEXIST && tc_mkdir_p(lv->dir, 0755) == 0)
+	/* a new directory has nothing of an earlier run to clear */
+	if (mkdir(lv->dir, 0755) == 0 ||
+	    (errno == ENOENT && tc_mkdir_p(lv->dir, 0755) == 0))
 		fresh = 1;
 	else if (errno != EEXIST)
 		return tc_error_set(r->err, TC_ERR_IO, "cannot create %s: %s",
@@ -1332,14 +1344,9 @@ static void drop_standby(struct runner *r, int only_cancelled)
 		if (!lv->standby || lv->drop_sent)
 			continue;
 		if (only_cancelled) {
-			int cancel_req = 0;
+			int cancel_req, retry_base;
 
-			sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1,
-					  SQLITE_STATIC);
-			sqlite3_bind_text(r->s_flags, 2, lv->id, -1, SQLITE_STATIC);
-			if (sqlite3_step(r->s_flags) == SQLITE_ROW)
-				cancel_req = sqlite3_column_int(r->s_flags, 0);
-			sqlite3_reset(r->s_flags);
+			trial_flags(r, lv->id, &cancel_req, &retry_base);
 			if (cancel_req != 1)
 				continue;
 		}
@@ -1357,6 +1364,22 @@ static int chain_depth(const struct live *lv)
 	for (lv = lv->succ; lv; lv = lv->succ)
 		d++;
 	return d;
+}
+
+/* The shortest chain behind our shim's running trials (at most cap). */
+static int min_chain_depth(const struct runner *r, int cap)
+{
+	int dmin = cap;
+
+	for (size_t i = 0; i < r->nlive; i++) {
+		const struct live *lv = r->live[i];
+		int cd;
+
+		if (lv->own && !lv->standby && !lv->cancel_pending &&
+		    (cd = chain_depth(lv)) < dmin)
+			dmin = cd;
+	}
+	return dmin;
 }
 
 /* How many trials wait behind each running one: enough to cover
@@ -1380,18 +1403,8 @@ static int must_flush(struct runner *r)
 	if (r->stopping || fits(r) || r->nended >= 256 ||
 	    tc_mono() - r->txn_t0 >= BATCH_WINDOW)
 		return 1;
-	if (stage_ok(r)) {
-		int low = (stage_depth(r) + 1) / 2;
-
-		for (size_t i = 0; i < r->nlive; i++) {
-			struct live *lv = r->live[i];
-
-			if (lv->own && !lv->standby && !lv->cancel_pending &&
-			    chain_depth(lv) < low)
-				return 1;
-		}
-	}
-	return 0;
+	return stage_ok(r) &&
+	       min_chain_depth(r, INT_MAX) < (stage_depth(r) + 1) / 2;
 }
 
 /* Commit the open transaction with the intents of the trials picked now,
@@ -1409,16 +1422,9 @@ static int flush(struct runner *r)
 	 * shortest chain has run down to its low mark: it need not wake for
 	 * each event meanwhile (they wait in the socket, read in one go). */
 	if (!rc && stage_ok(r) && r->nstandby) {
-		int d = stage_depth(r), low = (d + 1) / 2, dmin = d;
+		int d = stage_depth(r), low = (d + 1) / 2,
+		    dmin = min_chain_depth(r, d);
 
-		for (size_t i = 0; i < r->nlive; i++) {
-			struct live *lv = r->live[i];
-			int cd;
-
-			if (lv->own && !lv->standby && !lv->cancel_pending &&
-			    (cd = chain_depth(lv)) < dmin)
-				dmin = cd;
-		}
 		if (dmin > low)
 			r->quiet_until = tc_mono() +
 					 fmin(BATCH_WINDOW, (dmin - low) * r->avg_wall);
@@ -1465,13 +1471,7 @@ static int shim_events(struct runner *r)
 		if (lv->standby) {
 			/* it could not start: it never took a slot, and the
 			 * one behind it takes its place in the chain */
-			if (lv->pred)
-				lv->pred->succ = lv->succ;
-			if (lv->succ)
-				lv->succ->pred = lv->pred;
-			lv->pred = lv->succ = NULL;
-			lv->standby = 0;
-			r->nstandby--;
+			chain_unlink(r, lv);
 		} else if (lv->succ) {
 			/* its slot is its successor's now */
 			struct live *s = lv->succ;
@@ -1668,7 +1668,7 @@ static int recover(struct runner *r)
 	sqlite3_stmt *st = tc_journal_prepare(
 		r->j,
 		"SELECT id, attempt, state, sup_pid, gpus, params, sup_start, pgid, "
-		"idx, cancel_req FROM trials "
+		"idx FROM trials "
 		"WHERE exp = ?1 AND state IN ('starting', 'running') ORDER BY idx",
 		r->err);
 	int rc = 0;
@@ -1712,43 +1712,22 @@ static int recover(struct runner *r)
 			goto fail_one;
 		if (pr == TC_PROBE_VANISHED) {
 			pid_t sp, pg;
-			sqlite3_stmt *rq = r->s_finish;
 
 			/* whatever is left of its process group goes */
 			if (tc_local_read_run(&sl, attempt, &sp, &pg) == 0 &&
 			    pg > 0)
 				kill(-pg, SIGKILL);
-			/* cancelled before it ever started: it stays so */
-			int cancelled = sqlite3_column_int(st, 9) == 1;
-
-			sqlite3_bind_text(rq, 1, r->spec->name, -1, SQLITE_STATIC);
-			sqlite3_bind_text(rq, 2, id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(rq, 3, cancelled ? "cancelled" : "queued", -1,
-					  SQLITE_STATIC);
-			for (int k = 4; k <= 11; k++)
-				sqlite3_bind_null(rq, k);
-			if (cancelled) {
-				sqlite3_bind_text(rq, 6, "cancelled", -1, SQLITE_STATIC);
-				sqlite3_bind_double(rq, 7, tc_now());
+			/* not in the live table, holding nothing: back to the
+			 * queue (or cancelled, if that was asked meanwhile) */
+			lv->released = 1;
+			if ((rc = unstart(r, lv, from,
+					  "vanished while trainctl was down; "
+					  "requeued")))
+				goto fail_one;
+			if ((rc = tc_journal_commit(r->j, r->err))) {
+				tc_journal_rollback(r->j); /* lv is freed */
+				break;
 			}
-			sqlite3_bind_int(rq, 4, 0);
-			sqlite3_bind_int(rq, 5, 0);
-			sqlite3_bind_double(rq, 8, 0);
-			sqlite3_bind_double(rq, 9, 0);
-			sqlite3_bind_double(rq, 10, 0);
-			sqlite3_bind_double(rq, 12, 0);
-			sqlite3_bind_int(rq, 13, -1);
-			sqlite3_bind_null(rq, 14);
-			if ((rc = step_done(r, rq)) ||
-			    (rc = event(r, id, cancelled ? "cancelled" : "queued",
-					cancelled ? "cancelled before it started"
-						  : "vanished while trainctl was "
-						    "down; requeued")))
-				goto fail_one;
-			if ((rc = tc_journal_commit(r->j, r->err)))
-				goto fail_one;
-			count_move(r, from, cancelled ? TC_ST_CANCELLED : TC_ST_QUEUED);
-			live_free(lv);
 			continue;
 		}
 		if (from == TC_ST_STARTING) {
