@@ -408,6 +408,18 @@ static int shim_spawn(struct shim *s, size_t i)
 	return 1;
 }
 
+/* A start the shim cannot take (no lock came with it, or no memory): it
+ * is not started, and the runner hears so (DROPPED: it requeues it). */
+static void shim_refuse(struct shim *s, const char *id, int attempt)
+{
+	struct strial t;
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.id, sizeof(t.id), "%s", id);
+	t.attempt = attempt;
+	shim_event(s, TC_SHIM_DROPPED, &t, NULL);
+}
+
 /* Take a start request (strs points into req; both are kept until the
  * start): start it now, or hold it until the trial it follows ends. */
 static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
@@ -421,7 +433,8 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 		struct strial *nt = realloc(s->t, ncap * sizeof(*nt));
 
 		if (!nt) {
-			close(lock_fd); /* nothing started: the trial vanished */
+			close(lock_fd);
+			shim_refuse(s, strs[0], rq->attempt);
 			free(req);
 			free(strs);
 			return;
@@ -443,6 +456,7 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 	t->argc = rq->argc;
 	if (!t->dir) {
 		close(lock_fd);
+		shim_refuse(s, t->id, t->attempt);
 		strial_free(t);
 		return;
 	}
@@ -589,13 +603,8 @@ static int shim_request(struct shim *s)
 	}
 	if (rq.type == REQ_START && lock_fd < 0 && len > sizeof(rq)) {
 		/* its lock did not come (no descriptor left here): it cannot
-		 * be supervised, so it is not started; the runner requeues it */
-		struct strial t;
-
-		memset(&t, 0, sizeof(t));
-		snprintf(t.id, sizeof(t.id), "%s", buf + sizeof(rq));
-		t.attempt = rq.attempt;
-		shim_event(s, TC_SHIM_DROPPED, &t, NULL);
+		 * be supervised, so it is not started */
+		shim_refuse(s, buf + sizeof(rq), rq.attempt);
 		free(buf);
 		return 0;
 	}
@@ -609,8 +618,9 @@ static int shim_request(struct shim *s)
 	nstr = 4 + rq.argc + 1 + rq.envc + 1;
 	strs = calloc(nstr, sizeof(*strs));
 	if (!strs) {
-		free(buf);
 		close(lock_fd);
+		shim_refuse(s, buf + sizeof(rq), rq.attempt);
+		free(buf);
 		return 0;
 	}
 	for (char *p = buf + sizeof(rq); p < buf + len && k < nstr; k++) {
