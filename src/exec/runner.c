@@ -1891,8 +1891,12 @@ static int run_loop(struct runner *r)
 		if (r->nlive == 0) {
 			double next_at = -1;
 
+			/* the commit may also start a trial whose backoff ran
+			 * out just now: then there is something to watch */
 			if ((rc = flush(r)))
 				return rc;
+			if (r->nlive > 0)
+				continue;
 			if (r->stopping)
 				break;
 			sqlite3_bind_text(r->s_next_at, 1, r->spec->name, -1,
