@@ -938,6 +938,9 @@ static char **build_env(struct runner *r, struct live *lv, json_t *spec_env,
 		OWN("OPENBLAS_NUM_THREADS", threads);
 	if (!json_object_get(spec_env, "MKL_NUM_THREADS"))
 		OWN("MKL_NUM_THREADS", threads);
+	/* print() reaches the logs (and live metrics) as it happens */
+	if (!json_object_get(spec_env, "PYTHONUNBUFFERED"))
+		OWN("PYTHONUNBUFFERED", "1");
 	if (r->ngpus > 0 && !json_object_get(spec_env, "CUDA_VISIBLE_DEVICES"))
 		OWN("CUDA_VISIBLE_DEVICES", gpus);
 #undef OWN

@@ -365,6 +365,9 @@ static json_t *container_env(struct build *b, const struct tc_spec *spec,
 	for (size_t i = 0; i < 3; i++)
 		if (!json_object_get(t->env, thread_vars[i]))
 			env_add(b, env, thread_vars[i], buf);
+	/* print() reaches the pod's log (and live metrics) as it happens */
+	if (!json_object_get(t->env, "PYTHONUNBUFFERED"))
+		env_add(b, env, "PYTHONUNBUFFERED", "1");
 	/* What trainctl sets wins over the spec's env (tc_k8s_check refuses
 	 * a spec that tries), so no name appears twice. */
 	if (t->env) {

@@ -79,6 +79,7 @@ for tid in tdirs:
     check(env.get("OMP_NUM_THREADS") == "2", "OMP_NUM_THREADS %r, want the cpu request 2" % env.get("OMP_NUM_THREADS"))
     check(env.get("OPENBLAS_NUM_THREADS") == "2", "OPENBLAS_NUM_THREADS %r" % env.get("OPENBLAS_NUM_THREADS"))
     check(env.get("MKL_NUM_THREADS") == "7", "MKL_NUM_THREADS %r: the spec's env wins" % env.get("MKL_NUM_THREADS"))
+    check(env.get("PYTHONUNBUFFERED") == "1", "PYTHONUNBUFFERED %r, want 1" % env.get("PYTHONUNBUFFERED"))
     out = open(os.path.join(d, "stdout.log")).read()
     check(out.startswith("epoch=1 loss=0.001 acc=0.99\n"), "%s stdout.log starts with the first line" % tid)
     check("val-score" in out, "%s stdout.log complete" % tid)
@@ -338,6 +339,18 @@ expect_eq "$OUT" "omp=1 blas=1 mkl=1" "cpu: 500m: OMP/OPENBLAS/MKL_NUM_THREADS=1
 sed 's/^resources:.*/resources: {cpu: 500m}\nenv: {OMP_NUM_THREADS: "3"}/; s/name: milli/name: milli-env/' milli.yaml >milli-env.yaml
 tc run milli-env.yaml -q >/dev/null
 expect_eq "$(tc logs milli-env 0)" "omp=3 blas=1 mkl=1" "the spec's env sets OMP_NUM_THREADS, the others follow cpu"
+
+# ---- PYTHONUNBUFFERED=1 unless the spec's env sets it --------------------
+cat >unbuf.yaml <<'EOF'
+version: 1
+name: unbuf
+command: [python3, -c, 'import os; print("unbuffered=" + os.environ.get("PYTHONUNBUFFERED", "-"))']
+EOF
+tc run unbuf.yaml -q >/dev/null
+expect_eq "$(tc logs unbuf 0)" "unbuffered=1" "a Python trial gets PYTHONUNBUFFERED=1"
+sed 's/^name: unbuf/name: unbuf-env\nenv: {PYTHONUNBUFFERED: "0"}/' unbuf.yaml >unbuf-env.yaml
+tc run unbuf-env.yaml -q >/dev/null
+expect_eq "$(tc logs unbuf-env 0)" "unbuffered=0" "the spec's env sets PYTHONUNBUFFERED"
 
 # ---- GPUs: handed out through CUDA_VISIBLE_DEVICES, GPU-hours ------------
 cat >gpu.yaml <<'EOF'

@@ -200,7 +200,7 @@ static void test_basic_job(void **state)
 		"TRAINCTL_EXPERIMENT", "TRAINCTL_TRIAL", "TRAINCTL_ATTEMPT",
 		"TRAINCTL_PARAMS", "TRAINCTL_TRIAL_DIR", "TRAINCTL_METRICS_FILE",
 		"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-		"EXTRA"};
+		"PYTHONUNBUFFERED", "EXTRA"};
 
 	(void)state;
 	fixture_init(&f, HEAD "env: {EXTRA: x}\n"
@@ -250,8 +250,8 @@ static void test_basic_job(void **state)
 	assert_null(at(c, "workingDir", NULL));
 
 	env = at(c, "env", NULL);
-	assert_int_equal(json_array_size(env), 10);
-	for (size_t i = 0; i < 10; i++)
+	assert_int_equal(json_array_size(env), 11);
+	for (size_t i = 0; i < 11; i++)
 		assert_string_equal(str_at(json_array_get(env, i), "name", NULL,
 					   NULL),
 				    order[i]);
@@ -576,7 +576,8 @@ static void test_env_overrides(void **state)
 	size_t i, n = 0;
 
 	(void)state;
-	fixture_init(&f, HEAD "env: {OMP_NUM_THREADS: \"4\", B: y}\n"
+	fixture_init(&f, HEAD "env: {OMP_NUM_THREADS: \"4\", B: y,"
+			      " PYTHONUNBUFFERED: \"0\"}\n"
 			      "resources: {cpu: 8}\n"
 			      "kubernetes: {image: busybox}\n",
 		     1);
@@ -590,6 +591,7 @@ static void test_env_overrides(void **state)
 	assert_string_equal(env_value(job, "OMP_NUM_THREADS"), "4");
 	assert_string_equal(env_value(job, "OPENBLAS_NUM_THREADS"), "8");
 	assert_string_equal(env_value(job, "B"), "y");
+	assert_string_equal(env_value(job, "PYTHONUNBUFFERED"), "0");
 	json_decref(job);
 	fixture_free(&f);
 }
