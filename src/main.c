@@ -24,6 +24,7 @@ const struct tc_verb tc_verbs[] = {
 	{"cancel", cmd_cancel, "cancel an experiment or some of its trials"},
 	{"retry", cmd_retry, "run failed or cancelled trials again"},
 	{"ls", cmd_ls, "list experiments"},
+	{"rm", cmd_rm, "remove an experiment: its trials, logs and rows"},
 	{"gc", cmd_gc, "delete what an experiment created on the cluster"},
 	{"version", cmd_version, "print the version"},
 	{NULL, NULL, NULL},

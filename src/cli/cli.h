@@ -134,5 +134,6 @@ int cmd_retry(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 
 #endif

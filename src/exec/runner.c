@@ -1848,6 +1848,14 @@ int tc_runner_lock(struct tc_journal *j, const char *name)
 	return fd;
 }
 
+void tc_runner_lock_remove(struct tc_journal *j, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (lock_path(j, name, path, sizeof(path)) == 0)
+		unlink(path);
+}
+
 int tc_runner_alive(struct tc_journal *j, const char *name)
 {
 	char path[PATH_MAX];

@@ -70,6 +70,10 @@ int tc_runner_lock(struct tc_journal *j, const char *name);
 /* Is a runner working on the experiment right now?  Never takes the lock. */
 int tc_runner_alive(struct tc_journal *j, const char *name);
 
+/* Remove the experiment's lock file (`rm`, holding the lock: a later run
+ * makes a new one). */
+void tc_runner_lock_remove(struct tc_journal *j, const char *name);
+
 /* The machine's resources as the local backend sees them. */
 void tc_machine_resources(double *cpus, long long *memory, int *gpus);
 

@@ -1,0 +1,268 @@
+/*
+ * rm.c — `trainctl rm NAME [--force]`: remove one experiment from the
+ * state directory: its trial directories, its status and lock files, and
+ * its rows in the journal.  Other experiments are untouched.
+ *
+ * An experiment that runs (a trainctl holds its lock, or trials of it are
+ * still alive under a supervisor) is refused; --force cancels it first
+ * (as `cancel NAME` does) and waits for its trials to stop.
+ *
+ * Order: the runner lock is taken first and held throughout, so no
+ * `resume` or `run` can start the experiment while it goes; then the files
+ * go, then the rows in one transaction.  Killed half-way, `rm` again
+ * finishes the job: the experiment is still listed until its rows go.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "exec/local.h"
+#include "exec/runner.h"
+#include "store/experiment.h"
+#include "util/clock.h"
+
+static const struct tc_opt rm_opts[] = {
+	{"force", 'f', 0, NULL, "cancel the experiment first if it runs"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static int rm_entry(const char *path, const struct stat *sb, int type,
+		    struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP ? rmdir(path) : unlink(path))
+		return errno == ENOENT ? 0 : -1;
+	return 0;
+}
+
+/* Remove a trial directory and everything in it, never following a
+ * symbolic link (a link a trial left is removed, not what it points to). */
+static int rm_tree(const char *path)
+{
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 &&
+	    errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* Trials of the experiment whose processes may still run: started in the
+ * journal and, for the local backend, holding their slot's lock. */
+static int trials_alive(struct tc_journal *j, const char *name, int local)
+{
+	struct tc_error err;
+	sqlite3_stmt *st;
+	char path[PATH_MAX];
+	int alive = 0;
+
+	tc_error_clear(&err);
+	st = tc_journal_prepare(j,
+				"SELECT idx, attempt FROM trials WHERE exp = ?1 "
+				"AND state IN ('starting', 'running')",
+				&err);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (tc_local_status_path(j->dir, name, path, sizeof(path)))
+		path[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct tc_slot sl = {path, sqlite3_column_int64(st, 0)};
+		struct tc_exit_info ei;
+
+		if (!local || (path[0] && tc_local_probe(&sl, sqlite3_column_int(st, 1),
+							   &ei) == TC_PROBE_ALIVE))
+			alive++;
+	}
+	sqlite3_finalize(st);
+	return alive;
+}
+
+/* Wait up to secs for the experiment's runner to exit and its trials to
+ * stop; 1 when they did. */
+static int wait_stopped(struct tc_journal *j, const char *name, int local,
+			double secs)
+{
+	double until = tc_mono() + secs;
+	struct timespec ts = {0, 50 * 1000 * 1000};
+
+	for (;;) {
+		if (!tc_runner_alive(j, name) && trials_alive(j, name, local) == 0)
+			return 1;
+		if (tc_mono() >= until)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int cancel_it(const char *name, const char *state_dir, int hard)
+{
+	char *argv[6];
+	int argc = 0;
+
+	argv[argc++] = (char *)"cancel";
+	argv[argc++] = (char *)name;
+	if (state_dir) {
+		argv[argc++] = (char *)"--state-dir";
+		argv[argc++] = (char *)state_dir;
+	}
+	if (hard)
+		argv[argc++] = (char *)"--now";
+	argv[argc] = NULL;
+	return cmd_cancel(argc, argv);
+}
+
+static const char *const rm_tables[] = {"metrics", "final", "events",
+					 "trials"};
+
+static int delete_rows(struct tc_journal *j, const char *name,
+		       struct tc_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = tc_journal_begin(j, err)))
+		return rc;
+	for (size_t i = 0; i <= sizeof(rm_tables) / sizeof(rm_tables[0]); i++) {
+		char sql[128];
+
+		if (i < sizeof(rm_tables) / sizeof(rm_tables[0]))
+			snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE exp = ?1",
+				 rm_tables[i]);
+		else
+			snprintf(sql, sizeof(sql),
+				 "DELETE FROM experiments WHERE name = ?1");
+		if (!(st = tc_journal_prepare(j, sql, err))) {
+			tc_journal_rollback(j);
+			return TC_ERR_DB;
+		}
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			tc_error_set(err, TC_ERR_DB, "journal: %s",
+				     sqlite3_errmsg(j->db));
+			tc_journal_rollback(j);
+			return TC_ERR_DB;
+		}
+	}
+	return tc_journal_commit(j, err);
+}
+
+int cmd_rm(int argc, char **argv)
+{
+	struct tc_args a;
+	struct tc_journal *j = NULL;
+	struct tc_error err;
+	struct tc_exp_info e;
+	sqlite3_stmt *st;
+	const char *name, *sd;
+	char path[PATH_MAX];
+	int rc, lockfd = -1, local, force, ndirs = 0;
+
+	rc = tc_parse_args(argc, argv, rm_opts, "rm NAME [--force]",
+			   "Remove experiment NAME: its trial directories, logs "
+			   "and journal rows.  Other\nexperiments are untouched.  "
+			   "A running experiment is refused unless --force,\n"
+			   "which cancels it first.",
+			   &a);
+	if (rc)
+		return rc > 0 ? 0 : TC_EXIT_USAGE;
+	if (a.npos != 1)
+		return tc_usage_error("rm", "expected one experiment name");
+	name = a.pos[0];
+	sd = tc_arg(&a, rm_opts, "state-dir");
+	force = tc_arg(&a, rm_opts, "force") != NULL;
+	tc_error_clear(&err);
+	memset(&e, 0, sizeof(e));
+	if ((rc = tc_open_existing(sd, &j, &err)) ||
+	    (rc = tc_experiment_load(j, name, &e, &err)))
+		goto fail;
+	local = !e.backend || strcmp(e.backend, "kubernetes") != 0;
+
+	if (tc_runner_alive(j, name) || trials_alive(j, name, local) > 0) {
+		if (!force) {
+			rc = tc_error_set(&err, TC_ERR_STATE,
+					  "experiment '%s' is running: `trainctl "
+					  "cancel %s` first, or `trainctl rm %s "
+					  "--force`",
+					  name, name, name);
+			goto fail;
+		}
+		fflush(stdout);
+		cancel_it(name, sd, 0);
+		fflush(stdout);
+		if (!wait_stopped(j, name, local, 30)) {
+			cancel_it(name, sd, 1);
+			fflush(stdout);
+			if (!wait_stopped(j, name, local, 10)) {
+				rc = tc_error_set(&err, TC_ERR_STATE,
+						  "experiment '%s' still runs after "
+						  "the cancel: nothing removed",
+						  name);
+				goto fail;
+			}
+		}
+	}
+	lockfd = tc_runner_lock(j, name);
+	if (lockfd < 0) {
+		rc = tc_error_set(&err, TC_ERR_STATE,
+				  "experiment '%s' was started again: nothing "
+				  "removed",
+				  name);
+		goto fail;
+	}
+
+	/* the files first: a kill half-way leaves the rows, and rm again */
+	if (!(st = tc_journal_prepare(j, "SELECT id FROM trials WHERE exp = ?1",
+				      &err)))
+		goto fail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char *dir = tc_trial_dir(j, (const char *)sqlite3_column_text(st, 0));
+
+		if (!dir || rm_tree(dir)) {
+			rc = tc_error_set(&err, TC_ERR_IO, "cannot remove %s: %s",
+					  dir ? dir : "a trial directory",
+					  strerror(errno));
+			free(dir);
+			sqlite3_finalize(st);
+			goto fail;
+		}
+		free(dir);
+		ndirs++;
+	}
+	sqlite3_finalize(st);
+	if (tc_local_status_path(j->dir, name, path, sizeof(path)) == 0 &&
+	    unlink(path) && errno != ENOENT) {
+		rc = tc_error_set(&err, TC_ERR_IO, "cannot remove %s: %s", path,
+				  strerror(errno));
+		goto fail;
+	}
+	if ((rc = delete_rows(j, name, &err)))
+		goto fail;
+	/* last, while we still hold it: a run after this makes a new one */
+	tc_runner_lock_remove(j, name);
+	printf("removed experiment '%s' (%d trial director%s)\n", name, ndirs,
+	       ndirs == 1 ? "y" : "ies");
+	if (!local)
+		printf("objects it left on the cluster expire with their "
+		       "ttlSecondsAfterFinished (`trainctl gc %s` before `rm` "
+		       "deletes them at once)\n",
+		       name);
+	rc = 0;
+	goto out;
+fail:
+	rc = tc_fail("rm", &err);
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	tc_exp_info_free(&e);
+	tc_journal_close(j);
+	return rc;
+}
