@@ -97,8 +97,12 @@ unsigned tc_fmt_mask(int first, ...);
 /* Write JSON to stdout (indented), with a newline. */
 int tc_print_json(json_t *v);
 
-/* A value from a final metric row: number or its special text. */
+/* A value from a final metric row: number or its special text; rounded
+ * to 6 significant digits for tables, or (_exact, for CSV) the shortest
+ * text that reads back as the same double. */
 void tc_fmt_metric(char *buf, size_t len, int has, double v, const char *special);
+void tc_fmt_metric_exact(char *buf, size_t len, int has, double v,
+			 const char *special);
 
 
 /* ISO 8601 UTC time. */

@@ -15,6 +15,7 @@
 
 #include "search/search.h"
 #include "spec/spec.h"
+#include "util/json.h"
 
 static const struct tc_opt common_opts[] = {
 	{"state-dir", 0, 1, "DIR",
@@ -392,8 +393,10 @@ int tc_print_json(json_t *v)
 		fprintf(stderr, "trainctl: out of memory\n");
 		return -1;
 	}
-	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-				     JSON_REAL_PRECISION(15));
+	if (tc_json_write(stdout, v, 2)) {
+		fprintf(stderr, "trainctl: out of memory\n");
+		return -1;
+	}
 	fputc('\n', stdout);
 	return 0;
 }
@@ -406,6 +409,20 @@ void tc_fmt_metric(char *buf, size_t len, int has, double v, const char *special
 		snprintf(buf, len, "%s", special);
 	else
 		snprintf(buf, len, "%.6g", v);
+}
+
+void tc_fmt_metric_exact(char *buf, size_t len, int has, double v,
+			 const char *special)
+{
+	if (!has || special || !isfinite(v)) {
+		tc_fmt_metric(buf, len, has, v, special);
+		return;
+	}
+	for (int prec = 6; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
 }
 
 void tc_fmt_param(json_t *v, char *buf, size_t len)

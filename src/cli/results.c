@@ -62,15 +62,15 @@ static int load_ranked(const char *verb, const struct tc_args *a,
 	return 0;
 }
 
-static void metric_text(const struct trow *r, const char *name, char *buf,
-			size_t len)
+static void metric_text(const struct trow *r, const char *name, int exact,
+			char *buf, size_t len)
 {
 	double v;
 	const char *sp;
 	int has = json_object_get(r->metrics, name) != NULL &&
 		  trow_metric(r, name, &v, &sp);
 
-	tc_fmt_metric(buf, len, has, v, sp);
+	(exact ? tc_fmt_metric_exact : tc_fmt_metric)(buf, len, has, v, sp);
 }
 
 int cmd_results(int argc, char **argv)
@@ -187,7 +187,8 @@ int cmd_results(int argc, char **argv)
 							   rk.v.spec->params[p].name),
 					   cells[c++], 256);
 			for (size_t k = 0; k < rk.v.nmetric; k++)
-				metric_text(r, rk.v.metric_names[k], cells[c++], 256);
+				metric_text(r, rk.v.metric_names[k],
+					    fmt == TC_FMT_CSV, cells[c++], 256);
 			tc_table_add_row(t, (const char *const *)cells);
 		}
 		if (t)
@@ -291,7 +292,7 @@ int cmd_best(int argc, char **argv)
 			printf("\n  metrics:   ");
 			json_object_foreach(best->metrics, k, v)
 			{
-				metric_text(best, k, buf, sizeof(buf));
+				metric_text(best, k, 0, buf, sizeof(buf));
 				printf(" %s=%s", k, buf);
 			}
 			printf("\n  directory:  %s\n  command:   ", dir ? dir : "");

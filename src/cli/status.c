@@ -233,7 +233,9 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 				int has = json_object_get(r->metrics, v.metric_names[k]) &&
 					  trow_metric(r, v.metric_names[k], &val, &sp);
 
-				tc_fmt_metric(cells[c++], 256, has, val, sp);
+				(fmt == TC_FMT_CSV ? tc_fmt_metric_exact
+						   : tc_fmt_metric)(cells[c++], 256,
+								    has, val, sp);
 			}
 			snprintf(cells[c++], 256, "%s", r->reason ? r->reason : "");
 			for (size_t k = 0; k < ncol; k++)

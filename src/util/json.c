@@ -1,0 +1,103 @@
+/*
+ * json.c — JSON output with the shortest exact reals (see json.h).
+ */
+#include "util/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A scalar, encoded by jansson; a real with the fewest significant digits
+ * that give back the same double. */
+static int write_scalar(FILE *f, const json_t *v)
+{
+	size_t flags = JSON_ENCODE_ANY;
+	char *t;
+
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		int prec = 1;
+		char buf[40];
+
+		for (; prec < 17; prec++) {
+			snprintf(buf, sizeof(buf), "%.*g", prec, d);
+			if (strtod(buf, NULL) == d)
+				break;
+		}
+		flags |= JSON_REAL_PRECISION(prec);
+	}
+	if (!(t = json_dumps(v, flags)))
+		return -1;
+	fputs(t, f);
+	free(t);
+	return 0;
+}
+
+static void newline(FILE *f, int indent, int depth)
+{
+	if (!indent)
+		return;
+	fputc('\n', f);
+	for (int i = 0; i < indent * depth; i++)
+		fputc(' ', f);
+}
+
+static int write_value(FILE *f, const json_t *v, int indent, int depth)
+{
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *m;
+		size_t i = 0;
+
+		if (json_object_size(v) == 0) {
+			fputs("{}", f);
+			return 0;
+		}
+		fputc('{', f);
+		json_object_foreach((json_t *)v, k, m)
+		{
+			json_t *key = json_string(k);
+
+			if (i++)
+				fputc(',', f);
+			newline(f, indent, depth + 1);
+			if (!key || write_scalar(f, key)) {
+				json_decref(key);
+				return -1;
+			}
+			json_decref(key);
+			fputs(indent ? ": " : ":", f);
+			if (write_value(f, m, indent, depth + 1))
+				return -1;
+		}
+		newline(f, indent, depth);
+		fputc('}', f);
+		return 0;
+	}
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *m;
+
+		if (json_array_size(v) == 0) {
+			fputs("[]", f);
+			return 0;
+		}
+		fputc('[', f);
+		json_array_foreach(v, i, m)
+		{
+			if (i)
+				fputc(',', f);
+			newline(f, indent, depth + 1);
+			if (write_value(f, m, indent, depth + 1))
+				return -1;
+		}
+		newline(f, indent, depth);
+		fputc(']', f);
+		return 0;
+	}
+	return write_scalar(f, v);
+}
+
+int tc_json_write(FILE *f, const json_t *v, int indent)
+{
+	return write_value(f, v, indent, 0);
+}
