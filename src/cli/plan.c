@@ -101,6 +101,16 @@ int cmd_validate(int argc, char **argv)
 	tc_error_clear(&err);
 	if ((rc = load_checked(a.pos[0], &spec, &err)))
 		return tc_fail_spec("validate", &err);
+	if (!strcmp(spec->backend, "local")) {
+		char *cwd = tc_dirname_abs(a.pos[0]);
+
+		rc = tc_spec_check_program(spec, cwd, &err);
+		free(cwd);
+		if (rc) {
+			tc_spec_free(spec);
+			return tc_fail_spec("validate", &err);
+		}
+	}
 	if ((rc = tc_plan_new(spec, tc_pick_seed(spec, NULL, &picked), &plan, &err))) {
 		tc_spec_free(spec);
 		return tc_fail("validate", &err);

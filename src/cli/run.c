@@ -345,9 +345,18 @@ int cmd_run(int argc, char **argv)
 			rc = TC_EXIT_USAGE;
 			goto out;
 		}
-		if (!strcmp(spec->backend, "local") &&
-		    (rc = tc_runner_check(spec, &o, &err)))
-			goto fail;
+		if (!strcmp(spec->backend, "local")) {
+			char *cwd = tc_dirname(abs);
+
+			rc = tc_spec_check_program(spec, cwd, &err);
+			free(cwd);
+			if (rc) {
+				rc = tc_fail_spec("run", &err);
+				goto out;
+			}
+			if ((rc = tc_runner_check(spec, &o, &err)))
+				goto fail;
+		}
 	}
 	seed = tc_pick_seed(spec, tc_arg(&a, run_opts, "seed"), &picked);
 	{

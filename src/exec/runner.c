@@ -159,20 +159,9 @@ struct runner {
  * process creation per PATH entry.) */
 static int on_path(const char *prog)
 {
-	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
 
-	while (path && *path) {
-		const char *end = strchr(path, ':');
-		size_t n = end ? (size_t)(end - path) : strlen(path);
-		char buf[PATH_MAX];
-
-		if (n > 0 && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path,
-				      prog) < (int)sizeof(buf) &&
-		    access(buf, X_OK) == 0)
-			return 1;
-		path = end ? end + 1 : NULL;
-	}
-	return 0;
+	return tc_find_program(prog, NULL, buf, sizeof(buf)) == 0;
 }
 
 void tc_machine_resources(double *cpus, long long *memory, int *gpus)

@@ -53,6 +53,7 @@
 
 #include "util/clock.h"
 #include "util/fsutil.h"
+#include "util/spawn.h"
 
 extern char **environ;
 
@@ -1560,27 +1561,11 @@ static double exec_timeout(void)
  * 0 or an errno. */
 static int runnable(const char *path, int bare)
 {
-	const char *dirs = getenv("PATH"), *d;
-	struct stat st;
+	char full[PATH_MAX];
 
 	if (!bare)
 		return access(path, X_OK) ? errno : 0;
-	if (!dirs || !dirs[0])
-		dirs = "/bin:/usr/bin"; /* posix_spawnp's default */
-	for (d = dirs;; d++) {
-		size_t n = strcspn(d, ":");
-		char full[PATH_MAX];
-
-		if (snprintf(full, sizeof(full), "%.*s/%s", (int)(n ? n : 1),
-			     n ? d : ".", path) < (int)sizeof(full) &&
-		    stat(full, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(full, X_OK) == 0)
-			return 0;
-		d += n;
-		if (!*d)
-			break;
-	}
-	return ENOENT;
+	return tc_find_program(path, NULL, full, sizeof(full));
 }
 
 /* Run the plugin; *out is what it printed (malloc'd, NUL-terminated). */

@@ -190,4 +190,11 @@ int tc_parse_duration(const char *s, double *seconds); /* "90s", "30m", "2h",
 const char *tc_did_you_mean(const char *word, const char *const *candidates,
 			    size_t n);
 
+/* For the local backend: does command[0] name a program that runs from
+ * directory cwd (a path relative to it, or a name in $PATH)?  0, or
+ * TC_ERR_SPEC at command[0]'s position ("command 'pyhton3' not found (did
+ * you mean python3?)").  A script, or a command[0] with {{...}}, passes. */
+int tc_spec_check_program(const struct tc_spec *spec, const char *cwd,
+			  struct tc_error *err);
+
 #endif

@@ -8,6 +8,9 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,3 +57,54 @@ int tc_capture(char *const argv[], char *buf, size_t len)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+
+/* A regular file we may execute: 0, or why not. */
+static int executable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return ENOENT;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	return access(path, X_OK) == 0 ? 0 : EACCES;
+}
+
+int tc_find_program(const char *prog, const char *cwd, char *out, size_t len)
+{
+	const char *dirs = getenv("PATH"), *d;
+	int why = ENOENT;
+
+	if (!prog[0])
+		return ENOENT;
+	if (strchr(prog, '/')) {
+		if ((prog[0] == '/' ? snprintf(out, len, "%s", prog)
+				    : snprintf(out, len, "%s/%s", cwd ? cwd : ".",
+					       prog)) >= (int)len)
+			return ENAMETOOLONG;
+		return executable(out);
+	}
+	if (!dirs)
+		dirs = "/bin:/usr/bin";
+	for (d = dirs;; d++) {
+		size_t n = strcspn(d, ":");
+		int r;
+
+		if (n == 0)
+			r = snprintf(out, len, "%s/%s", cwd ? cwd : ".", prog);
+		else
+			r = snprintf(out, len, "%.*s/%s", (int)n, d, prog);
+		if (r < (int)len) {
+			int e = executable(out);
+
+			if (e == 0)
+				return 0;
+			if (e == EACCES)
+				why = EACCES; /* as execvp: keep looking */
+		}
+		d += n;
+		if (!*d)
+			break;
+	}
+	return why;
+}

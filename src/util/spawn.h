@@ -11,4 +11,11 @@
  * its exit status, or -1 when it could not run or was killed. */
 int tc_capture(char *const argv[], char *buf, size_t len);
 
+/* Find the program prog as execvp would run it from directory cwd: a name
+ * with a slash is a path (relative to cwd); a bare name is looked up in
+ * $PATH (unset: /bin:/usr/bin; an empty entry is cwd).  Fills out (len
+ * bytes) with the file found.  0, ENOENT (nowhere), EACCES (found but not
+ * executable) or ENAMETOOLONG. */
+int tc_find_program(const char *prog, const char *cwd, char *out, size_t len);
+
 #endif

@@ -20,6 +20,10 @@ if [ ! -x "$TRAINCTL" ]; then
 	exit 1
 fi
 command -v python3 >/dev/null || { echo "FAIL python3 is needed"; exit 1; }
+# the example trainer on PATH, as the README's demo puts it (validate
+# checks that a spec's program is there)
+TC_BUILD_DIR=${TC_BUILD_DIR:-$TC_SOURCE_DIR/build}
+[ -x "$TC_BUILD_DIR/fmnist-train" ] && PATH="$TC_BUILD_DIR:$PATH"
 
 TC_NAME=$(basename "$0" .sh)
 TC_WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TC_NAME.XXXXXX")
