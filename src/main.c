@@ -26,6 +26,7 @@ const struct tc_verb tc_verbs[] = {
 	{"ls", cmd_ls, "list experiments"},
 	{"gc", cmd_gc, "delete what an experiment created on the cluster"},
 	{"version", cmd_version, "print the version"},
+	{"completion", cmd_completion, "print the bash or zsh completion script"},
 	{NULL, NULL, NULL},
 };
 
