@@ -93,11 +93,17 @@ for v in verbs:
     if not check(text is not None, 'verb %s has no section ".SS trainctl %s ..."' % (v, v)):
         continue
     opts = open('help.' + v).read().split('options:', 1)[1]
+    accepted = set()
     for m in re.finditer(r'^\s+(?:-(\w), )?--([\w-]+)', opts, re.M):
         short, name = m.group(1), m.group(2)
         where = common if name in ('state-dir', 'help') else text
         for o in ['--' + name] + (['-' + short] if short else []):
+            accepted.add(o)
             check(has_option(where, o), '%s: %s is not in its section' % (v, o))
+    # and no option the verb refuses is documented there (a .TP tag)
+    for tag in re.findall(r'^\.TP\n(.*)', text, re.M):
+        for o in re.findall(r'(?:^|[\s,"])(--?[a-z][\w-]*)', tag):
+            check(o in accepted, '%s: its section documents %s, which it refuses' % (v, o))
 
 keydefs = [l.split(' ', 1)[1] for l in lines if l.startswith('.B ')]
 words = set(re.findall(r'[\w.]+', '\n'.join(lines)))
