@@ -88,6 +88,7 @@ static size_t all_opts(const struct tc_verb_desc *d, const struct tc_opt **out,
 	return n;
 }
 
+/* The option of o[0..n) that word (len bytes, "-x" or "--name") names. */
 static const struct tc_opt *find(const struct tc_opt *const *o, size_t n,
 				 const char *word, size_t len)
 {
@@ -489,13 +490,13 @@ int cmd_completion(int argc, char **argv)
 	int rc;
 
 	rc = tc_parse_args(argc, argv, completion_opts, "completion bash|zsh",
-			   "Print the completion script for bash or zsh.  Load it "
-			   "with\n  source <(trainctl completion bash)      (bash; "
-			   "or ~/.bashrc)\n  source <(trainctl completion zsh)       "
-			   "(zsh, after compinit)\nor install it as "
-			   "share/bash-completion/completions/trainctl or\n"
-			   "share/zsh/site-functions/_trainctl (cmake --install "
-			   "does).",
+			   "Print the completion script for bash or zsh.  Installing "
+			   "trainctl installs both\n(share/bash-completion/"
+			   "completions/trainctl, share/zsh/site-functions/"
+			   "_trainctl);\nwithout that, load one in ~/.bashrc or "
+			   "~/.zshrc (after compinit) with\n"
+			   "  source <(trainctl completion bash)\n"
+			   "  source <(trainctl completion zsh)",
 			   &a);
 	if (rc)
 		return rc > 0 ? 0 : TC_EXIT_USAGE;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every verb's --help lists only what it accepts: each --format a verb's
 # help names is accepted (exit 0 on a real experiment), and each format it
-# does not name is refused with exit 2.  (best once advertised csv and
-# markdown and refused both.)
+# does not name is refused with exit 2 (best once advertised csv and
+# markdown and refused both); every option its usage line or description
+# names is one of its options.
 . "$(dirname "$0")/lib.sh"
 
 cat >exp.yaml <<'EOF'
@@ -22,6 +23,12 @@ verbs=$(awk '/^verbs:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/
 nverbs=0
 for v in $verbs; do
 	tc "$v" --help >help.v
+	# every option the usage line and description name is one it takes
+	listed=$(sed -n '/^options:/,$p' help.v | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+$')
+	for o in $(sed '/^options:/,$d' help.v | grep -oE -- '(^|[ [(|/`])--[a-z][a-z-]*' | grep -oE -- '--[a-z-]+' | sort -u); do
+		printf '%s\n' "$listed" | grep -qx -- "$o" ||
+			fail "$v --help names $o, which is not among its options"
+	done
 	line=$(grep -E '^ +(-o, )?--format ' help.v) || continue
 	nverbs=$((nverbs + 1))
 	# the verb's positional arguments, from its usage line
