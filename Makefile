@@ -1,13 +1,19 @@
-# Thin wrapper over CMake.  `make` builds build/trainctl.
+# Thin wrapper over CMake.  `make` builds build/trainctl; `make install
+# PREFIX=~/.local` installs it with fmnist-train, the manual page and the
+# bash and zsh completion.
 BUILD ?= build
+PREFIX ?= /usr/local
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all test asan asan-test fuzz clean
+.PHONY: all install test asan asan-test fuzz clean
 
 all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTC_WERROR=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 test: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -27,6 +27,7 @@ const struct tc_verb tc_verbs[] = {
 	{"rm", cmd_rm, "remove an experiment: its trials, logs and rows"},
 	{"gc", cmd_gc, "delete what an experiment created on the cluster"},
 	{"version", cmd_version, "print the version"},
+	{"completion", cmd_completion, "print the bash or zsh completion script"},
 	{NULL, NULL, NULL},
 };
 

@@ -52,6 +52,20 @@ int tc_parse_args(int argc, char **argv, const struct tc_opt *opts,
 		  const char *usage, const char *description,
 		  struct tc_args *out);
 
+/* What a verb accepts, as its call of tc_parse_args declares it.  Every
+ * verb's entry calls tc_parse_args before anything else; tc_describe_verb
+ * runs the entry with parsing replaced by filling *out (the verb returns at
+ * once, as after --help), so completion and the manual's test see the very
+ * tables --help prints.  Returns 0, or -1 if the verb never asked. */
+struct tc_verb_desc {
+	const struct tc_opt *opts;   /* the verb's own, name NULL at the end */
+	const struct tc_opt *common; /* --state-dir and --help, ncommon of them */
+	size_t ncommon;
+	const char *usage;	     /* "logs NAME TRIAL [-f] [--stderr]" */
+	const char *description;
+};
+int tc_describe_verb(const struct tc_verb *v, struct tc_verb_desc *out);
+
 /* The value of the option called name, or NULL. */
 const char *tc_arg(const struct tc_args *a, const struct tc_opt *opts,
 		   const char *name);
@@ -139,5 +153,6 @@ int cmd_ls(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
 
 #endif

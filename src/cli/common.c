@@ -58,6 +58,20 @@ static int find_opt(const struct tc_opt *opts, const char *name, size_t len,
 	return -1;
 }
 
+/* set while tc_describe_verb runs a verb: parsing only describes */
+static struct tc_verb_desc *describing;
+
+int tc_describe_verb(const struct tc_verb *v, struct tc_verb_desc *out)
+{
+	char *argv[] = {(char *)v->name, NULL};
+
+	memset(out, 0, sizeof(*out));
+	describing = out;
+	v->fn(1, argv);
+	describing = NULL;
+	return out->usage ? 0 : -1;
+}
+
 int tc_parse_args(int argc, char **argv, const struct tc_opt *opts,
 		  const char *usage, const char *description,
 		  struct tc_args *out)
@@ -65,6 +79,13 @@ int tc_parse_args(int argc, char **argv, const struct tc_opt *opts,
 	int nopts = 0, only_pos = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (describing) {
+		*describing = (struct tc_verb_desc){
+			opts, common_opts,
+			sizeof(common_opts) / sizeof(common_opts[0]), usage,
+			description};
+		return 1;
+	}
 	while (opts && opts[nopts].name)
 		nopts++;
 	for (int i = 1; i < argc; i++) {

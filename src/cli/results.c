@@ -11,16 +11,27 @@
 #include "cli/query.h"
 #include "search/search.h"
 
+/* how trials are ranked: results and best alike */
+#define RANK_OPTS                                                              \
+	{"sort", 's', 1, "METRIC", "rank by this metric (default: the spec's)"}, \
+	{"goal", 0, 1, "GOAL", "maximize or minimize (default: the spec's goal " \
+			      "for its metric)"},                            \
+	{"metric", 'm', 1, "NAME",                                             \
+	 "rank on NAME parsed again from the logs (no rerun needed)"},         \
+	{"regex", 0, 1, "RE",                                                  \
+	 "with --metric: a PCRE2 pattern whose named groups are metrics"}
+
 static const struct tc_opt results_opts[] = {
-	{"sort", 's', 1, "METRIC", "rank by this metric (default: the spec's)"},
-	{"goal", 0, 1, "GOAL", "maximize or minimize (default: the spec's goal "
-			      "for its metric)"},
+	RANK_OPTS,
 	{"top", 'n', 1, "N", "only the N best"},
 	{"format", 'o', 1, "FMT", "table (default), csv, json or markdown"},
-	{"metric", 'm', 1, "NAME",
-	 "rank on NAME parsed again from the logs (no rerun needed)"},
-	{"regex", 0, 1, "RE",
-	 "with --metric: a PCRE2 pattern whose named groups are metrics"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+/* best prints one trial: as text or as JSON (for a CSV row, results --top 1) */
+static const struct tc_opt best_opts[] = {
+	RANK_OPTS,
+	{"format", 'o', 1, "FMT", "table (default) or json"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -32,12 +43,13 @@ struct ranked {
 
 /* Load, optionally re-parse, and rank.  Returns 0 or an exit code. */
 static int load_ranked(const char *verb, const struct tc_args *a,
-		       struct tc_journal **j, struct ranked *rk)
+		       const struct tc_opt *opts, struct tc_journal **j,
+		       struct ranked *rk)
 {
 	struct tc_error err;
-	const char *metric = tc_arg(a, results_opts, "metric");
-	const char *regex = tc_arg(a, results_opts, "regex");
-	const char *goal = tc_arg(a, results_opts, "goal");
+	const char *metric = tc_arg(a, opts, "metric");
+	const char *regex = tc_arg(a, opts, "regex");
+	const char *goal = tc_arg(a, opts, "goal");
 	int rc;
 
 	memset(rk, 0, sizeof(*rk));
@@ -46,12 +58,12 @@ static int load_ranked(const char *verb, const struct tc_args *a,
 		return tc_usage_error(verb, "--goal must be maximize or minimize");
 	if (regex && !metric)
 		return tc_usage_error(verb, "--regex needs --metric NAME");
-	if ((rc = tc_open_existing(tc_arg(a, results_opts, "state-dir"), j, &err)) ||
+	if ((rc = tc_open_existing(tc_arg(a, opts, "state-dir"), j, &err)) ||
 	    (rc = tview_load(*j, a->pos[0], &rk->v, &err)))
 		return tc_fail(verb, &err);
 	if (metric && (rc = tview_reparse(&rk->v, *j, regex, &err)))
 		return tc_fail(verb, &err);
-	rk->sort = tc_arg(a, results_opts, "sort");
+	rk->sort = tc_arg(a, opts, "sort");
 	if (!rk->sort)
 		rk->sort = metric ? metric : rk->v.spec->metric.name;
 	rk->goal = goal ? (strcmp(goal, "maximize") ? -1 : 1) : 0;
@@ -104,7 +116,7 @@ int cmd_results(int argc, char **argv)
 	    tc_arg_long("results", "top", tc_arg(&a, results_opts, "top"), 1,
 			LONG_MAX, &top))
 		return TC_EXIT_USAGE;
-	if ((rc = load_ranked("results", &a, &j, &rk))) {
+	if ((rc = load_ranked("results", &a, results_opts, &j, &rk))) {
 		tview_free(&rk.v);
 		tc_journal_close(j);
 		return rc;
@@ -216,7 +228,7 @@ int cmd_best(int argc, char **argv)
 	struct trow *best = NULL;
 	int rc;
 
-	rc = tc_parse_args(argc, argv, results_opts, "best NAME [--format json]",
+	rc = tc_parse_args(argc, argv, best_opts, "best NAME [--format json]",
 			   "The best succeeded trial by the spec's metric and goal "
 			   "(or --sort/--metric):\nits id, parameters, metrics, "
 			   "directory and command.",
@@ -225,10 +237,10 @@ int cmd_best(int argc, char **argv)
 		return rc > 0 ? 0 : TC_EXIT_USAGE;
 	if (a.npos != 1)
 		return tc_usage_error("best", "expected an experiment name");
-	if (tc_get_format("best", tc_arg(&a, results_opts, "format"), TC_FMT_TABLE,
+	if (tc_get_format("best", tc_arg(&a, best_opts, "format"), TC_FMT_TABLE,
 			  TC_FMTS(TC_FMT_TABLE, TC_FMT_JSON), &fmt))
 		return TC_EXIT_USAGE;
-	if ((rc = load_ranked("best", &a, &j, &rk))) {
+	if ((rc = load_ranked("best", &a, best_opts, &j, &rk))) {
 		tview_free(&rk.v);
 		tc_journal_close(j);
 		return rc;
