@@ -476,8 +476,8 @@ int cmd_plan(int argc, char **argv)
 				if ((int)strlen(p->values[k].text) > width[i])
 					width[i] = (int)strlen(p->values[k].text);
 		} else if (p->kind == TC_P_INT_UNIFORM) {
-			int w = snprintf(NULL, 0, "%lld", (long long)p->max);
-			int w2 = snprintf(NULL, 0, "%lld", (long long)p->min);
+			int w = snprintf(NULL, 0, "%lld", p->imax);
+			int w2 = snprintf(NULL, 0, "%lld", p->imin);
 
 			if (w2 > w)
 				w = w2;

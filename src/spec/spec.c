@@ -1321,6 +1321,10 @@ static int parse_param(struct ctx *c, const yaml_node_t *n,
 				    where, lo.text);
 		p->min = lo.f;
 		p->max = hi.f;
+		if (p->kind == TC_P_INT_UNIFORM) {
+			p->imin = lo.i;
+			p->imax = hi.i;
+		}
 	}
 	return 0;
 }

@@ -57,6 +57,8 @@ struct tc_param {
 	struct tc_value *values; /* TC_P_VALUES, TC_P_CONST */
 	size_t nvalues;          /* >= 1 for those; duplicates are an error */
 	double min, max;         /* distributions; min <= max */
+	long long imin, imax;    /* TC_P_INT_UNIFORM: the exact bounds (min
+				    and max hold them rounded) */
 	struct tc_pos pos;       /* of the parameter's key */
 };
 
