@@ -25,6 +25,7 @@
 #define TC_NAME_MAX 40              /* experiment names: [a-z0-9-]{1,40} */
 #define TC_GRID_MAX 100000000ULL    /* larger grids need search.trials */
 #define TC_SPEC_MAX_BYTES (16 << 20)
+#define TC_DURATION_MAX (365 * 86400.0) /* run.timeout, run.backoff */
 
 struct tc_pos {
 	int line, col; /* 1-based; 0 when unknown */
@@ -142,7 +143,8 @@ struct tc_spec {
 
 	struct {
 		int parallel;      /* >= 1, default 1 */
-		double timeout;    /* seconds, 0 = none */
+		double timeout;    /* seconds, 0 = none; at most
+				      TC_DURATION_MAX */
 		int retries;       /* >= 0, default 0 */
 		double backoff;    /* seconds before the first retry, default 1;
 				      doubles each attempt, capped at 300 */
