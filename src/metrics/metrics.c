@@ -501,9 +501,11 @@ static void parse_kv(struct tc_collector *c, const char *s, size_t n)
 					 * groups or a decimal comma, not the
 					 * number 1 or 0; not recorded */
 					while (j + 1 < n && s[j] == ',' &&
-					       is_digit(s[j + 1]))
-						for (j++; j < n && !kv_sep(s[j]);)
+					       is_digit(s[j + 1])) {
+						j++;
+						while (j < n && !kv_sep(s[j]))
 							j++;
+					}
 				} else if (j > vs &&
 					   tc_metrics_parse_number(s + vs, j - vs,
 								   &v) == 0) {

@@ -1372,19 +1372,17 @@ static const char *builtin_meaning(const char *name)
  */
 static const char *script_reserved(const char *name)
 {
-	static const char *const shell[] = {"PATH", "IFS", "ENV", "BASH_ENV",
-					    "CUDA_VISIBLE_DEVICES"};
+	static const char *const shell[] = {"PATH", "IFS", "ENV", "BASH_ENV"};
 
 	if (!strncmp(name, "TRAINCTL_", 9))
 		return "TRAINCTL_ variables are set by trainctl for each trial";
 	if (!strncmp(name, "LD_", 3))
 		return "LD_ variables choose the code the dynamic loader loads";
+	if (!strcmp(name, "CUDA_VISIBLE_DEVICES"))
+		return "trainctl hands out GPUs through it";
 	for (size_t i = 0; i < sizeof(shell) / sizeof(shell[0]); i++)
 		if (!strcmp(name, shell[i]))
-			return !strcmp(name, "CUDA_VISIBLE_DEVICES")
-				       ? "trainctl hands out GPUs through it"
-				       : "it changes how the shell runs the "
-					 "script";
+			return "it changes how the shell runs the script";
 	return NULL;
 }
 
