@@ -78,6 +78,8 @@ struct ctx {
 	int have_doc;
 	size_t json_nodes;
 	struct tc_pos params_pos; /* of the parameters: key */
+	int recorded;     /* tc_spec_parse_recorded(): skip the rules that
+			     refuse what older versions accepted */
 };
 
 /* ------------------------------------------------------------------ */
@@ -1394,6 +1396,8 @@ static int check_param_name(struct ctx *c, const yaml_node_t *k,
 	const char *why;
 	char cb[48];
 
+	if (c->recorded)
+		return 0;
 	if (is_builtin(key, strlen(key)))
 		return fail(c, k,
 			    "parameter name '%s' is reserved: {{%s}} is %s; "
@@ -1963,7 +1967,7 @@ static int get_duration(struct ctx *c, const yaml_node_t *x, const char *what,
 		return fail(c, x, "%s must be a duration such as 90s, 30m, 2h "
 			    "or 1h30m, or a number of seconds (got %s)",
 			    what, describe(x, d));
-	if (*out > TC_DURATION_MAX)
+	if (*out > TC_DURATION_MAX && !c->recorded)
 		return fail(c, x, "%s is more than %d days (got %s): give a "
 			    "shorter duration, or none",
 			    what, (int)(TC_DURATION_MAX / 86400),
@@ -3489,8 +3493,8 @@ static int compose(struct ctx *c)
 	return rc;
 }
 
-int tc_spec_parse(const char *path, const char *buf, size_t len,
-		  struct tc_spec **out, struct tc_error *err)
+static int parse_text(const char *path, const char *buf, size_t len,
+		      int recorded, struct tc_spec **out, struct tc_error *err)
 {
 	struct ctx c;
 	yaml_node_t *root;
@@ -3501,6 +3505,7 @@ int tc_spec_parse(const char *path, const char *buf, size_t len,
 	tc_error_clear(err);
 	memset(&c, 0, sizeof(c));
 	c.err = err;
+	c.recorded = recorded;
 	c.path = path ? path : "<spec>";
 	if (len > (size_t)TC_SPEC_MAX_BYTES)
 		return tc_error_at(err, TC_ERR_SPEC, c.path, 0, 0,
@@ -3574,6 +3579,18 @@ out:
 	}
 	*out = c.spec;
 	return 0;
+}
+
+int tc_spec_parse(const char *path, const char *buf, size_t len,
+		  struct tc_spec **out, struct tc_error *err)
+{
+	return parse_text(path, buf, len, 0, out, err);
+}
+
+int tc_spec_parse_recorded(const char *path, const char *buf, size_t len,
+			   struct tc_spec **out, struct tc_error *err)
+{
+	return parse_text(path, buf, len, 1, out, err);
 }
 
 int tc_spec_load(const char *path, struct tc_spec **out, struct tc_error *err)

@@ -163,6 +163,15 @@ struct tc_spec {
 int tc_spec_load(const char *path, struct tc_spec **out, struct tc_error *err);
 int tc_spec_parse(const char *path, const char *buf, size_t len,
 		  struct tc_spec **out, struct tc_error *err);
+
+/* A spec as recorded in a journal when its experiment was created: as
+ * tc_spec_parse(), but without the rules that refuse what an older trainctl
+ * accepted (parameters named like a built-in {{name}} or a variable a
+ * script must not get, durations over TC_DURATION_MAX), so that every
+ * experiment already in a state directory stays readable and resumable.
+ * New experiments go through tc_spec_load()/tc_spec_parse(). */
+int tc_spec_parse_recorded(const char *path, const char *buf, size_t len,
+			   struct tc_spec **out, struct tc_error *err);
 void tc_spec_free(struct tc_spec *spec);
 
 /* Whether two values are the same parameter value: numbers (int or float)

@@ -150,4 +150,30 @@ check(t.get("acc") is None, "acc %r" % t.get("acc"))
 check(t.get("loss") == 0.5 and t.get("f1") == 0.25, "loss/f1 %r %r" % (t.get("loss"), t.get("f1")))
 PY
 
+# ---- an experiment recorded before the new rules stays readable -------------
+# (made here by renaming a parameter to seed inside the journal, as an older
+# trainctl would have recorded it)
+cat >old.yaml <<'YAML'
+version: 1
+name: oldseed
+script: 'echo acc=0.5'
+parameters:
+  my_seed: {values: [5, 6]}
+metric: {name: acc}
+YAML
+tc_run run old.yaml
+expect_rc 0 "a run to age"
+python3 - .trainctl/journal.db <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE experiments SET spec_text = replace(spec_text, 'my_seed', 'seed')")
+db.execute("UPDATE trials SET params = replace(params, 'my_seed', 'seed')")
+db.commit()
+PY
+tc_run status oldseed
+expect_rc 0 "status of an experiment with a parameter named seed, recorded before the rule"
+tc_run results oldseed --format csv
+expect_rc 0 "its results"
+expect_match "$OUT" "^trial,.*seed" "with the seed column"
+
 tc_done

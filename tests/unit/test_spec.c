@@ -1077,6 +1077,37 @@ static void test_reserved_names(void **state)
 		     "run.backoff is more than 365 days");
 }
 
+/* A spec recorded in a journal by an older trainctl stays readable: the
+ * rules that refuse what was once accepted do not apply to it. */
+static void test_parse_recorded(void **state)
+{
+	static const char *const old[] = {
+		"version: 1\nname: t\ncommand: [x, \"{{seed}}\"]\n"
+		"parameters:\n  seed: {values: [5, 6]}\n",
+		"version: 1\nname: t\nscript: echo\n"
+		"parameters:\n  PATH: {values: [a]}\n",
+		"version: 1\nname: t\ncommand: [x]\n"
+		"run: {timeout: 2147483648}\n",
+	};
+	struct tc_spec *s;
+	struct tc_error e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		assert_int_equal(tc_spec_parse("t.yaml", old[i], strlen(old[i]),
+					       &s, &e),
+				 TC_ERR_SPEC);
+		assert_int_equal(tc_spec_parse_recorded("t.yaml", old[i],
+							strlen(old[i]), &s, &e),
+				 0);
+		tc_spec_free(s);
+	}
+	/* everything else is checked as ever */
+	assert_int_equal(tc_spec_parse_recorded("t.yaml", "version: 2\n", 11,
+						&s, &e),
+			 TC_ERR_SPEC);
+}
+
 static void test_grid_size(void **state)
 {
 	char text[4096];
@@ -1331,6 +1362,7 @@ int main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_not_regular),
 		cmocka_unit_test(test_reserved_names),
+		cmocka_unit_test(test_parse_recorded),
 		cmocka_unit_test(test_grid_size),
 		cmocka_unit_test(test_parse_cpu),
 		cmocka_unit_test(test_parse_bytes),
