@@ -66,8 +66,8 @@ int cmd_gc(int argc, char **argv)
 				  a.pos[0], a.pos[0]);
 		goto fail;
 	}
-	if ((rc = tc_spec_parse(e.spec_path, e.spec_text, strlen(e.spec_text),
-				&spec, &err)))
+	if ((rc = tc_spec_parse_recorded(e.spec_path, e.spec_text,
+					 strlen(e.spec_text), &spec, &err)))
 		goto fail;
 	memset(&o, 0, sizeof(o));
 	o.kubeconfig = tc_arg(&a, gc_opts, "kubeconfig");

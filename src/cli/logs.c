@@ -68,8 +68,8 @@ static int kube_logs(struct tc_journal *j, const struct tc_args *a,
 	struct tc_run_opts o;
 	int rc;
 
-	if ((rc = tc_spec_parse(e->spec_path, e->spec_text, strlen(e->spec_text),
-				&spec, err)))
+	if ((rc = tc_spec_parse_recorded(e->spec_path, e->spec_text,
+					 strlen(e->spec_text), &spec, err)))
 		return tc_fail("logs", err);
 	memset(&o, 0, sizeof(o));
 	o.kubeconfig = tc_arg(a, logs_opts, "kubeconfig");

@@ -7,12 +7,14 @@
  * one JSON file per object and nothing else, ready for `kubectl create -f
  * DIR -R`.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -390,6 +392,44 @@ static void jrow_write(struct jrow *jr, const struct tc_spec *spec,
 	fprintf(out, ",\"trial_seed\":%" PRIu32 "}", t->seed);
 }
 
+/* --render DIR holds what plan writes and nothing else (kubectl create -f
+ * DIR -R takes all of it): DIR must be new or an empty directory, so no
+ * file of an earlier render or of anyone else is mixed in. */
+static int render_dir_check(const char *dir, struct tc_error *err)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int empty = 1;
+
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			return 0; /* created below */
+		return tc_error_set(err, TC_ERR_USAGE, "--render %s: %s", dir,
+				    strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "--render %s is not a directory: give a new "
+				    "or empty directory",
+				    dir);
+	d = opendir(dir);
+	if (!d)
+		return tc_error_set(err, TC_ERR_USAGE, "--render %s: %s", dir,
+				    strerror(errno));
+	while (empty && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = 0;
+	closedir(d);
+	if (!empty)
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "--render %s is not empty: give a new or "
+				    "empty directory (to render again, remove "
+				    "it first)",
+				    dir);
+	return 0;
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	struct tc_args a;
@@ -465,6 +505,8 @@ int cmd_plan(int argc, char **argv)
 			tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
+	if (render && (rc = render_dir_check(render, &err)))
+		goto fail;
 	if (render && tc_mkdir_p(render, 0755) != 0) {
 		tc_error_set(&err, TC_ERR_IO, "cannot create %s: %s", render,
 			     strerror(errno));
@@ -486,8 +528,8 @@ int cmd_plan(int argc, char **argv)
 				if ((int)strlen(p->values[k].text) > width[i])
 					width[i] = (int)strlen(p->values[k].text);
 		} else if (p->kind == TC_P_INT_UNIFORM) {
-			int w = snprintf(NULL, 0, "%lld", (long long)p->max);
-			int w2 = snprintf(NULL, 0, "%lld", (long long)p->min);
+			int w = snprintf(NULL, 0, "%lld", p->imax);
+			int w2 = snprintf(NULL, 0, "%lld", p->imin);
 
 			if (w2 > w)
 				w = w2;

@@ -103,8 +103,9 @@ int tview_load(struct tc_journal *j, const char *name, struct tview *v,
 	local = !v->exp.backend || strcmp(v->exp.backend, "kubernetes") != 0;
 	if (tc_local_status_path(j->dir, name, status_path, sizeof(status_path)))
 		local = 0;
-	if ((rc = tc_spec_parse(v->exp.spec_path, v->exp.spec_text,
-				strlen(v->exp.spec_text), &v->spec, err)))
+	if ((rc = tc_spec_parse_recorded(v->exp.spec_path, v->exp.spec_text,
+					 strlen(v->exp.spec_text), &v->spec,
+					 err)))
 		return rc;
 	st = tc_journal_prepare(
 		j,

@@ -2005,8 +2005,9 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 				    name, name);
 	if ((rc = tc_experiment_load(j, name, &r.exp, err)))
 		goto out;
-	if ((rc = tc_spec_parse(r.exp.spec_path, r.exp.spec_text,
-				strlen(r.exp.spec_text), &r.spec, err)))
+	if ((rc = tc_spec_parse_recorded(r.exp.spec_path, r.exp.spec_text,
+					 strlen(r.exp.spec_text), &r.spec,
+					 err)))
 		goto out;
 	if (r.exp.backend && !strcmp(r.exp.backend, "kubernetes")) {
 		rc = tc_kube_run(j, &r.exp, r.spec, o, sum, err);

@@ -495,10 +495,22 @@ static void parse_kv(struct tc_collector *c, const char *s, size_t n)
 				vs = j;
 				while (j < n && !kv_sep(s[j]))
 					j++;
-				if (j > vs &&
-				    tc_metrics_parse_number(s + vs, j - vs,
-							    &v) == 0)
+				if (j + 1 < n && s[j] == ',' &&
+				    is_digit(s[j + 1])) {
+					/* "acc=1,000" or "acc=0,91": digit
+					 * groups or a decimal comma, not the
+					 * number 1 or 0; not recorded */
+					while (j + 1 < n && s[j] == ',' &&
+					       is_digit(s[j + 1])) {
+						j++;
+						while (j < n && !kv_sep(s[j]))
+							j++;
+					}
+				} else if (j > vs &&
+					   tc_metrics_parse_number(s + vs, j - vs,
+								   &v) == 0) {
 					pend_add(c, s + ns, ne - ns, v, 1);
+				}
 				i = j;
 				continue;
 			}

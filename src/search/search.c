@@ -384,39 +384,88 @@ static int emit(struct tc_plan *p, int included, const struct tc_trial **out)
 static int is_enumerated(const struct tc_param *par);
 static void draw_rest(struct tc_plan *p);
 
+/* Advance the odometer at position top - 1 (positions from top on are
+ * reset to their first value), carrying leftwards; the last parameter
+ * varies fastest, so top == nparams steps to the next point. */
+static void odo_advance(struct tc_plan *p, size_t top)
+{
+	const struct tc_spec *spec = p->spec;
+	size_t i;
+
+	for (i = top; i < spec->nparams; i++)
+		p->odo[i] = 0;
+	for (i = top; i > 0;) {
+		i--;
+		if (is_enumerated(&spec->params[i]) &&
+		    ++p->odo[i] < spec->params[i].nvalues)
+			return;
+		p->odo[i] = 0;
+	}
+	p->grid_done = 1;
+}
+
+/*
+ * Where an exclude entry lets the odometer jump: an entry that names only
+ * enumerated parameters and matches the current point excludes every point
+ * that shares the point's values up to the entry's last (fastest) parameter,
+ * so the odometer can advance there directly.  Returns the smallest such
+ * "top" (the longest jump) over all matching entries, or 0 when none
+ * matches.  Without it, a grid capped by search.trials whose exclude rejects
+ * a large leading slice would walk every point of the slice.
+ */
+static size_t exclude_jump(const struct tc_plan *p)
+{
+	const struct tc_spec *spec = p->spec;
+	size_t best = 0;
+
+	for (size_t e = 0; e < spec->search.nexclude; e++) {
+		const struct tc_point *pt = &spec->search.exclude[e];
+		size_t top = 0, k;
+
+		for (k = 0; k < pt->n; k++) {
+			int pi = tc_spec_param_index(spec, pt->a[k].name,
+						     strlen(pt->a[k].name));
+
+			if (pi < 0 || !is_enumerated(&spec->params[pi]) ||
+			    !tc_value_equal(&p->cur[pi], &pt->a[k].value))
+				break;
+			if ((size_t)pi + 1 > top)
+				top = (size_t)pi + 1;
+		}
+		if (pt->n > 0 && k == pt->n && (best == 0 || top < best))
+			best = top;
+	}
+	return best;
+}
+
 static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 {
 	const struct tc_spec *spec = p->spec;
 
 	while (!p->grid_done) {
-		int excluded;
+		size_t jump;
 
 		if (spec->search.has_trials && p->emitted >= spec->search.trials) {
 			p->grid_done = 1;
 			break;
 		}
-		for (size_t i = 0; i < spec->nparams; i++)
-			if (is_enumerated(&spec->params[i]))
-				p->cur[i] = spec->params[i].values[p->odo[i]];
-		draw_rest(p);
-		excluded = point_excluded(spec, p->cur);
-		/* advance the odometer, last parameter fastest */
-		{
-			size_t i = spec->nparams;
-
-			while (i > 0) {
-				i--;
-				if (is_enumerated(&spec->params[i]) &&
-				    ++p->odo[i] < spec->params[i].nvalues)
-					break;
-				p->odo[i] = 0;
-				if (i == 0)
-					p->grid_done = 1;
+		if (spec->nparams == 0) {
+			p->grid_done = 1;
+		} else {
+			for (size_t i = 0; i < spec->nparams; i++)
+				if (is_enumerated(&spec->params[i]))
+					p->cur[i] = spec->params[i].values[p->odo[i]];
+			jump = exclude_jump(p);
+			if (jump) {
+				odo_advance(p, jump);
+				continue;
 			}
-			if (spec->nparams == 0)
-				p->grid_done = 1;
+			odo_advance(p, spec->nparams);
 		}
-		if (!excluded) {
+		/* entries that name a drawn parameter match only after the
+		 * draw */
+		draw_rest(p);
+		if (!point_excluded(spec, p->cur)) {
 			int r = emit(p, 0, out);
 
 			if (r != 0) {
@@ -453,11 +502,15 @@ static void sample_param_rng(struct tc_plan *p, size_t i, struct rng *rg)
 			v->f = par->max;
 		break;
 	case TC_P_INT_UNIFORM: {
-		long long lo = (long long)par->min, hi = (long long)par->max;
-		uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;
+		/* Exact integer arithmetic over the whole int64 range: the
+		 * span wraps to 0 for [INT64_MIN, INT64_MAX], where
+		 * rng_below() gives all 64 bits. */
+		uint64_t span = (uint64_t)par->imax - (uint64_t)par->imin + 1;
+		uint64_t u = (uint64_t)par->imin + rng_below(rg, span);
 
 		v->type = TC_V_INT;
-		v->i = (long long)((uint64_t)lo + rng_below(rg, span));
+		v->i = u > (uint64_t)INT64_MAX ? -(long long)(~u) - 1
+					       : (long long)u;
 		v->f = (double)v->i;
 		snprintf(p->text[i], sizeof(p->text[i]), "%lld", v->i);
 		v->text = p->text[i];

@@ -31,6 +31,7 @@
 #include "spec/spec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -76,6 +78,8 @@ struct ctx {
 	int have_doc;
 	size_t json_nodes;
 	struct tc_pos params_pos; /* of the parameters: key */
+	int recorded;     /* tc_spec_parse_recorded(): skip the rules that
+			     refuse what older versions accepted */
 };
 
 /* ------------------------------------------------------------------ */
@@ -1321,6 +1325,10 @@ static int parse_param(struct ctx *c, const yaml_node_t *n,
 				    where, lo.text);
 		p->min = lo.f;
 		p->max = hi.f;
+		if (p->kind == TC_P_INT_UNIFORM) {
+			p->imin = lo.i;
+			p->imax = hi.i;
+		}
 	}
 	return 0;
 }
@@ -1338,6 +1346,70 @@ static int nameref_cmp(const void *a, const void *b)
 	if (r)
 		return r;
 	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int is_builtin(const char *name, size_t len);
+
+/* What a built-in {{name}} stands for (they are tc_template_builtins). */
+static const char *builtin_meaning(const char *name)
+{
+	if (!strcmp(name, "trial_id"))
+		return "the trial's id";
+	if (!strcmp(name, "trial_dir"))
+		return "the trial's directory";
+	if (!strcmp(name, "experiment"))
+		return "the experiment's name";
+	if (!strcmp(name, "index"))
+		return "the trial's index";
+	if (!strcmp(name, "seed"))
+		return "the trial's own seed";
+	return "a built-in name";
+}
+
+/*
+ * A variable a script: parameter must not set.  A script gets each
+ * parameter as a variable of its name too, which would otherwise override
+ * what trainctl sets for the trial (TRAINCTL_METRICS_FILE: metrics lost),
+ * or change what code the shell and the dynamic loader run.
+ */
+static const char *script_reserved(const char *name)
+{
+	static const char *const shell[] = {"PATH", "IFS", "ENV", "BASH_ENV"};
+
+	if (!strncmp(name, "TRAINCTL_", 9))
+		return "TRAINCTL_ variables are set by trainctl for each trial";
+	if (!strncmp(name, "LD_", 3))
+		return "LD_ variables choose the code the dynamic loader loads";
+	if (!strcmp(name, "CUDA_VISIBLE_DEVICES"))
+		return "trainctl hands out GPUs through it";
+	for (size_t i = 0; i < sizeof(shell) / sizeof(shell[0]); i++)
+		if (!strcmp(name, shell[i]))
+			return "it changes how the shell runs the script";
+	return NULL;
+}
+
+/* A parameter's name must not shadow a built-in {{name}}, nor, for a
+ * script:, a variable that trainctl, the shell or the loader relies on. */
+static int check_param_name(struct ctx *c, const yaml_node_t *k,
+			    const char *key)
+{
+	const char *why;
+	char cb[48];
+
+	if (c->recorded)
+		return 0;
+	if (is_builtin(key, strlen(key)))
+		return fail(c, k,
+			    "parameter name '%s' is reserved: {{%s}} is %s; "
+			    "rename the parameter (e.g. 'my_%s')",
+			    key, key, builtin_meaning(key), key);
+	if (c->spec->script.text && (why = script_reserved(key)))
+		return fail(c, k,
+			    "parameter name '%s' cannot be used with script: "
+			    "(the script gets each parameter as a variable "
+			    "of its name, and %s); rename the parameter",
+			    clip(key, cb), why);
+	return 0;
 }
 
 static int parse_parameters(struct ctx *c, const yaml_node_t *n)
@@ -1377,6 +1449,9 @@ static int parse_parameters(struct ctx *c, const yaml_node_t *n)
 				    "digits, '_', '.' and '-' (at most %d), so "
 				    "that {{%s}} can refer to it",
 				    clip(key, cb), PARAM_NAME_MAX, clip(key, cb));
+		rc = check_param_name(c, k, key);
+		if (rc)
+			return rc;
 		p->name = tc_arena_strdup(c->arena, key);
 		if (!p->name)
 			return nomem(c);
@@ -1885,17 +1960,19 @@ static int get_duration(struct ctx *c, const yaml_node_t *x, const char *what,
 	rc = scalar_value(c, x, what, &v);
 	if (rc)
 		return rc;
-	if (v.type == TC_V_INT || v.type == TC_V_FLOAT) {
-		if (isfinite(v.f) && v.f >= 0) {
-			*out = v.f;
-			return 0;
-		}
-	} else if (v.type == TC_V_STR && tc_parse_duration(v.text, out) == 0) {
-		return 0;
-	}
-	return fail(c, x, "%s must be a duration such as 90s, 30m, 2h or "
-		    "1h30m, or a number of seconds (got %s)",
-		    what, describe(x, d));
+	if ((v.type == TC_V_INT || v.type == TC_V_FLOAT) && isfinite(v.f) &&
+	    v.f >= 0)
+		*out = v.f;
+	else if (v.type != TC_V_STR || tc_parse_duration(v.text, out) != 0)
+		return fail(c, x, "%s must be a duration such as 90s, 30m, 2h "
+			    "or 1h30m, or a number of seconds (got %s)",
+			    what, describe(x, d));
+	if (*out > TC_DURATION_MAX && !c->recorded)
+		return fail(c, x, "%s is more than %d days (got %s): give a "
+			    "shorter duration, or none",
+			    what, (int)(TC_DURATION_MAX / 86400),
+			    describe(x, d));
+	return 0;
 }
 
 static int parse_run(struct ctx *c, const yaml_node_t *n)
@@ -3198,10 +3275,17 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 	if (!f[T_VERSION].val)
 		return fail(c, root, "missing version: add 'version: 1' at the "
 			    "top of the file");
-	rc = get_int(c, f[T_VERSION].val, LLONG_MIN, LLONG_MAX,
-		     "version must be 1", &v);
-	if (rc)
-		return rc;
+	/* version: "1" (quoted, as some YAML writers emit) means 1 too */
+	if (f[T_VERSION].val->type == YAML_SCALAR_NODE &&
+	    f[T_VERSION].val->data.scalar.length == 1 &&
+	    f[T_VERSION].val->data.scalar.value[0] == '1') {
+		v = 1;
+	} else {
+		rc = get_int(c, f[T_VERSION].val, LLONG_MIN, LLONG_MAX,
+			     "version must be 1", &v);
+		if (rc)
+			return rc;
+	}
 	if (v != 1)
 		return fail(c, f[T_VERSION].val, "unsupported version %lld: "
 			    "this trainctl reads version 1", v);
@@ -3409,8 +3493,8 @@ static int compose(struct ctx *c)
 	return rc;
 }
 
-int tc_spec_parse(const char *path, const char *buf, size_t len,
-		  struct tc_spec **out, struct tc_error *err)
+static int parse_text(const char *path, const char *buf, size_t len,
+		      int recorded, struct tc_spec **out, struct tc_error *err)
 {
 	struct ctx c;
 	yaml_node_t *root;
@@ -3421,6 +3505,7 @@ int tc_spec_parse(const char *path, const char *buf, size_t len,
 	tc_error_clear(err);
 	memset(&c, 0, sizeof(c));
 	c.err = err;
+	c.recorded = recorded;
 	c.path = path ? path : "<spec>";
 	if (len > (size_t)TC_SPEC_MAX_BYTES)
 		return tc_error_at(err, TC_ERR_SPEC, c.path, 0, 0,
@@ -3496,37 +3581,67 @@ out:
 	return 0;
 }
 
+int tc_spec_parse(const char *path, const char *buf, size_t len,
+		  struct tc_spec **out, struct tc_error *err)
+{
+	return parse_text(path, buf, len, 0, out, err);
+}
+
+int tc_spec_parse_recorded(const char *path, const char *buf, size_t len,
+			   struct tc_spec **out, struct tc_error *err)
+{
+	return parse_text(path, buf, len, 1, out, err);
+}
+
 int tc_spec_load(const char *path, struct tc_spec **out, struct tc_error *err)
 {
 	FILE *f;
 	char *buf;
 	size_t len = 0, cap = 1 << 16;
 	struct stat st;
-	int rc;
+	int fd, rc;
 
 	*out = NULL;
 	tc_error_clear(err);
-	f = fopen(path, "rb");
-	if (!f)
+	/* Non-blocking, so that a FIFO with no writer is refused below
+	 * instead of hanging the open; only regular files are read. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
 		return tc_error_at(err, TC_ERR_IO, path, 0, 0,
 				   "cannot open: %s", strerror(errno));
-	if (fstat(fileno(f), &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			fclose(f);
-			return tc_error_at(err, TC_ERR_IO, path, 0, 0,
-					   "is a directory, not an experiment "
-					   "file");
-		}
-		if (S_ISREG(st.st_mode) && st.st_size > TC_SPEC_MAX_BYTES) {
-			fclose(f);
-			return tc_error_at(err, TC_ERR_SPEC, path, 0, 0,
-					   "the file is %lld bytes, more than "
-					   "the %d an experiment file may have",
-					   (long long)st.st_size,
-					   TC_SPEC_MAX_BYTES);
-		}
-		if (S_ISREG(st.st_mode) && st.st_size > 0)
-			cap = (size_t)st.st_size + 1;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+
+		close(fd);
+		return tc_error_at(err, TC_ERR_IO, path, 0, 0,
+				   "cannot read: %s", strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return tc_error_at(err, TC_ERR_IO, path, 0, 0,
+				   "is %s, not an experiment file (give a "
+				   "regular file)",
+				   S_ISDIR(st.st_mode)    ? "a directory"
+				   : S_ISFIFO(st.st_mode) ? "a FIFO or pipe"
+				   : S_ISSOCK(st.st_mode) ? "a socket"
+							  : "a device");
+	}
+	if (st.st_size > TC_SPEC_MAX_BYTES) {
+		close(fd);
+		return tc_error_at(err, TC_ERR_SPEC, path, 0, 0,
+				   "the file is %lld bytes, more than "
+				   "the %d an experiment file may have",
+				   (long long)st.st_size, TC_SPEC_MAX_BYTES);
+	}
+	if (st.st_size > 0)
+		cap = (size_t)st.st_size + 1;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+	    !(f = fdopen(fd, "rb"))) {
+		int e = errno;
+
+		close(fd);
+		return tc_error_at(err, TC_ERR_IO, path, 0, 0,
+				   "cannot read: %s", strerror(e));
 	}
 	buf = malloc(cap);
 	if (!buf) {

@@ -25,6 +25,7 @@
 #define TC_NAME_MAX 40              /* experiment names: [a-z0-9-]{1,40} */
 #define TC_GRID_MAX 100000000ULL    /* larger grids need search.trials */
 #define TC_SPEC_MAX_BYTES (16 << 20)
+#define TC_DURATION_MAX (365 * 86400.0) /* run.timeout, run.backoff */
 
 struct tc_pos {
 	int line, col; /* 1-based; 0 when unknown */
@@ -57,6 +58,8 @@ struct tc_param {
 	struct tc_value *values; /* TC_P_VALUES, TC_P_CONST */
 	size_t nvalues;          /* >= 1 for those; duplicates are an error */
 	double min, max;         /* distributions; min <= max */
+	long long imin, imax;    /* TC_P_INT_UNIFORM: the exact bounds (min
+				    and max hold them rounded) */
 	struct tc_pos pos;       /* of the parameter's key */
 };
 
@@ -140,7 +143,8 @@ struct tc_spec {
 
 	struct {
 		int parallel;      /* >= 1, default 1 */
-		double timeout;    /* seconds, 0 = none */
+		double timeout;    /* seconds, 0 = none; at most
+				      TC_DURATION_MAX */
 		int retries;       /* >= 0, default 0 */
 		double backoff;    /* seconds before the first retry, default 1;
 				      doubles each attempt, capped at 300 */
@@ -159,6 +163,15 @@ struct tc_spec {
 int tc_spec_load(const char *path, struct tc_spec **out, struct tc_error *err);
 int tc_spec_parse(const char *path, const char *buf, size_t len,
 		  struct tc_spec **out, struct tc_error *err);
+
+/* A spec as recorded in a journal when its experiment was created: as
+ * tc_spec_parse(), but without the rules that refuse what an older trainctl
+ * accepted (parameters named like a built-in {{name}} or a variable a
+ * script must not get, durations over TC_DURATION_MAX), so that every
+ * experiment already in a state directory stays readable and resumable.
+ * New experiments go through tc_spec_load()/tc_spec_parse(). */
+int tc_spec_parse_recorded(const char *path, const char *buf, size_t len,
+			   struct tc_spec **out, struct tc_error *err);
 void tc_spec_free(struct tc_spec *spec);
 
 /* Whether two values are the same parameter value: numbers (int or float)

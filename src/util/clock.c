@@ -33,6 +33,9 @@ void tc_fmt_duration(char *buf, size_t len, double s)
 		snprintf(buf, len, "%.1fs", s);
 	else if (s < 3600)
 		snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)s % 60);
+	else if (s < 3.6e15) /* whole hours fit a long long exactly */
+		snprintf(buf, len, "%lldh%02dm", (long long)(s / 3600),
+			 (int)(fmod(s, 3600) / 60));
 	else
-		snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)s % 3600 / 60);
+		snprintf(buf, len, "%.3gh", s / 3600);
 }

@@ -285,6 +285,29 @@ static void test_kv_garbage(void **state)
 	rec_free(&r);
 }
 
+/* A number with digit groups or a decimal comma is not misread as its
+ * first group (acc=1,000 was recorded as 1): such a value is not recorded;
+ * a comma before the next pair still separates. */
+static void test_kv_digit_groups(void **state)
+{
+	struct rec r = {0};
+
+	(void)state;
+	collect(TC_SRC_TEXT, NULL, 1,
+		"acc=1,000 loss=0,91 n=1,000,000;x=2\nacc=0.5,loss=0.25 b=1,\n"
+		"c=3,d=4 e=1,2x,f=5\n",
+		&r);
+	assert_int_equal(r.n, 7);
+	expect(&r, 0, "x", 0, 2);
+	expect(&r, 1, "acc", 0, 0.5);
+	expect(&r, 2, "loss", 0, 0.25);
+	expect(&r, 3, "b", 0, 1);
+	expect(&r, 4, "c", 0, 3);
+	expect(&r, 5, "d", 0, 4);
+	expect(&r, 6, "f", 0, 5);
+	rec_free(&r);
+}
+
 static void test_kv_name_length(void **state)
 {
 	struct rec r = {0};
@@ -919,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_kv_step_wins_over_epoch),
 		cmocka_unit_test(test_kv_katib_spacing),
 		cmocka_unit_test(test_kv_garbage),
+		cmocka_unit_test(test_kv_digit_groups),
 		cmocka_unit_test(test_kv_name_length),
 		cmocka_unit_test(test_kv_off),
 		cmocka_unit_test(test_names_bounded),

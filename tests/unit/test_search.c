@@ -180,6 +180,176 @@ static void test_random_small_space(void **state)
 	tc_spec_free(s);
 }
 
+/* 65 binary parameters, capped at 10 trials, and an exclude that rejects
+ * the first half (2^64 points): the odometer jumps past the excluded slice
+ * instead of walking it. */
+static void test_grid_exclude_jumps(void **state)
+{
+	char yaml[8192];
+	size_t n;
+	struct tc_spec *s;
+	struct tc_plan *p = NULL;
+	const struct tc_trial *t;
+	struct tc_error err;
+	int k = 0;
+
+	(void)state;
+	n = (size_t)snprintf(yaml, sizeof(yaml),
+			     "version: 1\nname: g\ncommand: [x]\nparameters:\n");
+	for (int i = 0; i < 65; i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+				      "  p%02d: {values: [0, 1]}\n", i);
+	snprintf(yaml + n, sizeof(yaml) - n,
+		 "search: {trials: 10, exclude: [{p00: 0}, {p01: 0, p64: 1}]}\n");
+	s = parse(yaml);
+	assert_int_equal(tc_plan_new(s, 0, &p, &err), 0);
+	while (tc_plan_next(p, &t, &err) == 1) {
+		assert_int_equal(t->values[0].i, 1);
+		assert_int_equal(t->values[1].i, 0);
+		assert_int_equal(t->values[62].i, (k >> 1) & 1);
+		assert_int_equal(t->values[63].i, k & 1);
+		assert_int_equal(t->values[64].i, 0);
+		k++;
+	}
+	assert_int_equal(k, 10);
+	tc_plan_free(p);
+	tc_spec_free(s);
+
+	/* the last point excluded: the plan ends (no wrap-around) */
+	s = parse("version: 1\nname: g\ncommand: [x]\nparameters:\n"
+		  "  a: {values: [0, 1]}\n  b: {values: [0, 1]}\n"
+		  "search: {trials: 10, exclude: [{b: 1}, {a: 1}]}\n");
+	assert_int_equal(count(s, 0), 1);
+	tc_spec_free(s);
+}
+
+/* Jumps give exactly the points a plain filter keeps, in the same order. */
+static void test_grid_exclude_jumps_exact(void **state)
+{
+	static const char *const want[] = {
+		"0ax0", "0ay0", "0az0", "0bx0", "0bx1", "0by0",
+		"0by1", "2ay0", "2az0", "2bx1", "2by0", "2by1",
+	};
+	const char *caps[] = {"", "trials: 100, "};
+
+	(void)state;
+	for (int c = 0; c < 2; c++) {
+		char yaml[1024];
+		struct tc_spec *s;
+		struct tc_plan *p = NULL;
+		const struct tc_trial *t;
+		struct tc_error err;
+		size_t k = 0;
+
+		snprintf(yaml, sizeof(yaml),
+			 "version: 1\nname: g\ncommand: [x]\nparameters:\n"
+			 "  p1: {values: [0, 1, 2]}\n  p2: {values: [a, b]}\n"
+			 "  p3: {values: [x, y, z]}\n  p4: {values: [0, 1]}\n"
+			 "search: {%sexclude: [{p2: a, p4: 1}, {p1: 1},"
+			 " {p3: z, p2: b}, {p4: 0, p1: 2, p3: x}]}\n",
+			 caps[c]);
+		s = parse(yaml);
+		assert_int_equal(tc_plan_new(s, 0, &p, &err), 0);
+		while (tc_plan_next(p, &t, &err) == 1) {
+			char got[5];
+
+			assert_true(k < 12);
+			for (int i = 0; i < 4; i++)
+				got[i] = t->values[i].text[0];
+			got[4] = '\0';
+			assert_string_equal(got, want[k]);
+			k++;
+		}
+		assert_int_equal(k, 12);
+		tc_plan_free(p);
+		tc_spec_free(s);
+	}
+}
+
+/* int_uniform draws integers over the exact range, whatever its size. */
+static void test_int_uniform_exact(void **state)
+{
+	struct tc_spec *s;
+	struct tc_plan *p = NULL;
+	const struct tc_trial *t;
+	struct tc_error err;
+	int n = 0, seen_lo = 0, seen_hi = 0;
+
+	(void)state;
+	/* near the top of int64: min as a double would be 2^63 */
+	s = parse("version: 1\nname: r\ncommand: [x]\nparameters:\n"
+		  "  a: {distribution: int_uniform, min: 9223372036854775806,"
+		  " max: 9223372036854775807}\n"
+		  "search: {method: random, trials: 2}\n");
+	assert_int_equal(tc_plan_new(s, 7, &p, &err), 0);
+	while (tc_plan_next(p, &t, &err) == 1) {
+		assert_int_equal(t->values[0].type, TC_V_INT);
+		seen_lo += t->values[0].i == INT64_MAX - 1;
+		seen_hi += t->values[0].i == INT64_MAX;
+		n++;
+	}
+	assert_int_equal(n, 2);
+	assert_int_equal(seen_lo, 1);
+	assert_int_equal(seen_hi, 1);
+	tc_plan_free(p);
+	tc_spec_free(s);
+
+	/* above 2^53, where doubles skip odd numbers */
+	s = parse("version: 1\nname: r\ncommand: [x]\nparameters:\n"
+		  "  a: {distribution: int_uniform, min: 9007199254740993,"
+		  " max: 9007199254740993}\n"
+		  "  b: {values: [1, 2]}\n"
+		  "search: {method: random, trials: 1}\n");
+	assert_int_equal(tc_plan_new(s, 7, &p, &err), 0);
+	assert_int_equal(tc_plan_next(p, &t, &err), 1);
+	assert_true(t->values[0].i == 9007199254740993LL);
+	assert_string_equal(t->values[0].text, "9007199254740993");
+	tc_plan_free(p);
+	tc_spec_free(s);
+
+	/* the full int64 range: as many distinct trials as asked */
+	s = parse("version: 1\nname: r\ncommand: [x]\nparameters:\n"
+		  "  a: {distribution: int_uniform, min: -9223372036854775808,"
+		  " max: 9223372036854775807}\n"
+		  "search: {method: random, trials: 50}\n");
+	assert_int_equal(count(s, 7), 50);
+	tc_spec_free(s);
+}
+
+/* Ordinary ranges keep the values they always drew (trial ids and values of
+ * existing experiments must not change). */
+static void test_int_uniform_stream_pinned(void **state)
+{
+	static const long long want[3][3] = {
+		{3, 210884929, -4}, {2, 242265682, -4}, {1, 32974182, -3}};
+	struct tc_spec *s = parse(
+		"version: 1\nname: gold-b\ncommand: [x]\nparameters:\n"
+		"  lr: {values: [0.1, 0.01, 0.001]}\n"
+		"  opt: {values: [adam, sgd]}\n"
+		"  wd: {distribution: log_uniform, min: 1.0e-6, max: 1.0e-2}\n"
+		"  dr: {distribution: uniform, min: 0.0, max: 0.5}\n"
+		"  layers: {distribution: int_uniform, min: 1, max: 4}\n"
+		"  big: {distribution: int_uniform, min: -1000000, max: 1000000000}\n"
+		"  neg: {distribution: int_uniform, min: -7, max: -3}\n"
+		"search: {method: random, trials: 3, seed: 3}\n");
+	struct tc_plan *p = NULL;
+	const struct tc_trial *t;
+	struct tc_error err;
+	int k = 0;
+
+	(void)state;
+	assert_int_equal(tc_plan_new(s, 3, &p, &err), 0);
+	while (tc_plan_next(p, &t, &err) == 1) {
+		assert_true(k < 3);
+		for (int i = 0; i < 3; i++)
+			assert_true(t->values[4 + i].i == want[k][i]);
+		k++;
+	}
+	assert_int_equal(k, 3);
+	tc_plan_free(p);
+	tc_spec_free(s);
+}
+
 static void test_format_double(void **state)
 {
 	char buf[40];
@@ -202,6 +372,10 @@ int main(void)
 		cmocka_unit_test(test_grid_order_and_ids),
 		cmocka_unit_test(test_random_determinism),
 		cmocka_unit_test(test_random_small_space),
+		cmocka_unit_test(test_grid_exclude_jumps),
+		cmocka_unit_test(test_grid_exclude_jumps_exact),
+		cmocka_unit_test(test_int_uniform_exact),
+		cmocka_unit_test(test_int_uniform_stream_pinned),
 		cmocka_unit_test(test_format_double),
 	};
 

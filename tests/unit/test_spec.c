@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -588,7 +589,7 @@ static void test_bad_fields(void **state)
 	expect_error("name: x\ncommand: [a]\n", 1, 1, "missing version");
 	expect_error("version: 2\nname: x\ncommand: [a]\n", 1, 10,
 		     "unsupported version 2");
-	expect_error("version: \"1\"\nname: x\ncommand: [a]\n", 1, 10,
+	expect_error("version: \"2\"\nname: x\ncommand: [a]\n", 1, 10,
 		     "version must be 1");
 	expect_error("version: 1\ncommand: [a]\n", 1, 1, "missing name");
 	expect_error("version: 1\nname: My_Exp\ncommand: [a]\n", 2, 7,
@@ -991,6 +992,122 @@ static void test_load(void **state)
 	assert_int_equal(tc_spec_load("/tmp", &s, &e), TC_ERR_IO);
 }
 
+/* Only regular files are read: a FIFO with no writer is refused at once
+ * (it used to block the open forever), devices too. */
+static void test_load_not_regular(void **state)
+{
+	char dir[] = "/tmp/test_spec_XXXXXX", fifo[64];
+	struct tc_spec *s = NULL;
+	struct tc_error e;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/spec.yaml", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(tc_spec_load(fifo, &s, &e), TC_ERR_IO);
+	assert_null(s);
+	assert_non_null(strstr(e.msg, "FIFO"));
+	assert_string_equal(e.file, fifo);
+	unlink(fifo);
+	rmdir(dir);
+	assert_int_equal(tc_spec_load("/dev/null", &s, &e), TC_ERR_IO);
+	assert_non_null(strstr(e.msg, "not an experiment file"));
+	assert_int_equal(tc_spec_load("/dev/zero", &s, &e), TC_ERR_IO);
+	assert_int_equal(tc_spec_load("/tmp", &s, &e), TC_ERR_IO);
+	assert_non_null(strstr(e.msg, "directory"));
+}
+
+/* The hardening of issue 10: names that would shadow or override what
+ * trainctl provides, the quoted version, durations beyond a year. */
+static void test_reserved_names(void **state)
+{
+	static const char *const builtins[] = {"trial_id", "trial_dir",
+					       "experiment", "index", "seed"};
+	static const char *const script_bad[] = {
+		"TRAINCTL_METRICS_FILE", "TRAINCTL_X", "PATH", "LD_PRELOAD",
+		"LD_LIBRARY_PATH", "BASH_ENV", "IFS"};
+	char text[512];
+	struct tc_spec *s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "version: 1\nname: t\ncommand: [x, \"{{%s}}\"]\n"
+			 "parameters:\n  lr: {values: [1]}\n"
+			 "  %s: {values: [5, 6]}\n",
+			 builtins[i], builtins[i]);
+		expect_error(text, 6, 3, "is reserved");
+	}
+	for (size_t i = 0; i < sizeof(script_bad) / sizeof(script_bad[0]);
+	     i++) {
+		snprintf(text, sizeof(text),
+			 "version: 1\nname: t\nscript: echo\n"
+			 "parameters:\n  %s: {values: [a]}\n",
+			 script_bad[i]);
+		expect_error(text, 5, 3, "cannot be used with script:");
+		/* with command:, parameters never reach the environment */
+		snprintf(text, sizeof(text),
+			 "version: 1\nname: t\ncommand: [x]\n"
+			 "parameters:\n  %s: {values: [a]}\n",
+			 script_bad[i]);
+		s = parse_ok(text);
+		tc_spec_free(s);
+	}
+	s = parse_ok("version: 1\nname: t\nscript: echo\n"
+		     "parameters:\n  path: {values: [a]}\n"
+		     "  MY_LD: {values: [a]}\n");
+	tc_spec_free(s);
+
+	s = parse_ok("version: \"1\"\nname: x\ncommand: [a]\n");
+	assert_int_equal(s->version, 1);
+	tc_spec_free(s);
+	s = parse_ok("version: '1'\nname: x\ncommand: [a]\n");
+	tc_spec_free(s);
+	expect_error("version: \"1.0\"\nname: x\ncommand: [a]\n", 1, 10,
+		     "version must be 1");
+
+	s = parse_ok(PARAMS "run: {timeout: 8760h, backoff: 365d}\n");
+	assert_true(s->run.timeout == 365 * 86400.0);
+	tc_spec_free(s);
+	expect_error(PARAMS "run: {timeout: 2147483648}\n", 6, 16,
+		     "run.timeout is more than 365 days");
+	expect_error(PARAMS "run: {timeout: 8761h}\n", 6, 16,
+		     "run.timeout is more than 365 days");
+	expect_error(PARAMS "run: {backoff: 1e300}\n", 6, 16,
+		     "run.backoff is more than 365 days");
+}
+
+/* A spec recorded in a journal by an older trainctl stays readable: the
+ * rules that refuse what was once accepted do not apply to it. */
+static void test_parse_recorded(void **state)
+{
+	static const char *const old[] = {
+		"version: 1\nname: t\ncommand: [x, \"{{seed}}\"]\n"
+		"parameters:\n  seed: {values: [5, 6]}\n",
+		"version: 1\nname: t\nscript: echo\n"
+		"parameters:\n  PATH: {values: [a]}\n",
+		"version: 1\nname: t\ncommand: [x]\n"
+		"run: {timeout: 2147483648}\n",
+	};
+	struct tc_spec *s;
+	struct tc_error e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		assert_int_equal(tc_spec_parse("t.yaml", old[i], strlen(old[i]),
+					       &s, &e),
+				 TC_ERR_SPEC);
+		assert_int_equal(tc_spec_parse_recorded("t.yaml", old[i],
+							strlen(old[i]), &s, &e),
+				 0);
+		tc_spec_free(s);
+	}
+	/* everything else is checked as ever */
+	assert_int_equal(tc_spec_parse_recorded("t.yaml", "version: 2\n", 11,
+						&s, &e),
+			 TC_ERR_SPEC);
+}
+
 static void test_grid_size(void **state)
 {
 	char text[4096];
@@ -1243,6 +1360,9 @@ int main(void)
 		cmocka_unit_test(test_robustness),
 		cmocka_unit_test(test_unterminated_buffer),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load_not_regular),
+		cmocka_unit_test(test_reserved_names),
+		cmocka_unit_test(test_parse_recorded),
 		cmocka_unit_test(test_grid_size),
 		cmocka_unit_test(test_parse_cpu),
 		cmocka_unit_test(test_parse_bytes),
