@@ -17,7 +17,7 @@ expect_rc 2 "validate on a device is refused"
 
 # ---- 65 binary parameters, trials: 10, the first half excluded -----------
 {
-	printf 'version: 1\nname: wide\ncommand: [x, "{{p00}}"]\nparameters:\n'
+	printf 'version: 1\nname: wide\ncommand: [true, "{{p00}}"]\nparameters:\n'
 	for i in $(seq -w 0 64); do printf '  p%s: {values: [0, 1]}\n' "$i"; done
 	printf 'search: {trials: 10, exclude: [{p00: 0}]}\n'
 } >wide.yaml
@@ -49,7 +49,7 @@ for name in trial_id trial_dir experiment seed index; do
 	cat >"builtin-$name.yaml" <<YAML
 version: 1
 name: builtin
-command: [x, "{{$name}}"]
+command: [true, "{{$name}}"]
 parameters:
   $name: {values: [1, 2]}
 YAML
@@ -63,7 +63,7 @@ done
 cat >ints.yaml <<'YAML'
 version: 1
 name: ints
-command: [x, "{{top}}", "{{exact}}", "{{all}}"]
+command: [true, "{{top}}", "{{exact}}", "{{all}}"]
 parameters:
   top:   {distribution: int_uniform, min: 9223372036854775806, max: 9223372036854775807}
   exact: {distribution: int_uniform, min: 9007199254740993, max: 9007199254740993}
@@ -86,7 +86,7 @@ PY
 cat >tmo.yaml <<'YAML'
 version: 1
 name: tmo
-command: [x]
+command: [true]
 run: {timeout: 2147483648}
 YAML
 tc_run validate tmo.yaml
@@ -103,7 +103,7 @@ expect_eq "$(jget k8s-year/*/job.json 'd["spec"]["activeDeadlineSeconds"]')" 315
 	"activeDeadlineSeconds is the year in seconds"
 
 # ---- version: "1" ------------------------------------------------------------
-printf 'version: "1"\nname: quoted\ncommand: [x]\n' >quoted.yaml
+printf 'version: "1"\nname: quoted\ncommand: [true]\n' >quoted.yaml
 tc_run validate quoted.yaml
 expect_rc 0 "version: \"1\" is accepted"
 
@@ -111,7 +111,7 @@ expect_rc 0 "version: \"1\" is accepted"
 cat >r.yaml <<'YAML'
 version: 1
 name: r
-command: [x, "{{a}}"]
+command: [true, "{{a}}"]
 parameters:
   a: {values: [1, 2]}
 YAML
