@@ -496,9 +496,10 @@ int cmd_plan(int argc, char **argv)
 	seed = tc_pick_seed(spec, tc_arg(&a, plan_opts, "seed"), &picked);
 	if (picked && spec->search.method == TC_SEARCH_RANDOM)
 		fprintf(stderr,
-			"note: no search.seed in the spec; this plan used seed %" PRIu64
-			" (run picks its own and records it)\n",
-			seed);
+			"note: no search.seed in the spec: this plan drew seed %" PRIu64
+			"; run draws a new one and records it (`trainctl run --seed "
+			"%" PRIu64 "` runs this plan)\n",
+			seed, seed);
 	state_dir = tc_state_dir_resolve(tc_arg(&a, plan_opts, "state-dir"), a.pos[0]);
 	if ((rc = tc_plan_new(spec, seed, &plan, &err)) || !state_dir) {
 		if (!rc)

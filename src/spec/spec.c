@@ -1727,6 +1727,32 @@ static int parse_points(struct ctx *c, const yaml_node_t *n, int include,
 	return 0;
 }
 
+/* A grid with no values: parameter is one point, its distributions drawn
+ * once: surely not meant, unless include entries give its points.  (After
+ * the search's include entries are read.) */
+static int check_grid_values(struct ctx *c)
+{
+	const struct tc_spec *s = c->spec;
+	const struct tc_param *dist = NULL;
+
+	if (s->search.method != TC_SEARCH_GRID || s->search.ninclude ||
+	    c->recorded)
+		return 0;
+	for (size_t i = 0; i < s->nparams; i++) {
+		if (s->params[i].kind == TC_P_VALUES)
+			return 0;
+		if (s->params[i].kind != TC_P_CONST && !dist)
+			dist = &s->params[i];
+	}
+	if (!dist)
+		return 0;
+	return fail_at(c, dist->pos,
+		       "grid search needs `values`: this grid is one trial "
+		       "with '%s' drawn once; use `method: random` with "
+		       "`trials`",
+		       dist->name);
+}
+
 /* A grid search: every parameter enumerable, and not too many points. */
 static int check_grid(struct ctx *c)
 {
@@ -1820,7 +1846,7 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return check_grid_values(c);
 }
 
 static int parse_metric(struct ctx *c, const yaml_node_t *n)
@@ -3341,6 +3367,8 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 	}
 	if (!f[T_SEARCH].val) {
 		rc = check_grid(c);
+		if (!rc)
+			rc = check_grid_values(c);
 		if (rc)
 			return rc;
 	}
