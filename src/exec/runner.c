@@ -285,15 +285,17 @@ static int txn_commit(struct runner *r);
 static void txn_abort(struct runner *r);
 
 /* A trial's batch of samples is full (see exec/record.h): write it and
- * commit, with whatever the open transaction holds, and open the next if
- * one was open, so that no write transaction outlasts one batch. */
+ * commit, with whatever the open transaction holds.  The next transaction
+ * begins with the next statement (txn_begin), not at once: the lock is
+ * free while the next batch is read, and a writer waiting for it (cancel,
+ * retry, another run) gets its turn. */
 static int metrics_cut(void *ctx, struct tc_rec_metrics *m)
 {
 	struct runner *r = ctx;
-	int was = r->intxn, rc;
+	int rc;
 
 	if ((rc = txn_begin(r)) || (rc = tc_rec_metrics_flush(m, r->err)) ||
-	    (rc = txn_commit(r)) || (was && (rc = txn_begin(r)))) {
+	    (rc = txn_commit(r))) {
 		txn_abort(r);
 		return rc;
 	}
@@ -725,7 +727,8 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 		ei = lv->ei;
 	else
 		have = tc_local_read_exit(&sl, lv->attempt, &ei) == 0;
-	if ((rc = tail(r, lv, 1)))
+	/* (reading may commit full batches, and the open transaction) */
+	if ((rc = tail(r, lv, 1)) || (rc = txn_begin(r)))
 		return rc;
 	if (!have && lv->pgid > 0)
 		kill(-lv->pgid, SIGKILL); /* unsupervised leftovers */
