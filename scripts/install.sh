@@ -10,7 +10,7 @@ PKGS=(
   libcmocka-dev sqlite3 libcurl4-openssl-dev
   libopenblas-dev zlib1g-dev dataset-fashion-mnist
   clang libclang-rt-14-dev
-  python3 procps
+  python3 procps time
   curl openssl jq iproute2 util-linux bc
   man-db groff-base zsh
 )

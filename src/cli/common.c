@@ -250,7 +250,7 @@ int tc_fail(const char *verb, const struct tc_error *err)
 
 const char *const tc_reserved_columns[] = {
 	"trial", "state", "index", "trial_seed", "attempts", "command",
-	"wall_seconds", "reason", NULL,
+	"wall_seconds", "reason", "notes", NULL,
 };
 
 int tc_is_reserved_column(const char *name)

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "exec/local.h"
+#include "exec/record.h"
 #include "metrics/metrics.h"
 #include "util/fsutil.h"
 
@@ -155,6 +156,7 @@ int tview_load(struct tc_journal *j, const char *name, struct tview *v,
 		s = (const char *)sqlite3_column_text(st, 17);
 		snprintf(r->gpus, sizeof(r->gpus), "%s", s ? s : "");
 		r->metrics = json_object();
+		r->notes = json_array();
 		if (!r->params)
 			r->params = json_object();
 		if (r->state == TC_ST_STARTING && !r->reason && local)
@@ -192,6 +194,27 @@ int tview_load(struct tc_journal *j, const char *name, struct tview *v,
 		}
 	}
 	sqlite3_finalize(st);
+
+	/* notes (rare): each to its trial */
+	st = tc_journal_prepare(j,
+				"SELECT trial, detail FROM events WHERE exp = ? "
+				"AND state = '" TC_REC_NOTE_STATE "' ORDER BY seq",
+				err);
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *tid = (const char *)sqlite3_column_text(st, 0);
+		const char *text = (const char *)sqlite3_column_text(st, 1);
+
+		for (size_t i = 0; tid && text && i < v->n; i++)
+			if (strcmp(v->rows[i].id, tid) == 0) {
+				json_array_append_new(v->rows[i].notes,
+						      json_string(text));
+				break;
+			}
+	}
+	sqlite3_finalize(st);
 	collect_names(v);
 	return 0;
 }
@@ -202,6 +225,7 @@ void tview_free(struct tview *v)
 		json_decref(v->rows[i].params);
 		json_decref(v->rows[i].command);
 		json_decref(v->rows[i].metrics);
+		json_decref(v->rows[i].notes);
 		free(v->rows[i].reason);
 	}
 	free(v->rows);
@@ -351,6 +375,23 @@ void tview_rank(struct tview *v, const char *name, int goal)
 						  &v->rows[i].rank, &sp);
 	}
 	qsort(v->rows, v->n, sizeof(*v->rows), cmp_rows);
+}
+
+void tview_print_notes(const struct tview *v, size_t n, FILE *f)
+{
+	int first = 1;
+
+	for (size_t i = 0; i < n && i < v->n; i++) {
+		size_t k;
+		json_t *note;
+
+		json_array_foreach(v->rows[i].notes, k, note)
+		{
+			fprintf(f, "%snote: %s: %s\n", first ? "\n" : "",
+				v->rows[i].id, json_string_value(note));
+			first = 0;
+		}
+	}
 }
 
 json_t *tview_provenance(const struct tview *v)

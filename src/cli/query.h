@@ -5,6 +5,8 @@
 #ifndef TC_QUERY_H
 #define TC_QUERY_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 #include "spec/spec.h"
@@ -19,6 +21,8 @@ struct trow {
 	json_t *command;  /* array */
 	json_t *metrics;  /* object: name → number, or "nan"/"inf" string */
 	char *reason;
+	json_t *notes;    /* array of strings: what its metrics do not show
+			     (history capped, files vanished; exec/record.h) */
 	int attempt, exit_code, has_exit;
 	double started_at, ended_at, wall, utime, stime, total_wall, total_cpu;
 	long long maxrss_kb;
@@ -61,5 +65,8 @@ int trow_metric(const struct trow *r, const char *name, double *v,
 
 /* provenance object for JSON outputs */
 json_t *tview_provenance(const struct tview *v);
+
+/* After a table: "note: TRIAL: attempt N: ..." for the first n rows. */
+void tview_print_notes(const struct tview *v, size_t n, FILE *f);
 
 #endif

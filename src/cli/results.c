@@ -164,6 +164,7 @@ int cmd_results(int argc, char **argv)
 			json_object_set_new(row, "wall_seconds", json_real(r->wall));
 			json_object_set_new(row, "reason", r->reason ? json_string(r->reason)
 								     : json_null());
+			json_object_set_new(row, "notes", json_incref(r->notes));
 			json_array_append_new(rows, row);
 		}
 		json_object_set_new(o, "trials", rows);
@@ -208,6 +209,8 @@ int cmd_results(int argc, char **argv)
 		if (fmt == TC_FMT_TABLE && rk.sort && missing)
 			printf("\n%zu trial%s did not report %s (ranked last)\n",
 			       missing, missing == 1 ? "" : "s", rk.sort);
+		if (fmt == TC_FMT_TABLE)
+			tview_print_notes(&rk.v, nshow, stdout);
 		for (size_t i = 0; cells && i < ncol; i++)
 			free(cells[i]);
 		free(cells);

@@ -185,6 +185,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 			json_object_set_new(row, "attempts", json_integer(r->attempt));
 			json_object_set_new(row, "reason", r->reason ? json_string(r->reason)
 								     : json_null());
+			json_object_set_new(row, "notes", json_incref(r->notes));
 			json_array_append_new(rows, row);
 		}
 		json_object_set_new(o, "trials", rows);
@@ -244,6 +245,8 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		}
 		if (t)
 			tc_table_write(t, stdout, fmt);
+		if (fmt == TC_FMT_TABLE)
+			tview_print_notes(&v, v.n, stdout);
 		tc_table_free(t);
 		free(hdr);
 		free(cells);

@@ -37,7 +37,6 @@
 #include "util/fsutil.h"
 
 #define LOG_MAX_BYTES (64LL << 20) /* of a pod's log kept and parsed */
-#define SAMPLES_MAX 100000
 /* An API server that has just restarted answers 403 for a moment (its
  * authorizer's caches are empty): a refusal counts as final only when it
  * lasts this long. */
@@ -83,11 +82,6 @@ struct ktrial {
 	double metric;
 };
 
-struct ksample {
-	char name[TC_METRIC_NAME_MAX];
-	double step, value;
-};
-
 struct kube {
 	struct tc_journal *j;
 	const struct tc_exp_info *exp;
@@ -117,12 +111,9 @@ struct kube {
 	double best;
 	char best_id[TC_TRIAL_ID_LEN + 1];
 
-	struct ksample *samp;
-	size_t nsamp, capsamp;
-
 	sqlite3_stmt *s_next, *s_next_at, *s_starting, *s_clear_m, *s_clear_f,
-		*s_running, *s_event, *s_metric, *s_final, *s_flags, *s_finish,
-		*s_expstate, *s_reason, *s_trial, *s_row;
+		*s_running, *s_event, *s_flags, *s_finish, *s_expstate,
+		*s_reason, *s_trial, *s_row;
 };
 
 /* ---- journal ----------------------------------------------------------- */
@@ -165,8 +156,6 @@ static int prepare_all(struct kube *r)
 		{&r->s_running, "UPDATE trials SET state = 'running' WHERE exp = "
 				"?1 AND id = ?2 AND state = 'starting'"},
 		{&r->s_event, TC_REC_EVENT_SQL},
-		{&r->s_metric, TC_REC_METRIC_SQL},
-		{&r->s_final, TC_REC_FINAL_SQL},
 		{&r->s_flags, TC_REC_FLAGS_SQL},
 		{&r->s_finish,
 		 "UPDATE trials SET state = ?3, exit_code = ?4, term_signal = NULL,"
@@ -196,9 +185,9 @@ static void finalize_all(struct kube *r)
 {
 	sqlite3_stmt *all[] = {r->s_next,   r->s_next_at, r->s_starting,
 			       r->s_clear_m, r->s_clear_f, r->s_running,
-			       r->s_event,  r->s_metric,  r->s_final,
-			       r->s_flags,  r->s_finish,  r->s_expstate,
-			       r->s_reason, r->s_trial, r->s_row};
+			       r->s_event,  r->s_flags,   r->s_finish,
+			       r->s_expstate, r->s_reason, r->s_trial,
+			       r->s_row};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
@@ -391,80 +380,45 @@ static const json_t *condition(const json_t *obj, const char *type)
 
 /* ---- metrics from a log ------------------------------------------------ */
 
-static int on_sample(void *ctx, const char *name, double step, double value)
+/* A batch of samples is full (see exec/record.h): write and commit it. */
+static int metrics_cut(void *ctx, struct tc_rec_metrics *m)
 {
-	struct ktrial *t = ctx;
-	struct kube *r = t->r;
-	struct ksample *s;
+	struct kube *r = ctx;
+	int rc;
 
-	if (r->nsamp == r->capsamp) {
-		size_t ncap = r->capsamp ? r->capsamp * 2 : 256;
-		struct ksample *np = realloc(r->samp, ncap * sizeof(*np));
-
-		if (!np)
-			return 0;
-		r->samp = np;
-		r->capsamp = ncap;
-	}
-	s = &r->samp[r->nsamp++];
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->step = step;
-	s->value = value;
-	if (r->spec->metric.name && !strcmp(name, r->spec->metric.name)) {
-		t->has_metric = 1;
-		t->metric = value;
-	}
-	return 0;
+	if ((rc = tc_journal_begin(r->j, r->err)))
+		return rc;
+	if ((rc = tc_rec_metrics_flush(m, r->err)) ||
+	    (rc = tc_journal_commit(r->j, r->err)))
+		tc_journal_rollback(r->j);
+	return rc;
 }
 
 /* Parse a log: name=value pairs and the spec's regex on every line, JSON
- * lines (TRAINCTL_METRICS_FILE is the pod's stdout) too. */
-static void collect(struct kube *r, struct ktrial *t, const char *buf,
-		    size_t len)
+ * lines (TRAINCTL_METRICS_FILE is the pod's stdout) too.  What it holds
+ * replaces what the journal had of this attempt (collecting is
+ * idempotent), written in batches.  0 or a journal error. */
+static int collect(struct kube *r, struct ktrial *t, const char *buf,
+		   size_t len)
 {
 	struct tc_collector *text = tc_collector_new(TC_SRC_TEXT, r->re, 1);
 	struct tc_collector *jl = tc_collector_new(TC_SRC_JSONL, NULL, 0);
+	struct tc_rec_metrics *m = tc_rec_metrics_new(
+		r->j, r->spec->name, t->id, t->attempt, r->spec->metric.name, 1,
+		metrics_cut, r, r->err);
+	int rc = TC_ERR_NOMEM;
 
-	r->nsamp = 0;
-	if (text) {
-		tc_collector_feed(text, buf, len, on_sample, t);
-		tc_collector_finish(text, on_sample, t);
-	}
-	if (jl) {
-		tc_collector_feed(jl, buf, len, on_sample, t);
-		tc_collector_finish(jl, on_sample, t);
-	}
+	if (text && jl && m &&
+	    !(rc = tc_rec_metrics_feed(m, text, buf, len, 1)) &&
+	    !(rc = tc_rec_metrics_feed(m, jl, buf, len, 1)) &&
+	    !(rc = metrics_cut(r, m)))
+		t->has_metric = tc_rec_metrics_value(m, &t->metric);
+	if (rc == TC_ERR_NOMEM && !r->err->code)
+		tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+	tc_rec_metrics_free(m);
 	tc_collector_free(text);
 	tc_collector_free(jl);
-}
-
-static int flush_samples(struct kube *r, struct ktrial *t)
-{
-	double now = tc_now();
-
-	for (size_t i = 0; i < r->nsamp; i++) {
-		struct ksample *s = &r->samp[i];
-		sqlite3_stmt *sts[2] = {r->s_metric, r->s_final};
-
-		for (int k = 0; k < 2; k++) {
-			sqlite3_stmt *st = sts[k];
-
-			if (k == 0 && i >= SAMPLES_MAX)
-				continue;
-			sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
-			sqlite3_bind_int(st, 3, t->attempt);
-			sqlite3_bind_text(st, 4, s->name, -1, SQLITE_STATIC);
-			sqlite3_bind_double(st, 5, s->step);
-			tc_rec_bind_value(st, 6, 7, s->value);
-			if (k == 0)
-				sqlite3_bind_double(st, 8, now);
-			if (step_done(r, st))
-				return TC_ERR_DB;
-		}
-	}
-	r->nsamp = 0;
-	return 0;
+	return rc;
 }
 
 /* ---- recording an outcome ---------------------------------------------- */
@@ -510,8 +464,6 @@ static int record(struct kube *r, struct ktrial *t, int from_state)
 		wall = 0;
 	if ((rc = tc_journal_begin(r->j, r->err)))
 		return rc;
-	if ((rc = flush_samples(r, t)))
-		goto fail;
 	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r->s_flags, 2, t->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(r->s_flags) == SQLITE_ROW) {
@@ -581,7 +533,6 @@ static int record(struct kube *r, struct ktrial *t, int from_state)
 	return 0;
 fail:
 	tc_journal_rollback(r->j);
-	r->nsamp = 0;
 	return rc;
 }
 
@@ -608,7 +559,10 @@ static void on_log(void *ctx, const struct tc_kube_resp *resp,
 		if ((long long)len > LOG_MAX_BYTES)
 			len = (size_t)LOG_MAX_BYTES;
 		keep_log(r, t, resp->raw, len);
-		collect(r, t, resp->raw, len);
+		if (collect(r, t, resp->raw, len)) {
+			r->fatal = 1;
+			return;
+		}
 	} else {
 		keep_log(r, t, "", 0);
 	}
@@ -657,23 +611,8 @@ static void on_live_log(void *ctx, const struct tc_kube_resp *resp,
 	t->log_inflight = 0;
 	if (t->phase != P_ACTIVE || e->code || resp->status != 200 || !resp->raw)
 		return;
-	collect(r, t, resp->raw, resp->raw_len);
-	if (tc_journal_begin(r->j, r->err))
-		goto fail;
-	sqlite3_bind_text(r->s_clear_m, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_clear_m, 2, t->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(r->s_clear_m, 3, t->attempt);
-	sqlite3_bind_text(r->s_clear_f, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_clear_f, 2, t->id, -1, SQLITE_STATIC);
-	if (step_done(r, r->s_clear_m) || step_done(r, r->s_clear_f) ||
-	    flush_samples(r, t) || tc_journal_commit(r->j, r->err)) {
-		tc_journal_rollback(r->j);
-		goto fail;
-	}
-	return;
-fail:
-	r->nsamp = 0;
-	r->fatal = 1;
+	if (collect(r, t, resp->raw, resp->raw_len))
+		r->fatal = 1;
 }
 
 /* Every log_every seconds, read the logs of the running pods, at most
@@ -1778,7 +1717,6 @@ out:
 	while (r.nlive > 0)
 		kt_free(r.live[--r.nlive]);
 	free(r.live);
-	free(r.samp);
 	finalize_all(&r);
 	tc_metric_regex_free(r.re);
 	return rc;

@@ -6,8 +6,10 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -101,6 +103,319 @@ int tc_rec_requeue_interrupted(struct tc_journal *j, const char *exp,
 	sqlite3_finalize(st);
 	if (rc || (rc = tc_journal_commit(j, err)))
 		tc_journal_rollback(j);
+	return rc;
+}
+
+/* ---- metric samples on their way to the journal -------------------------- */
+
+/* Names an attempt can have: three streams, each collector capped. */
+#define SINK_NAMES_MAX (3 * TC_METRICS_NAMES_MAX)
+/* Slots of the name table: a power of two, over twice SINK_NAMES_MAX. */
+#define SINK_SLOTS 8192
+/* Bytes fed to a collector at a time (between checks for a cut). */
+#define SINK_SLICE 65536
+#define SINK_NOTES_MAX 4
+
+struct sink_name {
+	char *name;
+	double step, value; /* the latest */
+	int dirty;          /* changed since the last write */
+};
+
+struct sink_row {
+	uint32_t name; /* index into names */
+	double step, value;
+};
+
+struct tc_rec_metrics {
+	struct tc_journal *j;
+	char *exp, *trial, *metric;
+	int attempt, replace;
+	tc_rec_cut_fn cut;
+	void *ctx;
+	int rc; /* a cut failed: the feed stops */
+	sqlite3_stmt *s_metric, *s_final, *s_clear_m, *s_clear_f;
+
+	uint16_t slots[SINK_SLOTS]; /* index + 1 into names; 0 is empty */
+	struct sink_name *names;
+	size_t nnames, capnames;
+	long metric_ent; /* the spec's metric in names, or -1 */
+
+	struct sink_row rows[TC_REC_BATCH];
+	size_t nrows;
+	size_t seen;  /* samples since the last write */
+	size_t bytes; /* bytes fed since the last write */
+	long long kept; /* history rows of the attempt, written or waiting */
+
+	int capped, names_dropped; /* data dropped: a note says so */
+	int dirty; /* something to write */
+	char *notes[SINK_NOTES_MAX];
+	int noted[SINK_NOTES_MAX]; /* written */
+	size_t nnotes;
+};
+
+struct tc_rec_metrics *tc_rec_metrics_new(struct tc_journal *j, const char *exp,
+					  const char *trial, int attempt,
+					  const char *metric, int replace,
+					  tc_rec_cut_fn cut, void *ctx,
+					  struct tc_error *err)
+{
+	struct tc_rec_metrics *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	m->j = j;
+	m->attempt = attempt;
+	m->replace = replace;
+	m->cut = cut;
+	m->ctx = ctx;
+	m->metric_ent = -1;
+	m->exp = strdup(exp);
+	m->trial = strdup(trial);
+	m->metric = metric ? strdup(metric) : NULL;
+	if (!m->exp || !m->trial || (metric && !m->metric)) {
+		tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		tc_rec_metrics_free(m);
+		return NULL;
+	}
+	if (!(m->s_metric = tc_journal_prepare(j, TC_REC_METRIC_SQL, err)) ||
+	    !(m->s_final = tc_journal_prepare(j, TC_REC_FINAL_SQL, err)) ||
+	    (replace &&
+	     (!(m->s_clear_m = tc_journal_prepare(j, TC_REC_CLEAR_METRICS_SQL, err)) ||
+	      !(m->s_clear_f = tc_journal_prepare(j, TC_REC_CLEAR_FINAL_SQL, err))))) {
+		tc_rec_metrics_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void tc_rec_metrics_free(struct tc_rec_metrics *m)
+{
+	if (!m)
+		return;
+	sqlite3_finalize(m->s_metric);
+	sqlite3_finalize(m->s_final);
+	sqlite3_finalize(m->s_clear_m);
+	sqlite3_finalize(m->s_clear_f);
+	for (size_t i = 0; i < m->nnames; i++)
+		free(m->names[i].name);
+	free(m->names);
+	for (size_t i = 0; i < m->nnotes; i++)
+		free(m->notes[i]);
+	free(m->exp);
+	free(m->trial);
+	free(m->metric);
+	free(m);
+}
+
+void tc_rec_metrics_note(struct tc_rec_metrics *m, const char *text)
+{
+	for (size_t i = 0; i < m->nnotes; i++)
+		if (strcmp(m->notes[i], text) == 0)
+			return;
+	if (m->nnotes < SINK_NOTES_MAX && (m->notes[m->nnotes] = strdup(text))) {
+		m->nnotes++;
+		m->dirty = 1;
+	}
+}
+
+/* The entry of a name, created when new; -1 past SINK_NAMES_MAX. */
+static long sink_name(struct tc_rec_metrics *m, const char *name)
+{
+	uint32_t h = 2166136261u, i;
+	struct sink_name *e;
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (i = h & (SINK_SLOTS - 1); m->slots[i]; i = (i + 1) & (SINK_SLOTS - 1))
+		if (strcmp(m->names[m->slots[i] - 1].name, name) == 0)
+			return m->slots[i] - 1;
+	if (m->nnames >= SINK_NAMES_MAX)
+		return -1;
+	if (m->nnames == m->capnames) {
+		size_t ncap = m->capnames ? m->capnames * 2 : 16;
+		struct sink_name *nn = realloc(m->names, ncap * sizeof(*nn));
+
+		if (!nn)
+			return -1;
+		m->names = nn;
+		m->capnames = ncap;
+	}
+	e = &m->names[m->nnames];
+	if (!(e->name = strdup(name)))
+		return -1;
+	e->dirty = 0;
+	m->slots[i] = (uint16_t)(m->nnames + 1);
+	if (m->metric && m->metric_ent < 0 && strcmp(name, m->metric) == 0)
+		m->metric_ent = (long)m->nnames;
+	return (long)m->nnames++;
+}
+
+static int sink_cut(struct tc_rec_metrics *m)
+{
+	if (!m->rc)
+		m->rc = m->cut(m->ctx, m);
+	return m->rc;
+}
+
+/* The collector's callback. */
+static int sink_add(void *ctx, const char *name, double step, double value)
+{
+	struct tc_rec_metrics *m = ctx;
+	long k = sink_name(m, name);
+
+	m->dirty = 1;
+	if (k < 0) {
+		m->names_dropped = 1;
+	} else {
+		m->names[k].step = step;
+		m->names[k].value = value;
+		m->names[k].dirty = 1;
+		if (m->kept >= TC_REC_HISTORY_MAX) {
+			m->capped = 1;
+		} else if (m->nrows < TC_REC_BATCH) { /* a cut empties it */
+			m->rows[m->nrows].name = (uint32_t)k;
+			m->rows[m->nrows].step = step;
+			m->rows[m->nrows].value = value;
+			m->nrows++;
+			m->kept++;
+		}
+	}
+	if (++m->seen >= TC_REC_BATCH)
+		return sink_cut(m);
+	return 0;
+}
+
+int tc_rec_metrics_feed(struct tc_rec_metrics *m, struct tc_collector *c,
+			const char *buf, size_t len, int end)
+{
+	int rc = m->rc;
+
+	while (!rc && len > 0) {
+		size_t n = len < SINK_SLICE ? len : SINK_SLICE;
+
+		rc = tc_collector_feed(c, buf, n, sink_add, m);
+		buf += n;
+		len -= n;
+		m->bytes += n;
+		if (!rc && m->bytes >= TC_REC_BATCH_BYTES)
+			rc = sink_cut(m);
+	}
+	if (!rc && end)
+		rc = tc_collector_finish(c, sink_add, m);
+	if (tc_collector_dropped(c) > 0 && !m->names_dropped)
+		m->names_dropped = m->dirty = 1;
+	return rc;
+}
+
+int tc_rec_metrics_flush(struct tc_rec_metrics *m, struct tc_error *err)
+{
+	double now = tc_now();
+	int rc = 0;
+
+	if (m->replace) {
+		sqlite3_bind_text(m->s_clear_m, 1, m->exp, -1, SQLITE_STATIC);
+		sqlite3_bind_text(m->s_clear_m, 2, m->trial, -1, SQLITE_STATIC);
+		sqlite3_bind_int(m->s_clear_m, 3, m->attempt);
+		sqlite3_bind_text(m->s_clear_f, 1, m->exp, -1, SQLITE_STATIC);
+		sqlite3_bind_text(m->s_clear_f, 2, m->trial, -1, SQLITE_STATIC);
+		if ((rc = tc_rec_step(m->j, m->s_clear_m, err)) ||
+		    (rc = tc_rec_step(m->j, m->s_clear_f, err)))
+			goto out;
+		m->replace = 0;
+	}
+	for (size_t i = 0; i < m->nrows + m->nnames; i++) {
+		int hist = i < m->nrows;
+		sqlite3_stmt *st = hist ? m->s_metric : m->s_final;
+		const struct sink_name *e =
+			&m->names[hist ? m->rows[i].name : i - m->nrows];
+
+		if (!hist && !e->dirty)
+			continue;
+		sqlite3_bind_text(st, 1, m->exp, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m->trial, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, m->attempt);
+		sqlite3_bind_text(st, 4, e->name, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 5, hist ? m->rows[i].step : e->step);
+		tc_rec_bind_value(st, 6, 7, hist ? m->rows[i].value : e->value);
+		if (hist)
+			sqlite3_bind_double(st, 8, now);
+		if ((rc = tc_rec_step(m->j, st, err)))
+			goto out;
+	}
+	for (size_t i = 0; i < m->nnames; i++)
+		m->names[i].dirty = 0;
+	if (m->capped) {
+		char text[160];
+
+		snprintf(text, sizeof(text),
+			 "metric history capped at %d values; later values "
+			 "update only the final values",
+			 TC_REC_HISTORY_MAX);
+		tc_rec_metrics_note(m, text);
+	}
+	if (m->names_dropped) {
+		char text[160];
+
+		snprintf(text, sizeof(text),
+			 "values of metric names past the first %d of a stream "
+			 "were dropped",
+			 TC_METRICS_NAMES_MAX);
+		tc_rec_metrics_note(m, text);
+	}
+	for (size_t i = 0; i < m->nnotes; i++) {
+		if (m->noted[i])
+			continue;
+		if ((rc = tc_rec_note(m->j, m->exp, m->trial, m->attempt,
+				      m->notes[i], err)))
+			goto out;
+		m->noted[i] = 1;
+	}
+	m->dirty = 0;
+out:
+	m->nrows = 0;
+	m->seen = 0;
+	m->bytes = 0;
+	return rc;
+}
+
+int tc_rec_metrics_pending(const struct tc_rec_metrics *m)
+{
+	return m && (m->dirty || m->replace);
+}
+
+int tc_rec_metrics_value(const struct tc_rec_metrics *m, double *v)
+{
+	if (!m || m->metric_ent < 0)
+		return 0;
+	*v = m->names[m->metric_ent].value;
+	return 1;
+}
+
+int tc_rec_note(struct tc_journal *j, const char *exp, const char *trial,
+		int attempt, const char *text, struct tc_error *err)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		j,
+		"INSERT INTO events(exp, trial, at, state, detail) SELECT ?1, ?2, "
+		"?3, '" TC_REC_NOTE_STATE "', ?4 WHERE NOT EXISTS (SELECT 1 FROM "
+		"events WHERE exp = ?1 AND trial = ?2 AND state = '"
+		TC_REC_NOTE_STATE "' AND detail = ?4)",
+		err);
+	char detail[512];
+	int rc;
+
+	if (!st)
+		return TC_ERR_DB;
+	snprintf(detail, sizeof(detail), "attempt %d: %s", attempt, text);
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, trial, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, tc_now());
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : tc_rec_dbfail(j, err);
+	sqlite3_finalize(st);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "metrics/metrics.h"
 #include "store/journal.h"
 #include "util/error.h"
 
@@ -67,6 +68,74 @@ int tc_rec_counts(struct tc_journal *j, const char *exp, long long *counts,
  * fresh retry budget.  One transaction. */
 int tc_rec_requeue_interrupted(struct tc_journal *j, const char *exp,
 			       struct tc_error *err);
+
+/*
+ * Metric samples of one attempt on their way to the journal: the one place
+ * that decides what is kept and when it is written, whatever the trial
+ * prints and whichever scheduler reads it.
+ *
+ *   - Memory is bounded: at most TC_REC_BATCH samples wait in memory, plus
+ *     each metric's latest value (one entry a name; collectors cap names).
+ *   - Write transactions are short: once TC_REC_BATCH samples or
+ *     TC_REC_BATCH_BYTES bytes of output were taken since the last write,
+ *     the sink calls the scheduler's cut callback, which writes the batch
+ *     (tc_rec_metrics_flush) and commits, so another writer (`cancel`,
+ *     `retry`, a second `run`) never waits behind one heavy trial.
+ *   - History is capped: the first TC_REC_HISTORY_MAX samples of an attempt
+ *     become rows of `metrics`; later ones only update `final` (the latest
+ *     value of each name, always exact).  Dropping history, or values of
+ *     names past a collector's name cap, is never silent: the attempt gets
+ *     a note (tc_rec_note) saying so.
+ */
+#define TC_REC_HISTORY_MAX 100000
+#define TC_REC_BATCH 4096
+#define TC_REC_BATCH_BYTES (1 << 20)
+
+struct tc_rec_metrics;
+
+/* Write the sink's batch and commit (see above).  0 or an error code. */
+typedef int (*tc_rec_cut_fn)(void *ctx, struct tc_rec_metrics *m);
+
+/* A sink for attempt `attempt` of trial `trial` of experiment `exp`
+ * (copied).  metric: the spec's metric or NULL (its latest value is kept,
+ * see tc_rec_metrics_value).  replace: the first write deletes what the
+ * journal holds of this attempt (for a stream collected from its start
+ * again).  NULL on error (err says why). */
+struct tc_rec_metrics *tc_rec_metrics_new(struct tc_journal *j, const char *exp,
+					  const char *trial, int attempt,
+					  const char *metric, int replace,
+					  tc_rec_cut_fn cut, void *ctx,
+					  struct tc_error *err);
+void tc_rec_metrics_free(struct tc_rec_metrics *m);
+
+/* Feed a stream's next bytes to collector c, the samples to m (cutting
+ * when a batch is full); end: the stream ended (a last line without a
+ * newline counts).  0, or what the cut callback returned. */
+int tc_rec_metrics_feed(struct tc_rec_metrics *m, struct tc_collector *c,
+			const char *buf, size_t len, int end);
+
+/* A note to record with the next write, once per attempt (for example
+ * that the trial's files vanished).  text is copied. */
+void tc_rec_metrics_note(struct tc_rec_metrics *m, const char *text);
+
+/* Write the waiting samples, the latest values changed since the last
+ * write and any new note (inside the caller's transaction).  0 or
+ * TC_ERR_DB; on error the batch is lost (the caller rolls back and stops). */
+int tc_rec_metrics_flush(struct tc_rec_metrics *m, struct tc_error *err);
+
+/* Is there anything to write? */
+int tc_rec_metrics_pending(const struct tc_rec_metrics *m);
+
+/* The latest value of the spec's metric: 1 and *v, or 0 when none came. */
+int tc_rec_metrics_value(const struct tc_rec_metrics *m, double *v);
+
+/* Note something about an attempt that its metrics do not show (history
+ * capped, its files gone): an event of state "note", detail "attempt N:
+ * text", recorded once however often it is said (inside the caller's
+ * transaction).  `status` and `results` show them. */
+#define TC_REC_NOTE_STATE "note"
+int tc_rec_note(struct tc_journal *j, const char *exp, const char *trial,
+		int attempt, const char *text, struct tc_error *err);
 
 /* "lr=0.01 opt=adam" from a parameters JSON object, cut to len. */
 void tc_params_brief(const char *json, char *buf, size_t len);

@@ -58,7 +58,6 @@ extern char **environ;
 
 #define TAIL_INTERVAL 0.5       /* seconds between log reads of a trial */
 #define TAIL_MAX_PER_TICK (4 << 20) /* bytes read per file per tick */
-#define SAMPLES_MAX 100000      /* history rows kept per attempt */
 
 struct live {
 	char id[TC_TRIAL_ID_LEN + 1];
@@ -77,7 +76,10 @@ struct live {
 	struct tc_collector *col[3];
 	off_t off[3];
 	int skip_tail[3];   /* file too large to tail in one tick: catch up */
-	long nsamples;
+	ino_t ino[3];       /* the file read (when seen[i]) */
+	int seen[3];
+	int files_lost;     /* a file read before vanished: metrics incomplete */
+	struct tc_rec_metrics *m; /* its samples on their way to the journal */
 	int has_metric;
 	double metric;      /* last value of the spec's metric */
 	long long idx;      /* its index in the experiment */
@@ -91,14 +93,6 @@ struct live {
 	int unstarted, requeue, out_state, out_from;
 	double out_wall, out_next_at;
 	char reason[512];
-};
-
-struct sample {
-	char trial[TC_TRIAL_ID_LEN + 1];
-	int attempt;
-	char name[TC_METRIC_NAME_MAX];
-	double step, value;
-	struct live *lv;
 };
 
 struct runner {
@@ -128,9 +122,6 @@ struct runner {
 	int hard;         /* second interrupt: kill at once */
 	double last_tail, last_check, last_draw;
 
-	struct sample *pend;
-	size_t npend, cappend;
-
 	int intxn;          /* a journal transaction is open */
 	struct live **pending; /* picked, their intent not yet committed */
 	size_t npending, cappending;
@@ -149,8 +140,8 @@ struct runner {
 	char best_id[TC_TRIAL_ID_LEN + 1];
 
 	sqlite3_stmt *s_next, *s_next_at, *s_starting, *s_clear_m, *s_clear_f,
-		*s_running, *s_event, *s_metric, *s_final, *s_flags, *s_finish,
-		*s_expstate, *s_unstart;
+		*s_running, *s_event, *s_flags, *s_finish, *s_expstate,
+		*s_unstart;
 };
 
 /* ---- machine resources ---------------------------------------------------- */
@@ -244,8 +235,6 @@ static int prepare_all(struct runner *r)
 		 "NULL, gpus = NULL, sup_pid = NULL, pgid = NULL, cancel_req = "
 		 "0, next_at = 0 WHERE exp = ?1 AND id = ?2"},
 		{&r->s_event, TC_REC_EVENT_SQL},
-		{&r->s_metric, TC_REC_METRIC_SQL},
-		{&r->s_final, TC_REC_FINAL_SQL},
 		{&r->s_flags, TC_REC_FLAGS_SQL},
 		{&r->s_finish,
 		 "UPDATE trials SET state = ?3, exit_code = ?4, term_signal = ?5,"
@@ -271,9 +260,8 @@ static void finalize_all(struct runner *r)
 {
 	sqlite3_stmt *all[] = {r->s_next,    r->s_next_at, r->s_starting,
 			       r->s_clear_m, r->s_clear_f, r->s_running,
-			       r->s_event,   r->s_metric,  r->s_final,
-			       r->s_flags,   r->s_finish,  r->s_expstate,
-			       r->s_unstart};
+			       r->s_event,   r->s_flags,   r->s_finish,
+			       r->s_expstate, r->s_unstart};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
@@ -281,36 +269,24 @@ static void finalize_all(struct runner *r)
 
 /* ---- metrics ----------------------------------------------------------- */
 
-struct feed_ctx {
-	struct runner *r;
-	struct live *lv;
-};
+static int txn_begin(struct runner *r);
+static int txn_commit(struct runner *r);
+static void txn_abort(struct runner *r);
 
-static int on_sample(void *vctx, const char *name, double step, double value)
+/* A trial's batch of samples is full (see exec/record.h): write it and
+ * commit, with whatever the open transaction holds.  The next transaction
+ * begins with the next statement (txn_begin), not at once: the lock is
+ * free while the next batch is read, and a writer waiting for it (cancel,
+ * retry, another run) gets its turn. */
+static int metrics_cut(void *ctx, struct tc_rec_metrics *m)
 {
-	struct feed_ctx *c = vctx;
-	struct runner *r = c->r;
-	struct sample *s;
+	struct runner *r = ctx;
+	int rc;
 
-	if (r->npend == r->cappend) {
-		size_t ncap = r->cappend ? r->cappend * 2 : 256;
-		struct sample *np = realloc(r->pend, ncap * sizeof(*np));
-
-		if (!np)
-			return 0; /* drop the sample rather than the run */
-		r->pend = np;
-		r->cappend = ncap;
-	}
-	s = &r->pend[r->npend++];
-	memcpy(s->trial, c->lv->id, sizeof(s->trial));
-	s->attempt = c->lv->attempt;
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->step = step;
-	s->value = value;
-	s->lv = c->lv;
-	if (r->spec->metric.name && strcmp(name, r->spec->metric.name) == 0) {
-		c->lv->has_metric = 1;
-		c->lv->metric = value;
+	if ((rc = txn_begin(r)) || (rc = tc_rec_metrics_flush(m, r->err)) ||
+	    (rc = txn_commit(r))) {
+		txn_abort(r);
+		return rc;
 	}
 	return 0;
 }
@@ -318,71 +294,66 @@ static int on_sample(void *vctx, const char *name, double step, double value)
 static const char *const tail_files[3] = {"stdout.log", "stderr.log",
 					  "metrics.jsonl"};
 
-/* Read what is new in the trial's files.  final: read to the end. */
-static void tail(struct runner *r, struct live *lv, int final)
+/* What the trial writes can no longer be read: say so once. */
+static void files_lost(struct live *lv)
 {
-	struct feed_ctx c = {r, lv};
+	if (lv->files_lost)
+		return;
+	lv->files_lost = 1;
+	tc_rec_metrics_note(lv->m, "its directory or log files vanished while "
+				   "it ran; its metrics may be incomplete");
+}
+
+/* Read what is new in the trial's files (full batches are written and
+ * committed on the way).  final: read to the end.  0 or a journal error. */
+static int tail(struct runner *r, struct live *lv, int final)
+{
 	char buf[65536];
+	int rc = 0;
 
 	/* not started yet: its files may still be an earlier run's */
 	if (!final && lv->own && lv->pgid == 0)
-		return;
-	for (int i = 0; i < 3; i++) {
+		return 0;
+	for (int i = 0; i < 3 && !rc; i++) {
 		char path[PATH_MAX];
 		size_t budget = final ? SIZE_MAX : TAIL_MAX_PER_TICK;
+		struct stat st;
 		int fd;
 
 		if (!lv->col[i])
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", lv->dir, tail_files[i]);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0 || fstat(fd, &st) != 0 ||
+		    (lv->seen[i] && st.st_ino != lv->ino[i])) {
+			/* gone, or another file now: the one it writes to
+			 * cannot be read any more */
+			if (lv->seen[i] && (fd >= 0 || errno == ENOENT))
+				files_lost(lv);
+			if (fd >= 0)
+				close(fd);
 			continue;
-		while (budget > 0) {
+		}
+		lv->ino[i] = st.st_ino;
+		lv->seen[i] = 1;
+		while (budget > 0 && !rc) {
 			ssize_t n = pread(fd, buf, sizeof(buf), lv->off[i]);
 
 			if (n <= 0)
 				break;
 			lv->off[i] += n;
 			budget = (size_t)n > budget ? 0 : budget - (size_t)n;
-			tc_collector_feed(lv->col[i], buf, (size_t)n, on_sample,
-					  &c);
+			rc = tc_rec_metrics_feed(lv->m, lv->col[i], buf, (size_t)n, 0);
 		}
 		close(fd);
-		if (final)
-			tc_collector_finish(lv->col[i], on_sample, &c);
+		if (final && !rc)
+			rc = tc_rec_metrics_feed(lv->m, lv->col[i], NULL, 0, 1);
 	}
-}
-
-/* Write pending samples (inside the caller's transaction). */
-static int flush_samples(struct runner *r)
-{
-	double now = tc_now();
-
-	for (size_t i = 0; i < r->npend; i++) {
-		struct sample *s = &r->pend[i];
-		sqlite3_stmt *sts[2] = {r->s_metric, r->s_final};
-
-		for (int k = 0; k < 2; k++) {
-			sqlite3_stmt *st = sts[k];
-
-			if (k == 0 && s->lv->nsamples >= SAMPLES_MAX)
-				continue;
-			sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, s->trial, -1, SQLITE_STATIC);
-			sqlite3_bind_int(st, 3, s->attempt);
-			sqlite3_bind_text(st, 4, s->name, -1, SQLITE_STATIC);
-			sqlite3_bind_double(st, 5, s->step);
-			tc_rec_bind_value(st, 6, 7, s->value);
-			if (k == 0)
-				sqlite3_bind_double(st, 8, now);
-			if (step_done(r, st))
-				return TC_ERR_DB;
-		}
-		s->lv->nsamples++;
-	}
-	r->npend = 0;
-	return 0;
+	/* a started trial's directory exists until someone deletes it */
+	if (lv->pgid > 0 && access(lv->dir, F_OK) != 0 && errno == ENOENT)
+		files_lost(lv);
+	lv->has_metric = tc_rec_metrics_value(lv->m, &lv->metric);
+	return rc;
 }
 
 /* ---- progress ---------------------------------------------------------- */
@@ -539,9 +510,13 @@ static struct live *live_new(struct runner *r, const char *id, int attempt)
 	lv->col[0] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
 	lv->col[1] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
 	lv->col[2] = tc_collector_new(TC_SRC_JSONL, NULL, 0);
-	if (!lv->dir || !lv->col[0] || !lv->col[1] || !lv->col[2]) {
+	lv->m = tc_rec_metrics_new(r->j, r->spec->name, id, attempt,
+				   r->spec->metric.name, 0, metrics_cut, r,
+				   r->err);
+	if (!lv->dir || !lv->col[0] || !lv->col[1] || !lv->col[2] || !lv->m) {
 		for (int i = 0; i < 3; i++)
 			tc_collector_free(lv->col[i]);
+		tc_rec_metrics_free(lv->m);
 		free(lv->dir);
 		free(lv);
 		return NULL;
@@ -555,6 +530,7 @@ static void live_free(struct live *lv)
 		return;
 	for (int i = 0; i < 3; i++)
 		tc_collector_free(lv->col[i]);
+	tc_rec_metrics_free(lv->m);
 	free(lv->dir);
 	free(lv->params);
 	free(lv->cmd);
@@ -626,7 +602,6 @@ static void txn_abort(struct runner *r)
 	if (r->intxn)
 		tc_journal_rollback(r->j);
 	r->intxn = 0;
-	r->npend = 0;
 	/* the run stops: recovery records them from their status files */
 	for (size_t i = 0; i < r->nended; i++)
 		live_free(r->ended[i]);
@@ -741,7 +716,9 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 		ei = lv->ei;
 	else
 		have = tc_local_read_exit(&sl, lv->attempt, &ei) == 0;
-	tail(r, lv, 1);
+	/* (reading may commit full batches, and the open transaction) */
+	if ((rc = tail(r, lv, 1)) || (rc = txn_begin(r)))
+		return rc;
 	if (!have && lv->pgid > 0)
 		kill(-lv->pgid, SIGKILL); /* unsupervised leftovers */
 	if (!have) {
@@ -759,7 +736,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 		snprintf(ei.error, sizeof(ei.error),
 			 "the supervisor ended without a report");
 	}
-	if ((rc = flush_samples(r)))
+	if ((rc = tc_rec_metrics_flush(lv->m, r->err)))
 		return rc;
 	trial_flags(r, lv->id, &cancel_req, &retry_base);
 
@@ -1547,14 +1524,18 @@ static int check_adopted(struct runner *r)
 
 static int tail_all(struct runner *r)
 {
-	int rc;
+	int rc = 0, any = 0;
 
-	for (size_t i = 0; i < r->nlive; i++)
-		tail(r, r->live[i], 0);
-	if (r->npend == 0)
-		return 0;
-	if ((rc = txn_begin(r)) || (rc = flush_samples(r)) ||
-	    (rc = txn_commit(r))) {
+	for (size_t i = 0; i < r->nlive && !rc; i++)
+		if (!(rc = tail(r, r->live[i], 0)))
+			any |= tc_rec_metrics_pending(r->live[i]->m);
+	if (rc || !any)
+		return rc;
+	if ((rc = txn_begin(r)))
+		return rc;
+	for (size_t i = 0; i < r->nlive && !rc; i++)
+		rc = tc_rec_metrics_flush(r->live[i]->m, r->err);
+	if (rc || (rc = txn_commit(r))) {
 		txn_abort(r);
 		return rc;
 	}
@@ -2098,7 +2079,6 @@ out_kube:
 		live_free(lv);
 	}
 	free(r.live);
-	free(r.pend);
 	free(r.pending);
 	for (size_t i = 0; i < r.nended; i++)
 		live_free(r.ended[i]);

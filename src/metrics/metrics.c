@@ -296,6 +296,7 @@ struct tc_collector {
 	uint16_t *slots;
 	struct name_ent *names;
 	size_t nnames, names_cap;
+	uint64_t dropped; /* values of names past the cap (see metrics.h) */
 
 	/* Values of the line being parsed. */
 	struct pending *pend;
@@ -393,8 +394,11 @@ static void pend_add(struct tc_collector *c, const char *name, size_t n,
 	if (c->npend >= TC_METRICS_LINE_VALUES_MAX)
 		return;
 	k = name_get(c, name, n);
-	if (k < 0)
+	if (k < 0) {
+		if (c->nnames >= TC_METRICS_NAMES_MAX)
+			c->dropped++;
 		return;
+	}
 	if (from_kv) {
 		c->names[k].kv_line = c->lineno;
 		c->names[k].kv_value = value;
@@ -863,6 +867,11 @@ void tc_collector_set_next_step(struct tc_collector *c, const char *name,
 	k = name_get(c, name, strlen(name));
 	if (k >= 0)
 		c->names[k].next = step;
+}
+
+uint64_t tc_collector_dropped(const struct tc_collector *c)
+{
+	return c ? c->dropped : 0;
 }
 
 size_t tc_collector_bytes(const struct tc_collector *c)

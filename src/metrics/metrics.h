@@ -22,13 +22,15 @@
 #define TC_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/error.h"
 
 #define TC_METRICS_LINE_MAX 65536
 #define TC_METRIC_NAME_MAX 128
 /* A collector tracks at most this many distinct metric names; values of
- * further names are dropped (a trial printing random keys costs nothing). */
+ * further names are dropped (a trial printing random keys costs nothing),
+ * and counted (tc_collector_dropped) so that the drop can be reported. */
 #define TC_METRICS_NAMES_MAX 1024
 /* At most this many values are taken from one line (and at most this many
  * matches of the pattern tried on it). */
@@ -79,6 +81,10 @@ int tc_collector_finish(struct tc_collector *c, tc_metric_cb cb, void *ctx);
  * after a restart part-way through a file). */
 void tc_collector_set_next_step(struct tc_collector *c, const char *name,
 				double step);
+
+/* Values dropped so far because their name came past the first
+ * TC_METRICS_NAMES_MAX names. */
+uint64_t tc_collector_dropped(const struct tc_collector *c);
 
 /* Bytes the collector holds now (its line buffer never exceeds
  * TC_METRICS_LINE_MAX); for tests and diagnostics. */

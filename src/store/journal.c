@@ -119,7 +119,7 @@ int tc_journal_open(const char *state_dir, struct tc_journal **out,
 		tc_journal_close(j);
 		return TC_ERR_DB;
 	}
-	sqlite3_busy_timeout(j->db, 10000);
+	sqlite3_busy_timeout(j->db, TC_JOURNAL_BUSY_MS);
 	/* no checkpoint of the whole WAL at every close (tens of ms at the end
 	 * of each command): the automatic checkpoints keep it small */
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);

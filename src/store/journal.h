@@ -32,8 +32,10 @@
  *
  * Concurrency: one runner per experiment holds an advisory lock
  * (locks/NAME.lock in the state directory); other verbs read, and `cancel`
- * and `retry` write flags the runner picks up.  busy_timeout covers the
- * short write transactions of both.
+ * and `retry` write flags the runner picks up.  Every write transaction is
+ * short (a runner writes a heavy trial's metrics in bounded batches, see
+ * exec/record.h), and a writer that finds the journal locked waits for its
+ * turn, up to TC_JOURNAL_BUSY_MS, rather than fail.
  */
 #ifndef TC_JOURNAL_H
 #define TC_JOURNAL_H
@@ -57,6 +59,10 @@ enum tc_state {
 const char *tc_state_name(enum tc_state s);
 int tc_state_parse(const char *s); /* enum value or -1 */
 int tc_state_final(enum tc_state s); /* succeeded/failed/timed_out/cancelled */
+
+/* How long a connection waits for another's write lock before it gives up
+ * with "database is locked". */
+#define TC_JOURNAL_BUSY_MS 120000
 
 struct tc_journal {
 	sqlite3 *db;

@@ -360,10 +360,12 @@ static void test_names_bounded(void **state)
 				 0);
 	}
 	assert_int_equal(r.n, TC_METRICS_NAMES_MAX);
+	assert_int_equal(tc_collector_dropped(c), 200); /* counted, to be said */
 	/* Known names still work, with their own steps. */
 	assert_int_equal(tc_collector_feed(c, "m0=2 m5000=3\n", 13, rec_cb, &r),
 			 0);
 	assert_int_equal(r.n, TC_METRICS_NAMES_MAX + 1);
+	assert_int_equal(tc_collector_dropped(c), 201);
 	expect(&r, TC_METRICS_NAMES_MAX, "m0", 1, 2);
 	for (i = 0; i < 64 && i < r.n; i++)
 		for (j = i + 1; j < 64 && j < r.n; j++)
