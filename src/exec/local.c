@@ -188,6 +188,7 @@ struct strial {
 	char *dir;
 	int attempt;
 	pid_t pid;       /* = its process group; 0 while waiting */
+	long long pid_start; /* its start time (tc_proc_start_time) */
 	int lock_fd;     /* the status file, its slot locked (OFD) */
 	off_t off;       /* the slot */
 	double t0, started, timeout, grace;
@@ -216,6 +217,7 @@ static void shim_event(struct shim *s, int type, const struct strial *t,
 	snprintf(ev.id, sizeof(ev.id), "%s", t->id);
 	ev.attempt = t->attempt;
 	ev.pid = t->pid;
+	ev.pid_start = t->pid_start;
 	ev.at = t->started;
 	if (ei)
 		ev.ei = *ei;
@@ -250,7 +252,9 @@ static void exit_info(const struct strial *t, struct when end, int status,
 	ei->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	ei->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	ei->timed_out = t->timed_out;
-	ei->cancelled = t->cancels > 0 && !t->timed_out;
+	/* an exit 0 is a success whenever a cancel came */
+	ei->cancelled = t->cancels > 0 && !t->timed_out &&
+			!(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ei->started_at = t->started;
 	ei->ended_at = end.real > t->started ? end.real : t->started;
 	ei->wall = wall;
@@ -305,8 +309,6 @@ static void trial_done(struct shim *s, size_t i, struct when end, int status,
 	struct strial t = shim_remove(s, i);
 	struct tc_exit_info ei;
 
-	if (t.pid > 0)
-		kill(-t.pid, SIGKILL); /* leftovers of the group go with it */
 	exit_info(&t, end, status, ru, error, &ei);
 	record_exit(t.lock_fd, t.off, &ei);
 	close(t.lock_fd); /* the attempt is over, its record written */
@@ -337,6 +339,24 @@ static ssize_t shim_find(const struct shim *s, pid_t pid, const char *id)
 	return -1;
 }
 
+/* Entry i could not be started (error says why): recorded as exited with
+ * 127, the reason in its stderr.log too.  Returns 0. */
+static int spawn_failed(struct shim *s, size_t i, const char *err_path,
+			const char *error)
+{
+	struct rusage ru;
+	int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd >= 0) {
+		dprintf(fd, "trainctl: %s\n", error);
+		close(fd);
+	}
+	memset(&ru, 0, sizeof(ru));
+	s->t[i].pid = 0;
+	trial_done(s, i, when_now(), 127 << 8, &ru, error);
+	return 0;
+}
+
 /* Start entry i.  1 started (its STARTED event is the caller's to send),
  * 0 it could not be (recorded as exited with 127). */
 static int shim_spawn(struct shim *s, size_t i)
@@ -345,26 +365,45 @@ static int shim_spawn(struct shim *s, size_t i)
 	char **strs = t->strs;
 	const char *cwd = strs[2];
 	char **argv = strs + 4, **envp = strs + 5 + t->argc;
-	char out_path[PATH_MAX], err_path[PATH_MAX];
+	char out_path[PATH_MAX], err_path[PATH_MAX], error[256];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t all, none;
 	pid_t child = -1;
-	int rc;
+	int rc, cwd_fd = -1;
 
 	t->after[0] = '\0';
 	t->t0 = tc_mono();
 	t->started = tc_now();
 	snprintf(out_path, sizeof(out_path), "%s/stdout.log", t->dir);
 	snprintf(err_path, sizeof(err_path), "%s/stderr.log", t->dir);
+	/* from here on it may have started: a shim lost before the running
+	 * record leaves a trial that nobody may take for never started */
+	write_status(t->lock_fd, t->off,
+		     json_pack("{s:s, s:i, s:i}", "state", "spawning", "attempt",
+			       t->attempt, "supervisor_pid", (int)getpid()));
+	/* entered through a descriptor, so that a directory deleted since is
+	 * said to be gone rather than taken for a missing program */
+	if (cwd[0] && (cwd_fd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			snprintf(error, sizeof(error),
+				 "the working directory %s is gone", cwd);
+		else
+			snprintf(error, sizeof(error),
+				 "cannot enter the working directory %s: %s", cwd,
+				 strerror(e));
+		return spawn_failed(s, i, err_path, error);
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, out_path,
 					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	posix_spawn_file_actions_addopen(&fa, 2, err_path,
 					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (cwd[0])
-		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	if (cwd_fd >= 0)
+		posix_spawn_file_actions_addfchdir_np(&fa, cwd_fd);
 	posix_spawnattr_init(&at);
 	/* the shim ignores only SIGPIPE (handlers do not survive exec) */
 	sigemptyset(&all);
@@ -379,31 +418,25 @@ static int shim_spawn(struct shim *s, size_t i)
 	rc = posix_spawnp(&child, argv[0], &fa, &at, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	if (cwd_fd >= 0)
+		close(cwd_fd);
 	if (rc != 0) {
-		struct rusage ru;
-		char error[256];
-		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
 		snprintf(error, sizeof(error), "cannot execute %s: %s", argv[0],
 			 strerror(rc));
-		if (fd >= 0) {
-			dprintf(fd, "trainctl: %s\n", error);
-			close(fd);
-		}
-		memset(&ru, 0, sizeof(ru));
-		t->pid = 0;
-		trial_done(s, i, when_now(), 127 << 8, &ru, error);
-		return 0;
+		return spawn_failed(s, i, err_path, error);
 	}
 	t->pid = child;
+	/* unreaped, the child cannot be gone: its start time names it */
+	t->pid_start = tc_proc_start_time(child);
 	free(t->req);
 	free(t->strs);
 	t->req = NULL;
 	t->strs = NULL;
 	write_status(t->lock_fd, t->off,
-		     json_pack("{s:s, s:i, s:i, s:i, s:f}", "state", "running",
-			       "attempt", t->attempt, "supervisor_pid",
-			       (int)getpid(), "pgid", (int)child, "started_at",
+		     json_pack("{s:s, s:i, s:i, s:i, s:I, s:f}", "state",
+			       "running", "attempt", t->attempt, "supervisor_pid",
+			       (int)getpid(), "pgid", (int)child, "pgid_start",
+			       (json_int_t)t->pid_start, "started_at",
 			       t->started));
 	return 1;
 }
@@ -540,9 +573,21 @@ static void shim_reaped(struct shim *s, pid_t pid, int status,
 	event_started(s, next);
 }
 
+/* Has child pid ended (it is not reaped yet)? */
+static int child_ended(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == pid;
+}
+
 static void shim_cancel(struct strial *t, int hard)
 {
-	if (!t || t->pid <= 0)
+	/* one that ended before the cancel reached us is not cancelled:
+	 * what it did stands (its leftovers go when it is reaped) */
+	if (!t || t->pid <= 0 || child_ended(t->pid))
 		return;
 	t->cancels++;
 	if (hard || t->cancels > 1 || t->timed_out) {
@@ -694,9 +739,23 @@ static void shim_main(int sock)
 		struct rusage ru;
 		pid_t pid;
 
-		/* reap */
-		while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0)
+		/* reap: leftovers of a trial's group are killed while its
+		 * leader's zombie still holds the pgid (after the reap the id
+		 * could name another group) */
+		for (;;) {
+			siginfo_t si;
+
+			memset(&si, 0, sizeof(si));
+			if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+			    si.si_pid <= 0)
+				break;
+			pid = si.si_pid;
+			if (shim_find(&s, pid, NULL) >= 0)
+				kill(-pid, SIGKILL);
+			if (wait4(pid, &status, 0, &ru) != pid)
+				break;
 			shim_reaped(&s, pid, status, &ru);
+		}
 		if (s.sock < 0 && s.n == 0)
 			_exit(0);
 		/* timeouts and kill deadlines */
@@ -1061,13 +1120,16 @@ enum tc_probe tc_local_probe(const struct tc_slot *sl, int attempt,
 	return TC_PROBE_VANISHED;
 }
 
-long long tc_proc_start_time(pid_t pid)
+/* A process's start time (clock ticks since boot; 0 when it does not
+ * exist) and state letter ('Z' for a zombie) from /proc. */
+static long long proc_stat(pid_t pid, char *state)
 {
 	char path[64], buf[1024], *p;
 	FILE *f;
 	long long start = 0;
 	size_t n;
 
+	*state = '?';
 	if (pid <= 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -1078,16 +1140,64 @@ long long tc_proc_start_time(pid_t pid)
 	fclose(f);
 	buf[n] = '\0';
 	/* the command name may hold spaces and parentheses: count fields
-	 * from the last ')' (field 22 is starttime) */
+	 * from the last ')' (field 3 is the state, 22 starttime) */
 	p = strrchr(buf, ')');
 	if (!p)
 		return 0;
 	p++;
+	if (p[0] == ' ' && p[1])
+		*state = p[1];
 	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (p)
 		start = strtoll(p + 1, NULL, 10);
 	return start;
+}
+
+long long tc_proc_start_time(pid_t pid)
+{
+	char state;
+
+	return proc_stat(pid, &state);
+}
+
+pid_t tc_local_trial_group(const struct tc_slot *sl, int attempt)
+{
+	json_t *o = read_status(sl);
+	const char *st = json_string_value(json_object_get(o, "state"));
+	json_int_t pg = json_integer_value(json_object_get(o, "pgid"));
+	json_int_t start = json_integer_value(json_object_get(o, "pgid_start"));
+	int mine = st && !strcmp(st, "running") &&
+		   json_integer_value(json_object_get(o, "attempt")) == attempt;
+
+	json_decref(o);
+	/* a record without the leader's start time names no group for sure */
+	if (!mine || pg <= 0 || pg > INT_MAX || start <= 0)
+		return 0;
+	return tc_proc_start_time((pid_t)pg) == start ? (pid_t)pg : 0;
+}
+
+enum tc_lost tc_local_lost(const struct tc_slot *sl, int attempt)
+{
+	json_t *o = read_status(sl);
+	const char *st = json_string_value(json_object_get(o, "state"));
+	int started = st && (!strcmp(st, "spawning") || !strcmp(st, "running")) &&
+		      json_integer_value(json_object_get(o, "attempt")) == attempt;
+	pid_t pg;
+	char state;
+
+	json_decref(o);
+	if (!started)
+		return TC_LOST_UNSTARTED;
+	pg = tc_local_trial_group(sl, attempt);
+	if (pg <= 0)
+		return TC_LOST_UNKNOWN;
+	/* a leader that ended (a zombie nobody reaped yet) ran no more; its
+	 * group's leftovers go all the same */
+	proc_stat(pg, &state);
+	if (kill(-pg, SIGKILL) == 0 && state != 'Z')
+		return TC_LOST_KILLED;
+	return TC_LOST_UNKNOWN;
 }
 
 int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
@@ -1122,5 +1232,6 @@ int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
 		if (sigqueue(shim_pid, hard ? SIGRTMIN + 1 : SIGRTMIN, v) == 0)
 			return 0;
 	}
-	return kill(-pgid, hard ? SIGKILL : SIGTERM) == 0 ? 0 : -1;
+	pgid = tc_local_trial_group(sl, attempt);
+	return pgid > 0 && kill(-pgid, hard ? SIGKILL : SIGTERM) == 0 ? 0 : -1;
 }

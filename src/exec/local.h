@@ -42,11 +42,21 @@
  * it at once.
  *
  * A slot holds one JSON line, NUL-padded, written only under its lock:
- * while the attempt runs {state: running, attempt, supervisor_pid, pgid,
- * started_at}; when it is over {state: exited, attempt, exit_code, signal,
- * timed_out, cancelled, started_at, ended_at, wall, utime, stime,
- * maxrss_kb, error}; the exit record is final once the lock is free.  The
- * runner clears the slot when it takes the lock for a new attempt.
+ * while the trial is being spawned {state: spawning, attempt,
+ * supervisor_pid} (so that a supervisor lost at that moment leaves a trial
+ * that may have started, never one taken for unstarted); while the attempt
+ * runs {state: running, attempt, supervisor_pid, pgid, pgid_start (the
+ * kernel's start time of the group's leader: with pgid it names the group
+ * for good), started_at}; when it is over {state: exited, attempt,
+ * exit_code, signal, timed_out, cancelled, started_at, ended_at, wall,
+ * utime, stime, maxrss_kb, error}; the exit record is final once the lock
+ * is free.  The runner clears the slot when it takes the lock for a new
+ * attempt.
+ *
+ * Signals to a trial's process group: its shim sends them while the
+ * group's leader is its unreaped child (the pid cannot be reused then);
+ * any other process only through tc_local_trial_group, which checks that
+ * the recorded group is still the trial's.
  *
  * Files in the trial directory, per attempt: stdout.log, stderr.log (the
  * trial's output; earlier attempts are kept as stdout.N.log, stderr.N.log
@@ -91,7 +101,9 @@ struct tc_exit_info {
 	int exit_code;   /* -1 when killed by a signal */
 	int term_signal; /* 0 when it exited */
 	int timed_out;
-	int cancelled;   /* the shim was asked to stop it */
+	int cancelled;   /* the shim stopped it when asked to (an attempt
+			  * that had ended already, or that exited 0, was
+			  * not cancelled: what it did stands) */
 	double started_at, ended_at, wall, utime, stime;
 	long maxrss_kb;
 	char error[256]; /* "cannot execute foo: No such file or directory" */
@@ -137,6 +149,8 @@ struct tc_shim_event {
 	char id[32];
 	int attempt;
 	pid_t pid;
+	long long pid_start;     /* STARTED: the pid's start time (see
+				  * tc_proc_start_time) */
 	double at;               /* STARTED: when (wall clock) */
 	struct tc_exit_info ei;  /* EXITED: the exit record */
 };
@@ -170,10 +184,31 @@ int tc_local_read_run(const struct tc_slot *sl, int attempt, pid_t *shim_pid,
  * does not exist: with the pid it names one process for good. */
 long long tc_proc_start_time(pid_t pid);
 
+/* The process group of attempt `attempt` as its slot records it, if that
+ * group is still the attempt's: its leader alive (or not yet reaped) and
+ * started when the record says.  After a reboot or a long outage a
+ * recorded pgid may name anything; every signal to a trial's group from
+ * outside its shim goes through this check.  The pgid, or 0. */
+pid_t tc_local_trial_group(const struct tc_slot *sl, int attempt);
+
+enum tc_lost {
+	TC_LOST_UNSTARTED, /* its start was never recorded: it did not run */
+	TC_LOST_UNKNOWN,   /* it started; nothing left of it can be told to
+			    * be its own: its outcome is unknown */
+	TC_LOST_KILLED,    /* it still ran: its group was killed (SIGKILL) */
+};
+
+/* What is known of an attempt whose shim is gone without recording its
+ * end (tc_local_probe said VANISHED).  A group that is still the trial's
+ * (tc_local_trial_group) is killed: without a parent its exit status could
+ * never be known.  Leftovers of a group whose leader has ended cannot be
+ * told from a stranger's group and are left alone. */
+enum tc_lost tc_local_lost(const struct tc_slot *sl, int attempt);
+
 /* Cancel an attempt from any process: signal its shim (checked against its
- * recorded start time) with the trial's pgid; if the shim is gone but the
- * trial's group still runs, kill the group.  0, or -1 when nothing was
- * there. */
+ * recorded start time) with the trial's pgid; if the shim cannot be
+ * reached but the trial's group is still its (tc_local_trial_group), signal
+ * the group.  0, or -1 when nothing was there. */
 int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
 		    long long shim_start, int hard);
 

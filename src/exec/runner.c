@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -89,6 +90,9 @@ struct live {
 	char *cmd, *envtext; /* picked, until launched */
 	int have_exit;      /* ei came with the shim's event */
 	struct tc_exit_info ei;
+	int pidfd;          /* our own trial's process, to see its end at
+			       once (-1: none) */
+	double exit_seen;   /* when it was seen to end (wall clock), 0 */
 	/* the outcome, from finish_record until finish_after */
 	int unstarted, requeue, out_state, out_from;
 	double out_wall, out_next_at;
@@ -118,6 +122,8 @@ struct runner {
 	int threads;
 
 	int sigfd;
+	struct pollfd *pfd; /* run_loop's: signals, the shim, our trials */
+	size_t cappfd;
 	int stopping;     /* 1: no new starts; 2: interrupted by a signal */
 	int hard;         /* second interrupt: kill at once */
 	double last_tail, last_check, last_draw;
@@ -505,6 +511,7 @@ static struct live *live_new(struct runner *r, const char *id, int attempt)
 		return NULL;
 	snprintf(lv->id, sizeof(lv->id), "%s", id);
 	lv->attempt = attempt;
+	lv->pidfd = -1;
 	lv->dir = tc_trial_dir(r->j, id);
 	lv->t0 = tc_mono();
 	lv->col[0] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
@@ -531,6 +538,8 @@ static void live_free(struct live *lv)
 	for (int i = 0; i < 3; i++)
 		tc_collector_free(lv->col[i]);
 	tc_rec_metrics_free(lv->m);
+	if (lv->pidfd >= 0)
+		close(lv->pidfd);
 	free(lv->dir);
 	free(lv->params);
 	free(lv->cmd);
@@ -700,6 +709,55 @@ static int unstart(struct runner *r, struct live *lv, int from,
 	return 0;
 }
 
+/* resume: an attempt that started under a supervisor that is gone
+ * without recording its end (killed with trainctl, a reboot).  Without a
+ * parent its exit status is unknowable, so it runs again as a new attempt
+ * (launch keeps this one's files as attempt N's) with a fresh retry
+ * budget (the loss is not the trial's), or is cancelled if that was
+ * asked.  `killed`: it still ran, and was killed (see tc_local_lost).
+ * Statements only; frees lv. */
+static int rerun_lost(struct runner *r, struct live *lv, int from, int killed)
+{
+	int cancel_req, retry_base, rc;
+	const char *state;
+	char why[160];
+	sqlite3_stmt *st;
+
+	trial_flags(r, lv->id, &cancel_req, &retry_base);
+	state = cancel_req == 1 ? "cancelled" : "queued";
+	if (cancel_req == 1)
+		snprintf(why, sizeof(why), "supervisor lost; %s; cancelled",
+			 killed ? "still running at resume; killed"
+				: "outcome unknown");
+	else
+		snprintf(why, sizeof(why), "supervisor lost; %s as attempt %d",
+			 killed ? "still running at resume; killed and rerun"
+				: "outcome unknown; rerun",
+			 lv->attempt + 1);
+	st = tc_journal_prepare(
+		r->j,
+		"UPDATE trials SET state = ?3, reason = ?4, retry_base = attempt,"
+		" next_at = 0, gpus = NULL, sup_pid = NULL, pgid = NULL, "
+		"cancel_req = 0 WHERE exp = ?1 AND id = ?2",
+		r->err);
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, lv->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, cancel_req == 1 ? "cancelled" : why, -1,
+			  SQLITE_STATIC);
+	rc = step_done(r, st);
+	sqlite3_finalize(st);
+	if (rc || (rc = event(r, lv->id, state, why)))
+		return rc;
+	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
+	if (cancel_req == 1)
+		r->done_session++;
+	live_free(lv);
+	return 0;
+}
+
 /* The statements that record the outcome of an attempt whose supervisor is
  * done with it (inside the caller's transaction); what follows the commit
  * is finish_after's.  Uses the exit record from the shim's event, or reads
@@ -719,22 +777,27 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	/* (reading may commit full batches, and the open transaction) */
 	if ((rc = tail(r, lv, 1)) || (rc = txn_begin(r)))
 		return rc;
-	if (!have && lv->pgid > 0)
-		kill(-lv->pgid, SIGKILL); /* unsupervised leftovers */
+	if (have && lv->exit_seen > 0 && lv->exit_seen < ei.ended_at) {
+		/* we saw it end before its shim reaped it */
+		ei.ended_at = lv->exit_seen > ei.started_at ? lv->exit_seen
+							    : ei.started_at;
+		ei.wall = ei.ended_at - ei.started_at;
+	}
 	if (!have) {
-		pid_t sp, pg;
+		/* its supervisor died without a word */
+		enum tc_lost lost = tc_local_lost(&sl, lv->attempt);
 
-		/* nothing ever started: requeue it as vanished */
-		if (lv->pgid == 0 &&
-		    tc_local_read_run(&sl, lv->attempt, &sp, &pg) != 0) {
-			lv->unstarted = 1;
+		if (lost == TC_LOST_UNSTARTED) {
+			lv->unstarted = 1; /* requeued as never started */
 			return 0;
 		}
 		memset(&ei, 0, sizeof(ei));
 		ei.exit_code = -1;
 		ei.wall = tc_mono() - lv->t0;
-		snprintf(ei.error, sizeof(ei.error),
-			 "the supervisor ended without a report");
+		snprintf(ei.error, sizeof(ei.error), "%s",
+			 lost == TC_LOST_KILLED
+				 ? "its supervisor died while it ran; killed"
+				 : "its supervisor died; outcome unknown");
 	}
 	if ((rc = tc_rec_metrics_flush(lv->m, r->err)))
 		return rc;
@@ -743,7 +806,13 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	reason[0] = '\0';
 	if (ei.error[0])
 		snprintf(reason, sizeof(lv->reason), "%s", ei.error);
-	if (cancel_req || (ei.cancelled && !ei.timed_out)) {
+	/* the outcome is what the process did: an exit 0 is a success
+	 * whenever a cancel came, an attempt that ended on its own before
+	 * the cancel reached it failed; cancelled is one the shim stopped,
+	 * or one whose end nobody saw after a cancel */
+	if (have && ei.exit_code == 0 && ei.term_signal == 0 && !ei.timed_out) {
+		state = TC_ST_SUCCEEDED;
+	} else if (ei.cancelled || (cancel_req && !have)) {
 		state = TC_ST_CANCELLED;
 		snprintf(reason, sizeof(lv->reason), "%s",
 			 cancel_req == 2 ? "interrupted" : "cancelled");
@@ -751,8 +820,6 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 		state = TC_ST_TIMED_OUT;
 		snprintf(reason, sizeof(lv->reason), "timed out after %.0fs",
 			 r->spec->run.timeout);
-	} else if (have && ei.exit_code == 0 && ei.term_signal == 0) {
-		state = TC_ST_SUCCEEDED;
 	} else {
 		state = TC_ST_FAILED;
 		if (!reason[0] && ei.term_signal)
@@ -766,7 +833,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	}
 	lv->requeue = 0;
 	if ((state == TC_ST_FAILED || state == TC_ST_TIMED_OUT) &&
-	    r->stopping != 2 &&
+	    r->stopping != 2 && !cancel_req &&
 	    (next_at = tc_rec_retry_at(r->spec, lv->attempt, retry_base)) > 0)
 		lv->requeue = 1;
 	{
@@ -1176,14 +1243,36 @@ static struct live *find_live(struct runner *r, const char *id, int attempt)
 	return NULL;
 }
 
+/* Watch our own trial's process (pid, started at pid_start): its end is
+ * seen the moment it happens even when the shim is slow to reap it (busy,
+ * or stopped), and the earlier of the two ends is recorded. */
+#define WATCH_FD_MAX 512 /* descriptors above are left to the rest */
+
+static void watch_exit(struct live *lv, pid_t pid, long long pid_start)
+{
+	int fd = pid_start > 0 ? pidfd_open(pid, 0) : -1;
+
+	/* held, the pidfd pins the pid: check it is still the trial's (and
+	 * leave descriptors for locks and logs when very many trials run:
+	 * the shim's end is then the one recorded) */
+	if (fd >= 0 &&
+	    (fd >= WATCH_FD_MAX || tc_proc_start_time(pid) != pid_start)) {
+		close(fd);
+		fd = -1;
+	}
+	lv->pidfd = fd;
+}
+
 /* The shim says a trial started (at `at`): record its process group
  * (inside the caller's transaction). */
-static int on_started(struct runner *r, struct live *lv, pid_t pgid, double at)
+static int on_started(struct runner *r, struct live *lv, pid_t pgid,
+		      long long pid_start, double at)
 {
 	int rc;
 
 	lv->pgid = pgid;
 	lv->t0 = tc_mono();
+	watch_exit(lv, pgid, pid_start);
 	sqlite3_bind_text(r->s_running, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r->s_running, 2, lv->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(r->s_running, 3, (int)lv->shim_pid);
@@ -1425,7 +1514,7 @@ static int shim_events(struct runner *r)
 		if ((rc = txn_begin(r)))
 			break;
 		if (ev.type == TC_SHIM_STARTED) {
-			if ((rc = on_started(r, lv, ev.pid, ev.at)))
+			if ((rc = on_started(r, lv, ev.pid, ev.pid_start, ev.at)))
 				break;
 			continue;
 		}
@@ -1684,18 +1773,17 @@ static int recover(struct runner *r)
 		    (rc = step_done(r, r->s_clear_f)))
 			goto fail_one;
 		if (pr == TC_PROBE_VANISHED) {
-			pid_t sp, pg;
+			enum tc_lost lost = tc_local_lost(&sl, attempt);
 
-			/* whatever is left of its process group goes */
-			if (tc_local_read_run(&sl, attempt, &sp, &pg) == 0 &&
-			    pg > 0)
-				kill(-pg, SIGKILL);
 			/* not in the live table, holding nothing: back to the
 			 * queue (or cancelled, if that was asked meanwhile) */
 			lv->released = 1;
-			if ((rc = unstart(r, lv, from,
-					  "vanished while trainctl was down; "
-					  "requeued")))
+			if ((rc = lost == TC_LOST_UNSTARTED
+					  ? unstart(r, lv, from,
+						    "its supervisor ended before "
+						    "it started; requeued")
+					  : rerun_lost(r, lv, from,
+						       lost == TC_LOST_KILLED)))
 				goto fail_one;
 			if ((rc = tc_journal_commit(r->j, r->err))) {
 				tc_journal_rollback(r->j); /* lv is freed */
@@ -1843,14 +1931,34 @@ int tc_runner_alive(struct tc_journal *j, const char *name)
 	return alive;
 }
 
+/* Trials whose pidfd polled readable (pfd, in the order of r->live) have
+ * ended: when, by our clock; their shim may reap them later. */
+static void exits_seen(struct runner *r, const struct pollfd *pfd, size_t n)
+{
+	size_t k = 0;
+	double now = tc_now();
+
+	for (size_t i = 0; i < r->nlive && k < n; i++) {
+		struct live *lv = r->live[i];
+
+		if (lv->pidfd < 0)
+			continue;
+		if (pfd[k++].revents) {
+			lv->exit_seen = now;
+			close(lv->pidfd);
+			lv->pidfd = -1;
+		}
+	}
+}
+
 static int run_loop(struct runner *r)
 {
 	int rc;
 
 	for (;;) {
 		double now = tc_mono(), wait_s = 1.0;
-		struct pollfd pfd[2];
-		nfds_t npfd = 1;
+		struct pollfd *pfd;
+		nfds_t npfd = 1, nfixed;
 
 		if ((rc = on_signals(r)) || (rc = shim_events(r)) ||
 		    (rc = reap(r)))
@@ -1905,6 +2013,17 @@ static int run_loop(struct runner *r)
 		if (wait_s < 0)
 			wait_s = 0;
 		draw_status(r, 0);
+		if (r->cappfd < r->nlive + 2) {
+			size_t ncap = r->nlive + 2 + 64;
+			struct pollfd *np = realloc(r->pfd, ncap * sizeof(*np));
+
+			if (!np)
+				return tc_error_set(r->err, TC_ERR_NOMEM,
+						    "out of memory");
+			r->pfd = np;
+			r->cappfd = ncap;
+		}
+		pfd = r->pfd;
 		pfd[0].fd = r->sigfd;
 		pfd[0].events = POLLIN;
 		now = tc_mono();
@@ -1915,11 +2034,21 @@ static int run_loop(struct runner *r)
 		} else if (r->shim && r->quiet_until - now < wait_s) {
 			wait_s = r->quiet_until - now;
 		}
+		/* our trials' ends, unless the shim's events may wait too (an
+		 * end is then seen at most BATCH_WINDOW late) */
+		nfixed = npfd;
+		for (size_t i = 0; i < r->nlive && (!r->shim || now >= r->quiet_until);
+		     i++)
+			if (r->live[i]->pidfd >= 0) {
+				pfd[npfd].fd = r->live[i]->pidfd;
+				pfd[npfd++].events = POLLIN;
+			}
 		{
 			struct timespec ts = {(time_t)wait_s,
 					      (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
 
-			ppoll(pfd, npfd, &ts, NULL);
+			if (ppoll(pfd, npfd, &ts, NULL) > 0)
+				exits_seen(r, pfd + nfixed, npfd - nfixed);
 		}
 	}
 	return 0;
@@ -2079,6 +2208,7 @@ out_kube:
 		live_free(lv);
 	}
 	free(r.live);
+	free(r.pfd);
 	free(r.pending);
 	for (size_t i = 0; i < r.nended; i++)
 		live_free(r.ended[i]);

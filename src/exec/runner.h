@@ -6,7 +6,10 @@
  * On entry it recovers what a previous runner left: each trial in starting
  * or running is adopted (a supervisor still holds its lock), recorded (the
  * exit record of that attempt is there: it finished while nobody watched),
- * or requeued without spending an attempt (it vanished).  Then it loops:
+ * requeued without spending an attempt (its supervisor died before
+ * starting it), or run again as a new attempt (its supervisor died while
+ * it ran: its outcome is unknown; if it still runs it is killed first).
+ * Then it loops:
  * read the shim's events, tail logs and metric files, start what fits
  * (parallel cap,
  * CPU cores, memory and GPUs requested), and stop cleanly on SIGINT/SIGTERM
