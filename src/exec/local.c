@@ -337,6 +337,15 @@ static ssize_t shim_find(const struct shim *s, pid_t pid, const char *id)
 	return -1;
 }
 
+/* A log of the trial's in its directory, which the runner made: the
+ * directory must still be trainctl's own and the file no link. */
+static int open_log(const char *dir, const char *path)
+{
+	if (tc_mkdir_private(dir, 0755, 2) < 0)
+		return -1;
+	return tc_private_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+}
+
 /* Start entry i.  1 started (its STARTED event is the caller's to send),
  * 0 it could not be (recorded as exited with 127). */
 static int shim_spawn(struct shim *s, size_t i)
@@ -350,19 +359,33 @@ static int shim_spawn(struct shim *s, size_t i)
 	posix_spawnattr_t at;
 	sigset_t all, none;
 	pid_t child = -1;
-	int rc;
+	int rc, ofd = -1, efd = -1;
 
 	t->after[0] = '\0';
 	t->t0 = tc_mono();
 	t->started = tc_now();
 	snprintf(out_path, sizeof(out_path), "%s/stdout.log", t->dir);
 	snprintf(err_path, sizeof(err_path), "%s/stderr.log", t->dir);
+	/* opened here, not by posix_spawn: never through a link planted in
+	 * the trial's directory (see util/fsutil.h) */
+	if ((ofd = open_log(t->dir, out_path)) < 0 ||
+	    (efd = open_log(t->dir, err_path)) < 0) {
+		char error[PATH_MAX + 128];
+		struct rusage ru;
+
+		snprintf(error, sizeof(error), "cannot create %s: %s",
+			 ofd < 0 ? out_path : err_path, tc_fs_strerror(errno));
+		if (ofd >= 0)
+			close(ofd);
+		memset(&ru, 0, sizeof(ru));
+		t->pid = 0;
+		trial_done(s, i, when_now(), 127 << 8, &ru, error);
+		return 0;
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out_path,
-					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, err_path,
-					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_adddup2(&fa, ofd, 1);
+	posix_spawn_file_actions_adddup2(&fa, efd, 2);
 	if (cwd[0])
 		posix_spawn_file_actions_addchdir_np(&fa, cwd);
 	posix_spawnattr_init(&at);
@@ -379,22 +402,21 @@ static int shim_spawn(struct shim *s, size_t i)
 	rc = posix_spawnp(&child, argv[0], &fa, &at, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	close(ofd);
 	if (rc != 0) {
 		struct rusage ru;
 		char error[256];
-		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
 		snprintf(error, sizeof(error), "cannot execute %s: %s", argv[0],
 			 strerror(rc));
-		if (fd >= 0) {
-			dprintf(fd, "trainctl: %s\n", error);
-			close(fd);
-		}
+		dprintf(efd, "trainctl: %s\n", error);
+		close(efd);
 		memset(&ru, 0, sizeof(ru));
 		t->pid = 0;
 		trial_done(s, i, when_now(), 127 << 8, &ru, error);
 		return 0;
 	}
+	close(efd);
 	t->pid = child;
 	free(t->req);
 	free(t->strs);
@@ -874,7 +896,7 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 		int lfd, e = 0;
 
 		/* a description of its own: the lock is the description's */
-		lfd = open(l->slot.path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		lfd = tc_private_open(l->slot.path, O_RDWR | O_CREAT, 0600);
 		if (lfd < 0 || fcntl(lfd, F_OFD_SETLK, &fl) != 0)
 			e = errno;
 		else if (pwrite(lfd, zero, sizeof(zero), fl.l_start) != sizeof(zero))
@@ -889,7 +911,8 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 					    busy ? "trial %s is still supervised by "
 						   "another trainctl"
 						 : "cannot lock %s: %s",
-					    busy ? l->id : l->slot.path, strerror(e));
+					    busy ? l->id : l->slot.path,
+					    tc_fs_strerror(e));
 		}
 		rc = send_with_fd(s->fd, buf, sizeof(len32) + len, lfd);
 		close(lfd);

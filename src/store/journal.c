@@ -5,6 +5,7 @@
 #include "store/journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,36 +89,116 @@ int tc_journal_exec(struct tc_journal *j, const char *sql, struct tc_error *err)
 	return 0;
 }
 
+/* The state directory may be used for writing: refuse one another user
+ * controls (the rule ssh applies to ~/.ssh), where files could be swapped
+ * for links under our feet. */
+static int check_state_dir(const char *dir, struct tc_error *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return tc_error_set(err, TC_ERR_IO, "cannot use state directory %s: %s",
+				    dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "state directory %s is not a directory", dir);
+	if (!tc_dir_trusted(&st))
+		return tc_error_set(
+			err, TC_ERR_USAGE,
+			"state directory %s belongs to another user (uid %ld) and "
+			"is writable by others: anyone who can write there could "
+			"redirect what trainctl writes; use a directory of your "
+			"own (--state-dir), or have its owner make it writable by "
+			"the owner alone",
+			dir, (long)st.st_uid);
+	return 0;
+}
+
+/* The journal's files are created 0600 (env values are secrets), never
+ * through a link: the database here, its -wal and -shm by SQLite with the
+ * database's mode, after we made sure no link or foreign file is in their
+ * place. */
+static int prepare_files(const char *path, struct tc_error *err)
+{
+	static const char *const sfx[] = {"-wal", "-shm"};
+	int fd = tc_private_open(path, O_RDWR | O_CREAT, 0600);
+
+	if (fd < 0)
+		return tc_error_set(err, TC_ERR_IO, "cannot open journal %s: %s",
+				    path, tc_fs_strerror(errno));
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		char side[PATH_MAX];
+		struct stat st;
+
+		snprintf(side, sizeof(side), "%s%s", path, sfx[i]);
+		if (lstat(side, &st) != 0)
+			continue;
+		if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode) ||
+		    st.st_nlink != 1 || st.st_uid != geteuid())
+			return tc_error_set(err, TC_ERR_IO, "cannot open journal %s: %s",
+					    side,
+					    tc_fs_strerror(S_ISLNK(st.st_mode) ? ELOOP
+						    : S_ISREG(st.st_mode) && st.st_nlink == 1
+							    ? EPERM
+							    : EMLINK));
+	}
+	return 0;
+}
+
+static int journal_new(const char *state_dir, struct tc_journal **out,
+		       struct tc_error *err)
+{
+	struct tc_journal *j = calloc(1, sizeof(*j));
+
+	*out = NULL;
+	if (!j)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	j->dir = strdup(state_dir);
+	if (asprintf(&j->path, "%s/journal.db", state_dir) < 0)
+		j->path = NULL;
+	if (!j->dir || !j->path) {
+		tc_journal_close(j);
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	*out = j;
+	return 0;
+}
+
+static int journal_connect(struct tc_journal *j, const char *name, int flags,
+			   struct tc_error *err)
+{
+	if (sqlite3_open_v2(name, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL) ==
+	    SQLITE_OK)
+		return 0;
+	tc_error_set(err, TC_ERR_DB, "cannot open journal %s: %s", j->path,
+		     j->db ? sqlite3_errmsg(j->db) : "out of memory");
+	sqlite3_close_v2(j->db);
+	j->db = NULL;
+	return TC_ERR_DB;
+}
+
 int tc_journal_open(const char *state_dir, struct tc_journal **out,
 		    struct tc_error *err)
 {
 	struct tc_journal *j;
-	char *path;
+	int rc;
 
 	*out = NULL;
 	if (tc_mkdir_p(state_dir, 0755) != 0)
 		return tc_error_set(err, TC_ERR_IO,
 				    "cannot create state directory %s: %s",
 				    state_dir, strerror(errno));
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-	j->dir = strdup(state_dir);
-	if (asprintf(&path, "%s/journal.db", state_dir) < 0)
-		path = NULL;
-	j->path = path;
-	if (!j->dir || !j->path) {
+	if ((rc = check_state_dir(state_dir, err)) ||
+	    (rc = journal_new(state_dir, &j, err)))
+		return rc;
+	if ((rc = prepare_files(j->path, err)) ||
+	    (rc = journal_connect(j, j->path,
+				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					  SQLITE_OPEN_NOFOLLOW,
+				  err))) {
 		tc_journal_close(j);
-		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-	}
-	if (sqlite3_open_v2(path, &j->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		tc_error_set(err, TC_ERR_DB, "cannot open journal %s: %s", path,
-			     j->db ? sqlite3_errmsg(j->db) : "out of memory");
-		tc_journal_close(j);
-		return TC_ERR_DB;
+		return rc;
 	}
 	sqlite3_busy_timeout(j->db, 10000);
 	/* no checkpoint of the whole WAL at every close (tens of ms at the end

@@ -64,9 +64,13 @@ struct tc_journal {
 	char *path;  /* dir/journal.db */
 };
 
-/* Open (creating directory, database and schema when missing). */
+/* Open for reading and writing (creating directory, database and schema
+ * when missing).  Refuses (TC_ERR_USAGE) a state directory that belongs to
+ * another user and is writable by others (see util/fsutil.h); the journal's
+ * files are created 0600 and never through a link. */
 int tc_journal_open(const char *state_dir, struct tc_journal **out,
 		    struct tc_error *err);
+
 void tc_journal_close(struct tc_journal *j);
 
 /* Run SQL without results.  0 or TC_ERR_DB (err says what SQLite said). */
