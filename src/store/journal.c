@@ -202,7 +202,8 @@ int tc_journal_open(const char *state_dir, struct tc_journal **out,
 	}
 	sqlite3_busy_timeout(j->db, 10000);
 	/* no checkpoint of the whole WAL at every close (tens of ms at the end
-	 * of each command): the automatic checkpoints keep it small */
+	 * of each command): the automatic checkpoints keep it small, and
+	 * tc_journal_close checkpoints after writes */
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (tc_journal_exec(j,
 			    "PRAGMA journal_mode=WAL;"
@@ -216,12 +217,31 @@ int tc_journal_open(const char *state_dir, struct tc_journal **out,
 	return 0;
 }
 
+int tc_journal_checkpoint(struct tc_journal *j)
+{
+	int rc;
+
+	if (!j || !j->db)
+		return 0;
+	/* never wait for another runner: it checkpoints when it ends */
+	sqlite3_busy_timeout(j->db, 0);
+	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+				       NULL, NULL);
+	sqlite3_busy_timeout(j->db, 10000);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 void tc_journal_close(struct tc_journal *j)
 {
 	if (!j)
 		return;
-	if (j->db)
+	if (j->db) {
+		/* at rest, journal.db alone holds everything (a copy of it is
+		 * the whole journal): what this connection wrote goes into it */
+		if (sqlite3_total_changes(j->db) > 0)
+			tc_journal_checkpoint(j);
 		sqlite3_close_v2(j->db);
+	}
 	free(j->dir);
 	free(j->path);
 	free(j);

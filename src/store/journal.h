@@ -71,6 +71,12 @@ struct tc_journal {
 int tc_journal_open(const char *state_dir, struct tc_journal **out,
 		    struct tc_error *err);
 
+/* Copy the write-ahead log into journal.db and empty it (skipped, -1,
+ * when another connection is busy: it does this itself when it closes). */
+int tc_journal_checkpoint(struct tc_journal *j);
+
+/* Close; a connection that wrote checkpoints first, so that journal.db
+ * alone is complete at rest. */
 void tc_journal_close(struct tc_journal *j);
 
 /* Run SQL without results.  0 or TC_ERR_DB (err says what SQLite said). */

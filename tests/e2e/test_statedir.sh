@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The state directory shared: a state directory another user controls is
-# refused, links planted in one are never followed, and trainctl's files
-# are 0600.
+# The state directory at rest and shared: journal.db alone is the whole
+# journal once a run has ended (or after `gc`); a state directory another
+# user controls is refused, links planted in one are never followed, and
+# trainctl's files are 0600.
 . "$(dirname "$0")/lib.sh"
 
 cat >exp.yaml <<'EOF'
@@ -17,6 +18,45 @@ id0=$(echo "$ids" | sed -n 1p)
 
 tc_run run exp.yaml -q
 expect_rc 0 "the run succeeds"
+
+# ---- journal.db alone is complete at rest --------------------------------
+mkdir bare
+cp .trainctl/journal.db bare/
+tc_run results sd --state-dir bare --format json
+expect_rc 0 "results from a copy of journal.db alone"
+expect_eq "$(printf '%s' "$OUT" | jget - "sorted(t['acc'] for t in d['trials'])")" \
+	"[0.1, 0.2, 0.3]" "the copy holds every trial and its metric"
+expect_eq "$(stat -c %s .trainctl/journal.db-wal 2>/dev/null || echo 0)" 0 \
+	"nothing is left in the write-ahead log"
+
+# a run killed with its write-ahead log full: `gc` moves it into journal.db
+cat >long.yaml <<'EOF'
+version: 1
+name: lg
+command: [sh, -c, 'echo "acc=0.5"; exec sleep 600']
+EOF
+tc_bg long.out run long.yaml -q --state-dir killed
+run_pid=$BG_PID
+long_running() { [ "$(trial_state lg 0 --state-dir killed)" = running ]; }
+if wait_for 15 "the long trial running" long_running; then
+	kill -9 "$run_pid"
+	wait "$run_pid" 2>/dev/null
+	mkdir bare2
+	cp killed/journal.db bare2/
+	tc_run status lg --state-dir bare2
+	if [ "$RC" -ne 0 ]; then
+		pass "a killed run leaves journal.db incomplete (the test's premise)"
+	else
+		fail "a killed run left journal.db complete: the gc check below proves nothing"
+	fi
+	tc_run gc lg --state-dir killed
+	expect_contains "$ERR" "local backend" "gc of a local experiment says there is nothing on a cluster"
+	rm -rf bare2 && mkdir bare2 && cp killed/journal.db bare2/
+	tc_run status lg --state-dir bare2 --format json
+	expect_rc 0 "after gc, a copy of journal.db alone has the experiment"
+	expect_eq "$(printf '%s' "$OUT" | jget - "d['trials'][0]['state']")" running \
+		"and its trial as it was"
+fi
 
 # ---- file modes ----------------------------------------------------------
 expect_eq "$(stat -c %a .trainctl/journal.db)" 600 "journal.db is 0600 (env values are secrets)"
