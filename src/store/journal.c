@@ -217,11 +217,69 @@ int tc_journal_open(const char *state_dir, struct tc_journal **out,
 	return 0;
 }
 
+/* Can the journal be read?  A read-only connection opens lazily: the
+ * first statement tells. */
+static int journal_readable(struct tc_journal *j)
+{
+	return sqlite3_exec(j->db, "SELECT count(*) FROM sqlite_schema", NULL,
+			    NULL, NULL) == SQLITE_OK;
+}
+
+int tc_journal_open_ro(const char *state_dir, struct tc_journal **out,
+		       struct tc_error *err)
+{
+	struct tc_journal *j;
+	char *uri;
+	int rc;
+
+	if ((rc = journal_new(state_dir, &j, err)))
+		return rc;
+	j->readonly = 1;
+	if ((rc = journal_connect(j, j->path, SQLITE_OPEN_READONLY, err))) {
+		tc_journal_close(j);
+		return rc;
+	}
+	sqlite3_busy_timeout(j->db, 10000);
+	if (!journal_readable(j)) {
+		/* A WAL database whose -shm file is missing and cannot be
+		 * made (a read-only mount, a bare copy of journal.db in a
+		 * directory we cannot write): nobody can be writing it
+		 * through this directory, so read it as immutable. */
+		sqlite3_close_v2(j->db);
+		j->db = NULL;
+		uri = sqlite3_mprintf("file:%q?immutable=1", j->path);
+		if (!uri) {
+			tc_journal_close(j);
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		}
+		rc = journal_connect(j, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+				     err);
+		sqlite3_free(uri);
+		if (!rc && !journal_readable(j))
+			rc = tc_error_set(err, TC_ERR_DB, "cannot read journal %s: %s",
+					  j->path, sqlite3_errmsg(j->db));
+		if (rc) {
+			tc_journal_close(j);
+			return rc;
+		}
+	}
+	/* a journal.db that a first run had only begun to make */
+	if (sqlite3_exec(j->db, "SELECT 1 FROM experiments LIMIT 0", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		tc_error_set(err, TC_ERR_NOTFOUND, "no trainctl state in %s (%s)",
+			     state_dir, sqlite3_errmsg(j->db));
+		tc_journal_close(j);
+		return TC_ERR_NOTFOUND;
+	}
+	*out = j;
+	return 0;
+}
+
 int tc_journal_checkpoint(struct tc_journal *j)
 {
 	int rc;
 
-	if (!j || !j->db)
+	if (!j || !j->db || j->readonly)
 		return 0;
 	/* never wait for another runner: it checkpoints when it ends */
 	sqlite3_busy_timeout(j->db, 0);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The state directory at rest and shared: journal.db alone is the whole
-# journal once a run has ended (or after `gc`); a state directory another
+# journal once a run has ended (or after `gc`); the verbs that only read
+# work on a state directory they cannot write; a state directory another
 # user controls is refused, links planted in one are never followed, and
 # trainctl's files are 0600.
 . "$(dirname "$0")/lib.sh"
@@ -57,6 +58,44 @@ if wait_for 15 "the long trial running" long_running; then
 	expect_eq "$(printf '%s' "$OUT" | jget - "d['trials'][0]['state']")" running \
 		"and its trial as it was"
 fi
+
+# ---- read-only verbs on a state directory we cannot write ----------------
+# Root ignores permission bits: as root the verbs run as nobody against a
+# copy only root can write; otherwise the copy is made read-only.
+cp -a .trainctl ro
+chmod -R a+rX,a-w ro
+as_reader() {
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+	else
+		"$@"
+	fi
+}
+reader_run() {
+	local o="$TC_WORK/.ro_out" e="$TC_WORK/.ro_err"
+	as_reader timeout -k 5 60 "$TRAINCTL" "$@" >"$o" 2>"$e"
+	RC=$?
+	OUT=$(cat "$o")
+	ERR=$(cat "$e")
+}
+chmod a+rx "$TC_WORK"
+before=$(cd ro && find . -printf '%p %s %T@\n' | sort)
+for verb in "status sd" "results sd" "best sd" "report sd" "logs sd 0" "ls"; do
+	# shellcheck disable=SC2086
+	reader_run $verb --state-dir "$TC_WORK/ro"
+	expect_rc 0 "read-only state dir: $verb"
+	expect_no_match "$ERR" "readonly|read-only|cannot" "read-only state dir: $verb complains of nothing"
+done
+reader_run results sd --state-dir "$TC_WORK/ro" --format csv
+expect_eq "$(printf '%s\n' "$OUT" | tail -n +2 | wc -l)" 3 "read-only state dir: results lists every trial"
+expect_eq "$(cd ro && find . -printf '%p %s %T@\n' | sort)" "$before" \
+	"read-only state dir: nothing in it was changed"
+# the bare copy of journal.db, read-only, without its -wal and -shm
+chmod -R u+w ro && rm -f ro/journal.db-wal ro/journal.db-shm && chmod -R a-w ro
+reader_run best sd --state-dir "$TC_WORK/ro"
+expect_rc 0 "read-only journal.db without -wal and -shm: best"
+expect_contains "$OUT" "0.3" "read-only journal.db without -wal and -shm: the best trial"
+chmod -R u+w ro
 
 # ---- file modes ----------------------------------------------------------
 expect_eq "$(stat -c %a .trainctl/journal.db)" 600 "journal.db is 0600 (env values are secrets)"
