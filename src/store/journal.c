@@ -241,10 +241,12 @@ int tc_journal_open_ro(const char *state_dir, struct tc_journal **out,
 	}
 	sqlite3_busy_timeout(j->db, 10000);
 	if (!journal_readable(j)) {
-		/* A WAL database whose -shm file is missing and cannot be
-		 * made (a read-only mount, a bare copy of journal.db in a
-		 * directory we cannot write): nobody can be writing it
-		 * through this directory, so read it as immutable. */
+		/* A WAL database whose -shm index we can neither make nor
+		 * use (a read-only mount, a bare copy of journal.db in a
+		 * directory we cannot write, a colleague's -shm that is
+		 * theirs alone): read journal.db as immutable.  What a run
+		 * still holds in its write-ahead log is not seen; at rest
+		 * there is nothing there (see tc_journal_close). */
 		sqlite3_close_v2(j->db);
 		j->db = NULL;
 		uri = sqlite3_mprintf("file:%q?immutable=1", j->path);
