@@ -337,11 +337,12 @@ static ssize_t shim_find(const struct shim *s, pid_t pid, const char *id)
 	return -1;
 }
 
-/* A log of the trial's in its directory, which the runner made: the
- * directory must still be trainctl's own and the file no link. */
+/* A log of the trial's in its directory, which the runner made: that
+ * directory and the one holding it (STATE/trials) must still be trainctl's
+ * own, and the file no link. */
 static int open_log(const char *dir, const char *path)
 {
-	if (tc_mkdir_private(dir, 0755, 2) < 0)
+	if (tc_private_dir_check(dir, 2) < 0)
 		return -1;
 	return tc_private_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 }

@@ -296,32 +296,35 @@ static int fail_close(int fd, int e)
 	return -1;
 }
 
-int tc_mkdir_private(const char *path, int mode, int depth)
+/* tc_mkdir_private, or with create 0 only its checks. */
+static int private_dir(const char *path, int mode, int depth, int create)
 {
 	struct stat st;
-	int made, fd;
+	int made = 0, fd;
 
 	if (depth > 1) {
 		char *parent = tc_dirname(path);
-		int rc = parent ? tc_mkdir_private(parent, mode, depth - 1) : -1;
+		int rc = parent ? private_dir(parent, mode, depth - 1, create) : -1;
 
 		free(parent);
 		if (rc < 0)
 			return -1;
 	}
-	made = mkdir(path, (mode_t)mode) == 0;
-	if (!made && errno == ENOENT) {
-		/* a parent above those checked is missing */
-		char *parent = tc_dirname(path);
-		int rc = parent ? tc_mkdir_p(parent, mode) : -1;
-
-		free(parent);
-		if (rc < 0)
-			return -1;
+	if (create) {
 		made = mkdir(path, (mode_t)mode) == 0;
+		if (!made && errno == ENOENT) {
+			/* a parent above those checked is missing */
+			char *parent = tc_dirname(path);
+			int rc = parent ? tc_mkdir_p(parent, mode) : -1;
+
+			free(parent);
+			if (rc < 0)
+				return -1;
+			made = mkdir(path, (mode_t)mode) == 0;
+		}
+		if (!made && errno != EEXIST)
+			return -1;
 	}
-	if (!made && errno != EEXIST)
-		return -1;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -336,6 +339,16 @@ int tc_mkdir_private(const char *path, int mode, int depth)
 		return fail_close(fd, EPERM);
 	close(fd);
 	return made ? 0 : 1;
+}
+
+int tc_mkdir_private(const char *path, int mode, int depth)
+{
+	return private_dir(path, mode, depth, 1);
+}
+
+int tc_private_dir_check(const char *path, int depth)
+{
+	return private_dir(path, 0, depth, 0) < 0 ? -1 : 0;
 }
 
 int tc_private_open(const char *path, int flags, int mode)

@@ -60,6 +60,9 @@ int tc_dir_trusted(const struct stat *st);
  * made with tc_mkdir_p).  0 path made, 1 it was there, -1 with errno. */
 int tc_mkdir_private(const char *path, int mode, int depth);
 
+/* The same checks of directories that must exist already.  0 or -1. */
+int tc_private_dir_check(const char *path, int depth);
+
 /* Open path for writing (flags: O_WRONLY or O_RDWR, O_CREAT, O_TRUNC,
  * O_APPEND, O_EXCL; O_CLOEXEC and O_NOFOLLOW are added) in a trusted
  * directory; a new file gets mode.  O_TRUNC is applied only after the

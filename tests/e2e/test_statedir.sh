@@ -79,23 +79,27 @@ reader_run() {
 	ERR=$(cat "$e")
 }
 chmod a+rx "$TC_WORK"
-before=$(cd ro && find . -printf '%p %s %T@\n' | sort)
-for verb in "status sd" "results sd" "best sd" "report sd" "logs sd 0" "ls"; do
-	# shellcheck disable=SC2086
-	reader_run $verb --state-dir "$TC_WORK/ro"
-	expect_rc 0 "read-only state dir: $verb"
-	expect_no_match "$ERR" "readonly|read-only|cannot" "read-only state dir: $verb complains of nothing"
-done
-reader_run results sd --state-dir "$TC_WORK/ro" --format csv
-expect_eq "$(printf '%s\n' "$OUT" | tail -n +2 | wc -l)" 3 "read-only state dir: results lists every trial"
-expect_eq "$(cd ro && find . -printf '%p %s %T@\n' | sort)" "$before" \
-	"read-only state dir: nothing in it was changed"
-# the bare copy of journal.db, read-only, without its -wal and -shm
-chmod -R u+w ro && rm -f ro/journal.db-wal ro/journal.db-shm && chmod -R a-w ro
-reader_run best sd --state-dir "$TC_WORK/ro"
-expect_rc 0 "read-only journal.db without -wal and -shm: best"
-expect_contains "$OUT" "0.3" "read-only journal.db without -wal and -shm: the best trial"
-chmod -R u+w ro
+if ! as_reader test -r "$TC_WORK/ro/journal.db"; then
+	echo "skip: read-only verbs (the reader cannot reach $TC_WORK)"
+else
+	before=$(cd ro && find . -printf '%p %s %T@\n' | sort)
+	for verb in "status sd" "results sd" "best sd" "report sd" "logs sd 0" "ls"; do
+		# shellcheck disable=SC2086
+		reader_run $verb --state-dir "$TC_WORK/ro"
+		expect_rc 0 "read-only state dir: $verb"
+		expect_no_match "$ERR" "readonly|read-only|cannot" "read-only state dir: $verb complains of nothing"
+	done
+	reader_run results sd --state-dir "$TC_WORK/ro" --format csv
+	expect_eq "$(printf '%s\n' "$OUT" | tail -n +2 | wc -l)" 3 "read-only state dir: results lists every trial"
+	expect_eq "$(cd ro && find . -printf '%p %s %T@\n' | sort)" "$before" \
+		"read-only state dir: nothing in it was changed"
+	# the bare copy of journal.db, read-only, without its -wal and -shm
+	chmod -R u+w ro && rm -f ro/journal.db-wal ro/journal.db-shm && chmod -R a-w ro
+	reader_run best sd --state-dir "$TC_WORK/ro"
+	expect_rc 0 "read-only journal.db without -wal and -shm: best"
+	expect_contains "$OUT" "0.3" "read-only journal.db without -wal and -shm: the best trial"
+	chmod -R u+w ro
+fi
 
 # ---- file modes ----------------------------------------------------------
 expect_eq "$(stat -c %a .trainctl/journal.db)" 600 "journal.db is 0600 (env values are secrets)"

@@ -169,6 +169,16 @@ static void test_mkdir_private(void **state)
 	errno = 0;
 	assert_int_equal(tc_mkdir_private(d, 0755, 1), -1);
 	assert_int_equal(errno, ELOOP);
+	errno = 0;
+	assert_int_equal(tc_private_dir_check(d, 1), -1);
+	assert_int_equal(errno, ELOOP);
+	snprintf(sub, sizeof(sub), "%s/trials/abc", base);
+	assert_int_equal(tc_private_dir_check(sub, 2), 0);
+	snprintf(sub, sizeof(sub), "%s/trials/gone", base);
+	errno = 0;
+	assert_int_equal(tc_private_dir_check(sub, 2), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(access(sub, F_OK), -1);
 	/* above depth, links are the user's business */
 	snprintf(sub, sizeof(sub), "%s/linked/abc", base);
 	assert_int_equal(tc_mkdir_private(sub, 0755, 1), 0);
