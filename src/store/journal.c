@@ -130,18 +130,21 @@ static int prepare_files(const char *path, struct tc_error *err)
 	for (int i = 0; i < 2; i++) {
 		char side[PATH_MAX];
 		struct stat st;
+		int e;
 
 		snprintf(side, sizeof(side), "%s%s", path, sfx[i]);
 		if (lstat(side, &st) != 0)
 			continue;
-		if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode) ||
-		    st.st_nlink != 1 || st.st_uid != geteuid())
-			return tc_error_set(err, TC_ERR_IO, "cannot open journal %s: %s",
-					    side,
-					    tc_fs_strerror(S_ISLNK(st.st_mode) ? ELOOP
-						    : S_ISREG(st.st_mode) && st.st_nlink == 1
-							    ? EPERM
-							    : EMLINK));
+		if (S_ISLNK(st.st_mode))
+			e = ELOOP;
+		else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+			e = EMLINK;
+		else if (st.st_uid != geteuid())
+			e = EPERM;
+		else
+			continue;
+		return tc_error_set(err, TC_ERR_IO, "cannot open journal %s: %s",
+				    side, tc_fs_strerror(e));
 	}
 	return 0;
 }
@@ -165,23 +168,11 @@ static int journal_new(const char *state_dir, struct tc_journal **out,
 	return 0;
 }
 
-static int journal_connect(struct tc_journal *j, const char *name, int flags,
-			   struct tc_error *err)
-{
-	if (sqlite3_open_v2(name, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL) ==
-	    SQLITE_OK)
-		return 0;
-	tc_error_set(err, TC_ERR_DB, "cannot open journal %s: %s", j->path,
-		     j->db ? sqlite3_errmsg(j->db) : "out of memory");
-	sqlite3_close_v2(j->db);
-	j->db = NULL;
-	return TC_ERR_DB;
-}
-
 int tc_journal_open(const char *state_dir, struct tc_journal **out,
 		    struct tc_error *err)
 {
 	struct tc_journal *j;
+	char *path;
 	int rc;
 
 	*out = NULL;
@@ -192,18 +183,23 @@ int tc_journal_open(const char *state_dir, struct tc_journal **out,
 	if ((rc = check_state_dir(state_dir, err)) ||
 	    (rc = journal_new(state_dir, &j, err)))
 		return rc;
-	if ((rc = prepare_files(j->path, err)) ||
-	    (rc = journal_connect(j, j->path,
-				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-					  SQLITE_OPEN_NOFOLLOW,
-				  err))) {
+	path = j->path;
+	if ((rc = prepare_files(path, err))) {
 		tc_journal_close(j);
 		return rc;
 	}
+	if (sqlite3_open_v2(path, &j->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		tc_error_set(err, TC_ERR_DB, "cannot open journal %s: %s", path,
+			     j->db ? sqlite3_errmsg(j->db) : "out of memory");
+		tc_journal_close(j);
+		return TC_ERR_DB;
+	}
 	sqlite3_busy_timeout(j->db, 10000);
 	/* no checkpoint of the whole WAL at every close (tens of ms at the end
-	 * of each command): the automatic checkpoints keep it small, and
-	 * tc_journal_close checkpoints after writes */
+	 * of each command): the automatic checkpoints keep it small */
 	sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (tc_journal_exec(j,
 			    "PRAGMA journal_mode=WAL;"
@@ -215,6 +211,19 @@ int tc_journal_open(const char *state_dir, struct tc_journal **out,
 	}
 	*out = j;
 	return 0;
+}
+
+static int journal_connect(struct tc_journal *j, const char *name, int flags,
+			   struct tc_error *err)
+{
+	if (sqlite3_open_v2(name, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL) ==
+	    SQLITE_OK)
+		return 0;
+	tc_error_set(err, TC_ERR_DB, "cannot open journal %s: %s", j->path,
+		     j->db ? sqlite3_errmsg(j->db) : "out of memory");
+	sqlite3_close_v2(j->db);
+	j->db = NULL;
+	return TC_ERR_DB;
 }
 
 /* Can the journal be read?  A read-only connection opens lazily: the
@@ -297,7 +306,8 @@ void tc_journal_close(struct tc_journal *j)
 		return;
 	if (j->db) {
 		/* at rest, journal.db alone holds everything (a copy of it is
-		 * the whole journal): what this connection wrote goes into it */
+		 * the whole journal): what this connection wrote goes into it,
+		 * once, here, rather than a checkpoint at every close */
 		if (sqlite3_total_changes(j->db) > 0)
 			tc_journal_checkpoint(j);
 		sqlite3_close_v2(j->db);
