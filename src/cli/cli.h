@@ -98,6 +98,11 @@ int tc_usage_error(const char *verb, const char *fmt, ...)
 int tc_open_existing(const char *state_flag, struct tc_journal **j,
 		     struct tc_error *err);
 
+/* The same for a verb that only reads: the journal is opened read-only
+ * (nothing in the state directory is created or written). */
+int tc_open_readonly(const char *state_flag, struct tc_journal **j,
+		     struct tc_error *err);
+
 /* Resolve a TRIAL argument (id, unique id prefix, or index) to an id. */
 int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 		  char id[16], struct tc_error *err);

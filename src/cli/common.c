@@ -295,8 +295,8 @@ int tc_usage_error(const char *verb, const char *fmt, ...)
 	return TC_EXIT_USAGE;
 }
 
-int tc_open_existing(const char *state_flag, struct tc_journal **j,
-		     struct tc_error *err)
+static int open_existing(const char *state_flag, int readonly,
+			 struct tc_journal **j, struct tc_error *err)
 {
 	char *dir = tc_state_dir_resolve(state_flag, NULL);
 	char path[PATH_MAX];
@@ -315,9 +315,22 @@ int tc_open_existing(const char *state_flag, struct tc_journal **j,
 		free(dir);
 		return TC_ERR_NOTFOUND;
 	}
-	rc = tc_journal_open(dir, j, err);
+	rc = readonly ? tc_journal_open_ro(dir, j, err)
+		      : tc_journal_open(dir, j, err);
 	free(dir);
 	return rc;
+}
+
+int tc_open_existing(const char *state_flag, struct tc_journal **j,
+		     struct tc_error *err)
+{
+	return open_existing(state_flag, 0, j, err);
+}
+
+int tc_open_readonly(const char *state_flag, struct tc_journal **j,
+		     struct tc_error *err)
+{
+	return open_existing(state_flag, 1, j, err);
 }
 
 int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,

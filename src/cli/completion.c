@@ -456,7 +456,7 @@ static int list(const char *state_flag, const char *exp)
 	int rc;
 
 	tc_error_clear(&err);
-	rc = tc_open_existing(state_flag, &j, &err);
+	rc = tc_open_readonly(state_flag, &j, &err);
 	if (rc == TC_ERR_NOTFOUND)
 		return 0; /* no state directory: nothing to offer */
 	if (rc)

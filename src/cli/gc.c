@@ -48,6 +48,9 @@ int cmd_gc(int argc, char **argv)
 	if ((rc = tc_open_existing(tc_arg(&a, gc_opts, "state-dir"), &j, &err)) ||
 	    (rc = tc_experiment_load(j, a.pos[0], &e, &err)))
 		goto fail;
+	/* whatever a killed run left in the write-ahead log goes into
+	 * journal.db, which alone is then the whole journal */
+	tc_journal_checkpoint(j);
 	if (!e.backend || strcmp(e.backend, "kubernetes") != 0) {
 		rc = tc_error_set(&err, TC_ERR_USAGE,
 				  "experiment '%s' ran on the %s backend: it "

@@ -114,7 +114,7 @@ int cmd_logs(int argc, char **argv)
 		want_attempt = (int)l;
 	}
 	tc_error_clear(&err);
-	rc = tc_open_existing(tc_arg(&a, logs_opts, "state-dir"), &j, &err);
+	rc = tc_open_readonly(tc_arg(&a, logs_opts, "state-dir"), &j, &err);
 	if (!rc) {
 		rc = tc_journal_has_experiment(j, a.pos[0], &err);
 		if (rc == 0)

@@ -175,7 +175,7 @@ static int write_object(const char *dir, const char *id, const char *file,
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	n = strlen(text);
 	text[n] = '\n'; /* over the NUL: the length is passed */
-	if (tc_write_file_atomic(path, text, n + 1, 0) != 0)
+	if (tc_write_file_atomic(path, text, n + 1, 0, 0644) != 0)
 		rc = tc_error_set(err, TC_ERR_IO, "cannot write %s: %s", path,
 				  strerror(errno));
 	free(text);
@@ -262,7 +262,7 @@ static int render_one(const char *dir, const struct tc_spec *spec,
 		snprintf(path, sizeof(path), "%s/%s/%s", dir, t->id,
 			 k ? "command.json" : "params.json");
 		text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-		if (!text || tc_write_file_atomic(path, text, strlen(text), 0) != 0) {
+		if (!text || tc_write_file_atomic(path, text, strlen(text), 0, 0644) != 0) {
 			free(text);
 			json_decref(params);
 			json_decref(cmd);

@@ -58,7 +58,7 @@ static int load_ranked(const char *verb, const struct tc_args *a,
 		return tc_usage_error(verb, "--goal must be maximize or minimize");
 	if (regex && !metric)
 		return tc_usage_error(verb, "--regex needs --metric NAME");
-	if ((rc = tc_open_existing(tc_arg(a, opts, "state-dir"), j, &err)) ||
+	if ((rc = tc_open_readonly(tc_arg(a, opts, "state-dir"), j, &err)) ||
 	    (rc = tview_load(*j, a->pos[0], &rk->v, &err)))
 		return tc_fail(verb, &err);
 	if (metric && (rc = tview_reparse(&rk->v, *j, regex, &err)))

@@ -130,7 +130,7 @@ static int detach(struct tc_journal **jp, const char *name)
 		return 1;
 	}
 	setsid();
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	fd = tc_private_open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (fd >= 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);

@@ -34,7 +34,7 @@ static int list_experiments(const char *verb, const char *state_flag,
 	int rc;
 
 	tc_error_clear(&err);
-	if ((rc = tc_open_existing(state_flag, &j, &err))) {
+	if ((rc = tc_open_readonly(state_flag, &j, &err))) {
 		json_decref(arr);
 		tc_table_free(t);
 		if (rc == TC_ERR_NOTFOUND && fmt != TC_FMT_JSON) {
@@ -282,7 +282,7 @@ int cmd_status(int argc, char **argv)
 		return list_experiments("status", tc_arg(&a, status_opts, "state-dir"),
 					fmt);
 	tc_error_clear(&err);
-	if ((rc = tc_open_existing(tc_arg(&a, status_opts, "state-dir"), &j, &err)))
+	if ((rc = tc_open_readonly(tc_arg(&a, status_opts, "state-dir"), &j, &err)))
 		return tc_fail("status", &err);
 	for (;;) {
 		int tty = isatty(STDOUT_FILENO);
@@ -338,7 +338,7 @@ int cmd_report(int argc, char **argv)
 			  &fmt))
 		return TC_EXIT_USAGE;
 	tc_error_clear(&err);
-	if ((rc = tc_open_existing(tc_arg(&a, report_opts, "state-dir"), &j, &err)) ||
+	if ((rc = tc_open_readonly(tc_arg(&a, report_opts, "state-dir"), &j, &err)) ||
 	    (rc = tview_load(j, a.pos[0], &v, &err))) {
 		if (j)
 			tview_free(&v);

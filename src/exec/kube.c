@@ -433,19 +433,19 @@ static void keep_log(struct kube *r, struct ktrial *t, const char *buf,
 
 	if (!dir)
 		return;
-	if (tc_mkdir_p(dir, 0755) == 0) {
+	if (tc_mkdir_private(dir, 0755, 2) >= 0) {
 		char ppath[PATH_MAX];
 
 		if (t->attempt > 1)
 			tc_rotate_log(dir, "stdout", "log", t->attempt - 1);
 		snprintf(path, sizeof(path), "%s/stdout.log", dir);
-		tc_write_file_atomic(path, buf, len, 0);
+		tc_write_file_atomic(path, buf, len, 0, 0600);
 		snprintf(ppath, sizeof(ppath), "%s/params.json", dir);
 		if (t->params && access(ppath, F_OK) != 0) {
 			size_t n = strlen(t->params);
 
 			t->params[n] = '\n';
-			tc_write_file_atomic(ppath, t->params, n + 1, 0);
+			tc_write_file_atomic(ppath, t->params, n + 1, 0, 0600);
 			t->params[n] = '\0';
 		}
 	}

@@ -339,17 +339,26 @@ static ssize_t shim_find(const struct shim *s, pid_t pid, const char *id)
 	return -1;
 }
 
+/* A log of the trial's in its directory, which the runner made: that
+ * directory and the one holding it (STATE/trials) must still be trainctl's
+ * own, and the file no link. */
+static int open_log(const char *dir, const char *path)
+{
+	if (tc_private_dir_check(dir, 2) < 0)
+		return -1;
+	return tc_private_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+}
+
 /* Entry i could not be started (error says why): recorded as exited with
- * 127, the reason in its stderr.log too.  Returns 0. */
-static int spawn_failed(struct shim *s, size_t i, const char *err_path,
-			const char *error)
+ * 127, the reason in its stderr.log too (efd, closed here, when open).
+ * Returns 0. */
+static int spawn_failed(struct shim *s, size_t i, int efd, const char *error)
 {
 	struct rusage ru;
-	int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
-	if (fd >= 0) {
-		dprintf(fd, "trainctl: %s\n", error);
-		close(fd);
+	if (efd >= 0) {
+		dprintf(efd, "trainctl: %s\n", error);
+		close(efd);
 	}
 	memset(&ru, 0, sizeof(ru));
 	s->t[i].pid = 0;
@@ -365,12 +374,12 @@ static int shim_spawn(struct shim *s, size_t i)
 	char **strs = t->strs;
 	const char *cwd = strs[2];
 	char **argv = strs + 4, **envp = strs + 5 + t->argc;
-	char out_path[PATH_MAX], err_path[PATH_MAX], error[256];
+	char out_path[PATH_MAX], err_path[PATH_MAX], error[PATH_MAX + 128];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t all, none;
 	pid_t child = -1;
-	int rc, cwd_fd = -1;
+	int rc, cwd_fd = -1, ofd = -1, efd = -1;
 
 	t->after[0] = '\0';
 	t->t0 = tc_mono();
@@ -382,6 +391,16 @@ static int shim_spawn(struct shim *s, size_t i)
 	write_status(t->lock_fd, t->off,
 		     json_pack("{s:s, s:i, s:i}", "state", "spawning", "attempt",
 			       t->attempt, "supervisor_pid", (int)getpid()));
+	/* opened here, not by posix_spawn: never through a link planted in
+	 * the trial's directory (see util/fsutil.h) */
+	if ((ofd = open_log(t->dir, out_path)) < 0 ||
+	    (efd = open_log(t->dir, err_path)) < 0) {
+		snprintf(error, sizeof(error), "cannot create %s: %s",
+			 ofd < 0 ? out_path : err_path, tc_fs_strerror(errno));
+		if (ofd >= 0)
+			close(ofd);
+		return spawn_failed(s, i, -1, error);
+	}
 	/* entered through a descriptor, so that a directory deleted since is
 	 * said to be gone rather than taken for a missing program */
 	if (cwd[0] && (cwd_fd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -394,14 +413,13 @@ static int shim_spawn(struct shim *s, size_t i)
 			snprintf(error, sizeof(error),
 				 "cannot enter the working directory %s: %s", cwd,
 				 strerror(e));
-		return spawn_failed(s, i, err_path, error);
+		close(ofd);
+		return spawn_failed(s, i, efd, error);
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out_path,
-					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	posix_spawn_file_actions_addopen(&fa, 2, err_path,
-					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_adddup2(&fa, ofd, 1);
+	posix_spawn_file_actions_adddup2(&fa, efd, 2);
 	if (cwd_fd >= 0)
 		posix_spawn_file_actions_addfchdir_np(&fa, cwd_fd);
 	posix_spawnattr_init(&at);
@@ -420,11 +438,13 @@ static int shim_spawn(struct shim *s, size_t i)
 	posix_spawnattr_destroy(&at);
 	if (cwd_fd >= 0)
 		close(cwd_fd);
+	close(ofd);
 	if (rc != 0) {
 		snprintf(error, sizeof(error), "cannot execute %s: %s", argv[0],
 			 strerror(rc));
-		return spawn_failed(s, i, err_path, error);
+		return spawn_failed(s, i, efd, error);
 	}
+	close(efd);
 	t->pid = child;
 	/* unreaped, the child cannot be gone: its start time names it */
 	t->pid_start = tc_proc_start_time(child);
@@ -933,7 +953,7 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 		int lfd, e = 0;
 
 		/* a description of its own: the lock is the description's */
-		lfd = open(l->slot.path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		lfd = tc_private_open(l->slot.path, O_RDWR | O_CREAT, 0600);
 		if (lfd < 0 || fcntl(lfd, F_OFD_SETLK, &fl) != 0)
 			e = errno;
 		else if (pwrite(lfd, zero, sizeof(zero), fl.l_start) != sizeof(zero))
@@ -948,7 +968,8 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 					    busy ? "trial %s is still supervised by "
 						   "another trainctl"
 						 : "cannot lock %s: %s",
-					    busy ? l->id : l->slot.path, strerror(e));
+					    busy ? l->id : l->slot.path,
+					    tc_fs_strerror(e));
 		}
 		rc = send_with_fd(s->fd, buf, sizeof(len32) + len, lfd);
 		close(lfd);

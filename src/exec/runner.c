@@ -1150,12 +1150,12 @@ static int launch(struct runner *r, struct live *lv)
 	int rc = 0, fresh = 0;
 
 	/* a new directory has nothing of an earlier run to clear */
-	if (mkdir(lv->dir, 0755) == 0 ||
-	    (errno == ENOENT && tc_mkdir_p(lv->dir, 0755) == 0))
-		fresh = 1;
-	else if (errno != EEXIST)
+	rc = tc_mkdir_private(lv->dir, 0755, 2);
+	if (rc < 0)
 		return tc_error_set(r->err, TC_ERR_IO, "cannot create %s: %s",
-				    lv->dir, strerror(errno));
+				    lv->dir, tc_fs_strerror(errno));
+	fresh = rc == 0;
+	rc = 0;
 	if (fresh) {
 		/* nothing to rotate or clear */
 	} else if (lv->attempt > 1) {
@@ -1182,7 +1182,7 @@ static int launch(struct runner *r, struct live *lv)
 		lv->params[n] = '\0';
 		if (rc)
 			return tc_error_set(r->err, TC_ERR_IO, "cannot write %s: %s",
-					    ppath, strerror(errno));
+					    ppath, tc_fs_strerror(errno));
 	}
 	spec_env = json_loads(lv->envtext, 0, NULL);
 	argv = argv_from_json(lv->cmd);
@@ -1873,10 +1873,11 @@ static int load_counts(struct runner *r)
 /* ---- the loop ---------------------------------------------------------- */
 
 static int lock_path(struct tc_journal *j, const char *name, char *path,
-		     size_t len)
+		     size_t len, int create)
 {
 	snprintf(path, len, "%s/locks", j->dir);
-	tc_mkdir_p(path, 0755);
+	if (create && tc_mkdir_private(path, 0755, 1) < 0)
+		return -1;
 	return snprintf(path, len, "%s/locks/%s.lock", j->dir, name) < (int)len
 		       ? 0
 		       : -1;
@@ -1891,9 +1892,9 @@ int tc_runner_lock(struct tc_journal *j, const char *name)
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	int fd;
 
-	if (lock_path(j, name, path, sizeof(path)))
+	if (lock_path(j, name, path, sizeof(path), 1))
 		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = tc_private_open(path, O_RDWR | O_CREAT, 0600);
 	if (fd < 0)
 		return -1;
 	if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
@@ -1910,7 +1911,7 @@ void tc_runner_lock_remove(struct tc_journal *j, const char *name)
 {
 	char path[PATH_MAX];
 
-	if (lock_path(j, name, path, sizeof(path)) == 0)
+	if (lock_path(j, name, path, sizeof(path), 0) == 0)
 		unlink(path);
 }
 
@@ -1920,7 +1921,7 @@ int tc_runner_alive(struct tc_journal *j, const char *name)
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	int fd, alive = 0;
 
-	if (lock_path(j, name, path, sizeof(path)))
+	if (lock_path(j, name, path, sizeof(path), 0))
 		return 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -2105,14 +2106,18 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	r.err = err;
 	r.sigfd = -1;
 	lockfd = tc_runner_lock(j, name);
-	if (lockfd < 0)
+	if (lockfd < 0) {
+		int e = errno;
+
 		return tc_error_set(err, TC_ERR_STATE,
-				    errno == EWOULDBLOCK
+				    e == EWOULDBLOCK
 					    ? "experiment '%s' is being run by "
 					      "another trainctl (see `trainctl "
 					      "status %s`)"
-					    : "cannot lock experiment '%s'",
-				    name, name);
+					    : "cannot lock experiment '%s': %s",
+				    name,
+				    e == EWOULDBLOCK ? name : tc_fs_strerror(e));
+	}
 	if ((rc = tc_experiment_load(j, name, &r.exp, err)))
 		goto out;
 	if ((rc = tc_spec_parse_recorded(r.exp.spec_path, r.exp.spec_text,

@@ -5,6 +5,7 @@
 #include "store/journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,31 +89,108 @@ int tc_journal_exec(struct tc_journal *j, const char *sql, struct tc_error *err)
 	return 0;
 }
 
+/* The state directory may be used for writing: refuse one another user
+ * controls (the rule ssh applies to ~/.ssh), where files could be swapped
+ * for links under our feet. */
+static int check_state_dir(const char *dir, struct tc_error *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return tc_error_set(err, TC_ERR_IO, "cannot use state directory %s: %s",
+				    dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "state directory %s is not a directory", dir);
+	if (!tc_dir_trusted(&st))
+		return tc_error_set(
+			err, TC_ERR_USAGE,
+			"state directory %s belongs to another user (uid %ld) and "
+			"is writable by others: anyone who can write there could "
+			"redirect what trainctl writes; use a directory of your "
+			"own (--state-dir), or have its owner make it writable by "
+			"the owner alone",
+			dir, (long)st.st_uid);
+	return 0;
+}
+
+/* The journal's files are created 0600 (env values are secrets), never
+ * through a link: the database here, its -wal and -shm by SQLite with the
+ * database's mode, after we made sure no link or foreign file is in their
+ * place. */
+static int prepare_files(const char *path, struct tc_error *err)
+{
+	static const char *const sfx[] = {"-wal", "-shm"};
+	int fd = tc_private_open(path, O_RDWR | O_CREAT, 0600);
+
+	if (fd < 0)
+		return tc_error_set(err, TC_ERR_IO, "cannot open journal %s: %s",
+				    path, tc_fs_strerror(errno));
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		char side[PATH_MAX];
+		struct stat st;
+		int e;
+
+		snprintf(side, sizeof(side), "%s%s", path, sfx[i]);
+		if (lstat(side, &st) != 0)
+			continue;
+		if (S_ISLNK(st.st_mode))
+			e = ELOOP;
+		else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+			e = EMLINK;
+		else if (st.st_uid != geteuid())
+			e = EPERM;
+		else
+			continue;
+		return tc_error_set(err, TC_ERR_IO, "cannot open journal %s: %s",
+				    side, tc_fs_strerror(e));
+	}
+	return 0;
+}
+
+static int journal_new(const char *state_dir, struct tc_journal **out,
+		       struct tc_error *err)
+{
+	struct tc_journal *j = calloc(1, sizeof(*j));
+
+	*out = NULL;
+	if (!j)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	j->dir = strdup(state_dir);
+	if (asprintf(&j->path, "%s/journal.db", state_dir) < 0)
+		j->path = NULL;
+	if (!j->dir || !j->path) {
+		tc_journal_close(j);
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	*out = j;
+	return 0;
+}
+
 int tc_journal_open(const char *state_dir, struct tc_journal **out,
 		    struct tc_error *err)
 {
 	struct tc_journal *j;
 	char *path;
+	int rc;
 
 	*out = NULL;
 	if (tc_mkdir_p(state_dir, 0755) != 0)
 		return tc_error_set(err, TC_ERR_IO,
 				    "cannot create state directory %s: %s",
 				    state_dir, strerror(errno));
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-	j->dir = strdup(state_dir);
-	if (asprintf(&path, "%s/journal.db", state_dir) < 0)
-		path = NULL;
-	j->path = path;
-	if (!j->dir || !j->path) {
+	if ((rc = check_state_dir(state_dir, err)) ||
+	    (rc = journal_new(state_dir, &j, err)))
+		return rc;
+	path = j->path;
+	if ((rc = prepare_files(path, err))) {
 		tc_journal_close(j);
-		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		return rc;
 	}
 	if (sqlite3_open_v2(path, &j->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
+				    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
 			    NULL) != SQLITE_OK) {
 		tc_error_set(err, TC_ERR_DB, "cannot open journal %s: %s", path,
 			     j->db ? sqlite3_errmsg(j->db) : "out of memory");
@@ -135,12 +213,105 @@ int tc_journal_open(const char *state_dir, struct tc_journal **out,
 	return 0;
 }
 
+static int journal_connect(struct tc_journal *j, const char *name, int flags,
+			   struct tc_error *err)
+{
+	if (sqlite3_open_v2(name, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL) ==
+	    SQLITE_OK)
+		return 0;
+	tc_error_set(err, TC_ERR_DB, "cannot open journal %s: %s", j->path,
+		     j->db ? sqlite3_errmsg(j->db) : "out of memory");
+	sqlite3_close_v2(j->db);
+	j->db = NULL;
+	return TC_ERR_DB;
+}
+
+/* Can the journal be read?  A read-only connection opens lazily: the
+ * first statement tells. */
+static int journal_readable(struct tc_journal *j)
+{
+	return sqlite3_exec(j->db, "SELECT count(*) FROM sqlite_schema", NULL,
+			    NULL, NULL) == SQLITE_OK;
+}
+
+int tc_journal_open_ro(const char *state_dir, struct tc_journal **out,
+		       struct tc_error *err)
+{
+	struct tc_journal *j;
+	char *uri;
+	int rc;
+
+	if ((rc = journal_new(state_dir, &j, err)))
+		return rc;
+	j->readonly = 1;
+	if ((rc = journal_connect(j, j->path, SQLITE_OPEN_READONLY, err))) {
+		tc_journal_close(j);
+		return rc;
+	}
+	sqlite3_busy_timeout(j->db, 10000);
+	if (!journal_readable(j)) {
+		/* A WAL database whose -shm index we can neither make nor
+		 * use (a read-only mount, a bare copy of journal.db in a
+		 * directory we cannot write, a colleague's -shm that is
+		 * theirs alone): read journal.db as immutable.  What a run
+		 * still holds in its write-ahead log is not seen; at rest
+		 * there is nothing there (see tc_journal_close). */
+		sqlite3_close_v2(j->db);
+		j->db = NULL;
+		uri = sqlite3_mprintf("file:%q?immutable=1", j->path);
+		if (!uri) {
+			tc_journal_close(j);
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		}
+		rc = journal_connect(j, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+				     err);
+		sqlite3_free(uri);
+		if (!rc && !journal_readable(j))
+			rc = tc_error_set(err, TC_ERR_DB, "cannot read journal %s: %s",
+					  j->path, sqlite3_errmsg(j->db));
+		if (rc) {
+			tc_journal_close(j);
+			return rc;
+		}
+	}
+	/* a journal.db that a first run had only begun to make */
+	if (sqlite3_exec(j->db, "SELECT 1 FROM experiments LIMIT 0", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		tc_error_set(err, TC_ERR_NOTFOUND, "no trainctl state in %s (%s)",
+			     state_dir, sqlite3_errmsg(j->db));
+		tc_journal_close(j);
+		return TC_ERR_NOTFOUND;
+	}
+	*out = j;
+	return 0;
+}
+
+int tc_journal_checkpoint(struct tc_journal *j)
+{
+	int rc;
+
+	if (!j || !j->db || j->readonly)
+		return 0;
+	/* never wait for another runner: it checkpoints when it ends */
+	sqlite3_busy_timeout(j->db, 0);
+	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+				       NULL, NULL);
+	sqlite3_busy_timeout(j->db, 10000);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 void tc_journal_close(struct tc_journal *j)
 {
 	if (!j)
 		return;
-	if (j->db)
+	if (j->db) {
+		/* at rest, journal.db alone holds everything (a copy of it is
+		 * the whole journal): what this connection wrote goes into it,
+		 * once, here, rather than a checkpoint at every close */
+		if (sqlite3_total_changes(j->db) > 0)
+			tc_journal_checkpoint(j);
 		sqlite3_close_v2(j->db);
+	}
 	free(j->dir);
 	free(j->path);
 	free(j);

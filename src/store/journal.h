@@ -68,11 +68,29 @@ struct tc_journal {
 	sqlite3 *db;
 	char *dir;   /* the state directory, absolute */
 	char *path;  /* dir/journal.db */
+	int readonly;
 };
 
-/* Open (creating directory, database and schema when missing). */
+/* Open for reading and writing (creating directory, database and schema
+ * when missing).  Refuses (TC_ERR_USAGE) a state directory that belongs to
+ * another user and is writable by others (see util/fsutil.h); the journal's
+ * files are created 0600 and never through a link. */
 int tc_journal_open(const char *state_dir, struct tc_journal **out,
 		    struct tc_error *err);
+
+/* Open an existing journal for reading only: no schema, no directory, no
+ * write (SQLite makes the -shm index of a WAL database only where it can),
+ * so it works on a read-only mount, a bare copy of journal.db, or a
+ * colleague's directory one may read.  Writes through it fail. */
+int tc_journal_open_ro(const char *state_dir, struct tc_journal **out,
+		       struct tc_error *err);
+
+/* Copy the write-ahead log into journal.db and empty it (skipped, -1,
+ * when another connection is busy: it does this itself when it closes). */
+int tc_journal_checkpoint(struct tc_journal *j);
+
+/* Close; a connection that wrote checkpoints first, so that journal.db
+ * alone is complete at rest. */
 void tc_journal_close(struct tc_journal *j);
 
 /* Run SQL without results.  0 or TC_ERR_DB (err says what SQLite said). */

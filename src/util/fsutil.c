@@ -203,7 +203,7 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 int tc_write_file_atomic(const char *path, const void *data, size_t len,
-			 int sync)
+			 int sync, int mode)
 {
 	char tmp[PATH_MAX];
 	int fd;
@@ -213,7 +213,11 @@ int tc_write_file_atomic(const char *path, const void *data, size_t len,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* a leftover of a process with our pid, or something planted: the
+	 * temporary file is always a new one */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  (mode_t)mode);
 	if (fd < 0)
 		return -1;
 	if (write_all(fd, data, len) != 0)
@@ -252,7 +256,7 @@ fail: {
 
 int tc_write_file(const char *path, const void *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = tc_private_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 	if (fd < 0)
 		return -1;
@@ -264,4 +268,147 @@ int tc_write_file(const char *path, const void *data, size_t len)
 		return -1;
 	}
 	return close(fd);
+}
+
+/* ---- trainctl's own files (see fsutil.h) -------------------------------- */
+
+int tc_dir_shared(const struct stat *st)
+{
+	uid_t me = geteuid();
+
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return 1;
+	return st->st_uid != me && st->st_uid != 0 && (st->st_mode & S_IWUSR);
+}
+
+int tc_dir_trusted(const struct stat *st)
+{
+	return S_ISDIR(st->st_mode) &&
+	       (st->st_uid == geteuid() || !tc_dir_shared(st));
+}
+
+/* Close fd keeping errno; -1 with errno e. */
+static int fail_close(int fd, int e)
+{
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return -1;
+}
+
+/* tc_mkdir_private, or with create 0 only its checks. */
+static int private_dir(const char *path, int mode, int depth, int create)
+{
+	struct stat st;
+	int made = 0, fd;
+
+	if (depth > 1) {
+		char *parent = tc_dirname(path);
+		int rc = parent ? private_dir(parent, mode, depth - 1, create) : -1;
+
+		free(parent);
+		if (rc < 0)
+			return -1;
+	}
+	if (create) {
+		made = mkdir(path, (mode_t)mode) == 0;
+		if (!made && errno == ENOENT) {
+			/* a parent above those checked is missing */
+			char *parent = tc_dirname(path);
+			int rc = parent ? tc_mkdir_p(parent, mode) : -1;
+
+			free(parent);
+			if (rc < 0)
+				return -1;
+			made = mkdir(path, (mode_t)mode) == 0;
+		}
+		if (!made && errno != EEXIST)
+			return -1;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			e = ELOOP;
+		return fail_close(-1, e);
+	}
+	if (fstat(fd, &st) != 0)
+		return fail_close(fd, errno);
+	if (!tc_dir_trusted(&st))
+		return fail_close(fd, EPERM);
+	close(fd);
+	return made ? 0 : 1;
+}
+
+int tc_mkdir_private(const char *path, int mode, int depth)
+{
+	return private_dir(path, mode, depth, 1);
+}
+
+int tc_private_dir_check(const char *path, int depth)
+{
+	return private_dir(path, 0, depth, 0) < 0 ? -1 : 0;
+}
+
+int tc_private_open(const char *path, int flags, int mode)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	char dir[PATH_MAX];
+	struct stat st;
+	int dfd, fd, fl;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	} else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	if (fstat(dfd, &st) != 0)
+		return fail_close(dfd, errno);
+	if (!tc_dir_trusted(&st))
+		return fail_close(dfd, EPERM);
+	/* non-blocking: a FIFO planted here must not hang us */
+	fd = openat(dfd, base,
+		    (flags & ~O_TRUNC) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		    (mode_t)mode);
+	if (fd < 0)
+		return fail_close(dfd, errno == ENXIO ? EMLINK : errno);
+	close(dfd);
+	if (fstat(fd, &st) != 0)
+		return fail_close(fd, errno);
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		return fail_close(fd, EMLINK);
+	if (st.st_uid != geteuid())
+		return fail_close(fd, EPERM);
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+		return fail_close(fd, errno);
+	if ((flags & O_TRUNC) && ftruncate(fd, 0) != 0)
+		return fail_close(fd, errno);
+	return fd;
+}
+
+const char *tc_fs_strerror(int e)
+{
+	switch (e) {
+	case ELOOP:
+		return "a symbolic link is in the way (trainctl never follows "
+		       "links in its state directory)";
+	case EPERM:
+		return "refused: it or its directory belongs to another user or "
+		       "is writable by others";
+	case EMLINK:
+		return "refused: something other than a file of trainctl's own "
+		       "is in the way (a hard link, a FIFO or a device)";
+	default:
+		return strerror(e);
+	}
 }
