@@ -68,7 +68,8 @@ int tc_rec_counts(struct tc_journal *j, const char *exp, long long *counts,
 int tc_rec_requeue_interrupted(struct tc_journal *j, const char *exp,
 			       struct tc_error *err);
 
-/* "lr=0.01 opt=adam" from a parameters JSON object, cut to len. */
+/* "lr=0.01 opt=adam" from a parameters JSON object, cut to len, with
+ * control characters made safe for a terminal (util/text.h). */
 void tc_params_brief(const char *json, char *buf, size_t len);
 
 /* dir/base.ext → dir/base.n.ext (an earlier attempt's log). */
