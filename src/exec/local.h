@@ -172,8 +172,9 @@ long long tc_proc_start_time(pid_t pid);
 
 /* Cancel an attempt from any process: signal its shim (checked against its
  * recorded start time) with the trial's pgid; if the shim is gone but the
- * trial's group still runs, kill the group.  0, or -1 when nothing was
- * there. */
+ * trial's group still runs, kill the group.  0, 1 when it had not
+ * started (it waited in its shim for a slot, and is dropped), or -1 when
+ * nothing was there. */
 int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
 		    long long shim_start, int hard);
 
