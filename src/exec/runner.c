@@ -143,6 +143,7 @@ struct runner {
 	long nwall;
 
 	long long total, done_session, counts[TC_ST_COUNT];
+	long long data_version; /* of the journal when counts were last read */
 	double t_start;
 	int has_best;
 	double best;
@@ -724,8 +725,10 @@ static int unstart(struct runner *r, struct live *lv, int from,
 			cancel_req == 1 ? "cancelled" : why)))
 		return rc;
 	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
-	if (cancel_req == 1)
+	if (cancel_req == 1) {
 		r->done_session++;
+		report_line(r, lv, "cancelled", 0, "before it started");
+	}
 	if (!lv->released) {
 		if (!lv->standby)
 			give_back(r, lv); /* a waiting one holds nothing */
@@ -1642,6 +1645,46 @@ static int on_signals(struct runner *r)
 	return interrupt_all(r, 1);
 }
 
+/* Another process committed (`cancel` of queued trials, `retry`): with
+ * nothing of ours uncommitted, the journal's counts are ours plus theirs.
+ * Take them, and put the queued trials cancelled meanwhile on a progress
+ * line so the count of finished trials moves by steps that are shown. */
+static void external_counts(struct runner *r)
+{
+	long long c[TC_ST_COUNT], total, fin = 0, gone, ver = -1;
+	struct tc_error e;
+	sqlite3_stmt *st;
+
+	if (r->intxn || r->nended)
+		return;
+	tc_error_clear(&e);
+	if (!(st = tc_journal_prepare(r->j, "PRAGMA data_version", &e)))
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ver = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (ver == r->data_version ||
+	    tc_rec_counts(r->j, r->spec->name, c, &total, &e))
+		return;
+	r->data_version = ver;
+	gone = c[TC_ST_CANCELLED] - r->counts[TC_ST_CANCELLED];
+	memcpy(r->counts, c, sizeof(c));
+	r->total = total;
+	if (gone <= 0)
+		return;
+	r->done_session += gone;
+	if (r->o->progress < 0)
+		return;
+	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+		fin += c[s];
+	fprintf(r->o->out, "%s[%*lld/%lld] cancelled %lld queued trial%s\n",
+		r->o->progress == 1 ? "\r\033[K" : "",
+		(int)snprintf(NULL, 0, "%lld", total), fin, total, gone,
+		gone == 1 ? "" : "s");
+	fflush(r->o->out);
+	draw_status(r, 1);
+}
+
 static int check_external(struct runner *r)
 {
 	int rc = sqlite3_step(r->s_expstate);
@@ -1658,6 +1701,7 @@ static int check_external(struct runner *r)
 	/* waiting trials that were cancelled, or all once the run stops */
 	if (r->nstandby)
 		drop_standby(r, !r->stopping);
+	external_counts(r);
 	return 0;
 }
 
@@ -1842,6 +1886,14 @@ int tc_runner_lock(struct tc_journal *j, const char *name)
 		errno = (e == EAGAIN || e == EACCES) ? EWOULDBLOCK : e;
 		return -1;
 	}
+	{
+		/* who holds it, for tc_runner_alive */
+		char b[24];
+		int n = snprintf(b, sizeof(b), "%d\n", (int)getpid());
+
+		if (ftruncate(fd, 0) != 0 || pwrite(fd, b, (size_t)n, 0) != n)
+			(void)0; /* only a message loses the pid */
+	}
 	return fd;
 }
 
@@ -1856,8 +1908,17 @@ int tc_runner_alive(struct tc_journal *j, const char *name)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (fcntl(fd, F_OFD_GETLK, &fl) == 0)
-		alive = fl.l_type != F_UNLCK;
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
+		char b[24];
+		ssize_t n = pread(fd, b, sizeof(b) - 1, 0);
+		long pid = 0;
+
+		if (n > 0) {
+			b[n] = '\0';
+			pid = strtol(b, NULL, 10);
+		}
+		alive = pid > 1 && pid <= INT_MAX ? (int)pid : 1;
+	}
 	close(fd);
 	return alive;
 }
@@ -1995,14 +2056,17 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	r.err = err;
 	r.sigfd = -1;
 	lockfd = tc_runner_lock(j, name);
-	if (lockfd < 0)
+	if (lockfd < 0) {
+		int held = errno == EWOULDBLOCK;
+
 		return tc_error_set(err, TC_ERR_STATE,
-				    errno == EWOULDBLOCK
+				    held
 					    ? "experiment '%s' is being run by "
-					      "another trainctl (see `trainctl "
-					      "status %s`)"
+					      "another trainctl (pid %d; see "
+					      "`trainctl status %s`)"
 					    : "cannot lock experiment '%s'",
-				    name, name);
+				    name, tc_runner_alive(j, name), name);
+	}
 	if ((rc = tc_experiment_load(j, name, &r.exp, err)))
 		goto out;
 	if ((rc = tc_spec_parse(r.exp.spec_path, r.exp.spec_text,
