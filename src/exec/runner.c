@@ -1966,8 +1966,10 @@ static int run_loop(struct runner *r)
 			    sqlite3_column_type(r->s_next_at, 0) != SQLITE_NULL)
 				next_at = sqlite3_column_double(r->s_next_at, 0);
 			sqlite3_reset(r->s_next_at);
-			if (next_at < 0)
+			if (next_at < 0) {
+				external_counts(r); /* a cancel not seen yet */
 				break; /* nothing queued, nothing running: done */
+			}
 			wait_s = next_at - tc_now();
 			if (wait_s < 0.001)
 				wait_s = 0.001;
