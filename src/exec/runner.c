@@ -53,6 +53,7 @@
 #include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/spawn.h"
+#include "util/text.h"
 
 extern char **environ;
 
@@ -456,8 +457,12 @@ static void report_line(struct runner *r, struct live *lv, const char *state,
 			fprintf(f, "  %s=-", r->spec->metric.name);
 	}
 	fprintf(f, "  %s", brief);
-	if (reason && *reason)
-		fprintf(f, "  (%s)", reason);
+	if (reason && *reason) {
+		char why[1024]; /* "cannot execute VALUE": from the spec */
+
+		snprintf(why, sizeof(why), "%s", reason);
+		fprintf(f, "  (%s)", tc_text_sanitize(why));
+	}
 	fputc('\n', f);
 	fflush(f);
 	draw_status(r, 1);

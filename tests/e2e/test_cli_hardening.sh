@@ -205,4 +205,19 @@ expect_eq "$(printf '%s' "$OUT" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 
 expect_contains "$OUT" 'v=a?[2Jb?]0;title?c' "escape characters are shown as '?', as status shows them"
 expect_contains "$OUT" 'v=tab here' "a tab is shown as a blank"
 
+# the reason of a failed trial may hold a value too (the program's name)
+cat >escp.yaml <<'EOF'
+version: 1
+name: escp
+command: ["./no\e[2Jsuch{{v}}"]
+parameters:
+  v: {values: [1]}
+run: {retries: 0}
+EOF
+tc_run run escp.yaml
+expect_rc 1 "run escp: the trial fails"
+expect_eq "$(printf '%s' "$OUT" | tr -d '\n' | LC_ALL=C grep -c '[[:cntrl:]]')" 0 \
+	"no control character in the reason on the progress line"
+expect_contains "$OUT" 'no?[2Jsuch1' "the program's name is shown with '?'"
+
 tc_done
