@@ -7,7 +7,7 @@
 # exists"; progress lines show parameter values without escape sequences.
 . "$(dirname "$0")/lib.sh"
 
-# status --format json of NAME, and one trial's state by index
+# state_of NAME INDEX: a trial's state; exp_state NAME: the experiment's
 state_of() { trial_state "$1" "$2"; }
 exp_state() { "$TRAINCTL" ls --format json | jget - "[e['state'] for e in d if e['name'] == '$1'][0]"; }
 # the [N/TOTAL] counters of a run's output, in order
