@@ -103,7 +103,9 @@ int tc_open_existing(const char *state_flag, struct tc_journal **j,
 int tc_open_readonly(const char *state_flag, struct tc_journal **j,
 		     struct tc_error *err);
 
-/* Resolve a TRIAL argument (id, unique id prefix, or index) to an id. */
+/* Resolve a TRIAL argument to an id: an id, a unique id prefix, an index,
+ * or #index.  Digits that are both an index and the unique prefix of
+ * another trial's id are refused as ambiguous (TC_ERR_USAGE). */
 int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 		  char id[16], struct tc_error *err);
 

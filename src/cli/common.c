@@ -333,45 +333,98 @@ int tc_open_readonly(const char *state_flag, struct tc_journal **j,
 	return open_existing(state_flag, 1, j, err);
 }
 
-int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
-		  char id[16], struct tc_error *err)
+/* The trial at index idx ("" when none); 0 or TC_ERR_DB. */
+static int trial_at(struct tc_journal *j, const char *exp, long idx, char id[16],
+		    struct tc_error *err)
 {
-	sqlite3_stmt *st;
-	char *end;
-	long idx;
-	int n = 0;
+	sqlite3_stmt *st = tc_journal_prepare(
+		j, "SELECT id FROM trials WHERE exp = ? AND idx = ?", err);
 
-	errno = 0;
-	idx = strtol(arg, &end, 10);
-	if (*arg && !*end && !errno && strlen(arg) < 8) {
-		st = tc_journal_prepare(j, "SELECT id FROM trials WHERE exp = ? AND idx = ?",
-					err);
-		if (!st)
-			return TC_ERR_DB;
-		sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, idx);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(id, 16, "%s", sqlite3_column_text(st, 0));
-			sqlite3_finalize(st);
-			return 0;
-		}
-		sqlite3_finalize(st);
-	}
-	st = tc_journal_prepare(
-		j, "SELECT id FROM trials WHERE exp = ? AND substr(id, 1, ?) = ? LIMIT 2",
-		err);
+	id[0] = '\0';
 	if (!st)
 		return TC_ERR_DB;
 	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)strlen(arg));
-	sqlite3_bind_text(st, 3, arg, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 2, idx);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(id, 16, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* How many trials' ids start with prefix (0, 1 or 2 for more); the first
+ * in id. */
+static int trials_with_prefix(struct tc_journal *j, const char *exp,
+			      const char *prefix, char id[16], struct tc_error *err)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		j, "SELECT id FROM trials WHERE exp = ? AND substr(id, 1, ?) = ? LIMIT 2",
+		err);
+	int n = 0;
+
+	id[0] = '\0';
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)strlen(prefix));
+	sqlite3_bind_text(st, 3, prefix, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
 		if (n++ == 0)
 			snprintf(id, 16, "%s", sqlite3_column_text(st, 0));
-	}
 	sqlite3_finalize(st);
-	if (n == 1 && strlen(arg) > 0)
+	return n;
+}
+
+/* "#N" is index N; digits alone are an index too, unless they are also
+ * the unique prefix of another trial's id: then the argument is refused
+ * as ambiguous rather than guessed (cancel and retry act on the result). */
+int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
+		  char id[16], struct tc_error *err)
+{
+	const char *digits = arg[0] == '#' ? arg + 1 : arg;
+	char by_idx[16] = "", by_id[16];
+	char *end;
+	long idx = -1;
+	int n;
+
+	errno = 0;
+	if (*digits >= '0' && *digits <= '9') {
+		idx = strtol(digits, &end, 10);
+		if (*end || errno || strlen(digits) >= 8)
+			idx = -1;
+	}
+	if (idx >= 0 && trial_at(j, exp, idx, by_idx, err))
+		return TC_ERR_DB;
+	if (arg[0] == '#') {
+		if (by_idx[0]) {
+			snprintf(id, 16, "%s", by_idx);
+			return 0;
+		}
+		return tc_error_set(err, idx < 0 ? TC_ERR_USAGE : TC_ERR_NOTFOUND,
+				    idx < 0 ? "'%s' is not an index: write #N, N a "
+					      "trial's index in '%s'"
+					    : "no trial with index %s in '%s' (see "
+					      "`trainctl status %s`)",
+				    idx < 0 ? arg : digits, exp, exp);
+	}
+	if (!*arg)
+		n = 0;
+	else if ((n = trials_with_prefix(j, exp, arg, by_id, err)) < 0)
+		return n;
+	if (by_idx[0] && n == 1 && strcmp(by_idx, by_id) != 0)
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "trial '%s' is ambiguous in '%s': index %s is "
+				    "trial %s, and trial %s's id starts with %s; "
+				    "write #%s for the index, or more characters "
+				    "of the id",
+				    arg, exp, arg, by_idx, by_id, arg, arg);
+	if (by_idx[0]) {
+		snprintf(id, 16, "%s", by_idx);
 		return 0;
+	}
+	if (n == 1) {
+		snprintf(id, 16, "%s", by_id);
+		return 0;
+	}
 	if (n > 1)
 		return tc_error_set(err, TC_ERR_USAGE,
 				    "trial '%s' is ambiguous in '%s': give more "
@@ -379,7 +432,7 @@ int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 				    arg, exp);
 	return tc_error_set(err, TC_ERR_NOTFOUND,
 			    "no trial '%s' in experiment '%s' (give an id, an id "
-			    "prefix or an index; see `trainctl status %s`)",
+			    "prefix, an index or #index; see `trainctl status %s`)",
 			    arg, exp, exp);
 }
 

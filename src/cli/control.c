@@ -6,10 +6,14 @@
  * cancel_req = 1 in the journal and then a signal to their supervisor, so
  * whoever records their end (the runner, or the next resume) records
  * "cancelled".  Cancelling the whole experiment also marks the experiment,
- * which makes a live runner stop starting trials.
+ * which makes a live runner stop starting trials.  With nothing queued or
+ * running among what was named, nothing changes (a finished experiment
+ * stays finished).  A trial handed ahead to its supervisor, waiting for a
+ * slot, is dropped there and counts as queued: it never started.
  *
  * retry: failed, timed-out or cancelled trials go back to queued with a
- * fresh retry budget; if no runner is alive, this command runs them.
+ * fresh retry budget; if no runner is alive, this command runs them.  A
+ * named trial that is queued or running is refused: it has not ended.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -91,10 +95,33 @@ static int select_trials(const char *verb, struct tc_journal *j,
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_step(st);
-		(*n)++;
+		*n += sqlite3_changes(j->db); /* a trial named twice counts once */
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+#define NOTHING_TO_CANCEL 1
+
+/* Nothing queued or running among what was named: say so, change nothing
+ * (a finished experiment stays finished).  Returns NOTHING_TO_CANCEL. */
+static int nothing_to_cancel(struct tc_journal *j, const struct tc_args *a, int n)
+{
+	struct tc_exp_info e;
+	struct tc_error err;
+
+	tc_error_clear(&err);
+	if (n == 0 && tc_experiment_load(j, a->pos[0], &e, &err) == 0) {
+		printf("nothing to cancel: experiment '%s' is %s, with no trial "
+		       "queued or running\n",
+		       a->pos[0], e.state);
+		tc_exp_info_free(&e);
+	} else {
+		printf("nothing to cancel: %s named %s ended already\n",
+		       n == 1 ? "the trial" : "the trials",
+		       n == 1 ? "has" : "have");
+	}
+	return NOTHING_TO_CANCEL;
 }
 
 static int exec_bound(struct tc_journal *j, const char *sql, const char *exp,
@@ -151,35 +178,55 @@ int cmd_cancel(int argc, char **argv)
 			     "state IN ('starting', 'running') AND (?2 OR id IN "
 			     "(SELECT id FROM sel))",
 			     a.pos[0], all, &err, &running)) ||
+	    (queued + running == 0 && (rc = nothing_to_cancel(j, &a, n))) ||
 	    (all && (rc = tc_experiment_set_state(j, a.pos[0], "cancelled", &err))) ||
 	    (rc = tc_journal_event(j, a.pos[0], NULL, "cancel requested", NULL, &err)) ||
 	    (rc = tc_journal_commit(j, &err))) {
 		tc_journal_rollback(j);
+		if (rc == NOTHING_TO_CANCEL) {
+			rc = 0;
+			goto out;
+		}
 		goto fail;
 	}
 	runner_alive = tc_runner_alive(j, a.pos[0]);
-	/* now act: signal the supervisors of running trials */
+	/* now act: signal the supervisors of running trials; those still
+	 * waiting in their shim for a slot are dropped and never start */
 	st = tc_journal_prepare(j,
 				"SELECT id, attempt, sup_pid, sup_start, idx FROM "
 				"trials WHERE exp = ?1 AND state IN ('starting', "
-				"'running') AND cancel_req = 1",
+				"'running') AND cancel_req = 1 AND (?2 OR id IN "
+				"(SELECT id FROM sel))",
 				&err);
 	if (!st)
 		goto fail;
 	sqlite3_bind_text(st, 1, a.pos[0], -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, all);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char path[PATH_MAX];
 		struct tc_slot sl = {path, sqlite3_column_int64(st, 4)};
 
-		if (tc_local_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0)
-			tc_local_cancel(&sl, sqlite3_column_int(st, 1),
-					(pid_t)sqlite3_column_int(st, 2),
-					sqlite3_column_int64(st, 3),
-					tc_arg(&a, cancel_opts, "now") != NULL);
+		if (tc_local_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0 &&
+		    tc_local_cancel(&sl, sqlite3_column_int(st, 1),
+				    (pid_t)sqlite3_column_int(st, 2),
+				    sqlite3_column_int64(st, 3),
+				    tc_arg(&a, cancel_opts, "now") != NULL) == 1 &&
+		    running > 0) {
+			running--;
+			queued++;
+		}
 	}
 	sqlite3_finalize(st);
-	printf("cancelled %d queued trial%s; stopping %d running trial%s\n", queued,
-	       queued == 1 ? "" : "s", running, running == 1 ? "" : "s");
+	if (queued)
+		printf("cancelled %d queued trial%s%s", queued, queued == 1 ? "" : "s",
+		       running ? "; " : "\n");
+	if (running)
+		printf("stopping %d running trial%s\n", running,
+		       running == 1 ? "" : "s");
+	if (n && n > queued + running)
+		printf("(%d of the trials named had ended already and were left "
+		       "alone)\n",
+		       n - queued - running);
 	if (running && !runner_alive && is_kubernetes(j, a.pos[0])) {
 		/* nobody watches the cluster: delete the Jobs now and record
 		 * the trials cancelled */
@@ -229,6 +276,42 @@ static const struct tc_opt retry_opts[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
+/* A trial named for retry that is queued or running has not ended: there
+ * is nothing to retry yet, and saying "queued 0 trials again" would hide
+ * that.  TC_ERR_STATE naming the first such trial, or 0. */
+static int refuse_live(struct tc_journal *j, const char *exp, struct tc_error *err)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		j,
+		"SELECT id, idx, state FROM trials WHERE exp = ?1 AND id IN "
+		"(SELECT id FROM sel) AND state IN ('queued', 'starting', "
+		"'running') ORDER BY idx LIMIT 1",
+		err);
+	int rc = 0;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		long long idx = sqlite3_column_int64(st, 1);
+
+		if (!strcmp((const char *)sqlite3_column_text(st, 2), "queued"))
+			rc = tc_error_set(err, TC_ERR_STATE,
+					  "trial %s (index %lld) is queued already: "
+					  "it runs when a trainctl runs '%s'",
+					  id, idx, exp);
+		else
+			rc = tc_error_set(err, TC_ERR_STATE,
+					  "trial %s (index %lld) is running: retry "
+					  "it once it has ended, or stop it first "
+					  "with `trainctl cancel %s %s`",
+					  id, idx, exp, id);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int cmd_retry(int argc, char **argv)
 {
 	struct tc_args a;
@@ -256,6 +339,10 @@ int cmd_retry(int argc, char **argv)
 	tc_error_clear(&err);
 	if ((rc = tc_journal_begin(j, &err)))
 		goto fail;
+	if (n && (rc = refuse_live(j, a.pos[0], &err))) {
+		tc_journal_rollback(j);
+		goto fail;
+	}
 	if ((rc = exec_bound(j,
 			     n ? "UPDATE trials SET state = 'queued', next_at = 0, "
 				 "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
@@ -273,8 +360,8 @@ int cmd_retry(int argc, char **argv)
 	}
 	printf("queued %d trial%s again\n", changed, changed == 1 ? "" : "s");
 	if (n && changed < n)
-		printf("(%d of the trials named were not failed, timed out or "
-		       "cancelled and were left alone)\n",
+		printf("(%d of the trials named had succeeded and were left "
+		       "alone)\n",
 		       n - changed);
 	if (tc_runner_alive(j, a.pos[0])) {
 		printf("the running trainctl picks them up\n");

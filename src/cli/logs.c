@@ -98,7 +98,8 @@ int cmd_logs(int argc, char **argv)
 
 	rc = tc_parse_args(argc, argv, logs_opts, "logs NAME TRIAL [-f] [--stderr]",
 			   "Print a trial's output.  TRIAL is its id, a unique "
-			   "prefix of it, or its index.",
+			   "prefix of it, its index,\nor #index (digits that "
+			   "are both an index and an id prefix are refused).",
 			   &a);
 	if (rc)
 		return rc > 0 ? 0 : TC_EXIT_USAGE;

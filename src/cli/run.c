@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -149,6 +150,16 @@ static int detach(struct tc_journal **jp, const char *name)
 	}
 	free(dir);
 	return 0;
+}
+
+/* Tests stop here (SIGSTOP) to make races deterministic: the stop
+ * point named by $TRAINCTL_TEST_STOP. */
+static void test_stop(const char *point)
+{
+	const char *s = getenv("TRAINCTL_TEST_STOP");
+
+	if (s && !strcmp(s, point))
+		raise(SIGSTOP);
 }
 
 static int summarize(const char *name, const struct tc_run_summary *s)
@@ -322,6 +333,7 @@ int cmd_run(int argc, char **argv)
 	if (rc < 0)
 		goto fail;
 	if (rc > 0) {
+	exists:
 		if (!tc_arg(&a, run_opts, "resume")) {
 			fprintf(stderr,
 				"trainctl run: experiment '%s' already exists in %s;\n"
@@ -365,8 +377,14 @@ int cmd_run(int argc, char **argv)
 		tc_provenance_collect(sd ? sd : ".", &prov);
 		free(sd);
 	}
-	if ((rc = tc_experiment_create(j, spec, abs, seed, &prov, &err)))
+	test_stop("run-create");
+	if ((rc = tc_experiment_create(j, spec, abs, seed, &prov, &err))) {
+		/* another run created it since we looked: --resume means
+		 * resume it (or hear that the other one is running it) */
+		if (tc_journal_has_experiment(j, spec->name, &err) > 0)
+			goto exists;
 		goto fail;
+	}
 	{
 		struct tc_exp_info e;
 

@@ -35,6 +35,7 @@
 #include "search/search.h"
 #include "util/clock.h"
 #include "util/fsutil.h"
+#include "util/text.h"
 
 #define LOG_MAX_BYTES (64LL << 20) /* of a pod's log kept and parsed */
 /* An API server that has just restarted answers 403 for a moment (its
@@ -581,6 +582,7 @@ static void finish(struct kube *r, struct ktrial *t, int state,
 	if (reason != t->reason)
 		snprintf(t->reason, sizeof(t->reason), "%.*s",
 			 (int)sizeof(t->reason) - 1, reason ? reason : "");
+	tc_text_sanitize(t->reason); /* the API server's words, for a terminal */
 	t->phase = P_FINISHING;
 	if (!t->pod[0]) {
 		keep_log(r, t, "", 0);
@@ -706,6 +708,7 @@ static void set_pending_reason(struct kube *r, struct ktrial *t,
 			       const char *why)
 {
 	snprintf(t->pending_reason, sizeof(t->pending_reason), "%s", why);
+	why = tc_text_sanitize(t->pending_reason);
 	if (!strcmp(t->pending_reason, t->stored_reason))
 		return;
 	snprintf(t->stored_reason, sizeof(t->stored_reason), "%s", why);

@@ -1242,7 +1242,7 @@ int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
 		json_decref(o);
 		if (waiting && wp > 0 && sl->idx < INT_MAX - 1 &&
 		    sigqueue(wp, SIGRTMIN, v) == 0)
-			return 0;
+			return 1;
 		return -1;
 	}
 	if (shim_pid <= 0)

@@ -208,7 +208,8 @@ enum tc_lost tc_local_lost(const struct tc_slot *sl, int attempt);
 /* Cancel an attempt from any process: signal its shim (checked against its
  * recorded start time) with the trial's pgid; if the shim cannot be
  * reached but the trial's group is still its (tc_local_trial_group), signal
- * the group.  0, or -1 when nothing was there. */
+ * the group.  0, 1 when it had not started (it waited in its shim for a
+ * slot, and is dropped), or -1 when nothing was there. */
 int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
 		    long long shim_start, int hard);
 

@@ -15,6 +15,7 @@
 
 #include "spec/spec.h"
 #include "util/clock.h"
+#include "util/text.h"
 
 #define BACKOFF_CAP 300.0
 
@@ -445,6 +446,7 @@ void tc_params_brief(const char *json, char *buf, size_t len)
 			break;
 	}
 	json_decref(o);
+	tc_text_sanitize(buf); /* values are anything: this goes to a terminal */
 }
 
 void tc_rotate_log(const char *dir, const char *base, const char *ext, int n)

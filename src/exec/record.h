@@ -137,7 +137,8 @@ int tc_rec_metrics_value(const struct tc_rec_metrics *m, double *v);
 int tc_rec_note(struct tc_journal *j, const char *exp, const char *trial,
 		int attempt, const char *text, struct tc_error *err);
 
-/* "lr=0.01 opt=adam" from a parameters JSON object, cut to len. */
+/* "lr=0.01 opt=adam" from a parameters JSON object, cut to len, with
+ * control characters made safe for a terminal (util/text.h). */
 void tc_params_brief(const char *json, char *buf, size_t len);
 
 /* dir/base.ext → dir/base.n.ext (an earlier attempt's log). */

@@ -54,6 +54,7 @@
 #include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/spawn.h"
+#include "util/text.h"
 
 extern char **environ;
 
@@ -140,6 +141,7 @@ struct runner {
 	long nwall;
 
 	long long total, done_session, counts[TC_ST_COUNT];
+	long long data_version; /* of the journal when counts were last read */
 	double t_start;
 	int has_best;
 	double best;
@@ -421,8 +423,12 @@ static void report_line(struct runner *r, struct live *lv, const char *state,
 			fprintf(f, "  %s=-", r->spec->metric.name);
 	}
 	fprintf(f, "  %s", brief);
-	if (reason && *reason)
-		fprintf(f, "  (%s)", reason);
+	if (reason && *reason) {
+		char why[1024]; /* "cannot execute VALUE": from the spec */
+
+		snprintf(why, sizeof(why), "%s", reason);
+		fprintf(f, "  (%s)", tc_text_sanitize(why));
+	}
 	fputc('\n', f);
 	fflush(f);
 	draw_status(r, 1);
@@ -697,8 +703,10 @@ static int unstart(struct runner *r, struct live *lv, int from,
 			cancel_req == 1 ? "cancelled" : why)))
 		return rc;
 	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
-	if (cancel_req == 1)
+	if (cancel_req == 1) {
 		r->done_session++;
+		report_line(r, lv, "cancelled", 0, "before it started");
+	}
 	if (!lv->released) {
 		if (!lv->standby)
 			give_back(r, lv); /* a waiting one holds nothing */
@@ -1704,6 +1712,46 @@ static int on_signals(struct runner *r)
 	return interrupt_all(r, 1);
 }
 
+/* Another process committed (`cancel` of queued trials, `retry`): with
+ * nothing of ours uncommitted, the journal's counts are ours plus theirs.
+ * Take them, and put the queued trials cancelled meanwhile on a progress
+ * line so the count of finished trials moves by steps that are shown. */
+static void external_counts(struct runner *r)
+{
+	long long c[TC_ST_COUNT], total, fin = 0, gone, ver = -1;
+	struct tc_error e;
+	sqlite3_stmt *st;
+
+	if (r->intxn || r->nended)
+		return;
+	tc_error_clear(&e);
+	if (!(st = tc_journal_prepare(r->j, "PRAGMA data_version", &e)))
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ver = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (ver == r->data_version ||
+	    tc_rec_counts(r->j, r->spec->name, c, &total, &e))
+		return;
+	r->data_version = ver;
+	gone = c[TC_ST_CANCELLED] - r->counts[TC_ST_CANCELLED];
+	memcpy(r->counts, c, sizeof(c));
+	r->total = total;
+	if (gone <= 0)
+		return;
+	r->done_session += gone;
+	if (r->o->progress < 0)
+		return;
+	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+		fin += c[s];
+	fprintf(r->o->out, "%s[%*lld/%lld] cancelled %lld queued trial%s\n",
+		r->o->progress == 1 ? "\r\033[K" : "",
+		(int)snprintf(NULL, 0, "%lld", total), fin, total, gone,
+		gone == 1 ? "" : "s");
+	fflush(r->o->out);
+	draw_status(r, 1);
+}
+
 static int check_external(struct runner *r)
 {
 	int rc = sqlite3_step(r->s_expstate);
@@ -1720,6 +1768,7 @@ static int check_external(struct runner *r)
 	/* waiting trials that were cancelled, or all once the run stops */
 	if (r->nstandby)
 		drop_standby(r, !r->stopping);
+	external_counts(r);
 	return 0;
 }
 
@@ -1904,6 +1953,14 @@ int tc_runner_lock(struct tc_journal *j, const char *name)
 		errno = (e == EAGAIN || e == EACCES) ? EWOULDBLOCK : e;
 		return -1;
 	}
+	{
+		/* who holds it, for tc_runner_alive */
+		char b[24];
+		int n = snprintf(b, sizeof(b), "%d\n", (int)getpid());
+
+		if (ftruncate(fd, 0) != 0 || pwrite(fd, b, (size_t)n, 0) != n)
+			(void)0; /* only a message loses the pid */
+	}
 	return fd;
 }
 
@@ -1926,8 +1983,17 @@ int tc_runner_alive(struct tc_journal *j, const char *name)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (fcntl(fd, F_OFD_GETLK, &fl) == 0)
-		alive = fl.l_type != F_UNLCK;
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
+		char b[24];
+		ssize_t n = pread(fd, b, sizeof(b) - 1, 0);
+		long pid = 0;
+
+		if (n > 0) {
+			b[n] = '\0';
+			pid = strtol(b, NULL, 10);
+		}
+		alive = pid > 1 && pid <= INT_MAX ? (int)pid : 1;
+	}
 	close(fd);
 	return alive;
 }
@@ -1995,8 +2061,10 @@ static int run_loop(struct runner *r)
 			    sqlite3_column_type(r->s_next_at, 0) != SQLITE_NULL)
 				next_at = sqlite3_column_double(r->s_next_at, 0);
 			sqlite3_reset(r->s_next_at);
-			if (next_at < 0)
+			if (next_at < 0) {
+				external_counts(r); /* a cancel not seen yet */
 				break; /* nothing queued, nothing running: done */
+			}
 			wait_s = next_at - tc_now();
 			if (wait_s < 0.001)
 				wait_s = 0.001;
@@ -2109,14 +2177,15 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	if (lockfd < 0) {
 		int e = errno;
 
+		if (e == EWOULDBLOCK)
+			return tc_error_set(err, TC_ERR_STATE,
+					    "experiment '%s' is being run by "
+					    "another trainctl (pid %d; see "
+					    "`trainctl status %s`)",
+					    name, tc_runner_alive(j, name), name);
 		return tc_error_set(err, TC_ERR_STATE,
-				    e == EWOULDBLOCK
-					    ? "experiment '%s' is being run by "
-					      "another trainctl (see `trainctl "
-					      "status %s`)"
-					    : "cannot lock experiment '%s': %s",
-				    name,
-				    e == EWOULDBLOCK ? name : tc_fs_strerror(e));
+				    "cannot lock experiment '%s': %s", name,
+				    tc_fs_strerror(e));
 	}
 	if ((rc = tc_experiment_load(j, name, &r.exp, err)))
 		goto out;

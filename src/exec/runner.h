@@ -70,7 +70,9 @@ int tc_runner_check(const struct tc_spec *spec, const struct tc_run_opts *o,
  * hold the lock), -1 with errno EWOULDBLOCK when a runner holds it, or -1. */
 int tc_runner_lock(struct tc_journal *j, const char *name);
 
-/* Is a runner working on the experiment right now?  Never takes the lock. */
+/* Is a runner working on the experiment right now?  0 when not, else the
+ * pid of the process holding the lock (1 when unknown).  Never takes the
+ * lock. */
 int tc_runner_alive(struct tc_journal *j, const char *name);
 
 /* Remove the experiment's lock file (`rm`, holding the lock: a later run

@@ -51,6 +51,7 @@
 #include <curl/curl.h>
 
 #include "util/clock.h"
+#include "util/text.h"
 
 #ifndef TC_VERSION
 #define TC_VERSION "dev"
@@ -1524,8 +1525,8 @@ void tc_kube_resp_free(struct tc_kube_resp *resp)
 
 /* ---- errors for people ------------------------------------------------- */
 
-int tc_kube_error(struct tc_error *err, const struct tc_kube_resp *resp,
-		  const char *what)
+static int kube_error(struct tc_error *err, const struct tc_kube_resp *resp,
+		      const char *what)
 {
 	const char *msg = NULL, *reason = NULL;
 	char causes[640], body[256], status[64];
@@ -1563,8 +1564,7 @@ int tc_kube_error(struct tc_error *err, const struct tc_kube_resp *resp,
 		if (n >= sizeof(body))
 			n = sizeof(body) - 1;
 		for (i = 0; i < n; i++)
-			body[i] = isprint((unsigned char)resp->raw[i]) ?
-					  resp->raw[i] : ' ';
+			body[i] = tc_text_safe_char((unsigned char)resp->raw[i]);
 		while (i > 0 && body[i - 1] == ' ')
 			i--;
 		body[i] = '\0';
@@ -1621,6 +1621,17 @@ int tc_kube_error(struct tc_error *err, const struct tc_kube_resp *resp,
 				    msg, status, reason ? ", " : "",
 				    reason ? reason : "");
 	return tc_error_set(err, TC_ERR_BACKEND, "%s: %s", pre, status);
+}
+
+/* The server's words reach a terminal: no escape sequence gets through. */
+int tc_kube_error(struct tc_error *err, const struct tc_kube_resp *resp,
+		  const char *what)
+{
+	int rc = kube_error(err, resp, what);
+
+	if (err)
+		tc_text_sanitize(err->msg);
+	return rc;
 }
 
 char *tc_kube_escape(const char *s)

@@ -118,7 +118,8 @@ long tc_kube_connections(const struct tc_kube *k);
  * 401 "the API server refused the credentials of context C", for 403 the
  * missing permission as the server names it ("... cannot create resource
  * \"jobs\" in API group \"batch\" in the namespace \"ns\""), for 422 the
- * field causes.  Returns TC_ERR_BACKEND. */
+ * field causes.  Control characters in the server's words are made safe
+ * for a terminal (util/text.h).  Returns TC_ERR_BACKEND. */
 int tc_kube_error(struct tc_error *err, const struct tc_kube_resp *resp,
 		  const char *what);
 

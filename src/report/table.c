@@ -15,6 +15,7 @@
 
 #include "metrics/metrics.h"
 #include "util/error.h"
+#include "util/text.h"
 
 struct tc_table {
 	size_t ncols;
@@ -174,16 +175,8 @@ static size_t text_width(const char *s)
  * still takes one column, so text_width() stays right. */
 static void put_text(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '\t' || ch == '\n' || ch == '\r')
-			putc(' ', f);
-		else if (ch < 0x20 || ch == 0x7f)
-			putc('?', f);
-		else
-			putc(ch, f);
-	}
+	for (; *s; s++)
+		putc(tc_text_safe_char((unsigned char)*s), f);
 }
 
 static void pad(FILE *f, size_t n)
