@@ -38,12 +38,14 @@ for round in $(seq 1 200); do
 	# a random moment (timing injection; the checks do not depend on it)
 	ms=$((RANDOM % 300))
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
-	shim=$(pgrep -P "$pid" 2>/dev/null | head -1)
-	if kill -9 "$pid" 2>/dev/null; then
-		# trainctl first: dead, it cannot see its supervisor die
+	# trainctl stopped first: it cannot see its supervisor die, and
+	# cannot reap a child, so the pid found stays the supervisor's
+	if kill -STOP "$pid" 2>/dev/null; then
+		shim=$(pgrep -P "$pid" -x trainctl 2>/dev/null | head -1)
 		if [ $((round % 3)) -ne 0 ] && [ -n "$shim" ] && kill -9 "$shim" 2>/dev/null; then
 			both=$((both + 1))
 		fi
+		kill -9 "$pid"
 		wait "$pid" 2>/dev/null
 		kills=$((kills + 1))
 		continue

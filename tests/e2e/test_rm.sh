@@ -38,7 +38,7 @@ expect_match "$OUT" '^rm-b ' "the other experiment is still listed"
 tc_run results rm-b --format csv
 expect_rc 0 "the other experiment's results"
 expect_eq "$(printf '%s\n' "$OUT" | tail -n +2 | wc -l)" 3 "the other experiment keeps its 3 trials"
-tc_run logs rm-b 0
+tc_run logs rm-b "#0"
 expect_eq "$OUT" "acc=1" "the other experiment keeps its logs"
 
 tc_run rm rm-a

@@ -42,8 +42,22 @@ ntrials=$((4 * nacc))
 touch starts ends
 RANDOM=${TC_SEED:-11}
 
+# A foreground trainctl, bounded: one that hangs fails the test and shows
+# what ran.
+hung=0
+tcb() {
+	local rc=0
+	timeout -k 5 60 "$TRAINCTL" "$@" || rc=$?
+	if [ "$rc" -ge 124 ] && [ "$rc" -le 137 ] && [ "$hung" -eq 0 ]; then
+		hung=1
+		fail "trainctl $* did not finish in 60 s"
+		ps -eo pid,ppid,pgid,stat,etime,args | grep -E 'trainctl|trial.sh' | grep -v grep | head -30
+	fi
+	return "$rc"
+}
+
 # trainctl's supervisors are its children
-children() { pgrep -P "$1" 2>/dev/null || true; }
+children() { pgrep -P "$1" -x trainctl 2>/dev/null || true; }
 
 # Plant a process on each id of a trial whose process has gone: a
 # recovery that signals a recorded process group without checking that it
@@ -72,7 +86,7 @@ plant() {
 kills=0 kill2=0 ints=0 cancels=0
 done_ok=0
 for round in $(seq 1 300); do
-	if [ $((round % 2)) -eq 1 ] || ! "$TRAINCTL" ls 2>/dev/null | grep -q '^torture '; then
+	if [ $((round % 2)) -eq 1 ] || ! tcb ls 2>/dev/null | grep -q '^torture '; then
 		"$TRAINCTL" run --resume -q exp.yaml > "run.$round.log" 2>&1 &
 	else
 		"$TRAINCTL" resume -q torture > "run.$round.log" 2>&1 &
@@ -83,7 +97,7 @@ for round in $(seq 1 300); do
 	if [ $((RANDOM % 3)) -eq 0 ]; then
 		# cancel one trial, queued or running, from another process
 		t=$(sqlite3 .trainctl/journal.db "select id from trials where exp='torture' and state in ('queued','starting','running') order by random() limit 1" 2>/dev/null || true)
-		if [ -n "$t" ] && "$TRAINCTL" cancel torture "$t" >> cancels.log 2>&1; then
+		if [ -n "$t" ] && tcb cancel torture "$t" >> cancels.log 2>&1; then
 			cancels=$((cancels + 1))
 			echo "$t" >> cancelled
 		fi
@@ -96,8 +110,7 @@ for round in $(seq 1 300); do
 			cat "run.$round.log"
 			break
 		fi
-		if "$TRAINCTL" status torture --format json | jq -e '.counts.queued // 0 | . == 0' >/dev/null &&
-			[ "$("$TRAINCTL" status torture --format json | jq '[.trials[] | select(.state == "queued" or .state == "running" or .state == "starting")] | length')" -eq 0 ]; then
+		if [ "$(tcb status torture --format json | jq '[.trials[] | select(.state == "queued" or .state == "running" or .state == "starting")] | length')" = 0 ]; then
 			done_ok=1
 			break
 		fi
@@ -106,9 +119,13 @@ for round in $(seq 1 300); do
 	case $((RANDOM % 3)) in
 	0)	kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
 		wait "$pid" 2>/dev/null ;;
-	1)	sup=$(children "$pid")
+	1)	# stopped, trainctl reaps no child: the ids found stay its
+		# supervisors' until they are killed
+		kill -STOP "$pid" 2>/dev/null
+		sup=$(children "$pid")
 		# shellcheck disable=SC2086
-		kill -9 "$pid" $sup 2>/dev/null && kill2=$((kill2 + 1))
+		[ -n "$sup" ] && kill -9 $sup 2>/dev/null
+		kill -9 "$pid" 2>/dev/null && kill2=$((kill2 + 1))
 		wait "$pid" 2>/dev/null
 		# let the orphaned trials end, then take their ids
 		for _ in $(seq 1 300); do
@@ -166,7 +183,7 @@ dup=$(awk '{print $1, $2}' starts | sort | uniq -d)
 [ -z "$dup" ] && pass "no attempt started twice under one number" || fail "attempts started twice: $(echo "$dup" | head -3)"
 lost=0
 while read -r t a _; do
-	out=$("$TRAINCTL" logs torture "$t" --attempt "$a" 2>/dev/null) || { lost=$((lost + 1)); continue; }
+	out=$(tcb logs torture "$t" --attempt "$a" 2>/dev/null) || { lost=$((lost + 1)); continue; }
 	grep -q "^marker $t attempt $a\$" <<<"$out" || lost=$((lost + 1))
 done < <(sort -u -k1,2 starts)
 [ "$lost" -eq 0 ] && pass "every attempt's log holds its own output" || fail "attempts whose log is gone or overwritten: $lost"
