@@ -127,6 +127,18 @@ tc_wait_bg() {
 	RC=$?
 }
 
+# tc_mine PID: PID is a live child of this shell, not yet reaped (bash
+# reaps background children on its own: a pid kept in a variable may
+# since name another test's process).  Check before signalling.
+tc_mine() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	# shellcheck disable=SC2086
+	set -- $st
+	[ "$2" = "$$" ] && [ "$1" != Z ]
+}
+
 # ---- assertions ---------------------------------------------------------
 
 # expect_rc WANT WHAT: the last tc_run's exit code.

@@ -40,7 +40,7 @@ for round in $(seq 1 200); do
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	# trainctl stopped first: it cannot see its supervisor die, and
 	# cannot reap a child, so the pid found stays the supervisor's
-	if kill -STOP "$pid" 2>/dev/null; then
+	if tc_mine "$pid" && kill -STOP "$pid" 2>/dev/null; then
 		shim=$(pgrep -P "$pid" -x trainctl 2>/dev/null | head -1)
 		if [ $((round % 3)) -ne 0 ] && [ -n "$shim" ] && kill -9 "$shim" 2>/dev/null; then
 			both=$((both + 1))

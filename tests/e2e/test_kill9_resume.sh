@@ -50,7 +50,11 @@ for round in $(seq 1 200); do
   ms=$((RANDOM % ${TC_MAXDELAY_MS:-150}))
   delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
   sleep "$delay"
-  if kill -9 "$pid" 2>/dev/null; then
+  # only while it is still our unreaped child: bash reaps on its own,
+  # and a stale pid may name another test's process
+  st=$(cat "/proc/$pid/stat" 2>/dev/null || true)
+  st=${st##*) }
+  if [ "$(echo "$st" | awk '{print $2}')" = "$$" ] && kill -9 "$pid" 2>/dev/null; then
     wait "$pid" 2>/dev/null || true
     kills=$((kills + 1))
     continue

@@ -76,7 +76,7 @@ plant() {
 		if [ "$got" = "$want" ]; then
 			canaries+=("$got")
 		else
-			kill "$got" 2>/dev/null
+			tc_mine "$got" && kill "$got" 2>/dev/null
 		fi
 		[ "${#canaries[@]}" -ge 60 ] && return 0
 	done
@@ -102,7 +102,7 @@ for round in $(seq 1 300); do
 			echo "$t" >> cancelled
 		fi
 	fi
-	if ! kill -0 "$pid" 2>/dev/null; then
+	if ! tc_mine "$pid"; then
 		rc=0
 		wait "$pid" || rc=$?
 		if [ "$rc" -gt 1 ]; then
@@ -117,15 +117,15 @@ for round in $(seq 1 300); do
 		continue
 	fi
 	case $((RANDOM % 3)) in
-	0)	kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+	0)	tc_mine "$pid" && kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
 		wait "$pid" 2>/dev/null ;;
 	1)	# stopped, trainctl reaps no child: the ids found stay its
 		# supervisors' until they are killed
-		kill -STOP "$pid" 2>/dev/null
+		tc_mine "$pid" && kill -STOP "$pid" 2>/dev/null
 		sup=$(children "$pid")
 		# shellcheck disable=SC2086
 		[ -n "$sup" ] && kill -9 $sup 2>/dev/null
-		kill -9 "$pid" 2>/dev/null && kill2=$((kill2 + 1))
+		tc_mine "$pid" && kill -9 "$pid" 2>/dev/null && kill2=$((kill2 + 1))
 		wait "$pid" 2>/dev/null
 		# let the orphaned trials end, then take their ids
 		for _ in $(seq 1 300); do
@@ -137,13 +137,13 @@ for round in $(seq 1 300); do
 			sleep 0.01
 		done
 		plant ;;
-	2)	kill -INT "$pid" 2>/dev/null && ints=$((ints + 1))
+	2)	tc_mine "$pid" && kill -INT "$pid" 2>/dev/null && ints=$((ints + 1))
 		# a bounded wait: a trainctl that never stops is a failure
 		for _ in $(seq 1 1200); do
-			kill -0 "$pid" 2>/dev/null || break
+			tc_mine "$pid" || break
 			sleep 0.05
 		done
-		if kill -0 "$pid" 2>/dev/null; then
+		if tc_mine "$pid"; then
 			fail "round $round: trainctl still runs 60 s after Ctrl-C"
 			cat "run.$round.log"
 			"$TRAINCTL" status torture | grep -v succeeded | head -20
@@ -202,5 +202,5 @@ done < ends
 dead=0
 for c in "${canaries[@]}"; do kill -0 "$c" 2>/dev/null || dead=$((dead + 1)); done
 [ "$dead" -eq 0 ] && pass "all ${#canaries[@]} planted processes survived" || fail "planted processes killed: $dead of ${#canaries[@]}"
-for c in "${canaries[@]}"; do kill "$c" 2>/dev/null; done
+for c in "${canaries[@]}"; do tc_mine "$c" && kill "$c" 2>/dev/null; done
 tc_done
