@@ -322,16 +322,9 @@ static void report_line(struct kube *r, struct ktrial *t, const char *state,
 /* RFC 3339 "2026-11-23T21:42:25Z" → unix time; 0 when absent. */
 static double rfc3339(const char *s)
 {
-	struct tm tm;
-	char *end;
+	double t;
 
-	if (!s)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		return 0;
-	return (double)timegm(&tm);
+	return s && tc_parse_rfc3339(s, &t) == 0 ? t : 0;
 }
 
 static const char *jstr(const json_t *o, const char *path)

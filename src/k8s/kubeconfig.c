@@ -486,21 +486,6 @@ static int yaml_to_json(const char *path, const char *text, size_t len,
 /* Small helpers                                                        */
 /* ------------------------------------------------------------------ */
 
-static int b64_digit(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
 static int is_space(unsigned char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
@@ -508,47 +493,48 @@ static int is_space(unsigned char ch)
 }
 
 /* Standard base64 (padding optional, white space anywhere ignored) to a
- * malloc'd NUL-terminated buffer.  0, -1 when it is not base64, -2 when
- * out of memory. */
+ * malloc'd NUL-terminated buffer, decoded by OpenSSL.  0, -1 when it is not
+ * base64, -2 when out of memory. */
 static int b64_decode(const char *s, size_t n, char **out, size_t *outlen)
 {
-	unsigned char *b = malloc(n / 4 * 3 + 4);
-	unsigned long acc = 0;
-	size_t o = 0, ndig = 0, pad = 0;
-	int bits = 0;
+	char *clean = malloc(n + 3);
+	unsigned char *b = NULL;
+	size_t m = 0, pad = 0;
+	int got;
 
 	*out = NULL;
 	*outlen = 0;
-	if (!b)
+	if (!clean)
 		return -2;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		int d;
-
-		if (is_space(ch))
-			continue;
-		if (ch == '=') {
-			pad++;
-			continue;
-		}
-		d = b64_digit(ch);
-		if (d < 0 || pad)
-			goto bad;
-		ndig++;
-		acc = (acc << 6 | (unsigned long)d) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			b[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if (ndig % 4 == 1 || pad > 2 || (pad && (ndig + pad) % 4))
+	for (size_t i = 0; i < n; i++)
+		if (!is_space((unsigned char)s[i]))
+			clean[m++] = s[i];
+	while (pad < m && clean[m - 1 - pad] == '=')
+		pad++;
+	if (pad > 2 || (m - pad) % 4 == 1 || (pad && m % 4) || m > INT_MAX - 3)
 		goto bad;
-	b[o] = '\0';
+	/* OpenSSL wants whole quanta: pad what the writer left off */
+	while (m % 4)
+		clean[m++] = '=', pad++;
+	if (!(b = malloc(m / 4 * 3 + 1))) {
+		free(clean);
+		return -2;
+	}
+	got = m ? EVP_DecodeBlock(b, (const unsigned char *)clean, (int)m) : 0;
+	if (got < 0 || (size_t)got < pad)
+		goto bad;
+	/* (EVP_DecodeBlock counts padding as zero bytes, and lets '=' stand
+	 * inside a quantum: the text must have had none before its end) */
+	for (size_t i = 0; i + pad < m; i++)
+		if (clean[i] == '=')
+			goto bad;
+	free(clean);
+	b[got - pad] = '\0';
 	*out = (char *)b;
-	*outlen = o;
+	*outlen = (size_t)got - pad;
 	return 0;
 bad:
+	free(clean);
 	free(b);
 	return -1;
 }
@@ -606,67 +592,6 @@ static char *join_path(const char *dir, const char *p)
 	if (asprintf(&s, "%s/%s", dir, p) < 0)
 		return NULL;
 	return s;
-}
-
-static int digits(const char **s, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++) {
-		if (**s < '0' || **s > '9')
-			return -1;
-		*v = *v * 10 + (**s - '0');
-		(*s)++;
-	}
-	return 0;
-}
-
-/* RFC 3339 ("2030-01-02T03:04:05.5Z", "...+02:00") to unix time. */
-static int parse_rfc3339(const char *s, double *out)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
-	double frac = 0, scale = 0.1;
-	time_t t;
-
-	memset(&tm, 0, sizeof(tm));
-	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) ||
-	    *s++ != '-' || digits(&s, 2, &d) ||
-	    (*s != 'T' && *s != 't' && *s != ' '))
-		return -1;
-	s++;
-	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) ||
-	    *s++ != ':' || digits(&s, 2, &se))
-		return -1;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return -1;
-		while (*s >= '0' && *s <= '9') {
-			frac += (*s++ - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (*s == 'Z' || *s == 'z')
-		s++;
-	else if (*s == '+' || *s == '-') {
-		sign = *s++ == '+' ? 1 : -1;
-		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om) ||
-		    oh > 23 || om > 59)
-			return -1;
-	} else
-		return -1;
-	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    se > 60)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	t = timegm(&tm);
-	*out = (double)t + frac - sign * (oh * 3600.0 + om * 60.0);
-	return 0;
 }
 
 static void strv_free(char **v)
@@ -1850,7 +1775,7 @@ int tc_kcfg_exec_credential(struct tc_kcfg *k, struct tc_error *err)
 				  who);
 		goto done;
 	}
-	if (ets && parse_rfc3339(ets, &expiry)) {
+	if (ets && tc_parse_rfc3339(ets, &expiry)) {
 		rc = tc_error_set(err, TC_ERR_BACKEND,
 				  "%s printed expirationTimestamp '%s', which "
 				  "is not an RFC 3339 time",

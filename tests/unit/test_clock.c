@@ -35,10 +35,31 @@ static void test_fmt_duration(void **state)
 	assert_string_equal(buf, "-");
 }
 
+/* One RFC 3339 parser for every caller: fractions and offsets count. */
+static void test_rfc3339(void **state)
+{
+	double t;
+
+	(void)state;
+	assert_int_equal(tc_parse_rfc3339("2026-11-23T21:42:25Z", &t), 0);
+	assert_true(t == 1795470145.0);
+	assert_int_equal(tc_parse_rfc3339("2026-11-23T21:42:25.25Z", &t), 0);
+	assert_true(t == 1795470145.25);
+	assert_int_equal(tc_parse_rfc3339("2026-11-23T23:42:25+02:00", &t), 0);
+	assert_true(t == 1795470145.0);
+	assert_int_equal(tc_parse_rfc3339("2026-11-23T20:42:25.5-01:00", &t), 0);
+	assert_true(t == 1795470145.5);
+	assert_int_equal(tc_parse_rfc3339("2026-11-23T21:42:25", &t), -1);
+	assert_int_equal(tc_parse_rfc3339("2026-13-23T21:42:25Z", &t), -1);
+	assert_int_equal(tc_parse_rfc3339("tomorrow", &t), -1);
+	assert_int_equal(tc_parse_rfc3339("", &t), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fmt_duration),
+		cmocka_unit_test(test_rfc3339),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
