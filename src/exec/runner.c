@@ -2289,7 +2289,8 @@ out:
 		}
 		sum->interrupted = r.stopping == 2;
 		sum->cancelled = r.stopping == 1;
-		sum->failfast = r.stopping == 3;
+		/* it stopped something only if something waits */
+		sum->failfast = r.stopping == 3 && sum->counts[TC_ST_QUEUED] > 0;
 		sum->failed = r.ff.failed;
 		sum->max_failures = r.ff.max;
 		memcpy(sum->failed_trial, r.ff.trial, sizeof(r.ff.trial));

@@ -58,6 +58,11 @@ sed -e 's/^name: never/name: flag0/' -e '/^run:/d' never.yaml >flag0.yaml
 tc_run run flag0.yaml -q --max-failures 0
 expect_eq "$(attempts flag0)" 6 "--max-failures 0 over the default: never stops"
 
+sed -e 's/^name: never/name: few/' -e '/^run:/d' -e 's/values: \[.*\]/values: [0, 1, 2]/' never.yaml >few.yaml
+tc_run run few.yaml -q
+expect_rc 1 "three trials, all failing"
+expect_no_match "$ERR" "^stopping" "nothing was left to stop: no fail-fast message"
+
 # ---- a success disarms it ----------------------------------------------
 cat >some.yaml <<EOF
 version: 1
