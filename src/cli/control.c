@@ -273,6 +273,8 @@ static const struct tc_opt retry_opts[] = {
 	{"kill-grace", 0, 1, "SECONDS", "time between SIGTERM and SIGKILL"},
 	{"detach", 'd', 0, NULL, "run in the background"},
 	{"quiet", 'q', 0, NULL, "no progress output"},
+	{"max-failures", 0, 1, "N", "stop after N failed attempts while none "
+				    "succeeded (0: never)"},
 	{NULL, 0, 0, NULL, NULL},
 };
 

@@ -18,6 +18,7 @@
 #include "store/experiment.h"
 #include "util/fsutil.h"
 #include "util/hash.h"
+#include "util/text.h"
 
 
 #define RUN_COMMON_OPTS                                                        \
@@ -29,6 +30,13 @@
 	{"kill-grace", 0, 1, "SECONDS",                                        \
 	 "time between SIGTERM and SIGKILL (default 10)"},                     \
 	{"detach", 'd', 0, NULL, "run in the background; follow with status"}, \
+	{"max-failures", 0, 1, "N", "stop after N failed attempts while none " \
+				    "succeeded (default: run.max_failures;" \
+				    " 0: never)"},                         \
+	{"limit", 0, 1, "N", "start only the first N trials (the rest stay " \
+			     "queued)"},                                     \
+	{"only", 0, 1, "TRIAL,...", "start only these trials (ids, id "       \
+				    "prefixes, #index)"},                   \
 	{"quiet", 'q', 0, NULL, "no progress output"},                       \
 	{"kubeconfig", 0, 1, "FILE", "kubernetes: the kubeconfig to use "     \
 				     "(default: $KUBECONFIG, ~/.kube/config)"},\
@@ -61,6 +69,7 @@ static int run_opts_from_args(const char *verb, const struct tc_args *a,
 
 	memset(o, 0, sizeof(*o));
 	o->gpus = -1;
+	o->max_failures = -1;
 	o->out = stdout;
 	o->progress = isatty(STDOUT_FILENO) ? 1 : 0;
 	if (tc_arg(a, opts, "quiet"))
@@ -99,7 +108,116 @@ static int run_opts_from_args(const char *verb, const struct tc_args *a,
 			return -1;
 		o->burst = (int)l;
 	}
+	if ((s = tc_arg(a, opts, "max-failures"))) {
+		if (tc_arg_long(verb, "max-failures", s, 0, INT_MAX, &l))
+			return -1;
+		o->max_failures = (int)l;
+	}
+	if ((s = tc_arg(a, opts, "limit"))) {
+		if (tc_arg_long(verb, "limit", s, 1, LONG_MAX, &l))
+			return -1;
+		o->limit = l;
+	}
+	if (o->limit && tc_arg(a, opts, "only")) {
+		fprintf(stderr, "trainctl %s: give --limit or --only, not both\n",
+			verb);
+		return -1;
+	}
 	return 0;
+}
+
+/* --only TRIAL,...: the trials' ids, in one block ids[0..*n) pointing
+ * into it (free *ids).  0, or an error (err says which argument). */
+static int resolve_only(struct tc_journal *j, const char *name, const char *arg,
+			char ***ids, size_t *n, struct tc_error *err)
+{
+	size_t cap = 1, len = strlen(arg);
+	char *copy, **v, *tok, *save = NULL;
+	int rc = 0;
+
+	for (const char *p = arg; *p; p++)
+		cap += *p == ',';
+	v = malloc(cap * sizeof(*v) + cap * 16 + len + 1);
+	if (!v)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	copy = (char *)(v + cap) + cap * 16;
+	memcpy(copy, arg, len + 1);
+	*n = 0;
+	for (tok = strtok_r(copy, ", ", &save); tok && !rc;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		char *id = (char *)(v + cap) + *n * 16;
+
+		rc = tc_find_trial(j, name, tok, id, err);
+		v[(*n)++] = id;
+	}
+	if (!rc && *n == 0)
+		rc = tc_error_set(err, TC_ERR_USAGE,
+				  "--only needs trials: ids, id prefixes or "
+				  "#index, separated by commas");
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*ids = v;
+	return 0;
+}
+
+/* The last lines of a file, to stderr (control characters made safe). */
+static void print_tail(const char *path, int lines)
+{
+	char buf[16384], *p, *start;
+	FILE *f = fopen(path, "r");
+	long size;
+	size_t n;
+	int seen = 0;
+
+	if (!f)
+		return;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0)
+		fseek(f, size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0,
+		      SEEK_SET);
+	else
+		rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	for (start = buf + n; start > buf; start--)
+		if (start[-1] == '\n' && ++seen == lines)
+			break;
+	while ((p = strchr(start, '\n'))) {
+		*p = '\0';
+		fprintf(stderr, "  %s\n", tc_text_sanitize(start));
+		start = p + 1;
+	}
+	if (*start)
+		fprintf(stderr, "  %s\n", tc_text_sanitize(start));
+}
+
+/* Fail fast tripped: say why and show how the last failure ended. */
+static void explain_failfast(struct tc_journal *j,
+			     const struct tc_run_summary *s)
+{
+	char *dir = s->failed_trial[0] ? tc_trial_dir(j, s->failed_trial) : NULL;
+	char path[PATH_MAX];
+
+	fflush(stdout);
+	fprintf(stderr,
+		"stopping: %lld attempt%s failed and none succeeded "
+		"(run.max_failures: %d)",
+		s->failed, s->failed == 1 ? "" : "s", s->max_failures);
+	if (dir) {
+		snprintf(path, sizeof(path), "%s/stderr.log", dir);
+		if (access(path, R_OK) != 0) /* a pod's log is one stream */
+			snprintf(path, sizeof(path), "%s/stdout.log", dir);
+		fprintf(stderr, "; last failure's %s (trial %s):\n",
+			strrchr(path, '/') + 1, s->failed_trial);
+		print_tail(path, 10);
+	} else {
+		fprintf(stderr, "\n");
+	}
+	free(dir);
 }
 
 /* Detach: the child runs on in its own session with output to a log.  An
@@ -162,10 +280,13 @@ static void test_stop(const char *point)
 		raise(SIGSTOP);
 }
 
-static int summarize(const char *name, const struct tc_run_summary *s)
+static int summarize(const char *name, const struct tc_run_summary *s,
+		     int picked)
 {
 	long long ok = s->counts[TC_ST_SUCCEEDED];
-	long long bad = s->total - ok;
+	long long queued = s->counts[TC_ST_QUEUED];
+	/* --limit/--only: the trials not picked wait; they are not failures */
+	long long bad = s->total - ok - (picked ? queued : 0);
 
 	if (s->interrupted)
 		printf("interrupted: %lld of %lld trials succeeded; continue with "
@@ -173,16 +294,30 @@ static int summarize(const char *name, const struct tc_run_summary *s)
 		       ok, s->total, name);
 	else if (s->cancelled)
 		printf("cancelled: %lld of %lld trials succeeded\n", ok, s->total);
+	else if (s->failfast)
+		printf("stopped: %lld of %lld trials succeeded, %lld failed, %lld "
+		       "timed out, %lld queued\n",
+		       ok, s->total, s->counts[TC_ST_FAILED],
+		       s->counts[TC_ST_TIMED_OUT], queued);
 	else
 		printf("done: %lld succeeded, %lld failed, %lld timed out, %lld "
 		       "cancelled (of %lld)\n",
 		       ok, s->counts[TC_ST_FAILED], s->counts[TC_ST_TIMED_OUT],
 		       s->counts[TC_ST_CANCELLED], s->total);
+	if (!s->interrupted && !s->failfast && queued > 0 && picked)
+		printf("%lld trial%s still queued: run %s with `trainctl resume "
+		       "%s`\n",
+		       queued, queued == 1 ? "" : "s", queued == 1 ? "it" : "them",
+		       name);
+	if (s->failfast)
+		printf("fix the cause, then `trainctl resume %s` runs the %lld "
+		       "queued trial%s\n",
+		       name, queued, queued == 1 ? "" : "s");
 	if (!s->interrupted)
 		printf("see: trainctl results %s   trainctl best %s   trainctl "
 		       "report %s\n",
 		       name, name, name);
-	return bad == 0 ? TC_EXIT_OK : TC_EXIT_FAILED;
+	return bad == 0 && !s->failfast ? TC_EXIT_OK : TC_EXIT_FAILED;
 }
 
 int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
@@ -192,27 +327,40 @@ int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 	struct tc_run_opts o;
 	struct tc_run_summary sum;
 	struct tc_error err;
+	char **only = NULL;
+	const char *s;
 	int rc;
 
 	if (run_opts_from_args(verb, a, opts, &o))
 		return TC_EXIT_USAGE;
 	o.requeue_interrupted = requeue_interrupted;
+	tc_error_clear(&err);
+	if ((s = tc_arg(a, opts, "only"))) {
+		if ((rc = resolve_only(*jp, name, s, &only, &o.nonly, &err)))
+			return tc_fail(verb, &err);
+		o.only = (const char *const *)only;
+	}
 	if (tc_arg(a, opts, "detach")) {
 		rc = detach(jp, name);
 		if (rc < 0) {
 			fprintf(stderr, "trainctl %s: cannot detach: %s\n", verb,
 				strerror(errno));
+			free(only);
 			return TC_EXIT_FAILED;
 		}
-		if (rc > 0)
+		if (rc > 0) {
+			free(only);
 			return TC_EXIT_OK;
+		}
 		o.progress = 0;
 	}
-	tc_error_clear(&err);
 	rc = tc_runner_run(*jp, name, &o, &sum, &err);
+	free(only);
 	if (rc)
 		return tc_fail(verb, &err);
-	return summarize(name, &sum);
+	if (sum.failfast)
+		explain_failfast(*jp, &sum);
+	return summarize(name, &sum, o.limit > 0 || o.nonly > 0);
 }
 
 /* The spec file changed since the experiment started?  Returns 0 when it

@@ -97,7 +97,9 @@ struct kube {
 	struct ktrial **live;
 	size_t nlive, caplive;
 	int parallel;
-	int stopping;      /* 1: cancelled/drain, 2: interrupted */
+	int stopping;      /* 1: cancelled/drain, 2: interrupted, 3: failing
+			      fast (run.max_failures) */
+	struct tc_rec_failfast ff;
 	int fatal;         /* stop: err holds why */
 	int sigfd;
 	double last_check;
@@ -144,7 +146,8 @@ static int prepare_all(struct kube *r)
 	} t[] = {
 		{&r->s_next,
 		 "SELECT id, attempt, params FROM trials WHERE exp = ?1 AND "
-		 "state = 'queued' AND next_at <= ?2 ORDER BY idx LIMIT 1"},
+		 "state = 'queued' AND next_at <= ?2" TC_REC_PICKED
+		 " ORDER BY idx LIMIT 1"},
 		{&r->s_next_at, TC_REC_NEXT_AT_SQL},
 		{&r->s_starting,
 		 "UPDATE trials SET state = 'starting', attempt = ?3, "
@@ -1135,6 +1138,13 @@ static int start_next(struct kube *r)
 	struct ktrial *t;
 	int attempt, rc;
 
+	rc = tc_rec_failfast_check(r->j, r->spec->name, &r->ff, r->err);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		r->stopping = 3; /* what runs finishes; nothing new starts */
+		return 0;
+	}
 	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 2, tc_now());
 	rc = sqlite3_step(st);
@@ -1315,7 +1325,8 @@ static int check_external(struct kube *r)
 	if (rc == SQLITE_ROW) {
 		const unsigned char *s = sqlite3_column_text(r->s_expstate, 0);
 
-		if (s && !strcmp((const char *)s, "cancelled") && !r->stopping)
+		if (s && !strcmp((const char *)s, "cancelled") &&
+		    (!r->stopping || r->stopping == 3))
 			r->stopping = 1;
 	}
 	sqlite3_reset(r->s_expstate);
@@ -1601,7 +1612,11 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	r.ns = tc_kube_namespace(r.k);
 	if ((rc = record_where(j, spec->name, r.k, err)))
 		goto out;
-	if ((rc = prepare_all(&r)))
+	if ((rc = tc_rec_select(j, spec->name, o->limit, o->only, o->nonly,
+				err)) ||
+	    (rc = tc_rec_failfast_init(j, spec->name, spec, o->max_failures,
+				       &r.ff, err)) ||
+	    (rc = prepare_all(&r)))
 		goto out;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -1706,6 +1721,11 @@ out:
 		}
 		sum->interrupted = r.stopping == 2;
 		sum->cancelled = r.stopping == 1;
+		/* it stopped something only if something waits */
+		sum->failfast = r.stopping == 3 && sum->counts[TC_ST_QUEUED] > 0;
+		sum->failed = r.ff.failed;
+		sum->max_failures = r.ff.max;
+		memcpy(sum->failed_trial, r.ff.trial, sizeof(r.ff.trial));
 	}
 	tc_kube_informer_free(r.inf_jobs);
 	tc_kube_informer_free(r.inf_pods);

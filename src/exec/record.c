@@ -470,3 +470,114 @@ double tc_rec_retry_at(const struct tc_spec *spec, int attempt, int retry_base)
 		b = BACKOFF_CAP;
 	return tc_now() + b;
 }
+
+/* ---- fail fast ---------------------------------------------------------- */
+
+int tc_rec_failfast_init(struct tc_journal *j, const char *exp,
+			 const struct tc_spec *spec, int override,
+			 struct tc_rec_failfast *ff, struct tc_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(ff, 0, sizeof(*ff));
+	ff->max = override >= 0 ? override : spec->run.max_failures;
+	ff->state = ff->max > 0 ? 0 : -1;
+	/* where this run's count begins, and whether a trial ever succeeded */
+	st = tc_journal_prepare(
+		j,
+		"SELECT (SELECT coalesce(max(seq), 0) FROM events), EXISTS "
+		"(SELECT 1 FROM events WHERE exp = ?1 AND state = 'succeeded')",
+		err);
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ff->since = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_int(st, 1))
+			ff->state = -1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : tc_rec_dbfail(j, err);
+}
+
+int tc_rec_failfast_check(struct tc_journal *j, const char *exp,
+			  struct tc_rec_failfast *ff, struct tc_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (ff->state != 0)
+		return ff->state > 0;
+	/* only this run's events: a range of the primary key */
+	st = tc_journal_prepare(
+		j,
+		"SELECT coalesce(sum(state IN ('failed', 'timed_out')), 0), "
+		"coalesce(sum(state = 'succeeded'), 0), (SELECT trial FROM events "
+		"WHERE seq > ?2 AND exp = ?1 AND state IN ('failed', 'timed_out') "
+		"ORDER BY seq DESC LIMIT 1) FROM events WHERE seq > ?2 AND exp = ?1",
+		err);
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ff->since);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		long long failed = sqlite3_column_int64(st, 0);
+		const unsigned char *t = sqlite3_column_text(st, 2);
+
+		if (sqlite3_column_int64(st, 1) > 0) {
+			ff->state = -1;
+		} else if (failed >= ff->max) {
+			ff->state = 1;
+			ff->failed = failed;
+			snprintf(ff->trial, sizeof(ff->trial), "%s",
+				 t ? (const char *)t : "");
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return tc_rec_dbfail(j, err);
+	return ff->state > 0;
+}
+
+/* ---- the trials a run may start ----------------------------------------- */
+
+int tc_rec_select(struct tc_journal *j, const char *exp, long long limit,
+		  const char *const *ids, size_t nids, struct tc_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (tc_journal_exec(j,
+			    "CREATE TEMP TABLE IF NOT EXISTS tc_picked(id TEXT "
+			    "PRIMARY KEY); DELETE FROM temp.tc_picked;",
+			    err))
+		return TC_ERR_DB;
+	if (limit > 0) {
+		st = tc_journal_prepare(j,
+					"INSERT INTO temp.tc_picked SELECT id FROM "
+					"trials WHERE exp = ?1 AND idx < ?2",
+					err);
+		if (!st)
+			return TC_ERR_DB;
+		sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, limit);
+		rc = tc_rec_step(j, st, err);
+		sqlite3_finalize(st);
+		return rc;
+	}
+	if (nids == 0)
+		return 0;
+	st = tc_journal_prepare(j, "INSERT OR IGNORE INTO temp.tc_picked VALUES(?1)",
+				err);
+	if (!st)
+		return TC_ERR_DB;
+	for (size_t i = 0; i < nids && !rc; i++) {
+		sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
+		rc = tc_rec_step(j, st, err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

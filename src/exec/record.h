@@ -30,8 +30,9 @@ int tc_rec_dbfail(struct tc_journal *j, struct tc_error *err);
 	"INSERT INTO events(exp, trial, at, state, detail) VALUES(?, ?, ?, ?, ?)"
 
 /* Statements both schedulers prepare (parameters as numbered). */
-#define TC_REC_NEXT_AT_SQL \
-	"SELECT min(next_at) FROM trials WHERE exp = ?1 AND state = 'queued'"
+#define TC_REC_NEXT_AT_SQL                                                 \
+	"SELECT min(next_at) FROM trials WHERE exp = ?1 AND state = 'queued'" \
+	TC_REC_PICKED
 #define TC_REC_CLEAR_METRICS_SQL \
 	"DELETE FROM metrics WHERE exp = ?1 AND trial = ?2 AND attempt >= ?3"
 #define TC_REC_CLEAR_FINAL_SQL "DELETE FROM final WHERE exp = ?1 AND trial = ?2"
@@ -50,6 +51,55 @@ int tc_rec_dbfail(struct tc_journal *j, struct tc_error *err);
  * run.backoff doubled for each earlier retry, capped at 300 s. */
 struct tc_spec;
 double tc_rec_retry_at(const struct tc_spec *spec, int attempt, int retry_base);
+
+/*
+ * Fail fast (run.max_failures, --max-failures): the one rule both
+ * schedulers ask before starting a trial.  Once `max` attempts that began
+ * counting with this run (tc_rec_failfast_init: a resume counts afresh)
+ * have failed or timed out, and no trial of the experiment has ever
+ * succeeded, the run starts nothing new: trials already running finish,
+ * queued ones stay queued for `resume`.  Cancelled and interrupted
+ * attempts do not count.  While it is armed (max > 0, no success yet) a
+ * scheduler must not hand trials to run ahead of a free slot (the local
+ * shim's standby), or more attempts than `max` could start.
+ */
+struct tc_rec_failfast {
+	int max;            /* 0: never stops */
+	long long since;    /* events.seq when the run began */
+	int state;          /* 0 armed, 1 tripped, -1 off (max 0 or a success) */
+	long long failed;   /* failed attempts of this run, when tripped */
+	char trial[16];     /* when tripped: the trial that failed last */
+};
+
+/* override: --max-failures, or -1 for the spec's run.max_failures.
+ * 0 or TC_ERR_DB. */
+int tc_rec_failfast_init(struct tc_journal *j, const char *exp,
+			 const struct tc_spec *spec, int override,
+			 struct tc_rec_failfast *ff, struct tc_error *err);
+
+/* Must the scheduler stop starting trials?  1 (ff->failed and ff->trial
+ * say why), 0, or TC_ERR_DB.  Reads the events of this run only; inside
+ * the caller's transaction it sees what that wrote. */
+int tc_rec_failfast_check(struct tc_journal *j, const char *exp,
+			  struct tc_rec_failfast *ff, struct tc_error *err);
+
+/* May trials be staged ahead of a free slot? */
+#define tc_rec_failfast_armed(ff) ((ff)->state == 0)
+
+/*
+ * The trials a run may start (run --limit N, --only): a temporary table of
+ * their ids on the scheduler's connection.  Both schedulers' queries for
+ * the next queued trial, and TC_REC_NEXT_AT_SQL, add TC_REC_PICKED (an
+ * empty table: every trial).  Call tc_rec_select before preparing them.
+ */
+#define TC_REC_PICKED                                  \
+	" AND (NOT EXISTS (SELECT 1 FROM temp.tc_picked) " \
+	"OR id IN (SELECT id FROM temp.tc_picked))"
+
+/* limit > 0: the trials with index < limit; else ids[0..nids) (nids 0:
+ * every trial).  0 or TC_ERR_DB. */
+int tc_rec_select(struct tc_journal *j, const char *exp, long long limit,
+		  const char *const *ids, size_t nids, struct tc_error *err);
 
 /* Insert a trial event (inside the caller's transaction). */
 int tc_rec_event(struct tc_journal *j, sqlite3_stmt *st, const char *exp,

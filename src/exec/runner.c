@@ -125,7 +125,9 @@ struct runner {
 	int sigfd;
 	struct pollfd *pfd; /* run_loop's: signals, the shim, our trials */
 	size_t cappfd;
-	int stopping;     /* 1: no new starts; 2: interrupted by a signal */
+	int stopping;     /* 1: no new starts; 2: interrupted by a signal;
+			     3: failing fast (run.max_failures) */
+	struct tc_rec_failfast ff;
 	int hard;         /* second interrupt: kill at once */
 	double last_tail, last_check, last_draw;
 
@@ -222,8 +224,8 @@ static int prepare_all(struct runner *r)
 	} t[] = {
 		{&r->s_next,
 		 "SELECT id, attempt, command, env, params, idx FROM trials WHERE "
-		 "exp = ?1 AND state = 'queued' AND next_at <= ?2 ORDER BY idx "
-		 "LIMIT 1"},
+		 "exp = ?1 AND state = 'queued' AND next_at <= ?2" TC_REC_PICKED
+		 " ORDER BY idx LIMIT 1"},
 		{&r->s_next_at, TC_REC_NEXT_AT_SQL},
 		{&r->s_starting,
 		 "UPDATE trials SET state = 'starting', attempt = ?3, "
@@ -1329,8 +1331,10 @@ static void shim_lost(struct runner *r)
 
 static int stage_ok(const struct runner *r)
 {
-	/* trials that use GPUs are given their slot's GPUs: not moved */
+	/* trials that use GPUs are given their slot's GPUs: not moved; none
+	 * runs ahead while fail fast counts (a failure must stop them) */
 	return !r->stopping && r->shim && r->gpu_req == 0 && r->nwall > 0 &&
+	       !tc_rec_failfast_armed(&r->ff) &&
 	       r->avg_wall < STAGE_WALL_MAX;
 }
 
@@ -1366,6 +1370,15 @@ static int pick_ready(struct runner *r)
 {
 	int rc;
 
+	if (!r->stopping && fits(r)) {
+		rc = tc_rec_failfast_check(r->j, r->spec->name, &r->ff, r->err);
+		if (rc < 0)
+			return rc;
+		if (rc > 0) {
+			r->stopping = 3;
+			drop_standby(r, 0);
+		}
+	}
 	while (!r->stopping && fits(r) && r->nstandby && r->shim &&
 	       promote_standby(r) == 0)
 		;
@@ -1763,7 +1776,7 @@ static int check_external(struct runner *r)
 		cancelled = s && strcmp((const char *)s, "cancelled") == 0;
 	}
 	sqlite3_reset(r->s_expstate);
-	if (cancelled && !r->stopping)
+	if (cancelled && (!r->stopping || r->stopping == 3))
 		r->stopping = 1;
 	/* waiting trials that were cancelled, or all once the run stops */
 	if (r->nstandby)
@@ -2212,7 +2225,10 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	r.mem_req = r.spec->resources.memory;
 	r.gpu_req = r.spec->resources.gpu;
 	r.threads = r.cpu_req > 0 ? (int)ceil(r.cpu_req) : 1;
-	if ((rc = prepare_all(&r)))
+	if ((rc = tc_rec_select(j, name, o->limit, o->only, o->nonly, err)) ||
+	    (rc = tc_rec_failfast_init(j, name, r.spec, o->max_failures, &r.ff,
+				       err)) ||
+	    (rc = prepare_all(&r)))
 		goto out;
 	if (tc_local_status_path(j->dir, name, r.status_path,
 				 sizeof(r.status_path))) {
@@ -2273,6 +2289,11 @@ out:
 		}
 		sum->interrupted = r.stopping == 2;
 		sum->cancelled = r.stopping == 1;
+		/* it stopped something only if something waits */
+		sum->failfast = r.stopping == 3 && sum->counts[TC_ST_QUEUED] > 0;
+		sum->failed = r.ff.failed;
+		sum->max_failures = r.ff.max;
+		memcpy(sum->failed_trial, r.ff.trial, sizeof(r.ff.trial));
 	}
 out_kube:
 	tc_shim_close(r.shim);

@@ -35,6 +35,11 @@ struct tc_run_opts {
 	FILE *out;          /* progress goes here (stdout) */
 	int drain;          /* start nothing new: record what is running (and
 			       act on cancel requests), then return */
+	int max_failures;   /* -1: the spec's run.max_failures (see
+			       tc_rec_failfast in exec/record.h) */
+	long long limit;    /* > 0: start only trials with index < limit */
+	const char *const *only; /* else, when nonly > 0: only these ids */
+	size_t nonly;
 
 	/* the kubernetes backend */
 	const char *kubeconfig; /* --kubeconfig; NULL: $KUBECONFIG, ... */
@@ -50,6 +55,10 @@ struct tc_run_summary {
 	long long total;
 	int interrupted;
 	int cancelled;       /* the experiment was cancelled */
+	int failfast;        /* run.max_failures stopped it: */
+	long long failed;    /* attempts failed in this run, */
+	int max_failures;    /* the limit, */
+	char failed_trial[16]; /* the trial that failed last */
 };
 
 /* Takes the experiment's runner lock (TC_ERR_STATE when another runner

@@ -2003,11 +2003,12 @@ static int get_duration(struct ctx *c, const yaml_node_t *x, const char *what,
 
 static int parse_run(struct ctx *c, const yaml_node_t *n)
 {
-	enum { F_PARALLEL, F_TIMEOUT, F_RETRIES, F_BACKOFF, F_N };
+	enum { F_PARALLEL, F_TIMEOUT, F_RETRIES, F_BACKOFF, F_MAXFAIL, F_N };
 	struct field f[F_N] = {{"parallel", NULL, NULL},
 			       {"timeout", NULL, NULL},
 			       {"retries", NULL, NULL},
-			       {"backoff", NULL, NULL}};
+			       {"backoff", NULL, NULL},
+			       {"max_failures", NULL, NULL}};
 	struct tc_spec *s = c->spec;
 	long long v;
 	int ok, rc;
@@ -2044,6 +2045,15 @@ static int parse_run(struct ctx *c, const yaml_node_t *n)
 				  &s->run.backoff);
 		if (rc)
 			return rc;
+	}
+	if (f[F_MAXFAIL].val) {
+		rc = get_int(c, f[F_MAXFAIL].val, 0, INT_MAX,
+			     "run.max_failures must be an integer ≥ 0 (0: never "
+			     "stop)",
+			     &v);
+		if (rc)
+			return rc;
+		s->run.max_failures = (int)v;
 	}
 	return 0;
 }
@@ -3386,6 +3396,7 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 	}
 	s->run.parallel = 1;
 	s->run.backoff = 1.0;
+	s->run.max_failures = 3;
 	if (f[T_RUN].val) {
 		rc = parse_run(c, f[T_RUN].val);
 		if (rc)

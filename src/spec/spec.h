@@ -148,6 +148,10 @@ struct tc_spec {
 		int retries;       /* >= 0, default 0 */
 		double backoff;    /* seconds before the first retry, default 1;
 				      doubles each attempt, capped at 300 */
+		int max_failures;  /* >= 0, default 3: stop starting trials
+				      after this many failed attempts while
+				      none succeeded (exec/record.h); 0 =
+				      never */
 	} run;
 
 	const char *backend; /* "local" (default) or "kubernetes" */

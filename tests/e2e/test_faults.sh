@@ -125,7 +125,8 @@ tc_run logs rt 0 --attempt 3
 expect_rc 2 "logs --attempt 3 of a trial with 2 attempts: error"
 tc_run report rt --format json
 expect_eq "$(printf '%s' "$OUT" | jget - '[t["attempts"] for t in d["trials"]]')" "[2, 2]" "report counts both attempts"
-tc_run run retry-fail.yaml -q
+# (4 failed attempts and no success: fail fast would stop at 3)
+tc_run run retry-fail.yaml -q --max-failures 0
 expect_rc 1 "a trial failing every time: exit 1"
 expect_eq "$(tc status rt-fail --format json | jget - '[(t["state"], t["attempts"], t["reason"]) for t in d["trials"]]')" \
 	'[["failed", 2, "exit code 1"], ["failed", 2, "exit code 1"]]' "retries exhausted: failed after 1 + 1 attempts"

@@ -272,6 +272,7 @@ static void test_defaults_and_script(void **state)
 	assert_true(s->run.timeout == 0);
 	assert_int_equal(s->run.retries, 0);
 	assert_true(s->run.backoff == 1.0);
+	assert_int_equal(s->run.max_failures, 3);
 	assert_string_equal(s->backend, "local");
 	assert_int_equal(s->nodes, 1);
 	assert_int_equal(tc_spec_param_index(s, "x", 1), -1);
@@ -296,7 +297,7 @@ static void test_everything_else(void **state)
 		"  regex: 'loss=(?<loss>[0-9.]+)'\n"
 		"resources: {cpu: 500m, memory: 1e9, gpu: 2}\n"
 		"run: {timeout: 1h30m, backoff: 250ms, retries: 0, parallel: "
-		"64}\n"
+		"64, max_failures: 0}\n"
 		"backend: kubernetes\n"
 		"nodes: 4\n"
 		"kubernetes:\n"
@@ -336,6 +337,7 @@ static void test_everything_else(void **state)
 	assert_true(s->run.timeout == 5400.0);
 	assert_true(fabs(s->run.backoff - 0.25) < 1e-12);
 	assert_int_equal(s->run.parallel, 64);
+	assert_int_equal(s->run.max_failures, 0);
 	assert_string_equal(s->backend, "kubernetes");
 	assert_int_equal(s->nodes, 4);
 
@@ -662,6 +664,10 @@ static void test_bad_run_resources(void **state)
 		     "run.parallel");
 	expect_error(PARAMS "run: {retries: -1}\n", 6, 16,
 		     "run.retries must be an integer ≥ 0");
+	expect_error(PARAMS "run: {max_failures: -1}\n", 6, 21,
+		     "run.max_failures must be an integer ≥ 0");
+	expect_error(PARAMS "run: {max_failures: 2.5}\n", 6, 21,
+		     "run.max_failures must be an integer ≥ 0");
 	expect_error(PARAMS "run: {timeout: 1.5.5}\n", 6, 16,
 		     "run.timeout must be a duration");
 	expect_error(PARAMS "run: {timeout: -5}\n", 6, 16,
