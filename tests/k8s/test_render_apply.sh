@@ -68,9 +68,9 @@ cleanup_objects() {
 }
 cleanup_objects
 
-tc_run plan one.yaml --render out --backend kubernetes --namespace "$NS" -o csv
+tc_run plan one.yaml --render out/one --backend kubernetes --namespace "$NS" -o csv
 expect_rc 0 "render the one-pod experiment"
-tc_run plan two.yaml --render out --namespace "$NS" -o csv
+tc_run plan two.yaml --render out/two --namespace "$NS" -o csv
 expect_rc 0 "render the two-node experiment (backend: kubernetes in the spec)"
 one_ids=$(trial_ids one.yaml)
 two_id=$(trial_ids two.yaml)
