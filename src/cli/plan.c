@@ -500,7 +500,7 @@ int cmd_plan(int argc, char **argv)
 			"; run draws a new one and records it (`trainctl run --seed "
 			"%" PRIu64 "` runs this plan)\n",
 			seed, seed);
-	state_dir = tc_state_dir_resolve(tc_arg(&a, plan_opts, "state-dir"), a.pos[0]);
+	state_dir = tc_state_dir_resolve(tc_arg(&a, plan_opts, "state-dir"));
 	if ((rc = tc_plan_new(spec, seed, &plan, &err)) || !state_dir) {
 		if (!rc)
 			tc_error_set(&err, TC_ERR_NOMEM, "out of memory");

@@ -125,8 +125,8 @@ static int detach(struct tc_journal **jp, const char *name)
 	}
 	if (pid > 0) {
 		printf("experiment '%s' runs in the background (pid %d); output "
-		       "in %s\nfollow it with: trainctl status %s --watch\n",
-		       name, (int)pid, path, name);
+		       "in %s\nfollow it with: trainctl status%s %s --watch\n",
+		       name, (int)pid, path, tc_state_hint(dir), name);
 		free(dir);
 		return 1;
 	}
@@ -162,15 +162,16 @@ static void test_stop(const char *point)
 		raise(SIGSTOP);
 }
 
-static int summarize(const char *name, const struct tc_run_summary *s)
+static int summarize(const char *name, const char *hint,
+		     const struct tc_run_summary *s)
 {
 	long long ok = s->counts[TC_ST_SUCCEEDED];
 	long long bad = s->total - ok;
 
 	if (s->interrupted)
 		printf("interrupted: %lld of %lld trials succeeded; continue with "
-		       "`trainctl resume %s`\n",
-		       ok, s->total, name);
+		       "`trainctl resume%s %s`\n",
+		       ok, s->total, hint, name);
 	else if (s->cancelled)
 		printf("cancelled: %lld of %lld trials succeeded\n", ok, s->total);
 	else
@@ -179,9 +180,9 @@ static int summarize(const char *name, const struct tc_run_summary *s)
 		       ok, s->counts[TC_ST_FAILED], s->counts[TC_ST_TIMED_OUT],
 		       s->counts[TC_ST_CANCELLED], s->total);
 	if (!s->interrupted)
-		printf("see: trainctl results %s   trainctl best %s   trainctl "
-		       "report %s\n",
-		       name, name, name);
+		printf("see: trainctl results%s %s   trainctl best%s %s   "
+		       "trainctl report%s %s\n",
+		       hint, name, hint, name, hint, name);
 	return bad == 0 ? TC_EXIT_OK : TC_EXIT_FAILED;
 }
 
@@ -192,10 +193,12 @@ int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 	struct tc_run_opts o;
 	struct tc_run_summary sum;
 	struct tc_error err;
+	char hint[sizeof("") + PATH_MAX * 4 + 32];
 	int rc;
 
 	if (run_opts_from_args(verb, a, opts, &o))
 		return TC_EXIT_USAGE;
+	snprintf(hint, sizeof(hint), "%s", tc_state_hint((*jp)->dir));
 	o.requeue_interrupted = requeue_interrupted;
 	if (tc_arg(a, opts, "detach")) {
 		rc = detach(jp, name);
@@ -212,7 +215,7 @@ int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 	rc = tc_runner_run(*jp, name, &o, &sum, &err);
 	if (rc)
 		return tc_fail(verb, &err);
-	return summarize(name, &sum);
+	return summarize(name, hint, &sum);
 }
 
 /* The spec file changed since the experiment started?  Returns 0 when it
@@ -321,7 +324,7 @@ int cmd_run(int argc, char **argv)
 		return tc_usage_error("run", "nodes > 1 needs --backend kubernetes "
 				      "(a multi-node trial spans several pods)");
 	}
-	state_dir = tc_state_dir_resolve(tc_arg(&a, run_opts, "state-dir"), a.pos[0]);
+	state_dir = tc_state_dir_resolve(tc_arg(&a, run_opts, "state-dir"));
 	abs = tc_abspath(a.pos[0]);
 	if (!state_dir || !abs) {
 		rc = tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
@@ -337,9 +340,11 @@ int cmd_run(int argc, char **argv)
 		if (!tc_arg(&a, run_opts, "resume")) {
 			fprintf(stderr,
 				"trainctl run: experiment '%s' already exists in %s;\n"
-				"continue it with `trainctl resume %s` (or `trainctl "
-				"run --resume %s`), or rename it in the spec\n",
-				spec->name, state_dir, spec->name, a.pos[0]);
+				"continue it with `trainctl resume%s %s` (or "
+				"`trainctl run --resume%s %s`), or rename it in "
+				"the spec\n",
+				spec->name, state_dir, tc_state_hint(state_dir),
+				spec->name, tc_state_hint(state_dir), a.pos[0]);
 			rc = TC_EXIT_USAGE;
 			goto out;
 		}

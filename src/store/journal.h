@@ -112,9 +112,16 @@ int tc_journal_event(struct tc_journal *j, const char *exp, const char *trial,
 int tc_journal_has_experiment(struct tc_journal *j, const char *name,
 			      struct tc_error *err);
 
-/* The state directory to use: --state-dir if given, else $TRAINCTL_HOME,
- * else .trainctl next to the spec (spec_path may be NULL: then ./.trainctl).
- * Returns a malloc'd absolute path. */
-char *tc_state_dir_resolve(const char *flag, const char *spec_path);
+/* The state directory, found as git finds .git: --state-dir (flag) if
+ * given, else $TRAINCTL_HOME, else the nearest directory named .trainctl
+ * in the current directory or its parents, else ./.trainctl (where `run`
+ * and `plan` create it).  The one rule for every verb, with a spec or
+ * without.  Returns a malloc'd absolute path, NULL when out of memory. */
+char *tc_state_dir_resolve(const char *flag);
+
+/* Is dir (absolute) the directory tc_state_dir_resolve(NULL) finds from
+ * here?  When it is not, a command printed for the user to run next must
+ * say --state-dir. */
+int tc_state_dir_is_default(const char *dir);
 
 #endif
