@@ -112,6 +112,9 @@ int cmd_validate(int argc, char **argv)
 			tc_spec_free(spec);
 			return tc_fail_spec("validate", &err);
 		}
+	} else if ((rc = tc_k8s_check(spec, &err))) {
+		tc_spec_free(spec);
+		return tc_fail_spec("validate", &err);
 	}
 	if ((rc = tc_plan_new(spec, tc_pick_seed(spec, NULL, &picked), &plan, &err))) {
 		tc_spec_free(spec);
