@@ -114,8 +114,8 @@ int tc_journal_has_experiment(struct tc_journal *j, const char *name,
 
 /* The state directory, found as git finds .git: --state-dir (flag) if
  * given, else $TRAINCTL_HOME, else the nearest directory named .trainctl
- * in the current directory or its parents, else ./.trainctl (where `run`
- * and `plan` create it).  The one rule for every verb, with a spec or
+ * in the current directory or its parents, else ./.trainctl (which `run`
+ * creates).  The one rule for every verb, with a spec or
  * without.  Returns a malloc'd absolute path, NULL when out of memory. */
 char *tc_state_dir_resolve(const char *flag);
 
