@@ -118,4 +118,19 @@ tc_run run configs/flagged.yaml --state-dir "$TC_WORK/my state"
 expect_rc 2 "a second run of it is refused"
 expect_contains "$ERR" "trainctl resume --state-dir '$TC_WORK/my state' flagged" "its hint names the state directory too"
 
+# run --detach: its "follow it with" hint works from here too
+spec detached
+tc_run run configs/detached.yaml --detach --state-dir "$TC_WORK/my state"
+expect_rc 0 "run --detach with --state-dir"
+hint=$(printf '%s\n' "$OUT" | sed -n 's/^follow it with: trainctl //p')
+expect_eq "$hint" "status --state-dir '$TC_WORK/my state' detached --watch" \
+	"the detach hint names the state directory"
+done_detached() {
+	"$TRAINCTL" status detached --state-dir "$TC_WORK/my state" --format json |
+		jget - "d['counts'].get('succeeded', 0)" | grep -qx 2
+}
+wait_for 30 "the detached run to finish" done_detached
+eval "tc_run ${hint% --watch}"
+expect_rc 0 "and works from where it was printed"
+
 tc_done
