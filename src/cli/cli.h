@@ -103,10 +103,8 @@ int tc_open_existing(const char *state_flag, struct tc_journal **j,
 int tc_open_readonly(const char *state_flag, struct tc_journal **j,
 		     struct tc_error *err);
 
-/* What a command printed for the user to run next must add so that it
- * works from the current directory: "" when state_dir is the one found
- * from here anyway, else " --state-dir DIR" (quoted for the shell when
- * needed).  A static buffer, valid until the next call. */
+/* tc_state_dir_hint() into a static buffer, valid until the next call:
+ * "" or " --state-dir DIR", for the commands a verb prints. */
 const char *tc_state_hint(const char *state_dir);
 
 /* Resolve a TRIAL argument to an id: an id, a unique id prefix, an index,

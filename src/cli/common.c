@@ -340,29 +340,9 @@ int tc_open_readonly(const char *state_flag, struct tc_journal **j,
 
 const char *tc_state_hint(const char *state_dir)
 {
-	static char buf[PATH_MAX * 4 + 32];
-	const char *safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			   "0123456789_./+-,:@%";
-	char *w = buf;
+	static char buf[TC_STATE_HINT_MAX];
 
-	if (!state_dir || tc_state_dir_is_default(state_dir))
-		return "";
-	w += sprintf(w, " --state-dir ");
-	if (state_dir[strspn(state_dir, safe)] == '\0') {
-		snprintf(w, sizeof(buf) - 16, "%s", state_dir);
-		return buf;
-	}
-	/* quoted for the shell: 'it'\''s' */
-	*w++ = '\'';
-	for (const char *r = state_dir; *r && w < buf + sizeof(buf) - 8; r++) {
-		if (*r == '\'') {
-			memcpy(w, "'\\''", 4);
-			w += 4;
-		} else
-			*w++ = *r;
-	}
-	*w++ = '\'';
-	*w = '\0';
+	tc_state_dir_hint(state_dir, buf, sizeof(buf));
 	return buf;
 }
 
@@ -436,8 +416,9 @@ int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 				    idx < 0 ? "'%s' is not an index: write #N, N a "
 					      "trial's index in '%s'"
 					    : "no trial with index %s in '%s' (see "
-					      "`trainctl status %s`)",
-				    idx < 0 ? arg : digits, exp, exp);
+					      "`trainctl status%s %s`)",
+				    idx < 0 ? arg : digits, exp,
+				    idx < 0 ? "" : tc_state_hint(j->dir), exp);
 	}
 	if (!*arg)
 		n = 0;
@@ -465,8 +446,9 @@ int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 				    arg, exp);
 	return tc_error_set(err, TC_ERR_NOTFOUND,
 			    "no trial '%s' in experiment '%s' (give an id, an id "
-			    "prefix, an index or #index; see `trainctl status %s`)",
-			    arg, exp, exp);
+			    "prefix, an index or #index; see `trainctl status%s "
+			    "%s`)",
+			    arg, exp, tc_state_hint(j->dir), exp);
 }
 
 unsigned tc_fmt_mask(int first, ...)

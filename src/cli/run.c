@@ -193,12 +193,12 @@ int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 	struct tc_run_opts o;
 	struct tc_run_summary sum;
 	struct tc_error err;
-	char hint[sizeof("") + PATH_MAX * 4 + 32];
+	char hint[TC_STATE_HINT_MAX];
 	int rc;
 
 	if (run_opts_from_args(verb, a, opts, &o))
 		return TC_EXIT_USAGE;
-	snprintf(hint, sizeof(hint), "%s", tc_state_hint((*jp)->dir));
+	tc_state_dir_hint((*jp)->dir, hint, sizeof(hint));
 	o.requeue_interrupted = requeue_interrupted;
 	if (tc_arg(a, opts, "detach")) {
 		rc = detach(jp, name);

@@ -2178,12 +2178,17 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	if (lockfd < 0) {
 		int e = errno;
 
-		if (e == EWOULDBLOCK)
+		if (e == EWOULDBLOCK) {
+			char hint[TC_STATE_HINT_MAX];
+
+			tc_state_dir_hint(j->dir, hint, sizeof(hint));
 			return tc_error_set(err, TC_ERR_STATE,
 					    "experiment '%s' is being run by "
 					    "another trainctl (pid %d; see "
-					    "`trainctl status %s`)",
-					    name, tc_runner_alive(j, name), name);
+					    "`trainctl status%s %s`)",
+					    name, tc_runner_alive(j, name), hint,
+					    name);
+		}
 		return tc_error_set(err, TC_ERR_STATE,
 				    "cannot lock experiment '%s': %s", name,
 				    tc_fs_strerror(e));

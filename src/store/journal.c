@@ -440,3 +440,30 @@ int tc_state_dir_is_default(const char *dir)
 	free(d);
 	return same;
 }
+
+void tc_state_dir_hint(const char *dir, char *buf, size_t len)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./+-,:@%";
+	size_t n;
+
+	buf[0] = '\0';
+	if (!dir || tc_state_dir_is_default(dir))
+		return;
+	n = (size_t)snprintf(buf, len, " --state-dir ");
+	if (dir[strspn(dir, safe)] == '\0') {
+		snprintf(buf + n, len - n, "%s", dir);
+		return;
+	}
+	/* quoted for the shell: 'it'\''s' */
+	buf[n++] = '\'';
+	for (const char *r = dir; *r && n + 6 < len; r++) {
+		if (*r == '\'') {
+			memcpy(buf + n, "'\\''", 4);
+			n += 4;
+		} else
+			buf[n++] = *r;
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+}

@@ -40,6 +40,8 @@
 #ifndef TC_JOURNAL_H
 #define TC_JOURNAL_H
 
+#include <limits.h>
+#include <stddef.h>
 #include <sqlite3.h>
 
 #include "util/clock.h"
@@ -123,5 +125,13 @@ char *tc_state_dir_resolve(const char *flag);
  * here?  When it is not, a command printed for the user to run next must
  * say --state-dir. */
 int tc_state_dir_is_default(const char *dir);
+
+/* What a command printed for the user to run next must add so that it
+ * works from the current directory: "" when dir is the state directory
+ * found from here anyway, else " --state-dir DIR" (DIR quoted for the
+ * shell when needed).  Written into buf (len >= TC_STATE_HINT_MAX holds
+ * any path). */
+#define TC_STATE_HINT_MAX (PATH_MAX * 4 + 32)
+void tc_state_dir_hint(const char *dir, char *buf, size_t len);
 
 #endif

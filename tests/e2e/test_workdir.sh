@@ -118,6 +118,18 @@ tc_run run configs/flagged.yaml --state-dir "$TC_WORK/my state"
 expect_rc 2 "a second run of it is refused"
 expect_contains "$ERR" "trainctl resume --state-dir '$TC_WORK/my state' flagged" "its hint names the state directory too"
 
+# so do the hints in error messages
+tc_run logs flagged '#99' --state-dir "$TC_WORK/my state"
+expect_rc 2 "logs of a trial that is not there"
+hint=$(printf '%s\n' "$ERR" | sed -n 's/.*see `trainctl \([^`]*\)`.*/\1/p')
+expect_eq "$hint" "status --state-dir '$TC_WORK/my state' flagged" "its hint names the state directory"
+eval "tc_run $hint"
+expect_rc 0 "and works"
+tc_run logs nosuch 1 --state-dir "$TC_WORK/my state"
+expect_contains "$ERR" "(see \`trainctl ls --state-dir '$TC_WORK/my state'\`)" "no such experiment: the hint too"
+tc_run logs x '#99'
+expect_contains "$ERR" "(see \`trainctl status x\`)" "found from here: no --state-dir"
+
 # run --detach: its "follow it with" hint works from here too
 spec detached
 tc_run run configs/detached.yaml --detach --state-dir "$TC_WORK/my state"
