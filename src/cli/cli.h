@@ -92,9 +92,9 @@ int tc_fail_spec(const char *verb, struct tc_error *err);
 int tc_usage_error(const char *verb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Open the journal for a verb that names an experiment (state dir from
- * --state-dir, $TRAINCTL_HOME, or ./.trainctl).  Refuses to create one
- * when it does not exist (TC_ERR_NOTFOUND). */
+/* Open the journal for a verb that names an experiment (the state dir as
+ * tc_state_dir_resolve() finds it).  Refuses to create one when it does
+ * not exist (TC_ERR_NOTFOUND). */
 int tc_open_existing(const char *state_flag, struct tc_journal **j,
 		     struct tc_error *err);
 
@@ -102,6 +102,10 @@ int tc_open_existing(const char *state_flag, struct tc_journal **j,
  * (nothing in the state directory is created or written). */
 int tc_open_readonly(const char *state_flag, struct tc_journal **j,
 		     struct tc_error *err);
+
+/* tc_state_dir_hint() into a static buffer, valid until the next call:
+ * "" or " --state-dir DIR", for the commands a verb prints. */
+const char *tc_state_hint(const char *state_dir);
 
 /* Resolve a TRIAL argument to an id: an id, a unique id prefix, an index,
  * or #index.  Digits that are both an index and the unique prefix of

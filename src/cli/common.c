@@ -19,8 +19,8 @@
 
 static const struct tc_opt common_opts[] = {
 	{"state-dir", 0, 1, "DIR",
-	 "state directory (default: $TRAINCTL_HOME, else .trainctl next to "
-	 "the spec or in the current directory)"},
+	 "state directory (default: $TRAINCTL_HOME, else the nearest "
+	 ".trainctl here or above)"},
 	{"help", 'h', 0, NULL, "show this help"},
 };
 
@@ -298,7 +298,7 @@ int tc_usage_error(const char *verb, const char *fmt, ...)
 static int open_existing(const char *state_flag, int readonly,
 			 struct tc_journal **j, struct tc_error *err)
 {
-	char *dir = tc_state_dir_resolve(state_flag, NULL);
+	char *dir = tc_state_dir_resolve(state_flag);
 	char path[PATH_MAX];
 	struct stat st;
 	int rc;
@@ -308,10 +308,15 @@ static int open_existing(const char *state_flag, int readonly,
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	snprintf(path, sizeof(path), "%s/journal.db", dir);
 	if (stat(path, &st) != 0) {
-		tc_error_set(err, TC_ERR_NOTFOUND,
-			     "no trainctl state in %s (run from the directory of "
-			     "your experiment file, or pass --state-dir)",
-			     dir);
+		if (state_flag || getenv("TRAINCTL_HOME"))
+			tc_error_set(err, TC_ERR_NOTFOUND,
+				     "no trainctl state in %s", dir);
+		else
+			tc_error_set(err, TC_ERR_NOTFOUND,
+				     "no trainctl state here: no .trainctl in "
+				     "the current directory or its parents (run "
+				     "where you ran `trainctl run`, or pass "
+				     "--state-dir)");
 		free(dir);
 		return TC_ERR_NOTFOUND;
 	}
@@ -331,6 +336,14 @@ int tc_open_readonly(const char *state_flag, struct tc_journal **j,
 		     struct tc_error *err)
 {
 	return open_existing(state_flag, 1, j, err);
+}
+
+const char *tc_state_hint(const char *state_dir)
+{
+	static char buf[TC_STATE_HINT_MAX];
+
+	tc_state_dir_hint(state_dir, buf, sizeof(buf));
+	return buf;
 }
 
 /* The trial at index idx ("" when none); 0 or TC_ERR_DB. */
@@ -403,8 +416,9 @@ int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 				    idx < 0 ? "'%s' is not an index: write #N, N a "
 					      "trial's index in '%s'"
 					    : "no trial with index %s in '%s' (see "
-					      "`trainctl status %s`)",
-				    idx < 0 ? arg : digits, exp, exp);
+					      "`trainctl status%s %s`)",
+				    idx < 0 ? arg : digits, exp,
+				    idx < 0 ? "" : tc_state_hint(j->dir), exp);
 	}
 	if (!*arg)
 		n = 0;
@@ -432,8 +446,9 @@ int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 				    arg, exp);
 	return tc_error_set(err, TC_ERR_NOTFOUND,
 			    "no trial '%s' in experiment '%s' (give an id, an id "
-			    "prefix, an index or #index; see `trainctl status %s`)",
-			    arg, exp, exp);
+			    "prefix, an index or #index; see `trainctl status%s "
+			    "%s`)",
+			    arg, exp, tc_state_hint(j->dir), exp);
 }
 
 unsigned tc_fmt_mask(int first, ...)

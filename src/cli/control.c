@@ -46,7 +46,8 @@ static int open_exp(const char *verb, const struct tc_args *a,
 	rc = tc_journal_has_experiment(*j, a->pos[0], &err);
 	if (rc == 0)
 		tc_error_set(&err, TC_ERR_NOTFOUND,
-			     "no experiment '%s' (see `trainctl ls`)", a->pos[0]);
+			     "no experiment '%s' (see `trainctl ls%s`)", a->pos[0],
+			     tc_state_hint((*j)->dir));
 	if (rc <= 0) {
 		tc_journal_close(*j);
 		*j = NULL;
@@ -249,9 +250,9 @@ int cmd_cancel(int argc, char **argv)
 		goto out;
 	}
 	if (running && !runner_alive)
-		printf("no trainctl is running '%s': `trainctl resume %s` records "
-		       "their end\n",
-		       a.pos[0], a.pos[0]);
+		printf("no trainctl is running '%s': `trainctl resume%s %s` "
+		       "records their end\n",
+		       a.pos[0], tc_state_hint(j->dir), a.pos[0]);
 	rc = 0;
 	goto out;
 fail:
@@ -307,8 +308,8 @@ static int refuse_live(struct tc_journal *j, const char *exp, struct tc_error *e
 			rc = tc_error_set(err, TC_ERR_STATE,
 					  "trial %s (index %lld) is running: retry "
 					  "it once it has ended, or stop it first "
-					  "with `trainctl cancel %s %s`",
-					  id, idx, exp, id);
+					  "with `trainctl cancel%s %s %s`",
+					  id, idx, tc_state_hint(j->dir), exp, id);
 	}
 	sqlite3_finalize(st);
 	return rc;

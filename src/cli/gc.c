@@ -64,9 +64,9 @@ int cmd_gc(int argc, char **argv)
 		rc = tc_error_set(&err, TC_ERR_STATE,
 				  errno == EWOULDBLOCK
 					  ? "experiment '%s' is running: `trainctl "
-					    "cancel %s` first"
+					    "cancel%s %s` first"
 					  : "cannot lock experiment '%s'",
-				  a.pos[0], a.pos[0]);
+				  a.pos[0], tc_state_hint(j->dir), a.pos[0]);
 		goto fail;
 	}
 	if ((rc = tc_spec_parse_recorded(e.spec_path, e.spec_text,

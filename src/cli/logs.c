@@ -120,8 +120,8 @@ int cmd_logs(int argc, char **argv)
 		rc = tc_journal_has_experiment(j, a.pos[0], &err);
 		if (rc == 0)
 			rc = tc_error_set(&err, TC_ERR_NOTFOUND,
-					  "no experiment '%s' (see `trainctl ls`)",
-					  a.pos[0]);
+					  "no experiment '%s' (see `trainctl ls%s`)",
+					  a.pos[0], tc_state_hint(j->dir));
 		else if (rc > 0)
 			rc = tc_find_trial(j, a.pos[0], a.pos[1], id, &err);
 	}

@@ -112,6 +112,9 @@ int cmd_validate(int argc, char **argv)
 			tc_spec_free(spec);
 			return tc_fail_spec("validate", &err);
 		}
+	} else if ((rc = tc_k8s_check(spec, &err))) {
+		tc_spec_free(spec);
+		return tc_fail_spec("validate", &err);
 	}
 	if ((rc = tc_plan_new(spec, tc_pick_seed(spec, NULL, &picked), &plan, &err))) {
 		tc_spec_free(spec);
@@ -500,7 +503,7 @@ int cmd_plan(int argc, char **argv)
 			"; run draws a new one and records it (`trainctl run --seed "
 			"%" PRIu64 "` runs this plan)\n",
 			seed, seed);
-	state_dir = tc_state_dir_resolve(tc_arg(&a, plan_opts, "state-dir"), a.pos[0]);
+	state_dir = tc_state_dir_resolve(tc_arg(&a, plan_opts, "state-dir"));
 	if ((rc = tc_plan_new(spec, seed, &plan, &err)) || !state_dir) {
 		if (!rc)
 			tc_error_set(&err, TC_ERR_NOMEM, "out of memory");

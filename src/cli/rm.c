@@ -189,9 +189,10 @@ int cmd_rm(int argc, char **argv)
 		if (!force) {
 			rc = tc_error_set(&err, TC_ERR_STATE,
 					  "experiment '%s' is running: `trainctl "
-					  "cancel %s` first, or `trainctl rm %s "
-					  "--force`",
-					  name, name, name);
+					  "cancel%s %s` first, or `trainctl rm%s "
+					  "%s --force`",
+					  name, tc_state_hint(j->dir), name,
+					  tc_state_hint(j->dir), name);
 			goto fail;
 		}
 		fflush(stdout);
@@ -252,9 +253,9 @@ int cmd_rm(int argc, char **argv)
 	       ndirs == 1 ? "y" : "ies");
 	if (!local)
 		printf("objects it left on the cluster expire with their "
-		       "ttlSecondsAfterFinished (`trainctl gc %s` before `rm` "
-		       "deletes them at once)\n",
-		       name);
+		       "ttlSecondsAfterFinished (`trainctl gc%s %s` before "
+		       "`rm` deletes them at once)\n",
+		       tc_state_hint(j->dir), name);
 	rc = 0;
 	goto out;
 fail:

@@ -243,8 +243,8 @@ static int detach(struct tc_journal **jp, const char *name)
 	}
 	if (pid > 0) {
 		printf("experiment '%s' runs in the background (pid %d); output "
-		       "in %s\nfollow it with: trainctl status %s --watch\n",
-		       name, (int)pid, path, name);
+		       "in %s\nfollow it with: trainctl status%s %s --watch\n",
+		       name, (int)pid, path, tc_state_hint(dir), name);
 		free(dir);
 		return 1;
 	}
@@ -280,8 +280,8 @@ static void test_stop(const char *point)
 		raise(SIGSTOP);
 }
 
-static int summarize(const char *name, const struct tc_run_summary *s,
-		     int picked)
+static int summarize(const char *name, const char *hint,
+		     const struct tc_run_summary *s, int picked)
 {
 	long long ok = s->counts[TC_ST_SUCCEEDED];
 	long long queued = s->counts[TC_ST_QUEUED];
@@ -290,8 +290,8 @@ static int summarize(const char *name, const struct tc_run_summary *s,
 
 	if (s->interrupted)
 		printf("interrupted: %lld of %lld trials succeeded; continue with "
-		       "`trainctl resume %s`\n",
-		       ok, s->total, name);
+		       "`trainctl resume%s %s`\n",
+		       ok, s->total, hint, name);
 	else if (s->cancelled)
 		printf("cancelled: %lld of %lld trials succeeded\n", ok, s->total);
 	else if (s->failfast)
@@ -305,18 +305,18 @@ static int summarize(const char *name, const struct tc_run_summary *s,
 		       ok, s->counts[TC_ST_FAILED], s->counts[TC_ST_TIMED_OUT],
 		       s->counts[TC_ST_CANCELLED], s->total);
 	if (!s->interrupted && !s->failfast && queued > 0 && picked)
-		printf("%lld trial%s still queued: run %s with `trainctl resume "
-		       "%s`\n",
+		printf("%lld trial%s still queued: run %s with `trainctl resume"
+		       "%s %s`\n",
 		       queued, queued == 1 ? "" : "s", queued == 1 ? "it" : "them",
-		       name);
+		       hint, name);
 	if (s->failfast)
-		printf("fix the cause, then `trainctl resume %s` runs the %lld "
+		printf("fix the cause, then `trainctl resume%s %s` runs the %lld "
 		       "queued trial%s\n",
-		       name, queued, queued == 1 ? "" : "s");
+		       hint, name, queued, queued == 1 ? "" : "s");
 	if (!s->interrupted)
-		printf("see: trainctl results %s   trainctl best %s   trainctl "
-		       "report %s\n",
-		       name, name, name);
+		printf("see: trainctl results%s %s   trainctl best%s %s   "
+		       "trainctl report%s %s\n",
+		       hint, name, hint, name, hint, name);
 	return bad == 0 && !s->failfast ? TC_EXIT_OK : TC_EXIT_FAILED;
 }
 
@@ -329,10 +329,12 @@ int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 	struct tc_error err;
 	char **only = NULL;
 	const char *s;
+	char hint[TC_STATE_HINT_MAX];
 	int rc;
 
 	if (run_opts_from_args(verb, a, opts, &o))
 		return TC_EXIT_USAGE;
+	tc_state_dir_hint((*jp)->dir, hint, sizeof(hint));
 	o.requeue_interrupted = requeue_interrupted;
 	tc_error_clear(&err);
 	if ((s = tc_arg(a, opts, "only"))) {
@@ -360,7 +362,7 @@ int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 		return tc_fail(verb, &err);
 	if (sum.failfast)
 		explain_failfast(*jp, &sum);
-	return summarize(name, &sum, o.limit > 0 || o.nonly > 0);
+	return summarize(name, hint, &sum, o.limit > 0 || o.nonly > 0);
 }
 
 /* The spec file changed since the experiment started?  Returns 0 when it
@@ -469,7 +471,7 @@ int cmd_run(int argc, char **argv)
 		return tc_usage_error("run", "nodes > 1 needs --backend kubernetes "
 				      "(a multi-node trial spans several pods)");
 	}
-	state_dir = tc_state_dir_resolve(tc_arg(&a, run_opts, "state-dir"), a.pos[0]);
+	state_dir = tc_state_dir_resolve(tc_arg(&a, run_opts, "state-dir"));
 	abs = tc_abspath(a.pos[0]);
 	if (!state_dir || !abs) {
 		rc = tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
@@ -485,9 +487,11 @@ int cmd_run(int argc, char **argv)
 		if (!tc_arg(&a, run_opts, "resume")) {
 			fprintf(stderr,
 				"trainctl run: experiment '%s' already exists in %s;\n"
-				"continue it with `trainctl resume %s` (or `trainctl "
-				"run --resume %s`), or rename it in the spec\n",
-				spec->name, state_dir, spec->name, a.pos[0]);
+				"continue it with `trainctl resume%s %s` (or "
+				"`trainctl run --resume%s %s`), or rename it in "
+				"the spec\n",
+				spec->name, state_dir, tc_state_hint(state_dir),
+				spec->name, tc_state_hint(state_dir), a.pos[0]);
 			rc = TC_EXIT_USAGE;
 			goto out;
 		}

@@ -104,6 +104,7 @@ struct runner {
 	struct tc_journal *j;
 	struct tc_spec *spec;
 	struct tc_exp_info exp;
+	char *workdir; /* where trials run (tc_spec_workdir) */
 	const struct tc_run_opts *o;
 	struct tc_error *err;
 	struct tc_metric_regex *re;
@@ -1211,7 +1212,7 @@ static int launch(struct runner *r, struct live *lv)
 	l.after = lv->pred ? lv->pred->id : NULL;
 	l.trial_dir = lv->dir;
 	l.slot = slot_of(r, lv);
-	l.cwd = r->exp.spec_dir;
+	l.cwd = r->workdir;
 	l.argv = argv;
 	l.envp = envp;
 	l.attempt = lv->attempt;
@@ -2190,12 +2191,17 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	if (lockfd < 0) {
 		int e = errno;
 
-		if (e == EWOULDBLOCK)
+		if (e == EWOULDBLOCK) {
+			char hint[TC_STATE_HINT_MAX];
+
+			tc_state_dir_hint(j->dir, hint, sizeof(hint));
 			return tc_error_set(err, TC_ERR_STATE,
 					    "experiment '%s' is being run by "
 					    "another trainctl (pid %d; see "
-					    "`trainctl status %s`)",
-					    name, tc_runner_alive(j, name), name);
+					    "`trainctl status%s %s`)",
+					    name, tc_runner_alive(j, name), hint,
+					    name);
+		}
 		return tc_error_set(err, TC_ERR_STATE,
 				    "cannot lock experiment '%s': %s", name,
 				    tc_fs_strerror(e));
@@ -2219,6 +2225,10 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	}
 	if ((rc = tc_runner_check(r.spec, o, err)))
 		goto out;
+	if (!(r.workdir = tc_spec_workdir(r.spec, r.exp.spec_dir))) {
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	capacity(o, &r.cpu_cap, &r.mem_cap, &r.ngpus);
 	r.parallel = o->parallel > 0 ? o->parallel : r.spec->run.parallel;
 	r.cpu_req = r.spec->resources.cpu;
@@ -2311,6 +2321,7 @@ out_kube:
 	finalize_all(&r);
 	tc_metric_regex_free(r.re);
 	tc_spec_free(r.spec);
+	free(r.workdir);
 	tc_exp_info_free(&r.exp);
 	close(lockfd);
 	return rc;

@@ -691,6 +691,8 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 	set(&b, ctr, "image", json_string(kstr(spec, "image") ? kstr(spec, "image")
 							      : ""));
 	set(&b, ctr, "command", copy(t->argv));
+	if (spec->workdir && spec->workdir[0] == '/')
+		set(&b, ctr, "workingDir", json_string(spec->workdir));
 	set(&b, ctr, "env", container_env(&b, spec, t, job));
 	if ((res = container_resources(&b, spec)))
 		set(&b, ctr, "resources", res);
@@ -820,6 +822,14 @@ int tc_k8s_check(const struct tc_spec *spec, struct tc_error *err)
 				   "trials run in, e.g. image: "
 				   "ghcr.io/lab/train:1.4)");
 	}
+	if (spec->workdir && spec->workdir[0] != '/')
+		return tc_error_at(err, TC_ERR_SPEC, spec->path,
+				   spec->workdir_pos.line, spec->workdir_pos.col,
+				   "workdir '%s' is relative: on the kubernetes "
+				   "backend it is the container's working "
+				   "directory and must be absolute (or leave it "
+				   "out: the image's is used)",
+				   spec->workdir);
 	if (spec->nodes > MAX_INDEXED) {
 		top_key_pos(spec, "nodes", &line, &col);
 		return tc_error_at(err, TC_ERR_SPEC, spec->path, line, col,

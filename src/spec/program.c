@@ -58,21 +58,51 @@ static size_t path_programs(char ***out)
 	return n;
 }
 
-int tc_spec_check_program(const struct tc_spec *spec, const char *cwd,
-			  struct tc_error *err)
+char *tc_spec_workdir(const struct tc_spec *spec, const char *spec_dir)
 {
-	const struct tc_str *prog;
-	char found[PATH_MAX];
-	int why;
+	char *joined, *abs;
 
-	if (!spec->command || spec->ncommand == 0)
-		return 0; /* a script: /bin/sh runs it */
-	prog = &spec->command[0];
-	if (strstr(prog->text, "{{"))
-		return 0; /* decided per trial */
-	why = tc_find_program(prog->text, cwd, found, sizeof(found));
-	if (why == 0)
-		return 0;
+	if (!spec->workdir)
+		return tc_abspath(spec_dir);
+	if (spec->workdir[0] == '/')
+		return tc_abspath(spec->workdir);
+	if (asprintf(&joined, "%s/%s", spec_dir, spec->workdir) < 0)
+		return NULL;
+	abs = tc_abspath(joined);
+	free(joined);
+	return abs;
+}
+
+/* workdir must be a directory we can enter. */
+static int check_workdir(const struct tc_spec *spec, const char *dir,
+			 struct tc_error *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0)
+		return tc_error_at(err, TC_ERR_SPEC, spec->path,
+				   spec->workdir_pos.line, spec->workdir_pos.col,
+				   "workdir '%s' does not exist (%s)",
+				   spec->workdir, dir);
+	if (!S_ISDIR(st.st_mode))
+		return tc_error_at(err, TC_ERR_SPEC, spec->path,
+				   spec->workdir_pos.line, spec->workdir_pos.col,
+				   "workdir '%s' is not a directory (%s)",
+				   spec->workdir, dir);
+	if (access(dir, X_OK) != 0)
+		return tc_error_at(err, TC_ERR_SPEC, spec->path,
+				   spec->workdir_pos.line, spec->workdir_pos.col,
+				   "workdir '%s' cannot be entered (%s): %s",
+				   spec->workdir, dir, strerror(errno));
+	return 0;
+}
+
+/* Why command[0] (prog) does not run from cwd: why is tc_find_program's
+ * answer, found the file it looked at. */
+static int report(const struct tc_spec *spec, const struct tc_str *prog,
+		  int why, const char *found, const char *cwd,
+		  struct tc_error *err)
+{
 	if (why == EACCES)
 		return tc_error_at(err, TC_ERR_SPEC, spec->path, prog->pos.line,
 				   prog->pos.col,
@@ -103,4 +133,33 @@ int tc_spec_check_program(const struct tc_spec *spec, const char *cwd,
 		free(names);
 	}
 	return TC_ERR_SPEC;
+}
+
+int tc_spec_check_program(const struct tc_spec *spec, const char *spec_dir,
+			  struct tc_error *err)
+{
+	const struct tc_str *prog;
+	char found[PATH_MAX], *cwd;
+	int why;
+
+	if (!(cwd = tc_spec_workdir(spec, spec_dir)))
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	why = spec->workdir ? check_workdir(spec, cwd, err) : 0;
+	if (why || !spec->command || spec->ncommand == 0) {
+		free(cwd);
+		return why; /* a script: /bin/sh runs it */
+	}
+	prog = &spec->command[0];
+	if (strstr(prog->text, "{{")) {
+		free(cwd);
+		return 0; /* decided per trial */
+	}
+	why = tc_find_program(prog->text, cwd, found, sizeof(found));
+	if (why == 0) {
+		free(cwd);
+		return 0;
+	}
+	why = report(spec, prog, why, found, cwd, err);
+	free(cwd);
+	return why;
 }

@@ -3285,12 +3285,13 @@ static int check_templates(struct ctx *c, const yaml_node_t *cmd,
 static const char *const top_keys[] = {
 	"version",   "name",   "command", "script",  "env",
 	"parameters", "search", "metric",  "resources", "run",
-	"backend",   "nodes",  "kubernetes",
+	"backend",   "nodes",  "kubernetes", "workdir",
 };
 
 enum {
 	T_VERSION, T_NAME, T_COMMAND, T_SCRIPT, T_ENV, T_PARAMETERS, T_SEARCH,
-	T_METRIC, T_RESOURCES, T_RUN, T_BACKEND, T_NODES, T_KUBERNETES, T_N
+	T_METRIC, T_RESOURCES, T_RUN, T_BACKEND, T_NODES, T_KUBERNETES,
+	T_WORKDIR, T_N
 };
 
 static int parse_root(struct ctx *c, const yaml_node_t *root)
@@ -3410,6 +3411,13 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 		if (rc)
 			return rc;
 		s->backend = backends[b];
+	}
+	if (f[T_WORKDIR].val) {
+		rc = get_string(c, f[T_WORKDIR].val, "workdir", "'..' or "
+				"/srv/project", &s->workdir);
+		if (rc)
+			return rc;
+		s->workdir_pos = node_pos(f[T_WORKDIR].val);
 	}
 	s->nodes = 1;
 	if (f[T_NODES].val) {

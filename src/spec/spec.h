@@ -154,6 +154,9 @@ struct tc_spec {
 				      never */
 	} run;
 
+	const char *workdir; /* as written, or NULL: the spec's directory
+				(see tc_spec_workdir) */
+	struct tc_pos workdir_pos; /* of the value */
 	const char *backend; /* "local" (default) or "kubernetes" */
 	int nodes;           /* default 1 */
 	json_t *kubernetes;  /* the kubernetes: mapping as JSON (owned by the
@@ -207,11 +210,18 @@ int tc_parse_duration(const char *s, double *seconds); /* "90s", "30m", "2h",
 const char *tc_did_you_mean(const char *word, const char *const *candidates,
 			    size_t n);
 
-/* For the local backend: does command[0] name a program that runs from
- * directory cwd (a path relative to it, or a name in $PATH)?  0, or
- * TC_ERR_SPEC at command[0]'s position ("command 'pyhton3' not found (did
- * you mean python3?)").  A script, or a command[0] with {{...}}, passes. */
-int tc_spec_check_program(const struct tc_spec *spec, const char *cwd,
+/* The directory a trial runs in: workdir: resolved against spec_dir (the
+ * spec's directory, absolute) when relative, spec_dir itself without one.
+ * The one rule for validate, run and the runner.  malloc'd, normalised;
+ * NULL when out of memory. */
+char *tc_spec_workdir(const struct tc_spec *spec, const char *spec_dir);
+
+/* For the local backend: is the working directory (tc_spec_workdir) a
+ * directory, and does command[0] name a program that runs from it (a path
+ * relative to it, or a name in $PATH)?  0, or TC_ERR_SPEC at workdir:'s or
+ * command[0]'s position ("command 'pyhton3' not found (did you mean
+ * python3?)").  A script, or a command[0] with {{...}}, passes. */
+int tc_spec_check_program(const struct tc_spec *spec, const char *spec_dir,
 			  struct tc_error *err);
 
 #endif

@@ -388,26 +388,82 @@ int tc_journal_has_experiment(struct tc_journal *j, const char *name,
 	return tc_error_set(err, TC_ERR_DB, "journal: %s", sqlite3_errmsg(j->db));
 }
 
-char *tc_state_dir_resolve(const char *flag, const char *spec_path)
+/* The nearest directory named .trainctl in the current directory or its
+ * parents (absolute, malloc'd), or NULL when there is none. */
+static char *find_upwards(void)
+{
+	char *dir = tc_abspath(".");
+
+	while (dir) {
+		char *cand = NULL, *up;
+		struct stat st;
+
+		if (asprintf(&cand, "%s%s.trainctl", dir,
+			     dir[1] ? "/" : "") < 0) {
+			free(dir);
+			return NULL;
+		}
+		if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
+			free(dir);
+			return cand;
+		}
+		free(cand);
+		if (!dir[1]) /* "/" searched */
+			break;
+		up = tc_dirname(dir);
+		free(dir);
+		dir = up;
+	}
+	free(dir);
+	return NULL;
+}
+
+char *tc_state_dir_resolve(const char *flag)
 {
 	const char *home = getenv("TRAINCTL_HOME");
-	char *dir = NULL, *abs;
+	char *found;
 
 	if (flag && *flag)
-		dir = strdup(flag);
-	else if (home && *home)
-		dir = strdup(home);
-	else if (spec_path) {
-		char *d = tc_dirname(spec_path);
+		return tc_abspath(flag);
+	if (home && *home)
+		return tc_abspath(home);
+	if ((found = find_upwards()))
+		return found;
+	return tc_abspath(".trainctl");
+}
 
-		if (d && asprintf(&dir, "%s/.trainctl", d) < 0)
-			dir = NULL;
-		free(d);
-	} else
-		dir = strdup(".trainctl");
-	if (!dir)
-		return NULL;
-	abs = tc_abspath(dir);
-	free(dir);
-	return abs;
+int tc_state_dir_is_default(const char *dir)
+{
+	char *d = tc_state_dir_resolve(NULL);
+	int same = d && !strcmp(d, dir);
+
+	free(d);
+	return same;
+}
+
+void tc_state_dir_hint(const char *dir, char *buf, size_t len)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./+-,:@%";
+	size_t n;
+
+	buf[0] = '\0';
+	if (!dir || tc_state_dir_is_default(dir))
+		return;
+	n = (size_t)snprintf(buf, len, " --state-dir ");
+	if (dir[strspn(dir, safe)] == '\0') {
+		snprintf(buf + n, len - n, "%s", dir);
+		return;
+	}
+	/* quoted for the shell: 'it'\''s' */
+	buf[n++] = '\'';
+	for (const char *r = dir; *r && n + 6 < len; r++) {
+		if (*r == '\'') {
+			memcpy(buf + n, "'\\''", 4);
+			n += 4;
+		} else
+			buf[n++] = *r;
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
 }

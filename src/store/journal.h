@@ -40,6 +40,8 @@
 #ifndef TC_JOURNAL_H
 #define TC_JOURNAL_H
 
+#include <limits.h>
+#include <stddef.h>
 #include <sqlite3.h>
 
 #include "util/clock.h"
@@ -112,9 +114,24 @@ int tc_journal_event(struct tc_journal *j, const char *exp, const char *trial,
 int tc_journal_has_experiment(struct tc_journal *j, const char *name,
 			      struct tc_error *err);
 
-/* The state directory to use: --state-dir if given, else $TRAINCTL_HOME,
- * else .trainctl next to the spec (spec_path may be NULL: then ./.trainctl).
- * Returns a malloc'd absolute path. */
-char *tc_state_dir_resolve(const char *flag, const char *spec_path);
+/* The state directory, found as git finds .git: --state-dir (flag) if
+ * given, else $TRAINCTL_HOME, else the nearest directory named .trainctl
+ * in the current directory or its parents, else ./.trainctl (which `run`
+ * creates).  The one rule for every verb, with a spec or
+ * without.  Returns a malloc'd absolute path, NULL when out of memory. */
+char *tc_state_dir_resolve(const char *flag);
+
+/* Is dir (absolute) the directory tc_state_dir_resolve(NULL) finds from
+ * here?  When it is not, a command printed for the user to run next must
+ * say --state-dir. */
+int tc_state_dir_is_default(const char *dir);
+
+/* What a command printed for the user to run next must add so that it
+ * works from the current directory: "" when dir is the state directory
+ * found from here anyway, else " --state-dir DIR" (DIR quoted for the
+ * shell when needed).  Written into buf (len >= TC_STATE_HINT_MAX holds
+ * any path). */
+#define TC_STATE_HINT_MAX (PATH_MAX * 4 + 32)
+void tc_state_dir_hint(const char *dir, char *buf, size_t len);
 
 #endif

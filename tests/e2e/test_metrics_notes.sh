@@ -15,7 +15,7 @@ parameters:
   x: {values: [1]}
 metric: {name: acc, goal: maximize}
 EOF
-tc_run run -q names/exp.yaml
+tc_run run -q names/exp.yaml --state-dir names/.trainctl
 expect_rc 0 "a trial printing 1101 metric names runs"
 tc_run results names --state-dir names/.trainctl --format json
 pycheck "names past the first 1024 dropped, with a note" "$OUT" names/.trainctl/journal.db <<'PY'
@@ -55,7 +55,7 @@ acc_is() {
 	[ "$("$TRAINCTL" results gone --state-dir gone/.trainctl --format json |
 		jget - "d['trials'][0].get('acc')")" = "$1" ]
 }
-tc_bg run.out run -q gone/exp.yaml
+tc_bg run.out run -q gone/exp.yaml --state-dir gone/.trainctl
 wait_for 30 "trainctl read the first value" acc_is 0.1
 rm -rf "gone/.trainctl/trials/$id"
 echo >go

@@ -31,7 +31,7 @@ parameters:
   x: {values: [1]}
 metric: {name: acc, goal: maximize}
 EOF
-/usr/bin/time -v -o time.txt "$TRAINCTL" run -q mem/exp.yaml >run.out 2>&1
+/usr/bin/time -v -o time.txt "$TRAINCTL" run -q mem/exp.yaml --state-dir mem/.trainctl >run.out 2>&1
 RC=$?
 expect_rc 0 "a 1M-line trial runs"
 rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' time.txt)
@@ -85,7 +85,7 @@ parameters:
   x: {values: [1, 2]}
 EOF
 second=$(trial_ids lock/exp.yaml | sed -n 2p)
-tc_bg run.lock.out run -q lock/exp.yaml
+tc_bg run.lock.out run -q lock/exp.yaml --state-dir lock/.trainctl
 heavy=$BG_PID
 wait_for 30 "the heavy trial printed its lines" test -e go.written
 echo >go

@@ -45,13 +45,14 @@ metric: {name: test_acc, goal: maximize, regex: "test acc,(?<test_acc>[0-9.]+)"}
 resources: {cpu: 2}
 run: {parallel: 2}
 EOF
-S=spec/.trainctl
+S=elsewhere/.trainctl
 
-# run from another directory: the state goes next to the spec, the trials
-# run in the spec's directory
+# run from another directory: the state goes where trainctl was run (as
+# git finds .git, later verbs find it there), the trials run in the
+# spec's directory
 (cd elsewhere && tc_run run ../spec/exp.yaml && printf '%s' "$RC" >../rc)
 expect_eq "$(cat rc)" 0 "run: all trials succeeded, exit 0"
-expect_no_file elsewhere/.trainctl "no state directory in the current directory"
+expect_no_file spec/.trainctl "no state directory next to the spec"
 expect_eq "$(find $S/trials -mindepth 1 -maxdepth 1 -type d | wc -l)" 6 "6 trial directories"
 
 # ---- per-trial files and environment ------------------------------------

@@ -334,6 +334,7 @@ tc_run run fresh/exp.yaml
 expect_rc 2 "run of a bad spec"
 expect_match "$ERR" "^fresh/exp\\.yaml:6:7: unknown key 'paralell'" "run of a bad spec: the validate error"
 expect_no_file fresh/.trainctl "run of a bad spec: no state directory created"
+expect_no_file .trainctl "run of a bad spec: none where it was run either"
 (cd fresh && tc_run ls --format json && printf '%s\n%s\n' "$RC" "$OUT" >../ls.out)
 expect_eq "$(sed -n 1p ls.out)" 0 "ls after a bad run: exit 0"
 expect_eq "$(sed -n '2,$p' ls.out | jget - 'len(d)')" 0 "ls after a bad run: no experiment"
@@ -346,9 +347,9 @@ name: ok
 command: [true]
 EOF
 sed 's/^name: bad/name: empty/' empty-grid.yaml >both/empty.yaml
-tc_run run both/ok.yaml -q
+tc_run run both/ok.yaml -q --state-dir both/.trainctl
 expect_rc 0 "run of a good one-trial spec"
-tc_run run both/empty.yaml -q
+tc_run run both/empty.yaml -q --state-dir both/.trainctl
 expect_rc 2 "run of an all-excluded grid"
 tc_run ls --format json --state-dir both/.trainctl
 expect_eq "$(printf '%s' "$OUT" | jget - '[e["name"] for e in d]')" '["ok"]' \

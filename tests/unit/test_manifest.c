@@ -818,6 +818,29 @@ static void test_check(void **state)
 	/* nodes > 1 with the local backend loads (run refuses it) */
 	expect_k8s_check(HEAD "nodes: 4\nkubernetes: {image: busybox}\n", 0, 0,
 		     NULL);
+	/* workdir: is the container's workingDir: absolute only */
+	expect_k8s_check(HEAD "workdir: ..\nkubernetes: {image: busybox}\n",
+		     4, 10, "workdir '..' is relative");
+	expect_k8s_check(HEAD "workdir: /srv/app\nkubernetes: {image: busybox}\n",
+		     0, 0, NULL);
+}
+
+/* An absolute workdir: becomes the container's workingDir (no workdir:
+ * leaves the image's, as test_basic_job checks). */
+static void test_workdir(void **state)
+{
+	struct fixture f;
+	json_t *job;
+
+	(void)state;
+	fixture_init(&f, HEAD "workdir: /srv/app\nkubernetes: {image: busybox}\n",
+		     1);
+	job = job_of(&f);
+	assert_string_equal(json_string_value(at(container(job), "workingDir",
+						 NULL)),
+			    "/srv/app");
+	json_decref(job);
+	fixture_free(&f);
 }
 
 /* The loader on the kubernetes: section. */
@@ -1015,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(test_pod_template_patch),
 		cmocka_unit_test(test_deep_merge),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_workdir),
 		cmocka_unit_test(test_spec_valid),
 		cmocka_unit_test(test_spec_errors),
 	};

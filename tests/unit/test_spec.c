@@ -1000,6 +1000,46 @@ static void test_load(void **state)
 
 /* Only regular files are read: a FIFO with no writer is refused at once
  * (it used to block the open forever), devices too. */
+/* workdir: a non-empty string; tc_spec_workdir() resolves it against
+ * the spec's directory (absolute as is; none: the spec's directory). */
+static void test_workdir(void **state)
+{
+	static const char *const head =
+		"version: 1\nname: w\ncommand: [python3, train.py]\n";
+	struct {
+		const char *line, *want;
+	} cases[] = {
+		{"", "/repo/configs"},
+		{"workdir: ..\n", "/repo"},
+		{"workdir: ../src/./x/\n", "/repo/src/x"},
+		{"workdir: /srv/app\n", "/srv/app"},
+		{"workdir: \"/srv/../opt\"\n", "/opt"},
+	};
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tc_spec *s;
+		char *dir;
+
+		snprintf(text, sizeof(text), "%s%s", head, cases[i].line);
+		s = parse_ok(text);
+		dir = tc_spec_workdir(s, "/repo/configs");
+		assert_non_null(dir);
+		assert_string_equal(dir, cases[i].want);
+		free(dir);
+		tc_spec_free(s);
+	}
+	expect_error("version: 1\nname: w\ncommand: [x]\nworkdir: 3\n", 4, 10,
+		     "workdir must be a string");
+	expect_error("version: 1\nname: w\ncommand: [x]\nworkdir: [a]\n", 4, 10,
+		     "workdir must be a string");
+	expect_error("version: 1\nname: w\ncommand: [x]\nworkdir: \"\"\n", 4, 10,
+		     "workdir must not be empty");
+	expect_error("version: 1\nname: w\ncommand: [x]\nworkdri: a\n", 4, 1,
+		     "did you mean 'workdir'");
+}
+
 static void test_load_not_regular(void **state)
 {
 	char dir[] = "/tmp/test_spec_XXXXXX", fifo[64];
@@ -1367,6 +1407,7 @@ int main(void)
 		cmocka_unit_test(test_unterminated_buffer),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_not_regular),
+		cmocka_unit_test(test_workdir),
 		cmocka_unit_test(test_reserved_names),
 		cmocka_unit_test(test_parse_recorded),
 		cmocka_unit_test(test_grid_size),
