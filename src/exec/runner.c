@@ -445,12 +445,9 @@ static void report_line(struct runner *r, struct live *lv, const char *state,
 #define GPU_WAIT "waiting for a GPU"
 #define GPU_POLL 0.25 /* seconds between looks at the GPU leases */
 
-/* Is there room for one more trial, as far as this run knows (its slots,
- * CPUs, memory, and the GPUs its own trials hold)? */
-static int fits_here(struct runner *r)
+/* Is there room for one more trial, GPUs aside (slots, CPUs, memory)? */
+static int fits_room(struct runner *r)
 {
-	int free_gpus = 0;
-
 	/* trials waiting in the shim for a busy slot hold none */
 	if ((long long)r->nlive - (long long)r->nstandby >= r->parallel)
 		return 0;
@@ -458,17 +455,22 @@ static int fits_here(struct runner *r)
 		return 0;
 	if (r->mem_req > 0 && r->mem_used + r->mem_req > r->mem_cap)
 		return 0;
+	return 1;
+}
+
+/* ... and for its GPUs: free of our trials (adopted ones too), and not
+ * leased by anyone (other runs, supervisors whose runner died). */
+static int fits(struct runner *r)
+{
+	int free_gpus = 0;
+
+	if (!fits_room(r))
+		return 0;
+	if (r->lease)
+		return tc_gpulease_available(r->lease, r->gpu_busy) >= r->gpu_req;
 	for (int g = 0; g < r->ngpus; g++)
 		free_gpus += !r->gpu_busy[g];
 	return free_gpus >= r->gpu_req;
-}
-
-/* ... and in fact: GPUs that other runs lease are taken too. */
-static int fits(struct runner *r)
-{
-	return fits_here(r) &&
-	       (!r->lease ||
-		tc_gpulease_available(r->lease, r->gpu_busy) >= r->gpu_req);
 }
 
 static void take(struct runner *r, struct live *lv, int pick_gpus)
@@ -1471,7 +1473,7 @@ static int pick_ready(struct runner *r)
 			picked++;
 		if (rc < 0)
 			return rc;
-		blocked = !r->stopping && fits_here(r) && !fits(r);
+		blocked = !r->stopping && fits_room(r) && !fits(r);
 		if (blocked != r->gpu_blocked || (blocked && picked)) {
 			if ((rc = gpu_wait_note(r, blocked)))
 				return rc;
@@ -1507,7 +1509,7 @@ static int launch_ready(struct runner *r)
 	if (r->stopping)
 		return 0;
 	/* a run that starts or stops waiting for a GPU says so */
-	if (r->lease && r->gpu_blocked != (fits_here(r) && !fits(r)))
+	if (r->lease && r->gpu_blocked != (fits_room(r) && !fits(r)))
 		return flush(r);
 	if (!fits(r) && !stage_ok(r))
 		return 0;

@@ -100,6 +100,41 @@ tc_run resume ga -q --gpus 2 "${SA[@]}"
 expect_rc 0 "resume ga"
 expect_eq "$(trial_state ga 1 "${SA[@]}")" succeeded "ga-2 succeeded"
 
+# a trial adopted on resume keeps its GPU until it ends: with one GPU,
+# the resumed run's next trial waits for it
+mkdir c
+for id in gc-1 gc-2; do mkfifo "go/$id"; done
+spec gc "1, 2" >c/gc.yaml
+SC=(--state-dir "$W/c/.trainctl")
+tc_bg c.out run c/gc.yaml -q --gpus 1 "${SC[@]}"
+PC=$BG_PID
+wait_for 20 "gc-1 started" started gc-1
+wait_for 20 "gc-2 waits for the GPU gc-1 holds" reason_is gc 1 "waiting for a GPU" "${SC[@]}"
+kill -9 "$PC"
+wait "$PC" 2>/dev/null
+tc_bg c2.out resume gc -q --gpus 1 "${SC[@]}"
+PC=$BG_PID
+# (its start clears what the killed run said of gc-2, then adopts gc-1)
+adopted() {
+	python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("select count(*) from events where exp = ? and detail = ?",
+               ("gc", "adopted")).fetchone()[0]
+sys.exit(0 if n else 1)' c/.trainctl/journal.db
+}
+wait_for 20 "the resumed run adopted gc-1" adopted
+wait_for 20 "gc-2 waits for the adopted trial's GPU" reason_is gc 1 "waiting for a GPU" "${SC[@]}"
+expect_no_match "$(cat log)" "^start gc-2" "gc-2 did not start while adopted gc-1 holds GPU 0"
+release gc-1
+wait_for 20 "gc-2 started once gc-1 ended" started gc-2
+expect_eq "$(gpu_of gc-2)" 0 "gc-2 got GPU 0"
+release gc-2
+tc_wait_bg "$PC"
+expect_rc 0 "the resumed gc finished"
+expect_eq "$("$TRAINCTL" status gc --format json "${SC[@]}" |
+	jget - "[t['reason'] for t in d['trials'] if t['state'] != 'succeeded']")" '[]' \
+	"every trial of gc succeeded"
+
 pycheck "at no time did two live trials hold one GPU, or more than 2 run" <<'PY'
 live = {}
 most = 0
