@@ -442,7 +442,6 @@ static void report_line(struct runner *r, struct live *lv, const char *state,
 
 /* ---- resources ---------------------------------------------------------- */
 
-#define GPU_WAIT "waiting for a GPU"
 #define GPU_POLL 0.25 /* seconds between looks at the GPU leases */
 
 /* Is there room for one more trial, GPUs aside (slots, CPUs, memory)? */
@@ -1435,12 +1434,12 @@ static int gpu_wait_note(struct runner *r, int on)
 		r->j,
 		on ? "UPDATE trials SET reason = CASE WHEN id IN (SELECT id FROM "
 		     "trials WHERE exp = ?1 AND state = 'queued' AND next_at <= ?2"
-		     " AND (reason IS NULL OR reason = '" GPU_WAIT "') ORDER BY "
-		     "idx LIMIT ?3) THEN '" GPU_WAIT "' END WHERE exp = ?1 AND "
-		     "state = 'queued' AND (reason IS NULL OR reason = '" GPU_WAIT
+		     " AND (reason IS NULL OR reason = '" TC_GPU_WAIT "') ORDER BY "
+		     "idx LIMIT ?3) THEN '" TC_GPU_WAIT "' END WHERE exp = ?1 AND "
+		     "state = 'queued' AND (reason IS NULL OR reason = '" TC_GPU_WAIT
 		     "')"
 		   : "UPDATE trials SET reason = NULL WHERE exp = ?1 AND state = "
-		     "'queued' AND reason = '" GPU_WAIT "'",
+		     "'queued' AND reason = '" TC_GPU_WAIT "'",
 		r->err);
 	if (!st)
 		return TC_ERR_DB;

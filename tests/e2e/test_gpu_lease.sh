@@ -112,6 +112,9 @@ wait_for 20 "gc-1 started" started gc-1
 wait_for 20 "gc-2 waits for the GPU gc-1 holds" reason_is gc 1 "waiting for a GPU" "${SC[@]}"
 kill -9 "$PC"
 wait "$PC" 2>/dev/null
+expect_eq "$("$TRAINCTL" status gc --format json "${SC[@]}" |
+	jget - "[t['reason'] for t in d['trials'] if t['index'] == 1][0]")" None \
+	"with its runner gone, gc-2 no longer says it waits for a GPU"
 tc_bg c2.out resume gc -q --gpus 1 "${SC[@]}"
 PC=$BG_PID
 # (its start clears what the killed run said of gc-2, then adopts gc-1)
