@@ -1410,8 +1410,10 @@ static int promote_standby(struct runner *r)
 }
 
 /* The queued trials that wait for a GPU say so in their reason (`status`
- * shows it): the first ones ready, as many as there is room for.  Any
- * said earlier go first; with on = 0 they just go.  Statements only. */
+ * shows it): the first ones ready, as many as there is room for; others
+ * that said so before no longer do (with on = 0, none does).  A queued
+ * trial with a reason of its own (a failure it is retried after) keeps
+ * it.  Statements only. */
 static int gpu_wait_note(struct runner *r, int on)
 {
 	long long room = r->parallel - ((long long)r->nlive - (long long)r->nstandby);
