@@ -157,6 +157,12 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 	*created = !strcmp(state, "created");
 	if (!live && !strcmp(state, "running"))
 		state = "interrupted";
+	/* a runner killed while it waited for a GPU said so last */
+	for (size_t i = 0; !live && i < v.n; i++)
+		if (v.rows[i].reason && !strcmp(v.rows[i].reason, TC_GPU_WAIT)) {
+			free(v.rows[i].reason);
+			v.rows[i].reason = NULL;
+		}
 	if (fmt == TC_FMT_JSON) {
 		json_t *o = json_object(), *c = json_object(), *rows = json_array();
 

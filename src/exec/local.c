@@ -6,7 +6,8 @@
  * local and trusted): a request is a 4-byte length and then a struct
  * shim_req; a start is followed by NUL-terminated strings (id, trial_dir,
  * cwd, after, the argv strings, the envp strings) and carries the slot's
- * locked descriptor, a drop or start-now by the trial's id, a cancel names
+ * locked descriptor (and, when `lease` says so, the trial's GPU lease: see
+ * exec/gpulease.h), a drop or start-now by the trial's id, a cancel names
  * the process group in the struct; an event is one struct tc_shim_event.  Both
  * sides read whole messages with blocking reads once poll says data is
  * there: writers always write whole messages.
@@ -48,6 +49,8 @@ struct shim_req {
 	double timeout, grace;
 	int32_t pgid, hard;
 	int64_t idx;     /* the trial's slot in the status file */
+	int32_t lease;   /* a start: its GPU lease's descriptor comes too */
+	int32_t pad;
 };
 
 struct tc_shim {
@@ -91,11 +94,12 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* Receive a request's length and, riding on it, the lock's descriptor. */
-static int recv_header(int fd, uint32_t *len, int *lock_fd)
+/* Receive a request's length and, riding on it, the descriptors: the
+ * lock's, and the GPU lease's if one came (-1 each when none). */
+static int recv_header(int fd, uint32_t *len, int *lock_fd, int *lease_fd)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {.iov_base = len, .iov_len = sizeof(*len)};
@@ -104,38 +108,48 @@ static int recv_header(int fd, uint32_t *len, int *lock_fd)
 	struct cmsghdr *c;
 	ssize_t r;
 
-	*lock_fd = -1;
+	*lock_fd = *lease_fd = -1;
 	do
 		r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
 	while (r < 0 && errno == EINTR);
 	if (r <= 0)
 		return -1;
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(lock_fd, CMSG_DATA(c), sizeof(int));
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			if (n >= 1)
+				memcpy(lock_fd, CMSG_DATA(c), sizeof(int));
+			if (n >= 2)
+				memcpy(lease_fd, CMSG_DATA(c) + sizeof(int),
+				       sizeof(int));
+		}
 	if ((size_t)r < sizeof(*len))
 		return read_full(fd, (char *)len + r, sizeof(*len) - (size_t)r);
 	return 0;
 }
 
-/* Send the first bytes of a request with a descriptor attached. */
-static int send_with_fd(int fd, const void *buf, size_t len, int passfd)
+/* Send the first bytes of a request with descriptors attached (one or
+ * two). */
+static int send_with_fds(int fd, const void *buf, size_t len,
+			 const int *passfd, int nfd)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+			     .msg_control = u.buf,
+			     .msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int))};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	ssize_t w;
 
 	memset(u.buf, 0, sizeof(u.buf));
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+	c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
+	memcpy(CMSG_DATA(c), passfd, (size_t)nfd * sizeof(int));
 	do
 		w = sendmsg(fd, &msg, MSG_NOSIGNAL);
 	while (w < 0 && errno == EINTR);
@@ -190,6 +204,7 @@ struct strial {
 	pid_t pid;       /* = its process group; 0 while waiting */
 	long long pid_start; /* its start time (tc_proc_start_time) */
 	int lock_fd;     /* the status file, its slot locked (OFD) */
+	int lease_fd;    /* its GPU lease (exec/gpulease.h), or -1 */
 	off_t off;       /* the slot */
 	double t0, started, timeout, grace;
 	double kill_at;  /* 0 none, -1 killed */
@@ -311,6 +326,9 @@ static void trial_done(struct shim *s, size_t i, struct when end, int status,
 
 	exit_info(&t, end, status, ru, error, &ei);
 	record_exit(t.lock_fd, t.off, &ei);
+	/* its GPUs first: an attempt seen over holds none */
+	if (t.lease_fd >= 0)
+		close(t.lease_fd);
 	close(t.lock_fd); /* the attempt is over, its record written */
 	shim_event(s, TC_SHIM_EXITED, &t, &ei);
 	strial_free(&t);
@@ -326,6 +344,8 @@ static void shim_drop(struct shim *s, size_t i)
 	for (size_t w = 0; w < s->n; w++)
 		if (s->t[w].pid == 0 && !strcmp(s->t[w].after, t.id))
 			memcpy(s->t[w].after, t.after, sizeof(t.after));
+	if (t.lease_fd >= 0)
+		close(t.lease_fd);
 	close(t.lock_fd);
 	shim_event(s, TC_SHIM_DROPPED, &t, NULL);
 	strial_free(&t);
@@ -476,7 +496,7 @@ static void shim_refuse(struct shim *s, const char *id, int attempt)
 /* Take a start request (strs points into req; both are kept until the
  * start): start it now, or hold it until the trial it follows ends. */
 static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
-		     char **strs, int lock_fd)
+		     char **strs, int lock_fd, int lease_fd)
 {
 	struct strial *t;
 	const char *after = strs[3];
@@ -487,6 +507,8 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 
 		if (!nt) {
 			close(lock_fd);
+			if (lease_fd >= 0)
+				close(lease_fd);
 			shim_refuse(s, strs[0], rq->attempt);
 			free(req);
 			free(strs);
@@ -503,12 +525,15 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 	t->timeout = rq->timeout;
 	t->grace = rq->grace;
 	t->lock_fd = lock_fd; /* locked by the runner, held from now on here */
+	t->lease_fd = lease_fd; /* the same */
 	t->off = slot_off(rq->idx);
 	t->req = req;
 	t->strs = strs;
 	t->argc = rq->argc;
 	if (!t->dir) {
 		close(lock_fd);
+		if (lease_fd >= 0)
+			close(lease_fd);
 		shim_refuse(s, t->id, t->attempt);
 		strial_free(t);
 		return;
@@ -619,6 +644,14 @@ static void shim_cancel(struct strial *t, int hard)
 	}
 }
 
+static void close_pair(int lock_fd, int lease_fd)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+	if (lease_fd >= 0)
+		close(lease_fd);
+}
+
 /* Read one request.  -1 when the runner is gone. */
 static int shim_request(struct shim *s)
 {
@@ -626,19 +659,17 @@ static int shim_request(struct shim *s)
 	struct shim_req rq;
 	char *buf, **strs;
 	size_t nstr, k = 0;
-	int lock_fd = -1;
+	int lock_fd = -1, lease_fd = -1;
 
-	if (recv_header(s->sock, &len, &lock_fd) != 0 || len < sizeof(rq) ||
-	    len > REQ_MAX) {
-		if (lock_fd >= 0)
-			close(lock_fd);
+	if (recv_header(s->sock, &len, &lock_fd, &lease_fd) != 0 ||
+	    len < sizeof(rq) || len > REQ_MAX) {
+		close_pair(lock_fd, lease_fd);
 		return -1;
 	}
 	buf = malloc(len + 1);
 	if (!buf || read_full(s->sock, buf, len) != 0) {
 		free(buf);
-		if (lock_fd >= 0)
-			close(lock_fd);
+		close_pair(lock_fd, lease_fd);
 		return -1;
 	}
 	buf[len] = '\0';
@@ -662,13 +693,18 @@ static int shim_request(struct shim *s)
 			}
 		}
 		free(buf);
-		if (lock_fd >= 0)
-			close(lock_fd);
+		close_pair(lock_fd, lease_fd);
 		return 0;
 	}
-	if (rq.type == REQ_START && lock_fd < 0 && len > sizeof(rq)) {
-		/* its lock did not come (no descriptor left here): it cannot
-		 * be supervised, so it is not started */
+	if (!rq.lease && lease_fd >= 0) {
+		close(lease_fd);
+		lease_fd = -1;
+	}
+	if (rq.type == REQ_START && (lock_fd < 0 || (rq.lease && lease_fd < 0)) &&
+	    len > sizeof(rq)) {
+		/* its lock or its GPUs' lease did not come (no descriptor
+		 * left here): it cannot be supervised, so it is not started */
+		close_pair(lock_fd, lease_fd);
 		shim_refuse(s, buf + sizeof(rq), rq.attempt);
 		free(buf);
 		return 0;
@@ -676,14 +712,13 @@ static int shim_request(struct shim *s)
 	if (rq.type != REQ_START || rq.argc == 0 || rq.argc > (1u << 20) ||
 	    rq.envc > (1u << 20) || lock_fd < 0) {
 		free(buf);
-		if (lock_fd >= 0)
-			close(lock_fd);
+		close_pair(lock_fd, lease_fd);
 		return 0;
 	}
 	nstr = 4 + rq.argc + 1 + rq.envc + 1;
 	strs = calloc(nstr, sizeof(*strs));
 	if (!strs) {
-		close(lock_fd);
+		close_pair(lock_fd, lease_fd);
 		shim_refuse(s, buf + sizeof(rq), rq.attempt);
 		free(buf);
 		return 0;
@@ -697,10 +732,10 @@ static int shim_request(struct shim *s)
 		p += strlen(p) + 1;
 	}
 	if (k >= nstr - 1) {
-		shim_add(s, &rq, buf, strs, lock_fd);
+		shim_add(s, &rq, buf, strs, lock_fd, lease_fd);
 		return 0;
 	}
-	close(lock_fd);
+	close_pair(lock_fd, lease_fd);
 	free(strs);
 	free(buf);
 	return 0;
@@ -920,6 +955,7 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 	rq.timeout = l->timeout;
 	rq.grace = l->kill_grace;
 	rq.idx = l->slot.idx;
+	rq.lease = l->lease_fd >= 0;
 	buf = malloc(sizeof(len32) + len);
 	if (!buf)
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -971,7 +1007,14 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 					    busy ? l->id : l->slot.path,
 					    tc_fs_strerror(e));
 		}
-		rc = send_with_fd(s->fd, buf, sizeof(len32) + len, lfd);
+		{
+			/* the GPU lease rides along: held by the shim from
+			 * then on, like the lock */
+			int fds[2] = {lfd, l->lease_fd};
+
+			rc = send_with_fds(s->fd, buf, sizeof(len32) + len, fds,
+					   l->lease_fd >= 0 ? 2 : 1);
+		}
 		close(lfd);
 	}
 	free(buf);

@@ -14,6 +14,9 @@
  * going straight to files in its directory, enforces its timeout on the
  * whole group, and when it ends reaps it with wait4, writes the exit status
  * and accounting into the slot, lets go of the lock and tells the runner.
+ * A trial that uses GPUs comes with a second descriptor, its machine-wide
+ * GPU lease (exec/gpulease.h), held the same way and let go just before
+ * the slot's lock.
  * If the runner dies, the shim goes on until its last trial has ended and
  * been recorded in its slot, then exits; a restarted runner starts a shim
  * of its own and tells live attempts (slot locked) from finished (exit
@@ -94,6 +97,10 @@ struct tc_launch {
 	int attempt;
 	double timeout;        /* seconds, 0 = none */
 	double kill_grace;     /* seconds between SIGTERM and SIGKILL */
+	int lease_fd;          /* -1, or the trial's GPU lease (see
+				* exec/gpulease.h): a copy goes to the shim,
+				* which holds it until it has reaped the
+				* trial; the caller closes its own */
 };
 
 struct tc_exit_info {

@@ -44,6 +44,7 @@
 
 #include <jansson.h>
 
+#include "exec/gpulease.h"
 #include "exec/kube.h"
 #include "exec/record.h"
 #include "exec/local.h"
@@ -72,6 +73,7 @@ struct live {
 	int released;       /* its slot and resources are handed out already */
 	int gpus[16];
 	int ngpus;
+	int lease_fd;       /* its GPUs' lease until handed to the shim, -1 */
 	char *dir;
 	char *params;       /* JSON text, for progress lines */
 	double t0;          /* monotonic start (ours) */
@@ -119,7 +121,11 @@ struct runner {
 	double cpu_cap, cpu_used, cpu_req;
 	long long mem_cap, mem_used, mem_req;
 	int ngpus, gpu_req;
-	unsigned char gpu_busy[64];
+	unsigned char gpu_busy[64]; /* held by our trials (and adopted ones) */
+	struct tc_gpulease *lease;  /* machine-wide leases, when trials use
+				     * GPUs (see exec/gpulease.h) */
+	int gpu_blocked;    /* room for a trial, but every GPU is taken:
+			     * the next trials say they wait for one */
 	int parallel;
 	int threads;
 
@@ -439,10 +445,11 @@ static void report_line(struct runner *r, struct live *lv, const char *state,
 
 /* ---- resources ---------------------------------------------------------- */
 
-static int fits(struct runner *r)
-{
-	int free_gpus = 0;
+#define GPU_POLL 0.25 /* seconds between looks at the GPU leases */
 
+/* Is there room for one more trial, GPUs aside (slots, CPUs, memory)? */
+static int fits_room(struct runner *r)
+{
 	/* trials waiting in the shim for a busy slot hold none */
 	if ((long long)r->nlive - (long long)r->nstandby >= r->parallel)
 		return 0;
@@ -450,6 +457,19 @@ static int fits(struct runner *r)
 		return 0;
 	if (r->mem_req > 0 && r->mem_used + r->mem_req > r->mem_cap)
 		return 0;
+	return 1;
+}
+
+/* ... and for its GPUs: free of our trials (adopted ones too), and not
+ * leased by anyone (other runs, supervisors whose runner died). */
+static int fits(struct runner *r)
+{
+	int free_gpus = 0;
+
+	if (!fits_room(r))
+		return 0;
+	if (r->lease)
+		return tc_gpulease_available(r->lease, r->gpu_busy) >= r->gpu_req;
 	for (int g = 0; g < r->ngpus; g++)
 		free_gpus += !r->gpu_busy[g];
 	return free_gpus >= r->gpu_req;
@@ -521,6 +541,7 @@ static struct live *live_new(struct runner *r, const char *id, int attempt)
 	snprintf(lv->id, sizeof(lv->id), "%s", id);
 	lv->attempt = attempt;
 	lv->pidfd = -1;
+	lv->lease_fd = -1;
 	lv->dir = tc_trial_dir(r->j, id);
 	lv->t0 = tc_mono();
 	lv->col[0] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
@@ -549,6 +570,8 @@ static void live_free(struct live *lv)
 	tc_rec_metrics_free(lv->m);
 	if (lv->pidfd >= 0)
 		close(lv->pidfd);
+	if (lv->lease_fd >= 0)
+		close(lv->lease_fd);
 	free(lv->dir);
 	free(lv->params);
 	free(lv->cmd);
@@ -1085,15 +1108,28 @@ static int pick_next(struct runner *r, struct live *pred)
 	sqlite3_stmt *st = r->s_next;
 	struct live *lv;
 	char gtext[64];
-	int attempt, rc;
+	int attempt, rc, lease_fd = -1, gpus[TC_GPU_MAX];
 
 	if ((rc = txn_begin(r)))
 		return rc;
+	/* its GPUs first, leased machine-wide: none free, none picked */
+	if (!pred && r->lease && r->gpu_req > 0) {
+		lease_fd = tc_gpulease_take(r->lease, r->gpu_busy, r->gpu_req,
+					    gpus);
+		if (lease_fd < 0 && errno == EAGAIN)
+			return 0;
+		if (lease_fd < 0)
+			return tc_error_set(r->err, TC_ERR_IO,
+					    "cannot lease GPUs: %s",
+					    tc_fs_strerror(errno));
+	}
 	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 2, tc_now());
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
+		if (lease_fd >= 0)
+			close(lease_fd);
 		return rc == SQLITE_DONE ? 0 : dbfail(r);
 	}
 	attempt = sqlite3_column_int(st, 1) + 1;
@@ -1107,8 +1143,16 @@ static int pick_next(struct runner *r, struct live *pred)
 		lv->idx = sqlite3_column_int64(st, 5);
 	}
 	sqlite3_reset(st);
+	if (lv && lease_fd >= 0) {
+		lv->lease_fd = lease_fd; /* freed with it */
+		lease_fd = -1;
+		lv->ngpus = r->gpu_req;
+		memcpy(lv->gpus, gpus, (size_t)r->gpu_req * sizeof(int));
+	}
 	if (!lv || !lv->cmd || !lv->envtext || !lv->params ||
 	    (r->npending == r->cappending && grow_pending(r))) {
+		if (lease_fd >= 0)
+			close(lease_fd);
 		live_free(lv);
 		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
 	}
@@ -1118,7 +1162,7 @@ static int pick_next(struct runner *r, struct live *pred)
 		lv->ngpus = pred->ngpus;
 		memcpy(lv->gpus, pred->gpus, sizeof(lv->gpus));
 	} else {
-		take(r, lv, 1);
+		take(r, lv, lv->lease_fd < 0);
 	}
 	gpus_text(lv, gtext, sizeof(gtext));
 
@@ -1218,7 +1262,13 @@ static int launch(struct runner *r, struct live *lv)
 	l.attempt = lv->attempt;
 	l.timeout = r->spec->run.timeout;
 	l.kill_grace = r->o->kill_grace > 0 ? r->o->kill_grace : 10;
-	if ((rc = tc_shim_launch(r->shim, &l, r->err)))
+	l.lease_fd = lv->lease_fd;
+	rc = tc_shim_launch(r->shim, &l, r->err);
+	/* the shim holds the lease now (or, on an error, nobody) */
+	if (lv->lease_fd >= 0)
+		close(lv->lease_fd);
+	lv->lease_fd = -1;
+	if (rc)
 		goto out;
 	lv->own = 1;
 	lv->shim_pid = tc_shim_pid(r->shim);
@@ -1364,6 +1414,52 @@ static int promote_standby(struct runner *r)
 	return 0;
 }
 
+/* The queued trials that wait for a GPU say so in their reason (`status`
+ * shows it): the first ones ready, as many as there is room for; others
+ * that said so before no longer do (with on = 0, none does).  A queued
+ * trial with a reason of its own (a failure it is retried after) keeps
+ * it.  Statements only. */
+static int gpu_wait_note(struct runner *r, int on)
+{
+	long long room = r->parallel - ((long long)r->nlive - (long long)r->nstandby);
+	long long cpu_room = r->cpu_req > 0
+				     ? (long long)((r->cpu_cap - r->cpu_used) /
+						   r->cpu_req + 1e-9)
+				     : room;
+	long long mem_room = r->mem_req > 0 ? (r->mem_cap - r->mem_used) / r->mem_req
+					    : room;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (cpu_room < room)
+		room = cpu_room;
+	if (mem_room < room)
+		room = mem_room;
+	if ((rc = txn_begin(r)))
+		return rc;
+	st = tc_journal_prepare(
+		r->j,
+		on ? "UPDATE trials SET reason = CASE WHEN id IN (SELECT id FROM "
+		     "trials WHERE exp = ?1 AND state = 'queued' AND next_at <= ?2"
+		     " AND (reason IS NULL OR reason = '" TC_GPU_WAIT "') ORDER BY "
+		     "idx LIMIT ?3) THEN '" TC_GPU_WAIT "' END WHERE exp = ?1 AND "
+		     "state = 'queued' AND (reason IS NULL OR reason = '" TC_GPU_WAIT
+		     "')"
+		   : "UPDATE trials SET reason = NULL WHERE exp = ?1 AND state = "
+		     "'queued' AND reason = '" TC_GPU_WAIT "'",
+		r->err);
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
+	if (on) {
+		sqlite3_bind_double(st, 2, tc_now());
+		sqlite3_bind_int64(st, 3, room > 0 ? room : 1);
+	}
+	rc = step_done(r, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Pick what fits now, and successors for the running trials of our shim
  * that have none; the caller commits and then calls launch_pending.
  * 0 or an error. */
@@ -1383,6 +1479,23 @@ static int pick_ready(struct runner *r)
 	while (!r->stopping && fits(r) && r->nstandby && r->shim &&
 	       promote_standby(r) == 0)
 		;
+	if (r->lease) {
+		/* trials with GPUs (never staged: see stage_ok) */
+		int picked = 0, blocked;
+
+		rc = 0;
+		while (!r->stopping && fits(r) && (rc = pick_next(r, NULL)) > 0)
+			picked++;
+		if (rc < 0)
+			return rc;
+		blocked = !r->stopping && fits_room(r) && !fits(r);
+		if (blocked != r->gpu_blocked || (blocked && picked)) {
+			if ((rc = gpu_wait_note(r, blocked)))
+				return rc;
+			r->gpu_blocked = blocked;
+		}
+		return 0;
+	}
 	while (!r->stopping && fits(r))
 		if ((rc = pick_next(r, NULL)) <= 0)
 			return rc;
@@ -1408,7 +1521,12 @@ static int pick_ready(struct runner *r)
 
 static int launch_ready(struct runner *r)
 {
-	if (r->stopping || (!fits(r) && !stage_ok(r)))
+	if (r->stopping)
+		return 0;
+	/* a run that starts or stops waiting for a GPU says so */
+	if (r->lease && r->gpu_blocked != (fits_room(r) && !fits(r)))
+		return flush(r);
+	if (!fits(r) && !stage_ok(r))
 		return 0;
 	return flush(r);
 }
@@ -2084,12 +2202,17 @@ static int run_loop(struct runner *r)
 				wait_s = 0.001;
 			if (wait_s > 1.0)
 				wait_s = 1.0;
+			/* a GPU that frees is seen at the next look */
+			if (r->gpu_blocked && wait_s < GPU_POLL)
+				wait_s = GPU_POLL;
 		} else {
 			int adopted = 0;
 
 			for (size_t i = 0; i < r->nlive; i++)
 				adopted |= !r->live[i]->own;
 			wait_s = adopted ? 0.25 : TAIL_INTERVAL;
+			if (r->gpu_blocked && wait_s > GPU_POLL)
+				wait_s = GPU_POLL;
 		}
 		if (r->intxn && r->txn_t0 + BATCH_WINDOW - tc_mono() < wait_s)
 			wait_s = r->txn_t0 + BATCH_WINDOW - tc_mono();
@@ -2235,6 +2358,10 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	r.mem_req = r.spec->resources.memory;
 	r.gpu_req = r.spec->resources.gpu;
 	r.threads = r.cpu_req > 0 ? (int)ceil(r.cpu_req) : 1;
+	/* GPUs are handed out machine-wide, whoever runs what */
+	if (r.ngpus > 0 && r.gpu_req > 0 &&
+	    (rc = tc_gpulease_open(&r.lease, r.ngpus, err)))
+		goto out;
 	if ((rc = tc_rec_select(j, name, o->limit, o->only, o->nonly, err)) ||
 	    (rc = tc_rec_failfast_init(j, name, r.spec, o->max_failures, &r.ff,
 				       err)) ||
@@ -2267,9 +2394,22 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	if ((rc = tc_experiment_set_state(j, name, "running", err)))
 		goto out_mask;
 	r.t_start = tc_mono();
+	/* what an earlier run that died said of its waits no longer holds */
+	if (r.lease && ((rc = gpu_wait_note(&r, 0)) || (rc = txn_commit(&r))))
+		goto out_mask;
 	if ((rc = recover(&r)))
 		goto out_mask;
 	rc = run_loop(&r);
+	if (r.lease && !r.intxn) {
+		struct tc_error e2;
+
+		/* nobody waits for a GPU once the run is over */
+		tc_error_clear(&e2);
+		r.err = &e2;
+		if (gpu_wait_note(&r, 0) || txn_commit(&r))
+			txn_abort(&r);
+		r.err = err;
+	}
 	if (rc == 0) {
 		/* the experiment's own state */
 		long long fin = 0;
@@ -2318,6 +2458,7 @@ out_kube:
 	for (size_t i = 0; i < r.nended; i++)
 		live_free(r.ended[i]);
 	free(r.ended);
+	tc_gpulease_close(r.lease);
 	finalize_all(&r);
 	tc_metric_regex_free(r.re);
 	tc_spec_free(r.spec);

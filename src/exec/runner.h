@@ -88,6 +88,10 @@ int tc_runner_alive(struct tc_journal *j, const char *name);
  * makes a new one). */
 void tc_runner_lock_remove(struct tc_journal *j, const char *name);
 
+/* The reason a queued trial gives while its runner has room for it but no
+ * free GPU (see exec/gpulease.h); it holds only while that runner lives. */
+#define TC_GPU_WAIT "waiting for a GPU"
+
 /* The machine's resources as the local backend sees them. */
 void tc_machine_resources(double *cpus, long long *memory, int *gpus);
 

@@ -28,6 +28,11 @@ TC_BUILD_DIR=${TC_BUILD_DIR:-$TC_SOURCE_DIR/build}
 TC_NAME=$(basename "$0" .sh)
 TC_WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TC_NAME.XXXXXX")
 TC_WORK=$(cd "$TC_WORK" && pwd -P)
+# GPU leases are machine-wide (the user's runtime directory): each test
+# gets a runtime directory of its own, so tests that run at once never
+# wait for each other's GPUs
+export XDG_RUNTIME_DIR="$TC_WORK/.run"
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
 TC_FAILS=0
 TC_PASSES=0
 TC_START=$(date +%s.%N)
