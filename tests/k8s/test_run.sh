@@ -120,7 +120,7 @@ K8S="  podTemplate:
       annotations:
         pod-container-running-failed.stage.kwok.x-k8s.io/reason: OOMKilled
         pod-container-running-failed.stage.kwok.x-k8s.io/exit-code: \"137\""
-spec oom "run: {parallel: 6, retries: 1, backoff: 0.1s}"
+spec oom "run: {parallel: 6, retries: 1, backoff: 0.1s, max_failures: 0}"
 K8S=
 tc_run run oom.yaml --backend kubernetes --state-dir st
 expect_rc 1 "OOMKilled trials: exit 1"
