@@ -391,7 +391,9 @@ int tc_private_open(const char *path, int flags, int mode)
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
 		return fail_close(fd, errno);
-	if ((flags & O_TRUNC) && ftruncate(fd, 0) != 0)
+	/* (not when it is empty already: a truncation still changes its
+	 * times, a journal transaction on ext4, per file created) */
+	if ((flags & O_TRUNC) && st.st_size != 0 && ftruncate(fd, 0) != 0)
 		return fail_close(fd, errno);
 	return fd;
 }
