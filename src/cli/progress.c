@@ -28,6 +28,7 @@
 
 #define REDRAW_EVERY 0.25 /* seconds between redraws when nothing changed */
 #define LINE_MAX_BYTES 4096
+#define BLOCK_MAX 256    /* lines in the block, at most */
 
 #define SGR_GREEN "\033[32m"
 #define SGR_RED "\033[31m"
@@ -43,12 +44,13 @@ struct tc_cli_progress {
 	int live;   /* a terminal: the block */
 	int colour;
 	int drawn;  /* lines of the block on the screen now */
+	int widths[BLOCK_MAX]; /* their display widths */
 	double last_draw;
 	long long last_done, last_running, last_queued;
 	/* the ETA: an end time, kept until something new is known */
 	double eta_end;      /* monotonic; < 0: no estimate */
 	double eta_key;      /* what the estimate was made from */
-	double sum_wall;     /* attempts that ran, this session */
+	double sum_wall;     /* of the trials that ended, this session */
 	long long nwall;
 	struct sigaction old_winch;
 	int winch_set;
@@ -209,14 +211,30 @@ static void term_size(struct tc_cli_progress *p, int *cols, int *rows)
 	}
 }
 
+/* Erase the block.  A terminal narrowed since it was drawn may have
+ * rewrapped its lines (tmux, VTE and kitty do): a line of w columns then
+ * takes ceil(w / cols) rows. */
 static void erase_block(struct tc_cli_progress *p)
 {
+	int cols, rows, n = 0;
+
 	if (!p->drawn)
 		return;
+	term_size(p, &cols, &rows);
+	for (int i = 0; i < p->drawn; i++)
+		n += p->widths[i] > cols ? (p->widths[i] + cols - 1) / cols : 1;
 	fputs("\r\033[K", p->out);
-	for (int i = 1; i < p->drawn; i++)
+	for (int i = 1; i < n; i++)
 		fputs("\033[A\r\033[K", p->out);
 	p->drawn = 0;
+}
+
+/* Put a line of the block on the screen (the cursor stays at its end). */
+static void block_line(struct tc_cli_progress *p, const struct line *l)
+{
+	fprintf(p->out, "%s%s", p->drawn ? "\n" : "", l->buf);
+	if (p->drawn < BLOCK_MAX)
+		p->widths[p->drawn++] = l->cols;
 }
 
 static long long shown_total(const struct tc_progress_status *st)
@@ -333,12 +351,13 @@ static void draw_block(struct tc_cli_progress *p,
 	if (st->has_best && st->metric)
 		put(&l, SGR_GREEN, "  best %s=%.6g (%s)", st->metric, st->best,
 		    st->best_id ? st->best_id : "?");
-	fputs(l.buf, p->out);
-	p->drawn = 1;
+	block_line(p, &l);
 
 	/* the running trials, as many as the screen holds (keeping rows for
 	 * the lines above and one for "... more") */
 	room = rows - 3;
+	if (room > BLOCK_MAX - 2)
+		room = BLOCK_MAX - 2;
 	for (size_t i = 0; i < st->ntrials && (int)shown < room; i++) {
 		const struct tc_progress_trial *t = &st->trials[i];
 		char brief[512];
@@ -365,15 +384,13 @@ static void draw_block(struct tc_cli_progress *p,
 		}
 		tc_params_brief(t->params, brief, sizeof(brief));
 		put(&l, SGR_DIM, "  %s", brief);
-		fprintf(p->out, "\n%s", l.buf);
-		p->drawn++;
+		block_line(p, &l);
 		shown++;
 	}
 	if (shown < st->ntrials) {
 		line_init(&l, width, p->colour);
 		put(&l, SGR_DIM, "  ... %zu more running", st->ntrials - shown);
-		fprintf(p->out, "\n%s", l.buf);
-		p->drawn++;
+		block_line(p, &l);
 	}
 	p->last_draw = now;
 	p->last_done = st->done;
@@ -441,8 +458,11 @@ static void on_event(void *ctx, const struct tc_progress_event *ev)
 	struct line l;
 	int cols, rows;
 
+	/* the mean wall time of the trials that ended (not of an attempt
+	 * to be retried, nor of a trial cancelled) */
 	if (ev->kind == TC_PROGRESS_TRIAL && ev->wall > 0 &&
-	    strcmp(ev->state, "cancelled") != 0) {
+	    strcmp(ev->state, "cancelled") != 0 &&
+	    strcmp(ev->state, "retrying") != 0) {
 		p->sum_wall += ev->wall;
 		p->nwall++;
 	}

@@ -378,12 +378,6 @@ static void view_status(struct runner *r, struct tc_progress_status *st,
 	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
 		st->done += r->counts[s];
 	st->total = r->total;
-	st->running = r->counts[TC_ST_RUNNING] - (long long)r->nstandby;
-	st->starting = r->counts[TC_ST_STARTING];
-	if (st->running < 0) { /* standby trials count as starting */
-		st->starting += st->running;
-		st->running = 0;
-	}
 	st->queued = r->counts[TC_ST_QUEUED] + (long long)r->nstandby;
 	st->failed = r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT];
 	st->parallel = r->parallel;
@@ -407,6 +401,13 @@ static void view_status(struct runner *r, struct tc_progress_status *st,
 		t->metric = lv->metric;
 		st->ntrials++;
 	}
+	/* holding a slot: started, or handed to the supervisor and not yet
+	 * running (standby trials wait without a slot: counted as queued) */
+	st->running = (long long)st->ntrials;
+	st->starting = r->counts[TC_ST_RUNNING] + r->counts[TC_ST_STARTING] -
+		       (long long)r->nstandby - st->running;
+	if (st->starting < 0)
+		st->starting = 0;
 }
 
 /* Send an event to the view (ev->kind and its own fields filled in). */
