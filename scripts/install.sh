@@ -12,7 +12,7 @@ PKGS=(
   clang libclang-rt-14-dev
   python3 procps time
   curl openssl jq iproute2 util-linux bc
-  man-db groff-base zsh
+  man-db groff-base zsh tmux
 )
 
 missing=()

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "exec/runner.h"
 #include "k8s/manifest.h"
 #include "spec/spec.h"
@@ -71,7 +72,7 @@ static int run_opts_from_args(const char *verb, const struct tc_args *a,
 	o->gpus = -1;
 	o->max_failures = -1;
 	o->out = stdout;
-	o->progress = isatty(STDOUT_FILENO) ? 1 : 0;
+	o->progress = 0;
 	if (tc_arg(a, opts, "quiet"))
 		o->progress = -1;
 	if ((s = tc_arg(a, opts, "parallel"))) {
@@ -330,6 +331,7 @@ int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 	char **only = NULL;
 	const char *s;
 	char hint[TC_STATE_HINT_MAX];
+	struct tc_cli_progress *view = NULL;
 	int rc;
 
 	if (run_opts_from_args(verb, a, opts, &o))
@@ -356,7 +358,18 @@ int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 		}
 		o.progress = 0;
 	}
+	if (o.progress >= 0) {
+		/* after detaching: the log gets lines, a terminal the block */
+		if (!(view = tc_cli_progress_new(o.out))) {
+			fprintf(stderr, "trainctl %s: out of memory\n", verb);
+			free(only);
+			return TC_EXIT_FAILED;
+		}
+		o.view = tc_cli_progress_view(view);
+	}
+	tc_error_clear(&err);
 	rc = tc_runner_run(*jp, name, &o, &sum, &err);
+	tc_cli_progress_free(view);
 	free(only);
 	if (rc)
 		return tc_fail(verb, &err);

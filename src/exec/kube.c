@@ -292,32 +292,64 @@ static struct ktrial *find_job(struct kube *r, const char *job)
 
 /* ---- output ------------------------------------------------------------ */
 
+/* Send an event to the view (ev->kind and its own fields filled in) with
+ * the experiment as it stands. */
+static void view_send(struct kube *r, struct tc_progress_event *ev)
+{
+	struct tc_progress_status st;
+	struct tc_progress_trial *trials;
+	double now = tc_now();
+
+	if (!r->o->view || r->o->progress < 0)
+		return;
+	trials = r->nlive ? calloc(r->nlive, sizeof(*trials)) : NULL;
+	memset(&st, 0, sizeof(st));
+	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+		st.done += r->counts[s];
+	st.total = r->total;
+	st.running = r->counts[TC_ST_RUNNING];
+	st.starting = r->counts[TC_ST_STARTING];
+	st.queued = r->counts[TC_ST_QUEUED];
+	st.failed = r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT];
+	st.parallel = r->parallel;
+	st.metric = r->spec->metric.name;
+	st.has_best = r->has_best;
+	st.best = r->best;
+	st.best_id = r->best_id;
+	st.trials = trials;
+	for (size_t i = 0; trials && i < r->nlive; i++) {
+		struct ktrial *t = r->live[i];
+		struct tc_progress_trial *v = &trials[st.ntrials];
+
+		if (t->phase != P_ACTIVE || !t->pod_running)
+			continue;
+		v->id = t->id;
+		v->params = t->params;
+		v->elapsed = now - (t->started > 0 ? t->started : t->t0);
+		v->has_metric = t->has_metric;
+		v->metric = t->metric;
+		st.ntrials++;
+	}
+	ev->status = &st;
+	r->o->view->fn(r->o->view->ctx, ev);
+	free(trials);
+}
+
 static void report_line(struct kube *r, struct ktrial *t, const char *state,
 			double wall, const char *reason)
 {
-	FILE *f = r->o->out;
-	long long fin = 0;
-	char w[32], brief[512];
+	struct tc_progress_event ev = {
+		.kind = TC_PROGRESS_TRIAL,
+		.state = state,
+		.id = t->id,
+		.params = t->params,
+		.wall = wall,
+		.has_metric = t->has_metric,
+		.metric = t->metric,
+		.reason = reason,
+	};
 
-	if (r->o->progress < 0)
-		return;
-	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-		fin += r->counts[s];
-	tc_fmt_duration(w, sizeof(w), wall);
-	tc_params_brief(t->params, brief, sizeof(brief));
-	fprintf(f, "[%*lld/%lld] %-9s %s %7s", (int)snprintf(NULL, 0, "%lld", r->total),
-		fin, r->total, state, t->id, w);
-	if (r->spec->metric.name) {
-		if (t->has_metric)
-			fprintf(f, "  %s=%.6g", r->spec->metric.name, t->metric);
-		else
-			fprintf(f, "  %s=-", r->spec->metric.name);
-	}
-	fprintf(f, "  %s", brief);
-	if (reason && *reason)
-		fprintf(f, "  (%s)", reason);
-	fputc('\n', f);
-	fflush(f);
+	view_send(r, &ev);
 }
 
 /* ---- times and objects ------------------------------------------------- */
@@ -1368,10 +1400,17 @@ static int on_signals(struct kube *r)
 		if (r->stopping == 2)
 			continue;
 		r->stopping = 2;
-		if (r->o->progress >= 0)
-			fprintf(r->o->out, "interrupted: deleting the Jobs of %zu "
-					   "running trial%s\n",
-				active_count(r), active_count(r) == 1 ? "" : "s");
+		{
+			struct tc_progress_event ev = {.kind = TC_PROGRESS_NOTE};
+			char text[128];
+
+			snprintf(text, sizeof(text),
+				 "interrupted: deleting the Jobs of %zu running "
+				 "trial%s",
+				 active_count(r), active_count(r) == 1 ? "" : "s");
+			ev.text = text;
+			view_send(r, &ev);
+		}
 		for (size_t i = 0; i < r->nlive; i++)
 			delete_job(r, r->live[i], 2);
 	}
@@ -1406,6 +1445,11 @@ static int run_loop(struct kube *r)
 			}
 		}
 		read_live_logs(r);
+		{
+			struct tc_progress_event ev = {.kind = TC_PROGRESS_STATUS};
+
+			view_send(r, &ev);
+		}
 		while (!r->stopping && !r->o->drain &&
 		       active_count(r) < (size_t)r->parallel) {
 			int rc = start_next(r);
@@ -1697,6 +1741,11 @@ out_lists:
 	if (rc)
 		goto out_mask;
 	rc = run_loop(&r);
+	{
+		struct tc_progress_event ev = {.kind = TC_PROGRESS_END};
+
+		view_send(&r, &ev);
+	}
 	if (rc == 0 && !o->drain) {
 		long long fin = 0;
 

@@ -395,6 +395,14 @@ int tc_rec_metrics_value(const struct tc_rec_metrics *m, double *v)
 	return 1;
 }
 
+int tc_rec_metrics_step(const struct tc_rec_metrics *m, double *step)
+{
+	if (!m || m->metric_ent < 0)
+		return 0;
+	*step = m->names[m->metric_ent].step;
+	return 1;
+}
+
 int tc_rec_note(struct tc_journal *j, const char *exp, const char *trial,
 		int attempt, const char *text, struct tc_error *err)
 {

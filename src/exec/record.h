@@ -179,6 +179,9 @@ int tc_rec_metrics_pending(const struct tc_rec_metrics *m);
 /* The latest value of the spec's metric: 1 and *v, or 0 when none came. */
 int tc_rec_metrics_value(const struct tc_rec_metrics *m, double *v);
 
+/* The step of the spec's metric's latest value; 0 when it has none yet. */
+int tc_rec_metrics_step(const struct tc_rec_metrics *m, double *step);
+
 /* Note something about an attempt that its metrics do not show (history
  * capped, its files gone): an event of state "note", detail "attempt N:
  * text", recorded once however often it is said (inside the caller's

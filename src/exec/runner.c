@@ -31,6 +31,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,72 +376,104 @@ static int tail(struct runner *r, struct live *lv, int final)
 
 /* ---- progress ---------------------------------------------------------- */
 
+/* The experiment as the view sees it; trials[] (r->nlive entries) gets the
+ * running ones. */
+static void view_status(struct runner *r, struct tc_progress_status *st,
+			struct tc_progress_trial *trials)
+{
+	double now = tc_mono();
+
+	memset(st, 0, sizeof(*st));
+	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+		st->done += r->counts[s];
+	st->total = r->total;
+	st->queued = r->counts[TC_ST_QUEUED] + (long long)r->nstandby;
+	st->failed = r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT];
+	st->parallel = r->parallel;
+	st->metric = r->spec->metric.name;
+	st->has_best = r->has_best;
+	st->best = r->best;
+	st->best_id = r->best_id;
+	st->trials = trials;
+	for (size_t i = 0; trials && i < r->nlive; i++) {
+		struct live *lv = r->live[i];
+		struct tc_progress_trial *t = &trials[st->ntrials];
+
+		if (lv->pgid <= 0 || lv->standby || lv->exit_seen > 0)
+			continue;
+		memset(t, 0, sizeof(*t));
+		t->id = lv->id;
+		t->params = lv->params;
+		t->elapsed = now - lv->t0;
+		t->has_step = tc_rec_metrics_step(lv->m, &t->step);
+		t->has_metric = lv->has_metric;
+		t->metric = lv->metric;
+		st->ntrials++;
+	}
+	/* holding a slot: started, or handed to the supervisor and not yet
+	 * running (standby trials wait without a slot: counted as queued) */
+	st->running = (long long)st->ntrials;
+	st->starting = r->counts[TC_ST_RUNNING] + r->counts[TC_ST_STARTING] -
+		       (long long)r->nstandby - st->running;
+	if (st->starting < 0)
+		st->starting = 0;
+}
+
+/* Send an event to the view (ev->kind and its own fields filled in). */
+static void view_send(struct runner *r, struct tc_progress_event *ev)
+{
+	struct tc_progress_status st;
+	struct tc_progress_trial *trials;
+
+	if (!r->o->view || r->o->progress < 0)
+		return;
+	trials = r->nlive ? calloc(r->nlive, sizeof(*trials)) : NULL;
+	view_status(r, &st, trials);
+	ev->status = &st;
+	r->o->view->fn(r->o->view->ctx, ev);
+	free(trials);
+}
+
 static void draw_status(struct runner *r, int force)
 {
-	FILE *f = r->o->out;
-	double now = tc_mono(), el = now - r->t_start;
-	long long fin = 0;
-	char eta[32] = "?", bar[21];
-	int width = 20, filled;
+	struct tc_progress_event ev = {.kind = TC_PROGRESS_STATUS};
 
-	if (r->o->progress != 1 || (!force && now - r->last_draw < 0.2))
-		return;
-	r->last_draw = now;
-	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-		fin += r->counts[s];
-	filled = r->total ? (int)(width * fin / r->total) : 0;
-	for (int i = 0; i < width; i++)
-		bar[i] = i < filled ? '#' : '.';
-	bar[width] = '\0';
-	if (r->done_session > 0)
-		tc_fmt_duration(eta, sizeof(eta),
-				el / (double)r->done_session * (double)(r->total - fin));
-	fprintf(f, "\r\033[K[%s] %lld/%lld  running %lld  queued %lld  failed %lld"
-		   "  ETA %s",
-		bar, fin, r->total,
-		r->counts[TC_ST_RUNNING] + r->counts[TC_ST_STARTING] -
-			(long long)r->nstandby,
-		r->counts[TC_ST_QUEUED],
-		r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT], eta);
-	if (r->has_best)
-		fprintf(f, "  best %s=%.6g (%s)", r->spec->metric.name, r->best,
-			r->best_id);
-	fflush(f);
+	(void)force; /* the view decides when to draw */
+	view_send(r, &ev);
 }
 
 static void report_line(struct runner *r, struct live *lv, const char *state,
 			double wall, const char *reason)
 {
-	FILE *f = r->o->out;
-	long long fin = 0;
-	char w[32], brief[512];
+	struct tc_progress_event ev = {
+		.kind = TC_PROGRESS_TRIAL,
+		.state = state,
+		.id = lv->id,
+		.params = lv->params,
+		.wall = wall,
+		.has_metric = lv->has_metric,
+		.metric = lv->metric,
+		.reason = reason,
+	};
 
-	if (r->o->progress < 0)
-		return;
-	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-		fin += r->counts[s];
-	tc_fmt_duration(w, sizeof(w), wall);
-	tc_params_brief(lv->params, brief, sizeof(brief));
-	if (r->o->progress == 1)
-		fprintf(f, "\r\033[K");
-	fprintf(f, "[%*lld/%lld] %-9s %s %7s", (int)snprintf(NULL, 0, "%lld", r->total),
-		fin, r->total, state, lv->id, w);
-	if (r->spec->metric.name) {
-		if (lv->has_metric)
-			fprintf(f, "  %s=%.6g", r->spec->metric.name, lv->metric);
-		else
-			fprintf(f, "  %s=-", r->spec->metric.name);
-	}
-	fprintf(f, "  %s", brief);
-	if (reason && *reason) {
-		char why[1024]; /* "cannot execute VALUE": from the spec */
+	view_send(r, &ev);
+}
 
-		snprintf(why, sizeof(why), "%s", reason);
-		fprintf(f, "  (%s)", tc_text_sanitize(why));
-	}
-	fputc('\n', f);
-	fflush(f);
-	draw_status(r, 1);
+/* A line for the log; counted: after the [done/total] counter. */
+static void report_note(struct runner *r, int counted, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void report_note(struct runner *r, int counted, const char *fmt, ...)
+{
+	struct tc_progress_event ev = {.kind = TC_PROGRESS_NOTE};
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ev.text = text;
+	ev.counted = counted;
+	view_send(r, &ev);
 }
 
 /* ---- resources ---------------------------------------------------------- */
@@ -1832,12 +1865,10 @@ static int on_signals(struct runner *r)
 		return 0;
 	if (r->stopping != 2) {
 		r->stopping = 2;
-		if (r->o->progress >= 0)
-			fprintf(r->o->out,
-				"%sinterrupted: stopping %zu running trial%s "
-				"(interrupt again to kill them at once)\n",
-				r->o->progress == 1 ? "\r\033[K" : "", r->nlive,
-				r->nlive == 1 ? "" : "s");
+		report_note(r, 0,
+			    "interrupted: stopping %zu running trial%s "
+			    "(interrupt again to kill them at once)",
+			    r->nlive, r->nlive == 1 ? "" : "s");
 		return interrupt_all(r, 0);
 	}
 	r->hard = 1;
@@ -1850,7 +1881,7 @@ static int on_signals(struct runner *r)
  * line so the count of finished trials moves by steps that are shown. */
 static void external_counts(struct runner *r)
 {
-	long long c[TC_ST_COUNT], total, fin = 0, gone, ver = -1;
+	long long c[TC_ST_COUNT], total, gone, ver = -1;
 	struct tc_error e;
 	sqlite3_stmt *st;
 
@@ -1872,15 +1903,8 @@ static void external_counts(struct runner *r)
 	if (gone <= 0)
 		return;
 	r->done_session += gone;
-	if (r->o->progress < 0)
-		return;
-	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-		fin += c[s];
-	fprintf(r->o->out, "%s[%*lld/%lld] cancelled %lld queued trial%s\n",
-		r->o->progress == 1 ? "\r\033[K" : "",
-		(int)snprintf(NULL, 0, "%lld", total), fin, total, gone,
-		gone == 1 ? "" : "s");
-	fflush(r->o->out);
+	report_note(r, 1, "cancelled %lld queued trial%s", gone,
+		    gone == 1 ? "" : "s");
 	draw_status(r, 1);
 }
 
@@ -2423,8 +2447,11 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 							  : "interrupted",
 					err);
 	}
-	if (r.o->progress == 1)
-		fprintf(r.o->out, "\r\033[K");
+	{
+		struct tc_progress_event ev = {.kind = TC_PROGRESS_END};
+
+		view_send(&r, &ev);
+	}
 out_mask:
 	/* On an error, leave running trials to their supervisors: a resume
 	 * adopts them. */

@@ -21,6 +21,7 @@
 
 #include <stdio.h>
 
+#include "exec/progress.h"
 #include "store/journal.h"
 
 struct tc_run_opts {
@@ -28,11 +29,12 @@ struct tc_run_opts {
 	double cpus;        /* machine cores to pack into; 0: detect */
 	long long memory;   /* bytes; 0: detect */
 	int gpus;           /* -1: detect (nvidia-smi -L) */
-	int progress;       /* 1: live view (terminal), 0: lines, -1: quiet */
+	int progress;       /* -1: quiet (no view), else the view's */
+	const struct tc_progress *view; /* progress goes here; NULL: nowhere */
 	int requeue_interrupted; /* resume: rerun trials cancelled by an
 				    interrupt */
 	double kill_grace;  /* seconds from SIGTERM to SIGKILL; 0: 10 */
-	FILE *out;          /* progress goes here (stdout) */
+	FILE *out;          /* the view's output (stdout) */
 	int drain;          /* start nothing new: record what is running (and
 			       act on cancel requests), then return */
 	int max_failures;   /* -1: the spec's run.max_failures (see
