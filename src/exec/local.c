@@ -359,14 +359,12 @@ static ssize_t shim_find(const struct shim *s, pid_t pid, const char *id)
 	return -1;
 }
 
-/* A log of the trial's in its directory, which the runner made: that
- * directory and the one holding it (STATE/trials) must still be trainctl's
- * own, and the file no link. */
-static int open_log(const char *dir, const char *path)
+/* The trial's directory, which the runner made: it and the one holding it
+ * (STATE/trials) must still be trainctl's own; its logs are opened
+ * through this descriptor, never through a link. */
+static int open_trial_dir(const char *dir)
 {
-	if (tc_private_dir_check(dir, 2) < 0)
-		return -1;
-	return tc_private_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	return tc_private_dir_open(dir, 2);
 }
 
 /* Entry i could not be started (error says why): recorded as exited with
@@ -399,7 +397,7 @@ static int shim_spawn(struct shim *s, size_t i)
 	posix_spawnattr_t at;
 	sigset_t all, none;
 	pid_t child = -1;
-	int rc, cwd_fd = -1, ofd = -1, efd = -1;
+	int rc, cwd_fd = -1, dfd = -1, ofd = -1, efd = -1;
 
 	t->after[0] = '\0';
 	t->t0 = tc_mono();
@@ -413,14 +411,21 @@ static int shim_spawn(struct shim *s, size_t i)
 			       t->attempt, "supervisor_pid", (int)getpid()));
 	/* opened here, not by posix_spawn: never through a link planted in
 	 * the trial's directory (see util/fsutil.h) */
-	if ((ofd = open_log(t->dir, out_path)) < 0 ||
-	    (efd = open_log(t->dir, err_path)) < 0) {
+	if ((dfd = open_trial_dir(t->dir)) < 0 ||
+	    (ofd = tc_private_openat(dfd, "stdout.log",
+				     O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
+	    (efd = tc_private_openat(dfd, "stderr.log",
+				     O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0) {
 		snprintf(error, sizeof(error), "cannot create %s: %s",
-			 ofd < 0 ? out_path : err_path, tc_fs_strerror(errno));
+			 dfd < 0 ? t->dir : ofd < 0 ? out_path : err_path,
+			 tc_fs_strerror(errno));
 		if (ofd >= 0)
 			close(ofd);
+		if (dfd >= 0)
+			close(dfd);
 		return spawn_failed(s, i, -1, error);
 	}
+	close(dfd);
 	/* entered through a descriptor, so that a directory deleted since is
 	 * said to be gone rather than taken for a missing program */
 	if (cwd[0] && (cwd_fd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {

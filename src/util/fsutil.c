@@ -296,8 +296,18 @@ static int fail_close(int fd, int e)
 	return -1;
 }
 
-/* tc_mkdir_private, or with create 0 only its checks. */
+/* tc_mkdir_private, or with create 0 only its checks; with keep, the
+ * directory's descriptor instead of 0/1. */
+static int private_dir_fd(const char *path, int mode, int depth, int create,
+			  int keep);
+
 static int private_dir(const char *path, int mode, int depth, int create)
+{
+	return private_dir_fd(path, mode, depth, create, 0);
+}
+
+static int private_dir_fd(const char *path, int mode, int depth, int create,
+			  int keep)
 {
 	struct stat st;
 	int made = 0, fd;
@@ -337,8 +347,15 @@ static int private_dir(const char *path, int mode, int depth, int create)
 		return fail_close(fd, errno);
 	if (!tc_dir_trusted(&st))
 		return fail_close(fd, EPERM);
+	if (keep)
+		return fd;
 	close(fd);
 	return made ? 0 : 1;
+}
+
+int tc_private_dir_open(const char *path, int depth)
+{
+	return private_dir_fd(path, 0, depth, 0, 1);
 }
 
 int tc_mkdir_private(const char *path, int mode, int depth)
@@ -351,13 +368,40 @@ int tc_private_dir_check(const char *path, int depth)
 	return private_dir(path, 0, depth, 0) < 0 ? -1 : 0;
 }
 
+int tc_private_openat(int dfd, const char *name, int flags, int mode)
+{
+	struct stat st;
+	int fd, fl;
+
+	/* non-blocking: a FIFO planted here must not hang us */
+	fd = openat(dfd, name,
+		    (flags & ~O_TRUNC) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		    (mode_t)mode);
+	if (fd < 0)
+		return fail_close(-1, errno == ENXIO ? EMLINK : errno);
+	if (fstat(fd, &st) != 0)
+		return fail_close(fd, errno);
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		return fail_close(fd, EMLINK);
+	if (st.st_uid != geteuid())
+		return fail_close(fd, EPERM);
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+		return fail_close(fd, errno);
+	/* (not when it is empty already: a truncation still changes its
+	 * times, a journal transaction on ext4, per file created) */
+	if ((flags & O_TRUNC) && st.st_size != 0 && ftruncate(fd, 0) != 0)
+		return fail_close(fd, errno);
+	return fd;
+}
+
 int tc_private_open(const char *path, int flags, int mode)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	char dir[PATH_MAX];
 	struct stat st;
-	int dfd, fd, fl;
+	int dfd, fd, e;
 
 	if (!slash)
 		snprintf(dir, sizeof(dir), ".");
@@ -375,26 +419,10 @@ int tc_private_open(const char *path, int flags, int mode)
 		return fail_close(dfd, errno);
 	if (!tc_dir_trusted(&st))
 		return fail_close(dfd, EPERM);
-	/* non-blocking: a FIFO planted here must not hang us */
-	fd = openat(dfd, base,
-		    (flags & ~O_TRUNC) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-		    (mode_t)mode);
-	if (fd < 0)
-		return fail_close(dfd, errno == ENXIO ? EMLINK : errno);
+	fd = tc_private_openat(dfd, base, flags, mode);
+	e = errno;
 	close(dfd);
-	if (fstat(fd, &st) != 0)
-		return fail_close(fd, errno);
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
-		return fail_close(fd, EMLINK);
-	if (st.st_uid != geteuid())
-		return fail_close(fd, EPERM);
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
-		return fail_close(fd, errno);
-	/* (not when it is empty already: a truncation still changes its
-	 * times, a journal transaction on ext4, per file created) */
-	if ((flags & O_TRUNC) && st.st_size != 0 && ftruncate(fd, 0) != 0)
-		return fail_close(fd, errno);
+	errno = e;
 	return fd;
 }
 

@@ -63,11 +63,18 @@ int tc_mkdir_private(const char *path, int mode, int depth);
 /* The same checks of directories that must exist already.  0 or -1. */
 int tc_private_dir_check(const char *path, int depth);
 
+/* The checks of tc_private_dir_check, then the directory's descriptor
+ * (O_DIRECTORY, never through a link), or -1 with errno. */
+int tc_private_dir_open(const char *path, int depth);
+
 /* Open path for writing (flags: O_WRONLY or O_RDWR, O_CREAT, O_TRUNC,
  * O_APPEND, O_EXCL; O_CLOEXEC and O_NOFOLLOW are added) in a trusted
  * directory; a new file gets mode.  O_TRUNC is applied only after the
  * checks.  A descriptor or -1 with errno. */
 int tc_private_open(const char *path, int flags, int mode);
+
+/* The same for name in the directory dfd, which the caller checked. */
+int tc_private_openat(int dfd, const char *name, int flags, int mode);
 
 /* strerror, with the refusals above said as such. */
 const char *tc_fs_strerror(int e);
