@@ -106,6 +106,9 @@ check('"train.py"' in rows.get(2, ''), rows)
 ev = db.execute("select trial, detail from events where exp='gx' and state='command changed'").fetchall()
 check(len(ev) == 1 and 'trian.py' in ev[0][1] and 'train.py' in ev[0][1], ev)
 PY
+expect_eq "$(tc status gx --format json | jget - '[t["command_changed"] for t in d["trials"]]')" \
+	"[false, true]" "status --format json: command_changed per trial"
+expect_contains "$(tc status gx)" "1 trial runs a newer command" "status notes the trial with a newer command"
 tc_run retry gx --failed
 expect_rc 0 "then retry --failed (spec unchanged now) runs the new command"
 
