@@ -1690,15 +1690,9 @@ out_lists:
 		goto out_mask;
 	rc = run_loop(&r);
 	if (rc == 0 && !o->drain) {
-		long long fin = 0;
-
-		for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-			fin += r.counts[s];
 		tc_experiment_set_state(j, spec->name,
-					r.stopping == 2	  ? "interrupted"
-					: r.stopping == 1 ? "cancelled"
-					: fin == r.total  ? "finished"
-							  : "interrupted",
+					tc_rec_final_state(r.counts, r.total,
+							   r.stopping),
 					err);
 	}
 out_mask:

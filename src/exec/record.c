@@ -470,3 +470,17 @@ double tc_rec_retry_at(const struct tc_spec *spec, int attempt, int retry_base)
 		b = BACKOFF_CAP;
 	return tc_now() + b;
 }
+
+const char *tc_rec_final_state(const long long *counts, long long total,
+			       int stopping)
+{
+	long long ended = 0;
+
+	if (stopping == 2)
+		return "interrupted";
+	if (stopping == 1)
+		return "cancelled";
+	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+		ended += counts[s];
+	return ended == total ? "finished" : "interrupted";
+}
