@@ -138,6 +138,14 @@ void tc_fmt_time(char *buf, size_t len, double t);
 struct tc_spec;
 uint64_t tc_pick_seed(const struct tc_spec *spec, const char *flag, int *picked);
 
+/* If the spec file (spec_path, or the experiment's recorded one when
+ * NULL) changed since the experiment recorded it: without force, say so
+ * and return the usage exit code; with force, re-plan from it (new points
+ * are added, trials that have not succeeded run the new command).  0 when
+ * there is nothing to refuse; else the exit code. */
+int tc_prepare_resume(const char *verb, struct tc_journal *j, const char *name,
+		      const char *spec_path, int force);
+
 /* Run (or resume) an existing experiment with the run options in a;
  * returns the exit code.  May replace *jp (--detach reopens the journal
  * in the child). */

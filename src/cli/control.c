@@ -12,7 +12,9 @@
  * slot, is dropped there and counts as queued: it never started.
  *
  * retry: failed, timed-out or cancelled trials go back to queued with a
- * fresh retry budget; if no runner is alive, this command runs them.  A
+ * fresh retry budget; if no runner is alive, this command runs them.  If
+ * the spec file at the experiment's recorded path changed, retry refuses
+ * unless --force, which re-plans from it as run --resume --force does.  A
  * named trial that is queued or running is refused: it has not ended.
  */
 #include <limits.h>
@@ -264,6 +266,7 @@ out:
 
 static const struct tc_opt retry_opts[] = {
 	{"failed", 0, 0, NULL, "every failed or timed-out trial"},
+	{"force", 'f', 0, NULL, "use the spec file even if it changed"},
 	{"kubeconfig", 0, 1, "FILE", "kubernetes: the kubeconfig to use"},
 	{"context", 0, 1, "NAME", "kubernetes: the kubeconfig context"},
 	{"namespace", 'n', 1, "NS", "kubernetes: the namespace"},
@@ -338,6 +341,10 @@ int cmd_retry(int argc, char **argv)
 	if ((rc = open_exp("retry", &a, retry_opts, &j)))
 		return rc;
 	if ((rc = select_trials("retry", j, &a, &n)))
+		goto out;
+	/* a spec fixed since: its command for what has not succeeded */
+	if ((rc = tc_prepare_resume("retry", j, a.pos[0], NULL,
+				    tc_arg(&a, retry_opts, "force") != NULL)))
 		goto out;
 	tc_error_clear(&err);
 	if ((rc = tc_journal_begin(j, &err)))

@@ -395,8 +395,8 @@ static int spec_changed(const struct tc_exp_info *e, const char *path)
 	return changed;
 }
 
-/* resume and run --resume: refuse a changed spec unless forced. */
-static int prepare_resume(const char *verb, struct tc_journal *j,
+/* resume, run --resume and retry: refuse a changed spec unless forced. */
+int tc_prepare_resume(const char *verb, struct tc_journal *j,
 			  const char *name, const char *spec_path, int force)
 {
 	struct tc_exp_info e;
@@ -508,7 +508,7 @@ int cmd_run(int argc, char **argv)
 			rc = TC_EXIT_USAGE;
 			goto out;
 		}
-		rc = prepare_resume("run", j, spec->name, abs,
+		rc = tc_prepare_resume("run", j, spec->name, abs,
 				    tc_arg(&a, run_opts, "force") != NULL);
 		if (rc)
 			goto out;
@@ -593,7 +593,7 @@ int cmd_resume(int argc, char **argv)
 	tc_error_clear(&err);
 	if ((rc = tc_open_existing(tc_arg(&a, resume_opts, "state-dir"), &j, &err)))
 		return tc_fail("resume", &err);
-	rc = prepare_resume("resume", j, a.pos[0], NULL,
+	rc = tc_prepare_resume("resume", j, a.pos[0], NULL,
 			    tc_arg(&a, resume_opts, "force") != NULL);
 	if (!rc)
 		rc = tc_run_existing("resume", &j, a.pos[0], &a, resume_opts, 1);

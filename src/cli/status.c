@@ -134,6 +134,33 @@ static const struct tc_opt status_opts[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
+/* The trials of an experiment whose command or env was changed by a
+ * re-plan after they were planned (a "command changed" or "env changed"
+ * event, store/experiment.c): an object with their ids as keys. */
+static json_t *changed_trials(struct tc_journal *j, const char *name)
+{
+	struct tc_error err;
+	json_t *set = json_object();
+	sqlite3_stmt *st;
+
+	tc_error_clear(&err);
+	st = tc_journal_prepare(j,
+				"SELECT DISTINCT trial FROM events WHERE exp = ? "
+				"AND trial IS NOT NULL AND state IN ('command "
+				"changed', 'env changed')",
+				&err);
+	if (!st || !set) {
+		sqlite3_finalize(st);
+		return set;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_set_new(set, (const char *)sqlite3_column_text(st, 0),
+				    json_true());
+	sqlite3_finalize(st);
+	return set;
+}
+
 static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		    int *running, int *created)
 {
@@ -142,12 +169,14 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 	long long counts[TC_ST_COUNT] = {0};
 	int rc, live;
 	const char *state;
+	json_t *changed;
 
 	tc_error_clear(&err);
 	if ((rc = tview_load(j, name, &v, &err))) {
 		tview_free(&v);
 		return tc_fail("status", &err);
 	}
+	changed = changed_trials(j, name);
 	for (size_t i = 0; i < v.n; i++)
 		if (v.rows[i].state >= 0)
 			counts[v.rows[i].state]++;
@@ -192,6 +221,8 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 			json_object_set_new(row, "reason", r->reason ? json_string(r->reason)
 								     : json_null());
 			json_object_set_new(row, "notes", json_incref(r->notes));
+			json_object_set_new(row, "command_changed",
+					    json_boolean(json_object_get(changed, r->id)));
 			json_array_append_new(rows, row);
 		}
 		json_object_set_new(o, "trials", rows);
@@ -251,13 +282,22 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		}
 		if (t)
 			tc_table_write(t, stdout, fmt);
-		if (fmt == TC_FMT_TABLE)
+		if (fmt == TC_FMT_TABLE) {
+			size_t nch = json_object_size(changed);
+
 			tview_print_notes(&v, v.n, stdout);
+			if (nch)
+				printf("%zu trial%s run%s a newer command than "
+				       "first planned (a re-plan changed it; see "
+				       "the journal's events)\n",
+				       nch, nch == 1 ? "" : "s", nch == 1 ? "s" : "");
+		}
 		tc_table_free(t);
 		free(hdr);
 		free(cells);
 		free(cp);
 	}
+	json_decref(changed);
 	tview_free(&v);
 	return 0;
 }

@@ -1747,15 +1747,9 @@ out_lists:
 		view_send(&r, &ev);
 	}
 	if (rc == 0 && !o->drain) {
-		long long fin = 0;
-
-		for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-			fin += r.counts[s];
 		tc_experiment_set_state(j, spec->name,
-					r.stopping == 2	  ? "interrupted"
-					: r.stopping == 1 ? "cancelled"
-					: fin == r.total  ? "finished"
-							  : "interrupted",
+					tc_rec_final_state(r.counts, r.total,
+							   r.stopping),
 					err);
 	}
 out_mask:

@@ -589,3 +589,17 @@ int tc_rec_select(struct tc_journal *j, const char *exp, long long limit,
 	sqlite3_finalize(st);
 	return rc;
 }
+
+const char *tc_rec_final_state(const long long *counts, long long total,
+			       int stopping)
+{
+	long long ended = 0;
+
+	if (stopping == 2)
+		return "interrupted";
+	if (stopping == 1)
+		return "cancelled";
+	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
+		ended += counts[s];
+	return ended == total ? "finished" : "interrupted";
+}

@@ -114,6 +114,16 @@ void tc_rec_bind_value(sqlite3_stmt *st, int col, int scol, double v);
 int tc_rec_counts(struct tc_journal *j, const char *exp, long long *counts,
 		  long long *total, struct tc_error *err);
 
+/* The state an experiment ends a run in, for both backends: "interrupted"
+ * when the run was stopped by a signal (stopping 2) or left trials that
+ * have not ended, "cancelled" when the whole experiment was cancelled
+ * (stopping 1), else "finished" — however its trials ended, also when
+ * some were cancelled one by one (`cancel NAME TRIAL`): those count as
+ * ended, and the run's exit code, not this state, says not all
+ * succeeded. */
+const char *tc_rec_final_state(const long long *counts, long long total,
+			       int stopping);
+
 /* resume: trials cancelled by an interrupt go back to the queue with a
  * fresh retry budget.  One transaction. */
 int tc_rec_requeue_interrupted(struct tc_journal *j, const char *exp,

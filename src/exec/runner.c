@@ -2436,15 +2436,9 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	}
 	if (rc == 0) {
 		/* the experiment's own state */
-		long long fin = 0;
-
-		for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-			fin += r.counts[s];
 		tc_experiment_set_state(j, name,
-					r.stopping == 2	  ? "interrupted"
-					: r.stopping == 1 ? "cancelled"
-					: fin == r.total  ? "finished"
-							  : "interrupted",
+					tc_rec_final_state(r.counts, r.total,
+							   r.stopping),
 					err);
 	}
 	{

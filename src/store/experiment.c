@@ -178,15 +178,55 @@ static int db_fail(struct tc_journal *j, struct tc_error *err)
 			    sqlite3_errmsg(j->db));
 }
 
+/* A trial found again by a re-plan (old: its row, just stepped): if the
+ * command or env resolved now differ from the stored ones, store the new
+ * ones and record "command changed: OLD -> NEW" for the trial. */
+static int reresolve(struct tc_journal *j, const char *exp, const char *id,
+		     sqlite3_stmt *old, sqlite3_stmt *upd, const char *argv,
+		     const char *env, struct tc_error *err)
+{
+	const char *oa = (const char *)sqlite3_column_text(old, 1);
+	const char *oe = (const char *)sqlite3_column_text(old, 2);
+	int cmd, rc;
+	size_t n;
+	char *what;
+
+	if (oa && oe && !strcmp(oa, argv) && !strcmp(oe, env))
+		return 0;
+	cmd = !oa || strcmp(oa, argv);
+	n = strlen(cmd ? argv : env) + strlen(cmd ? (oa ? oa : "") : (oe ? oe : "")) + 8;
+	if (!(what = malloc(n)))
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	snprintf(what, n, "%s -> %s", cmd ? (oa ? oa : "") : (oe ? oe : ""),
+		 cmd ? argv : env);
+	sqlite3_reset(upd);
+	sqlite3_bind_text(upd, 1, argv, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(upd, 2, env, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(upd, 3, exp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(upd, 4, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(upd) == SQLITE_DONE ? 0 : db_fail(j, err);
+	if (!rc)
+		rc = tc_journal_event(j, exp, id,
+				      cmd ? "command changed" : "env changed",
+				      what, err);
+	free(what);
+	return rc;
+}
+
 /* Insert every trial of the plan that the journal does not hold yet.
  * *added counts them; keep, when given, gets every planned id (its first
- * parameter).  Runs inside the caller's transaction. */
+ * parameter).  With keep (a re-plan), a trial the journal holds that has
+ * not succeeded and is not live (queued, failed, timed out, cancelled) is
+ * resolved again from this spec, at its own index: if its command or env
+ * changed, the new ones replace them and the journal gets a "command
+ * changed" event naming the trial.  Succeeded and running trials keep what
+ * they ran.  Runs inside the caller's transaction. */
 static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 		       uint64_t seed, long long *added, long long *total,
 		       sqlite3_stmt *keep, struct tc_error *err)
 {
 	struct tc_plan *plan = NULL;
-	sqlite3_stmt *ins = NULL, *maxidx = NULL;
+	sqlite3_stmt *ins = NULL, *maxidx = NULL, *old = NULL, *upd = NULL;
 	const struct tc_trial *t;
 	long long base = 0;
 	int rc;
@@ -203,7 +243,19 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 	maxidx = tc_journal_prepare(
 		j, "SELECT coalesce(max(idx) + 1, 0) FROM trials WHERE exp = ?",
 		err);
-	if (!ins || !maxidx) {
+	if (keep) {
+		old = tc_journal_prepare(
+			j,
+			"SELECT idx, command, env, state IN ('queued', 'failed', "
+			"'timed_out', 'cancelled') FROM trials WHERE exp = ? AND "
+			"id = ?",
+			err);
+		upd = tc_journal_prepare(j,
+					 "UPDATE trials SET command = ?, env = ? "
+					 "WHERE exp = ? AND id = ?",
+					 err);
+	}
+	if (!ins || !maxidx || (keep && (!old || !upd))) {
 		rc = TC_ERR_DB;
 		goto out;
 	}
@@ -218,6 +270,8 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 		char *ptext, *atext, *etext;
 		json_t *params = tc_trial_params_json(spec, t->values);
 		json_t *argv = NULL, *env = NULL;
+		long long idx = base + (long long)t->index;
+		int redo = 0;
 
 		(*total)++;
 		if (!dir || !params) {
@@ -226,9 +280,17 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		rc = tc_trial_resolve(spec, t->values, t->id,
-				      (uint64_t)base + t->index, t->seed, dir,
-				      &argv, &env, err);
+		if (old) {
+			sqlite3_reset(old);
+			sqlite3_bind_text(old, 1, spec->name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(old, 2, t->id, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(old) == SQLITE_ROW) {
+				idx = sqlite3_column_int64(old, 0);
+				redo = sqlite3_column_int(old, 3) ? 1 : -1;
+			}
+		}
+		rc = tc_trial_resolve(spec, t->values, t->id, (uint64_t)idx,
+				      t->seed, dir, &argv, &env, err);
 		free(dir);
 		if (rc) {
 			json_decref(params);
@@ -247,10 +309,23 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 			goto out;
 		}
+		if (redo) {
+			/* in the journal already: a trial that has not
+			 * succeeded runs what the spec says now */
+			rc = redo > 0 ? reresolve(j, spec->name, t->id, old,
+						  upd, atext, etext, err)
+				      : 0;
+			free(ptext);
+			free(atext);
+			free(etext);
+			if (rc)
+				goto out;
+			goto next;
+		}
 		sqlite3_reset(ins);
 		sqlite3_bind_text(ins, 1, spec->name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 2, t->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 3, base + (long long)t->index);
+		sqlite3_bind_int64(ins, 3, idx);
 		sqlite3_bind_text(ins, 4, ptext, -1, free);
 		sqlite3_bind_text(ins, 5, atext, -1, free);
 		sqlite3_bind_int64(ins, 6, t->seed);
@@ -260,6 +335,7 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 			goto out;
 		}
 		*added += sqlite3_changes(j->db);
+next:
 		if (keep) {
 			sqlite3_reset(keep);
 			sqlite3_bind_text(keep, 1, t->id, -1, SQLITE_TRANSIENT);
@@ -272,6 +348,8 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 out:
 	sqlite3_finalize(ins);
 	sqlite3_finalize(maxidx);
+	sqlite3_finalize(old);
+	sqlite3_finalize(upd);
 	tc_plan_free(plan);
 	return rc < 0 ? rc : 0;
 }
