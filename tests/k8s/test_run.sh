@@ -155,7 +155,7 @@ spec huge "run: {parallel: 2}" "resources: {cpu: 1000}"
 tc_bg huge.out run huge.yaml --backend kubernetes --state-dir st
 HUGE=$BG_PID
 unsched() { tc status huge --state-dir st --format json | grep -q Unschedulable; }
-wait_for 60 "an Unschedulable reason in status" unsched &&
+wait_for 180 "an Unschedulable reason in status" unsched &&
 	pass "status shows Unschedulable while a trial waits"
 tc_run cancel huge --state-dir st
 expect_rc 0 "cancel"
