@@ -83,6 +83,8 @@ for i, _, att in rows:
             text = open(d + "stdout.%d.log" % k).read()
         except FileNotFoundError:
             continue  # its supervisor was lost before it started
+        if (i, str(k)) not in starts and text == "":
+            continue  # lost between creating its logs and starting it
         check(text.startswith("attempt %d\n" % k),
               "%s: stdout.%d.log holds %r" % (i, k, text[:20]))
     lost = db.execute("select count(*) from events where exp='lost' and "
