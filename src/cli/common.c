@@ -520,11 +520,7 @@ void tc_fmt_metric_exact(char *buf, size_t len, int has, double v,
 		tc_fmt_metric(buf, len, has, v, special);
 		return;
 	}
-	for (int prec = 6; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
+	snprintf(buf, len, "%.*g", tc_double_digits(v, 6), v);
 }
 
 void tc_fmt_param(json_t *v, char *buf, size_t len)

@@ -137,7 +137,7 @@ struct runner {
 			     3: failing fast (run.max_failures) */
 	struct tc_rec_failfast ff;
 	int hard;         /* second interrupt: kill at once */
-	double last_tail, last_check, last_draw;
+	double last_tail, last_check;
 
 	int intxn;          /* a journal transaction is open */
 	struct live **pending; /* picked, their intent not yet committed */
@@ -434,11 +434,11 @@ static void view_send(struct runner *r, struct tc_progress_event *ev)
 	free(trials);
 }
 
-static void draw_status(struct runner *r, int force)
+/* (the view decides when to draw) */
+static void draw_status(struct runner *r)
 {
 	struct tc_progress_event ev = {.kind = TC_PROGRESS_STATUS};
 
-	(void)force; /* the view decides when to draw */
 	view_send(r, &ev);
 }
 
@@ -1905,7 +1905,7 @@ static void external_counts(struct runner *r)
 	r->done_session += gone;
 	report_note(r, 1, "cancelled %lld queued trial%s", gone,
 		    gone == 1 ? "" : "s");
-	draw_status(r, 1);
+	draw_status(r);
 }
 
 static int check_external(struct runner *r)
@@ -2242,7 +2242,7 @@ static int run_loop(struct runner *r)
 			wait_s = r->txn_t0 + BATCH_WINDOW - tc_mono();
 		if (wait_s < 0)
 			wait_s = 0;
-		draw_status(r, 0);
+		draw_status(r);
 		if (r->cappfd < r->nlive + 2) {
 			size_t ncap = r->nlive + 2 + 64;
 			struct pollfd *np = realloc(r->pfd, ncap * sizeof(*np));

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/json.h"
 
 /* ---- a set of 64-bit keys (open addressing, key 0 reserved) ---------- */
 
@@ -144,11 +145,7 @@ void tc_format_double(double d, char *buf, size_t len)
 		snprintf(buf, len, d < 0 ? "-inf" : "inf");
 		return;
 	}
-	for (int prec = 6; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
+	snprintf(buf, len, "%.*g", tc_double_digits(d, 6), d);
 	/* Keep it a float to a reader: "1" would read back as an integer. */
 	if (!strpbrk(buf, ".eEn") && strlen(buf) + 3 < len)
 		strcat(buf, ".0");

@@ -8,23 +8,26 @@
 
 /* A scalar, encoded by jansson; a real with the fewest significant digits
  * that give back the same double. */
+int tc_double_digits(double d, int min)
+{
+	char buf[40];
+	int prec = min;
+
+	for (; prec < 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return prec;
+}
+
 static int write_scalar(FILE *f, const json_t *v)
 {
 	size_t flags = JSON_ENCODE_ANY;
 	char *t;
 
-	if (json_is_real(v)) {
-		double d = json_real_value(v);
-		int prec = 1;
-		char buf[40];
-
-		for (; prec < 17; prec++) {
-			snprintf(buf, sizeof(buf), "%.*g", prec, d);
-			if (strtod(buf, NULL) == d)
-				break;
-		}
-		flags |= JSON_REAL_PRECISION(prec);
-	}
+	if (json_is_real(v))
+		flags |= JSON_REAL_PRECISION(tc_double_digits(json_real_value(v), 1));
 	if (!(t = json_dumps(v, flags)))
 		return -1;
 	fputs(t, f);

@@ -17,4 +17,10 @@
  * 0, or -1 when out of memory (f's errors are the caller's, via ferror). */
 int tc_json_write(FILE *f, const json_t *v, int indent);
 
+/* The fewest significant digits, from min up to 17, with which "%.*g"
+ * gives back d exactly: the one rule for writing a double in full and
+ * short.  (min 6 keeps "1000" from becoming "1e+03"; trial ids hash text
+ * written that way, so callers keep the min they had.) */
+int tc_double_digits(double d, int min);
+
 #endif
