@@ -68,6 +68,8 @@ struct ktrial {
 	int log_inflight;  /* a live read of its log is on the wire */
 	int adopted;
 	int seen;          /* the Job was seen by the informer */
+	int early;         /* its Job or pods were seen before its creates
+			      were all answered: look again once they are */
 	int cancel;        /* 1 cancelled, 2 interrupted */
 	char *params;      /* JSON text */
 	char pod[256];     /* the rank-0 pod */
@@ -756,6 +758,8 @@ static void judge_job(struct kube *r, struct ktrial *t, json_t *job)
 	const json_t *st = json_object_get(job, "status");
 
 	t->seen = 1;
+	if (t->phase == P_CREATING)
+		t->early = 1;
 	if (t->phase != P_ACTIVE)
 		return;
 	t->started = rfc3339(json_string_value(json_object_get(st, "startTime")));
@@ -848,7 +852,11 @@ static void on_pod(void *ctx, enum tc_kube_event ev, json_t *obj)
 		snprintf(job, sizeof(job), "%s", jn ? jn : "");
 		free(jn);
 	}
-	if (!(t = find_job(r, job)) || t->phase != P_ACTIVE)
+	if (!(t = find_job(r, job)))
+		return;
+	if (t->phase == P_CREATING)
+		t->early = 1; /* the events came before the create's answer */
+	if (t->phase != P_ACTIVE)
 		return;
 	idx = label(obj, "batch.kubernetes.io/job-completion-index");
 	pname = jstr(obj, "metadata.name");
@@ -1020,7 +1028,10 @@ static void created(struct kube *r, struct ktrial *t)
 		delete_job(r, t, why);
 		return;
 	}
-	if (t->job_existed)
+	/* events that came before the creates were answered were passed
+	 * over: what they said is read again (a pod already Running, a Job
+	 * already complete) */
+	if (t->job_existed || t->early)
 		look_at_existing(r, t);
 }
 
@@ -1695,8 +1706,6 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	if (!fl.jobs || !fl.pods || !r.inf_jobs || !r.inf_pods) {
 		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		goto out_lists;
-		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-		goto out_mask;
 	}
 	{
 		double deadline = tc_mono() + 60;

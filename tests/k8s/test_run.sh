@@ -178,8 +178,12 @@ live_metric() {
 	tc results live --state-dir st --format json |
 		python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not any(r["state"] == "running" and r.get("test_acc") == 0.875 for r in d["trials"]))'
 }
-wait_for 60 "a running trial's test_acc in results" live_metric &&
+if wait_for 180 "a running trial's test_acc in results" live_metric; then
 	pass "results show the metrics of running trials"
+else
+	tc results live --state-dir st --format json >&2
+	$KUBECTL get pods -o wide -l trainctl.io/experiment=live >&2
+fi
 tc_run cancel live --state-dir st
 tc_wait_bg "$LIVE"
 expect_eq "$RC" 1 "the live run ends once cancelled"
