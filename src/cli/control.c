@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "exec/local.h"
+#include "exec/supervisor.h"
 #include "exec/runner.h"
 #include "store/experiment.h"
 
@@ -209,12 +209,12 @@ int cmd_cancel(int argc, char **argv)
 		char path[PATH_MAX];
 		struct tc_slot sl = {path, sqlite3_column_int64(st, 4)};
 
-		if (tc_local_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0 &&
-		    tc_local_cancel(&sl, sqlite3_column_int(st, 1),
-				    (pid_t)sqlite3_column_int(st, 2),
-				    sqlite3_column_int64(st, 3),
-				    tc_arg(&a, cancel_opts, "now") != NULL) == 1 &&
-		    running > 0) {
+		if (tc_supervisor_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0 &&
+			 tc_supervisor_cancel(&sl, sqlite3_column_int(st, 1),
+					 (pid_t)sqlite3_column_int(st, 2),
+					 sqlite3_column_int64(st, 3),
+					 tc_arg(&a, cancel_opts, "now") != NULL) == 1 &&
+			 running > 0) {
 			running--;
 			queued++;
 		}

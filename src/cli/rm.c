@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "exec/local.h"
+#include "exec/supervisor.h"
 #include "exec/runner.h"
 #include "store/experiment.h"
 #include "util/clock.h"
@@ -69,14 +69,14 @@ static int trials_alive(struct tc_journal *j, const char *name, int local)
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (tc_local_status_path(j->dir, name, path, sizeof(path)))
+	if (tc_supervisor_status_path(j->dir, name, path, sizeof(path)))
 		path[0] = '\0';
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct tc_slot sl = {path, sqlite3_column_int64(st, 0)};
 		struct tc_exit_info ei;
 
-		if (!local || (path[0] && tc_local_probe(&sl, sqlite3_column_int(st, 1),
-							   &ei) == TC_PROBE_ALIVE))
+		if (!local || (path[0] && tc_supervisor_probe(&sl, sqlite3_column_int(st, 1),
+								&ei) == TC_PROBE_ALIVE))
 			alive++;
 	}
 	sqlite3_finalize(st);
@@ -239,8 +239,8 @@ int cmd_rm(int argc, char **argv)
 		ndirs++;
 	}
 	sqlite3_finalize(st);
-	if (tc_local_status_path(j->dir, name, path, sizeof(path)) == 0 &&
-	    unlink(path) && errno != ENOENT) {
+	if (tc_supervisor_status_path(j->dir, name, path, sizeof(path)) == 0 &&
+		 unlink(path) && errno != ENOENT) {
 		rc = tc_error_set(&err, TC_ERR_IO, "cannot remove %s: %s", path,
 				  strerror(errno));
 		goto fail;

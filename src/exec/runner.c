@@ -48,7 +48,7 @@
 #include "exec/gpulease.h"
 #include "exec/kube.h"
 #include "exec/record.h"
-#include "exec/local.h"
+#include "exec/supervisor.h"
 #include "search/search.h"
 #include "metrics/metrics.h"
 #include "spec/spec.h"
@@ -117,7 +117,7 @@ struct runner {
 
 	struct tc_shim *shim;
 	long long shim_start;
-	char status_path[PATH_MAX]; /* the trials' slots (see exec/local.h) */
+	char status_path[PATH_MAX]; /* the trials' slots (supervisor.h) */
 
 	double cpu_cap, cpu_used, cpu_req;
 	long long mem_cap, mem_used, mem_req;
@@ -781,7 +781,7 @@ static int unstart(struct runner *r, struct live *lv, int from,
  * parent its exit status is unknowable, so it runs again as a new attempt
  * (launch keeps this one's files as attempt N's) with a fresh retry
  * budget (the loss is not the trial's), or is cancelled if that was
- * asked.  `killed`: it still ran, and was killed (see tc_local_lost).
+ * asked.  `killed`: it still ran, and was killed (see tc_supervisor_lost).
  * Statements only; frees lv. */
 static int rerun_lost(struct runner *r, struct live *lv, int from, int killed)
 {
@@ -840,7 +840,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	if (have)
 		ei = lv->ei;
 	else
-		have = tc_local_read_exit(&sl, lv->attempt, &ei) == 0;
+		have = tc_supervisor_read_exit(&sl, lv->attempt, &ei) == 0;
 	/* (reading may commit full batches, and the open transaction) */
 	if ((rc = tail(r, lv, 1)) || (rc = txn_begin(r)))
 		return rc;
@@ -852,7 +852,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	}
 	if (!have) {
 		/* its supervisor died without a word */
-		enum tc_lost lost = tc_local_lost(&sl, lv->attempt);
+		enum tc_lost lost = tc_supervisor_lost(&sl, lv->attempt);
 
 		if (lost == TC_LOST_UNSTARTED) {
 			lv->unstarted = 1; /* requeued as never started */
@@ -1760,7 +1760,7 @@ static int check_adopted(struct runner *r)
 		struct tc_slot sl = slot_of(r, lv);
 		struct tc_exit_info ei;
 
-		if (!lv->own && tc_local_probe(&sl, lv->attempt, &ei) !=
+		if (!lv->own && tc_supervisor_probe(&sl, lv->attempt, &ei) !=
 					TC_PROBE_ALIVE) {
 			int rc = finish(r, lv, TC_ST_RUNNING);
 
@@ -1771,7 +1771,8 @@ static int check_adopted(struct runner *r)
 		if (!lv->own && lv->pgid == 0) {
 			pid_t sp, pg;
 
-			if (tc_local_read_run(&sl, lv->attempt, &sp, &pg) == 0) {
+			if (tc_supervisor_read_run(&sl, lv->attempt, &sp,
+						   &pg) == 0) {
 				lv->pgid = pg;
 				if (!lv->shim_pid) {
 					lv->shim_pid = sp;
@@ -1845,8 +1846,8 @@ static int interrupt_all(struct runner *r, int hard)
 		} else {
 			struct tc_slot sl = slot_of(r, lv);
 
-			tc_local_cancel(&sl, lv->attempt, lv->shim_pid,
-					lv->shim_start, hard);
+			tc_supervisor_cancel(&sl, lv->attempt, lv->shim_pid,
+					     lv->shim_start, hard);
 		}
 	}
 	return 0;
@@ -1963,7 +1964,7 @@ static int recover(struct runner *r)
 		lv->params = strdup((const char *)sqlite3_column_text(st, 5));
 		lv->idx = sqlite3_column_int64(st, 8);
 		sl = slot_of(r, lv);
-		pr = tc_local_probe(&sl, attempt, &ei);
+		pr = tc_supervisor_probe(&sl, attempt, &ei);
 		if ((rc = tc_journal_begin(r->j, r->err))) {
 			live_free(lv);
 			break;
@@ -1978,7 +1979,7 @@ static int recover(struct runner *r)
 		    (rc = step_done(r, r->s_clear_f)))
 			goto fail_one;
 		if (pr == TC_PROBE_VANISHED) {
-			enum tc_lost lost = tc_local_lost(&sl, attempt);
+			enum tc_lost lost = tc_supervisor_lost(&sl, attempt);
 
 			/* not in the live table, holding nothing: back to the
 			 * queue (or cancelled, if that was asked meanwhile) */
@@ -2001,7 +2002,7 @@ static int recover(struct runner *r)
 
 			/* a start whose pid was never recorded: the lock's
 			 * content names the shim and the trial */
-			tc_local_read_run(&sl, attempt, &sp, &pg);
+			tc_supervisor_read_run(&sl, attempt, &sp, &pg);
 			lv->shim_pid = sp;
 			lv->shim_start = tc_proc_start_time(sp);
 			lv->pgid = pg;
@@ -2391,8 +2392,8 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 				       err)) ||
 	    (rc = prepare_all(&r)))
 		goto out;
-	if (tc_local_status_path(j->dir, name, r.status_path,
-				 sizeof(r.status_path))) {
+	if (tc_supervisor_status_path(j->dir, name, r.status_path,
+				      sizeof(r.status_path))) {
 		rc = tc_error_set(err, TC_ERR_IO, "state directory path too long");
 		goto out;
 	}

@@ -18,7 +18,7 @@
  *              supervisor may or may not have it (it may also hold it
  *              waiting for a slot); the lock of the trial's slot in the
  *              experiment's status file tells (held from before the request
- *              is sent until the attempt is over; see exec/local.h).
+ *              is sent until the attempt is over; see exec/supervisor.h).
  *   running    supervisor pid, its start time (/proc starttime, against pid
  *              reuse) and the trial's process group recorded.
  *   succeeded, failed, timed_out, cancelled
