@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "exec/local.h"
+#include "exec/supervisor.h"
 #include "exec/runner.h"
 #include "store/experiment.h"
 #include "store/trials.h"
@@ -173,8 +173,8 @@ int cmd_cancel(int argc, char **argv)
 		char path[PATH_MAX];
 		struct tc_slot sl = {path, rows[i].idx};
 
-		if (tc_local_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0 &&
-		    tc_local_cancel(&sl, rows[i].attempt, rows[i].sup_pid,
+		if (tc_supervisor_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0 &&
+		    tc_supervisor_cancel(&sl, rows[i].attempt, rows[i].sup_pid,
 				    rows[i].sup_start,
 				    tc_arg(&a, cancel_opts, "now") != NULL) == 1 &&
 		    running > 0) {

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
-#include "exec/local.h"
+#include "exec/supervisor.h"
 #include "metrics/metrics.h"
 #include "store/trials.h"
 #include "util/fsutil.h"
@@ -77,15 +77,15 @@ static void collect_names(struct tview *v)
 
 /* A local trial in state starting whose supervisor holds it but has not
  * started it waits for a slot (it was handed over ahead, see
- * exec/local.h): say so. */
+ * exec/supervisor.h): say so. */
 static char *waiting_reason(const char *status_path, const struct trow *r)
 {
 	struct tc_slot sl = {status_path, r->idx};
 	struct tc_exit_info ei;
 	pid_t sp, pg;
 
-	if (tc_local_probe(&sl, r->attempt, &ei) == TC_PROBE_ALIVE &&
-	    tc_local_read_run(&sl, r->attempt, &sp, &pg) != 0)
+	if (tc_supervisor_probe(&sl, r->attempt, &ei) == TC_PROBE_ALIVE &&
+		 tc_supervisor_read_run(&sl, r->attempt, &sp, &pg) != 0)
 		return strdup("waiting for a free slot");
 	return NULL;
 }
@@ -185,7 +185,7 @@ int tview_load(struct tc_journal *j, const char *name, struct tview *v,
 	if ((rc = tc_experiment_load(j, name, &v->exp, err)))
 		return rc;
 	c.local = !v->exp.backend || strcmp(v->exp.backend, "kubernetes") != 0;
-	if (tc_local_status_path(j->dir, name, status_path, sizeof(status_path)))
+	if (tc_supervisor_status_path(j->dir, name, status_path, sizeof(status_path)))
 		c.local = 0;
 	if ((rc = tc_spec_parse_recorded(v->exp.spec_path, v->exp.spec_text,
 					 strlen(v->exp.spec_text), &v->spec,

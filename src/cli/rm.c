@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "exec/local.h"
+#include "exec/supervisor.h"
 #include "exec/runner.h"
 #include "store/experiment.h"
 #include "store/trials.h"
@@ -71,13 +71,13 @@ static int trials_alive(struct tc_journal *j, const char *name, int local)
 		return -1;
 	}
 	tc_trials_close(tr);
-	if (tc_local_status_path(j->dir, name, path, sizeof(path)))
+	if (tc_supervisor_status_path(j->dir, name, path, sizeof(path)))
 		path[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		struct tc_slot sl = {path, rows[i].idx};
 		struct tc_exit_info ei;
 
-		if (!local || (path[0] && tc_local_probe(&sl, rows[i].attempt,
+		if (!local || (path[0] && tc_supervisor_probe(&sl, rows[i].attempt,
 							   &ei) == TC_PROBE_ALIVE))
 			alive++;
 		tc_trial_row_free(&rows[i]);
@@ -217,7 +217,7 @@ int cmd_rm(int argc, char **argv)
 		goto fail;
 	tc_trials_close(tr);
 	tr = NULL;
-	if (tc_local_status_path(j->dir, name, path, sizeof(path)) == 0 &&
+	if (tc_supervisor_status_path(j->dir, name, path, sizeof(path)) == 0 &&
 	    unlink(path) && errno != ENOENT) {
 		rc = tc_error_set(&err, TC_ERR_IO, "cannot remove %s: %s", path,
 				  strerror(errno));

@@ -48,7 +48,7 @@
 #include "exec/gpulease.h"
 #include "exec/kube.h"
 #include "exec/record.h"
-#include "exec/local.h"
+#include "exec/supervisor.h"
 #include "search/search.h"
 #include "metrics/metrics.h"
 #include "spec/spec.h"
@@ -118,7 +118,7 @@ struct runner {
 
 	struct tc_shim *shim;
 	long long shim_start;
-	char status_path[PATH_MAX]; /* the trials' slots (see exec/local.h) */
+	char status_path[PATH_MAX]; /* the trials' slots (supervisor.h) */
 
 	double cpu_cap, cpu_used, cpu_req;
 	long long mem_cap, mem_used, mem_req;
@@ -688,7 +688,7 @@ static int unstart(struct runner *r, struct live *lv, int from,
  * parent its exit status is unknowable, so it runs again as a new attempt
  * (launch keeps this one's files as attempt N's) with a fresh retry
  * budget (the loss is not the trial's), or is cancelled if that was
- * asked.  `killed`: it still ran, and was killed (see tc_local_lost).
+ * asked.  `killed`: it still ran, and was killed (see tc_supervisor_lost).
  * Statements only; frees lv. */
 static int rerun_lost(struct runner *r, struct live *lv, int from, int killed)
 {
@@ -729,7 +729,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	if (have)
 		ei = lv->ei;
 	else
-		have = tc_local_read_exit(&sl, lv->attempt, &ei) == 0;
+		have = tc_supervisor_read_exit(&sl, lv->attempt, &ei) == 0;
 	/* (reading may commit full batches, and the open transaction) */
 	if ((rc = tail(r, lv, 1)) || (rc = txn_begin(r)))
 		return rc;
@@ -741,7 +741,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	}
 	if (!have) {
 		/* its supervisor died without a word */
-		enum tc_lost lost = tc_local_lost(&sl, lv->attempt);
+		enum tc_lost lost = tc_supervisor_lost(&sl, lv->attempt);
 
 		if (lost == TC_LOST_UNSTARTED) {
 			lv->unstarted = 1; /* requeued as never started */
@@ -1592,7 +1592,7 @@ static int check_adopted(struct runner *r)
 		struct tc_slot sl = slot_of(r, lv);
 		struct tc_exit_info ei;
 
-		if (!lv->own && tc_local_probe(&sl, lv->attempt, &ei) !=
+		if (!lv->own && tc_supervisor_probe(&sl, lv->attempt, &ei) !=
 					TC_PROBE_ALIVE) {
 			int rc = finish(r, lv, TC_ST_RUNNING);
 
@@ -1603,7 +1603,8 @@ static int check_adopted(struct runner *r)
 		if (!lv->own && lv->pgid == 0) {
 			pid_t sp, pg;
 
-			if (tc_local_read_run(&sl, lv->attempt, &sp, &pg) == 0) {
+			if (tc_supervisor_read_run(&sl, lv->attempt, &sp,
+						   &pg) == 0) {
 				lv->pgid = pg;
 				if (!lv->shim_pid) {
 					lv->shim_pid = sp;
@@ -1665,8 +1666,8 @@ static int interrupt_all(struct runner *r, int hard)
 		} else {
 			struct tc_slot sl = slot_of(r, lv);
 
-			tc_local_cancel(&sl, lv->attempt, lv->shim_pid,
-					lv->shim_start, hard);
+			tc_supervisor_cancel(&sl, lv->attempt, lv->shim_pid,
+					     lv->shim_start, hard);
 		}
 	}
 	return 0;
@@ -1766,7 +1767,7 @@ static int recover(struct runner *r)
 		rows[i].params = NULL;
 		lv->idx = rows[i].idx;
 		sl = slot_of(r, lv);
-		pr = tc_local_probe(&sl, attempt, &ei);
+		pr = tc_supervisor_probe(&sl, attempt, &ei);
 		if ((rc = tc_journal_begin(r->j, r->err))) {
 			live_free(lv);
 			break;
@@ -1775,7 +1776,7 @@ static int recover(struct runner *r)
 		if ((rc = tc_trials_metrics_clear(r->tr, id, attempt, r->err)))
 			goto fail_one;
 		if (pr == TC_PROBE_VANISHED) {
-			enum tc_lost lost = tc_local_lost(&sl, attempt);
+			enum tc_lost lost = tc_supervisor_lost(&sl, attempt);
 
 			/* not in the live table, holding nothing: back to the
 			 * queue (or cancelled, if that was asked meanwhile) */
@@ -1798,7 +1799,7 @@ static int recover(struct runner *r)
 
 			/* a start whose pid was never recorded: the lock's
 			 * content names the shim and the trial */
-			tc_local_read_run(&sl, attempt, &sp, &pg);
+			tc_supervisor_read_run(&sl, attempt, &sp, &pg);
 			lv->shim_pid = sp;
 			lv->shim_start = tc_proc_start_time(sp);
 			lv->pgid = pg;
@@ -2159,8 +2160,8 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	    (rc = tc_rec_failfast_init(r.tr, r.spec, o->max_failures, &r.ff,
 				       err)))
 		goto out;
-	if (tc_local_status_path(j->dir, name, r.status_path,
-				 sizeof(r.status_path))) {
+	if (tc_supervisor_status_path(j->dir, name, r.status_path,
+				      sizeof(r.status_path))) {
 		rc = tc_error_set(err, TC_ERR_IO, "state directory path too long");
 		goto out;
 	}
