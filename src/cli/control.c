@@ -23,9 +23,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "exec/local.h"
+#include "exec/supervisor.h"
 #include "exec/runner.h"
 #include "store/experiment.h"
+#include "store/trials.h"
 
 
 static const struct tc_opt cancel_opts[] = {
@@ -72,36 +73,33 @@ static int is_kubernetes(struct tc_journal *j, const char *name)
 	return k;
 }
 
-/* Fill the temp table `sel` with the trials named on the command line. */
+/* Open the experiment's trials and pick the ones named on the command
+ * line (none: every trial); *n counts the distinct ones named. */
 static int select_trials(const char *verb, struct tc_journal *j,
-			 const struct tc_args *a, int *n)
+			 const struct tc_args *a, struct tc_trials **tr, int *n)
 {
 	struct tc_error err;
-	sqlite3_stmt *st;
+	char (*ids)[16] = calloc((size_t)a->npos + 1, sizeof(*ids));
+	const char **idp = calloc((size_t)a->npos + 1, sizeof(*idp));
+	int rc = 0;
 
 	tc_error_clear(&err);
-	if (tc_journal_exec(j, "CREATE TEMP TABLE IF NOT EXISTS sel(id TEXT PRIMARY KEY);"
-			       "DELETE FROM sel;",
-			    &err))
-		return tc_fail(verb, &err);
-	st = tc_journal_prepare(j, "INSERT OR IGNORE INTO sel VALUES(?)", &err);
-	if (!st)
-		return tc_fail(verb, &err);
 	*n = 0;
-	for (int i = 1; i < a->npos; i++) {
-		char id[16];
-
-		if (tc_find_trial(j, a->pos[0], a->pos[i], id, &err)) {
-			sqlite3_finalize(st);
-			return tc_fail(verb, &err);
-		}
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_step(st);
-		*n += sqlite3_changes(j->db); /* a trial named twice counts once */
+	if (!ids || !idp || !(*tr = tc_trials_open(j, a->pos[0], &err))) {
+		rc = tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
+		goto out;
 	}
-	sqlite3_finalize(st);
-	return 0;
+	for (int i = 1; i < a->npos && !rc; i++) {
+		rc = tc_find_trial(j, a->pos[0], a->pos[i], ids[i - 1], &err);
+		idp[i - 1] = ids[i - 1];
+	}
+	if (!rc)
+		rc = tc_trials_pick(*tr, 0, idp, (size_t)(a->npos > 1 ? a->npos - 1 : 0),
+				    n, &err);
+out:
+	free(ids);
+	free(idp);
+	return rc ? tc_fail(verb, &err) : 0;
 }
 
 #define NOTHING_TO_CANCEL 1
@@ -127,31 +125,14 @@ static int nothing_to_cancel(struct tc_journal *j, const struct tc_args *a, int 
 	return NOTHING_TO_CANCEL;
 }
 
-static int exec_bound(struct tc_journal *j, const char *sql, const char *exp,
-		      int all, struct tc_error *err, int *changes)
-{
-	sqlite3_stmt *st = tc_journal_prepare(j, sql, err);
-	int rc;
-
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, all);
-	rc = sqlite3_step(st) == SQLITE_DONE
-		     ? 0
-		     : tc_error_set(err, TC_ERR_DB, "journal: %s", sqlite3_errmsg(j->db));
-	if (changes)
-		*changes = sqlite3_changes(j->db);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int cmd_cancel(int argc, char **argv)
 {
 	struct tc_args a;
 	struct tc_journal *j = NULL;
+	struct tc_trials *tr = NULL;
+	struct tc_trial_row *rows = NULL;
+	size_t nrows = 0;
 	struct tc_error err;
-	sqlite3_stmt *st;
 	int rc, n = 0, all, queued = 0, running = 0, runner_alive;
 
 	rc = tc_parse_args(argc, argv, cancel_opts, "cancel NAME [TRIAL...]",
@@ -165,22 +146,13 @@ int cmd_cancel(int argc, char **argv)
 		return tc_usage_error("cancel", "expected an experiment name");
 	if ((rc = open_exp("cancel", &a, cancel_opts, &j)))
 		return rc;
-	if ((rc = select_trials("cancel", j, &a, &n)))
+	if ((rc = select_trials("cancel", j, &a, &tr, &n)))
 		goto out;
 	all = n == 0;
 	tc_error_clear(&err);
 	if ((rc = tc_journal_begin(j, &err)))
 		goto fail;
-	if ((rc = exec_bound(j,
-			     "UPDATE trials SET state = 'cancelled', reason = "
-			     "'cancelled' WHERE exp = ?1 AND state = 'queued' AND "
-			     "(?2 OR id IN (SELECT id FROM sel))",
-			     a.pos[0], all, &err, &queued)) ||
-	    (rc = exec_bound(j,
-			     "UPDATE trials SET cancel_req = 1 WHERE exp = ?1 AND "
-			     "state IN ('starting', 'running') AND (?2 OR id IN "
-			     "(SELECT id FROM sel))",
-			     a.pos[0], all, &err, &running)) ||
+	if ((rc = tc_trials_request_cancel(tr, &queued, &running, &err)) ||
 	    (queued + running == 0 && (rc = nothing_to_cancel(j, &a, n))) ||
 	    (all && (rc = tc_experiment_set_state(j, a.pos[0], "cancelled", &err))) ||
 	    (rc = tc_journal_event(j, a.pos[0], NULL, "cancel requested", NULL, &err)) ||
@@ -195,31 +167,21 @@ int cmd_cancel(int argc, char **argv)
 	runner_alive = tc_runner_alive(j, a.pos[0]);
 	/* now act: signal the supervisors of running trials; those still
 	 * waiting in their shim for a slot are dropped and never start */
-	st = tc_journal_prepare(j,
-				"SELECT id, attempt, sup_pid, sup_start, idx FROM "
-				"trials WHERE exp = ?1 AND state IN ('starting', "
-				"'running') AND cancel_req = 1 AND (?2 OR id IN "
-				"(SELECT id FROM sel))",
-				&err);
-	if (!st)
+	if (tc_trials_cancelling(tr, &rows, &nrows, &err))
 		goto fail;
-	sqlite3_bind_text(st, 1, a.pos[0], -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, all);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	for (size_t i = 0; i < nrows; i++) {
 		char path[PATH_MAX];
-		struct tc_slot sl = {path, sqlite3_column_int64(st, 4)};
+		struct tc_slot sl = {path, rows[i].idx};
 
-		if (tc_local_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0 &&
-		    tc_local_cancel(&sl, sqlite3_column_int(st, 1),
-				    (pid_t)sqlite3_column_int(st, 2),
-				    sqlite3_column_int64(st, 3),
+		if (tc_supervisor_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0 &&
+		    tc_supervisor_cancel(&sl, rows[i].attempt, rows[i].sup_pid,
+				    rows[i].sup_start,
 				    tc_arg(&a, cancel_opts, "now") != NULL) == 1 &&
 		    running > 0) {
 			running--;
 			queued++;
 		}
 	}
-	sqlite3_finalize(st);
 	if (queued)
 		printf("cancelled %d queued trial%s%s", queued, queued == 1 ? "" : "s",
 		       running ? "; " : "\n");
@@ -260,6 +222,10 @@ int cmd_cancel(int argc, char **argv)
 fail:
 	rc = tc_fail("cancel", &err);
 out:
+	for (size_t i = 0; i < nrows; i++)
+		tc_trial_row_free(&rows[i]);
+	free(rows);
+	tc_trials_close(tr);
 	tc_journal_close(j);
 	return rc;
 }
@@ -285,24 +251,19 @@ static const struct tc_opt retry_opts[] = {
 /* A trial named for retry that is queued or running has not ended: there
  * is nothing to retry yet, and saying "queued 0 trials again" would hide
  * that.  TC_ERR_STATE naming the first such trial, or 0. */
-static int refuse_live(struct tc_journal *j, const char *exp, struct tc_error *err)
+static int refuse_live(struct tc_journal *j, struct tc_trials *tr,
+		       const char *exp, struct tc_error *err)
 {
-	sqlite3_stmt *st = tc_journal_prepare(
-		j,
-		"SELECT id, idx, state FROM trials WHERE exp = ?1 AND id IN "
-		"(SELECT id FROM sel) AND state IN ('queued', 'starting', "
-		"'running') ORDER BY idx LIMIT 1",
-		err);
-	int rc = 0;
+	struct tc_trial_row row;
+	int rc = tc_trials_picked_unended(tr, &row, err);
 
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		long long idx = sqlite3_column_int64(st, 1);
+	if (rc <= 0)
+		return rc;
+	{
+		const char *id = row.id;
+		long long idx = row.idx;
 
-		if (!strcmp((const char *)sqlite3_column_text(st, 2), "queued"))
+		if (row.state == TC_ST_QUEUED)
 			rc = tc_error_set(err, TC_ERR_STATE,
 					  "trial %s (index %lld) is queued already: "
 					  "it runs when a trainctl runs '%s'",
@@ -314,7 +275,7 @@ static int refuse_live(struct tc_journal *j, const char *exp, struct tc_error *e
 					  "with `trainctl cancel%s %s %s`",
 					  id, idx, tc_state_hint(j->dir), exp, id);
 	}
-	sqlite3_finalize(st);
+	tc_trial_row_free(&row);
 	return rc;
 }
 
@@ -322,6 +283,7 @@ int cmd_retry(int argc, char **argv)
 {
 	struct tc_args a;
 	struct tc_journal *j = NULL;
+	struct tc_trials *tr = NULL;
 	struct tc_error err;
 	int rc, n = 0, changed = 0;
 
@@ -340,7 +302,7 @@ int cmd_retry(int argc, char **argv)
 		return tc_usage_error("retry", "give trials or --failed, not both");
 	if ((rc = open_exp("retry", &a, retry_opts, &j)))
 		return rc;
-	if ((rc = select_trials("retry", j, &a, &n)))
+	if ((rc = select_trials("retry", j, &a, &tr, &n)))
 		goto out;
 	/* a spec fixed since: its command for what has not succeeded */
 	if ((rc = tc_prepare_resume("retry", j, a.pos[0], NULL,
@@ -349,19 +311,11 @@ int cmd_retry(int argc, char **argv)
 	tc_error_clear(&err);
 	if ((rc = tc_journal_begin(j, &err)))
 		goto fail;
-	if (n && (rc = refuse_live(j, a.pos[0], &err))) {
+	if (n && (rc = refuse_live(j, tr, a.pos[0], &err))) {
 		tc_journal_rollback(j);
 		goto fail;
 	}
-	if ((rc = exec_bound(j,
-			     n ? "UPDATE trials SET state = 'queued', next_at = 0, "
-				 "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
-				 "AND state IN ('failed', 'timed_out', 'cancelled') "
-				 "AND id IN (SELECT id FROM sel)"
-			       : "UPDATE trials SET state = 'queued', next_at = 0, "
-				 "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
-				 "AND state IN ('failed', 'timed_out')",
-			     a.pos[0], 0, &err, &changed)) ||
+	if ((rc = tc_trials_retry(tr, n > 0, &changed, &err)) ||
 	    (changed && (rc = tc_experiment_set_state(j, a.pos[0], "running", &err))) ||
 	    (rc = tc_journal_event(j, a.pos[0], NULL, "retry requested", NULL, &err)) ||
 	    (rc = tc_journal_commit(j, &err))) {
@@ -379,11 +333,14 @@ int cmd_retry(int argc, char **argv)
 		goto out;
 	}
 	fflush(stdout);
+	tc_trials_close(tr); /* the run may open the journal again */
+	tr = NULL;
 	rc = changed ? tc_run_existing("retry", &j, a.pos[0], &a, retry_opts, 0) : 0;
 	goto out;
 fail:
 	rc = tc_fail("retry", &err);
 out:
+	tc_trials_close(tr);
 	tc_journal_close(j);
 	return rc;
 }

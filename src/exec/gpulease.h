@@ -13,7 +13,7 @@
  *
  * A runner takes a trial's GPUs in one new description (tc_gpulease_take)
  * and hands it to the trial's supervisor with the start request (see
- * exec/local.h); the supervisor holds it until it has reaped the trial,
+ * exec/supervisor.h); the supervisor holds it until it has reaped the trial,
  * and lets go of it before the trial's slot.  The kernel drops the locks
  * when the last descriptor of the description is closed, so a lease ends
  * with the trial, or with whoever holds it however it dies (kill -9
@@ -22,7 +22,7 @@
  * still cannot take those GPUs; a runner that resumes and adopts them
  * counts their GPUs (from the journal) as busy until they end.  A
  * supervisor killed alone lets its leases go; its trials are killed by
- * their runner within a moment (see tc_local_lost).
+ * their runner within a moment (see tc_supervisor_lost).
  *
  * Leases are the user's: runs of other users are not seen (they have
  * runtime directories of their own).

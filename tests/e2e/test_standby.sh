@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Short trials are handed to the supervisor ahead of their slot (see
-# exec/local.h): the parallelism must still hold at every moment, a trial
+# exec/supervisor.h): the parallelism must still hold at every moment, a trial
 # that waits must be cancellable without ever starting, an interrupt must
 # put waiting trials back in the queue, and a trial's directory holds only
 # its own files (its supervisor record lives in the experiment's status

@@ -1,7 +1,7 @@
 /*
- * local.h — the local backend's supervisor ("shim", the idea of
- * containerd's): the process that is the parent of every trial a runner
- * starts, and outlives the runner.
+ * supervisor.h — the supervisor of the local backend's trials ("shim", the
+ * idea of containerd's): the process that is the parent of every trial a
+ * runner starts, and outlives the runner.
  *
  * A runner forks one shim when it starts (tc_shim_start) and talks to it
  * over a socket pair.  Each trial has a slot of TC_SLOT_SIZE bytes at its
@@ -58,15 +58,15 @@
  *
  * Signals to a trial's process group: its shim sends them while the
  * group's leader is its unreaped child (the pid cannot be reused then);
- * any other process only through tc_local_trial_group, which checks that
- * the recorded group is still the trial's.
+ * any other process only through tc_supervisor_trial_group, which checks
+ * that the recorded group is still the trial's.
  *
  * Files in the trial directory, per attempt: stdout.log, stderr.log (the
  * trial's output; earlier attempts are kept as stdout.N.log, stderr.N.log
  * by the runner).
  */
-#ifndef TC_LOCAL_H
-#define TC_LOCAL_H
+#ifndef TC_SUPERVISOR_H
+#define TC_SUPERVISOR_H
 
 #include <sys/types.h>
 
@@ -81,8 +81,8 @@ struct tc_slot {
 };
 
 /* The status file of experiment exp in state_dir.  0, or -1 if too long. */
-int tc_local_status_path(const char *state_dir, const char *exp, char *buf,
-			 size_t len);
+int tc_supervisor_status_path(const char *state_dir, const char *exp,
+			      char *buf, size_t len);
 
 struct tc_launch {
 	const char *id;        /* the trial id, echoed in events */
@@ -174,18 +174,18 @@ enum tc_probe { TC_PROBE_ALIVE, TC_PROBE_EXITED, TC_PROBE_VANISHED };
 /* What became of attempt `attempt` of the trial in slot sl?  ALIVE (a
  * shim holds the lock), EXITED (the exit record of that attempt is there;
  * *ei filled), or VANISHED (neither). */
-enum tc_probe tc_local_probe(const struct tc_slot *sl, int attempt,
-			     struct tc_exit_info *ei);
+enum tc_probe tc_supervisor_probe(const struct tc_slot *sl, int attempt,
+				  struct tc_exit_info *ei);
 
 /* Read the exit record; 0 when present and of this attempt, -1
  * otherwise. */
-int tc_local_read_exit(const struct tc_slot *sl, int attempt,
-		       struct tc_exit_info *ei);
+int tc_supervisor_read_exit(const struct tc_slot *sl, int attempt,
+			    struct tc_exit_info *ei);
 
 /* Read the running record: the shim pid and the trial's process group of
  * this attempt.  0 or -1. */
-int tc_local_read_run(const struct tc_slot *sl, int attempt, pid_t *shim_pid,
-		      pid_t *pgid);
+int tc_supervisor_read_run(const struct tc_slot *sl, int attempt,
+			   pid_t *shim_pid, pid_t *pgid);
 
 /* The kernel's start time of a process (clock ticks since boot), 0 when it
  * does not exist: with the pid it names one process for good. */
@@ -196,7 +196,7 @@ long long tc_proc_start_time(pid_t pid);
  * started when the record says.  After a reboot or a long outage a
  * recorded pgid may name anything; every signal to a trial's group from
  * outside its shim goes through this check.  The pgid, or 0. */
-pid_t tc_local_trial_group(const struct tc_slot *sl, int attempt);
+pid_t tc_supervisor_trial_group(const struct tc_slot *sl, int attempt);
 
 enum tc_lost {
 	TC_LOST_UNSTARTED, /* its start was never recorded: it did not run */
@@ -206,18 +206,19 @@ enum tc_lost {
 };
 
 /* What is known of an attempt whose shim is gone without recording its
- * end (tc_local_probe said VANISHED).  A group that is still the trial's
- * (tc_local_trial_group) is killed: without a parent its exit status could
- * never be known.  Leftovers of a group whose leader has ended cannot be
- * told from a stranger's group and are left alone. */
-enum tc_lost tc_local_lost(const struct tc_slot *sl, int attempt);
+ * end (tc_supervisor_probe said VANISHED).  A group that is still the
+ * trial's (tc_supervisor_trial_group) is killed: without a parent its
+ * exit status could never be known.  Leftovers of a group whose leader has
+ * ended cannot be told from a stranger's group and are left alone. */
+enum tc_lost tc_supervisor_lost(const struct tc_slot *sl, int attempt);
 
 /* Cancel an attempt from any process: signal its shim (checked against its
  * recorded start time) with the trial's pgid; if the shim cannot be
- * reached but the trial's group is still its (tc_local_trial_group), signal
- * the group.  0, 1 when it had not started (it waited in its shim for a
- * slot, and is dropped), or -1 when nothing was there. */
-int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
-		    long long shim_start, int hard);
+ * reached but the trial's group is still its
+ * (tc_supervisor_trial_group), signal the group.  0, 1 when it had not
+ * started (it waited in its shim for a slot, and is dropped), or -1 when
+ * nothing was there. */
+int tc_supervisor_cancel(const struct tc_slot *sl, int attempt,
+			 pid_t shim_pid, long long shim_start, int hard);
 
 #endif

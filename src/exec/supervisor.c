@@ -1,6 +1,7 @@
 /*
- * local.c — the shim that supervises a runner's trials, and the helpers
- * that inspect and cancel attempts from any process (see local.h).
+ * supervisor.c — the shim that supervises a runner's trials, and the
+ * helpers that inspect and cancel attempts from any process (see
+ * supervisor.h).
  *
  * Wire format between runner and shim (a stream socket pair, both ends
  * local and trusted): a request is a 4-byte length and then a struct
@@ -12,7 +13,7 @@
  * sides read whole messages with blocking reads once poll says data is
  * there: writers always write whole messages.
  */
-#include "exec/local.h"
+#include "exec/supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -549,7 +550,7 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 		 * once it has run) */
 		snprintf(t->after, sizeof(t->after), "%s", after);
 		/* published, so that a cancel from another trainctl can ask
-		 * this shim to forget it (see tc_local_cancel) */
+		 * this shim to forget it (see tc_supervisor_cancel) */
 		write_status(t->lock_fd, t->off,
 			     json_pack("{s:s, s:i, s:i}", "state", "waiting",
 				       "attempt", t->attempt, "supervisor_pid",
@@ -1096,8 +1097,8 @@ void tc_shim_close(struct tc_shim *s)
 
 /* ---- inspecting attempts from any process ------------------------------ */
 
-int tc_local_status_path(const char *state_dir, const char *exp, char *buf,
-			 size_t len)
+int tc_supervisor_status_path(const char *state_dir, const char *exp,
+			      char *buf, size_t len)
 {
 	return snprintf(buf, len, "%s/locks/%s.status", state_dir, exp) < (int)len
 		       ? 0
@@ -1119,8 +1120,8 @@ static json_t *read_status(const struct tc_slot *sl)
 	return json_loadb(buf, strnlen(buf, (size_t)n), 0, NULL);
 }
 
-int tc_local_read_exit(const struct tc_slot *sl, int attempt,
-		       struct tc_exit_info *ei)
+int tc_supervisor_read_exit(const struct tc_slot *sl, int attempt,
+			    struct tc_exit_info *ei)
 {
 	json_t *o = read_status(sl);
 	const char *e, *st;
@@ -1150,8 +1151,8 @@ int tc_local_read_exit(const struct tc_slot *sl, int attempt,
 	return 0;
 }
 
-int tc_local_read_run(const struct tc_slot *sl, int attempt, pid_t *shim_pid,
-		      pid_t *pgid)
+int tc_supervisor_read_run(const struct tc_slot *sl, int attempt,
+			   pid_t *shim_pid, pid_t *pgid)
 {
 	json_t *o = read_status(sl);
 	int ok;
@@ -1169,8 +1170,8 @@ int tc_local_read_run(const struct tc_slot *sl, int attempt, pid_t *shim_pid,
 	return ok ? 0 : -1;
 }
 
-enum tc_probe tc_local_probe(const struct tc_slot *sl, int attempt,
-			     struct tc_exit_info *ei)
+enum tc_probe tc_supervisor_probe(const struct tc_slot *sl, int attempt,
+				  struct tc_exit_info *ei)
 {
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
 			   .l_start = slot_off(sl->idx), .l_len = TC_SLOT_SIZE};
@@ -1184,7 +1185,7 @@ enum tc_probe tc_local_probe(const struct tc_slot *sl, int attempt,
 	}
 	if (held)
 		return TC_PROBE_ALIVE;
-	if (tc_local_read_exit(sl, attempt, ei) == 0)
+	if (tc_supervisor_read_exit(sl, attempt, ei) == 0)
 		return TC_PROBE_EXITED;
 	return TC_PROBE_VANISHED;
 }
@@ -1230,7 +1231,7 @@ long long tc_proc_start_time(pid_t pid)
 	return proc_stat(pid, &state);
 }
 
-pid_t tc_local_trial_group(const struct tc_slot *sl, int attempt)
+pid_t tc_supervisor_trial_group(const struct tc_slot *sl, int attempt)
 {
 	json_t *o = read_status(sl);
 	const char *st = json_string_value(json_object_get(o, "state"));
@@ -1246,7 +1247,7 @@ pid_t tc_local_trial_group(const struct tc_slot *sl, int attempt)
 	return tc_proc_start_time((pid_t)pg) == start ? (pid_t)pg : 0;
 }
 
-enum tc_lost tc_local_lost(const struct tc_slot *sl, int attempt)
+enum tc_lost tc_supervisor_lost(const struct tc_slot *sl, int attempt)
 {
 	json_t *o = read_status(sl);
 	const char *st = json_string_value(json_object_get(o, "state"));
@@ -1258,7 +1259,7 @@ enum tc_lost tc_local_lost(const struct tc_slot *sl, int attempt)
 	json_decref(o);
 	if (!started)
 		return TC_LOST_UNSTARTED;
-	pg = tc_local_trial_group(sl, attempt);
+	pg = tc_supervisor_trial_group(sl, attempt);
 	if (pg <= 0)
 		return TC_LOST_UNKNOWN;
 	/* a leader that ended (a zombie nobody reaped yet) ran no more; its
@@ -1269,15 +1270,15 @@ enum tc_lost tc_local_lost(const struct tc_slot *sl, int attempt)
 	return TC_LOST_UNKNOWN;
 }
 
-int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
-		    long long shim_start, int hard)
+int tc_supervisor_cancel(const struct tc_slot *sl, int attempt,
+			 pid_t shim_pid, long long shim_start, int hard)
 {
 	pid_t sp = 0, pgid = 0;
 	struct tc_exit_info ei;
 
-	if (tc_local_probe(sl, attempt, &ei) != TC_PROBE_ALIVE)
+	if (tc_supervisor_probe(sl, attempt, &ei) != TC_PROBE_ALIVE)
 		return -1; /* over already, or never started */
-	if (tc_local_read_run(sl, attempt, &sp, &pgid) != 0 || pgid <= 0) {
+	if (tc_supervisor_read_run(sl, attempt, &sp, &pgid) != 0 || pgid <= 0) {
 		/* not started: waiting in its shim for a slot?  The shim holds
 		 * the lock, so the pid it published is its own */
 		json_t *o = read_status(sl);
@@ -1301,6 +1302,6 @@ int tc_local_cancel(const struct tc_slot *sl, int attempt, pid_t shim_pid,
 		if (sigqueue(shim_pid, hard ? SIGRTMIN + 1 : SIGRTMIN, v) == 0)
 			return 0;
 	}
-	pgid = tc_local_trial_group(sl, attempt);
+	pgid = tc_supervisor_trial_group(sl, attempt);
 	return pgid > 0 && kill(-pgid, hard ? SIGKILL : SIGTERM) == 0 ? 0 : -1;
 }
