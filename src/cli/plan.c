@@ -112,9 +112,6 @@ int cmd_validate(int argc, char **argv)
 			tc_spec_free(spec);
 			return tc_fail_spec("validate", &err);
 		}
-	} else if ((rc = tc_k8s_check(spec, &err))) {
-		tc_spec_free(spec);
-		return tc_fail_spec("validate", &err);
 	}
 	if ((rc = tc_plan_new(spec, tc_pick_seed(spec, NULL, &picked), &plan, &err))) {
 		tc_spec_free(spec);
@@ -475,8 +472,7 @@ int cmd_plan(int argc, char **argv)
 		backend = spec->backend;
 	if (strcmp(backend, "kubernetes") == 0) {
 		const char *given = tc_arg(&a, plan_opts, "namespace");
-		const json_t *kns = spec->kubernetes
-			? json_object_get(spec->kubernetes, "namespace") : NULL;
+		const char *kns = spec->k8s->ns.text;
 
 		if ((rc = tc_k8s_check(spec, &err))) {
 			tc_spec_free(spec);
@@ -488,9 +484,7 @@ int cmd_plan(int argc, char **argv)
 					      "valid namespace name (a-z, 0-9 "
 					      "and '-', at most 63)", given);
 		}
-		k8s.ns = given ? given
-			       : json_is_string(kns) ? json_string_value(kns)
-						     : "default";
+		k8s.ns = given ? given : kns ? kns : "default";
 	} else if (tc_arg(&a, plan_opts, "namespace")) {
 		tc_spec_free(spec);
 		return tc_usage_error("plan", "--namespace goes with --backend "

@@ -1410,11 +1410,6 @@ static int run_loop(struct kube *r)
 
 /* ---- setup ------------------------------------------------------------- */
 
-static const char *spec_k8s_str(const struct tc_spec *spec, const char *key)
-{
-	return json_string_value(json_object_get(spec->kubernetes, key));
-}
-
 static int connect_cluster(const struct tc_spec *spec,
 			   const struct tc_run_opts *o, struct tc_kube **k,
 			   struct tc_error *err)
@@ -1426,8 +1421,8 @@ static int connect_cluster(const struct tc_spec *spec,
 	int rc;
 
 	rc = tc_kcfg_load(o->kubeconfig,
-			  o->context ? o->context : spec_k8s_str(spec, "context"),
-			  o->ns ? o->ns : spec_k8s_str(spec, "namespace"), &cfg,
+			  o->context ? o->context : spec->k8s->context.text,
+			  o->ns ? o->ns : spec->k8s->ns.text, &cfg,
 			  err);
 	if (rc)
 		return rc;

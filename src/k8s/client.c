@@ -1636,25 +1636,15 @@ int tc_kube_error(struct tc_error *err, const struct tc_kube_resp *resp,
 
 char *tc_kube_escape(const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s), i, j = 0;
-	char *d = malloc(3 * n + 1);
+	/* libcurl's escaping keeps exactly RFC 3986's unreserved characters
+	 * (letters, digits, '-', '.', '_', '~'); its result is curl_free()'d,
+	 * ours free()'d, hence the copy */
+	char *e = curl_easy_escape(NULL, s, 0), *d;
 
-	if (!d)
+	if (!e)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' ||
-		    c == '~') {
-			d[j++] = (char)c;
-		} else {
-			d[j++] = '%';
-			d[j++] = hex[c >> 4];
-			d[j++] = hex[c & 15];
-		}
-	}
-	d[j] = '\0';
+	d = strdup(e);
+	curl_free(e);
 	return d;
 }
 

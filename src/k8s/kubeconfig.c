@@ -31,12 +31,8 @@
 #include "k8s/kubeconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1493,19 +1489,20 @@ static int runnable(const char *path, int bare)
 	return tc_find_program(path, NULL, full, sizeof(full));
 }
 
-/* Run the plugin; *out is what it printed (malloc'd, NUL-terminated). */
+/* Run the plugin; *out is what it printed (malloc'd, NUL-terminated).  Its
+ * stderr is the user's: a plugin may say there what went wrong. */
 static int run_plugin(const struct tc_kcfg *k, char **out, size_t *outlen,
 		      struct tc_error *err)
 {
 	char who[600], *info_json = NULL, *info = NULL, *path = NULL;
-	char **argv = NULL, **envp = NULL, *buf = NULL;
-	size_t nargs = 0, len = 0, cap = 0;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, def;
-	int fds[2] = {-1, -1}, rc = 0, status = 0, timed_out = 0, toobig = 0;
-	double timeout = exec_timeout(), deadline;
-	pid_t pid;
+	char **argv = NULL, **envp = NULL;
+	size_t nargs = 0;
+	struct tc_spawn_opts so = {.keep_stderr = 1,
+				   .timeout = exec_timeout(),
+				   .max = EXEC_MAX_OUTPUT,
+				   .stop_at_max = 1};
+	struct tc_spawn_out res = {0};
+	int rc = 0, status;
 
 	*out = NULL;
 	*outlen = 0;
@@ -1540,105 +1537,25 @@ static int run_plugin(const struct tc_kcfg *k, char **out, size_t *outlen,
 				  hint_sep(k), hint_text(k));
 		goto done;
 	}
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		rc = tc_error_set(err, TC_ERR_BACKEND,
-				  "%s: cannot make a pipe: %s", who,
-				  strerror(errno));
-		goto done;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &def);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	if (strchr(k->exec.command, '/'))
-		rc = posix_spawn(&pid, path, &fa, &attr, argv, envp);
-	else
-		rc = posix_spawnp(&pid, path, &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(fds[1]);
-	fds[1] = -1;
+	so.envp = envp;
+	rc = tc_spawn_capture(argv, &so, &res);
 	if (rc) {
-		rc = tc_error_set(err, TC_ERR_BACKEND,
-				  "%s cannot be run: %s%s%s", who,
-				  strerror(rc), hint_sep(k), hint_text(k));
+		rc = rc == ENOMEM ? nomem(err)
+				  : tc_error_set(err, TC_ERR_BACKEND,
+						 "%s cannot be run: %s%s%s", who,
+						 strerror(rc), hint_sep(k),
+						 hint_text(k));
 		goto done;
 	}
-
-	deadline = tc_mono() + timeout;
-	for (;;) {
-		struct pollfd pf = {.fd = fds[0], .events = POLLIN};
-		double left = deadline - tc_mono();
-		ssize_t r;
-		int pr;
-
-		if (left <= 0) {
-			timed_out = 1;
-			break;
-		}
-		pr = poll(&pf, 1,
-			  left > 3600 ? 3600000 : (int)(left * 1000) + 1);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr < 0) {
-			rc = tc_error_set(err, TC_ERR_BACKEND,
-					  "%s: poll: %s", who, strerror(errno));
-			break;
-		}
-		if (pr == 0)
-			continue;
-		if (len == cap) {
-			size_t ncap = cap ? 2 * cap : 4096;
-			char *nb;
-
-			if (ncap > EXEC_MAX_OUTPUT + 1)
-				ncap = EXEC_MAX_OUTPUT + 1;
-			nb = realloc(buf, ncap + 1);
-			if (!nb) {
-				rc = nomem(err);
-				break;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		r = read(fds[0], buf + len, cap - len);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r < 0) {
-			rc = tc_error_set(err, TC_ERR_BACKEND,
-					  "%s: reading its output: %s", who,
-					  strerror(errno));
-			break;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > EXEC_MAX_OUTPUT) {
-			toobig = 1;
-			break;
-		}
-	}
-	if (timed_out || toobig || rc)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (rc)
-		goto done;
-	if (timed_out) {
+	status = res.status;
+	if (res.timed_out) {
 		rc = tc_error_set(err, TC_ERR_BACKEND,
 				  "%s did not finish within %g s and was "
 				  "killed%s%s",
-				  who, timeout, hint_sep(k), hint_text(k));
+				  who, so.timeout, hint_sep(k), hint_text(k));
 		goto done;
 	}
-	if (toobig) {
+	if (res.overflow) {
 		rc = tc_error_set(err, TC_ERR_BACKEND,
 				  "%s printed more than 1 MB; an "
 				  "ExecCredential is far smaller",
@@ -1658,21 +1575,11 @@ static int run_plugin(const struct tc_kcfg *k, char **out, size_t *outlen,
 				  hint_sep(k), hint_text(k));
 		goto done;
 	}
-	if (!buf) {
-		buf = malloc(1);
-		if (!buf) {
-			rc = nomem(err);
-			goto done;
-		}
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
+	*out = res.buf;
+	*outlen = res.len;
+	res.buf = NULL;
 done:
-	if (fds[0] >= 0)
-		close(fds[0]);
-	free(buf);
+	free(res.buf);
 	free(path);
 	free(argv);
 	free(envp);

@@ -3,11 +3,9 @@
  * object holds), built with jansson as data: every string the user wrote
  * lands in a JSON string value, never in text that is parsed again.
  *
- * The spec loader has already checked the types and shapes of the
- * kubernetes: keys (src/spec/spec.c), so the builders here read
- * spec->kubernetes trusting its shape; they still never dereference a
- * value of the wrong JSON type (a missing or odd key is skipped), so a
- * spec built by hand cannot crash them.
+ * The spec loader has already checked the kubernetes: section and typed
+ * it (spec->k8s, see kspec.h), quantities parsed; the builders here read
+ * that struct as it is.
  *
  * Object key order is the order of construction (jansson keeps insertion
  * order), so `plan --render` output is stable and reads top-down:
@@ -21,12 +19,13 @@
  */
 #include "k8s/manifest.h"
 
+#include "k8s/kspec.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
 
 #define DEFAULT_GPU_RESOURCE "nvidia.com/gpu"
 #define DEFAULT_TTL 86400
@@ -78,61 +77,11 @@ int tc_k8s_is_dns_label(const char *s)
 	return 1;
 }
 
-/* ------------------------------------------------------------------ */
-/* Reading spec->kubernetes                                             */
-/* ------------------------------------------------------------------ */
-
-static const json_t *kget(const struct tc_spec *spec, const char *key)
-{
-	const json_t *v = spec->kubernetes
-				  ? json_object_get(spec->kubernetes, key)
-				  : NULL;
-
-	return json_is_null(v) ? NULL : v;
-}
-
-static const char *kstr(const struct tc_spec *spec, const char *key)
-{
-	return json_string_value(kget(spec, key));
-}
-
 static const char *gpu_resource(const struct tc_spec *spec)
 {
-	const char *s = kstr(spec, "gpuResource");
+	const char *s = spec->k8s->gpu_resource.text;
 
 	return s && *s ? s : DEFAULT_GPU_RESOURCE;
-}
-
-/* A CPU quantity as the loader accepted it: a number or "500m". */
-static int json_cores(const json_t *v, double *out)
-{
-	if (json_is_number(v)) {
-		*out = json_number_value(v);
-		return 0;
-	}
-	if (json_is_string(v))
-		return tc_parse_cpu(json_string_value(v), out);
-	return -1;
-}
-
-/* A byte quantity as the loader accepted it: a number or "8Gi". */
-static int json_bytes(const json_t *v, long long *out)
-{
-	if (json_is_integer(v)) {
-		*out = (long long)json_integer_value(v);
-		return 0;
-	}
-	if (json_is_real(v)) {
-		double d = ceil(json_real_value(v));
-
-		if (!(d >= 0 && d < 9223372036854775808.0))
-			return -1;
-		*out = (long long)d;
-		return 0;
-	}
-	if (json_is_string(v))
-		return tc_parse_bytes(json_string_value(v), out);
-	return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -234,9 +183,6 @@ static json_t *labels(struct build *b, const struct tc_spec *spec,
 		      const struct tc_k8s_trial *t, int with_attempt)
 {
 	json_t *l = json_object();
-	const json_t *user = kget(spec, "labels");
-	const char *key;
-	json_t *v;
 
 	set(b, l, TC_K8S_LABEL_EXP, json_string(t->experiment));
 	set(b, l, TC_K8S_LABEL_TRIAL, json_string(t->id));
@@ -246,11 +192,11 @@ static json_t *labels(struct build *b, const struct tc_spec *spec,
 		snprintf(buf, sizeof(buf), "%d", t->attempt);
 		set(b, l, TC_K8S_LABEL_ATTEMPT, json_string(buf));
 	}
-	if (json_is_object(user)) {
-		json_object_foreach((json_t *)user, key, v) {
-			if (json_is_string(v) && !json_object_get(l, key))
-				set(b, l, key, json_string(json_string_value(v)));
-		}
+	for (size_t i = 0; i < spec->k8s->nlabels; i++) {
+		const struct tc_klabel *u = &spec->k8s->labels[i];
+
+		if (!json_object_get(l, u->key))
+			set(b, l, u->key, json_string(u->value));
 	}
 	if (!l)
 		b->nomem = 1;
@@ -327,11 +273,10 @@ static void env_add(struct build *b, json_t *env, const char *name,
  * limit, which Kubernetes then uses as the request), at least 1. */
 static long long threads(const struct tc_spec *spec)
 {
-	const json_t *limits = kget(spec, "limits");
 	double cores = spec->resources.cpu;
 
 	if (cores <= 0)
-		json_cores(json_object_get(limits, "cpu"), &cores);
+		cores = spec->k8s->limits.cpu;
 	if (!(cores > 0))
 		return 1;
 	return (millicores(cores) + 999) / 1000;
@@ -408,10 +353,8 @@ static json_t *container_resources(struct build *b,
 				   const struct tc_spec *spec)
 {
 	const char *gpu = gpu_resource(spec);
-	const json_t *lim = kget(spec, "limits");
-	json_t *req = json_object(), *limits, *r, *v;
-	double cores;
-	long long bytes;
+	const struct tc_kspec *ks = spec->k8s;
+	json_t *req = json_object(), *limits, *r;
 
 	if (spec->resources.cpu > 0)
 		set(b, req, "cpu", cpu_quantity(spec->resources.cpu));
@@ -424,18 +367,14 @@ static json_t *container_resources(struct build *b,
 		set(b, req, gpu, json_string(buf));
 	}
 	limits = json_deep_copy(req);
-	if (json_cores(json_object_get(lim, "cpu"), &cores) == 0)
-		set(b, limits, "cpu", cpu_quantity(cores));
-	if (json_bytes(json_object_get(lim, "memory"), &bytes) == 0)
-		set(b, limits, "memory", byte_quantity(bytes));
-	v = json_object_get(lim, "gpu");
-	if (!v)
-		v = json_object_get(lim, gpu);
-	if (json_is_integer(v)) {
+	if (ks->limits.cpu >= 0)
+		set(b, limits, "cpu", cpu_quantity(ks->limits.cpu));
+	if (ks->limits.memory >= 0)
+		set(b, limits, "memory", byte_quantity(ks->limits.memory));
+	if (ks->limits.gpu >= 0) {
 		char buf[32];
 
-		snprintf(buf, sizeof(buf), "%lld",
-			 (long long)json_integer_value(v));
+		snprintf(buf, sizeof(buf), "%d", ks->limits.gpu);
 		set(b, limits, gpu, json_string(buf));
 	}
 	if (!req || !limits) {
@@ -484,9 +423,7 @@ static json_t *mount(struct build *b, const char *name, const char *path,
 static void volumes(struct build *b, const struct tc_spec *spec,
 		    const char *cm_name, json_t *vols, json_t *mounts)
 {
-	const json_t *list = kget(spec, "volumes"), *e;
-	long long shm;
-	size_t i;
+	long long shm = spec->k8s->shm;
 
 	push(b, vols, json_pack("{s:s, s:{}}", "name", "trainctl-trial",
 				"emptyDir"));
@@ -495,41 +432,30 @@ static void volumes(struct build *b, const struct tc_spec *spec,
 				"configMap", "name", cm_name));
 	push(b, mounts, mount(b, "trainctl-params", TC_K8S_PARAMS_DIR, 1, NULL));
 
-	json_array_foreach(list, i, e) {
-		const char *name = json_string_value(json_object_get(e, "name"));
-		const char *path =
-			json_string_value(json_object_get(e, "mountPath"));
-		const char *claim =
-			json_string_value(json_object_get(e, "claim"));
-		const char *sub =
-			json_string_value(json_object_get(e, "subPath"));
-		const json_t *nfs = json_object_get(e, "nfs");
-		int ro = json_is_true(json_object_get(e, "readOnly"));
-		json_t *vol, *src;
+	for (size_t i = 0; i < spec->k8s->nvolumes; i++) {
+		const struct tc_kvolume *v = &spec->k8s->volumes[i];
+		json_t *vol = json_object(), *src;
 
-		if (!name || !path || (!claim && !json_is_object(nfs)))
-			continue; /* the loader refuses these */
-		vol = json_object();
-		set(b, vol, "name", json_string(name));
-		if (claim) {
+		set(b, vol, "name", json_string(v->name));
+		if (v->claim) {
 			src = set(b, vol, "persistentVolumeClaim",
 				  json_object());
-			set(b, src, "claimName", json_string(claim));
-			if (ro)
+			set(b, src, "claimName", json_string(v->claim));
+			if (v->read_only)
 				set(b, src, "readOnly", json_true());
 		} else {
 			src = set(b, vol, "nfs", json_object());
-			set(b, src, "server",
-			    copy(json_object_get(nfs, "server")));
-			set(b, src, "path", copy(json_object_get(nfs, "path")));
-			if (json_is_true(json_object_get(nfs, "readOnly")))
+			set(b, src, "server", json_string(v->nfs_server));
+			set(b, src, "path", json_string(v->nfs_path));
+			if (v->nfs_read_only)
 				set(b, src, "readOnly", json_true());
 		}
 		push(b, vols, vol);
-		push(b, mounts, mount(b, name, path, ro, sub));
+		push(b, mounts, mount(b, v->name, v->mount_path, v->read_only,
+				      v->sub_path));
 	}
 
-	if (json_bytes(kget(spec, "shm"), &shm) == 0 && shm > 0) {
+	if (shm > 0) {
 		json_t *vol = json_object(), *ed;
 
 		set(b, vol, "name", json_string("dshm"));
@@ -612,13 +538,37 @@ json_t *tc_k8s_service(const struct tc_spec *spec, const char *ns,
 	return finish(&b, o, err);
 }
 
+/* The pod's tolerations, their fields in the API's order. */
+static json_t *tolerations(struct build *b, const struct tc_kspec *ks)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < ks->ntolerations; i++) {
+		const struct tc_ktoleration *t = &ks->tolerations[i];
+		json_t *o = push(b, arr, json_object());
+
+		if (t->key)
+			set(b, o, "key", json_string(t->key));
+		if (t->op)
+			set(b, o, "operator", json_string(t->op));
+		if (t->value)
+			set(b, o, "value", json_string(t->value));
+		if (t->effect)
+			set(b, o, "effect", json_string(t->effect));
+		if (t->has_seconds)
+			set(b, o, "tolerationSeconds",
+			    json_integer((json_int_t)t->seconds));
+	}
+	return arr;
+}
+
 json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 		   const struct tc_k8s_trial *t, struct tc_error *err)
 {
+	const struct tc_kspec *ks = spec->k8s;
 	struct build b = {0};
 	char *job, *cm;
 	json_t *o, *js, *tmpl, *tmeta, *pod, *ctr, *res, *vols, *mounts;
-	const json_t *v;
 	const char *s;
 	json_int_t backoff = 0, ttl = DEFAULT_TTL;
 
@@ -635,7 +585,7 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 
 	o = object(&b, "batch/v1", "Job",
 		   metadata(&b, job, ns, labels(&b, spec, t, 1)));
-	if ((s = kstr(spec, "queue")))
+	if ((s = ks->queue.text))
 		set(&b, json_object_get(json_object_get(o, "metadata"), "labels"),
 		    "kueue.x-k8s.io/queue-name", json_string(s));
 
@@ -644,8 +594,8 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 	set(&b, js, "parallelism", json_integer(spec->nodes));
 	if (spec->nodes > 1)
 		set(&b, js, "completionMode", json_string("Indexed"));
-	if (json_is_integer(v = kget(spec, "backoffLimit")))
-		backoff = json_integer_value(v);
+	if (ks->backoff_limit >= 0)
+		backoff = ks->backoff_limit;
 	set(&b, js, "backoffLimit", json_integer(backoff));
 	if (spec->run.timeout > 0) {
 		double d = ceil(spec->run.timeout);
@@ -653,8 +603,8 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 		set(&b, js, "activeDeadlineSeconds",
 		    json_integer(d < 9e18 ? (json_int_t)d : (json_int_t)9e18));
 	}
-	if (json_is_integer(v = kget(spec, "ttlSecondsAfterFinished")))
-		ttl = json_integer_value(v);
+	if (ks->ttl >= 0)
+		ttl = ks->ttl;
 	set(&b, js, "ttlSecondsAfterFinished", json_integer(ttl));
 
 	tmpl = set(&b, js, "template", json_object());
@@ -664,32 +614,33 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 	set(&b, pod, "restartPolicy", json_string("Never"));
 	if (spec->nodes > 1)
 		set(&b, pod, "subdomain", json_string(job));
-	if ((s = kstr(spec, "serviceAccount")))
+	if ((s = ks->service_account.text))
 		set(&b, pod, "serviceAccountName", json_string(s));
-	if (json_is_array(v = kget(spec, "imagePullSecrets"))) {
+	if (ks->pull_secrets) {
 		json_t *arr = set(&b, pod, "imagePullSecrets", json_array());
-		const json_t *e;
-		size_t i;
 
-		json_array_foreach(v, i, e)
-			if (json_is_string(e))
-				push(&b, arr,
-				     json_pack("{s:s}", "name",
-					       json_string_value(e)));
+		for (size_t i = 0; i < ks->npull_secrets; i++)
+			push(&b, arr, json_pack("{s:s}", "name",
+						ks->pull_secrets[i].text));
 	}
-	if ((s = kstr(spec, "priorityClass")))
+	if ((s = ks->priority_class.text))
 		set(&b, pod, "priorityClassName", json_string(s));
-	if (json_is_object(v = kget(spec, "nodeSelector")))
-		set(&b, pod, "nodeSelector", copy(v));
-	if (json_is_array(v = kget(spec, "tolerations")))
-		set(&b, pod, "tolerations", copy(v));
-	if (json_is_object(v = kget(spec, "affinity")))
-		set(&b, pod, "affinity", copy(v));
+	if (ks->node_selector) {
+		json_t *sel = set(&b, pod, "nodeSelector", json_object());
+
+		for (size_t i = 0; i < ks->nnode_selector; i++)
+			set(&b, sel, ks->node_selector[i].key,
+			    json_string(ks->node_selector[i].value));
+	}
+	if (ks->tolerations)
+		set(&b, pod, "tolerations", tolerations(&b, ks));
+	if (ks->affinity)
+		set(&b, pod, "affinity", copy(ks->affinity));
 
 	ctr = json_object();
 	set(&b, ctr, "name", json_string("trial"));
-	set(&b, ctr, "image", json_string(kstr(spec, "image") ? kstr(spec, "image")
-							      : ""));
+	set(&b, ctr, "image",
+	    json_string(ks->image.text ? ks->image.text : ""));
 	set(&b, ctr, "command", copy(t->argv));
 	if (spec->workdir && spec->workdir[0] == '/')
 		set(&b, ctr, "workingDir", json_string(spec->workdir));
@@ -703,8 +654,8 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 	set(&b, pod, "containers", json_pack("[o]", ctr));
 	set(&b, pod, "volumes", vols);
 
-	if (json_is_object(v = kget(spec, "podTemplate")) && tmpl &&
-	    tc_json_deep_merge(tmpl, v) != 0)
+	if (ks->pod_template && tmpl &&
+	    tc_json_deep_merge(tmpl, ks->pod_template) != 0)
 		b.nomem = 1;
 	free(job);
 	free(cm);
@@ -751,72 +702,16 @@ int tc_json_deep_merge(json_t *target, const json_t *patch)
 /* Checks                                                               */
 /* ------------------------------------------------------------------ */
 
-/*
- * Where a top-level key of the spec starts (1-based), or 1:1 when it is
- * not there.  The spec keeps no positions for the kubernetes: section, so
- * its text is read again with libyaml's event parser (it parsed once, so
- * it parses again).
- */
-static void top_key_pos(const struct tc_spec *spec, const char *key,
-			int *line, int *col)
-{
-	yaml_parser_t p;
-	yaml_event_t ev;
-	int depth = 0, want_key = 0, done = 0;
-
-	*line = *col = 1;
-	if (!spec->text || !yaml_parser_initialize(&p))
-		return;
-	yaml_parser_set_input_string(&p, (const unsigned char *)spec->text,
-				     spec->text_len);
-	while (!done && yaml_parser_parse(&p, &ev)) {
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-		case YAML_DOCUMENT_END_EVENT:
-			done = 1;
-			break;
-		case YAML_MAPPING_START_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-			if (depth == 1)
-				want_key = !want_key;
-			if (depth == 0 && ev.type == YAML_MAPPING_START_EVENT)
-				want_key = 1;
-			depth++;
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			depth--;
-			break;
-		case YAML_SCALAR_EVENT:
-		case YAML_ALIAS_EVENT:
-			if (depth != 1)
-				break;
-			if (want_key && ev.type == YAML_SCALAR_EVENT &&
-			    strcmp((const char *)ev.data.scalar.value, key) ==
-				    0) {
-				*line = (int)ev.start_mark.line + 1;
-				*col = (int)ev.start_mark.column + 1;
-				done = 1;
-			}
-			want_key = !want_key;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&p);
-}
-
 int tc_k8s_check(const struct tc_spec *spec, struct tc_error *err)
 {
-	const char *image = kstr(spec, "image");
-	int line, col;
+	const struct tc_pos *kp = &spec->k8s->pos;
+	const char *image = spec->k8s->image.text;
 
 	tc_error_clear(err);
 	if (!image || !*image) {
-		top_key_pos(spec, "kubernetes", &line, &col);
-		return tc_error_at(err, TC_ERR_SPEC, spec->path, line, col,
+		return tc_error_at(err, TC_ERR_SPEC, spec->path,
+				   kp->line ? kp->line : 1,
+				   kp->line ? kp->col : 1,
 				   "kubernetes.image is required for the "
 				   "kubernetes backend (the container image "
 				   "trials run in, e.g. image: "
@@ -831,8 +726,8 @@ int tc_k8s_check(const struct tc_spec *spec, struct tc_error *err)
 				   "out: the image's is used)",
 				   spec->workdir);
 	if (spec->nodes > MAX_INDEXED) {
-		top_key_pos(spec, "nodes", &line, &col);
-		return tc_error_at(err, TC_ERR_SPEC, spec->path, line, col,
+		return tc_error_at(err, TC_ERR_SPEC, spec->path,
+				   spec->nodes_pos.line, spec->nodes_pos.col,
 				   "nodes: %d is more than the %d pods a "
 				   "Kubernetes Indexed Job may have",
 				   spec->nodes, MAX_INDEXED);

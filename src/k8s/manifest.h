@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "k8s/kspec.h"
 #include "spec/spec.h"
 #include "util/error.h"
 
@@ -56,9 +57,12 @@ char *tc_k8s_job_name(const char *exp, const char *id, int attempt);
 int tc_k8s_is_dns_label(const char *s);
 
 /* Check what the kubernetes backend needs from a spec (kubernetes.image is
- * set, resources fit the options) before anything is created: TC_ERR_SPEC
- * with the position of the key at fault.  The types and shapes of the
- * kubernetes: keys are checked by the spec loader already. */
+ * set, workdir: absolute, nodes: within an Indexed Job's limit, no
+ * multi-node variable in env:) before anything is created: TC_ERR_SPEC
+ * with the position of the key at fault.  The spec loader runs it on every
+ * spec whose backend: is kubernetes, after its own checks of the
+ * kubernetes: section; call it where another backend is swapped for
+ * kubernetes (run --backend kubernetes). */
 int tc_k8s_check(const struct tc_spec *spec, struct tc_error *err);
 
 /* The objects, as the API server will receive them (apiVersion, kind,

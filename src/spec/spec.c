@@ -43,6 +43,7 @@
 
 #include <yaml.h>
 
+#include "k8s/manifest.h"
 #include "spec/internal.h"
 #include "template/template.h"
 #include "util/arena.h"
@@ -2434,7 +2435,8 @@ static int get_k8s_name(struct ctx *c, const yaml_node_t *n, const char *what,
 	return 0;
 }
 
-static int get_bool(struct ctx *c, const yaml_node_t *n, const char *what)
+static int get_bool(struct ctx *c, const yaml_node_t *n, const char *what,
+		    int *out)
 {
 	struct tc_value v = {0};
 	char d[64];
@@ -2449,6 +2451,7 @@ static int get_bool(struct ctx *c, const yaml_node_t *n, const char *what)
 	if (v.type != TC_V_BOOL)
 		return fail(c, n, "%s must be true or false (got %s)", what,
 			    describe(n, d));
+	*out = v.b;
 	return 0;
 }
 
@@ -2508,9 +2511,10 @@ bad:
 }
 
 /* A scalar that Kubernetes wants as a string (label and selector values):
- * its text, written into obj[key] as a JSON string.  Null is refused. */
+ * its text as written ("true", "8"), copied to the arena.  Null is
+ * refused. */
 static int k8s_text(struct ctx *c, const yaml_node_t *v, const char *what,
-		    json_t *obj, const char *key, const char **out)
+		    const char **out)
 {
 	char d[64];
 	int rc;
@@ -2524,17 +2528,18 @@ static int k8s_text(struct ctx *c, const yaml_node_t *v, const char *what,
 	rc = check_nul(c, v, what);
 	if (rc)
 		return rc;
-	*out = (const char *)v->data.scalar.value;
-	if (obj && json_object_set_new(obj, key, json_string(*out)) != 0)
-		return nomem(c);
-	return 0;
+	*out = tc_arena_strndup(c->arena, (const char *)v->data.scalar.value,
+				v->data.scalar.length);
+	return *out ? 0 : nomem(c);
 }
 
 /* labels: (labels != 0) or nodeSelector: label keys to label values. */
-static int check_label_map(struct ctx *c, const yaml_node_t *n, json_t *obj,
-			   const char *what, int labels)
+static int check_label_map(struct ctx *c, const yaml_node_t *n,
+			   const char *what, int labels,
+			   struct tc_klabel **out, size_t *nout)
 {
 	yaml_node_pair_t *pair;
+	struct tc_klabel *l;
 	int ok, rc;
 
 	rc = expect_map(c, n, what, labels ? "{project: sentinel}"
@@ -2542,6 +2547,12 @@ static int check_label_map(struct ctx *c, const yaml_node_t *n, json_t *obj,
 		     &ok);
 	if (rc || !ok)
 		return rc;
+	*out = l = tc_arena_calloc(c->arena,
+				   (size_t)(n->data.mapping.pairs.top -
+					    n->data.mapping.pairs.start) + 1,
+				   sizeof(*l));
+	if (!l)
+		return nomem(c);
 	for (pair = n->data.mapping.pairs.start;
 	     pair < n->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = node_at(c, pair->key);
@@ -2563,7 +2574,7 @@ static int check_label_map(struct ctx *c, const yaml_node_t *n, json_t *obj,
 			return fail(c, k, "%s: set the Kueue queue with "
 				    "kubernetes.queue instead", what);
 		snprintf(w, sizeof(w), "%s.%s", what, clip(key, cb));
-		rc = k8s_text(c, v, w, obj, key, &val);
+		rc = k8s_text(c, v, w, &val);
 		if (rc)
 			return rc;
 		if (!label_value(val))
@@ -2572,6 +2583,11 @@ static int check_label_map(struct ctx *c, const yaml_node_t *n, json_t *obj,
 				    "'-', '_' and '.', starting and ending "
 				    "with a letter or digit",
 				    w, clip(val, cb2));
+		l[*nout].key = tc_arena_strdup(c->arena, key);
+		l[*nout].value = val;
+		l[*nout].pos = node_pos(k);
+		if (!l[(*nout)++].key)
+			return nomem(c);
 	}
 	return 0;
 }
@@ -2580,6 +2596,7 @@ static int check_k8s_limits(struct ctx *c, const yaml_node_t *n,
 			    const char *gpu_res)
 {
 	const struct tc_spec *s = c->spec;
+	struct tc_kspec *ks = c->spec->k8s;
 	const char *names[4] = {"cpu", "memory", "gpu", gpu_res};
 	yaml_node_pair_t *pair;
 	const yaml_node_t *gpu_key = NULL;
@@ -2615,6 +2632,7 @@ static int check_k8s_limits(struct ctx *c, const yaml_node_t *n,
 					    "resources.cpu (%g): a limit must be "
 					    "at least the request",
 					    w, cores, s->resources.cpu);
+			ks->limits.cpu = cores;
 		} else if (i == 1) {
 			long long bytes = 0;
 
@@ -2626,6 +2644,7 @@ static int check_k8s_limits(struct ctx *c, const yaml_node_t *n,
 					    "resources.memory (%lld bytes): a "
 					    "limit must be at least the request",
 					    w, bytes, s->resources.memory);
+			ks->limits.memory = bytes;
 		} else {
 			long long g;
 			char msg[400];
@@ -2648,6 +2667,7 @@ static int check_k8s_limits(struct ctx *c, const yaml_node_t *n,
 					    "does not overcommit GPUs; set "
 					    "resources.gpu instead",
 					    w, g, s->resources.gpu);
+			ks->limits.gpu = (int)g;
 		}
 	}
 	return 0;
@@ -2678,7 +2698,8 @@ static int same_path(const char *path, const char *p)
 	return n == m && memcmp(path, p, n) == 0;
 }
 
-static int check_k8s_nfs(struct ctx *c, const yaml_node_t *n, const char *w)
+static int check_k8s_nfs(struct ctx *c, const yaml_node_t *n, const char *w,
+			 struct tc_kvolume *vol)
 {
 	enum { F_SERVER, F_PATH, F_RO, F_N };
 	struct field f[F_N] = {{"server", NULL, NULL}, {"path", NULL, NULL},
@@ -2702,19 +2723,22 @@ static int check_k8s_nfs(struct ctx *c, const yaml_node_t *n, const char *w)
 	rc = get_string(c, f[F_SERVER].val, what, "nfs.lab.example", &s);
 	if (rc)
 		return rc;
+	vol->nfs_server = s;
 	snprintf(what, sizeof(what), "%s.nfs.path", w);
 	rc = get_mount_path(c, f[F_PATH].val, what, &s);
 	if (rc)
 		return rc;
+	vol->nfs_path = s;
 	if (f[F_RO].val) {
 		snprintf(what, sizeof(what), "%s.nfs.readOnly", w);
-		rc = get_bool(c, f[F_RO].val, what);
+		rc = get_bool(c, f[F_RO].val, what, &vol->nfs_read_only);
 	}
 	return rc;
 }
 
 static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
-			    const char **names, const char **paths, int shm)
+			    const char **names, const char **paths, int shm,
+			    struct tc_kvolume *vol)
 {
 	enum { F_NAME, F_CLAIM, F_NFS, F_MOUNT, F_RO, F_SUBPATH, F_N };
 	struct field f[F_N] = {{"name", NULL, NULL},     {"claim", NULL, NULL},
@@ -2749,7 +2773,8 @@ static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
 		if (strcmp(s, names[i]) == 0)
 			return fail(c, f[F_NAME].val, "%s: two volumes are "
 				    "named '%s'", what, s);
-	names[idx] = s;
+	names[idx] = vol->name = s;
+	vol->pos = node_pos(n);
 
 	if (!f[F_MOUNT].val)
 		return fail(c, n, "%s needs a mountPath: (where it appears in "
@@ -2768,7 +2793,7 @@ static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
 		if (same_path(s, paths[i]))
 			return fail(c, f[F_MOUNT].val, "%s: two volumes are "
 				    "mounted at %s", what, clip(s, cb));
-	paths[idx] = s;
+	paths[idx] = vol->mount_path = s;
 
 	if (f[F_CLAIM].key && f[F_NFS].key) {
 		const yaml_node_t *late =
@@ -2782,9 +2807,10 @@ static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
 	}
 	if (f[F_CLAIM].val) {
 		snprintf(what, sizeof(what), "%s.claim", w);
-		rc = get_k8s_name(c, f[F_CLAIM].val, what, 0, "my-pvc", NULL);
+		rc = get_k8s_name(c, f[F_CLAIM].val, what, 0, "my-pvc",
+				  &vol->claim);
 	} else if (f[F_NFS].val) {
-		rc = check_k8s_nfs(c, f[F_NFS].val, w);
+		rc = check_k8s_nfs(c, f[F_NFS].val, w, vol);
 	} else {
 		return fail(c, n, "%s needs either claim: (a "
 			    "PersistentVolumeClaim's name) or nfs: {server, "
@@ -2794,7 +2820,7 @@ static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
 		return rc;
 	if (f[F_RO].val) {
 		snprintf(what, sizeof(what), "%s.readOnly", w);
-		rc = get_bool(c, f[F_RO].val, what);
+		rc = get_bool(c, f[F_RO].val, what, &vol->read_only);
 		if (rc)
 			return rc;
 	}
@@ -2815,6 +2841,7 @@ static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
 				return fail(c, f[F_SUBPATH].val, "%s must not "
 					    "contain '..' (got '%s')",
 					    what, clip(s, cb));
+		vol->sub_path = s;
 	}
 	return 0;
 }
@@ -2822,6 +2849,7 @@ static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
 static int check_k8s_volumes(struct ctx *c, const yaml_node_t *n, int shm)
 {
 	const char *names[K8S_MAX_VOLUMES], *paths[K8S_MAX_VOLUMES];
+	struct tc_kspec *ks = c->spec->k8s;
 	yaml_node_item_t *it;
 	size_t i = 0;
 	int ok, rc;
@@ -2834,22 +2862,31 @@ static int check_k8s_volumes(struct ctx *c, const yaml_node_t *n, int shm)
 	    K8S_MAX_VOLUMES)
 		return fail(c, n, "kubernetes.volumes: more than %d volumes",
 			    K8S_MAX_VOLUMES);
+	ks->volumes = tc_arena_calloc(
+		c->arena,
+		(size_t)(n->data.sequence.items.top -
+			 n->data.sequence.items.start) + 1,
+		sizeof(*ks->volumes));
+	if (!ks->volumes)
+		return nomem(c);
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++, i++) {
-		rc = check_k8s_volume(c, node_at(c, *it), i, names, paths, shm);
+		rc = check_k8s_volume(c, node_at(c, *it), i, names, paths, shm,
+				      &ks->volumes[i]);
 		if (rc)
 			return rc;
+		ks->nvolumes = i + 1;
 	}
 	return 0;
 }
 
-static int check_k8s_tolerations(struct ctx *c, const yaml_node_t *n,
-				 json_t *arr)
+static int check_k8s_tolerations(struct ctx *c, const yaml_node_t *n)
 {
 	enum { F_KEY, F_OP, F_VALUE, F_EFFECT, F_SECONDS, F_N };
 	static const char *const ops[] = {"Exists", "Equal"};
 	static const char *const effects[] = {"NoSchedule", "PreferNoSchedule",
 					      "NoExecute"};
+	struct tc_kspec *ks = c->spec->k8s;
 	yaml_node_item_t *it;
 	size_t i = 0;
 	int ok, rc;
@@ -2860,8 +2897,16 @@ static int check_k8s_tolerations(struct ctx *c, const yaml_node_t *n,
 		      &ok);
 	if (rc || !ok)
 		return rc;
+	ks->tolerations = tc_arena_calloc(
+		c->arena,
+		(size_t)(n->data.sequence.items.top -
+			 n->data.sequence.items.start) + 1,
+		sizeof(*ks->tolerations));
+	if (!ks->tolerations)
+		return nomem(c);
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++, i++) {
+		struct tc_ktoleration *t = &ks->tolerations[i];
 		struct field f[F_N] = {{"key", NULL, NULL},
 				       {"operator", NULL, NULL},
 				       {"value", NULL, NULL},
@@ -2881,23 +2926,25 @@ static int check_k8s_tolerations(struct ctx *c, const yaml_node_t *n,
 		rc = get_fields(c, e, w, f, F_N);
 		if (rc)
 			return rc;
+		t->pos = node_pos(e);
 		if (f[F_KEY].val) {
 			snprintf(what, sizeof(what), "%s.key", w);
 			rc = get_string(c, f[F_KEY].val, what, "lab/reserved",
 					&s);
 			if (rc)
 				return rc;
+			t->key = s;
 		}
 		if (f[F_OP].val) {
 			snprintf(what, sizeof(what), "%s.operator", w);
 			rc = get_enum(c, f[F_OP].val, what, ops, 2, &idx);
 			if (rc)
 				return rc;
+			t->op = ops[idx];
 		}
 		if (f[F_VALUE].val) {
 			snprintf(what, sizeof(what), "%s.value", w);
-			rc = k8s_text(c, f[F_VALUE].val, what,
-				      json_array_get(arr, i), "value", &s);
+			rc = k8s_text(c, f[F_VALUE].val, what, &t->value);
 			if (rc)
 				return rc;
 		}
@@ -2907,6 +2954,7 @@ static int check_k8s_tolerations(struct ctx *c, const yaml_node_t *n,
 				      &idx);
 			if (rc)
 				return rc;
+			t->effect = effects[idx];
 		}
 		if (f[F_SECONDS].val) {
 			snprintf(what, sizeof(what),
@@ -2915,7 +2963,10 @@ static int check_k8s_tolerations(struct ctx *c, const yaml_node_t *n,
 				     what, &secs);
 			if (rc)
 				return rc;
+			t->seconds = secs;
+			t->has_seconds = 1;
 		}
+		ks->ntolerations = i + 1;
 	}
 	return 0;
 }
@@ -2949,25 +3000,49 @@ static int check_k8s_object(struct ctx *c, const yaml_node_t *n,
 	return 0;
 }
 
-/* The kubernetes: section (n, a mapping, already converted to j). */
+/* An object the section's JSON holds under key (affinity, podTemplate),
+ * taken out of it for the typed section to keep; NULL when not given. */
+static json_t *take_object(json_t *j, const char *key)
+{
+	json_t *v = json_object_get(j, key);
+
+	return json_is_object(v) ? json_incref(v) : NULL;
+}
+
+/* A string key: its text and position into *out. */
+static void k8s_str(const yaml_node_t *v, const char *s, struct tc_str *out)
+{
+	out->text = s;
+	out->pos = node_pos(v);
+}
+
+/* The kubernetes: section (n, a mapping, already converted to j): each key
+ * checked on its YAML node and stored, typed, in c->spec->k8s. */
 static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 {
 	static const char *const affinity_keys[] = {
 		"nodeAffinity", "podAffinity", "podAntiAffinity"};
 	static const char *const template_keys[] = {"metadata", "spec"};
+	struct tc_kspec *ks = c->spec->k8s;
 	const char *gpu_res = "nvidia.com/gpu", *s;
 	yaml_node_t *v;
 	long long ll;
 	char cb[48];
 	int ok, rc;
 
-	if ((v = map_get(c, n, "context", NULL)) &&
-	    (rc = get_string(c, v, "kubernetes.context", "nautilus", &s)))
-		return rc;
-	if ((v = map_get(c, n, "namespace", NULL)) &&
-	    (rc = get_k8s_name(c, v, "kubernetes.namespace", 1, "my-lab",
-			       NULL)))
-		return rc;
+	if ((v = map_get(c, n, "context", NULL))) {
+		rc = get_string(c, v, "kubernetes.context", "nautilus", &s);
+		if (rc)
+			return rc;
+		k8s_str(v, s, &ks->context);
+	}
+	if ((v = map_get(c, n, "namespace", NULL))) {
+		rc = get_k8s_name(c, v, "kubernetes.namespace", 1, "my-lab",
+				  &s);
+		if (rc)
+			return rc;
+		k8s_str(v, s, &ks->ns);
+	}
 	if ((v = map_get(c, n, "image", NULL))) {
 		rc = get_string(c, v, "kubernetes.image",
 				"ghcr.io/lab/train:1.4", &s);
@@ -2976,6 +3051,7 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 		if (strpbrk(s, " \t\r\n"))
 			return fail(c, v, "kubernetes.image must not contain "
 				    "spaces (got '%s')", clip(s, cb));
+		k8s_str(v, s, &ks->image);
 	}
 	if ((v = map_get(c, n, "imagePullSecrets", NULL))) {
 		yaml_node_item_t *it;
@@ -2985,22 +3061,36 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 			      &ok);
 		if (rc)
 			return rc;
+		if (ok) {
+			ks->pull_secrets = tc_arena_calloc(
+				c->arena,
+				(size_t)(v->data.sequence.items.top -
+					 v->data.sequence.items.start) + 1,
+				sizeof(*ks->pull_secrets));
+			if (!ks->pull_secrets)
+				return nomem(c);
+		}
 		for (it = ok ? v->data.sequence.items.start : NULL;
 		     ok && it < v->data.sequence.items.top; it++, i++) {
+			yaml_node_t *e = node_at(c, *it);
 			char what[64];
 
 			snprintf(what, sizeof(what),
 				 "kubernetes.imagePullSecrets[%zu]", i);
-			rc = get_k8s_name(c, node_at(c, *it), what, 0,
-					  "regcred", NULL);
+			rc = get_k8s_name(c, e, what, 0, "regcred", &s);
 			if (rc)
 				return rc;
+			k8s_str(e, s, &ks->pull_secrets[i]);
+			ks->npull_secrets = i + 1;
 		}
 	}
-	if ((v = map_get(c, n, "serviceAccount", NULL)) &&
-	    (rc = get_k8s_name(c, v, "kubernetes.serviceAccount", 0, "trainer",
-			       NULL)))
-		return rc;
+	if ((v = map_get(c, n, "serviceAccount", NULL))) {
+		rc = get_k8s_name(c, v, "kubernetes.serviceAccount", 0, "trainer",
+				  &s);
+		if (rc)
+			return rc;
+		k8s_str(v, s, &ks->service_account);
+	}
 	if ((v = map_get(c, n, "gpuResource", NULL))) {
 		rc = get_string(c, v, "kubernetes.gpuResource", "nvidia.com/gpu",
 				&gpu_res);
@@ -3012,6 +3102,7 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 				    "extended resource name such as "
 				    "nvidia.com/gpu or amd.com/gpu (got '%s')",
 				    clip(gpu_res, cb));
+		k8s_str(v, gpu_res, &ks->gpu_resource);
 	}
 	if ((v = map_get(c, n, "limits", NULL)) &&
 	    (rc = check_k8s_limits(c, v, gpu_res)))
@@ -3026,21 +3117,21 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 			return fail(c, v, "kubernetes.shm must be more than 0 "
 				    "bytes; leave it out for no /dev/shm "
 				    "volume");
+		ks->shm = bytes;
 	}
 	if ((v = map_get(c, n, "volumes", NULL)) &&
 	    (rc = check_k8s_volumes(c, v, map_get(c, n, "shm", NULL) != NULL)))
 		return rc;
 	if ((v = map_get(c, n, "nodeSelector", NULL)) &&
-	    (rc = check_label_map(c, v, json_object_get(j, "nodeSelector"),
-				  "kubernetes.nodeSelector", 0)))
+	    (rc = check_label_map(c, v, "kubernetes.nodeSelector", 0,
+				  &ks->node_selector, &ks->nnode_selector)))
 		return rc;
 	if ((v = map_get(c, n, "labels", NULL)) &&
-	    (rc = check_label_map(c, v, json_object_get(j, "labels"),
-				  "kubernetes.labels", 1)))
+	    (rc = check_label_map(c, v, "kubernetes.labels", 1, &ks->labels,
+				  &ks->nlabels)))
 		return rc;
 	if ((v = map_get(c, n, "tolerations", NULL)) &&
-	    (rc = check_k8s_tolerations(c, v,
-					json_object_get(j, "tolerations"))))
+	    (rc = check_k8s_tolerations(c, v)))
 		return rc;
 	if ((v = map_get(c, n, "affinity", NULL)) &&
 	    (rc = check_k8s_object(c, v, "kubernetes.affinity",
@@ -3051,10 +3142,13 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 				   "{spec: {hostIPC: false}}", template_keys,
 				   2)))
 		return rc;
-	if ((v = map_get(c, n, "priorityClass", NULL)) &&
-	    (rc = get_k8s_name(c, v, "kubernetes.priorityClass", 0, "low",
-			       NULL)))
-		return rc;
+	if ((v = map_get(c, n, "priorityClass", NULL))) {
+		rc = get_k8s_name(c, v, "kubernetes.priorityClass", 0, "low",
+				  &s);
+		if (rc)
+			return rc;
+		k8s_str(v, s, &ks->priority_class);
+	}
 	if ((v = map_get(c, n, "queue", NULL))) {
 		rc = get_string(c, v, "kubernetes.queue", "team-a", &s);
 		if (rc)
@@ -3066,23 +3160,40 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 				    "digits, '-', '_' and '.', starting and "
 				    "ending with a letter or digit",
 				    clip(s, cb));
+		k8s_str(v, s, &ks->queue);
 	}
-	if ((v = map_get(c, n, "backoffLimit", NULL)) &&
-	    (rc = get_int(c, v, 0, INT32_MAX,
-			  "kubernetes.backoffLimit must be an integer ≥ 0",
-			  &ll)))
-		return rc;
-	if ((v = map_get(c, n, "ttlSecondsAfterFinished", NULL)) &&
-	    (rc = get_int(c, v, 0, INT32_MAX,
-			  "kubernetes.ttlSecondsAfterFinished must be an "
-			  "integer ≥ 0 (seconds)",
-			  &ll)))
-		return rc;
+	if ((v = map_get(c, n, "backoffLimit", NULL))) {
+		rc = get_int(c, v, 0, INT32_MAX,
+			     "kubernetes.backoffLimit must be an integer ≥ 0",
+			     &ll);
+		if (rc)
+			return rc;
+		ks->backoff_limit = ll;
+	}
+	if ((v = map_get(c, n, "ttlSecondsAfterFinished", NULL))) {
+		rc = get_int(c, v, 0, INT32_MAX,
+			     "kubernetes.ttlSecondsAfterFinished must be an "
+			     "integer ≥ 0 (seconds)",
+			     &ll);
+		if (rc)
+			return rc;
+		ks->ttl = ll;
+	}
+	ks->affinity = take_object(j, "affinity");
+	ks->pod_template = take_object(j, "podTemplate");
 	return 0;
 }
 
+/*
+ * The section goes through to_json() first, whole: that bounds its size
+ * and depth once aliases are expanded and refuses unknown keys,
+ * duplicates, NULs and non-finite numbers anywhere in it, with the same
+ * messages for every key.  Then each key is checked and stored typed; of
+ * the JSON only affinity and podTemplate are kept.
+ */
 static int parse_kubernetes(struct ctx *c, const yaml_node_t *n)
 {
+	json_t *j;
 	int ok, rc;
 
 	rc = expect_map(c, n, "kubernetes",
@@ -3107,10 +3218,12 @@ static int parse_kubernetes(struct ctx *c, const yaml_node_t *n)
 			return rc;
 	}
 	c->json_nodes = 0;
-	c->spec->kubernetes = to_json(c, n, 0);
-	if (!c->spec->kubernetes)
+	j = to_json(c, n, 0);
+	if (!j)
 		return c->err && c->err->code ? c->err->code : TC_ERR_SPEC;
-	return check_kubernetes(c, n, c->spec->kubernetes);
+	rc = check_kubernetes(c, n, j);
+	json_decref(j);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -3426,12 +3539,19 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 		if (rc)
 			return rc;
 		s->nodes = (int)v;
+		s->nodes_pos = node_pos(f[T_NODES].key);
 	}
 	if (f[T_KUBERNETES].val) {
+		s->k8s->pos = node_pos(f[T_KUBERNETES].key);
 		rc = parse_kubernetes(c, f[T_KUBERNETES].val);
 		if (rc)
 			return rc;
 	}
+	/* what the kubernetes backend needs (an image ...) is part of
+	 * loading a spec that asks for it; run --backend kubernetes asks
+	 * tc_k8s_check() itself */
+	if (!strcmp(s->backend, "kubernetes"))
+		return tc_k8s_check(s, c->err);
 	return 0;
 }
 
@@ -3540,6 +3660,16 @@ static int compose(struct ctx *c)
 	return rc;
 }
 
+/* The section's JSON trees, the only parts of a spec outside its arena. */
+static void free_k8s(struct tc_spec *spec)
+{
+	if (spec && spec->k8s) {
+		json_decref(spec->k8s->affinity);
+		json_decref(spec->k8s->pod_template);
+		spec->k8s->affinity = spec->k8s->pod_template = NULL;
+	}
+}
+
 static int parse_text(const char *path, const char *buf, size_t len,
 		      int recorded, struct tc_spec **out, struct tc_error *err)
 {
@@ -3568,10 +3698,16 @@ static int parse_text(const char *path, const char *buf, size_t len,
 	c.spec = tc_arena_alloc(c.arena, sizeof(*c.spec));
 	c.priv = tc_arena_alloc(c.arena, sizeof(*c.priv));
 	text = tc_arena_strndup(c.arena, buf ? buf : "", len);
-	if (!c.spec || !c.priv || !text) {
+	if (!c.spec || !c.priv || !text ||
+	    !(c.spec->k8s = tc_arena_alloc(c.arena, sizeof(*c.spec->k8s)))) {
 		rc = nomem(&c);
 		goto out;
 	}
+	c.spec->k8s->limits.cpu = -1;
+	c.spec->k8s->limits.memory = -1;
+	c.spec->k8s->limits.gpu = -1;
+	c.spec->k8s->backoff_limit = -1;
+	c.spec->k8s->ttl = -1;
 	c.priv->arena = c.arena;
 	c.spec->arena_ = c.priv;
 	c.spec->path = tc_arena_strdup(c.arena, c.path);
@@ -3619,8 +3755,7 @@ out:
 			tc_error_at(err, rc, c.path, 0, 0,
 				    "internal error: the spec was refused "
 				    "without a reason");
-		if (c.spec)
-			json_decref(c.spec->kubernetes);
+		free_k8s(c.spec);
 		tc_arena_free(c.arena);
 		return rc;
 	}
@@ -3738,8 +3873,7 @@ void tc_spec_free(struct tc_spec *spec)
 
 	if (!spec)
 		return;
-	json_decref(spec->kubernetes);
-	spec->kubernetes = NULL;
+	free_k8s(spec);
 	priv = spec->arena_;
 	if (priv)
 		tc_arena_free(priv->arena); /* spec itself lives in it */

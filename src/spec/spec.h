@@ -6,7 +6,8 @@
  * returns 0 and a spec, or a negative tc_status with err filled as
  * "file:line:col: message" (TC_ERR_SPEC for anything wrong with the file,
  * TC_ERR_IO when it cannot be read).  Nothing is half-built on error: *out is
- * left NULL.
+ * left NULL.  A spec whose backend: is kubernetes is also refused when the
+ * kubernetes backend could not run it (tc_k8s_check(), k8s/manifest.h).
  *
  * Ownership: every string and array hanging off a struct tc_spec lives in the
  * spec's own arena and is released by tc_spec_free(); callers never free
@@ -21,6 +22,8 @@
 #include <jansson.h>
 
 #include "util/error.h"
+
+struct tc_kspec;
 
 #define TC_NAME_MAX 40              /* experiment names: [a-z0-9-]{1,40} */
 #define TC_GRID_MAX 100000000ULL    /* larger grids need search.trials */
@@ -159,10 +162,10 @@ struct tc_spec {
 	struct tc_pos workdir_pos; /* of the value */
 	const char *backend; /* "local" (default) or "kubernetes" */
 	int nodes;           /* default 1 */
-	json_t *kubernetes;  /* the kubernetes: mapping as JSON (owned by the
-				spec; keys, types and shapes checked; label,
-				nodeSelector and toleration values as
-				strings), or NULL */
+	struct tc_pos nodes_pos; /* of the nodes: key; 0:0 without one */
+	struct tc_kspec *k8s; /* the kubernetes: section, typed and checked
+				 (k8s/kspec.h); never NULL, empty without
+				 the section */
 
 	void *arena_;        /* private */
 };

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "k8s/kspec.h"
 #include "spec/spec.h"
 #include "util/arena.h"
 #include "util/hash.h"
@@ -207,7 +208,11 @@ static void test_design_example(void **state)
 
 	assert_string_equal(s->backend, "local");
 	assert_int_equal(s->nodes, 1);
-	assert_null(s->kubernetes);
+	assert_non_null(s->k8s);
+	assert_null(s->k8s->image.text);
+	assert_int_equal(s->k8s->pos.line, 0);
+	assert_true(s->k8s->limits.cpu < 0);
+	assert_int_equal(s->k8s->ttl, -1);
 
 	assert_int_equal(tc_spec_param_index(s, "lr", 2), 0);
 	assert_int_equal(tc_spec_param_index(s, "layers", 6), 6);
@@ -313,7 +318,8 @@ static void test_everything_else(void **state)
 		"  tolerations: [{key: lab/reserved, operator: Exists}]\n"
 		"  backoffLimit: 0\n"
 		"  podTemplate: {spec: {hostIPC: false, x: null, y: ~}}\n");
-	json_t *k, *v;
+	const struct tc_kspec *k;
+	json_t *v;
 
 	(void)state;
 	assert_int_equal(s->ncommand, 3);
@@ -341,28 +347,42 @@ static void test_everything_else(void **state)
 	assert_string_equal(s->backend, "kubernetes");
 	assert_int_equal(s->nodes, 4);
 
-	k = s->kubernetes;
-	assert_true(json_is_object(k));
-	assert_string_equal(json_string_value(json_object_get(k, "namespace")),
-			    "my-lab");
-	v = json_object_get(k, "imagePullSecrets");
-	assert_true(json_is_array(v));
-	assert_string_equal(json_string_value(json_array_get(v, 0)), "regcred");
-	v = json_object_get(json_object_get(k, "limits"), "cpu");
-	assert_true(json_is_real(v) && json_real_value(v) == 4.8);
-	v = json_array_get(json_object_get(k, "volumes"), 0);
-	assert_true(json_is_true(json_object_get(v, "readOnly")));
-	v = json_object_get(k, "backoffLimit");
-	assert_true(json_is_integer(v) && json_integer_value(v) == 0);
-	v = json_object_get(json_object_get(k, "podTemplate"), "spec");
+	/* the section typed, positions kept, quantities parsed once */
+	k = s->k8s;
+	assert_int_equal(k->pos.line, 18);
+	assert_int_equal(k->pos.col, 1);
+	assert_string_equal(k->ns.text, "my-lab");
+	assert_int_equal(k->ns.pos.line, 19);
+	assert_int_equal(k->ns.pos.col, 14);
+	assert_string_equal(k->image.text, "ghcr.io/lab/train:1.4");
+	assert_null(k->context.text);
+	assert_int_equal(k->npull_secrets, 1);
+	assert_string_equal(k->pull_secrets[0].text, "regcred");
+	assert_int_equal(k->pull_secrets[0].pos.line, 21);
+	assert_true(k->limits.cpu == 4.8);
+	assert_int_equal(k->limits.memory, 30LL << 30);
+	assert_int_equal(k->limits.gpu, -1);
+	assert_int_equal(k->nvolumes, 1);
+	assert_string_equal(k->volumes[0].name, "data");
+	assert_string_equal(k->volumes[0].claim, "sentinel");
+	assert_string_equal(k->volumes[0].mount_path, "/data");
+	assert_true(k->volumes[0].read_only);
+	assert_null(k->volumes[0].sub_path);
+	assert_int_equal(k->shm, 8LL << 30);
+	assert_int_equal(k->nnode_selector, 1);
+	assert_string_equal(k->node_selector[0].key, "nvidia.com/gpu.product");
+	assert_string_equal(k->node_selector[0].value, "A100");
+	assert_int_equal(k->ntolerations, 1);
+	assert_string_equal(k->tolerations[0].key, "lab/reserved");
+	assert_string_equal(k->tolerations[0].op, "Exists");
+	assert_null(k->tolerations[0].effect);
+	assert_int_equal(k->backoff_limit, 0);
+	assert_int_equal(k->ttl, -1);
+	assert_null(k->affinity);
+	v = json_object_get(k->pod_template, "spec");
 	assert_true(json_is_false(json_object_get(v, "hostIPC")));
 	assert_true(json_is_null(json_object_get(v, "x")));
 	assert_true(json_is_null(json_object_get(v, "y")));
-	assert_string_equal(
-		json_string_value(json_object_get(
-			json_object_get(k, "nodeSelector"),
-			"nvidia.com/gpu.product")),
-		"A100");
 	tc_spec_free(s);
 }
 
@@ -902,7 +922,7 @@ static void test_robustness(void **state)
 		memmove(strrchr(t, '}') - 9, strrchr(t, '}') + 1,
 			strlen(strrchr(t, '}') + 1) + 1);
 		s = parse_ok(t);
-		assert_non_null(json_object_get(s->kubernetes, "podTemplate"));
+		assert_non_null(s->k8s->pod_template);
 		tc_spec_free(s);
 	}
 	/* aliases elsewhere are fine when they are what is expected */
