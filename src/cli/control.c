@@ -3,13 +3,15 @@
  * experiment will do, whether or not a runner is working on it.
  *
  * cancel: queued trials become cancelled at once; running ones get
- * cancel_req = 1 in the journal and then a signal to their supervisor, so
- * whoever records their end (the runner, or the next resume) records
- * "cancelled".  Cancelling the whole experiment also marks the experiment,
- * which makes a live runner stop starting trials.  With nothing queued or
- * running among what was named, nothing changes (a finished experiment
- * stays finished).  A trial handed ahead to its supervisor, waiting for a
- * slot, is dropped there and counts as queued: it never started.
+ * cancel_req = 1 in the journal and then their backend's cancel (a signal
+ * to their supervisor), so whoever records their end (the runner, or the
+ * next resume) records "cancelled"; with no runner alive, a backend that
+ * can stops and records them at once (Kubernetes deletes their Jobs).
+ * Cancelling the whole experiment also marks the experiment, which makes
+ * a live runner stop starting trials.  With nothing queued or running
+ * among what was named, nothing changes (a finished experiment stays
+ * finished).  A trial handed ahead to its supervisor, waiting for a slot,
+ * is dropped there and counts as queued: it never started.
  *
  * retry: failed, timed-out or cancelled trials go back to queued with a
  * fresh retry budget; if no runner is alive, this command runs them.  If
@@ -23,8 +25,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "exec/supervisor.h"
-#include "exec/runner.h"
+#include "exec/backend.h"
 #include "store/experiment.h"
 
 
@@ -58,23 +59,10 @@ static int open_exp(const char *verb, const struct tc_args *a,
 	return 0;
 }
 
-static int is_kubernetes(struct tc_journal *j, const char *name)
-{
-	struct tc_exp_info e;
-	struct tc_error err;
-	int k;
-
-	tc_error_clear(&err);
-	if (tc_experiment_load(j, name, &e, &err))
-		return 0;
-	k = e.backend && !strcmp(e.backend, "kubernetes");
-	tc_exp_info_free(&e);
-	return k;
-}
-
-/* Fill the temp table `sel` with the trials named on the command line. */
+/* Fill the temp table `sel` with the trials named on the command line;
+ * their ids, each once, go to ids (room for a->npos) when given. */
 static int select_trials(const char *verb, struct tc_journal *j,
-			 const struct tc_args *a, int *n)
+			 const struct tc_args *a, int *n, char (*ids)[16])
 {
 	struct tc_error err;
 	sqlite3_stmt *st;
@@ -98,7 +86,11 @@ static int select_trials(const char *verb, struct tc_journal *j,
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_step(st);
-		*n += sqlite3_changes(j->db); /* a trial named twice counts once */
+		if (sqlite3_changes(j->db) == 0)
+			continue; /* a trial named twice counts once */
+		if (ids)
+			memcpy(ids[*n], id, sizeof(id));
+		(*n)++;
 	}
 	sqlite3_finalize(st);
 	return 0;
@@ -151,7 +143,9 @@ int cmd_cancel(int argc, char **argv)
 	struct tc_args a;
 	struct tc_journal *j = NULL;
 	struct tc_error err;
-	sqlite3_stmt *st;
+	struct tc_exp_info e;
+	const struct tc_backend *be;
+	char ids[256][16];
 	int rc, n = 0, all, queued = 0, running = 0, runner_alive;
 
 	rc = tc_parse_args(argc, argv, cancel_opts, "cancel NAME [TRIAL...]",
@@ -165,7 +159,12 @@ int cmd_cancel(int argc, char **argv)
 		return tc_usage_error("cancel", "expected an experiment name");
 	if ((rc = open_exp("cancel", &a, cancel_opts, &j)))
 		return rc;
-	if ((rc = select_trials("cancel", j, &a, &n)))
+	memset(&e, 0, sizeof(e));
+	tc_error_clear(&err);
+	if ((rc = tc_experiment_load(j, a.pos[0], &e, &err)))
+		goto fail;
+	be = tc_backend_of(&e);
+	if ((rc = select_trials("cancel", j, &a, &n, ids)))
 		goto out;
 	all = n == 0;
 	tc_error_clear(&err);
@@ -192,34 +191,25 @@ int cmd_cancel(int argc, char **argv)
 		}
 		goto fail;
 	}
-	runner_alive = tc_runner_alive(j, a.pos[0]);
-	/* now act: signal the supervisors of running trials; those still
-	 * waiting in their shim for a slot are dropped and never start */
-	st = tc_journal_prepare(j,
-				"SELECT id, attempt, sup_pid, sup_start, idx FROM "
-				"trials WHERE exp = ?1 AND state IN ('starting', "
-				"'running') AND cancel_req = 1 AND (?2 OR id IN "
-				"(SELECT id FROM sel))",
-				&err);
-	if (!st)
-		goto fail;
-	sqlite3_bind_text(st, 1, a.pos[0], -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, all);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char path[PATH_MAX];
-		struct tc_slot sl = {path, sqlite3_column_int64(st, 4)};
+	runner_alive = tc_backend_running(j, a.pos[0]);
+	/* now act: stop the running trials; one that never started (it
+	 * waited for a slot) counts as queued */
+	if (be->cancel) {
+		const char *idv[256];
+		int dropped;
 
-		if (tc_supervisor_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0 &&
-			 tc_supervisor_cancel(&sl, sqlite3_column_int(st, 1),
-					 (pid_t)sqlite3_column_int(st, 2),
-					 sqlite3_column_int64(st, 3),
-					 tc_arg(&a, cancel_opts, "now") != NULL) == 1 &&
-			 running > 0) {
-			running--;
-			queued++;
-		}
+		for (int i = 0; i < n; i++)
+			idv[i] = ids[i];
+		dropped = be->cancel(j, a.pos[0], idv, (size_t)n,
+				     tc_arg(&a, cancel_opts, "now") != NULL,
+				     &err);
+		if (dropped < 0)
+			goto fail;
+		if (dropped > running)
+			dropped = running;
+		running -= dropped;
+		queued += dropped;
 	}
-	sqlite3_finalize(st);
 	if (queued)
 		printf("cancelled %d queued trial%s%s", queued, queued == 1 ? "" : "s",
 		       running ? "; " : "\n");
@@ -230,24 +220,22 @@ int cmd_cancel(int argc, char **argv)
 		printf("(%d of the trials named had ended already and were left "
 		       "alone)\n",
 		       n - queued - running);
-	if (running && !runner_alive && is_kubernetes(j, a.pos[0])) {
-		/* nobody watches the cluster: delete the Jobs now and record
-		 * the trials cancelled */
+	if (running && !runner_alive && be->cancel_unwatched) {
+		/* nobody watches: the backend stops and records them now */
 		struct tc_run_opts o;
-		struct tc_run_summary sum;
+		const char *done;
 
 		memset(&o, 0, sizeof(o));
 		o.gpus = -1;
 		o.progress = -1;
 		o.out = stdout;
-		o.drain = 1;
 		o.kubeconfig = tc_arg(&a, cancel_opts, "kubeconfig");
 		o.context = tc_arg(&a, cancel_opts, "context");
 		o.ns = tc_arg(&a, cancel_opts, "namespace");
 		fflush(stdout);
-		if ((rc = tc_runner_run(j, a.pos[0], &o, &sum, &err)))
+		if ((rc = be->cancel_unwatched(j, a.pos[0], &o, &done, &err)))
 			goto fail;
-		printf("deleted the Jobs of the cancelled trials\n");
+		printf("%s\n", done);
 		rc = 0;
 		goto out;
 	}
@@ -260,6 +248,7 @@ int cmd_cancel(int argc, char **argv)
 fail:
 	rc = tc_fail("cancel", &err);
 out:
+	tc_exp_info_free(&e);
 	tc_journal_close(j);
 	return rc;
 }
@@ -340,7 +329,7 @@ int cmd_retry(int argc, char **argv)
 		return tc_usage_error("retry", "give trials or --failed, not both");
 	if ((rc = open_exp("retry", &a, retry_opts, &j)))
 		return rc;
-	if ((rc = select_trials("retry", j, &a, &n)))
+	if ((rc = select_trials("retry", j, &a, &n, NULL)))
 		goto out;
 	/* a spec fixed since: its command for what has not succeeded */
 	if ((rc = tc_prepare_resume("retry", j, a.pos[0], NULL,
@@ -373,7 +362,7 @@ int cmd_retry(int argc, char **argv)
 		printf("(%d of the trials named had succeeded and were left "
 		       "alone)\n",
 		       n - changed);
-	if (tc_runner_alive(j, a.pos[0])) {
+	if (tc_backend_running(j, a.pos[0])) {
 		printf("the running trainctl picks them up\n");
 		rc = 0;
 		goto out;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "exec/backend.h"
 #include "k8s/manifest.h"
 #include "metrics/metrics.h"
 #include "search/search.h"
@@ -103,18 +104,17 @@ int cmd_validate(int argc, char **argv)
 	tc_error_clear(&err);
 	if ((rc = load_checked(a.pos[0], &spec, &err)))
 		return tc_fail_spec("validate", &err);
-	if (!strcmp(spec->backend, "local")) {
+	{
+		const struct tc_backend *be =
+			tc_backend_find(spec->backend, &err);
 		char *cwd = tc_dirname_abs(a.pos[0]);
 
-		rc = tc_spec_check_program(spec, cwd, &err);
+		rc = be ? be->validate(spec, cwd, &err) : err.code;
 		free(cwd);
 		if (rc) {
 			tc_spec_free(spec);
 			return tc_fail_spec("validate", &err);
 		}
-	} else if ((rc = tc_k8s_check(spec, &err))) {
-		tc_spec_free(spec);
-		return tc_fail_spec("validate", &err);
 	}
 	if ((rc = tc_plan_new(spec, tc_pick_seed(spec, NULL, &picked), &plan, &err))) {
 		tc_spec_free(spec);

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
-#include "exec/supervisor.h"
+#include "exec/backend.h"
 #include "exec/record.h"
 #include "metrics/metrics.h"
 #include "util/fsutil.h"
@@ -75,35 +75,18 @@ static void collect_names(struct tview *v)
 	}
 }
 
-/* A local trial in state starting whose supervisor holds it but has not
- * started it waits for a slot (it was handed over ahead, see
- * exec/supervisor.h): say so. */
-static char *waiting_reason(const char *status_path, const struct trow *r)
-{
-	struct tc_slot sl = {status_path, r->idx};
-	struct tc_exit_info ei;
-	pid_t sp, pg;
-
-	if (tc_supervisor_probe(&sl, r->attempt, &ei) == TC_PROBE_ALIVE &&
-		 tc_supervisor_read_run(&sl, r->attempt, &sp, &pg) != 0)
-		return strdup("waiting for a free slot");
-	return NULL;
-}
-
 int tview_load(struct tc_journal *j, const char *name, struct tview *v,
 	       struct tc_error *err)
 {
-	char status_path[PATH_MAX];
+	const struct tc_backend *be;
 	sqlite3_stmt *st;
 	size_t cap = 0;
-	int rc, local;
+	int rc;
 
 	memset(v, 0, sizeof(*v));
 	if ((rc = tc_experiment_load(j, name, &v->exp, err)))
 		return rc;
-	local = !v->exp.backend || strcmp(v->exp.backend, "kubernetes") != 0;
-	if (tc_supervisor_status_path(j->dir, name, status_path, sizeof(status_path)))
-		local = 0;
+	be = tc_backend_of(&v->exp);
 	if ((rc = tc_spec_parse_recorded(v->exp.spec_path, v->exp.spec_text,
 					 strlen(v->exp.spec_text), &v->spec,
 					 err)))
@@ -159,8 +142,8 @@ int tview_load(struct tc_journal *j, const char *name, struct tview *v,
 		r->notes = json_array();
 		if (!r->params)
 			r->params = json_object();
-		if (r->state == TC_ST_STARTING && !r->reason && local)
-			r->reason = waiting_reason(status_path, r);
+		if (r->state == TC_ST_STARTING && !r->reason && be->waiting)
+			r->reason = be->waiting(j, name, r->idx, r->attempt);
 	}
 	sqlite3_finalize(st);
 

@@ -1866,6 +1866,7 @@ int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
 /* ---- logs of a running trial ------------------------------------------- */
 
 struct follow {
+	FILE *out;
 	int done;
 	int failed;
 	struct tc_error err;
@@ -1875,9 +1876,9 @@ static void on_log_data(void *ctx, const char *buf, size_t len)
 {
 	struct follow *f = ctx;
 
-	if (fwrite(buf, 1, len, stdout) != len)
+	if (fwrite(buf, 1, len, f->out) != len)
 		f->failed = 1;
-	fflush(stdout);
+	fflush(f->out);
 }
 
 static void on_log_end(void *ctx, const struct tc_kube_resp *resp,
@@ -1894,7 +1895,7 @@ static void on_log_end(void *ctx, const struct tc_kube_resp *resp,
 
 int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
 		 const char *name, const char *id, int attempt, int follow,
-		 struct tc_error *err)
+		 FILE *out, struct tc_error *err)
 {
 	struct tc_kube *k = NULL;
 	struct tc_kube_resp resp;
@@ -1946,6 +1947,7 @@ int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
 		struct tc_kube_stream *s;
 
 		memset(&f, 0, sizeof(f));
+		f.out = out;
 		s = tc_kube_stream_new(k, path, on_log_data, on_log_end, &f);
 		if (!s) {
 			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -1967,7 +1969,7 @@ int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
 	if (resp.status != 200)
 		rc = tc_kube_error(err, &resp, "read the pod's log");
 	else if (resp.raw_len &&
-		 fwrite(resp.raw, 1, resp.raw_len, stdout) != resp.raw_len)
+		 fwrite(resp.raw, 1, resp.raw_len, out) != resp.raw_len)
 		rc = tc_error_set(err, TC_ERR_IO, "cannot write the log");
 	tc_kube_resp_free(&resp);
 out:
