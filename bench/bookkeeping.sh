@@ -6,7 +6,8 @@
 # costs on this machine with no bookkeeping at all).  ROUNDS (3) rounds,
 # medians reported; single runs vary by a few percent on this machine.
 # Also the mean and the peak concurrency reached, from the journal's start
-# and end times.
+# and end times.  BASE=REV: each round also runs trainctl as it was at git
+# revision REV (A/B in the same run; see common.sh).
 . "$(dirname "$0")/common.sh"
 N=${N:-1000}
 ROUNDS=${ROUNDS:-3}
@@ -21,17 +22,22 @@ for round in $(seq "$ROUNDS"); do
 	t0=$(now)
 	"$TRAINCTL" run -q "$work/sleep.yaml" --state-dir "$work/state-$round" > /dev/null
 	t1=$(now)
-	echo "$(echo "$x1 - $x0" | bc) $floor $(echo "$t1 - $t0" | bc) $work/state-$round/journal.db" >> "$work/results"
+	base=0
+	if [ -n "$TRAINCTL_BASE" ]; then
+		"$TRAINCTL_BASE" run -q "$work/sleep.yaml" --state-dir "$work/base-$round" > /dev/null
+		base=$(echo "$(now) - $t1" | bc)
+	fi
+	echo "$(echo "$x1 - $x0" | bc) $floor $(echo "$t1 - $t0" | bc) $work/state-$round/journal.db $base" >> "$work/results"
 done
 python3 - "$work/results" "$N" "$ROUNDS" <<'PY'
 import sqlite3, statistics, sys
 n, rounds = int(sys.argv[2]), int(sys.argv[3])
 minimum = n * 0.1 / 10
 over = lambda v: (v / minimum - 1) * 100
-xs, fs, ts, conc, peaks, outside = [], [], [], [], [], []
+xs, fs, ts, bs, conc, peaks, outside = [], [], [], [], [], [], []
 for line in open(sys.argv[1]):
-    x, f, t, db = line.split()
-    xs.append(float(x)); fs.append(float(f)); ts.append(float(t))
+    x, f, t, db, b = line.split()
+    xs.append(float(x)); fs.append(float(f)); ts.append(float(t)); bs.append(float(b))
     rows = sqlite3.connect(db).execute(
         "select started_at, ended_at from trials where exp='sleepers'").fetchall()
     busy = sum(e - s for s, e in rows)
@@ -52,4 +58,8 @@ print(f"floor, bare posix_spawn loop: {f:.2f} s ({over(f):.2f}% over); trainctl/
       f" (per round: " + ", ".join(f"{a / b:.3f}" for a, b in zip(ts, fs)) + ")")
 print(f"trainctl outside the trials' span (start-up, planning, the end): {statistics.median(outside):.3f} s")
 print(f"concurrency over the sweep: mean {statistics.median(conc):.2f}, peak {max(peaks)} of 10")
+if bs[0] > 0:
+    b = statistics.median(bs)
+    print(f"A/B: base {b:.2f} s ({over(b):.2f}% over); this/base = {t / b:.3f} (per round: "
+          + ", ".join(f"{a / c:.3f}" for a, c in zip(ts, bs)) + ")")
 PY

@@ -17,6 +17,7 @@
 #      running pods counted every 0.5 s from the API server.
 #
 # Usage: bash bench/k8s.sh [N]   (results on stdout; RESULTS.md has a copy)
+# BASE=REV bash bench/k8s.sh: also the submission with trainctl at REV.
 . "$(dirname "$0")/common.sh"
 N=${1:-500}
 CLUSTER="bash $BENCH_ROOT/tests/k8s/cluster.sh"
@@ -107,6 +108,26 @@ kill -INT $TC
 wait $TC || true
 "$TRAINCTL" gc sub-tc --state-dir "$W/st" >/dev/null
 clean sub-tc
+
+if [ -n "$TRAINCTL_BASE" ]; then
+	echo "== A/B: submitting $N trials with the base trainctl"
+	spec sub-base "$N" "$N" 1h
+	t0=$(now)
+	"$TRAINCTL_BASE" run "$W/sub-base.yaml" --backend kubernetes --state-dir "$W/st-base" -q \
+		>"$W/sub-base.out" 2>&1 &
+	TB=$!
+	while [ "$(sqlite3 "$W/st-base/journal.db" "SELECT count(*) FROM trials WHERE exp='sub-base' AND state='running'" 2>/dev/null || echo 0)" -lt "$N" ]; do
+		kill -0 $TB 2>/dev/null || { echo "base trainctl ended early:"; cat "$W/sub-base.out"; exit 1; }
+		sleep 0.2
+	done
+	t_last=$(sqlite3 "$W/st-base/journal.db" "SELECT max(at) FROM events WHERE exp='sub-base' AND state='running'")
+	t_base=$(echo "$t_last - $t0" | bc)
+	printf 'base trainctl run    %8.2f s   (this/base = %.3f)\n' "$t_base" "$(echo "$t_tc / $t_base" | bc -l)"
+	kill -INT $TB
+	wait $TB || true
+	"$TRAINCTL_BASE" gc sub-base --state-dir "$W/st-base" >/dev/null
+	clean sub-base
+fi
 
 echo "== parallel 200: running pods over time (400 trials, pods run 20 s)"
 spec par 400 200 20s

@@ -66,6 +66,8 @@ struct ktrial {
 	int job_existed;   /* the Job's create said AlreadyExists */
 	int jstate;        /* its state in the journal: starting or running */
 	int log_inflight;  /* a live read of its log is on the wire */
+	int last_read;     /* its log was read just before its deadline */
+	int log_kept;      /* this attempt's stdout.log is written */
 	int adopted;
 	int seen;          /* the Job was seen by the informer */
 	int early;         /* its Job or pods were seen before its creates
@@ -467,8 +469,9 @@ static void keep_log(struct kube *r, struct ktrial *t, const char *buf,
 	if (tc_mkdir_private(dir, 0755, 2) >= 0) {
 		char ppath[PATH_MAX];
 
-		if (t->attempt > 1)
+		if (t->attempt > 1 && !t->log_kept)
 			tc_rotate_log(dir, "stdout", "log", t->attempt - 1);
+		t->log_kept = 1;
 		snprintf(path, sizeof(path), "%s/stdout.log", dir);
 		tc_write_file_atomic(path, buf, len, 0, 0600);
 		snprintf(ppath, sizeof(ppath), "%s/params.json", dir);
@@ -594,7 +597,8 @@ static void on_log(void *ctx, const struct tc_kube_resp *resp,
 			r->fatal = 1;
 			return;
 		}
-	} else {
+	} else if (!t->log_kept) {
+		/* (a pod deleted at its deadline keeps the log read before) */
 		keep_log(r, t, "", 0);
 	}
 	record_or_die(r, t);
@@ -647,31 +651,80 @@ static void on_live_log(void *ctx, const struct tc_kube_resp *resp,
 		r->fatal = 1;
 }
 
+/* The read just before a trial's deadline: the Job controller deletes
+ * the pod when run.timeout passes, and its log with it, so what it
+ * printed until then is kept now (log and metrics), as the local backend
+ * keeps what a timed-out process printed. */
+static void on_last_log(void *ctx, const struct tc_kube_resp *resp,
+			const struct tc_error *e)
+{
+	struct ktrial *t = ctx;
+	struct kube *r = t->r;
+
+	t->inflight--;
+	t->log_inflight = 0;
+	if (t->phase != P_ACTIVE || e->code || resp->status != 200 || !resp->raw)
+		return;
+	keep_log(r, t, resp->raw, resp->raw_len);
+	if (collect(r, t, resp->raw, resp->raw_len))
+		r->fatal = 1;
+}
+
+/* How long before run.timeout a running pod's log is read a last time. */
+static double last_read_margin(double timeout)
+{
+	return timeout / 4 < 5 ? timeout / 4 : 5;
+}
+
+static int submit_log_read(struct kube *r, struct ktrial *t, tc_kube_cb fn)
+{
+	char path[768];
+
+	snprintf(path, sizeof(path),
+		 "/api/v1/namespaces/%s/pods/%s/log?container=trial&"
+		 "limitBytes=%lld",
+		 r->ns, t->pod, LOG_MAX_BYTES);
+	if (tc_kube_submit(r->k, "GET", path, NULL, NULL, fn, t))
+		return -1;
+	t->inflight++;
+	t->log_inflight = 1;
+	return 0;
+}
+
 /* Every log_every seconds, read the logs of the running pods, at most
- * LIVE_LOGS_PER_TICK at a time, round robin. */
+ * LIVE_LOGS_PER_TICK at a time, round robin; and each running pod's log
+ * once just before its deadline. */
 #define LIVE_LOGS_PER_TICK 32
 static void read_live_logs(struct kube *r)
 {
 	size_t sent = 0, n = r->nlive;
-	double now = tc_mono();
+	double now = tc_mono(), timeout = r->spec->run.timeout;
 
+	if (timeout > 0) {
+		double wall = tc_now();
+
+		for (size_t k = 0; k < n; k++) {
+			struct ktrial *t = r->live[k];
+
+			if (t->phase == P_ACTIVE && t->pod_running &&
+			    !t->log_inflight && !t->last_read &&
+			    t->started > 0 &&
+			    wall >= t->started + timeout -
+					    last_read_margin(timeout) &&
+			    submit_log_read(r, t, on_last_log) == 0)
+				t->last_read = 1;
+		}
+	}
 	if (r->log_every <= 0 || now - r->last_logs < r->log_every || n == 0)
 		return;
 	r->last_logs = now;
 	for (size_t k = 0; k < n && sent < LIVE_LOGS_PER_TICK; k++) {
 		struct ktrial *t = r->live[(r->log_cursor + k) % n];
-		char path[768];
 
 		if (t->phase != P_ACTIVE || !t->pod_running || t->log_inflight)
 			continue;
-		snprintf(path, sizeof(path),
-			 "/api/v1/namespaces/%s/pods/%s/log?container=trial&"
-			 "limitBytes=%lld",
-			 r->ns, t->pod, LOG_MAX_BYTES);
-		if (tc_kube_submit(r->k, "GET", path, NULL, NULL, on_live_log, t))
+		if (submit_log_read(r, t, on_live_log))
 			break;
-		t->inflight++;
-		t->log_inflight = 1;
 		sent++;
 		r->log_cursor = (r->log_cursor + k + 1) % n;
 	}
