@@ -26,6 +26,8 @@
 #include "store/experiment.h"
 #include "store/journal.h"
 
+struct tc_trial;
+
 struct tc_run_opts {
 	int parallel;       /* 0: the spec's run.parallel */
 	double cpus;        /* machine cores to pack into; 0: detect */
@@ -134,6 +136,20 @@ struct tc_backend {
 	int (*gc)(struct tc_journal *j, const struct tc_exp_info *exp,
 		  const struct tc_run_opts *o, long *deleted,
 		  struct tc_error *err);
+
+	/* `plan`: check the spec as this backend would run it, and ns, the
+	 * namespace asked for (--namespace, or NULL); TC_ERR_USAGE: the
+	 * command line is at fault.  NULL: nothing to check, and plan
+	 * refuses --namespace. */
+	int (*plan_check)(const struct tc_spec *spec, const char *ns,
+			  struct tc_error *err);
+	/* `plan --render DIR`: write under dir/ID/ the objects trial t would
+	 * be started as (attempt 1), with its parameters, resolved argv and
+	 * env; only those (the directory is for a tool that takes all of
+	 * it).  NULL: plan writes params.json and command.json. */
+	int (*render)(const char *dir, const struct tc_spec *spec,
+		      const struct tc_trial *t, const char *ns, json_t *params,
+		      json_t *argv, json_t *env, struct tc_error *err);
 
 	/* Why a trial in state starting, attempt `attempt`, has not started
 	 * when the journal gives no reason (malloc'd), or NULL. */

@@ -5,12 +5,16 @@
  * where the experiment's first run put its objects (tc_kube_recorded_ns)
  * unless --namespace says otherwise.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "exec/backend.h"
 #include "exec/kube.h"
 #include "k8s/manifest.h"
+#include "search/search.h"
+#include "util/fsutil.h"
 
 static int kube_validate(const struct tc_spec *spec, const char *spec_dir,
 			 struct tc_error *err)
@@ -89,6 +93,87 @@ static int kube_gc(struct tc_journal *j, const struct tc_exp_info *exp,
 	return rc;
 }
 
+static int kube_plan_check(const struct tc_spec *spec, const char *ns,
+			   struct tc_error *err)
+{
+	int rc;
+
+	if ((rc = tc_k8s_check(spec, err)))
+		return rc;
+	if (ns && !tc_k8s_is_dns_label(ns))
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "--namespace '%s' is not a valid namespace "
+				    "name (a-z, 0-9 and '-', at most 63)",
+				    ns);
+	return 0;
+}
+
+/* obj as pretty JSON with a newline, written atomically to dir/id/file;
+ * takes obj. */
+static int write_object(const char *dir, const char *id, const char *file,
+			json_t *obj, struct tc_error *err)
+{
+	char path[PATH_MAX], *text;
+	size_t n;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, id, file);
+	text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!text)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	n = strlen(text);
+	text[n] = '\n'; /* over the NUL: the length is passed */
+	if (tc_write_file_atomic(path, text, n + 1, 0, 0644) != 0)
+		rc = tc_error_set(err, TC_ERR_IO, "cannot write %s: %s", path,
+				  strerror(errno));
+	free(text);
+	return rc;
+}
+
+/* The trial's ConfigMap, Job (attempt 1) and, for nodes > 1, Service,
+ * in ns, else the spec's namespace, else "default".  Only the objects:
+ * the directory is for `kubectl create -f DIR -R`, which would choke on
+ * params.json (the ConfigMap holds it; the Job, the command and env). */
+static int kube_render(const char *dir, const struct tc_spec *spec,
+		       const struct tc_trial *t, const char *ns, json_t *params,
+		       json_t *argv, json_t *env, struct tc_error *err)
+{
+	struct tc_k8s_trial kt;
+	char *ptext = tc_params_dumps(params);
+	json_t *obj;
+	int rc;
+
+	if (!ptext)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	if (!ns) {
+		const json_t *kns = spec->kubernetes
+			? json_object_get(spec->kubernetes, "namespace") : NULL;
+
+		ns = json_is_string(kns) ? json_string_value(kns) : "default";
+	}
+	kt.experiment = spec->name;
+	kt.id = t->id;
+	kt.attempt = 1;
+	kt.params_json = ptext;
+	kt.argv = argv;
+	kt.env = env;
+	rc = (obj = tc_k8s_configmap(spec, ns, &kt, err))
+		     ? write_object(dir, t->id, "configmap.json", obj, err)
+		     : err->code;
+	if (!rc)
+		rc = (obj = tc_k8s_job(spec, ns, &kt, err))
+			     ? write_object(dir, t->id, "job.json", obj, err)
+			     : err->code;
+	if (!rc && spec->nodes > 1)
+		rc = (obj = tc_k8s_service(spec, ns, &kt, err))
+			     ? write_object(dir, t->id, "service.json", obj, err)
+			     : err->code ? err->code : TC_ERR_INTERNAL;
+	free(ptext);
+	return rc;
+}
+
+
 const struct tc_backend tc_backend_kubernetes = {
 	.name = "kubernetes",
 	.trial_dir = TC_K8S_TRIAL_DIR,
@@ -100,4 +185,6 @@ const struct tc_backend tc_backend_kubernetes = {
 	.cancel_unwatched = kube_cancel_unwatched,
 	.logs = kube_logs,
 	.gc = kube_gc,
+	.plan_check = kube_plan_check,
+	.render = kube_render,
 };
