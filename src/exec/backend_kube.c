@@ -1,9 +1,8 @@
 /*
  * backend_kube.c — the Kubernetes backend's entry in the table of backends
- * (exec/backend.h): trials are Jobs on a cluster, run by exec/kube.c.  The
- * verbs that reach the cluster (cancel without a runner, logs, gc) look
- * where the experiment's first run put its objects (tc_kube_recorded_ns)
- * unless --namespace says otherwise.
+ * (exec/backend.h): trials are Jobs on a cluster, run by exec/kube.c,
+ * which also reads a running trial's log and deletes what an experiment
+ * left (gc).
  */
 #include <errno.h>
 #include <limits.h>
@@ -38,59 +37,6 @@ static int kube_cancel_unwatched(struct tc_journal *j, const char *exp,
 		return rc;
 	*done = "deleted the Jobs of the cancelled trials";
 	return 0;
-}
-
-/* The recorded spec, and the options with the recorded namespace unless
- * one is given (*rec to free). */
-static int reach(struct tc_journal *j, const struct tc_exp_info *exp,
-		 const struct tc_run_opts *o, struct tc_spec **spec,
-		 struct tc_run_opts *oo, char **rec, struct tc_error *err)
-{
-	int rc;
-
-	*rec = NULL;
-	if ((rc = tc_spec_parse_recorded(exp->spec_path, exp->spec_text,
-					 strlen(exp->spec_text), spec, err)))
-		return rc;
-	*oo = *o;
-	if (!o->ns && (*rec = tc_kube_recorded_ns(j, exp->name)))
-		oo->ns = *rec;
-	return 0;
-}
-
-static int kube_logs(struct tc_journal *j, const struct tc_exp_info *exp,
-		     const char *id, int attempt, int follow,
-		     const struct tc_run_opts *o, FILE *out,
-		     struct tc_error *err)
-{
-	struct tc_spec *spec = NULL;
-	struct tc_run_opts oo;
-	char *rec;
-	int rc;
-
-	if ((rc = reach(j, exp, o, &spec, &oo, &rec, err)) == 0)
-		rc = tc_kube_logs(spec, &oo, exp->name, id, attempt, follow,
-				  out, err);
-	free(rec);
-	tc_spec_free(spec);
-	return rc;
-}
-
-static int kube_gc(struct tc_journal *j, const struct tc_exp_info *exp,
-		   const struct tc_run_opts *o, long *deleted,
-		   struct tc_error *err)
-{
-	struct tc_spec *spec = NULL;
-	struct tc_run_opts oo;
-	char *rec;
-	int rc;
-
-	*deleted = 0;
-	if ((rc = reach(j, exp, o, &spec, &oo, &rec, err)) == 0)
-		rc = tc_kube_gc(spec, &oo, exp->name, deleted, err);
-	free(rec);
-	tc_spec_free(spec);
-	return rc;
 }
 
 static int kube_plan_check(const struct tc_spec *spec, const char *ns,
@@ -183,8 +129,8 @@ const struct tc_backend tc_backend_kubernetes = {
 	.check = tc_k8s_check,
 	.run = tc_kube_run,
 	.cancel_unwatched = kube_cancel_unwatched,
-	.logs = kube_logs,
-	.gc = kube_gc,
+	.logs = tc_kube_logs,
+	.gc = tc_kube_gc,
 	.plan_check = kube_plan_check,
 	.render = kube_render,
 };

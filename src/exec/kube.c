@@ -1845,8 +1845,29 @@ out:
 
 /* ---- gc ---------------------------------------------------------------- */
 
-int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
-	       const char *name, long *deleted, struct tc_error *err)
+/* Connect for a verb on an experiment (gc, logs): with its recorded spec,
+ * to the namespace of its first run unless o names one.  *spec to free. */
+static int connect_exp(struct tc_journal *j, const struct tc_exp_info *exp,
+		       const struct tc_run_opts *o, struct tc_spec **spec,
+		       struct tc_kube **k, struct tc_error *err)
+{
+	struct tc_run_opts oo = *o;
+	char *rec = NULL;
+	int rc;
+
+	if ((rc = tc_spec_parse_recorded(exp->spec_path, exp->spec_text,
+					 strlen(exp->spec_text), spec, err)))
+		return rc;
+	if (!o->ns && (rec = tc_kube_recorded_ns(j, exp->name)))
+		oo.ns = rec;
+	rc = connect_cluster(*spec, &oo, k, err);
+	free(rec);
+	return rc;
+}
+
+int tc_kube_gc(struct tc_journal *j, const struct tc_exp_info *exp,
+	       const struct tc_run_opts *o, long *deleted,
+	       struct tc_error *err)
 {
 	static const struct {
 		const char *group, *kind;
@@ -1856,20 +1877,23 @@ int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
 		{"/api/v1", "configmaps"},
 		{"/api/v1", "pods"},
 	};
+	struct tc_spec *spec = NULL;
 	struct tc_kube *k = NULL;
 	int rc;
 
 	*deleted = 0;
-	if ((rc = connect_cluster(spec, o, &k, err)))
-		return rc;
+	if ((rc = connect_exp(j, exp, o, &spec, &k, err)))
+		goto out;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !rc; i++) {
 		char path[768], *sel, *esc;
 		struct tc_kube_resp resp;
 		json_t *items, *it;
 		size_t n;
 
-		if (asprintf(&sel, TC_K8S_LABEL_EXP "=%s", name) < 0)
-			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		if (asprintf(&sel, TC_K8S_LABEL_EXP "=%s", exp->name) < 0) {
+			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			break;
+		}
 		esc = tc_kube_escape(sel);
 		free(sel);
 		snprintf(path, sizeof(path), "%s/namespaces/%s/%s?labelSelector=%s",
@@ -1912,7 +1936,9 @@ int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
 			if (tc_kube_drive(k, 200, -1) < 0)
 				break;
 	}
+out:
 	tc_kube_free(k);
+	tc_spec_free(spec);
 	return rc;
 }
 
@@ -1946,10 +1972,12 @@ static void on_log_end(void *ctx, const struct tc_kube_resp *resp,
 		tc_kube_error(&f->err, resp, "follow the pod's log");
 }
 
-int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
-		 const char *name, const char *id, int attempt, int follow,
-		 FILE *out, struct tc_error *err)
+int tc_kube_logs(struct tc_journal *j, const struct tc_exp_info *exp,
+		 const char *id, int attempt, int follow,
+		 const struct tc_run_opts *o, FILE *out, struct tc_error *err)
 {
+	const char *name = exp->name;
+	struct tc_spec *spec = NULL;
 	struct tc_kube *k = NULL;
 	struct tc_kube_resp resp;
 	char sel[256], path[1024], pod[256] = "", *esc;
@@ -1957,8 +1985,8 @@ int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
 	size_t i;
 	int rc;
 
-	if ((rc = connect_cluster(spec, o, &k, err)))
-		return rc;
+	if ((rc = connect_exp(j, exp, o, &spec, &k, err)))
+		goto out;
 	snprintf(sel, sizeof(sel),
 		 TC_K8S_LABEL_EXP "=%s," TC_K8S_LABEL_TRIAL "=%s," TC_K8S_LABEL_ATTEMPT
 				  "=%d",
@@ -2027,5 +2055,6 @@ int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
 	tc_kube_resp_free(&resp);
 out:
 	tc_kube_free(k);
+	tc_spec_free(spec);
 	return rc;
 }

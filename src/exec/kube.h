@@ -46,21 +46,23 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		const struct tc_spec *spec, const struct tc_run_opts *o,
 		struct tc_run_summary *sum, struct tc_error *err);
 
-/* Delete every object the experiment created on the cluster (Jobs with
- * their pods, ConfigMaps, Services), found by label.  *deleted counts them.
- */
-int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
-	       const char *name, long *deleted, struct tc_error *err);
+/* The backend's gc: delete every object the experiment created on the
+ * cluster (Jobs with their pods, ConfigMaps, Services), found by label.
+ * *deleted counts them. */
+int tc_kube_gc(struct tc_journal *j, const struct tc_exp_info *exp,
+	       const struct tc_run_opts *o, long *deleted,
+	       struct tc_error *err);
 
 /* The namespace the experiment's first run on a cluster used (malloc'd),
  * or NULL.  run, resume, cancel, gc and logs default to it, so a changed
  * kubeconfig context cannot make them look (or create) elsewhere. */
 char *tc_kube_recorded_ns(struct tc_journal *j, const char *name);
 
-/* Write a running trial's output from its rank-0 pod to out (follow:
- * until the pod's log ends).  TC_ERR_STATE when it has no pod yet. */
-int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
-		 const char *name, const char *id, int attempt, int follow,
-		 FILE *out, struct tc_error *err);
+/* The backend's logs: write a running trial's output from its rank-0 pod
+ * to out (follow: until the pod's log ends).  TC_ERR_STATE when it has no
+ * pod yet. */
+int tc_kube_logs(struct tc_journal *j, const struct tc_exp_info *exp,
+		 const char *id, int attempt, int follow,
+		 const struct tc_run_opts *o, FILE *out, struct tc_error *err);
 
 #endif
