@@ -15,6 +15,7 @@
 
 #include "search/search.h"
 #include "spec/spec.h"
+#include "store/trials.h"
 #include "util/json.h"
 
 static const struct tc_opt common_opts[] = {
@@ -346,52 +347,9 @@ const char *tc_state_hint(const char *state_dir)
 	return buf;
 }
 
-/* The trial at index idx ("" when none); 0 or TC_ERR_DB. */
-static int trial_at(struct tc_journal *j, const char *exp, long idx, char id[16],
-		    struct tc_error *err)
-{
-	sqlite3_stmt *st = tc_journal_prepare(
-		j, "SELECT id FROM trials WHERE exp = ? AND idx = ?", err);
-
-	id[0] = '\0';
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, idx);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(id, 16, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return 0;
-}
-
-/* How many trials' ids start with prefix (0, 1 or 2 for more); the first
- * in id. */
-static int trials_with_prefix(struct tc_journal *j, const char *exp,
-			      const char *prefix, char id[16], struct tc_error *err)
-{
-	sqlite3_stmt *st = tc_journal_prepare(
-		j, "SELECT id FROM trials WHERE exp = ? AND substr(id, 1, ?) = ? LIMIT 2",
-		err);
-	int n = 0;
-
-	id[0] = '\0';
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)strlen(prefix));
-	sqlite3_bind_text(st, 3, prefix, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if (n++ == 0)
-			snprintf(id, 16, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return n;
-}
-
-/* "#N" is index N; digits alone are an index too, unless they are also
- * the unique prefix of another trial's id: then the argument is refused
- * as ambiguous rather than guessed (cancel and retry act on the result). */
-int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
-		  char id[16], struct tc_error *err)
+static int find_trial(struct tc_journal *j, struct tc_trials *tr,
+		      const char *exp, const char *arg, char id[16],
+		      struct tc_error *err)
 {
 	const char *digits = arg[0] == '#' ? arg + 1 : arg;
 	char by_idx[16] = "", by_id[16];
@@ -405,7 +363,7 @@ int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 		if (*end || errno || strlen(digits) >= 8)
 			idx = -1;
 	}
-	if (idx >= 0 && trial_at(j, exp, idx, by_idx, err))
+	if (idx >= 0 && tc_trials_find_idx(tr, idx, by_idx, err))
 		return TC_ERR_DB;
 	if (arg[0] == '#') {
 		if (by_idx[0]) {
@@ -422,7 +380,7 @@ int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 	}
 	if (!*arg)
 		n = 0;
-	else if ((n = trials_with_prefix(j, exp, arg, by_id, err)) < 0)
+	else if ((n = tc_trials_find_prefix(tr, arg, by_id, err)) < 0)
 		return n;
 	if (by_idx[0] && n == 1 && strcmp(by_idx, by_id) != 0)
 		return tc_error_set(err, TC_ERR_USAGE,
@@ -449,6 +407,22 @@ int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 			    "prefix, an index or #index; see `trainctl status%s "
 			    "%s`)",
 			    arg, exp, tc_state_hint(j->dir), exp);
+}
+
+/* "#N" is index N; digits alone are an index too, unless they are also
+ * the unique prefix of another trial's id: then the argument is refused
+ * as ambiguous rather than guessed (cancel and retry act on the result). */
+int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
+		  char id[16], struct tc_error *err)
+{
+	struct tc_trials *tr = tc_trials_open(j, exp, err);
+	int rc;
+
+	if (!tr)
+		return TC_ERR_NOMEM;
+	rc = find_trial(j, tr, exp, arg, id, err);
+	tc_trials_close(tr);
+	return rc;
 }
 
 unsigned tc_fmt_mask(int first, ...)

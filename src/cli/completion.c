@@ -23,6 +23,7 @@
 
 #include "cli/cli.h"
 #include "exec/backend.h"
+#include "store/trials.h"
 
 static const struct tc_opt completion_opts[] = {
 	{"list-experiments", 0, 0, NULL,
@@ -456,10 +457,17 @@ static int print_script(enum shell sh)
 	return 0;
 }
 
+static int print_id(void *ctx, const struct tc_trial_row *r)
+{
+	printf("%s\n", r->id);
+	return 0;
+}
+
 /* Experiment names, or with exp the trial ids of exp, one a line. */
 static int list(const char *state_flag, const char *exp)
 {
 	struct tc_journal *j = NULL;
+	struct tc_trials *tr = NULL;
 	struct tc_error err;
 	sqlite3_stmt *st;
 	int rc;
@@ -470,16 +478,21 @@ static int list(const char *state_flag, const char *exp)
 		return 0; /* no state directory: nothing to offer */
 	if (rc)
 		return tc_fail("completion", &err);
-	st = tc_journal_prepare(j,
-				exp ? "SELECT id FROM trials WHERE exp = ? ORDER BY idx"
-				    : "SELECT name FROM experiments ORDER BY name",
+	if (exp) {
+		if (!(tr = tc_trials_open(j, exp, &err)))
+			rc = TC_ERR_NOMEM;
+		else
+			rc = tc_trials_scan(tr, print_id, NULL, &err);
+		tc_trials_close(tr);
+		tc_journal_close(j);
+		return rc ? tc_fail("completion", &err) : 0;
+	}
+	st = tc_journal_prepare(j, "SELECT name FROM experiments ORDER BY name",
 				&err);
 	if (!st) {
 		tc_journal_close(j);
 		return tc_fail("completion", &err);
 	}
-	if (exp)
-		sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		printf("%s\n", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);

@@ -27,6 +27,7 @@
 #include "cli/cli.h"
 #include "exec/backend.h"
 #include "store/experiment.h"
+#include "store/trials.h"
 
 
 static const struct tc_opt cancel_opts[] = {
@@ -59,41 +60,33 @@ static int open_exp(const char *verb, const struct tc_args *a,
 	return 0;
 }
 
-/* Fill the temp table `sel` with the trials named on the command line;
- * their ids, each once, go to ids (room for a->npos) when given. */
+/* Open the experiment's trials and pick the ones named on the command
+ * line (none: every trial); *n counts the distinct ones named. */
 static int select_trials(const char *verb, struct tc_journal *j,
-			 const struct tc_args *a, int *n, char (*ids)[16])
+			 const struct tc_args *a, struct tc_trials **tr, int *n)
 {
 	struct tc_error err;
-	sqlite3_stmt *st;
+	char (*ids)[16] = calloc((size_t)a->npos + 1, sizeof(*ids));
+	const char **idp = calloc((size_t)a->npos + 1, sizeof(*idp));
+	int rc = 0;
 
 	tc_error_clear(&err);
-	if (tc_journal_exec(j, "CREATE TEMP TABLE IF NOT EXISTS sel(id TEXT PRIMARY KEY);"
-			       "DELETE FROM sel;",
-			    &err))
-		return tc_fail(verb, &err);
-	st = tc_journal_prepare(j, "INSERT OR IGNORE INTO sel VALUES(?)", &err);
-	if (!st)
-		return tc_fail(verb, &err);
 	*n = 0;
-	for (int i = 1; i < a->npos; i++) {
-		char id[16];
-
-		if (tc_find_trial(j, a->pos[0], a->pos[i], id, &err)) {
-			sqlite3_finalize(st);
-			return tc_fail(verb, &err);
-		}
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_step(st);
-		if (sqlite3_changes(j->db) == 0)
-			continue; /* a trial named twice counts once */
-		if (ids)
-			memcpy(ids[*n], id, sizeof(id));
-		(*n)++;
+	if (!ids || !idp || !(*tr = tc_trials_open(j, a->pos[0], &err))) {
+		rc = tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
+		goto out;
 	}
-	sqlite3_finalize(st);
-	return 0;
+	for (int i = 1; i < a->npos && !rc; i++) {
+		rc = tc_find_trial(j, a->pos[0], a->pos[i], ids[i - 1], &err);
+		idp[i - 1] = ids[i - 1];
+	}
+	if (!rc)
+		rc = tc_trials_pick(*tr, 0, idp, (size_t)(a->npos > 1 ? a->npos - 1 : 0),
+				    n, &err);
+out:
+	free(ids);
+	free(idp);
+	return rc ? tc_fail(verb, &err) : 0;
 }
 
 #define NOTHING_TO_CANCEL 1
@@ -119,33 +112,14 @@ static int nothing_to_cancel(struct tc_journal *j, const struct tc_args *a, int 
 	return NOTHING_TO_CANCEL;
 }
 
-static int exec_bound(struct tc_journal *j, const char *sql, const char *exp,
-		      int all, struct tc_error *err, int *changes)
-{
-	sqlite3_stmt *st = tc_journal_prepare(j, sql, err);
-	int rc;
-
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, all);
-	rc = sqlite3_step(st) == SQLITE_DONE
-		     ? 0
-		     : tc_error_set(err, TC_ERR_DB, "journal: %s", sqlite3_errmsg(j->db));
-	if (changes)
-		*changes = sqlite3_changes(j->db);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int cmd_cancel(int argc, char **argv)
 {
 	struct tc_args a;
 	struct tc_journal *j = NULL;
+	struct tc_trials *tr = NULL;
 	struct tc_error err;
 	struct tc_exp_info e;
 	const struct tc_backend *be;
-	char ids[256][16];
 	int rc, n = 0, all, queued = 0, running = 0, runner_alive;
 
 	rc = tc_parse_args(argc, argv, cancel_opts, "cancel NAME [TRIAL...]",
@@ -164,22 +138,13 @@ int cmd_cancel(int argc, char **argv)
 	if ((rc = tc_experiment_load(j, a.pos[0], &e, &err)))
 		goto fail;
 	be = tc_backend_of(&e);
-	if ((rc = select_trials("cancel", j, &a, &n, ids)))
+	if ((rc = select_trials("cancel", j, &a, &tr, &n)))
 		goto out;
 	all = n == 0;
 	tc_error_clear(&err);
 	if ((rc = tc_journal_begin(j, &err)))
 		goto fail;
-	if ((rc = exec_bound(j,
-			     "UPDATE trials SET state = 'cancelled', reason = "
-			     "'cancelled' WHERE exp = ?1 AND state = 'queued' AND "
-			     "(?2 OR id IN (SELECT id FROM sel))",
-			     a.pos[0], all, &err, &queued)) ||
-	    (rc = exec_bound(j,
-			     "UPDATE trials SET cancel_req = 1 WHERE exp = ?1 AND "
-			     "state IN ('starting', 'running') AND (?2 OR id IN "
-			     "(SELECT id FROM sel))",
-			     a.pos[0], all, &err, &running)) ||
+	if ((rc = tc_trials_request_cancel(tr, &queued, &running, &err)) ||
 	    (queued + running == 0 && (rc = nothing_to_cancel(j, &a, n))) ||
 	    (all && (rc = tc_experiment_set_state(j, a.pos[0], "cancelled", &err))) ||
 	    (rc = tc_journal_event(j, a.pos[0], NULL, "cancel requested", NULL, &err)) ||
@@ -195,14 +160,10 @@ int cmd_cancel(int argc, char **argv)
 	/* now act: stop the running trials; one that never started (it
 	 * waited for a slot) counts as queued */
 	if (be->cancel) {
-		const char *idv[256];
-		int dropped;
+		int dropped = be->cancel(tr, a.pos[0],
+					 tc_arg(&a, cancel_opts, "now") != NULL,
+					 &err);
 
-		for (int i = 0; i < n; i++)
-			idv[i] = ids[i];
-		dropped = be->cancel(j, a.pos[0], idv, (size_t)n,
-				     tc_arg(&a, cancel_opts, "now") != NULL,
-				     &err);
 		if (dropped < 0)
 			goto fail;
 		if (dropped > running)
@@ -249,6 +210,7 @@ fail:
 	rc = tc_fail("cancel", &err);
 out:
 	tc_exp_info_free(&e);
+	tc_trials_close(tr);
 	tc_journal_close(j);
 	return rc;
 }
@@ -274,24 +236,19 @@ static const struct tc_opt retry_opts[] = {
 /* A trial named for retry that is queued or running has not ended: there
  * is nothing to retry yet, and saying "queued 0 trials again" would hide
  * that.  TC_ERR_STATE naming the first such trial, or 0. */
-static int refuse_live(struct tc_journal *j, const char *exp, struct tc_error *err)
+static int refuse_live(struct tc_journal *j, struct tc_trials *tr,
+		       const char *exp, struct tc_error *err)
 {
-	sqlite3_stmt *st = tc_journal_prepare(
-		j,
-		"SELECT id, idx, state FROM trials WHERE exp = ?1 AND id IN "
-		"(SELECT id FROM sel) AND state IN ('queued', 'starting', "
-		"'running') ORDER BY idx LIMIT 1",
-		err);
-	int rc = 0;
+	struct tc_trial_row row;
+	int rc = tc_trials_picked_unended(tr, &row, err);
 
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		long long idx = sqlite3_column_int64(st, 1);
+	if (rc <= 0)
+		return rc;
+	{
+		const char *id = row.id;
+		long long idx = row.idx;
 
-		if (!strcmp((const char *)sqlite3_column_text(st, 2), "queued"))
+		if (row.state == TC_ST_QUEUED)
 			rc = tc_error_set(err, TC_ERR_STATE,
 					  "trial %s (index %lld) is queued already: "
 					  "it runs when a trainctl runs '%s'",
@@ -303,7 +260,7 @@ static int refuse_live(struct tc_journal *j, const char *exp, struct tc_error *e
 					  "with `trainctl cancel%s %s %s`",
 					  id, idx, tc_state_hint(j->dir), exp, id);
 	}
-	sqlite3_finalize(st);
+	tc_trial_row_free(&row);
 	return rc;
 }
 
@@ -311,6 +268,7 @@ int cmd_retry(int argc, char **argv)
 {
 	struct tc_args a;
 	struct tc_journal *j = NULL;
+	struct tc_trials *tr = NULL;
 	struct tc_error err;
 	int rc, n = 0, changed = 0;
 
@@ -329,7 +287,7 @@ int cmd_retry(int argc, char **argv)
 		return tc_usage_error("retry", "give trials or --failed, not both");
 	if ((rc = open_exp("retry", &a, retry_opts, &j)))
 		return rc;
-	if ((rc = select_trials("retry", j, &a, &n, NULL)))
+	if ((rc = select_trials("retry", j, &a, &tr, &n)))
 		goto out;
 	/* a spec fixed since: its command for what has not succeeded */
 	if ((rc = tc_prepare_resume("retry", j, a.pos[0], NULL,
@@ -338,19 +296,11 @@ int cmd_retry(int argc, char **argv)
 	tc_error_clear(&err);
 	if ((rc = tc_journal_begin(j, &err)))
 		goto fail;
-	if (n && (rc = refuse_live(j, a.pos[0], &err))) {
+	if (n && (rc = refuse_live(j, tr, a.pos[0], &err))) {
 		tc_journal_rollback(j);
 		goto fail;
 	}
-	if ((rc = exec_bound(j,
-			     n ? "UPDATE trials SET state = 'queued', next_at = 0, "
-				 "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
-				 "AND state IN ('failed', 'timed_out', 'cancelled') "
-				 "AND id IN (SELECT id FROM sel)"
-			       : "UPDATE trials SET state = 'queued', next_at = 0, "
-				 "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
-				 "AND state IN ('failed', 'timed_out')",
-			     a.pos[0], 0, &err, &changed)) ||
+	if ((rc = tc_trials_retry(tr, n > 0, &changed, &err)) ||
 	    (changed && (rc = tc_experiment_set_state(j, a.pos[0], "running", &err))) ||
 	    (rc = tc_journal_event(j, a.pos[0], NULL, "retry requested", NULL, &err)) ||
 	    (rc = tc_journal_commit(j, &err))) {
@@ -368,11 +318,14 @@ int cmd_retry(int argc, char **argv)
 		goto out;
 	}
 	fflush(stdout);
+	tc_trials_close(tr); /* the run may open the journal again */
+	tr = NULL;
 	rc = changed ? tc_run_existing("retry", &j, a.pos[0], &a, retry_opts, 0) : 0;
 	goto out;
 fail:
 	rc = tc_fail("retry", &err);
 out:
+	tc_trials_close(tr);
 	tc_journal_close(j);
 	return rc;
 }

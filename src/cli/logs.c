@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "exec/backend.h"
+#include "store/trials.h"
 #include "store/experiment.h"
 
 static const struct tc_opt logs_opts[] = {
@@ -28,20 +29,17 @@ static int trial_state(struct tc_journal *j, const char *exp, const char *id,
 		       int *attempt)
 {
 	struct tc_error err;
-	sqlite3_stmt *st = tc_journal_prepare(
-		j, "SELECT state, attempt FROM trials WHERE exp = ? AND id = ?", &err);
+	struct tc_trials *tr = tc_trials_open(j, exp, &err);
+	struct tc_trial_row row;
 	int s = -1;
 
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		s = tc_state_parse((const char *)sqlite3_column_text(st, 0));
+	if (tr && tc_trials_get(tr, id, &row, &err) == 1) {
+		s = row.state;
 		if (attempt)
-			*attempt = sqlite3_column_int(st, 1);
+			*attempt = row.attempt;
+		tc_trial_row_free(&row);
 	}
-	sqlite3_finalize(st);
+	tc_trials_close(tr);
 	return s;
 }
 

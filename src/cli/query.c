@@ -11,8 +11,8 @@
 
 #include "cli/cli.h"
 #include "exec/backend.h"
-#include "exec/record.h"
 #include "metrics/metrics.h"
+#include "store/trials.h"
 #include "util/fsutil.h"
 
 static int add_name(struct tview *v, const char *name)
@@ -75,129 +75,117 @@ static void collect_names(struct tview *v)
 	}
 }
 
+/* What tview_load's readers share. */
+struct load_ctx {
+	struct tview *v;
+	size_t cap, at;
+	const struct tc_backend *be; /* asked why a starting trial waits */
+	struct tc_journal *j;
+	const char *name;
+};
+
+static int load_row(void *vctx, const struct tc_trial_row *t)
+{
+	struct load_ctx *c = vctx;
+	struct tview *v = c->v;
+	struct trow *r;
+
+	if (v->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		struct trow *nr = realloc(v->rows, ncap * sizeof(*nr));
+
+		if (!nr)
+			return TC_ERR_NOMEM;
+		v->rows = nr;
+		c->cap = ncap;
+	}
+	r = &v->rows[v->n++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", t->id);
+	r->idx = t->idx;
+	r->state = t->state;
+	r->params = json_loads(t->params, 0, NULL);
+	r->command = json_loads(t->command, 0, NULL);
+	r->reason = t->reason ? strdup(t->reason) : NULL;
+	r->attempt = t->attempt;
+	r->has_exit = t->has_exit;
+	r->exit_code = t->exit_code;
+	r->started_at = t->started_at;
+	r->ended_at = t->ended_at;
+	r->wall = t->wall;
+	r->utime = t->utime;
+	r->stime = t->stime;
+	r->total_wall = t->total_wall;
+	r->total_cpu = t->total_cpu;
+	r->maxrss_kb = t->maxrss_kb;
+	r->seed = t->seed;
+	snprintf(r->gpus, sizeof(r->gpus), "%s", t->gpus ? t->gpus : "");
+	r->metrics = json_object();
+	r->notes = json_array();
+	if (!r->params)
+		r->params = json_object();
+	if (r->state == TC_ST_STARTING && !r->reason && c->be->waiting)
+		r->reason = c->be->waiting(c->j, c->name, r->idx, r->attempt);
+	return 0;
+}
+
+/* final values come in the rows' own order (idx): one merge pass */
+static int load_final(void *vctx, const char *tid, const char *mname,
+		      double value, const char *special)
+{
+	struct load_ctx *c = vctx;
+	struct tview *v = c->v;
+
+	while (c->at < v->n && strcmp(v->rows[c->at].id, tid) != 0)
+		c->at++;
+	if (c->at == v->n)
+		return 1; /* stop */
+	json_object_set_new(v->rows[c->at].metrics, mname,
+			    special ? json_string(special) : json_real(value));
+	return 0;
+}
+
+/* notes (rare): each to its trial */
+static int load_note(void *vctx, const char *tid, const char *text)
+{
+	struct load_ctx *c = vctx;
+	struct tview *v = c->v;
+
+	for (size_t i = 0; text && i < v->n; i++)
+		if (strcmp(v->rows[i].id, tid) == 0) {
+			json_array_append_new(v->rows[i].notes, json_string(text));
+			break;
+		}
+	return 0;
+}
+
 int tview_load(struct tc_journal *j, const char *name, struct tview *v,
 	       struct tc_error *err)
 {
-	const struct tc_backend *be;
-	sqlite3_stmt *st;
-	size_t cap = 0;
+	struct load_ctx c = {v, 0, 0, NULL, j, name};
+	struct tc_trials *tr;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
 	if ((rc = tc_experiment_load(j, name, &v->exp, err)))
 		return rc;
-	be = tc_backend_of(&v->exp);
+	c.be = tc_backend_of(&v->exp);
 	if ((rc = tc_spec_parse_recorded(v->exp.spec_path, v->exp.spec_text,
 					 strlen(v->exp.spec_text), &v->spec,
 					 err)))
 		return rc;
-	st = tc_journal_prepare(
-		j,
-		"SELECT id, idx, state, params, command, reason, attempt, exit_code,"
-		" started_at, ended_at, wall, utime, stime, total_wall, total_cpu,"
-		" maxrss_kb, seed, gpus FROM trials WHERE exp = ? ORDER BY idx",
-		err);
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct trow *r;
-		const char *s;
-
-		if (v->n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct trow *nr = realloc(v->rows, ncap * sizeof(*nr));
-
-			if (!nr) {
-				sqlite3_finalize(st);
-				return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-			}
-			v->rows = nr;
-			cap = ncap;
-		}
-		r = &v->rows[v->n++];
-		memset(r, 0, sizeof(*r));
-		snprintf(r->id, sizeof(r->id), "%s", sqlite3_column_text(st, 0));
-		r->idx = sqlite3_column_int64(st, 1);
-		r->state = tc_state_parse((const char *)sqlite3_column_text(st, 2));
-		r->params = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
-		r->command = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-		s = (const char *)sqlite3_column_text(st, 5);
-		r->reason = s ? strdup(s) : NULL;
-		r->attempt = sqlite3_column_int(st, 6);
-		r->has_exit = sqlite3_column_type(st, 7) != SQLITE_NULL;
-		r->exit_code = sqlite3_column_int(st, 7);
-		r->started_at = sqlite3_column_double(st, 8);
-		r->ended_at = sqlite3_column_double(st, 9);
-		r->wall = sqlite3_column_double(st, 10);
-		r->utime = sqlite3_column_double(st, 11);
-		r->stime = sqlite3_column_double(st, 12);
-		r->total_wall = sqlite3_column_double(st, 13);
-		r->total_cpu = sqlite3_column_double(st, 14);
-		r->maxrss_kb = sqlite3_column_int64(st, 15);
-		r->seed = (uint32_t)sqlite3_column_int64(st, 16);
-		s = (const char *)sqlite3_column_text(st, 17);
-		snprintf(r->gpus, sizeof(r->gpus), "%s", s ? s : "");
-		r->metrics = json_object();
-		r->notes = json_array();
-		if (!r->params)
-			r->params = json_object();
-		if (r->state == TC_ST_STARTING && !r->reason && be->waiting)
-			r->reason = be->waiting(j, name, r->idx, r->attempt);
-	}
-	sqlite3_finalize(st);
-
-	/* final values in the rows' own order (idx): one merge pass */
-	st = tc_journal_prepare(
-		j,
-		"SELECT f.trial, f.name, f.value, f.special FROM final f JOIN "
-		"trials t ON t.exp = f.exp AND t.id = f.trial WHERE f.exp = ? "
-		"ORDER BY t.idx",
-		err);
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	{
-		size_t at = 0;
-
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *tid = (const char *)sqlite3_column_text(st, 0);
-			const char *mname = (const char *)sqlite3_column_text(st, 1);
-			json_t *val;
-
-			while (at < v->n && strcmp(v->rows[at].id, tid) != 0)
-				at++;
-			if (at == v->n)
-				break;
-			if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-				val = json_real(sqlite3_column_double(st, 2));
-			else
-				val = json_string((const char *)sqlite3_column_text(st, 3));
-			json_object_set_new(v->rows[at].metrics, mname, val);
-		}
-	}
-	sqlite3_finalize(st);
-
-	/* notes (rare): each to its trial */
-	st = tc_journal_prepare(j,
-				"SELECT trial, detail FROM events WHERE exp = ? "
-				"AND state = '" TC_REC_NOTE_STATE "' ORDER BY seq",
-				err);
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *tid = (const char *)sqlite3_column_text(st, 0);
-		const char *text = (const char *)sqlite3_column_text(st, 1);
-
-		for (size_t i = 0; tid && text && i < v->n; i++)
-			if (strcmp(v->rows[i].id, tid) == 0) {
-				json_array_append_new(v->rows[i].notes,
-						      json_string(text));
-				break;
-			}
-	}
-	sqlite3_finalize(st);
+	if (!(tr = tc_trials_open(j, name, err)))
+		return TC_ERR_NOMEM;
+	rc = tc_trials_scan(tr, load_row, &c, err);
+	if (rc == TC_ERR_NOMEM)
+		tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	if (!rc && (rc = tc_trials_finals(tr, load_final, &c, err)) == 1)
+		rc = 0;
+	if (!rc)
+		rc = tc_trials_events(tr, TC_TRIALS_NOTE, load_note, &c, err);
+	tc_trials_close(tr);
+	if (rc)
+		return rc;
 	collect_names(v);
 	return 0;
 }

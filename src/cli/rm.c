@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "exec/backend.h"
 #include "store/experiment.h"
+#include "store/trials.h"
 #include "util/clock.h"
 
 static const struct tc_opt rm_opts[] = {
@@ -57,22 +58,25 @@ static int trials_alive(struct tc_journal *j, const char *name,
 			const struct tc_backend *be)
 {
 	struct tc_error err;
-	sqlite3_stmt *st;
+	struct tc_trials *tr;
+	struct tc_trial_row *rows;
+	size_t n;
 	int alive = 0;
 
 	tc_error_clear(&err);
-	st = tc_journal_prepare(j,
-				"SELECT idx, attempt FROM trials WHERE exp = ?1 "
-				"AND state IN ('starting', 'running')",
-				&err);
-	if (!st)
+	if (!(tr = tc_trials_open(j, name, &err)) ||
+	    tc_trials_live(tr, &rows, &n, &err)) {
+		tc_trials_close(tr);
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if (!be->alive || be->alive(j, name, sqlite3_column_int64(st, 0),
-					    sqlite3_column_int(st, 1)))
+	}
+	tc_trials_close(tr);
+	for (size_t i = 0; i < n; i++) {
+		if (!be->alive ||
+		    be->alive(j, name, rows[i].idx, rows[i].attempt))
 			alive++;
-	sqlite3_finalize(st);
+		tc_trial_row_free(&rows[i]);
+	}
+	free(rows);
 	return alive;
 }
 
@@ -111,41 +115,27 @@ static int cancel_it(const char *name, const char *state_dir, int hard)
 	return cmd_cancel(argc, argv);
 }
 
-static const char *const rm_tables[] = {"metrics", "final", "events",
-					 "trials"};
+struct rm_ctx {
+	struct tc_journal *j;
+	struct tc_error *err;
+	int ndirs;
+};
 
-static int delete_rows(struct tc_journal *j, const char *name,
-		       struct tc_error *err)
+/* Remove a trial's directory. */
+static int rm_trial_dir(void *ctx, const struct tc_trial_row *r)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct rm_ctx *c = ctx;
+	char *dir = tc_trial_dir(c->j, r->id);
 
-	if ((rc = tc_journal_begin(j, err)))
-		return rc;
-	for (size_t i = 0; i <= sizeof(rm_tables) / sizeof(rm_tables[0]); i++) {
-		char sql[128];
-
-		if (i < sizeof(rm_tables) / sizeof(rm_tables[0]))
-			snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE exp = ?1",
-				 rm_tables[i]);
-		else
-			snprintf(sql, sizeof(sql),
-				 "DELETE FROM experiments WHERE name = ?1");
-		if (!(st = tc_journal_prepare(j, sql, err))) {
-			tc_journal_rollback(j);
-			return TC_ERR_DB;
-		}
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			tc_error_set(err, TC_ERR_DB, "journal: %s",
-				     sqlite3_errmsg(j->db));
-			tc_journal_rollback(j);
-			return TC_ERR_DB;
-		}
+	if (!dir || rm_tree(dir)) {
+		tc_error_set(c->err, TC_ERR_IO, "cannot remove %s: %s",
+			     dir ? dir : "a trial directory", strerror(errno));
+		free(dir);
+		return TC_ERR_IO;
 	}
-	return tc_journal_commit(j, err);
+	free(dir);
+	c->ndirs++;
+	return 0;
 }
 
 int cmd_rm(int argc, char **argv)
@@ -154,10 +144,11 @@ int cmd_rm(int argc, char **argv)
 	struct tc_journal *j = NULL;
 	struct tc_error err;
 	struct tc_exp_info e;
-	sqlite3_stmt *st;
+	struct tc_trials *tr = NULL;
+	struct rm_ctx c = {NULL, NULL, 0};
 	const struct tc_backend *be;
 	const char *name, *sd;
-	int rc, lockfd = -1, force, ndirs = 0;
+	int rc, lockfd = -1, force;
 
 	rc = tc_parse_args(argc, argv, rm_opts, "rm NAME [--force]",
 			   "Remove experiment NAME: its trial directories, logs "
@@ -214,33 +205,21 @@ int cmd_rm(int argc, char **argv)
 	}
 
 	/* the files first: a kill half-way leaves the rows, and rm again */
-	if (!(st = tc_journal_prepare(j, "SELECT id FROM trials WHERE exp = ?1",
-				      &err)))
+	c.j = j;
+	c.err = &err;
+	if (!(tr = tc_trials_open(j, name, &err)) ||
+	    (rc = tc_trials_scan(tr, rm_trial_dir, &c, &err)))
 		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char *dir = tc_trial_dir(j, (const char *)sqlite3_column_text(st, 0));
-
-		if (!dir || rm_tree(dir)) {
-			rc = tc_error_set(&err, TC_ERR_IO, "cannot remove %s: %s",
-					  dir ? dir : "a trial directory",
-					  strerror(errno));
-			free(dir);
-			sqlite3_finalize(st);
-			goto fail;
-		}
-		free(dir);
-		ndirs++;
-	}
-	sqlite3_finalize(st);
+	tc_trials_close(tr);
+	tr = NULL;
 	if (be->remove && (rc = be->remove(j, name, &err)))
 		goto fail;
-	if ((rc = delete_rows(j, name, &err)))
+	if ((rc = tc_experiment_delete(j, name, &err)))
 		goto fail;
 	/* last, while we still hold it: a run after this makes a new one */
 	tc_backend_lock_remove(j, name);
-	printf("removed experiment '%s' (%d trial director%s)\n", name, ndirs,
-	       ndirs == 1 ? "y" : "ies");
+	printf("removed experiment '%s' (%d trial director%s)\n", name, c.ndirs,
+	       c.ndirs == 1 ? "y" : "ies");
 	if (be->leftovers)
 		printf("%s (`trainctl gc%s %s` before `rm` deletes them at "
 		       "once)\n",
@@ -250,6 +229,7 @@ int cmd_rm(int argc, char **argv)
 fail:
 	rc = tc_fail("rm", &err);
 out:
+	tc_trials_close(tr);
 	if (lockfd >= 0)
 		close(lockfd);
 	tc_exp_info_free(&e);

@@ -12,6 +12,8 @@
 #include "cli/query.h"
 #include "exec/backend.h"
 #include "search/search.h"
+#include "store/experiment.h"
+#include "store/trials.h"
 
 /* ---- ls ------------------------------------------------------------------ */
 
@@ -20,17 +22,56 @@ static const struct tc_opt ls_opts[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
+struct ls_ctx {
+	struct tc_journal *j;
+	json_t *arr;
+	struct tc_table *t;
+};
+
+static int ls_row(void *vctx, const struct tc_exp_summary *e)
+{
+	struct ls_ctx *c = vctx;
+	const char *state = e->state;
+	const long long n[5] = {e->ntrials, e->queued, e->running, e->succeeded,
+				e->failed};
+	char cell[6][32];
+	const char *cells[8];
+
+	/* a "running" experiment whose runner is gone was interrupted */
+	if (!tc_backend_running(c->j, e->name) && !strcmp(state, "running"))
+		state = "interrupted";
+	for (int k = 0; k < 5; k++)
+		snprintf(cell[k], sizeof(cell[k]), "%lld", n[k]);
+	tc_fmt_time(cell[5], sizeof(cell[5]), e->created_at);
+	cells[0] = e->name;
+	cells[1] = state;
+	for (int k = 0; k < 5; k++)
+		cells[2 + k] = cell[k];
+	cells[7] = cell[5];
+	tc_table_add_row(c->t, cells);
+	json_array_append_new(
+		c->arr, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+				  "name", e->name, "state", state, "trials",
+				  (json_int_t)e->ntrials, "queued",
+				  (json_int_t)e->queued, "running",
+				  (json_int_t)e->running, "succeeded",
+				  (json_int_t)e->succeeded, "failed",
+				  (json_int_t)e->failed, "cancelled",
+				  (json_int_t)e->cancelled, "created_at", cell[5]));
+	return 0;
+}
+
 static int list_experiments(const char *verb, const char *state_flag,
 			    enum tc_format fmt)
 {
 	struct tc_journal *j = NULL;
 	struct tc_error err;
-	sqlite3_stmt *st;
 	json_t *arr = json_array();
 	static const char *const hdr[] = {"name",   "state",   "trials",
 					  "queued", "running", "succeeded",
 					  "failed", "created"};
 	struct tc_table *t = tc_table_new(8, hdr);
+	struct ls_ctx c;
 	int rc;
 
 	tc_error_clear(&err);
@@ -47,56 +88,15 @@ static int list_experiments(const char *verb, const char *state_flag,
 		}
 		return tc_fail(verb, &err);
 	}
-	st = tc_journal_prepare(
-		j,
-		"SELECT e.name, e.state, e.ntrials, e.created_at,"
-		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state = 'queued'),"
-		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state IN ('starting','running')),"
-		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state = 'succeeded'),"
-		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state IN ('failed','timed_out')),"
-		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state = 'cancelled')"
-		" FROM experiments e ORDER BY e.created_at",
-		&err);
-	if (!st) {
+	c.j = j;
+	c.arr = arr;
+	c.t = t;
+	if (tc_experiment_list(j, ls_row, &c, &err)) {
 		tc_journal_close(j);
 		json_decref(arr);
 		tc_table_free(t);
 		return tc_fail(verb, &err);
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *state = (const char *)sqlite3_column_text(st, 1);
-		char c[7][32];
-		const char *cells[8];
-		int live;
-
-		/* a "running" experiment whose runner is gone was interrupted */
-		live = tc_backend_running(j, name);
-		if (!live && !strcmp(state, "running"))
-			state = "interrupted";
-		for (int k = 0; k < 5; k++)
-			snprintf(c[k], sizeof(c[k]), "%lld",
-				 k == 0 ? sqlite3_column_int64(st, 2)
-					: sqlite3_column_int64(st, 3 + k));
-		tc_fmt_time(c[5], sizeof(c[5]), sqlite3_column_double(st, 3));
-		cells[0] = name;
-		cells[1] = state;
-		for (int k = 0; k < 5; k++)
-			cells[2 + k] = c[k];
-		cells[7] = c[5];
-		tc_table_add_row(t, cells);
-		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
-				       "name", name, "state", state, "trials",
-				       (json_int_t)sqlite3_column_int64(st, 2),
-				       "queued", (json_int_t)sqlite3_column_int64(st, 4),
-				       "running", (json_int_t)sqlite3_column_int64(st, 5),
-				       "succeeded", (json_int_t)sqlite3_column_int64(st, 6),
-				       "failed", (json_int_t)sqlite3_column_int64(st, 7),
-				       "cancelled", (json_int_t)sqlite3_column_int64(st, 8),
-				       "created_at", c[5]));
-	}
-	sqlite3_finalize(st);
 	if (fmt == TC_FMT_JSON)
 		tc_print_json(arr);
 	else
@@ -137,27 +137,24 @@ static const struct tc_opt status_opts[] = {
 /* The trials of an experiment whose command or env was changed by a
  * re-plan after they were planned (a "command changed" or "env changed"
  * event, store/experiment.c): an object with their ids as keys. */
+static int add_changed(void *ctx, const char *trial, const char *detail)
+{
+	json_object_set_new(ctx, trial, json_true());
+	return 0;
+}
+
 static json_t *changed_trials(struct tc_journal *j, const char *name)
 {
 	struct tc_error err;
 	json_t *set = json_object();
-	sqlite3_stmt *st;
+	struct tc_trials *tr;
 
 	tc_error_clear(&err);
-	st = tc_journal_prepare(j,
-				"SELECT DISTINCT trial FROM events WHERE exp = ? "
-				"AND trial IS NOT NULL AND state IN ('command "
-				"changed', 'env changed')",
-				&err);
-	if (!st || !set) {
-		sqlite3_finalize(st);
+	if (!set || !(tr = tc_trials_open(j, name, &err)))
 		return set;
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_object_set_new(set, (const char *)sqlite3_column_text(st, 0),
-				    json_true());
-	sqlite3_finalize(st);
+	if (tc_trials_events(tr, "command changed", add_changed, set, &err) == 0)
+		tc_trials_events(tr, "env changed", add_changed, set, &err);
+	tc_trials_close(tr);
 	return set;
 }
 

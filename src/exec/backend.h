@@ -27,6 +27,7 @@
 #include "store/journal.h"
 
 struct tc_trial;
+struct tc_trials;
 
 struct tc_run_opts {
 	int parallel;       /* 0: the spec's run.parallel */
@@ -108,14 +109,12 @@ struct tc_backend {
 		   const struct tc_spec *spec, const struct tc_run_opts *o,
 		   struct tc_run_summary *sum, struct tc_error *err);
 
-	/* Stop the trials of exp whose cancel the journal has committed
-	 * (starting or running with cancel_req = 1): all of them, or those
-	 * of ids[0..nids) when nids > 0.  hard: at once, not gracefully.
-	 * Returns how many had not started and never will (they count as
-	 * queued), or a negative status.  NULL: a runner acts on the
-	 * journal's request. */
-	int (*cancel)(struct tc_journal *j, const char *exp,
-		      const char *const *ids, size_t nids, int hard,
+	/* Stop the trials of exp picked in tr (tc_trials_pick) whose cancel
+	 * the journal has committed (tc_trials_cancelling).  hard: at once,
+	 * not gracefully.  Returns how many had not started and never will
+	 * (they count as queued), or a negative status.  NULL: a runner
+	 * acts on the journal's request. */
+	int (*cancel)(struct tc_trials *tr, const char *exp, int hard,
 		      struct tc_error *err);
 	/* The same when no trainctl runs exp: stop and record the cancelled
 	 * trials now; *done says what was done.  NULL: the next runner

@@ -15,6 +15,7 @@
 #include "exec/backend.h"
 #include "exec/runner.h"
 #include "exec/supervisor.h"
+#include "store/trials.h"
 
 static int local_validate(const struct tc_spec *spec, const char *spec_dir,
 			  struct tc_error *err)
@@ -44,41 +45,28 @@ static int local_check_start(const struct tc_spec *spec, const char *spec_dir,
 /* Signal the supervisors of the trials whose cancel is committed; those
  * still waiting in their supervisor for a slot are dropped, never
  * started. */
-static int local_cancel(struct tc_journal *j, const char *exp,
-			const char *const *ids, size_t nids, int hard,
+static int local_cancel(struct tc_trials *tr, const char *exp, int hard,
 			struct tc_error *err)
 {
+	struct tc_journal *j = tc_trials_journal(tr);
+	struct tc_trial_row *rows = NULL;
 	char path[PATH_MAX];
-	sqlite3_stmt *st;
-	int dropped = 0;
+	size_t n = 0;
+	int rc, dropped = 0;
 
 	if (tc_supervisor_status_path(j->dir, exp, path, sizeof(path)))
 		return 0;
-	st = tc_journal_prepare(j,
-				"SELECT attempt, sup_pid, sup_start, idx FROM "
-				"trials WHERE exp = ?1 AND state IN "
-				"('starting', 'running') AND cancel_req = 1 "
-				"AND (?2 IS NULL OR id = ?2)",
-				err);
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	for (size_t i = 0; i < (nids ? nids : 1); i++) {
-		sqlite3_reset(st);
-		if (nids)
-			sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			struct tc_slot sl = {path, sqlite3_column_int64(st, 3)};
+	if ((rc = tc_trials_cancelling(tr, &rows, &n, err)))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct tc_slot sl = {path, rows[i].idx};
 
-			pid_t sup = (pid_t)sqlite3_column_int(st, 1);
-
-			if (tc_supervisor_cancel(&sl, sqlite3_column_int(st, 0),
-						 sup, sqlite3_column_int64(st, 2),
-						 hard) == 1)
-				dropped++;
-		}
+		if (tc_supervisor_cancel(&sl, rows[i].attempt, rows[i].sup_pid,
+					 rows[i].sup_start, hard) == 1)
+			dropped++;
+		tc_trial_row_free(&rows[i]);
 	}
-	sqlite3_finalize(st);
+	free(rows);
 	return dropped;
 }
 

@@ -114,92 +114,12 @@ struct kube {
 	double inf_err_since;  /* monotonic: the Jobs' watch refused since */
 
 	long long total, counts[TC_ST_COUNT];
-	int has_best;
-	double best;
-	char best_id[TC_TRIAL_ID_LEN + 1];
+	struct tc_metric_best best;
 
-	sqlite3_stmt *s_next, *s_next_at, *s_starting, *s_clear_m, *s_clear_f,
-		*s_running, *s_event, *s_flags, *s_finish, *s_expstate,
-		*s_reason, *s_trial, *s_row;
+	struct tc_trials *tr; /* the journal's trial transitions */
 };
 
 /* ---- journal ----------------------------------------------------------- */
-
-static int dbfail(struct kube *r)
-{
-	return tc_rec_dbfail(r->j, r->err);
-}
-
-static int step_done(struct kube *r, sqlite3_stmt *st)
-{
-	return tc_rec_step(r->j, st, r->err);
-}
-
-static int event(struct kube *r, const char *trial, const char *state,
-		 const char *detail)
-{
-	return tc_rec_event(r->j, r->s_event, r->spec->name, trial, state,
-			    detail, r->err);
-}
-
-static int prepare_all(struct kube *r)
-{
-	struct {
-		sqlite3_stmt **st;
-		const char *sql;
-	} t[] = {
-		{&r->s_next,
-		 "SELECT id, attempt, params FROM trials WHERE exp = ?1 AND "
-		 "state = 'queued' AND next_at <= ?2" TC_REC_PICKED
-		 " ORDER BY idx LIMIT 1"},
-		{&r->s_next_at, TC_REC_NEXT_AT_SQL},
-		{&r->s_starting,
-		 "UPDATE trials SET state = 'starting', attempt = ?3, "
-		 "started_at = ?4, gpus = NULL, sup_pid = NULL, sup_start = NULL,"
-		 " pgid = NULL, exit_code = NULL, term_signal = NULL, reason = "
-		 "NULL, ended_at = NULL, cancel_req = 0 WHERE exp = ?1 AND id = ?2"
-		 " AND state = 'queued'"},
-		{&r->s_clear_m, TC_REC_CLEAR_METRICS_SQL},
-		{&r->s_clear_f, TC_REC_CLEAR_FINAL_SQL},
-		{&r->s_running, "UPDATE trials SET state = 'running' WHERE exp = "
-				"?1 AND id = ?2 AND state = 'starting'"},
-		{&r->s_event, TC_REC_EVENT_SQL},
-		{&r->s_flags, TC_REC_FLAGS_SQL},
-		{&r->s_finish,
-		 "UPDATE trials SET state = ?3, exit_code = ?4, term_signal = NULL,"
-		 " reason = ?5, ended_at = ?6, wall = ?7, utime = NULL, stime = "
-		 "NULL, maxrss_kb = NULL, total_wall = total_wall + ?7, next_at = "
-		 "?8, attempt = attempt + ?9 WHERE exp = ?1 AND id = ?2"},
-		{&r->s_expstate, TC_REC_EXPSTATE_SQL},
-		{&r->s_reason, "UPDATE trials SET reason = ?3 WHERE exp = ?1 AND "
-			       "id = ?2"},
-		{&r->s_row, "SELECT command, env, params FROM trials WHERE exp = "
-			    "?1 AND id = ?2"},
-		{&r->s_trial, "SELECT cancel_req FROM trials WHERE exp = ?1 AND "
-			      "state = 'running' AND cancel_req != 0 AND id = ?2"},
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		*t[i].st = tc_journal_prepare(r->j, t[i].sql, r->err);
-		if (!*t[i].st)
-			return TC_ERR_DB;
-	}
-	/* bound once: a reset keeps it */
-	sqlite3_bind_text(r->s_expstate, 1, r->spec->name, -1, SQLITE_STATIC);
-	return 0;
-}
-
-static void finalize_all(struct kube *r)
-{
-	sqlite3_stmt *all[] = {r->s_next,   r->s_next_at, r->s_starting,
-			       r->s_clear_m, r->s_clear_f, r->s_running,
-			       r->s_event,  r->s_flags,   r->s_finish,
-			       r->s_expstate, r->s_reason, r->s_trial,
-			       r->s_row};
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		sqlite3_finalize(all[i]);
-}
 
 static void count_move(struct kube *r, int from, int to)
 {
@@ -211,7 +131,11 @@ static void count_move(struct kube *r, int from, int to)
 
 static int load_counts(struct kube *r)
 {
-	return tc_rec_counts(r->j, r->spec->name, r->counts, &r->total, r->err);
+	if (tc_trials_counts(r->tr, r->counts, &r->total, r->err) ||
+	    tc_trials_best(r->tr, r->spec->metric.name, r->spec->metric.goal,
+			   &r->best, r->err) < 0)
+		return TC_ERR_DB;
+	return 0;
 }
 
 /* ---- live trials ------------------------------------------------------- */
@@ -317,9 +241,9 @@ static void view_send(struct kube *r, struct tc_progress_event *ev)
 	st.failed = r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT];
 	st.parallel = r->parallel;
 	st.metric = r->spec->metric.name;
-	st.has_best = r->has_best;
-	st.best = r->best;
-	st.best_id = r->best_id;
+	st.has_best = r->best.has;
+	st.best = r->best.value;
+	st.best_id = r->best.id;
 	st.trials = trials;
 	for (size_t i = 0; trials && i < r->nlive; i++) {
 		struct ktrial *t = r->live[i];
@@ -490,6 +414,7 @@ static void keep_log(struct kube *r, struct ktrial *t, const char *buf,
 static int record(struct kube *r, struct ktrial *t, int from_state)
 {
 	int cancel_req = 0, retry_base = 0, requeue = 0, state = t->state, rc;
+	int jstate;
 	double next_at = 0, wall, ended;
 
 	ended = t->ended > 0 ? t->ended : tc_now();
@@ -498,13 +423,7 @@ static int record(struct kube *r, struct ktrial *t, int from_state)
 		wall = 0;
 	if ((rc = tc_journal_begin(r->j, r->err)))
 		return rc;
-	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_flags, 2, t->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(r->s_flags) == SQLITE_ROW) {
-		cancel_req = sqlite3_column_int(r->s_flags, 0);
-		retry_base = sqlite3_column_int(r->s_flags, 1);
-	}
-	sqlite3_reset(r->s_flags);
+	tc_trials_flags(r->tr, t->id, &jstate, &cancel_req, &retry_base);
 	if (state != TC_ST_SUCCEEDED && (cancel_req || t->cancel)) {
 		state = TC_ST_CANCELLED;
 		snprintf(t->reason, sizeof(t->reason), "%s",
@@ -517,42 +436,22 @@ static int record(struct kube *r, struct ktrial *t, int from_state)
 	    (next_at = tc_rec_retry_at(r->spec, t->attempt, retry_base)) > 0)
 		requeue = 1;
 	{
-		sqlite3_stmt *st = r->s_finish;
+		struct tc_trial_outcome o = {
+			.state = state, .reason = t->reason,
+			.has_exit = t->exit_code >= 0, .exit_code = t->exit_code,
+			.ended_at = ended, .wall = wall,
+			.next_at = requeue ? next_at : 0,
+		};
 
-		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, tc_state_name(requeue ? TC_ST_QUEUED : state),
-				  -1, SQLITE_STATIC);
-		if (t->exit_code >= 0)
-			sqlite3_bind_int(st, 4, t->exit_code);
-		else
-			sqlite3_bind_null(st, 4);
-		if (t->reason[0])
-			sqlite3_bind_text(st, 5, t->reason, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 5);
-		sqlite3_bind_double(st, 6, ended);
-		sqlite3_bind_double(st, 7, wall);
-		sqlite3_bind_double(st, 8, next_at);
-		sqlite3_bind_int(st, 9, 0);
-		if ((rc = step_done(r, st)))
+		if ((rc = tc_trials_finish(r->tr, t->id, &o, r->err)))
 			goto fail;
 	}
-	if ((rc = event(r, t->id, tc_state_name(state),
-			t->reason[0] ? t->reason : NULL)))
-		goto fail;
-	if (requeue && (rc = event(r, t->id, "queued", "retry")))
-		goto fail;
 	if ((rc = tc_journal_commit(r->j, r->err)))
 		goto fail;
 	count_move(r, from_state, requeue ? TC_ST_QUEUED : state);
-	if (state == TC_ST_SUCCEEDED && t->has_metric && isfinite(t->metric) &&
-	    (!r->has_best || (r->spec->metric.goal > 0 ? t->metric > r->best
-						       : t->metric < r->best))) {
-		r->has_best = 1;
-		r->best = t->metric;
-		memcpy(r->best_id, t->id, sizeof(r->best_id));
-	}
+	if (state == TC_ST_SUCCEEDED)
+		tc_metric_best_offer(&r->best, t->id, t->metric, t->has_metric,
+				     r->spec->metric.goal);
 	if (requeue) {
 		char more[1200];
 
@@ -795,13 +694,7 @@ static void set_pending_reason(struct kube *r, struct ktrial *t,
 	if (!strcmp(t->pending_reason, t->stored_reason))
 		return;
 	snprintf(t->stored_reason, sizeof(t->stored_reason), "%s", why);
-	sqlite3_bind_text(r->s_reason, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_reason, 2, t->id, -1, SQLITE_STATIC);
-	if (why[0])
-		sqlite3_bind_text(r->s_reason, 3, why, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(r->s_reason, 3);
-	step_done(r, r->s_reason);
+	tc_trials_set_reason(r->tr, t->id, why, r->err);
 }
 
 /* A Job as the informer last saw it. */
@@ -1062,10 +955,8 @@ static void created(struct kube *r, struct ktrial *t)
 			r->fatal = 1;
 			return;
 		}
-		sqlite3_bind_text(r->s_running, 1, r->spec->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(r->s_running, 2, t->id, -1, SQLITE_STATIC);
-		if (step_done(r, r->s_running) ||
-		    event(r, t->id, "running", t->job) ||
+		if (tc_trials_mark_running(r->tr, t->id, NULL, 0, t->job,
+					   r->err) ||
 		    tc_journal_commit(r->j, r->err)) {
 			tc_journal_rollback(r->j);
 			r->fatal = 1;
@@ -1177,25 +1068,24 @@ static int submit_create(struct kube *r, struct ktrial *t, const char *kind,
  * ConfigMap and Service first: the Job's pods need them. */
 static int create_objects(struct kube *r, struct ktrial *t)
 {
-	sqlite3_stmt *st = r->s_row;
+	struct tc_trial_row row;
 	json_t *argv = NULL, *env = NULL, *cm = NULL, *job = NULL, *svc = NULL;
 	struct tc_k8s_trial kt;
 	struct tc_error e;
-	int rc = 0;
+	int rc;
 
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return dbfail(r);
+	if ((rc = tc_trials_get(r->tr, t->id, &row, r->err)) <= 0)
+		return rc ? rc
+			  : tc_error_set(r->err, TC_ERR_DB,
+					 "trial %s is not in the journal", t->id);
+	argv = json_loads(row.command, 0, NULL);
+	env = json_loads(row.env, 0, NULL);
+	if (!t->params) {
+		t->params = row.params;
+		row.params = NULL;
 	}
-	argv = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-	env = sqlite3_column_text(st, 1)
-		      ? json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL)
-		      : json_object();
-	if (!t->params)
-		t->params = strdup((const char *)sqlite3_column_text(st, 2));
-	sqlite3_reset(st);
+	tc_trial_row_free(&row);
+	rc = 0;
 	kt.experiment = r->spec->name;
 	kt.id = t->id;
 	kt.attempt = t->attempt;
@@ -1230,48 +1120,34 @@ out:
  * 0 when none is ready. */
 static int start_next(struct kube *r)
 {
-	sqlite3_stmt *st = r->s_next;
+	struct tc_trial_row row;
 	struct ktrial *t;
 	int attempt, rc;
 
-	rc = tc_rec_failfast_check(r->j, r->spec->name, &r->ff, r->err);
+	rc = tc_rec_failfast_check(r->tr, &r->ff, r->err);
 	if (rc < 0)
 		return rc;
 	if (rc > 0) {
 		r->stopping = 3; /* what runs finishes; nothing new starts */
 		return 0;
 	}
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, tc_now());
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? 0 : dbfail(r);
+	if ((rc = tc_trials_next_queued(r->tr, tc_now(), &row, r->err)) <= 0)
+		return rc;
+	attempt = row.attempt + 1;
+	t = kt_new(r, row.id, attempt);
+	if (t) {
+		t->params = row.params;
+		row.params = NULL;
 	}
-	attempt = sqlite3_column_int(st, 1) + 1;
-	t = kt_new(r, (const char *)sqlite3_column_text(st, 0), attempt);
-	if (t)
-		t->params = strdup((const char *)sqlite3_column_text(st, 2));
-	sqlite3_reset(st);
+	tc_trial_row_free(&row);
 	if (!t || !t->params) {
 		kt_free(t);
 		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
 	}
 	if ((rc = tc_journal_begin(r->j, r->err)))
 		goto fail_free;
-	sqlite3_bind_text(r->s_starting, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_starting, 2, t->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(r->s_starting, 3, attempt);
-	sqlite3_bind_double(r->s_starting, 4, tc_now());
-	sqlite3_bind_text(r->s_clear_m, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_clear_m, 2, t->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(r->s_clear_m, 3, attempt);
-	sqlite3_bind_text(r->s_clear_f, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_clear_f, 2, t->id, -1, SQLITE_STATIC);
-	if ((rc = step_done(r, r->s_starting)) ||
-	    (rc = step_done(r, r->s_clear_m)) ||
-	    (rc = step_done(r, r->s_clear_f)) ||
-	    (rc = event(r, t->id, "starting", t->job)) ||
+	if ((rc = tc_trials_mark_starting(r->tr, t->id, attempt, NULL, t->job,
+					  r->err)) ||
 	    (rc = tc_journal_commit(r->j, r->err))) {
 		tc_journal_rollback(r->j);
 		goto fail_free;
@@ -1294,20 +1170,16 @@ fail_free:
  * runner left in starting or running. */
 static int recover(struct kube *r, json_t *jobs_seen)
 {
-	sqlite3_stmt *st = tc_journal_prepare(
-		r->j,
-		"SELECT id, attempt, state, params, reason FROM trials WHERE exp = "
-		"?1 AND state IN ('starting', 'running') ORDER BY idx",
-		r->err);
-	int rc = 0;
+	struct tc_trial_row *rows;
+	size_t nrows;
+	int rc;
 
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		int attempt = sqlite3_column_int(st, 1);
-		int from = tc_state_parse((const char *)sqlite3_column_text(st, 2));
+	if ((rc = tc_trials_live(r->tr, &rows, &nrows, r->err)))
+		return rc;
+	for (size_t i = 0; i < nrows; i++) {
+		const char *id = rows[i].id;
+		int attempt = rows[i].attempt;
+		int from = rows[i].state;
 		struct ktrial *t = kt_new(r, id, attempt);
 		json_t *job;
 
@@ -1315,10 +1187,11 @@ static int recover(struct kube *r, json_t *jobs_seen)
 			rc = tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
 			break;
 		}
-		t->params = strdup((const char *)sqlite3_column_text(st, 3));
-		if (sqlite3_column_text(st, 4))
+		t->params = rows[i].params; /* taken */
+		rows[i].params = NULL;
+		if (rows[i].reason)
 			snprintf(t->stored_reason, sizeof(t->stored_reason), "%s",
-				 (const char *)sqlite3_column_text(st, 4));
+				 rows[i].reason);
 		t->jstate = from;
 		job = json_object_get(jobs_seen, t->job);
 		if ((rc = kt_add(r, t))) {
@@ -1335,7 +1208,8 @@ static int recover(struct kube *r, json_t *jobs_seen)
 		if (job) {
 			t->adopted = 1;
 			t->phase = P_ACTIVE;
-			if ((rc = event(r, id, "running", "adopted")))
+			if ((rc = tc_trials_event(r->tr, id, "running",
+						  "adopted", r->err)))
 				break;
 			continue;
 		}
@@ -1343,31 +1217,20 @@ static int recover(struct kube *r, json_t *jobs_seen)
 		 * attempt */
 		if ((rc = tc_journal_begin(r->j, r->err)))
 			break;
-		{
-			sqlite3_stmt *rq = r->s_finish;
-
-			sqlite3_bind_text(rq, 1, r->spec->name, -1, SQLITE_STATIC);
-			sqlite3_bind_text(rq, 2, id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(rq, 3, "queued", -1, SQLITE_STATIC);
-			sqlite3_bind_null(rq, 4);
-			sqlite3_bind_null(rq, 5);
-			sqlite3_bind_null(rq, 6);
-			sqlite3_bind_double(rq, 7, 0);
-			sqlite3_bind_double(rq, 8, 0);
-			sqlite3_bind_int(rq, 9, -1);
-			if ((rc = step_done(r, rq)) ||
-			    (rc = event(r, id, "queued",
-					"its Job vanished while trainctl was "
-					"down; requeued")) ||
-			    (rc = tc_journal_commit(r->j, r->err))) {
-				tc_journal_rollback(r->j);
-				break;
-			}
+		if ((rc = tc_trials_unstart(r->tr, id, 0,
+					    "its Job vanished while trainctl "
+					    "was down; requeued",
+					    r->err)) ||
+		    (rc = tc_journal_commit(r->j, r->err))) {
+			tc_journal_rollback(r->j);
+			break;
 		}
 		count_move(r, from, TC_ST_QUEUED);
 		t->phase = P_DONE;
 	}
-	sqlite3_finalize(st);
+	for (size_t i = 0; i < nrows; i++)
+		tc_trial_row_free(&rows[i]);
+	free(rows);
 	return rc;
 }
 
@@ -1416,18 +1279,11 @@ static void on_pod_first(void *ctx, enum tc_kube_event ev, json_t *obj)
 
 static int check_external(struct kube *r)
 {
-	int rc = sqlite3_step(r->s_expstate);
-
-	if (rc == SQLITE_ROW) {
-		const unsigned char *s = sqlite3_column_text(r->s_expstate, 0);
-
-		if (s && !strcmp((const char *)s, "cancelled") &&
-		    (!r->stopping || r->stopping == 3))
-			r->stopping = 1;
-	}
-	sqlite3_reset(r->s_expstate);
+	if (tc_trials_exp_cancelled(r->tr) && (!r->stopping || r->stopping == 3))
+		r->stopping = 1;
 	for (size_t i = 0; i < r->nlive; i++) {
 		struct ktrial *t = r->live[i];
+		int state, req, base;
 
 		if (t->phase != P_ACTIVE && t->phase != P_CREATING)
 			continue;
@@ -1435,15 +1291,10 @@ static int check_external(struct kube *r)
 			delete_job(r, t, 1);
 			continue;
 		}
-		sqlite3_bind_text(r->s_trial, 1, r->spec->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(r->s_trial, 2, t->id, -1, SQLITE_STATIC);
-		if (sqlite3_step(r->s_trial) == SQLITE_ROW) {
-			int req = sqlite3_column_int(r->s_trial, 0);
-
-			sqlite3_reset(r->s_trial);
+		if (tc_trials_flags(r->tr, t->id, &state, &req, &base) &&
+		    state == TC_ST_RUNNING && req != 0) {
 			delete_job(r, t, req == 2 ? 2 : 1);
 		} else {
-			sqlite3_reset(r->s_trial);
 			/* drain: a trial nobody cancelled runs on, for a
 			 * later resume to adopt */
 			if (r->o->drain && t->phase == P_ACTIVE)
@@ -1528,12 +1379,7 @@ static int run_loop(struct kube *r)
 
 			if (r->stopping || r->o->drain)
 				break;
-			sqlite3_bind_text(r->s_next_at, 1, r->spec->name, -1,
-					  SQLITE_STATIC);
-			if (sqlite3_step(r->s_next_at) == SQLITE_ROW &&
-			    sqlite3_column_type(r->s_next_at, 0) != SQLITE_NULL)
-				next_at = sqlite3_column_double(r->s_next_at, 0);
-			sqlite3_reset(r->s_next_at);
+			tc_trials_next_at(r->tr, &next_at);
 			if (next_at < 0)
 				break;
 			wait_ms = (int)((next_at - tc_now()) * 1000) + 1;
@@ -1720,11 +1566,12 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	r.ns = tc_kube_namespace(r.k);
 	if ((rc = record_where(j, spec->name, r.k, err)))
 		goto out;
-	if ((rc = tc_rec_select(j, spec->name, o->limit, o->only, o->nonly,
-				err)) ||
-	    (rc = tc_rec_failfast_init(j, spec->name, spec, o->max_failures,
-				       &r.ff, err)) ||
-	    (rc = prepare_all(&r)))
+	if (!(r.tr = tc_trials_open(j, spec->name, err))) {
+		rc = TC_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = tc_trials_pick(r.tr, o->limit, o->only, o->nonly, NULL, err)) ||
+	    (rc = tc_rec_failfast_init(r.tr, spec, o->max_failures, &r.ff, err)))
 		goto out;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -1738,7 +1585,7 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		goto out_mask;
 	}
 	if (o->requeue_interrupted &&
-	    (rc = tc_rec_requeue_interrupted(j, spec->name, err)))
+	    (rc = tc_trials_requeue_interrupted(r.tr, err)))
 		goto out_mask;
 	if ((rc = load_counts(&r)))
 		goto out_mask;
@@ -1838,7 +1685,7 @@ out:
 	while (r.nlive > 0)
 		kt_free(r.live[--r.nlive]);
 	free(r.live);
-	finalize_all(&r);
+	tc_trials_close(r.tr);
 	tc_metric_regex_free(r.re);
 	return rc;
 }

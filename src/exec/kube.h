@@ -4,23 +4,17 @@
  * states, retries and metrics as the local backend (runner.h); its entry
  * in the table of backends is exec/backend_kube.c.
  *
- * A trial's life on a cluster, each arrow one committed transaction:
- *
- *   queued ──► starting ──► running ──► succeeded | failed | timed_out
- *                 │            │                    | cancelled
- *                 │            └── (Job gone while trainctl was down) ──►
- *                 │                 queued, attempt not spent
- *                 └── (create refused for good) ──► failed
- *
- *   starting   the intent: attempt spent; the ConfigMap and the Job
- *              "<exp>-<id>-<attempt>" may or may not exist yet.  Creating
- *              is idempotent: AlreadyExists means the object is adopted.
- *   running    the Job exists (the API server said so).  A pending reason
- *              (Unschedulable, ...) is kept in the trial's reason.
- *   final      decided from the Job's conditions (Complete; Failed with
- *              DeadlineExceeded → timed_out) and its pod (OOMKilled,
- *              evicted, exit code); committed with the metrics of the
- *              pod's log, which is kept as the trial's stdout.log.
+ * A trial's life is the journal's state machine (store/trials.h).  On a
+ * cluster: starting means the ConfigMap and the Job "<exp>-<id>-<attempt>"
+ * may or may not exist yet (creating is idempotent: AlreadyExists adopts
+ * the object); running means the API server said the Job exists (a
+ * pending reason, Unschedulable..., is kept in the trial's reason); the
+ * outcome is decided from the Job's conditions (Complete; Failed with
+ * DeadlineExceeded: timed_out) and its pod (OOMKilled, evicted, exit
+ * code), committed with the metrics of the pod's log, which is kept as the
+ * trial's stdout.log.  A create refused for good fails the trial; a
+ * running trial whose Job vanished while trainctl was down goes back to
+ * the queue without spending its attempt.
  *
  * One informer on the experiment's Jobs and one on its pods (label
  * trainctl.io/experiment=NAME) turn the cluster's state into transitions;

@@ -14,98 +14,11 @@
 #include <jansson.h>
 
 #include "spec/spec.h"
+#include "store/trials.h"
 #include "util/clock.h"
 #include "util/text.h"
 
 #define BACKOFF_CAP 300.0
-
-int tc_rec_dbfail(struct tc_journal *j, struct tc_error *err)
-{
-	return tc_error_set(err, TC_ERR_DB, "journal %s: %s", j->path,
-			    sqlite3_errmsg(j->db));
-}
-
-int tc_rec_step(struct tc_journal *j, sqlite3_stmt *st, struct tc_error *err)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : tc_rec_dbfail(j, err);
-}
-
-int tc_rec_event(struct tc_journal *j, sqlite3_stmt *st, const char *exp,
-		 const char *trial, const char *state, const char *detail,
-		 struct tc_error *err)
-{
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, trial, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, tc_now());
-	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-	return tc_rec_step(j, st, err);
-}
-
-void tc_rec_bind_value(sqlite3_stmt *st, int col, int scol, double v)
-{
-	if (isfinite(v)) {
-		sqlite3_bind_double(st, col, v);
-		sqlite3_bind_null(st, scol);
-	} else {
-		sqlite3_bind_null(st, col);
-		sqlite3_bind_text(st, scol, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
-				  -1, SQLITE_STATIC);
-	}
-}
-
-int tc_rec_counts(struct tc_journal *j, const char *exp, long long *counts,
-		  long long *total, struct tc_error *err)
-{
-	sqlite3_stmt *st = tc_journal_prepare(
-		j, "SELECT state, count(*) FROM trials WHERE exp = ? GROUP BY state",
-		err);
-
-	if (!st)
-		return TC_ERR_DB;
-	for (int s = 0; s < TC_ST_COUNT; s++)
-		counts[s] = 0;
-	*total = 0;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int s = tc_state_parse((const char *)sqlite3_column_text(st, 0));
-
-		if (s >= 0)
-			counts[s] = sqlite3_column_int64(st, 1);
-		*total += sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
-int tc_rec_requeue_interrupted(struct tc_journal *j, const char *exp,
-			       struct tc_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = tc_journal_begin(j, err)))
-		return rc;
-	st = tc_journal_prepare(
-		j,
-		"UPDATE trials SET state = 'queued', next_at = 0, cancel_req = 0,"
-		" retry_base = attempt WHERE exp = ?1 AND state = 'cancelled' AND "
-		"reason = 'interrupted'",
-		err);
-	if (!st) {
-		tc_journal_rollback(j);
-		return TC_ERR_DB;
-	}
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : tc_rec_dbfail(j, err);
-	sqlite3_finalize(st);
-	if (rc || (rc = tc_journal_commit(j, err)))
-		tc_journal_rollback(j);
-	return rc;
-}
 
 /* ---- metric samples on their way to the journal -------------------------- */
 
@@ -129,13 +42,12 @@ struct sink_row {
 };
 
 struct tc_rec_metrics {
-	struct tc_journal *j;
-	char *exp, *trial, *metric;
+	struct tc_trials *tr; /* its own: statements kept for its writes */
+	char *trial, *metric;
 	int attempt, replace;
 	tc_rec_cut_fn cut;
 	void *ctx;
 	int rc; /* a cut failed: the feed stops */
-	sqlite3_stmt *s_metric, *s_final, *s_clear_m, *s_clear_f;
 
 	uint16_t slots[SINK_SLOTS]; /* index + 1 into names; 0 is empty */
 	struct sink_name *names;
@@ -167,25 +79,19 @@ struct tc_rec_metrics *tc_rec_metrics_new(struct tc_journal *j, const char *exp,
 		tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	m->j = j;
 	m->attempt = attempt;
 	m->replace = replace;
 	m->cut = cut;
 	m->ctx = ctx;
 	m->metric_ent = -1;
-	m->exp = strdup(exp);
 	m->trial = strdup(trial);
 	m->metric = metric ? strdup(metric) : NULL;
-	if (!m->exp || !m->trial || (metric && !m->metric)) {
+	if (!m->trial || (metric && !m->metric)) {
 		tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		tc_rec_metrics_free(m);
 		return NULL;
 	}
-	if (!(m->s_metric = tc_journal_prepare(j, TC_REC_METRIC_SQL, err)) ||
-	    !(m->s_final = tc_journal_prepare(j, TC_REC_FINAL_SQL, err)) ||
-	    (replace &&
-	     (!(m->s_clear_m = tc_journal_prepare(j, TC_REC_CLEAR_METRICS_SQL, err)) ||
-	      !(m->s_clear_f = tc_journal_prepare(j, TC_REC_CLEAR_FINAL_SQL, err))))) {
+	if (!(m->tr = tc_trials_open(j, exp, err))) {
 		tc_rec_metrics_free(m);
 		return NULL;
 	}
@@ -196,16 +102,12 @@ void tc_rec_metrics_free(struct tc_rec_metrics *m)
 {
 	if (!m)
 		return;
-	sqlite3_finalize(m->s_metric);
-	sqlite3_finalize(m->s_final);
-	sqlite3_finalize(m->s_clear_m);
-	sqlite3_finalize(m->s_clear_f);
+	tc_trials_close(m->tr);
 	for (size_t i = 0; i < m->nnames; i++)
 		free(m->names[i].name);
 	free(m->names);
 	for (size_t i = 0; i < m->nnotes; i++)
 		free(m->notes[i]);
-	free(m->exp);
 	free(m->trial);
 	free(m->metric);
 	free(m);
@@ -317,33 +219,22 @@ int tc_rec_metrics_flush(struct tc_rec_metrics *m, struct tc_error *err)
 	int rc = 0;
 
 	if (m->replace) {
-		sqlite3_bind_text(m->s_clear_m, 1, m->exp, -1, SQLITE_STATIC);
-		sqlite3_bind_text(m->s_clear_m, 2, m->trial, -1, SQLITE_STATIC);
-		sqlite3_bind_int(m->s_clear_m, 3, m->attempt);
-		sqlite3_bind_text(m->s_clear_f, 1, m->exp, -1, SQLITE_STATIC);
-		sqlite3_bind_text(m->s_clear_f, 2, m->trial, -1, SQLITE_STATIC);
-		if ((rc = tc_rec_step(m->j, m->s_clear_m, err)) ||
-		    (rc = tc_rec_step(m->j, m->s_clear_f, err)))
+		if ((rc = tc_trials_metrics_clear(m->tr, m->trial, m->attempt, err)))
 			goto out;
 		m->replace = 0;
 	}
-	for (size_t i = 0; i < m->nrows + m->nnames; i++) {
-		int hist = i < m->nrows;
-		sqlite3_stmt *st = hist ? m->s_metric : m->s_final;
-		const struct sink_name *e =
-			&m->names[hist ? m->rows[i].name : i - m->nrows];
+	for (size_t i = 0; i < m->nrows; i++)
+		if ((rc = tc_trials_metric_add(m->tr, m->trial, m->attempt,
+					       m->names[m->rows[i].name].name,
+					       m->rows[i].step, m->rows[i].value,
+					       now, err)))
+			goto out;
+	for (size_t i = 0; i < m->nnames; i++) {
+		const struct sink_name *e = &m->names[i];
 
-		if (!hist && !e->dirty)
-			continue;
-		sqlite3_bind_text(st, 1, m->exp, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->trial, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, m->attempt);
-		sqlite3_bind_text(st, 4, e->name, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 5, hist ? m->rows[i].step : e->step);
-		tc_rec_bind_value(st, 6, 7, hist ? m->rows[i].value : e->value);
-		if (hist)
-			sqlite3_bind_double(st, 8, now);
-		if ((rc = tc_rec_step(m->j, st, err)))
+		if (e->dirty && (rc = tc_trials_final_set(m->tr, m->trial,
+							   m->attempt, e->name,
+							   e->step, e->value, err)))
 			goto out;
 	}
 	for (size_t i = 0; i < m->nnames; i++)
@@ -369,8 +260,8 @@ int tc_rec_metrics_flush(struct tc_rec_metrics *m, struct tc_error *err)
 	for (size_t i = 0; i < m->nnotes; i++) {
 		if (m->noted[i])
 			continue;
-		if ((rc = tc_rec_note(m->j, m->exp, m->trial, m->attempt,
-				      m->notes[i], err)))
+		if ((rc = tc_trials_note(m->tr, m->trial, m->attempt,
+					 m->notes[i], err)))
 			goto out;
 		m->noted[i] = 1;
 	}
@@ -401,31 +292,6 @@ int tc_rec_metrics_step(const struct tc_rec_metrics *m, double *step)
 		return 0;
 	*step = m->names[m->metric_ent].step;
 	return 1;
-}
-
-int tc_rec_note(struct tc_journal *j, const char *exp, const char *trial,
-		int attempt, const char *text, struct tc_error *err)
-{
-	sqlite3_stmt *st = tc_journal_prepare(
-		j,
-		"INSERT INTO events(exp, trial, at, state, detail) SELECT ?1, ?2, "
-		"?3, '" TC_REC_NOTE_STATE "', ?4 WHERE NOT EXISTS (SELECT 1 FROM "
-		"events WHERE exp = ?1 AND trial = ?2 AND state = '"
-		TC_REC_NOTE_STATE "' AND detail = ?4)",
-		err);
-	char detail[512];
-	int rc;
-
-	if (!st)
-		return TC_ERR_DB;
-	snprintf(detail, sizeof(detail), "attempt %d: %s", attempt, text);
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, trial, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, tc_now());
-	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : tc_rec_dbfail(j, err);
-	sqlite3_finalize(st);
-	return rc;
 }
 
 void tc_params_brief(const char *json, char *buf, size_t len)
@@ -481,113 +347,43 @@ double tc_rec_retry_at(const struct tc_spec *spec, int attempt, int retry_base)
 
 /* ---- fail fast ---------------------------------------------------------- */
 
-int tc_rec_failfast_init(struct tc_journal *j, const char *exp,
-			 const struct tc_spec *spec, int override,
-			 struct tc_rec_failfast *ff, struct tc_error *err)
+int tc_rec_failfast_init(struct tc_trials *tr, const struct tc_spec *spec,
+			 int override, struct tc_rec_failfast *ff,
+			 struct tc_error *err)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int succeeded, rc;
 
 	memset(ff, 0, sizeof(*ff));
 	ff->max = override >= 0 ? override : spec->run.max_failures;
 	ff->state = ff->max > 0 ? 0 : -1;
 	/* where this run's count begins, and whether a trial ever succeeded */
-	st = tc_journal_prepare(
-		j,
-		"SELECT (SELECT coalesce(max(seq), 0) FROM events), EXISTS "
-		"(SELECT 1 FROM events WHERE exp = ?1 AND state = 'succeeded')",
-		err);
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		ff->since = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_int(st, 1))
-			ff->state = -1;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : tc_rec_dbfail(j, err);
+	if ((rc = tc_trials_events_mark(tr, &ff->since, &succeeded, err)))
+		return rc;
+	if (succeeded)
+		ff->state = -1;
+	return 0;
 }
 
-int tc_rec_failfast_check(struct tc_journal *j, const char *exp,
-			  struct tc_rec_failfast *ff, struct tc_error *err)
+int tc_rec_failfast_check(struct tc_trials *tr, struct tc_rec_failfast *ff,
+			  struct tc_error *err)
 {
-	sqlite3_stmt *st;
+	long long failed, succeeded;
+	char last[16];
 	int rc;
 
 	if (ff->state != 0)
 		return ff->state > 0;
-	/* only this run's events: a range of the primary key */
-	st = tc_journal_prepare(
-		j,
-		"SELECT coalesce(sum(state IN ('failed', 'timed_out')), 0), "
-		"coalesce(sum(state = 'succeeded'), 0), (SELECT trial FROM events "
-		"WHERE seq > ?2 AND exp = ?1 AND state IN ('failed', 'timed_out') "
-		"ORDER BY seq DESC LIMIT 1) FROM events WHERE seq > ?2 AND exp = ?1",
-		err);
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, ff->since);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		long long failed = sqlite3_column_int64(st, 0);
-		const unsigned char *t = sqlite3_column_text(st, 2);
-
-		if (sqlite3_column_int64(st, 1) > 0) {
-			ff->state = -1;
-		} else if (failed >= ff->max) {
-			ff->state = 1;
-			ff->failed = failed;
-			snprintf(ff->trial, sizeof(ff->trial), "%s",
-				 t ? (const char *)t : "");
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return tc_rec_dbfail(j, err);
-	return ff->state > 0;
-}
-
-/* ---- the trials a run may start ----------------------------------------- */
-
-int tc_rec_select(struct tc_journal *j, const char *exp, long long limit,
-		  const char *const *ids, size_t nids, struct tc_error *err)
-{
-	sqlite3_stmt *st;
-	int rc = 0;
-
-	if (tc_journal_exec(j,
-			    "CREATE TEMP TABLE IF NOT EXISTS tc_picked(id TEXT "
-			    "PRIMARY KEY); DELETE FROM temp.tc_picked;",
-			    err))
-		return TC_ERR_DB;
-	if (limit > 0) {
-		st = tc_journal_prepare(j,
-					"INSERT INTO temp.tc_picked SELECT id FROM "
-					"trials WHERE exp = ?1 AND idx < ?2",
-					err);
-		if (!st)
-			return TC_ERR_DB;
-		sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, limit);
-		rc = tc_rec_step(j, st, err);
-		sqlite3_finalize(st);
+	if ((rc = tc_trials_outcomes_since(tr, ff->since, &failed, &succeeded,
+					   last, err)))
 		return rc;
+	if (succeeded > 0) {
+		ff->state = -1;
+	} else if (failed >= ff->max) {
+		ff->state = 1;
+		ff->failed = failed;
+		snprintf(ff->trial, sizeof(ff->trial), "%s", last);
 	}
-	if (nids == 0)
-		return 0;
-	st = tc_journal_prepare(j, "INSERT OR IGNORE INTO temp.tc_picked VALUES(?1)",
-				err);
-	if (!st)
-		return TC_ERR_DB;
-	for (size_t i = 0; i < nids && !rc; i++) {
-		sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
-		rc = tc_rec_step(j, st, err);
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return ff->state > 0;
 }
 
 const char *tc_rec_final_state(const long long *counts, long long total,

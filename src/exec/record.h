@@ -1,50 +1,19 @@
 /*
  * record.h — what both backends' schedulers (runner.c for the local
- * backend, kube.c for Kubernetes) write to and read from the journal in the
- * same way: statement stepping with the journal's error, trial events,
- * metric values (SQLite keeps NaN as NULL, so non-finite values keep their
- * text), the counts of an experiment's trials by state, the requeue of
- * interrupted trials on resume, and the one-line forms of parameters and
- * log rotation between attempts.
+ * backend, kube.c for Kubernetes) decide the same way: the retry delay,
+ * fail fast, the state a run ends in, the metric sink's batching (its
+ * rows are written through store/trials.h), and the one-line forms of
+ * parameters and log rotation between attempts.
  */
 #ifndef TC_RECORD_H
 #define TC_RECORD_H
 
 #include <stddef.h>
 
-#include <sqlite3.h>
-
 #include "metrics/metrics.h"
 #include "store/journal.h"
+#include "store/trials.h"
 #include "util/error.h"
-
-/* Step a statement that returns no rows, then reset it.  0 or TC_ERR_DB
- * with what SQLite said. */
-int tc_rec_step(struct tc_journal *j, sqlite3_stmt *st, struct tc_error *err);
-
-/* TC_ERR_DB with the journal's last SQLite error. */
-int tc_rec_dbfail(struct tc_journal *j, struct tc_error *err);
-
-/* The statement tc_rec_event() takes (prepare once per scheduler). */
-#define TC_REC_EVENT_SQL \
-	"INSERT INTO events(exp, trial, at, state, detail) VALUES(?, ?, ?, ?, ?)"
-
-/* Statements both schedulers prepare (parameters as numbered). */
-#define TC_REC_NEXT_AT_SQL                                                 \
-	"SELECT min(next_at) FROM trials WHERE exp = ?1 AND state = 'queued'" \
-	TC_REC_PICKED
-#define TC_REC_CLEAR_METRICS_SQL \
-	"DELETE FROM metrics WHERE exp = ?1 AND trial = ?2 AND attempt >= ?3"
-#define TC_REC_CLEAR_FINAL_SQL "DELETE FROM final WHERE exp = ?1 AND trial = ?2"
-#define TC_REC_METRIC_SQL                                                     \
-	"INSERT INTO metrics(exp, trial, attempt, name, step, value, special, " \
-	"at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-#define TC_REC_FINAL_SQL                                                      \
-	"INSERT OR REPLACE INTO final(exp, trial, name, attempt, step, value, " \
-	"special) VALUES(?1, ?2, ?4, ?3, ?5, ?6, ?7)"
-#define TC_REC_FLAGS_SQL \
-	"SELECT cancel_req, retry_base FROM trials WHERE exp = ?1 AND id = ?2"
-#define TC_REC_EXPSTATE_SQL "SELECT state FROM experiments WHERE name = ?1"
 
 /* A failed or timed-out attempt: when may it run again?  0 when its
  * retries (run.retries, counted from retry_base) are spent, else now plus
@@ -73,46 +42,18 @@ struct tc_rec_failfast {
 
 /* override: --max-failures, or -1 for the spec's run.max_failures.
  * 0 or TC_ERR_DB. */
-int tc_rec_failfast_init(struct tc_journal *j, const char *exp,
-			 const struct tc_spec *spec, int override,
-			 struct tc_rec_failfast *ff, struct tc_error *err);
+int tc_rec_failfast_init(struct tc_trials *tr, const struct tc_spec *spec,
+			 int override, struct tc_rec_failfast *ff,
+			 struct tc_error *err);
 
 /* Must the scheduler stop starting trials?  1 (ff->failed and ff->trial
  * say why), 0, or TC_ERR_DB.  Reads the events of this run only; inside
  * the caller's transaction it sees what that wrote. */
-int tc_rec_failfast_check(struct tc_journal *j, const char *exp,
-			  struct tc_rec_failfast *ff, struct tc_error *err);
+int tc_rec_failfast_check(struct tc_trials *tr, struct tc_rec_failfast *ff,
+			  struct tc_error *err);
 
 /* May trials be staged ahead of a free slot? */
 #define tc_rec_failfast_armed(ff) ((ff)->state == 0)
-
-/*
- * The trials a run may start (run --limit N, --only): a temporary table of
- * their ids on the scheduler's connection.  Both schedulers' queries for
- * the next queued trial, and TC_REC_NEXT_AT_SQL, add TC_REC_PICKED (an
- * empty table: every trial).  Call tc_rec_select before preparing them.
- */
-#define TC_REC_PICKED                                  \
-	" AND (NOT EXISTS (SELECT 1 FROM temp.tc_picked) " \
-	"OR id IN (SELECT id FROM temp.tc_picked))"
-
-/* limit > 0: the trials with index < limit; else ids[0..nids) (nids 0:
- * every trial).  0 or TC_ERR_DB. */
-int tc_rec_select(struct tc_journal *j, const char *exp, long long limit,
-		  const char *const *ids, size_t nids, struct tc_error *err);
-
-/* Insert a trial event (inside the caller's transaction). */
-int tc_rec_event(struct tc_journal *j, sqlite3_stmt *st, const char *exp,
-		 const char *trial, const char *state, const char *detail,
-		 struct tc_error *err);
-
-/* Bind a metric value at column col, its text ("nan", "inf", "-inf") at
- * scol when it is not finite. */
-void tc_rec_bind_value(sqlite3_stmt *st, int col, int scol, double v);
-
-/* The experiment's trials by state (counts[TC_ST_COUNT]) and in total. */
-int tc_rec_counts(struct tc_journal *j, const char *exp, long long *counts,
-		  long long *total, struct tc_error *err);
 
 /* The state an experiment ends a run in, for both backends: "interrupted"
  * when the run was stopped by a signal (stopping 2) or left trials that
@@ -123,11 +64,6 @@ int tc_rec_counts(struct tc_journal *j, const char *exp, long long *counts,
  * succeeded. */
 const char *tc_rec_final_state(const long long *counts, long long total,
 			       int stopping);
-
-/* resume: trials cancelled by an interrupt go back to the queue with a
- * fresh retry budget.  One transaction. */
-int tc_rec_requeue_interrupted(struct tc_journal *j, const char *exp,
-			       struct tc_error *err);
 
 /*
  * Metric samples of one attempt on their way to the journal: the one place
@@ -145,7 +81,7 @@ int tc_rec_requeue_interrupted(struct tc_journal *j, const char *exp,
  *     become rows of `metrics`; later ones only update `final` (the latest
  *     value of each name, always exact).  Dropping history, or values of
  *     names past a collector's name cap, is never silent: the attempt gets
- *     a note (tc_rec_note) saying so.
+ *     a note (tc_trials_note) saying so.
  */
 #define TC_REC_HISTORY_MAX 100000
 #define TC_REC_BATCH 4096
@@ -191,14 +127,6 @@ int tc_rec_metrics_value(const struct tc_rec_metrics *m, double *v);
 
 /* The step of the spec's metric's latest value; 0 when it has none yet. */
 int tc_rec_metrics_step(const struct tc_rec_metrics *m, double *step);
-
-/* Note something about an attempt that its metrics do not show (history
- * capped, its files gone): an event of state "note", detail "attempt N:
- * text", recorded once however often it is said (inside the caller's
- * transaction).  `status` and `results` show them. */
-#define TC_REC_NOTE_STATE "note"
-int tc_rec_note(struct tc_journal *j, const char *exp, const char *trial,
-		int attempt, const char *text, struct tc_error *err);
 
 /* "lr=0.01 opt=adam" from a parameters JSON object, cut to len, with
  * control characters made safe for a terminal (util/text.h). */

@@ -52,6 +52,7 @@
 #include "metrics/metrics.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
+#include "store/trials.h"
 #include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/spawn.h"
@@ -152,13 +153,9 @@ struct runner {
 	long long total, done_session, counts[TC_ST_COUNT];
 	long long data_version; /* of the journal when counts were last read */
 	double t_start;
-	int has_best;
-	double best;
-	char best_id[TC_TRIAL_ID_LEN + 1];
+	struct tc_metric_best best;
 
-	sqlite3_stmt *s_next, *s_next_at, *s_starting, *s_clear_m, *s_clear_f,
-		*s_running, *s_event, *s_flags, *s_finish, *s_expstate,
-		*s_unstart;
+	struct tc_trials *tr; /* the journal's trial transitions */
 };
 
 /* ---- machine resources ---------------------------------------------------- */
@@ -202,86 +199,6 @@ void tc_machine_resources(double *cpus, long long *memory, int *gpus)
 	c_mem = *memory;
 	c_gpus = *gpus;
 	known = 1;
-}
-
-/* ---- journal helpers ------------------------------------------------------ */
-
-static int dbfail(struct runner *r)
-{
-	return tc_rec_dbfail(r->j, r->err);
-}
-
-static int step_done(struct runner *r, sqlite3_stmt *st)
-{
-	return tc_rec_step(r->j, st, r->err);
-}
-
-static int event(struct runner *r, const char *trial, const char *state,
-		 const char *detail)
-{
-	return tc_rec_event(r->j, r->s_event, r->spec->name, trial, state,
-			    detail, r->err);
-}
-
-static int prepare_all(struct runner *r)
-{
-	struct {
-		sqlite3_stmt **st;
-		const char *sql;
-	} t[] = {
-		{&r->s_next,
-		 "SELECT id, attempt, command, env, params, idx FROM trials WHERE "
-		 "exp = ?1 AND state = 'queued' AND next_at <= ?2" TC_REC_PICKED
-		 " ORDER BY idx LIMIT 1"},
-		{&r->s_next_at, TC_REC_NEXT_AT_SQL},
-		{&r->s_starting,
-		 "UPDATE trials SET state = 'starting', attempt = ?3, "
-		 "started_at = ?4, gpus = ?5, sup_pid = NULL, sup_start = NULL, "
-		 "exit_code = NULL, term_signal = NULL, reason = NULL, "
-		 "ended_at = NULL, cancel_req = 0 WHERE exp = ?1 AND id = ?2 AND "
-		 "state = 'queued'"},
-		{&r->s_clear_m, TC_REC_CLEAR_METRICS_SQL},
-		{&r->s_clear_f, TC_REC_CLEAR_FINAL_SQL},
-		{&r->s_running,
-		 "UPDATE trials SET state = 'running', sup_pid = ?3, sup_start = "
-		 "?4, pgid = ?5, started_at = coalesce(?6, started_at) WHERE "
-		 "exp = ?1 AND id = ?2"},
-		{&r->s_unstart,
-		 "UPDATE trials SET state = ?3, attempt = attempt - 1, reason = "
-		 "CASE ?3 WHEN 'cancelled' THEN 'cancelled' END, started_at = "
-		 "NULL, gpus = NULL, sup_pid = NULL, pgid = NULL, cancel_req = "
-		 "0, next_at = 0 WHERE exp = ?1 AND id = ?2"},
-		{&r->s_event, TC_REC_EVENT_SQL},
-		{&r->s_flags, TC_REC_FLAGS_SQL},
-		{&r->s_finish,
-		 "UPDATE trials SET state = ?3, exit_code = ?4, term_signal = ?5,"
-		 " reason = ?6, ended_at = ?7, wall = ?8, utime = ?9, stime = ?10,"
-		 " maxrss_kb = ?11, total_wall = total_wall + ?8, total_cpu = "
-		 "total_cpu + ?9 + ?10, next_at = ?12, attempt = attempt + ?13,"
-		 " sup_pid = NULL, started_at = coalesce(?14, started_at) WHERE "
-		 "exp = ?1 AND id = ?2"},
-		{&r->s_expstate, TC_REC_EXPSTATE_SQL},
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		*t[i].st = tc_journal_prepare(r->j, t[i].sql, r->err);
-		if (!*t[i].st)
-			return TC_ERR_DB;
-	}
-	/* bound once: a reset keeps it */
-	sqlite3_bind_text(r->s_expstate, 1, r->spec->name, -1, SQLITE_STATIC);
-	return 0;
-}
-
-static void finalize_all(struct runner *r)
-{
-	sqlite3_stmt *all[] = {r->s_next,    r->s_next_at, r->s_starting,
-			       r->s_clear_m, r->s_clear_f, r->s_running,
-			       r->s_event,   r->s_flags,   r->s_finish,
-			       r->s_expstate, r->s_unstart};
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		sqlite3_finalize(all[i]);
 }
 
 /* ---- metrics ----------------------------------------------------------- */
@@ -390,9 +307,9 @@ static void view_status(struct runner *r, struct tc_progress_status *st,
 	st->failed = r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT];
 	st->parallel = r->parallel;
 	st->metric = r->spec->metric.name;
-	st->has_best = r->has_best;
-	st->best = r->best;
-	st->best_id = r->best_id;
+	st->has_best = r->best.has;
+	st->best = r->best.value;
+	st->best_id = r->best.id;
 	st->trials = trials;
 	for (size_t i = 0; trials && i < r->nlive; i++) {
 		struct live *lv = r->live[i];
@@ -717,14 +634,9 @@ static int add_ended(struct runner *r, struct live *lv)
 static void trial_flags(struct runner *r, const char *id, int *cancel_req,
 			int *retry_base)
 {
-	*cancel_req = *retry_base = 0;
-	sqlite3_bind_text(r->s_flags, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_flags, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(r->s_flags) == SQLITE_ROW) {
-		*cancel_req = sqlite3_column_int(r->s_flags, 0);
-		*retry_base = sqlite3_column_int(r->s_flags, 1);
-	}
-	sqlite3_reset(r->s_flags);
+	int state;
+
+	tc_trials_flags(r->tr, id, &state, cancel_req, retry_base);
 }
 
 /* Take a waiting trial out of its chain: whoever waited for it waits for
@@ -752,13 +664,8 @@ static int unstart(struct runner *r, struct live *lv, int from,
 	int cancel_req, retry_base, rc;
 
 	trial_flags(r, lv->id, &cancel_req, &retry_base);
-	sqlite3_bind_text(r->s_unstart, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_unstart, 2, lv->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_unstart, 3, cancel_req == 1 ? "cancelled" : "queued",
-			  -1, SQLITE_STATIC);
-	if ((rc = step_done(r, r->s_unstart)) ||
-	    (rc = event(r, lv->id, cancel_req == 1 ? "cancelled" : "queued",
-			cancel_req == 1 ? "cancelled" : why)))
+	if ((rc = tc_trials_unstart(r->tr, lv->id, cancel_req == 1,
+				    cancel_req == 1 ? "cancelled" : why, r->err)))
 		return rc;
 	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
 	if (cancel_req == 1) {
@@ -785,12 +692,9 @@ static int unstart(struct runner *r, struct live *lv, int from,
 static int rerun_lost(struct runner *r, struct live *lv, int from, int killed)
 {
 	int cancel_req, retry_base, rc;
-	const char *state;
 	char why[160];
-	sqlite3_stmt *st;
 
 	trial_flags(r, lv->id, &cancel_req, &retry_base);
-	state = cancel_req == 1 ? "cancelled" : "queued";
 	if (cancel_req == 1)
 		snprintf(why, sizeof(why), "supervisor lost; %s; cancelled",
 			 killed ? "still running at resume; killed"
@@ -800,22 +704,7 @@ static int rerun_lost(struct runner *r, struct live *lv, int from, int killed)
 			 killed ? "still running at resume; killed and rerun"
 				: "outcome unknown; rerun",
 			 lv->attempt + 1);
-	st = tc_journal_prepare(
-		r->j,
-		"UPDATE trials SET state = ?3, reason = ?4, retry_base = attempt,"
-		" next_at = 0, gpus = NULL, sup_pid = NULL, pgid = NULL, "
-		"cancel_req = 0 WHERE exp = ?1 AND id = ?2",
-		r->err);
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, lv->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, cancel_req == 1 ? "cancelled" : why, -1,
-			  SQLITE_STATIC);
-	rc = step_done(r, st);
-	sqlite3_finalize(st);
-	if (rc || (rc = event(r, lv->id, state, why)))
+	if ((rc = tc_trials_rerun(r->tr, lv->id, cancel_req == 1, why, r->err)))
 		return rc;
 	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
 	if (cancel_req == 1)
@@ -903,38 +792,21 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	    (next_at = tc_rec_retry_at(r->spec, lv->attempt, retry_base)) > 0)
 		lv->requeue = 1;
 	{
-		sqlite3_stmt *st = r->s_finish;
+		struct tc_trial_outcome o = {
+			.state = state, .reason = reason, .has_exit = 1,
+			.exit_code = ei.exit_code,
+			/* when it really started (one that waited for its slot) */
+			.started_at = have ? ei.started_at : 0,
+			.ended_at = have ? ei.ended_at : tc_now(), .wall = ei.wall,
+			.has_usage = 1, .term_signal = ei.term_signal,
+			.utime = ei.utime, .stime = ei.stime,
+			.maxrss_kb = ei.maxrss_kb,
+			.next_at = lv->requeue ? next_at : 0,
+		};
 
-		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, lv->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3,
-				  tc_state_name(lv->requeue ? TC_ST_QUEUED : state),
-				  -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, ei.exit_code);
-		sqlite3_bind_int(st, 5, ei.term_signal);
-		if (reason[0])
-			sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 6);
-		sqlite3_bind_double(st, 7, have ? ei.ended_at : tc_now());
-		sqlite3_bind_double(st, 8, ei.wall);
-		sqlite3_bind_double(st, 9, ei.utime);
-		sqlite3_bind_double(st, 10, ei.stime);
-		sqlite3_bind_int64(st, 11, ei.maxrss_kb);
-		sqlite3_bind_double(st, 12, next_at);
-		sqlite3_bind_int(st, 13, 0);
-		/* when it really started (a trial that waited for its slot) */
-		if (have)
-			sqlite3_bind_double(st, 14, ei.started_at);
-		else
-			sqlite3_bind_null(st, 14);
-		if ((rc = step_done(r, st)))
+		if ((rc = tc_trials_finish(r->tr, lv->id, &o, r->err)))
 			return rc;
 	}
-	if ((rc = event(r, lv->id, tc_state_name(state), reason[0] ? reason : NULL)))
-		return rc;
-	if (lv->requeue && (rc = event(r, lv->id, "queued", "retry")))
-		return rc;
 	lv->out_state = state;
 	lv->out_from = from_state;
 	lv->out_wall = ei.wall;
@@ -958,13 +830,9 @@ static void finish_after(struct runner *r, struct live *lv)
 				       : lv->out_wall;
 		r->nwall++;
 	}
-	if (state == TC_ST_SUCCEEDED && lv->has_metric && isfinite(lv->metric) &&
-	    (!r->has_best || (r->spec->metric.goal > 0 ? lv->metric > r->best
-						       : lv->metric < r->best))) {
-		r->has_best = 1;
-		r->best = lv->metric;
-		memcpy(r->best_id, lv->id, sizeof(r->best_id));
-	}
+	if (state == TC_ST_SUCCEEDED)
+		tc_metric_best_offer(&r->best, lv->id, lv->metric, lv->has_metric,
+				     r->spec->metric.goal);
 	if (lv->requeue) {
 		char more[600];
 
@@ -1137,7 +1005,7 @@ static int grow_pending(struct runner *r)
  * own.  1 picked, 0 none ready, <0 error. */
 static int pick_next(struct runner *r, struct live *pred)
 {
-	sqlite3_stmt *st = r->s_next;
+	struct tc_trial_row row;
 	struct live *lv;
 	char gtext[64];
 	int attempt, rc, lease_fd = -1, gpus[TC_GPU_MAX];
@@ -1155,26 +1023,21 @@ static int pick_next(struct runner *r, struct live *pred)
 					    "cannot lease GPUs: %s",
 					    tc_fs_strerror(errno));
 	}
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, tc_now());
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
+	if ((rc = tc_trials_next_queued(r->tr, tc_now(), &row, r->err)) <= 0) {
 		if (lease_fd >= 0)
 			close(lease_fd);
-		return rc == SQLITE_DONE ? 0 : dbfail(r);
+		return rc;
 	}
-	attempt = sqlite3_column_int(st, 1) + 1;
-	lv = live_new(r, (const char *)sqlite3_column_text(st, 0), attempt);
-	if (lv) {
-		lv->cmd = strdup((const char *)sqlite3_column_text(st, 2));
-		lv->envtext = strdup(sqlite3_column_text(st, 3)
-					     ? (const char *)sqlite3_column_text(st, 3)
-					     : "{}");
-		lv->params = strdup((const char *)sqlite3_column_text(st, 4));
-		lv->idx = sqlite3_column_int64(st, 5);
+	attempt = row.attempt + 1;
+	lv = live_new(r, row.id, attempt);
+	if (lv) { /* its strings, taken */
+		lv->cmd = row.command;
+		lv->envtext = row.env;
+		lv->params = row.params;
+		lv->idx = row.idx;
+		row.command = row.env = row.params = NULL;
 	}
-	sqlite3_reset(st);
+	tc_trial_row_free(&row);
 	if (lv && lease_fd >= 0) {
 		lv->lease_fd = lease_fd; /* freed with it */
 		lease_fd = -1;
@@ -1199,19 +1062,9 @@ static int pick_next(struct runner *r, struct live *pred)
 	gpus_text(lv, gtext, sizeof(gtext));
 
 	/* the intent, durable before anything exists */
-	sqlite3_bind_text(r->s_starting, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_starting, 2, lv->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(r->s_starting, 3, attempt);
-	sqlite3_bind_double(r->s_starting, 4, tc_now());
-	sqlite3_bind_text(r->s_starting, 5, gtext, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_clear_m, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_clear_m, 2, lv->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(r->s_clear_m, 3, attempt);
-	sqlite3_bind_text(r->s_clear_f, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_clear_f, 2, lv->id, -1, SQLITE_STATIC);
-	if ((rc = step_done(r, r->s_starting)) ||
-	    (rc = step_done(r, r->s_clear_m)) || (rc = step_done(r, r->s_clear_f)) ||
-	    (rc = event(r, lv->id, "starting", NULL)) || (rc = live_add(r, lv))) {
+	if ((rc = tc_trials_mark_starting(r->tr, lv->id, attempt, gtext, NULL,
+					  r->err)) ||
+	    (rc = live_add(r, lv))) {
 		if (!pred)
 			give_back(r, lv);
 		live_free(lv);
@@ -1366,15 +1219,13 @@ static int on_started(struct runner *r, struct live *lv, pid_t pgid,
 	lv->pgid = pgid;
 	lv->t0 = tc_mono();
 	watch_exit(lv, pgid, pid_start);
-	sqlite3_bind_text(r->s_running, 1, r->spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(r->s_running, 2, lv->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(r->s_running, 3, (int)lv->shim_pid);
-	sqlite3_bind_int64(r->s_running, 4, lv->shim_start);
-	sqlite3_bind_int(r->s_running, 5, (int)pgid);
-	sqlite3_bind_double(r->s_running, 6, at);
-	if ((rc = step_done(r, r->s_running)) ||
-	    (rc = event(r, lv->id, "running", NULL)))
-		return rc;
+	{
+		struct tc_trial_proc proc = {lv->shim_pid, lv->shim_start, pgid};
+
+		if ((rc = tc_trials_mark_running(r->tr, lv->id, &proc, at, NULL,
+						 r->err)))
+			return rc;
+	}
 	count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
 	if (lv->cancel_pending && r->shim)
 		tc_shim_cancel(r->shim, pgid, r->hard);
@@ -1460,7 +1311,6 @@ static int gpu_wait_note(struct runner *r, int on)
 				     : room;
 	long long mem_room = r->mem_req > 0 ? (r->mem_cap - r->mem_used) / r->mem_req
 					    : room;
-	sqlite3_stmt *st;
 	int rc;
 
 	if (cpu_room < room)
@@ -1469,27 +1319,9 @@ static int gpu_wait_note(struct runner *r, int on)
 		room = mem_room;
 	if ((rc = txn_begin(r)))
 		return rc;
-	st = tc_journal_prepare(
-		r->j,
-		on ? "UPDATE trials SET reason = CASE WHEN id IN (SELECT id FROM "
-		     "trials WHERE exp = ?1 AND state = 'queued' AND next_at <= ?2"
-		     " AND (reason IS NULL OR reason = '" TC_GPU_WAIT "') ORDER BY "
-		     "idx LIMIT ?3) THEN '" TC_GPU_WAIT "' END WHERE exp = ?1 AND "
-		     "state = 'queued' AND (reason IS NULL OR reason = '" TC_GPU_WAIT
-		     "')"
-		   : "UPDATE trials SET reason = NULL WHERE exp = ?1 AND state = "
-		     "'queued' AND reason = '" TC_GPU_WAIT "'",
-		r->err);
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	if (on) {
-		sqlite3_bind_double(st, 2, tc_now());
-		sqlite3_bind_int64(st, 3, room > 0 ? room : 1);
-	}
-	rc = step_done(r, st);
-	sqlite3_finalize(st);
-	return rc;
+	return tc_trials_queued_reason(r->tr, TC_GPU_WAIT,
+				       on ? (room > 0 ? room : 1) : 0, tc_now(),
+				       r->err);
 }
 
 /* Pick what fits now, and successors for the running trials of our shim
@@ -1500,7 +1332,7 @@ static int pick_ready(struct runner *r)
 	int rc;
 
 	if (!r->stopping && fits(r)) {
-		rc = tc_rec_failfast_check(r->j, r->spec->name, &r->ff, r->err);
+		rc = tc_rec_failfast_check(r->tr, &r->ff, r->err);
 		if (rc < 0)
 			return rc;
 		if (rc > 0) {
@@ -1807,25 +1639,13 @@ static int tail_all(struct runner *r)
 /* Stop every live trial (cancel_req 2: interrupted). */
 static int interrupt_all(struct runner *r, int hard)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	if (!hard) {
 		if ((rc = txn_begin(r)))
 			return rc;
-		st = tc_journal_prepare(
-			r->j,
-			"UPDATE trials SET cancel_req = 2 WHERE exp = ?1 AND state "
-			"IN ('starting', 'running') AND cancel_req = 0",
-			r->err);
-		if (!st) {
-			txn_abort(r);
-			return TC_ERR_DB;
-		}
-		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : dbfail(r);
-		sqlite3_finalize(st);
-		if (rc || (rc = txn_commit(r))) {
+		if ((rc = tc_trials_request_interrupt(r->tr, r->err)) ||
+		    (rc = txn_commit(r))) {
 			txn_abort(r);
 			return rc;
 		}
@@ -1881,20 +1701,14 @@ static int on_signals(struct runner *r)
  * line so the count of finished trials moves by steps that are shown. */
 static void external_counts(struct runner *r)
 {
-	long long c[TC_ST_COUNT], total, gone, ver = -1;
+	long long c[TC_ST_COUNT], total, gone, ver;
 	struct tc_error e;
-	sqlite3_stmt *st;
 
 	if (r->intxn || r->nended)
 		return;
 	tc_error_clear(&e);
-	if (!(st = tc_journal_prepare(r->j, "PRAGMA data_version", &e)))
-		return;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		ver = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (ver == r->data_version ||
-	    tc_rec_counts(r->j, r->spec->name, c, &total, &e))
+	ver = tc_journal_data_version(r->j);
+	if (ver == r->data_version || tc_trials_counts(r->tr, c, &total, &e))
 		return;
 	r->data_version = ver;
 	gone = c[TC_ST_CANCELLED] - r->counts[TC_ST_CANCELLED];
@@ -1910,15 +1724,8 @@ static void external_counts(struct runner *r)
 
 static int check_external(struct runner *r)
 {
-	int rc = sqlite3_step(r->s_expstate);
-	int cancelled = 0;
+	int cancelled = tc_trials_exp_cancelled(r->tr);
 
-	if (rc == SQLITE_ROW) {
-		const unsigned char *s = sqlite3_column_text(r->s_expstate, 0);
-
-		cancelled = s && strcmp((const char *)s, "cancelled") == 0;
-	}
-	sqlite3_reset(r->s_expstate);
 	if (cancelled && (!r->stopping || r->stopping == 3))
 		r->stopping = 1;
 	/* waiting trials that were cancelled, or all once the run stops */
@@ -1932,21 +1739,16 @@ static int check_external(struct runner *r)
 
 static int recover(struct runner *r)
 {
-	sqlite3_stmt *st = tc_journal_prepare(
-		r->j,
-		"SELECT id, attempt, state, sup_pid, gpus, params, sup_start, pgid, "
-		"idx FROM trials "
-		"WHERE exp = ?1 AND state IN ('starting', 'running') ORDER BY idx",
-		r->err);
-	int rc = 0;
+	struct tc_trial_row *rows;
+	size_t nrows;
+	int rc;
 
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		int attempt = sqlite3_column_int(st, 1);
-		int from = tc_state_parse((const char *)sqlite3_column_text(st, 2));
+	if ((rc = tc_trials_live(r->tr, &rows, &nrows, r->err)))
+		return rc;
+	for (size_t i = 0; i < nrows; i++) {
+		const char *id = rows[i].id;
+		int attempt = rows[i].attempt;
+		int from = rows[i].state;
 		struct live *lv = live_new(r, id, attempt);
 		struct tc_exit_info ei;
 		struct tc_slot sl;
@@ -1956,12 +1758,13 @@ static int recover(struct runner *r)
 			rc = tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
 			break;
 		}
-		lv->shim_pid = (pid_t)sqlite3_column_int(st, 3);
-		lv->shim_start = sqlite3_column_int64(st, 6);
-		lv->pgid = (pid_t)sqlite3_column_int(st, 7);
-		gpus_parse(lv, (const char *)sqlite3_column_text(st, 4));
-		lv->params = strdup((const char *)sqlite3_column_text(st, 5));
-		lv->idx = sqlite3_column_int64(st, 8);
+		lv->shim_pid = rows[i].sup_pid;
+		lv->shim_start = rows[i].sup_start;
+		lv->pgid = rows[i].pgid;
+		gpus_parse(lv, rows[i].gpus);
+		lv->params = rows[i].params; /* taken */
+		rows[i].params = NULL;
+		lv->idx = rows[i].idx;
 		sl = slot_of(r, lv);
 		pr = tc_supervisor_probe(&sl, attempt, &ei);
 		if ((rc = tc_journal_begin(r->j, r->err))) {
@@ -1969,13 +1772,7 @@ static int recover(struct runner *r)
 			break;
 		}
 		/* collect the attempt's metrics afresh from its files */
-		sqlite3_bind_text(r->s_clear_m, 1, r->spec->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(r->s_clear_m, 2, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(r->s_clear_m, 3, attempt);
-		sqlite3_bind_text(r->s_clear_f, 1, r->spec->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(r->s_clear_f, 2, id, -1, SQLITE_STATIC);
-		if ((rc = step_done(r, r->s_clear_m)) ||
-		    (rc = step_done(r, r->s_clear_f)))
+		if ((rc = tc_trials_metrics_clear(r->tr, id, attempt, r->err)))
 			goto fail_one;
 		if (pr == TC_PROBE_VANISHED) {
 			enum tc_lost lost = tc_supervisor_lost(&sl, attempt);
@@ -2005,19 +1802,15 @@ static int recover(struct runner *r)
 			lv->shim_pid = sp;
 			lv->shim_start = tc_proc_start_time(sp);
 			lv->pgid = pg;
-			sqlite3_bind_text(r->s_running, 1, r->spec->name, -1,
-					  SQLITE_STATIC);
-			sqlite3_bind_text(r->s_running, 2, id, -1, SQLITE_STATIC);
-			sqlite3_bind_int(r->s_running, 3, (int)sp);
-			sqlite3_bind_int64(r->s_running, 4, lv->shim_start);
-			sqlite3_bind_int(r->s_running, 5, (int)pg);
-			sqlite3_bind_null(r->s_running, 6);
-			if ((rc = step_done(r, r->s_running)) ||
-			    (rc = event(r, id, "running", "adopted")))
+			if ((rc = tc_trials_mark_running(
+				     r->tr, id,
+				     &(struct tc_trial_proc){sp, lv->shim_start, pg},
+				     0, "adopted", r->err)))
 				goto fail_one;
 			count_move(r, from, TC_ST_RUNNING);
 			from = TC_ST_RUNNING;
-		} else if ((rc = event(r, id, "running", "adopted"))) {
+		} else if ((rc = tc_trials_event(r->tr, id, "running", "adopted",
+						 r->err))) {
 			goto fail_one;
 		}
 		if ((rc = tc_journal_commit(r->j, r->err)))
@@ -2037,41 +1830,18 @@ fail_one:
 		live_free(lv);
 		break;
 	}
-	sqlite3_finalize(st);
+	for (size_t i = 0; i < nrows; i++)
+		tc_trial_row_free(&rows[i]);
+	free(rows);
 	return rc;
 }
 
 static int load_counts(struct runner *r)
 {
-	sqlite3_stmt *st;
-
-	if (tc_rec_counts(r->j, r->spec->name, r->counts, &r->total, r->err))
+	if (tc_trials_counts(r->tr, r->counts, &r->total, r->err) ||
+	    tc_trials_best(r->tr, r->spec->metric.name, r->spec->metric.goal,
+			   &r->best, r->err) < 0)
 		return TC_ERR_DB;
-	if (r->spec->metric.name) {
-		st = tc_journal_prepare(
-			r->j,
-			r->spec->metric.goal > 0
-				? "SELECT f.trial, f.value FROM final f JOIN trials t "
-				  "ON t.exp = f.exp AND t.id = f.trial WHERE f.exp = ?1 "
-				  "AND f.name = ?2 AND f.value IS NOT NULL AND t.state = "
-				  "'succeeded' ORDER BY f.value DESC LIMIT 1"
-				: "SELECT f.trial, f.value FROM final f JOIN trials t "
-				  "ON t.exp = f.exp AND t.id = f.trial WHERE f.exp = ?1 "
-				  "AND f.name = ?2 AND f.value IS NOT NULL AND t.state = "
-				  "'succeeded' ORDER BY f.value ASC LIMIT 1",
-			r->err);
-		if (!st)
-			return TC_ERR_DB;
-		sqlite3_bind_text(st, 1, r->spec->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, r->spec->metric.name, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			r->has_best = 1;
-			snprintf(r->best_id, sizeof(r->best_id), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-			r->best = sqlite3_column_double(st, 1);
-		}
-		sqlite3_finalize(st);
-	}
 	return 0;
 }
 
@@ -2134,12 +1904,7 @@ static int run_loop(struct runner *r)
 				continue;
 			if (r->stopping)
 				break;
-			sqlite3_bind_text(r->s_next_at, 1, r->spec->name, -1,
-					  SQLITE_STATIC);
-			if (sqlite3_step(r->s_next_at) == SQLITE_ROW &&
-			    sqlite3_column_type(r->s_next_at, 0) != SQLITE_NULL)
-				next_at = sqlite3_column_double(r->s_next_at, 0);
-			sqlite3_reset(r->s_next_at);
+			tc_trials_next_at(r->tr, &next_at);
 			if (next_at < 0) {
 				external_counts(r); /* a cancel not seen yet */
 				break; /* nothing queued, nothing running: done */
@@ -2283,10 +2048,13 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	if (r.ngpus > 0 && r.gpu_req > 0 &&
 	    (rc = tc_gpulease_open(&r.lease, r.ngpus, err)))
 		goto out;
-	if ((rc = tc_rec_select(j, name, o->limit, o->only, o->nonly, err)) ||
-	    (rc = tc_rec_failfast_init(j, name, r.spec, o->max_failures, &r.ff,
-				       err)) ||
-	    (rc = prepare_all(&r)))
+	if (!(r.tr = tc_trials_open(j, name, err))) {
+		rc = TC_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = tc_trials_pick(r.tr, o->limit, o->only, o->nonly, NULL, err)) ||
+	    (rc = tc_rec_failfast_init(r.tr, r.spec, o->max_failures, &r.ff,
+				       err)))
 		goto out;
 	if (tc_supervisor_status_path(j->dir, name, r.status_path,
 				      sizeof(r.status_path))) {
@@ -2308,7 +2076,7 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		goto out_mask;
 	}
 	if (o->requeue_interrupted &&
-	    (rc = tc_rec_requeue_interrupted(j, name, err)))
+	    (rc = tc_trials_requeue_interrupted(r.tr, err)))
 		goto out_mask;
 	if ((rc = load_counts(&r)))
 		goto out_mask;
@@ -2376,7 +2144,7 @@ out:
 		live_free(r.ended[i]);
 	free(r.ended);
 	tc_gpulease_close(r.lease);
-	finalize_all(&r);
+	tc_trials_close(r.tr);
 	tc_metric_regex_free(r.re);
 	free(r.workdir);
 	return rc;

@@ -21,6 +21,7 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -915,4 +916,16 @@ int tc_metric_cmp(double a, int has_a, double b, int has_b, int goal)
 	if (goal < 0)
 		return a < b ? -1 : 1;
 	return a > b ? -1 : 1;
+}
+
+int tc_metric_best_offer(struct tc_metric_best *b, const char *id, double v,
+			 int has, int goal)
+{
+	if (!has || !isfinite(v) ||
+	    (b->has && tc_metric_cmp(v, 1, b->value, 1, goal) >= 0))
+		return 0;
+	b->has = 1;
+	b->value = v;
+	snprintf(b->id, sizeof(b->id), "%s", id);
+	return 1;
 }

@@ -96,4 +96,15 @@ size_t tc_collector_bytes(const struct tc_collector *c);
  * ranks before b, >0 when after, 0 when equal. */
 int tc_metric_cmp(double a, int has_a, double b, int has_b, int goal);
 
+/* The best trial so far: offered each succeeded trial's value, it keeps
+ * the one tc_metric_cmp ranks first (the earlier of equal ones; never a
+ * missing or non-finite value).  Returns 1 when v became the best. */
+struct tc_metric_best {
+	int has;
+	double value;
+	char id[16];
+};
+int tc_metric_best_offer(struct tc_metric_best *b, const char *id, double v,
+			 int has, int goal);
+
 #endif

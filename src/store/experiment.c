@@ -610,3 +610,75 @@ int tc_experiment_set_state(struct tc_journal *j, const char *name,
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int tc_experiment_list(struct tc_journal *j,
+		       int (*fn)(void *ctx, const struct tc_exp_summary *e),
+		       void *ctx, struct tc_error *err)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		j,
+		"SELECT e.name, e.state, e.ntrials, e.created_at,"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state = 'queued'),"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state IN ('starting','running')),"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state = 'succeeded'),"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state IN ('failed','timed_out')),"
+		" (SELECT count(*) FROM trials t WHERE t.exp = e.name AND t.state = 'cancelled')"
+		" FROM experiments e ORDER BY e.created_at",
+		err);
+	int rc, stop = 0;
+
+	if (!st)
+		return TC_ERR_DB;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tc_exp_summary e = {
+			(const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1),
+			sqlite3_column_int64(st, 2),
+			sqlite3_column_double(st, 3),
+			sqlite3_column_int64(st, 4),
+			sqlite3_column_int64(st, 5),
+			sqlite3_column_int64(st, 6),
+			sqlite3_column_int64(st, 7),
+			sqlite3_column_int64(st, 8),
+		};
+
+		stop = fn(ctx, &e);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = db_fail(j, err);
+	sqlite3_finalize(st);
+	return stop;
+}
+
+int tc_experiment_delete(struct tc_journal *j, const char *name,
+			 struct tc_error *err)
+{
+	static const char *const sql[] = {
+		"DELETE FROM metrics WHERE exp = ?1",
+		"DELETE FROM final WHERE exp = ?1",
+		"DELETE FROM events WHERE exp = ?1",
+		"DELETE FROM trials WHERE exp = ?1",
+		"DELETE FROM experiments WHERE name = ?1",
+	};
+	int rc;
+
+	if ((rc = tc_journal_begin(j, err)))
+		return rc;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = tc_journal_prepare(j, sql[i], err);
+
+		if (!st) {
+			tc_journal_rollback(j);
+			return TC_ERR_DB;
+		}
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			db_fail(j, err);
+			tc_journal_rollback(j);
+			return TC_ERR_DB;
+		}
+	}
+	return tc_journal_commit(j, err);
+}

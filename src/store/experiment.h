@@ -75,6 +75,25 @@ void tc_exp_info_free(struct tc_exp_info *e);
 int tc_experiment_set_state(struct tc_journal *j, const char *name,
 			    const char *state, struct tc_error *err);
 
+/* What `ls` shows of an experiment. */
+struct tc_exp_summary {
+	const char *name, *state;
+	long long ntrials;
+	double created_at;
+	long long queued, running, succeeded, failed, cancelled;
+};
+
+/* Every experiment, oldest first, to fn (valid during the call); fn
+ * returns 0 to go on.  0 or TC_ERR_DB. */
+int tc_experiment_list(struct tc_journal *j,
+		       int (*fn)(void *ctx, const struct tc_exp_summary *e),
+		       void *ctx, struct tc_error *err);
+
+/* Delete the experiment and everything the journal holds of it (trials,
+ * metrics, final values, events), in one transaction. */
+int tc_experiment_delete(struct tc_journal *j, const char *name,
+			 struct tc_error *err);
+
 /* trial directory: STATE/trials/ID (malloc'd). */
 char *tc_trial_dir(const struct tc_journal *j, const char *id);
 

@@ -345,6 +345,20 @@ sqlite3_stmt *tc_journal_prepare(struct tc_journal *j, const char *sql,
 	return st;
 }
 
+long long tc_journal_data_version(struct tc_journal *j)
+{
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(j->db, "PRAGMA data_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 int tc_journal_event(struct tc_journal *j, const char *exp, const char *trial,
 		     const char *state, const char *detail, struct tc_error *err)
 {

@@ -3,32 +3,9 @@
  * directory, the single source of truth for experiments and trials.
  *
  * Every state change of a trial is one committed transaction, written
- * before the change is acted on (DESIGN.md, "Intent before action").  The
- * life of a trial:
- *
- *   queued ──► starting ──► running ──► succeeded
- *     ▲          │            ├──────► failed ───(attempts left)──► queued
- *     │          │            ├──────► timed_out ─(attempts left)─► queued
- *     │          ▼            └──────► cancelled
- *     └──── adopt-or-requeue on restart
- *
- *   queued     durable: params, command, attempt (the next attempt number
- *              minus one), next_at (not before this time: retry backoff).
- *   starting   the intent: attempt incremented, started_at set.  A
- *              supervisor may or may not have it (it may also hold it
- *              waiting for a slot); the lock of the trial's slot in the
- *              experiment's status file tells (held from before the request
- *              is sent until the attempt is over; see exec/supervisor.h).
- *   running    supervisor pid, its start time (/proc starttime, against pid
- *              reuse) and the trial's process group recorded.
- *   succeeded, failed, timed_out, cancelled
- *              final for this attempt: exit status, accounting (wall, user
- *              and system CPU, peak RSS), reason.  cancelled with reason
- *              "interrupted" is requeued by resume; other cancels are not.
- *
- * Metrics: every sample (trial, attempt, name, step, value) in `metrics`
- * (capped per attempt), the last value of each metric in `final`.  SQLite
- * stores NaN as NULL, so non-finite values keep their text in `special`.
+ * before the change is acted on (DESIGN.md, "Intent before action"): the
+ * trial state machine, what is durable in each state, and the metrics
+ * tables are in store/trials.h, the only module that writes them.
  *
  * Concurrency: one runner per experiment holds an advisory lock
  * (locks/NAME.lock in the state directory); other verbs read, and `cancel`
@@ -104,6 +81,10 @@ void tc_journal_rollback(struct tc_journal *j);
 /* Prepare a statement (cached by SQLite's own parser: cheap to call). */
 sqlite3_stmt *tc_journal_prepare(struct tc_journal *j, const char *sql,
 				 struct tc_error *err);
+
+/* SQLite's data_version of the connection: it changes when another
+ * connection commits (-1 on error). */
+long long tc_journal_data_version(struct tc_journal *j);
 
 /* Record a state change in the events log (inside the caller's
  * transaction). */
