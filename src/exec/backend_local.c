@@ -17,12 +17,6 @@
 #include "exec/supervisor.h"
 #include "store/trials.h"
 
-static int local_validate(const struct tc_spec *spec, const char *spec_dir,
-			  struct tc_error *err)
-{
-	return tc_spec_check_program(spec, spec_dir, err);
-}
-
 static int local_check(const struct tc_spec *spec, struct tc_error *err)
 {
 	if (spec->nodes > 1)
@@ -115,7 +109,7 @@ static int local_remove(struct tc_journal *j, const char *exp,
 const struct tc_backend tc_backend_local = {
 	.name = "local",
 	.live_reason = TC_GPU_WAIT,
-	.validate = local_validate,
+	.validate = tc_spec_check_program,
 	.check = local_check,
 	.check_start = local_check_start,
 	.run = tc_runner_run,

@@ -3,7 +3,9 @@
  * has the operations every verb calls unchecked, names are unique and
  * found again by name, an unknown name is refused with the list of
  * names, and an experiment that recorded no backend (or one this build
- * does not know) is local, as it always was.
+ * does not know) is local, as it always was.  The spec loader keeps its
+ * own list of the names `backend:` accepts (with a suggestion for a
+ * typo): every backend of the table must be in it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,6 +62,28 @@ static void test_find(void **state)
 	assert_int_equal(err.code, TC_ERR_USAGE);
 }
 
+static void test_spec_names(void **state)
+{
+	(void)state;
+	for (int i = 0; i < TC_BACKEND_COUNT; i++) {
+		const char *name = tc_backend_get(i)->name;
+		struct tc_spec *spec = NULL;
+		struct tc_error err;
+		char text[256];
+		int n = snprintf(text, sizeof(text),
+				 "version: 1\nname: b\ncommand: [x]\n"
+				 "backend: %s\nkubernetes: {image: i}\n",
+				 name);
+
+		tc_error_clear(&err);
+		assert_int_equal(tc_spec_parse("b.yaml", text, (size_t)n, &spec,
+					       &err),
+				 0);
+		assert_string_equal(spec->backend, name);
+		tc_spec_free(spec);
+	}
+}
+
 static void test_of(void **state)
 {
 	struct tc_exp_info e;
@@ -80,6 +104,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_entries),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_spec_names),
 		cmocka_unit_test(test_of),
 	};
 
