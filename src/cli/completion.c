@@ -34,8 +34,8 @@ static const struct tc_opt completion_opts[] = {
 };
 
 /* Values an option takes, offered when its help names them (so `--format`
- * offers what that verb's help advertises, no more); --backend takes the
- * names in the table of backends. */
+ * offers what that verb's help advertises, no more); --backend offers
+ * every name in the table of backends. */
 static const struct {
 	const char *option;
 	const char *values[5];
@@ -197,7 +197,8 @@ static void value_rule(enum shell sh, const struct tc_opt *o, char *out,
 			   o->name))
 			continue;
 		for (const char *const *v = vals; *v; v++)
-			if (mentions(o->help, *v) && n < len)
+			if ((vals == backends || mentions(o->help, *v)) &&
+			    n < len)
 				n += snprintf(out + n, len - n, "%s%s",
 					      n ? " " : sh == SH_BASH ? " vals='" : " vals=(",
 					      *v);
