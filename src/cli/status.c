@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/query.h"
-#include "exec/runner.h"
+#include "exec/backend.h"
 #include "search/search.h"
 #include "store/experiment.h"
 #include "store/trials.h"
@@ -38,7 +38,7 @@ static int ls_row(void *vctx, const struct tc_exp_summary *e)
 	const char *cells[8];
 
 	/* a "running" experiment whose runner is gone was interrupted */
-	if (!tc_runner_alive(c->j, e->name) && !strcmp(state, "running"))
+	if (!tc_backend_running(c->j, e->name) && !strcmp(state, "running"))
 		state = "interrupted";
 	for (int k = 0; k < 5; k++)
 		snprintf(cell[k], sizeof(cell[k]), "%lld", n[k]);
@@ -165,7 +165,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 	struct tc_error err;
 	long long counts[TC_ST_COUNT] = {0};
 	int rc, live;
-	const char *state;
+	const char *state, *reason;
 	json_t *changed;
 
 	tc_error_clear(&err);
@@ -178,14 +178,15 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		if (v.rows[i].state >= 0)
 			counts[v.rows[i].state]++;
 	state = v.exp.state;
-	live = tc_runner_alive(j, name);
+	live = tc_backend_running(j, name);
 	*running = live;
 	*created = !strcmp(state, "created");
 	if (!live && !strcmp(state, "running"))
 		state = "interrupted";
-	/* a runner killed while it waited for a GPU said so last */
-	for (size_t i = 0; !live && i < v.n; i++)
-		if (v.rows[i].reason && !strcmp(v.rows[i].reason, TC_GPU_WAIT)) {
+	/* a runner killed while it waited (for a GPU) said so last */
+	reason = tc_backend_of(&v.exp)->live_reason;
+	for (size_t i = 0; !live && reason && i < v.n; i++)
+		if (v.rows[i].reason && !strcmp(v.rows[i].reason, reason)) {
 			free(v.rows[i].reason);
 			v.rows[i].reason = NULL;
 		}

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "k8s/manifest.h"
 #include "search/search.h"
 #include "template/template.h"
 #include "util/fsutil.h"
@@ -222,8 +221,9 @@ static int reresolve(struct tc_journal *j, const char *exp, const char *id,
  * changed" event naming the trial.  Succeeded and running trials keep what
  * they ran.  Runs inside the caller's transaction. */
 static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
-		       uint64_t seed, long long *added, long long *total,
-		       sqlite3_stmt *keep, struct tc_error *err)
+		       uint64_t seed, const char *trial_dir, long long *added,
+		       long long *total, sqlite3_stmt *keep,
+		       struct tc_error *err)
 {
 	struct tc_plan *plan = NULL;
 	sqlite3_stmt *ins = NULL, *maxidx = NULL, *old = NULL, *upd = NULL;
@@ -264,9 +264,8 @@ static int insert_plan(struct tc_journal *j, const struct tc_spec *spec,
 		base = sqlite3_column_int64(maxidx, 0);
 	while ((rc = tc_plan_next(plan, &t, err)) == 1) {
 		/* a pod's trial directory is its own, at a fixed path */
-		char *dir = spec->backend && !strcmp(spec->backend, "kubernetes")
-				    ? strdup(TC_K8S_TRIAL_DIR)
-				    : tc_trial_dir(j, t->id);
+		char *dir = trial_dir ? strdup(trial_dir)
+				      : tc_trial_dir(j, t->id);
 		char *ptext, *atext, *etext;
 		json_t *params = tc_trial_params_json(spec, t->values);
 		json_t *argv = NULL, *env = NULL;
@@ -355,6 +354,7 @@ out:
 }
 
 int tc_experiment_create(struct tc_journal *j, const struct tc_spec *spec,
+			 const char *backend, const char *trial_dir,
 			 const char *spec_path, uint64_t seed,
 			 const struct tc_provenance *prov, struct tc_error *err)
 {
@@ -397,8 +397,7 @@ int tc_experiment_create(struct tc_journal *j, const struct tc_spec *spec,
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)seed);
 	sqlite3_bind_double(st, 7, tc_now());
 	sqlite3_bind_double(st, 8, tc_now());
-	sqlite3_bind_text(st, 9, spec->backend ? spec->backend : "local", -1,
-			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, backend, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, TC_VERSION, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, prov->host, -1, SQLITE_STATIC);
 	if (prov->git_commit[0])
@@ -410,7 +409,7 @@ int tc_experiment_create(struct tc_journal *j, const struct tc_spec *spec,
 	sqlite3_finalize(st);
 	if (rc)
 		goto fail;
-	rc = insert_plan(j, spec, seed, &added, &total, NULL, err);
+	rc = insert_plan(j, spec, seed, trial_dir, &added, &total, NULL, err);
 	if (rc)
 		goto fail;
 	if (added == 0) {
@@ -446,7 +445,8 @@ fail:
 }
 
 int tc_experiment_replan(struct tc_journal *j, const struct tc_spec *spec,
-			 const char *spec_path, struct tc_error *err)
+			 const char *spec_path, const char *trial_dir,
+			 struct tc_error *err)
 {
 	struct tc_exp_info e;
 	sqlite3_stmt *st, *keep;
@@ -471,7 +471,8 @@ int tc_experiment_replan(struct tc_journal *j, const struct tc_spec *spec,
 		rc = TC_ERR_DB;
 		goto fail;
 	}
-	rc = insert_plan(j, spec, e.seed, &added, &total, keep, err);
+	rc = insert_plan(j, spec, e.seed, trial_dir, &added, &total, keep,
+			 err);
 	sqlite3_finalize(keep);
 	if (rc)
 		goto fail;

@@ -50,17 +50,23 @@ int tc_trial_resolve(const struct tc_spec *spec, const struct tc_value *values,
 		     const char *trial_dir, json_t **argv, json_t **env,
 		     struct tc_error *err);
 
-/* Create the experiment with every trial queued.  spec_path is absolute.
- * TC_ERR_STATE if one of that name exists; TC_ERR_SPEC for an empty plan. */
+/* Create the experiment with every trial queued, to run on the backend
+ * called `backend` (recorded).  trial_dir: the directory every trial sees
+ * as its own (a pod's), or NULL: its directory in the state directory.
+ * spec_path is absolute.  TC_ERR_STATE if one of that name exists;
+ * TC_ERR_SPEC for an empty plan. */
 int tc_experiment_create(struct tc_journal *j, const struct tc_spec *spec,
+			 const char *backend, const char *trial_dir,
 			 const char *spec_path, uint64_t seed,
 			 const struct tc_provenance *prov, struct tc_error *err);
 
 /* Bring an experiment's trials in line with a changed spec (resume
  * --force): new points are added queued, queued trials no longer in the plan
- * are cancelled; finished trials are kept.  Updates the stored spec. */
+ * are cancelled; finished trials are kept.  Updates the stored spec.
+ * trial_dir: as the experiment was created with. */
 int tc_experiment_replan(struct tc_journal *j, const struct tc_spec *spec,
-			 const char *spec_path, struct tc_error *err);
+			 const char *spec_path, const char *trial_dir,
+			 struct tc_error *err);
 
 int tc_experiment_load(struct tc_journal *j, const char *name,
 		       struct tc_exp_info *out, struct tc_error *err);
