@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "k8s/manifest.h"
 #include "metrics/metrics.h"
+#include "plan/plan.h"
 #include "search/search.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
@@ -232,8 +233,8 @@ static int render_one(const char *dir, const struct tc_spec *spec,
 		snprintf(tdir, sizeof(tdir), "%s", TC_K8S_TRIAL_DIR);
 	else
 		snprintf(tdir, sizeof(tdir), "%s/trials/%s", state_dir, t->id);
-	rc = tc_trial_resolve(spec, t->values, t->id, t->index, t->seed, tdir,
-			      &argv, &env, err);
+	rc = tc_plan_render(spec, t->values, t->id, t->index, t->seed, tdir,
+			    &argv, &env, err);
 	if (rc) {
 		json_decref(params);
 		return rc;

@@ -15,6 +15,7 @@
 #include "cli/progress.h"
 #include "exec/runner.h"
 #include "k8s/manifest.h"
+#include "plan/plan.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
 #include "util/fsutil.h"
@@ -426,7 +427,7 @@ int tc_prepare_resume(const char *verb, struct tc_journal *j,
 		     (rc = tc_error_set(&err, TC_ERR_SPEC,
 					"%s now names experiment '%s', not '%s'",
 					spec_path, spec->name, name))) ||
-		    (rc = tc_experiment_replan(j, spec, e.spec_path, &err))) {
+		    (rc = tc_plan_replan(j, spec, e.spec_path, &err))) {
 			tc_spec_free(spec);
 			tc_exp_info_free(&e);
 			return tc_fail(verb, &err);
@@ -543,7 +544,7 @@ int cmd_run(int argc, char **argv)
 		free(sd);
 	}
 	test_stop("run-create");
-	if ((rc = tc_experiment_create(j, spec, abs, seed, &prov, &err))) {
+	if ((rc = tc_plan_create(j, spec, abs, seed, &prov, &err))) {
 		/* another run created it since we looked: --resume means
 		 * resume it (or hear that the other one is running it) */
 		if (tc_journal_has_experiment(j, spec->name, &err) > 0)

@@ -28,7 +28,8 @@ enum stmt {
 	S_CANCEL_REQ, S_INTERRUPT, S_RETRY_PICKED, S_RETRY_FAILED,
 	S_REQUEUE_INT, S_COUNTS, S_EXPSTATE, S_BEST, S_EVENT, S_NOTE,
 	S_EV_MARK, S_EV_SINCE, S_METRIC, S_FINAL, S_PICKED_LIVE, S_SCAN,
-	S_FIND_IDX, S_FIND_PREFIX, S_FINALS, S_EVENTS, S_COUNT
+	S_FIND_IDX, S_FIND_PREFIX, S_FINALS, S_EVENTS, S_NEXT_IDX, S_INSERT,
+	S_SET_COMMAND, S_PLANNED_ADD, S_UNPLANNED, S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
@@ -143,6 +144,16 @@ static const char *const sql[S_COUNT] = {
 		     "f.exp = ?1 ORDER BY t.idx",
 	[S_EVENTS] = "SELECT trial, detail FROM events WHERE exp = ?1 AND "
 		     "trial IS NOT NULL AND state = ?3 ORDER BY seq",
+	[S_NEXT_IDX] = "SELECT coalesce(max(idx) + 1, 0) FROM trials WHERE exp = ?1",
+	[S_INSERT] = "INSERT OR IGNORE INTO trials(exp, id, idx, params, "
+		     "command, seed, state, env) VALUES(?1, ?2, ?3, ?4, ?5, ?6, "
+		     "'queued', ?7)",
+	[S_SET_COMMAND] = "UPDATE trials SET command = ?3, env = ?4 WHERE exp = "
+			  "?1 AND id = ?2",
+	[S_PLANNED_ADD] = "INSERT OR IGNORE INTO temp.tc_planned VALUES(?2)",
+	[S_UNPLANNED] = "UPDATE trials SET state = 'cancelled', reason = 'no "
+			"longer in the spec' WHERE exp = ?1 AND state = 'queued' "
+			"AND id NOT IN (SELECT id FROM temp.tc_planned)",
 };
 
 struct tc_trials {
@@ -164,7 +175,8 @@ static int ensure_picked(struct tc_trials *t, struct tc_error *err)
 		return 0;
 	if (tc_journal_exec(t->j,
 			    "CREATE TEMP TABLE IF NOT EXISTS tc_picked(id TEXT "
-			    "PRIMARY KEY)",
+			    "PRIMARY KEY); CREATE TEMP TABLE IF NOT EXISTS "
+			    "tc_planned(id TEXT PRIMARY KEY)",
 			    err))
 		return TC_ERR_DB;
 	t->picked_ready = 1;
@@ -179,7 +191,7 @@ static sqlite3_stmt *stmt(struct tc_trials *t, enum stmt k, const char *id,
 	sqlite3_stmt *st = t->st[k];
 
 	if (!st) {
-		if (strstr(sql[k], "tc_picked") && ensure_picked(t, err))
+		if (strstr(sql[k], "temp.") && ensure_picked(t, err))
 			return NULL;
 		if (!(st = tc_journal_prepare(t->j, sql[k], err)))
 			return NULL;
@@ -948,4 +960,72 @@ int tc_trials_events(struct tc_trials *t, const char *state,
 	if (stop)
 		return stop;
 	return rc == SQLITE_DONE ? 0 : dbfail(t, err);
+}
+
+int tc_trials_planned(struct tc_trials *t, const char *id,
+		      struct tc_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (!id) {
+		if (ensure_picked(t, err) ||
+		    tc_journal_exec(t->j, "DELETE FROM temp.tc_planned", err))
+			return TC_ERR_DB;
+		return 0;
+	}
+	st = stmt(t, S_PLANNED_ADD, id, err);
+	return st ? run(t, st, err) : TC_ERR_DB;
+}
+
+int tc_trials_next_index(struct tc_trials *t, long long *idx,
+			 struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_NEXT_IDX, NULL, err);
+	int rc;
+
+	*idx = 0;
+	if (!st)
+		return TC_ERR_DB;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*idx = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : dbfail(t, err);
+}
+
+int tc_trials_insert(struct tc_trials *t, const char *id, long long idx,
+		     const char *params, const char *command, unsigned seed,
+		     const char *env, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_INSERT, id, err);
+	int rc;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_int64(st, 3, idx);
+	sqlite3_bind_text(st, 4, params, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, command, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, seed);
+	sqlite3_bind_text(st, 7, env, -1, SQLITE_STATIC);
+	if ((rc = run(t, st, err)))
+		return rc;
+	return sqlite3_changes(t->j->db);
+}
+
+int tc_trials_set_command(struct tc_trials *t, const char *id,
+			  const char *command, const char *env,
+			  struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_SET_COMMAND, id, err);
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, env, -1, SQLITE_STATIC);
+	return run(t, st, err);
+}
+
+int tc_trials_cancel_unplanned(struct tc_trials *t, struct tc_error *err)
+{
+	return run_counted(t, S_UNPLANNED, NULL, err);
 }

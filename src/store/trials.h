@@ -301,4 +301,28 @@ int tc_trials_final_set(struct tc_trials *t, const char *trial, int attempt,
 			const char *name, double step, double value,
 			struct tc_error *err);
 
+/*
+ * Planning writes (plan/plan.h).  A new trial, queued: 1 when inserted, 0
+ * when the experiment has one of that id already, or TC_ERR_DB.
+ */
+int tc_trials_insert(struct tc_trials *t, const char *id, long long idx,
+		     const char *params, const char *command, unsigned seed,
+		     const char *env, struct tc_error *err);
+
+/* The index a trial added after the existing ones gets. */
+int tc_trials_next_index(struct tc_trials *t, long long *idx,
+			 struct tc_error *err);
+
+/* Replace a trial's command and env (a re-plan from a changed spec). */
+int tc_trials_set_command(struct tc_trials *t, const char *id,
+			  const char *command, const char *env,
+			  struct tc_error *err);
+
+/* A re-plan names every trial of the new plan (id NULL: forget the names
+ * of an earlier one), then cancels the queued trials it did not name:
+ * reason "no longer in the spec".  Kept apart from tc_trials_pick. */
+int tc_trials_planned(struct tc_trials *t, const char *id,
+		      struct tc_error *err);
+int tc_trials_cancel_unplanned(struct tc_trials *t, struct tc_error *err);
+
 #endif
