@@ -19,6 +19,7 @@ const struct tc_verb tc_verbs[] = {
 	{"status", cmd_status, "experiments, or one experiment's trials"},
 	{"logs", cmd_logs, "a trial's output (-f follows)"},
 	{"results", cmd_results, "one row per trial: parameters and metrics"},
+	{"metrics", cmd_metrics, "every metric value, one row per step (curves)"},
 	{"best", cmd_best, "the best trial by the spec's metric"},
 	{"report", cmd_report, "compute accounting per trial and in total"},
 	{"cancel", cmd_cancel, "cancel an experiment or some of its trials"},

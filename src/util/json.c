@@ -8,17 +8,24 @@
 
 /* A scalar, encoded by jansson; a real with the fewest significant digits
  * that give back the same double. */
-int tc_double_digits(double d, int min)
+int tc_double_text(char *buf, size_t len, double d, int min)
 {
-	char buf[40];
 	int prec = min;
 
 	for (; prec < 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		snprintf(buf, len, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
-			break;
+			return prec;
 	}
-	return prec;
+	snprintf(buf, len, "%.17g", d);
+	return 17;
+}
+
+int tc_double_digits(double d, int min)
+{
+	char buf[40];
+
+	return tc_double_text(buf, sizeof(buf), d, min);
 }
 
 static int write_scalar(FILE *f, const json_t *v)

@@ -23,4 +23,8 @@ int tc_json_write(FILE *f, const json_t *v, int indent);
  * written that way, so callers keep the min they had.) */
 int tc_double_digits(double d, int min);
 
+/* The same, and that text itself in buf (len >= 32): "%.*g" with the
+ * digits returned. */
+int tc_double_text(char *buf, size_t len, double d, int min);
+
 #endif
