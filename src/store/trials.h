@@ -61,10 +61,9 @@ struct tc_trials;
 struct tc_trials *tc_trials_open(struct tc_journal *j, const char *exp,
 				 struct tc_error *err);
 void tc_trials_close(struct tc_trials *t);
-struct tc_journal *tc_trials_journal(const struct tc_trials *t);
 
-/* A trial's row.  Strings malloc'd (tc_trial_row_free), each NULL when
- * the function that filled it does not say it reads it. */
+/* A trial's row.  Strings malloc'd (tc_trial_row_free) in the rows the
+ * functions below fill; NULL for NULL columns. */
 struct tc_trial_row {
 	char id[16];
 	int attempt;       /* the last attempt spent (0: never started) */
@@ -77,7 +76,7 @@ struct tc_trial_row {
 	char *gpus;        /* "0,1" or NULL */
 	pid_t sup_pid, pgid; /* local: the supervisor and process group */
 	long long sup_start;
-	/* the last attempt's outcome and the totals (tc_trials_scan) */
+	/* the last attempt's outcome and the totals */
 	int has_exit, exit_code;
 	double started_at, ended_at, wall, utime, stime, total_wall, total_cpu;
 	long long maxrss_kb;
@@ -100,8 +99,8 @@ int tc_trials_next_at(struct tc_trials *t, double *at);
 int tc_trials_get(struct tc_trials *t, const char *id,
 		  struct tc_trial_row *out, struct tc_error *err);
 
-/* Every trial of the experiment by index, each row in full (command,
- * params, reason, gpus; no env) handed to fn, valid during the call.  fn
+/* Every trial of the experiment by index, each row in full handed to fn,
+ * valid during the call.  fn
  * returns 0 to go on, anything else to stop with that. */
 typedef int (*tc_trials_row_fn)(void *ctx, const struct tc_trial_row *r);
 int tc_trials_scan(struct tc_trials *t, tc_trials_row_fn fn, void *ctx,
