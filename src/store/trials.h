@@ -85,8 +85,8 @@ struct tc_trial_row {
 void tc_trial_row_free(struct tc_trial_row *r);
 
 /* The first queued trial (by index) whose next_at has come, among those a
- * run may start (tc_trials_pick): 1 and *out (command, env, params), 0
- * none, or TC_ERR_DB. */
+ * run may start (tc_trials_pick): 1 and its row in *out, 0 none, or
+ * TC_ERR_DB. */
 int tc_trials_next_queued(struct tc_trials *t, double now,
 			  struct tc_trial_row *out, struct tc_error *err);
 
@@ -94,14 +94,14 @@ int tc_trials_next_queued(struct tc_trials *t, double now,
  * 0 when none is queued. */
 int tc_trials_next_at(struct tc_trials *t, double *at);
 
-/* One trial by id (state, attempt, command, env, params): 1, 0 when there is no such
- * trial, or TC_ERR_DB. */
+/* One trial by id: 1 and its row in *out, 0 when there is no such trial,
+ * or TC_ERR_DB. */
 int tc_trials_get(struct tc_trials *t, const char *id,
 		  struct tc_trial_row *out, struct tc_error *err);
 
-/* Every trial of the experiment by index, each row in full handed to fn,
- * valid during the call.  fn
- * returns 0 to go on, anything else to stop with that. */
+/* Every trial of the experiment by index, each row handed to fn (valid
+ * during the call).  fn returns 0 to go on, anything else to stop with
+ * that. */
 typedef int (*tc_trials_row_fn)(void *ctx, const struct tc_trial_row *r);
 int tc_trials_scan(struct tc_trials *t, tc_trials_row_fn fn, void *ctx,
 		   struct tc_error *err);
@@ -132,8 +132,8 @@ int tc_trials_events(struct tc_trials *t, const char *state,
 		     tc_trials_event_fn fn, void *ctx, struct tc_error *err);
 
 /* The trials in starting or running (the ones recovery asks the backend
- * about), by index: *out a malloc'd array of *n rows (params, reason,
- * gpus; free each, then the array). */
+ * about), by index: *out a malloc'd array of *n rows (free each, then the
+ * array). */
 int tc_trials_live(struct tc_trials *t, struct tc_trial_row **out, size_t *n,
 		   struct tc_error *err);
 
@@ -152,8 +152,8 @@ int tc_trials_picked_unended(struct tc_trials *t, struct tc_trial_row *out,
  * where and how it ran (gpus, sup_pid, sup_start, pgid, exit_code,
  * term_signal, reason, ended_at, cancel_req), sets started_at, and deletes
  * the metrics of this attempt and later ones and the final values (they
- * are collected afresh).  gpus: the devices it was given ("0,1"), or NULL.  Event
- * "starting" with detail (or none).  0 or TC_ERR_DB. */
+ * are collected afresh).  gpus: the devices it was given ("0,1"), or
+ * NULL.  Event "starting" with detail (or none).  0 or TC_ERR_DB. */
 int tc_trials_mark_starting(struct tc_trials *t, const char *id, int attempt,
 			    const char *gpus, const char *detail,
 			    struct tc_error *err);
@@ -263,7 +263,8 @@ int tc_trials_counts(struct tc_trials *t, long long *counts, long long *total,
 int tc_trials_exp_cancelled(struct tc_trials *t);
 
 /* The best succeeded trial on the spec's metric so far, ranked by the
- * metrics module's rule (tc_metric_best_offer): 1 and *best, or 0. */
+ * metrics module's rule (tc_metric_best_offer): 1 and *best, 0 when none
+ * (or no metric), or TC_ERR_DB. */
 struct tc_metric_best;
 int tc_trials_best(struct tc_trials *t, const char *metric, int goal,
 		   struct tc_metric_best *best, struct tc_error *err);
