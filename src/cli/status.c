@@ -351,6 +351,8 @@ int cmd_status(int argc, char **argv)
 
 static const struct tc_opt report_opts[] = {
 	{"format", 'o', 1, "FMT", "table (default), csv, json or markdown"},
+	{"html", 0, 1, "FILE",
+	 "write a self-contained HTML report (tables, curves, plots) to FILE"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -365,7 +367,7 @@ int cmd_report(int argc, char **argv)
 	long long peak = 0;
 	int rc, gpu;
 
-	rc = tc_parse_args(argc, argv, report_opts, "report NAME [--format FMT]",
+	rc = tc_parse_args(argc, argv, report_opts, "report NAME [--format FMT] [--html FILE]",
 			   "Compute accounting per trial and in total: wall time, "
 			   "CPU time (user + system),\npeak memory (RSS), and "
 			   "GPU-hours (requested GPUs x wall time).  Every attempt\n"
@@ -387,6 +389,21 @@ int cmd_report(int argc, char **argv)
 			tview_free(&v);
 		tc_journal_close(j);
 		return tc_fail("report", &err);
+	}
+	if (tc_arg(&a, report_opts, "html")) {
+		const char *path = tc_arg(&a, report_opts, "html");
+		const char *metric = v.spec->metric.name;
+		int goal = metric ? tview_goal_for(&v, metric, 0) : 0;
+
+		if (metric)
+			tview_rank(&v, metric, goal);
+		rc = tc_report_html(j, &v, metric, goal, path, &err);
+		tview_free(&v);
+		tc_journal_close(j);
+		if (rc)
+			return tc_fail("report", &err);
+		printf("%s\n", path);
+		return TC_EXIT_OK;
 	}
 	gpu = v.spec->resources.gpu;
 	for (size_t i = 0; i < v.n; i++) {
