@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "exec/backend.h"
 #include "metrics/metrics.h"
+#include "plan/plan.h"
 #include "search/search.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
@@ -173,8 +174,8 @@ static int render_one(const char *dir, const struct tc_spec *spec,
 		snprintf(tdir, sizeof(tdir), "%s", be->trial_dir);
 	else
 		snprintf(tdir, sizeof(tdir), "%s/trials/%s", state_dir, t->id);
-	rc = tc_trial_resolve(spec, t->values, t->id, t->index, t->seed, tdir,
-			      &argv, &env, err);
+	rc = tc_plan_render(spec, t->values, t->id, t->index, t->seed, tdir,
+			    &argv, &env, err);
 	if (rc) {
 		json_decref(params);
 		return rc;

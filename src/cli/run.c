@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "exec/backend.h"
+#include "plan/plan.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
 #include "util/fsutil.h"
@@ -425,9 +426,8 @@ int tc_prepare_resume(const char *verb, struct tc_journal *j,
 		     (rc = tc_error_set(&err, TC_ERR_SPEC,
 					"%s now names experiment '%s', not '%s'",
 					spec_path, spec->name, name))) ||
-		    (rc = tc_experiment_replan(j, spec, e.spec_path,
-					       tc_backend_of(&e)->trial_dir,
-					       &err))) {
+		    (rc = tc_plan_replan(j, spec, e.spec_path,
+					 tc_backend_of(&e)->trial_dir, &err))) {
 			tc_spec_free(spec);
 			tc_exp_info_free(&e);
 			return tc_fail(verb, &err);
@@ -539,8 +539,8 @@ int cmd_run(int argc, char **argv)
 		free(sd);
 	}
 	test_stop("run-create");
-	if ((rc = tc_experiment_create(j, spec, be->name, be->trial_dir, abs,
-				       seed, &prov, &err))) {
+	if ((rc = tc_plan_create(j, spec, be->name, be->trial_dir, abs, seed,
+				 &prov, &err))) {
 		/* another run created it since we looked: --resume means
 		 * resume it (or hear that the other one is running it) */
 		if (tc_journal_has_experiment(j, spec->name, &err) > 0)

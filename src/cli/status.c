@@ -134,15 +134,15 @@ static const struct tc_opt status_opts[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
-/* The trials of an experiment whose command or env was changed by a
- * re-plan after they were planned (a "command changed" or "env changed"
- * event, store/experiment.c): an object with their ids as keys. */
 static int add_changed(void *ctx, const char *trial, const char *detail)
 {
 	json_object_set_new(ctx, trial, json_true());
 	return 0;
 }
 
+/* The trials of an experiment whose command or env was changed by a
+ * re-plan after they were planned (a "command changed" or "env changed"
+ * event, plan/plan.c): an object with their ids as keys. */
 static json_t *changed_trials(struct tc_journal *j, const char *name)
 {
 	struct tc_error err;
