@@ -13,6 +13,7 @@ PKGS=(
   python3 procps time
   curl openssl jq iproute2 util-linux bc
   man-db groff-base zsh tmux
+  chromium fonts-dejavu-core   # the HTML report's test opens it headless
 )
 
 missing=()

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "exec/backend.h"
 #include "store/trials.h"
 
 static const struct tc_opt completion_opts[] = {
@@ -33,15 +34,16 @@ static const struct tc_opt completion_opts[] = {
 };
 
 /* Values an option takes, offered when its help names them (so `--format`
- * offers what that verb's help advertises, no more). */
+ * offers what that verb's help advertises, no more); --backend offers
+ * every name in the table of backends. */
 static const struct {
 	const char *option;
 	const char *values[5];
 } option_values[] = {
 	{"format", {"table", "csv", "json", "markdown", NULL}},
 	{"goal", {"maximize", "minimize", NULL}},
-	{"backend", {"local", "kubernetes", NULL}},
 };
+#define NVALUES (sizeof(option_values) / sizeof(option_values[0]))
 
 enum shell { SH_BASH, SH_ZSH };
 
@@ -174,21 +176,29 @@ static void positionals(const char *usage, const struct tc_opt *const *o,
 static void value_rule(enum shell sh, const struct tc_opt *o, char *out,
 		       size_t len)
 {
+	const char *backends[TC_BACKEND_COUNT + 1] = {NULL};
 	size_t n = 0;
 
 	out[0] = '\0';
 	if (!o->has_arg)
 		return;
+	for (int i = 0; i < TC_BACKEND_COUNT; i++)
+		backends[i] = tc_backend_get((enum tc_backend_id)i)->name;
 	if (!strcmp(o->arg_name, "DIR") || !strcmp(o->arg_name, "FILE")) {
 		snprintf(out, len, " kind=%s",
 			 !strcmp(o->arg_name, "DIR") ? "dir" : "file");
 		return;
 	}
-	for (size_t i = 0; i < sizeof(option_values) / sizeof(option_values[0]); i++) {
-		if (strcmp(option_values[i].option, o->name))
+	for (size_t i = 0; i <= NVALUES; i++) {
+		const char *const *vals =
+			i < NVALUES ? option_values[i].values : backends;
+
+		if (strcmp(i < NVALUES ? option_values[i].option : "backend",
+			   o->name))
 			continue;
-		for (const char *const *v = option_values[i].values; *v; v++)
-			if (mentions(o->help, *v) && n < len)
+		for (const char *const *v = vals; *v; v++)
+			if ((vals == backends || mentions(o->help, *v)) &&
+			    n < len)
 				n += snprintf(out + n, len - n, "%s%s",
 					      n ? " " : sh == SH_BASH ? " vals='" : " vals=(",
 					      *v);

@@ -3,13 +3,15 @@
  * experiment will do, whether or not a runner is working on it.
  *
  * cancel: queued trials become cancelled at once; running ones get
- * cancel_req = 1 in the journal and then a signal to their supervisor, so
- * whoever records their end (the runner, or the next resume) records
- * "cancelled".  Cancelling the whole experiment also marks the experiment,
- * which makes a live runner stop starting trials.  With nothing queued or
- * running among what was named, nothing changes (a finished experiment
- * stays finished).  A trial handed ahead to its supervisor, waiting for a
- * slot, is dropped there and counts as queued: it never started.
+ * cancel_req = 1 in the journal and then their backend's cancel (a signal
+ * to their supervisor), so whoever records their end (the runner, or the
+ * next resume) records "cancelled"; with no runner alive, a backend that
+ * can stops and records them at once (Kubernetes deletes their Jobs).
+ * Cancelling the whole experiment also marks the experiment, which makes
+ * a live runner stop starting trials.  With nothing queued or running
+ * among what was named, nothing changes (a finished experiment stays
+ * finished).  A trial handed ahead to its supervisor, waiting for a slot,
+ * is dropped there and counts as queued: it never started.
  *
  * retry: failed, timed-out or cancelled trials go back to queued with a
  * fresh retry budget; if no runner is alive, this command runs them.  If
@@ -23,8 +25,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "exec/supervisor.h"
-#include "exec/runner.h"
+#include "exec/backend.h"
 #include "store/experiment.h"
 #include "store/trials.h"
 
@@ -57,20 +58,6 @@ static int open_exp(const char *verb, const struct tc_args *a,
 		return tc_fail(verb, &err);
 	}
 	return 0;
-}
-
-static int is_kubernetes(struct tc_journal *j, const char *name)
-{
-	struct tc_exp_info e;
-	struct tc_error err;
-	int k;
-
-	tc_error_clear(&err);
-	if (tc_experiment_load(j, name, &e, &err))
-		return 0;
-	k = e.backend && !strcmp(e.backend, "kubernetes");
-	tc_exp_info_free(&e);
-	return k;
 }
 
 /* Open the experiment's trials and pick the ones named on the command
@@ -130,9 +117,9 @@ int cmd_cancel(int argc, char **argv)
 	struct tc_args a;
 	struct tc_journal *j = NULL;
 	struct tc_trials *tr = NULL;
-	struct tc_trial_row *rows = NULL;
-	size_t nrows = 0;
 	struct tc_error err;
+	struct tc_exp_info e;
+	const struct tc_backend *be;
 	int rc, n = 0, all, queued = 0, running = 0, runner_alive;
 
 	rc = tc_parse_args(argc, argv, cancel_opts, "cancel NAME [TRIAL...]",
@@ -146,6 +133,11 @@ int cmd_cancel(int argc, char **argv)
 		return tc_usage_error("cancel", "expected an experiment name");
 	if ((rc = open_exp("cancel", &a, cancel_opts, &j)))
 		return rc;
+	memset(&e, 0, sizeof(e));
+	tc_error_clear(&err);
+	if ((rc = tc_experiment_load(j, a.pos[0], &e, &err)))
+		goto fail;
+	be = tc_backend_of(&e);
 	if ((rc = select_trials("cancel", j, &a, &tr, &n)))
 		goto out;
 	all = n == 0;
@@ -164,23 +156,20 @@ int cmd_cancel(int argc, char **argv)
 		}
 		goto fail;
 	}
-	runner_alive = tc_runner_alive(j, a.pos[0]);
-	/* now act: signal the supervisors of running trials; those still
-	 * waiting in their shim for a slot are dropped and never start */
-	if (tc_trials_cancelling(tr, &rows, &nrows, &err))
-		goto fail;
-	for (size_t i = 0; i < nrows; i++) {
-		char path[PATH_MAX];
-		struct tc_slot sl = {path, rows[i].idx};
+	runner_alive = tc_backend_running(j, a.pos[0]);
+	/* now act: stop the running trials; one that never started (it
+	 * waited for a slot) counts as queued */
+	if (be->cancel) {
+		int dropped = be->cancel(tr, a.pos[0],
+					 tc_arg(&a, cancel_opts, "now") != NULL,
+					 &err);
 
-		if (tc_supervisor_status_path(j->dir, a.pos[0], path, sizeof(path)) == 0 &&
-		    tc_supervisor_cancel(&sl, rows[i].attempt, rows[i].sup_pid,
-				    rows[i].sup_start,
-				    tc_arg(&a, cancel_opts, "now") != NULL) == 1 &&
-		    running > 0) {
-			running--;
-			queued++;
-		}
+		if (dropped < 0)
+			goto fail;
+		if (dropped > running)
+			dropped = running;
+		running -= dropped;
+		queued += dropped;
 	}
 	if (queued)
 		printf("cancelled %d queued trial%s%s", queued, queued == 1 ? "" : "s",
@@ -192,24 +181,22 @@ int cmd_cancel(int argc, char **argv)
 		printf("(%d of the trials named had ended already and were left "
 		       "alone)\n",
 		       n - queued - running);
-	if (running && !runner_alive && is_kubernetes(j, a.pos[0])) {
-		/* nobody watches the cluster: delete the Jobs now and record
-		 * the trials cancelled */
+	if (running && !runner_alive && be->cancel_unwatched) {
+		/* nobody watches: the backend stops and records them now */
 		struct tc_run_opts o;
-		struct tc_run_summary sum;
+		const char *done;
 
 		memset(&o, 0, sizeof(o));
 		o.gpus = -1;
 		o.progress = -1;
 		o.out = stdout;
-		o.drain = 1;
 		o.kubeconfig = tc_arg(&a, cancel_opts, "kubeconfig");
 		o.context = tc_arg(&a, cancel_opts, "context");
 		o.ns = tc_arg(&a, cancel_opts, "namespace");
 		fflush(stdout);
-		if ((rc = tc_runner_run(j, a.pos[0], &o, &sum, &err)))
+		if ((rc = be->cancel_unwatched(j, a.pos[0], &o, &done, &err)))
 			goto fail;
-		printf("deleted the Jobs of the cancelled trials\n");
+		printf("%s\n", done);
 		rc = 0;
 		goto out;
 	}
@@ -222,9 +209,7 @@ int cmd_cancel(int argc, char **argv)
 fail:
 	rc = tc_fail("cancel", &err);
 out:
-	for (size_t i = 0; i < nrows; i++)
-		tc_trial_row_free(&rows[i]);
-	free(rows);
+	tc_exp_info_free(&e);
 	tc_trials_close(tr);
 	tc_journal_close(j);
 	return rc;
@@ -327,7 +312,7 @@ int cmd_retry(int argc, char **argv)
 		printf("(%d of the trials named had succeeded and were left "
 		       "alone)\n",
 		       n - changed);
-	if (tc_runner_alive(j, a.pos[0])) {
+	if (tc_backend_running(j, a.pos[0])) {
 		printf("the running trainctl picks them up\n");
 		rc = 0;
 		goto out;

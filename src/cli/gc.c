@@ -11,8 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "exec/kube.h"
-#include "exec/runner.h"
+#include "exec/backend.h"
 #include "store/experiment.h"
 
 static const struct tc_opt gc_opts[] = {
@@ -28,10 +27,9 @@ int cmd_gc(int argc, char **argv)
 	struct tc_journal *j = NULL;
 	struct tc_error err;
 	struct tc_exp_info e;
-	struct tc_spec *spec = NULL;
+	const struct tc_backend *be;
 	struct tc_run_opts o;
 	long deleted = 0;
-	char *rec = NULL;
 	int rc, lockfd = -1;
 
 	rc = tc_parse_args(argc, argv, gc_opts, "gc NAME",
@@ -51,15 +49,16 @@ int cmd_gc(int argc, char **argv)
 	/* whatever a killed run left in the write-ahead log goes into
 	 * journal.db, which alone is then the whole journal */
 	tc_journal_checkpoint(j);
-	if (!e.backend || strcmp(e.backend, "kubernetes") != 0) {
+	be = tc_backend_of(&e);
+	if (!be->gc) {
 		rc = tc_error_set(&err, TC_ERR_USAGE,
 				  "experiment '%s' ran on the %s backend: it "
 				  "created nothing on a cluster",
-				  a.pos[0], e.backend ? e.backend : "local");
+				  a.pos[0], be->name);
 		goto fail;
 	}
 	/* a runner would create Jobs again behind our back */
-	lockfd = tc_runner_lock(j, a.pos[0]);
+	lockfd = tc_backend_lock(j, a.pos[0]);
 	if (lockfd < 0) {
 		rc = tc_error_set(&err, TC_ERR_STATE,
 				  errno == EWOULDBLOCK
@@ -69,17 +68,11 @@ int cmd_gc(int argc, char **argv)
 				  a.pos[0], tc_state_hint(j->dir), a.pos[0]);
 		goto fail;
 	}
-	if ((rc = tc_spec_parse_recorded(e.spec_path, e.spec_text,
-					 strlen(e.spec_text), &spec, &err)))
-		goto fail;
 	memset(&o, 0, sizeof(o));
 	o.kubeconfig = tc_arg(&a, gc_opts, "kubeconfig");
 	o.context = tc_arg(&a, gc_opts, "context");
 	o.ns = tc_arg(&a, gc_opts, "namespace");
-	rec = o.ns ? NULL : tc_kube_recorded_ns(j, a.pos[0]);
-	if (rec)
-		o.ns = rec;
-	if ((rc = tc_kube_gc(spec, &o, a.pos[0], &deleted, &err)))
+	if ((rc = be->gc(j, &e, &o, &deleted, &err)))
 		goto fail;
 	printf("deleted %ld object%s of experiment '%s'\n", deleted,
 	       deleted == 1 ? "" : "s", a.pos[0]);
@@ -90,8 +83,6 @@ fail:
 out:
 	if (lockfd >= 0)
 		close(lockfd);
-	free(rec);
-	tc_spec_free(spec);
 	if (e.name)
 		tc_exp_info_free(&e);
 	tc_journal_close(j);

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "exec/backend.h"
 #include "store/trials.h"
-#include "exec/kube.h"
 #include "store/experiment.h"
 
 static const struct tc_opt logs_opts[] = {
@@ -57,30 +57,23 @@ static int copy_new(int fd, off_t *off)
 	return ferror(stdout) ? -1 : 0;
 }
 
-static int kube_logs(struct tc_journal *j, const struct tc_args *a,
-		     const struct tc_exp_info *e, const char *id, int attempt,
-		     struct tc_error *err)
+/* A running trial whose output is not in its files yet: its backend's
+ * (a pod's log). */
+static int backend_logs(struct tc_journal *j, const struct tc_args *a,
+			const struct tc_backend *be,
+			const struct tc_exp_info *e, const char *id,
+			int attempt, struct tc_error *err)
 {
-	struct tc_spec *spec = NULL;
-	char *rec;
 	struct tc_run_opts o;
-	int rc;
 
-	if ((rc = tc_spec_parse_recorded(e->spec_path, e->spec_text,
-					 strlen(e->spec_text), &spec, err)))
-		return tc_fail("logs", err);
 	memset(&o, 0, sizeof(o));
 	o.kubeconfig = tc_arg(a, logs_opts, "kubeconfig");
 	o.context = tc_arg(a, logs_opts, "context");
 	o.ns = tc_arg(a, logs_opts, "namespace");
-	rec = o.ns ? NULL : tc_kube_recorded_ns(j, e->name);
-	if (rec)
-		o.ns = rec;
-	rc = tc_kube_logs(spec, &o, e->name, id, attempt,
-			  tc_arg(a, logs_opts, "follow") != NULL, err);
-	free(rec);
-	tc_spec_free(spec);
-	return rc ? tc_fail("logs", err) : 0;
+	if (be->logs(j, e, id, attempt, tc_arg(a, logs_opts, "follow") != NULL,
+		     &o, stdout, err))
+		return tc_fail("logs", err);
+	return 0;
 }
 
 int cmd_logs(int argc, char **argv)
@@ -142,8 +135,11 @@ int cmd_logs(int argc, char **argv)
 
 		/* a trial on a cluster: its output is its pod's log */
 		if (tc_experiment_load(j, a.pos[0], &e, &err) == 0) {
-			if (e.backend && !strcmp(e.backend, "kubernetes")) {
-				rc = kube_logs(j, &a, &e, id, attempt, &err);
+			const struct tc_backend *be = tc_backend_of(&e);
+
+			if (be->logs) {
+				rc = backend_logs(j, &a, be, &e, id, attempt,
+						  &err);
 				tc_exp_info_free(&e);
 				free(dir);
 				tc_journal_close(j);

@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "k8s/manifest.h"
+#include "exec/backend.h"
 #include "metrics/metrics.h"
+#include "plan/plan.h"
 #include "search/search.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
@@ -103,10 +104,12 @@ int cmd_validate(int argc, char **argv)
 	tc_error_clear(&err);
 	if ((rc = load_checked(a.pos[0], &spec, &err)))
 		return tc_fail_spec("validate", &err);
-	if (!strcmp(spec->backend, "local")) {
+	{
+		const struct tc_backend *be =
+			tc_backend_find(spec->backend, &err);
 		char *cwd = tc_dirname_abs(a.pos[0]);
 
-		rc = tc_spec_check_program(spec, cwd, &err);
+		rc = be ? be->validate(spec, cwd, &err) : err.code;
 		free(cwd);
 		if (rc) {
 			tc_spec_free(spec);
@@ -154,70 +157,12 @@ static const struct tc_opt plan_opts[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
-/* Where render_one() puts Kubernetes objects (ns NULL: local backend). */
-struct k8s_render {
-	const char *ns;
-};
-
-/* obj as pretty JSON with a newline, written atomically to dir/id/file;
- * takes obj. */
-static int write_object(const char *dir, const char *id, const char *file,
-			json_t *obj, struct tc_error *err)
-{
-	char path[PATH_MAX], *text;
-	size_t n;
-	int rc = 0;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", dir, id, file);
-	text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(obj);
-	if (!text)
-		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-	n = strlen(text);
-	text[n] = '\n'; /* over the NUL: the length is passed */
-	if (tc_write_file_atomic(path, text, n + 1, 0, 0644) != 0)
-		rc = tc_error_set(err, TC_ERR_IO, "cannot write %s: %s", path,
-				  strerror(errno));
-	free(text);
-	return rc;
-}
-
-/* The trial's ConfigMap, Job (attempt 1) and, for nodes > 1, Service. */
-static int render_k8s(const char *dir, const struct tc_spec *spec,
-		      const struct tc_trial *t, const char *ns, json_t *params,
-		      json_t *argv, json_t *env, struct tc_error *err)
-{
-	struct tc_k8s_trial kt;
-	char *ptext = tc_params_dumps(params);
-	json_t *obj;
-	int rc;
-
-	if (!ptext)
-		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-	kt.experiment = spec->name;
-	kt.id = t->id;
-	kt.attempt = 1;
-	kt.params_json = ptext;
-	kt.argv = argv;
-	kt.env = env;
-	rc = (obj = tc_k8s_configmap(spec, ns, &kt, err))
-		     ? write_object(dir, t->id, "configmap.json", obj, err)
-		     : err->code;
-	if (!rc)
-		rc = (obj = tc_k8s_job(spec, ns, &kt, err))
-			     ? write_object(dir, t->id, "job.json", obj, err)
-			     : err->code;
-	if (!rc && spec->nodes > 1)
-		rc = (obj = tc_k8s_service(spec, ns, &kt, err))
-			     ? write_object(dir, t->id, "service.json", obj, err)
-			     : err->code ? err->code : TC_ERR_INTERNAL;
-	free(ptext);
-	return rc;
-}
-
+/* What trial t would get on backend be, under dir/ID/: its objects (ns:
+ * --namespace or NULL), or its params.json and command.json. */
 static int render_one(const char *dir, const struct tc_spec *spec,
 		      const struct tc_trial *t, const char *state_dir,
-		      const struct k8s_render *k8s, struct tc_error *err)
+		      const struct tc_backend *be, const char *ns,
+		      struct tc_error *err)
 {
 	char path[PATH_MAX], tdir[PATH_MAX];
 	json_t *params = tc_trial_params_json(spec, t->values), *argv = NULL,
@@ -225,12 +170,12 @@ static int render_one(const char *dir, const struct tc_spec *spec,
 	char *text;
 	int rc;
 
-	if (k8s)
-		snprintf(tdir, sizeof(tdir), "%s", TC_K8S_TRIAL_DIR);
+	if (be->trial_dir)
+		snprintf(tdir, sizeof(tdir), "%s", be->trial_dir);
 	else
 		snprintf(tdir, sizeof(tdir), "%s/trials/%s", state_dir, t->id);
-	rc = tc_trial_resolve(spec, t->values, t->id, t->index, t->seed, tdir,
-			      &argv, &env, err);
+	rc = tc_plan_render(spec, t->values, t->id, t->index, t->seed, tdir,
+			    &argv, &env, err);
 	if (rc) {
 		json_decref(params);
 		return rc;
@@ -243,11 +188,8 @@ static int render_one(const char *dir, const struct tc_spec *spec,
 		return tc_error_set(err, TC_ERR_IO, "cannot create %s: %s", path,
 				    strerror(errno));
 	}
-	if (k8s) {
-		/* only the objects: the directory is for `kubectl create -f
-		 * DIR -R`, which would choke on params.json (the ConfigMap
-		 * holds it; the Job, the command and env) */
-		rc = render_k8s(dir, spec, t, k8s->ns, params, argv, env, err);
+	if (be->render) {
+		rc = be->render(dir, spec, t, ns, params, argv, env, err);
 		json_decref(params);
 		json_decref(argv);
 		json_decref(env);
@@ -438,8 +380,8 @@ int cmd_plan(int argc, char **argv)
 	const struct tc_trial *t;
 	struct tc_error err;
 	enum tc_format fmt;
-	const char *render, *backend;
-	struct k8s_render k8s = {NULL};
+	const char *render, *backend, *ns;
+	const struct tc_backend *be = NULL;
 	char *state_dir = NULL;
 	int *width = NULL, rc, picked;
 	uint64_t n = 0, seed;
@@ -461,31 +403,24 @@ int cmd_plan(int argc, char **argv)
 		return TC_EXIT_USAGE;
 	render = tc_arg(&a, plan_opts, "render");
 	backend = tc_arg(&a, plan_opts, "backend");
-	if (backend && strcmp(backend, "local") != 0 &&
-	    strcmp(backend, "kubernetes") != 0)
-		return tc_usage_error("plan", "--backend must be local or "
-				      "kubernetes, not '%s'", backend);
+	ns = tc_arg(&a, plan_opts, "namespace");
 	tc_error_clear(&err);
+	if (backend && !(be = tc_backend_find(backend, &err)))
+		return tc_usage_error("plan", "--%s, not '%s'", err.msg,
+				      backend);
 	if ((rc = load_checked(a.pos[0], &spec, &err)))
 		return tc_fail_spec("plan", &err);
-	if (!backend)
-		backend = spec->backend;
-	if (strcmp(backend, "kubernetes") == 0) {
-		const char *given = tc_arg(&a, plan_opts, "namespace");
-		const char *kns = spec->k8s->ns.text;
-
-		if ((rc = tc_k8s_check(spec, &err))) {
-			tc_spec_free(spec);
-			return tc_fail_spec("plan", &err);
-		}
-		if (given && !tc_k8s_is_dns_label(given)) {
-			tc_spec_free(spec);
-			return tc_usage_error("plan", "--namespace '%s' is not a "
-					      "valid namespace name (a-z, 0-9 "
-					      "and '-', at most 63)", given);
-		}
-		k8s.ns = given ? given : kns ? kns : "default";
-	} else if (tc_arg(&a, plan_opts, "namespace")) {
+	if (!be && !(be = tc_backend_find(spec->backend, &err))) {
+		tc_spec_free(spec);
+		return tc_fail_spec("plan", &err);
+	}
+	if (be->plan_check && (rc = be->plan_check(spec, ns, &err))) {
+		tc_spec_free(spec);
+		return err.code == TC_ERR_USAGE
+			       ? tc_usage_error("plan", "%s", err.msg)
+			       : tc_fail_spec("plan", &err);
+	}
+	if (!be->plan_check && ns) {
 		tc_spec_free(spec);
 		return tc_usage_error("plan", "--namespace goes with --backend "
 				      "kubernetes");
@@ -593,8 +528,8 @@ int cmd_plan(int argc, char **argv)
 			fputs(n ? ",\n  " : "\n  ", stdout);
 			jrow_write(jr, spec, t, stdout);
 		}
-		if (render && (rc = render_one(render, spec, t, state_dir,
-					       k8s.ns ? &k8s : NULL, &err)))
+		if (render && (rc = render_one(render, spec, t, state_dir, be,
+					       ns, &err)))
 			goto fail;
 		n++;
 		if (ferror(stdout))

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
-#include "exec/supervisor.h"
+#include "exec/backend.h"
 #include "metrics/metrics.h"
 #include "store/trials.h"
 #include "util/fsutil.h"
@@ -75,27 +75,13 @@ static void collect_names(struct tview *v)
 	}
 }
 
-/* A local trial in state starting whose supervisor holds it but has not
- * started it waits for a slot (it was handed over ahead, see
- * exec/supervisor.h): say so. */
-static char *waiting_reason(const char *status_path, const struct trow *r)
-{
-	struct tc_slot sl = {status_path, r->idx};
-	struct tc_exit_info ei;
-	pid_t sp, pg;
-
-	if (tc_supervisor_probe(&sl, r->attempt, &ei) == TC_PROBE_ALIVE &&
-		 tc_supervisor_read_run(&sl, r->attempt, &sp, &pg) != 0)
-		return strdup("waiting for a free slot");
-	return NULL;
-}
-
 /* What tview_load's readers share. */
 struct load_ctx {
 	struct tview *v;
 	size_t cap, at;
-	int local;
-	const char *status_path;
+	const struct tc_backend *be; /* asked why a starting trial waits */
+	struct tc_journal *j;
+	const char *name;
 };
 
 static int load_row(void *vctx, const struct tc_trial_row *t)
@@ -138,8 +124,8 @@ static int load_row(void *vctx, const struct tc_trial_row *t)
 	r->notes = json_array();
 	if (!r->params)
 		r->params = json_object();
-	if (r->state == TC_ST_STARTING && !r->reason && c->local)
-		r->reason = waiting_reason(c->status_path, r);
+	if (r->state == TC_ST_STARTING && !r->reason && c->be->waiting)
+		r->reason = c->be->waiting(c->j, c->name, r->idx, r->attempt);
 	return 0;
 }
 
@@ -176,17 +162,14 @@ static int load_note(void *vctx, const char *tid, const char *text)
 int tview_load(struct tc_journal *j, const char *name, struct tview *v,
 	       struct tc_error *err)
 {
-	char status_path[PATH_MAX];
-	struct load_ctx c = {v, 0, 0, 0, status_path};
+	struct load_ctx c = {v, 0, 0, NULL, j, name};
 	struct tc_trials *tr;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
 	if ((rc = tc_experiment_load(j, name, &v->exp, err)))
 		return rc;
-	c.local = !v->exp.backend || strcmp(v->exp.backend, "kubernetes") != 0;
-	if (tc_supervisor_status_path(j->dir, name, status_path, sizeof(status_path)))
-		c.local = 0;
+	c.be = tc_backend_of(&v->exp);
 	if ((rc = tc_spec_parse_recorded(v->exp.spec_path, v->exp.spec_text,
 					 strlen(v->exp.spec_text), &v->spec,
 					 err)))

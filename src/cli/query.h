@@ -66,6 +66,12 @@ int trow_metric(const struct trow *r, const char *name, double *v,
 /* provenance object for JSON outputs */
 json_t *tview_provenance(const struct tview *v);
 
+/* `report --html`: the self-contained HTML report of the view (ranked by
+ * metric and goal, when there is one) written to path, whole or not at
+ * all (cli/report_html.c). */
+int tc_report_html(struct tc_journal *j, struct tview *v, const char *metric,
+		   int goal, const char *path, struct tc_error *err);
+
 /* After a table: "note: TRIAL: attempt N: ..." for the first n rows. */
 void tview_print_notes(const struct tview *v, size_t n, FILE *f);
 

@@ -22,8 +22,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "exec/supervisor.h"
-#include "exec/runner.h"
+#include "exec/backend.h"
 #include "store/experiment.h"
 #include "store/trials.h"
 #include "util/clock.h"
@@ -54,14 +53,14 @@ static int rm_tree(const char *path)
 }
 
 /* Trials of the experiment whose processes may still run: started in the
- * journal and, for the local backend, holding their slot's lock. */
-static int trials_alive(struct tc_journal *j, const char *name, int local)
+ * journal and, as far as their backend can tell, alive. */
+static int trials_alive(struct tc_journal *j, const char *name,
+			const struct tc_backend *be)
 {
 	struct tc_error err;
 	struct tc_trials *tr;
 	struct tc_trial_row *rows;
 	size_t n;
-	char path[PATH_MAX];
 	int alive = 0;
 
 	tc_error_clear(&err);
@@ -71,14 +70,9 @@ static int trials_alive(struct tc_journal *j, const char *name, int local)
 		return -1;
 	}
 	tc_trials_close(tr);
-	if (tc_supervisor_status_path(j->dir, name, path, sizeof(path)))
-		path[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		struct tc_slot sl = {path, rows[i].idx};
-		struct tc_exit_info ei;
-
-		if (!local || (path[0] && tc_supervisor_probe(&sl, rows[i].attempt,
-							   &ei) == TC_PROBE_ALIVE))
+		if (!be->alive ||
+		    be->alive(j, name, rows[i].idx, rows[i].attempt))
 			alive++;
 		tc_trial_row_free(&rows[i]);
 	}
@@ -88,14 +82,15 @@ static int trials_alive(struct tc_journal *j, const char *name, int local)
 
 /* Wait up to secs for the experiment's runner to exit and its trials to
  * stop; 1 when they did. */
-static int wait_stopped(struct tc_journal *j, const char *name, int local,
-			double secs)
+static int wait_stopped(struct tc_journal *j, const char *name,
+			const struct tc_backend *be, double secs)
 {
 	double until = tc_mono() + secs;
 	struct timespec ts = {0, 50 * 1000 * 1000};
 
 	for (;;) {
-		if (!tc_runner_alive(j, name) && trials_alive(j, name, local) == 0)
+		if (!tc_backend_running(j, name) &&
+		    trials_alive(j, name, be) == 0)
 			return 1;
 		if (tc_mono() >= until)
 			return 0;
@@ -151,9 +146,9 @@ int cmd_rm(int argc, char **argv)
 	struct tc_exp_info e;
 	struct tc_trials *tr = NULL;
 	struct rm_ctx c = {NULL, NULL, 0};
+	const struct tc_backend *be;
 	const char *name, *sd;
-	char path[PATH_MAX];
-	int rc, lockfd = -1, local, force;
+	int rc, lockfd = -1, force;
 
 	rc = tc_parse_args(argc, argv, rm_opts, "rm NAME [--force]",
 			   "Remove experiment NAME: its trial directories, logs "
@@ -173,9 +168,9 @@ int cmd_rm(int argc, char **argv)
 	if ((rc = tc_open_existing(sd, &j, &err)) ||
 	    (rc = tc_experiment_load(j, name, &e, &err)))
 		goto fail;
-	local = !e.backend || strcmp(e.backend, "kubernetes") != 0;
+	be = tc_backend_of(&e);
 
-	if (tc_runner_alive(j, name) || trials_alive(j, name, local) > 0) {
+	if (tc_backend_running(j, name) || trials_alive(j, name, be) > 0) {
 		if (!force) {
 			rc = tc_error_set(&err, TC_ERR_STATE,
 					  "experiment '%s' is running: `trainctl "
@@ -188,10 +183,10 @@ int cmd_rm(int argc, char **argv)
 		fflush(stdout);
 		cancel_it(name, sd, 0);
 		fflush(stdout);
-		if (!wait_stopped(j, name, local, 30)) {
+		if (!wait_stopped(j, name, be, 30)) {
 			cancel_it(name, sd, 1);
 			fflush(stdout);
-			if (!wait_stopped(j, name, local, 10)) {
+			if (!wait_stopped(j, name, be, 10)) {
 				rc = tc_error_set(&err, TC_ERR_STATE,
 						  "experiment '%s' still runs after "
 						  "the cancel: nothing removed",
@@ -200,7 +195,7 @@ int cmd_rm(int argc, char **argv)
 			}
 		}
 	}
-	lockfd = tc_runner_lock(j, name);
+	lockfd = tc_backend_lock(j, name);
 	if (lockfd < 0) {
 		rc = tc_error_set(&err, TC_ERR_STATE,
 				  "experiment '%s' was started again: nothing "
@@ -217,23 +212,18 @@ int cmd_rm(int argc, char **argv)
 		goto fail;
 	tc_trials_close(tr);
 	tr = NULL;
-	if (tc_supervisor_status_path(j->dir, name, path, sizeof(path)) == 0 &&
-	    unlink(path) && errno != ENOENT) {
-		rc = tc_error_set(&err, TC_ERR_IO, "cannot remove %s: %s", path,
-				  strerror(errno));
+	if (be->remove && (rc = be->remove(j, name, &err)))
 		goto fail;
-	}
 	if ((rc = tc_experiment_delete(j, name, &err)))
 		goto fail;
 	/* last, while we still hold it: a run after this makes a new one */
-	tc_runner_lock_remove(j, name);
+	tc_backend_lock_remove(j, name);
 	printf("removed experiment '%s' (%d trial director%s)\n", name, c.ndirs,
 	       c.ndirs == 1 ? "y" : "ies");
-	if (!local)
-		printf("objects it left on the cluster expire with their "
-		       "ttlSecondsAfterFinished (`trainctl gc%s %s` before "
-		       "`rm` deletes them at once)\n",
-		       tc_state_hint(j->dir), name);
+	if (be->leftovers)
+		printf("%s (`trainctl gc%s %s` before `rm` deletes them at "
+		       "once)\n",
+		       be->leftovers, tc_state_hint(j->dir), name);
 	rc = 0;
 	goto out;
 fail:

@@ -13,8 +13,8 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
-#include "exec/runner.h"
-#include "k8s/manifest.h"
+#include "exec/backend.h"
+#include "plan/plan.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
 #include "util/fsutil.h"
@@ -368,7 +368,7 @@ int tc_run_existing(const char *verb, struct tc_journal **jp, const char *name,
 		o.view = tc_cli_progress_view(view);
 	}
 	tc_error_clear(&err);
-	rc = tc_runner_run(*jp, name, &o, &sum, &err);
+	rc = tc_backend_run(*jp, name, &o, &sum, &err);
 	tc_cli_progress_free(view);
 	free(only);
 	if (rc)
@@ -426,7 +426,8 @@ int tc_prepare_resume(const char *verb, struct tc_journal *j,
 		     (rc = tc_error_set(&err, TC_ERR_SPEC,
 					"%s now names experiment '%s', not '%s'",
 					spec_path, spec->name, name))) ||
-		    (rc = tc_experiment_replan(j, spec, e.spec_path, &err))) {
+		    (rc = tc_plan_replan(j, spec, e.spec_path,
+					 tc_backend_of(&e)->trial_dir, &err))) {
 			tc_spec_free(spec);
 			tc_exp_info_free(&e);
 			return tc_fail(verb, &err);
@@ -446,7 +447,7 @@ int cmd_run(int argc, char **argv)
 	struct tc_journal *j = NULL;
 	struct tc_error err;
 	struct tc_provenance prov;
-	const char *backend;
+	const struct tc_backend *be;
 	char *state_dir = NULL, *abs = NULL;
 	uint64_t seed;
 	int rc, picked;
@@ -467,22 +468,19 @@ int cmd_run(int argc, char **argv)
 		tc_spec_free(spec);
 		return tc_fail_spec("run", &err);
 	}
-	backend = tc_arg(&a, run_opts, "backend");
-	if (!backend)
-		backend = spec->backend ? spec->backend : "local";
-	if (strcmp(backend, "local") != 0 && strcmp(backend, "kubernetes") != 0) {
+	be = tc_backend_find(tc_arg(&a, run_opts, "backend")
+				     ? tc_arg(&a, run_opts, "backend")
+				     : spec->backend,
+			     &err);
+	if (!be) {
 		tc_spec_free(spec);
-		return tc_usage_error("run", "--backend must be local or kubernetes");
+		return tc_usage_error("run", "--%s", err.msg);
 	}
-	spec->backend = strcmp(backend, "local") ? "kubernetes" : "local";
-	if (!strcmp(spec->backend, "kubernetes") && (rc = tc_k8s_check(spec, &err))) {
+	if ((rc = be->check(spec, &err))) {
 		tc_spec_free(spec);
-		return tc_fail_spec("run", &err);
-	}
-	if (!strcmp(spec->backend, "local") && spec->nodes > 1) {
-		tc_spec_free(spec);
-		return tc_usage_error("run", "nodes > 1 needs --backend kubernetes "
-				      "(a multi-node trial spans several pods)");
+		return err.code == TC_ERR_USAGE
+			       ? tc_usage_error("run", "%s", err.msg)
+			       : tc_fail_spec("run", &err);
 	}
 	state_dir = tc_state_dir_resolve(tc_arg(&a, run_opts, "state-dir"));
 	abs = tc_abspath(a.pos[0]);
@@ -522,17 +520,15 @@ int cmd_run(int argc, char **argv)
 			rc = TC_EXIT_USAGE;
 			goto out;
 		}
-		if (!strcmp(spec->backend, "local")) {
+		if (be->check_start) {
 			char *cwd = tc_dirname(abs);
 
-			rc = tc_spec_check_program(spec, cwd, &err);
+			rc = be->check_start(spec, cwd, &o, &err);
 			free(cwd);
 			if (rc) {
 				rc = tc_fail_spec("run", &err);
 				goto out;
 			}
-			if ((rc = tc_runner_check(spec, &o, &err)))
-				goto fail;
 		}
 	}
 	seed = tc_pick_seed(spec, tc_arg(&a, run_opts, "seed"), &picked);
@@ -543,7 +539,8 @@ int cmd_run(int argc, char **argv)
 		free(sd);
 	}
 	test_stop("run-create");
-	if ((rc = tc_experiment_create(j, spec, abs, seed, &prov, &err))) {
+	if ((rc = tc_plan_create(j, spec, be->name, be->trial_dir, abs, seed,
+				 &prov, &err))) {
 		/* another run created it since we looked: --resume means
 		 * resume it (or hear that the other one is running it) */
 		if (tc_journal_has_experiment(j, spec->name, &err) > 0)

@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/query.h"
-#include "exec/runner.h"
+#include "exec/backend.h"
 #include "search/search.h"
 #include "store/experiment.h"
 #include "store/trials.h"
@@ -38,7 +38,7 @@ static int ls_row(void *vctx, const struct tc_exp_summary *e)
 	const char *cells[8];
 
 	/* a "running" experiment whose runner is gone was interrupted */
-	if (!tc_runner_alive(c->j, e->name) && !strcmp(state, "running"))
+	if (!tc_backend_running(c->j, e->name) && !strcmp(state, "running"))
 		state = "interrupted";
 	for (int k = 0; k < 5; k++)
 		snprintf(cell[k], sizeof(cell[k]), "%lld", n[k]);
@@ -134,15 +134,15 @@ static const struct tc_opt status_opts[] = {
 	{NULL, 0, 0, NULL, NULL},
 };
 
-/* The trials of an experiment whose command or env was changed by a
- * re-plan after they were planned (a "command changed" or "env changed"
- * event, store/experiment.c): an object with their ids as keys. */
 static int add_changed(void *ctx, const char *trial, const char *detail)
 {
 	json_object_set_new(ctx, trial, json_true());
 	return 0;
 }
 
+/* The trials of an experiment whose command or env was changed by a
+ * re-plan after they were planned (a "command changed" or "env changed"
+ * event, plan/plan.c): an object with their ids as keys. */
 static json_t *changed_trials(struct tc_journal *j, const char *name)
 {
 	struct tc_error err;
@@ -165,7 +165,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 	struct tc_error err;
 	long long counts[TC_ST_COUNT] = {0};
 	int rc, live;
-	const char *state;
+	const char *state, *reason;
 	json_t *changed;
 
 	tc_error_clear(&err);
@@ -178,14 +178,15 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		if (v.rows[i].state >= 0)
 			counts[v.rows[i].state]++;
 	state = v.exp.state;
-	live = tc_runner_alive(j, name);
+	live = tc_backend_running(j, name);
 	*running = live;
 	*created = !strcmp(state, "created");
 	if (!live && !strcmp(state, "running"))
 		state = "interrupted";
-	/* a runner killed while it waited for a GPU said so last */
-	for (size_t i = 0; !live && i < v.n; i++)
-		if (v.rows[i].reason && !strcmp(v.rows[i].reason, TC_GPU_WAIT)) {
+	/* a runner killed while it waited (for a GPU) said so last */
+	reason = tc_backend_of(&v.exp)->live_reason;
+	for (size_t i = 0; !live && reason && i < v.n; i++)
+		if (v.rows[i].reason && !strcmp(v.rows[i].reason, reason)) {
 			free(v.rows[i].reason);
 			v.rows[i].reason = NULL;
 		}
@@ -351,6 +352,8 @@ int cmd_status(int argc, char **argv)
 
 static const struct tc_opt report_opts[] = {
 	{"format", 'o', 1, "FMT", "table (default), csv, json or markdown"},
+	{"html", 0, 1, "FILE",
+	 "write a self-contained HTML report (tables, curves, plots) to FILE"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -365,7 +368,7 @@ int cmd_report(int argc, char **argv)
 	long long peak = 0;
 	int rc, gpu;
 
-	rc = tc_parse_args(argc, argv, report_opts, "report NAME [--format FMT]",
+	rc = tc_parse_args(argc, argv, report_opts, "report NAME [--format FMT] [--html FILE]",
 			   "Compute accounting per trial and in total: wall time, "
 			   "CPU time (user + system),\npeak memory (RSS), and "
 			   "GPU-hours (requested GPUs x wall time).  Every attempt\n"
@@ -387,6 +390,21 @@ int cmd_report(int argc, char **argv)
 			tview_free(&v);
 		tc_journal_close(j);
 		return tc_fail("report", &err);
+	}
+	if (tc_arg(&a, report_opts, "html")) {
+		const char *path = tc_arg(&a, report_opts, "html");
+		const char *metric = v.spec->metric.name;
+		int goal = metric ? tview_goal_for(&v, metric, 0) : 0;
+
+		if (metric)
+			tview_rank(&v, metric, goal);
+		rc = tc_report_html(j, &v, metric, goal, path, &err);
+		tview_free(&v);
+		tc_journal_close(j);
+		if (rc)
+			return tc_fail("report", &err);
+		printf("%s\n", path);
+		return TC_EXIT_OK;
 	}
 	gpu = v.spec->resources.gpu;
 	for (size_t i = 0; i < v.n; i++) {

@@ -1687,8 +1687,29 @@ out:
 
 /* ---- gc ---------------------------------------------------------------- */
 
-int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
-	       const char *name, long *deleted, struct tc_error *err)
+/* Connect for a verb on an experiment (gc, logs): with its recorded spec,
+ * to the namespace of its first run unless o names one.  *spec to free. */
+static int connect_exp(struct tc_journal *j, const struct tc_exp_info *exp,
+		       const struct tc_run_opts *o, struct tc_spec **spec,
+		       struct tc_kube **k, struct tc_error *err)
+{
+	struct tc_run_opts oo = *o;
+	char *rec = NULL;
+	int rc;
+
+	if ((rc = tc_spec_parse_recorded(exp->spec_path, exp->spec_text,
+					 strlen(exp->spec_text), spec, err)))
+		return rc;
+	if (!o->ns && (rec = tc_kube_recorded_ns(j, exp->name)))
+		oo.ns = rec;
+	rc = connect_cluster(*spec, &oo, k, err);
+	free(rec);
+	return rc;
+}
+
+int tc_kube_gc(struct tc_journal *j, const struct tc_exp_info *exp,
+	       const struct tc_run_opts *o, long *deleted,
+	       struct tc_error *err)
 {
 	static const struct {
 		const char *group, *kind;
@@ -1698,20 +1719,23 @@ int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
 		{"/api/v1", "configmaps"},
 		{"/api/v1", "pods"},
 	};
+	struct tc_spec *spec = NULL;
 	struct tc_kube *k = NULL;
 	int rc;
 
 	*deleted = 0;
-	if ((rc = connect_cluster(spec, o, &k, err)))
-		return rc;
+	if ((rc = connect_exp(j, exp, o, &spec, &k, err)))
+		goto out;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !rc; i++) {
 		char path[768], *sel, *esc;
 		struct tc_kube_resp resp;
 		json_t *items, *it;
 		size_t n;
 
-		if (asprintf(&sel, TC_K8S_LABEL_EXP "=%s", name) < 0)
-			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		if (asprintf(&sel, TC_K8S_LABEL_EXP "=%s", exp->name) < 0) {
+			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			break;
+		}
 		esc = tc_kube_escape(sel);
 		free(sel);
 		snprintf(path, sizeof(path), "%s/namespaces/%s/%s?labelSelector=%s",
@@ -1754,13 +1778,16 @@ int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
 			if (tc_kube_drive(k, 200, -1) < 0)
 				break;
 	}
+out:
 	tc_kube_free(k);
+	tc_spec_free(spec);
 	return rc;
 }
 
 /* ---- logs of a running trial ------------------------------------------- */
 
 struct follow {
+	FILE *out;
 	int done;
 	int failed;
 	struct tc_error err;
@@ -1770,9 +1797,9 @@ static void on_log_data(void *ctx, const char *buf, size_t len)
 {
 	struct follow *f = ctx;
 
-	if (fwrite(buf, 1, len, stdout) != len)
+	if (fwrite(buf, 1, len, f->out) != len)
 		f->failed = 1;
-	fflush(stdout);
+	fflush(f->out);
 }
 
 static void on_log_end(void *ctx, const struct tc_kube_resp *resp,
@@ -1787,10 +1814,12 @@ static void on_log_end(void *ctx, const struct tc_kube_resp *resp,
 		tc_kube_error(&f->err, resp, "follow the pod's log");
 }
 
-int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
-		 const char *name, const char *id, int attempt, int follow,
-		 struct tc_error *err)
+int tc_kube_logs(struct tc_journal *j, const struct tc_exp_info *exp,
+		 const char *id, int attempt, int follow,
+		 const struct tc_run_opts *o, FILE *out, struct tc_error *err)
 {
+	const char *name = exp->name;
+	struct tc_spec *spec = NULL;
 	struct tc_kube *k = NULL;
 	struct tc_kube_resp resp;
 	char sel[256], path[1024], pod[256] = "", *esc;
@@ -1798,8 +1827,8 @@ int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
 	size_t i;
 	int rc;
 
-	if ((rc = connect_cluster(spec, o, &k, err)))
-		return rc;
+	if ((rc = connect_exp(j, exp, o, &spec, &k, err)))
+		goto out;
 	snprintf(sel, sizeof(sel),
 		 TC_K8S_LABEL_EXP "=%s," TC_K8S_LABEL_TRIAL "=%s," TC_K8S_LABEL_ATTEMPT
 				  "=%d",
@@ -1841,6 +1870,7 @@ int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
 		struct tc_kube_stream *s;
 
 		memset(&f, 0, sizeof(f));
+		f.out = out;
 		s = tc_kube_stream_new(k, path, on_log_data, on_log_end, &f);
 		if (!s) {
 			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -1862,10 +1892,11 @@ int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
 	if (resp.status != 200)
 		rc = tc_kube_error(err, &resp, "read the pod's log");
 	else if (resp.raw_len &&
-		 fwrite(resp.raw, 1, resp.raw_len, stdout) != resp.raw_len)
+		 fwrite(resp.raw, 1, resp.raw_len, out) != resp.raw_len)
 		rc = tc_error_set(err, TC_ERR_IO, "cannot write the log");
 	tc_kube_resp_free(&resp);
 out:
 	tc_kube_free(k);
+	tc_spec_free(spec);
 	return rc;
 }

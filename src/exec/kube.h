@@ -1,7 +1,8 @@
 /*
  * kube.h — the scheduler of the Kubernetes backend: runs an experiment's
  * queued trials as batch/v1 Jobs until none is left, with the same journal,
- * states, retries and metrics as the local backend (runner.h).
+ * states, retries and metrics as the local backend (runner.h); its entry
+ * in the table of backends is exec/backend_kube.c.
  *
  * A trial's life is the journal's state machine (store/trials.h).  On a
  * cluster: starting means the ConfigMap and the Job "<exp>-<id>-<attempt>"
@@ -24,35 +25,38 @@
 #ifndef TC_KUBE_H
 #define TC_KUBE_H
 
-#include "exec/runner.h"
+#include "exec/backend.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
 #include "store/journal.h"
 
-/* Run (or continue) the experiment on the cluster.  The caller holds the
- * experiment's runner lock.  0 when the loop ran to its end; TC_ERR_BACKEND
- * with a message when the cluster cannot be used (unreachable, refused
+/* Run (or continue) the experiment on the cluster: the Kubernetes
+ * backend's run (exec/backend.h).  The caller holds the experiment's
+ * runner lock.  0 when the loop ran to its end; TC_ERR_BACKEND with a
+ * message when the cluster cannot be used (unreachable, refused
  * credentials, missing permission), the journal left consistent for a
  * resume. */
 int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		const struct tc_spec *spec, const struct tc_run_opts *o,
 		struct tc_run_summary *sum, struct tc_error *err);
 
-/* Delete every object the experiment created on the cluster (Jobs with
- * their pods, ConfigMaps, Services), found by label.  *deleted counts them.
- */
-int tc_kube_gc(const struct tc_spec *spec, const struct tc_run_opts *o,
-	       const char *name, long *deleted, struct tc_error *err);
+/* The backend's gc: delete every object the experiment created on the
+ * cluster (Jobs with their pods, ConfigMaps, Services), found by label.
+ * *deleted counts them. */
+int tc_kube_gc(struct tc_journal *j, const struct tc_exp_info *exp,
+	       const struct tc_run_opts *o, long *deleted,
+	       struct tc_error *err);
 
 /* The namespace the experiment's first run on a cluster used (malloc'd),
  * or NULL.  run, resume, cancel, gc and logs default to it, so a changed
  * kubeconfig context cannot make them look (or create) elsewhere. */
 char *tc_kube_recorded_ns(struct tc_journal *j, const char *name);
 
-/* Print a running trial's output from its rank-0 pod (follow: until the
- * pod's log ends).  TC_ERR_STATE when it has no pod yet. */
-int tc_kube_logs(const struct tc_spec *spec, const struct tc_run_opts *o,
-		 const char *name, const char *id, int attempt, int follow,
-		 struct tc_error *err);
+/* The backend's logs: write a running trial's output from its rank-0 pod
+ * to out (follow: until the pod's log ends).  TC_ERR_STATE when it has no
+ * pod yet. */
+int tc_kube_logs(struct tc_journal *j, const struct tc_exp_info *exp,
+		 const char *id, int attempt, int follow,
+		 const struct tc_run_opts *o, FILE *out, struct tc_error *err);
 
 #endif

@@ -46,7 +46,6 @@
 #include <jansson.h>
 
 #include "exec/gpulease.h"
-#include "exec/kube.h"
 #include "exec/record.h"
 #include "exec/supervisor.h"
 #include "search/search.h"
@@ -106,8 +105,8 @@ struct live {
 
 struct runner {
 	struct tc_journal *j;
-	struct tc_spec *spec;
-	struct tc_exp_info exp;
+	const struct tc_spec *spec;
+	const struct tc_exp_info *exp;
 	char *workdir; /* where trials run (tc_spec_workdir) */
 	const struct tc_run_opts *o;
 	struct tc_error *err;
@@ -1848,83 +1847,6 @@ static int load_counts(struct runner *r)
 
 /* ---- the loop ---------------------------------------------------------- */
 
-static int lock_path(struct tc_journal *j, const char *name, char *path,
-		     size_t len, int create)
-{
-	snprintf(path, len, "%s/locks", j->dir);
-	if (create && tc_mkdir_private(path, 0755, 1) < 0)
-		return -1;
-	return snprintf(path, len, "%s/locks/%s.lock", j->dir, name) < (int)len
-		       ? 0
-		       : -1;
-}
-
-/* Open-file-description locks: tied to this open file like flock, and
- * testable without taking them (F_OFD_GETLK), so `status` can ask whether
- * a runner is alive without ever getting in its way. */
-int tc_runner_lock(struct tc_journal *j, const char *name)
-{
-	char path[PATH_MAX];
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	int fd;
-
-	if (lock_path(j, name, path, sizeof(path), 1))
-		return -1;
-	fd = tc_private_open(path, O_RDWR | O_CREAT, 0600);
-	if (fd < 0)
-		return -1;
-	if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
-		int e = errno;
-
-		close(fd);
-		errno = (e == EAGAIN || e == EACCES) ? EWOULDBLOCK : e;
-		return -1;
-	}
-	{
-		/* who holds it, for tc_runner_alive */
-		char b[24];
-		int n = snprintf(b, sizeof(b), "%d\n", (int)getpid());
-
-		if (ftruncate(fd, 0) != 0 || pwrite(fd, b, (size_t)n, 0) != n)
-			(void)0; /* only a message loses the pid */
-	}
-	return fd;
-}
-
-void tc_runner_lock_remove(struct tc_journal *j, const char *name)
-{
-	char path[PATH_MAX];
-
-	if (lock_path(j, name, path, sizeof(path), 0) == 0)
-		unlink(path);
-}
-
-int tc_runner_alive(struct tc_journal *j, const char *name)
-{
-	char path[PATH_MAX];
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	int fd, alive = 0;
-
-	if (lock_path(j, name, path, sizeof(path), 0))
-		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
-		char b[24];
-		ssize_t n = pread(fd, b, sizeof(b) - 1, 0);
-		long pid = 0;
-
-		if (n > 0) {
-			b[n] = '\0';
-			pid = strtol(b, NULL, 10);
-		}
-		alive = pid > 1 && pid <= INT_MAX ? (int)pid : 1;
-	}
-	close(fd);
-	return alive;
-}
-
 /* Trials whose pidfd polled readable (pfd, in the order of r->live) have
  * ended: when, by our clock; their shim may reap them later. */
 static void exits_seen(struct runner *r, const struct pollfd *pfd, size_t n)
@@ -2086,49 +2008,23 @@ int tc_runner_check(const struct tc_spec *spec, const struct tc_run_opts *o,
 	return 0;
 }
 
-int tc_runner_run(struct tc_journal *j, const char *name,
-		  const struct tc_run_opts *o, struct tc_run_summary *sum,
-		  struct tc_error *err)
+int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
+		  const struct tc_spec *spec, const struct tc_run_opts *o,
+		  struct tc_run_summary *sum, struct tc_error *err)
 {
+	const char *name = exp->name;
 	struct runner r;
 	sigset_t mask, old;
-	int lockfd, rc;
+	int rc;
 
 	memset(&r, 0, sizeof(r));
 	memset(sum, 0, sizeof(*sum));
 	r.j = j;
+	r.exp = exp;
+	r.spec = spec;
 	r.o = o;
 	r.err = err;
 	r.sigfd = -1;
-	lockfd = tc_runner_lock(j, name);
-	if (lockfd < 0) {
-		int e = errno;
-
-		if (e == EWOULDBLOCK) {
-			char hint[TC_STATE_HINT_MAX];
-
-			tc_state_dir_hint(j->dir, hint, sizeof(hint));
-			return tc_error_set(err, TC_ERR_STATE,
-					    "experiment '%s' is being run by "
-					    "another trainctl (pid %d; see "
-					    "`trainctl status%s %s`)",
-					    name, tc_runner_alive(j, name), hint,
-					    name);
-		}
-		return tc_error_set(err, TC_ERR_STATE,
-				    "cannot lock experiment '%s': %s", name,
-				    tc_fs_strerror(e));
-	}
-	if ((rc = tc_experiment_load(j, name, &r.exp, err)))
-		goto out;
-	if ((rc = tc_spec_parse_recorded(r.exp.spec_path, r.exp.spec_text,
-					 strlen(r.exp.spec_text), &r.spec,
-					 err)))
-		goto out;
-	if (r.exp.backend && !strcmp(r.exp.backend, "kubernetes")) {
-		rc = tc_kube_run(j, &r.exp, r.spec, o, sum, err);
-		goto out_kube;
-	}
 	if (r.spec->metric.regex) {
 		r.re = tc_metric_regex_new(r.spec->metric.regex, err);
 		if (!r.re) {
@@ -2138,7 +2034,7 @@ int tc_runner_run(struct tc_journal *j, const char *name,
 	}
 	if ((rc = tc_runner_check(r.spec, o, err)))
 		goto out;
-	if (!(r.workdir = tc_spec_workdir(r.spec, r.exp.spec_dir))) {
+	if (!(r.workdir = tc_spec_workdir(r.spec, r.exp->spec_dir))) {
 		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -2235,7 +2131,6 @@ out:
 		sum->max_failures = r.ff.max;
 		memcpy(sum->failed_trial, r.ff.trial, sizeof(r.ff.trial));
 	}
-out_kube:
 	tc_shim_close(r.shim);
 	while (r.nlive > 0) {
 		struct live *lv = r.live[--r.nlive];
@@ -2251,9 +2146,6 @@ out_kube:
 	tc_gpulease_close(r.lease);
 	tc_trials_close(r.tr);
 	tc_metric_regex_free(r.re);
-	tc_spec_free(r.spec);
 	free(r.workdir);
-	tc_exp_info_free(&r.exp);
-	close(lockfd);
 	return rc;
 }

@@ -1,18 +1,13 @@
 /*
- * experiment.h — experiments in the journal: creating one from a spec (the
- * whole plan in one transaction, so an experiment exists completely or not
- * at all), reading one back, and re-planning after the spec changed.
- *
- * At creation each trial's command and env are resolved ({{...}}
- * substituted) and stored, with its parameters (JSON) and seed: the journal
- * holds exactly what will run, and `plan --render` shows the same.
+ * experiment.h — experiments in the journal: the row of each (its spec,
+ * seed, provenance and state), read back, listed and deleted.  Creating
+ * one with its plan, and re-planning, are plan/plan.h's: it writes the
+ * rows through this module and store/trials.h.
  */
 #ifndef TC_EXPERIMENT_H
 #define TC_EXPERIMENT_H
 
 #include <stdint.h>
-
-#include <jansson.h>
 
 #include "spec/spec.h"
 #include "store/journal.h"
@@ -38,29 +33,19 @@ struct tc_provenance {
 	int git_dirty;       /* -1 unknown */
 };
 
-/* Where the spec lives: host, and the git commit and dirtiness of the work
- * tree holding it (git run as an argv vector, never a shell). */
-void tc_provenance_collect(const char *spec_dir, struct tc_provenance *p);
-
-/* Resolve one trial: argv (JSON array of strings) and env (JSON object),
- * both with {{...}} substituted.  trial_dir is where the trial will run.
- * Returns 0 or TC_ERR_SPEC / TC_ERR_NOMEM with err. */
-int tc_trial_resolve(const struct tc_spec *spec, const struct tc_value *values,
-		     const char *id, uint64_t index, uint32_t seed,
-		     const char *trial_dir, json_t **argv, json_t **env,
-		     struct tc_error *err);
-
-/* Create the experiment with every trial queued.  spec_path is absolute.
- * TC_ERR_STATE if one of that name exists; TC_ERR_SPEC for an empty plan. */
-int tc_experiment_create(struct tc_journal *j, const struct tc_spec *spec,
-			 const char *spec_path, uint64_t seed,
+/* The experiment's row, state "created", no trials yet, to run on the
+ * backend called `backend` (inside the caller's transaction).  spec_path
+ * is absolute.  TC_ERR_STATE if one of that name exists. */
+int tc_experiment_insert(struct tc_journal *j, const struct tc_spec *spec,
+			 const char *backend, const char *spec_path,
+			 uint64_t seed,
 			 const struct tc_provenance *prov, struct tc_error *err);
 
-/* Bring an experiment's trials in line with a changed spec (resume
- * --force): new points are added queued, queued trials no longer in the plan
- * are cancelled; finished trials are kept.  Updates the stored spec. */
-int tc_experiment_replan(struct tc_journal *j, const struct tc_spec *spec,
-			 const char *spec_path, struct tc_error *err);
+/* Count the experiment's trials into its row and, with spec_path, store
+ * spec (its text, hash and path) as the experiment's spec now (inside the
+ * caller's transaction). */
+int tc_experiment_set_spec(struct tc_journal *j, const struct tc_spec *spec,
+			   const char *spec_path, struct tc_error *err);
 
 int tc_experiment_load(struct tc_journal *j, const char *name,
 		       struct tc_exp_info *out, struct tc_error *err);

@@ -19,6 +19,12 @@
 	" AND (NOT EXISTS (SELECT 1 FROM temp.tc_picked) " \
 	"OR id IN (SELECT id FROM temp.tc_picked))"
 
+/* The columns of a trial's row, as fill_row reads them. */
+#define ROW                                                                 \
+	"SELECT id, attempt, command, env, params, idx, state, reason, gpus, " \
+	"exit_code, started_at, ended_at, wall, utime, stime, total_wall, "    \
+	"total_cpu, maxrss_kb, seed, sup_pid, sup_start, pgid FROM trials "
+
 /* Every statement on the trial tables.  Parameters ?1 the experiment, ?2
  * the trial, then as numbered. */
 enum stmt {
@@ -28,24 +34,20 @@ enum stmt {
 	S_CANCEL_REQ, S_INTERRUPT, S_RETRY_PICKED, S_RETRY_FAILED,
 	S_REQUEUE_INT, S_COUNTS, S_EXPSTATE, S_BEST, S_EVENT, S_NOTE,
 	S_EV_MARK, S_EV_SINCE, S_METRIC, S_FINAL, S_PICKED_LIVE, S_SCAN,
-	S_FIND_IDX, S_FIND_PREFIX, S_FINALS, S_EVENTS, S_COUNT
+	S_FIND_IDX, S_FIND_PREFIX, S_FINALS, S_EVENTS, S_NEXT_IDX, S_INSERT,
+	S_SET_COMMAND, S_PLANNED_ADD, S_UNPLANNED, S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
-	[S_NEXT] = "SELECT id, attempt, command, env, params, idx, state FROM "
-		   "trials WHERE exp = ?1 AND state = 'queued' AND next_at <= ?2"
+	[S_NEXT] = ROW "WHERE exp = ?1 AND state = 'queued' AND next_at <= ?2"
 		   PICKED " ORDER BY idx LIMIT 1",
 	[S_NEXT_AT] = "SELECT min(next_at) FROM trials WHERE exp = ?1 AND "
 		      "state = 'queued'" PICKED,
-	[S_GET] = "SELECT id, attempt, command, env, params, idx, state FROM "
-		  "trials WHERE exp = ?1 AND id = ?2",
-	[S_LIVE] = "SELECT id, attempt, state, sup_pid, gpus, params, "
-		   "sup_start, pgid, idx, reason FROM trials WHERE exp = ?1 AND "
-		   "state IN ('starting', 'running') ORDER BY idx",
-	[S_LIVE_CANCEL] = "SELECT id, attempt, state, sup_pid, gpus, params, "
-			  "sup_start, pgid, idx, reason FROM trials WHERE exp = "
-			  "?1 AND state IN ('starting', 'running') AND "
-			  "cancel_req = 1" PICKED " ORDER BY idx",
+	[S_GET] = ROW "WHERE exp = ?1 AND id = ?2",
+	[S_LIVE] = ROW "WHERE exp = ?1 AND state IN ('starting', 'running') "
+		   "ORDER BY idx",
+	[S_LIVE_CANCEL] = ROW "WHERE exp = ?1 AND state IN ('starting', "
+			  "'running') AND cancel_req = 1" PICKED " ORDER BY idx",
 	[S_STARTING] = "UPDATE trials SET state = 'starting', attempt = ?3, "
 		       "started_at = ?4, gpus = ?5, sup_pid = NULL, sup_start = "
 		       "NULL, pgid = NULL, exit_code = NULL, term_signal = NULL, "
@@ -127,14 +129,10 @@ static const char *const sql[S_COUNT] = {
 		     "value, special, at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[S_FINAL] = "INSERT OR REPLACE INTO final(exp, trial, name, attempt, "
 		    "step, value, special) VALUES(?1, ?2, ?4, ?3, ?5, ?6, ?7)",
-	[S_PICKED_LIVE] = "SELECT id, attempt, command, env, params, idx, state "
-			  "FROM trials WHERE exp = ?1 AND id IN (SELECT id FROM "
+	[S_PICKED_LIVE] = ROW "WHERE exp = ?1 AND id IN (SELECT id FROM "
 			  "temp.tc_picked) AND state IN ('queued', 'starting', "
 			  "'running') ORDER BY idx LIMIT 1",
-	[S_SCAN] = "SELECT id, attempt, command, NULL, params, idx, state, "
-		   "reason, gpus, exit_code, started_at, ended_at, wall, utime, "
-		   "stime, total_wall, total_cpu, maxrss_kb, seed FROM trials "
-		   "WHERE exp = ?1 ORDER BY idx",
+	[S_SCAN] = ROW "WHERE exp = ?1 ORDER BY idx",
 	[S_FIND_IDX] = "SELECT id FROM trials WHERE exp = ?1 AND idx = ?3",
 	[S_FIND_PREFIX] = "SELECT id FROM trials WHERE exp = ?1 AND substr(id, "
 			  "1, ?3) = ?4 LIMIT 2",
@@ -143,6 +141,16 @@ static const char *const sql[S_COUNT] = {
 		     "f.exp = ?1 ORDER BY t.idx",
 	[S_EVENTS] = "SELECT trial, detail FROM events WHERE exp = ?1 AND "
 		     "trial IS NOT NULL AND state = ?3 ORDER BY seq",
+	[S_NEXT_IDX] = "SELECT coalesce(max(idx) + 1, 0) FROM trials WHERE exp = ?1",
+	[S_INSERT] = "INSERT OR IGNORE INTO trials(exp, id, idx, params, "
+		     "command, seed, state, env) VALUES(?1, ?2, ?3, ?4, ?5, ?6, "
+		     "'queued', ?7)",
+	[S_SET_COMMAND] = "UPDATE trials SET command = ?3, env = ?4 WHERE exp = "
+			  "?1 AND id = ?2",
+	[S_PLANNED_ADD] = "INSERT OR IGNORE INTO temp.tc_planned VALUES(?2)",
+	[S_UNPLANNED] = "UPDATE trials SET state = 'cancelled', reason = 'no "
+			"longer in the spec' WHERE exp = ?1 AND state = 'queued' "
+			"AND id NOT IN (SELECT id FROM temp.tc_planned)",
 };
 
 struct tc_trials {
@@ -164,7 +172,8 @@ static int ensure_picked(struct tc_trials *t, struct tc_error *err)
 		return 0;
 	if (tc_journal_exec(t->j,
 			    "CREATE TEMP TABLE IF NOT EXISTS tc_picked(id TEXT "
-			    "PRIMARY KEY)",
+			    "PRIMARY KEY); CREATE TEMP TABLE IF NOT EXISTS "
+			    "tc_planned(id TEXT PRIMARY KEY)",
 			    err))
 		return TC_ERR_DB;
 	t->picked_ready = 1;
@@ -179,7 +188,7 @@ static sqlite3_stmt *stmt(struct tc_trials *t, enum stmt k, const char *id,
 	sqlite3_stmt *st = t->st[k];
 
 	if (!st) {
-		if (strstr(sql[k], "tc_picked") && ensure_picked(t, err))
+		if (strstr(sql[k], "temp.") && ensure_picked(t, err))
 			return NULL;
 		if (!(st = tc_journal_prepare(t->j, sql[k], err)))
 			return NULL;
@@ -224,13 +233,6 @@ static void bind_value(sqlite3_stmt *st, int col, int scol, double v)
 	}
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s ? strdup((const char *)s) : NULL;
-}
-
 struct tc_trials *tc_trials_open(struct tc_journal *j, const char *exp,
 				 struct tc_error *err)
 {
@@ -245,6 +247,11 @@ struct tc_trials *tc_trials_open(struct tc_journal *j, const char *exp,
 	return t;
 }
 
+struct tc_journal *tc_trials_journal(const struct tc_trials *t)
+{
+	return t->j;
+}
+
 void tc_trials_close(struct tc_trials *t)
 {
 	if (!t)
@@ -253,11 +260,6 @@ void tc_trials_close(struct tc_trials *t)
 		sqlite3_finalize(t->st[k]);
 	free(t->exp);
 	free(t);
-}
-
-struct tc_journal *tc_trials_journal(const struct tc_trials *t)
-{
-	return t->j;
 }
 
 void tc_trial_row_free(struct tc_trial_row *r)
@@ -272,41 +274,119 @@ void tc_trial_row_free(struct tc_trial_row *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* A row of S_NEXT, S_GET or S_PICKED_LIVE. */
-static int take_row(sqlite3_stmt *st, struct tc_trial_row *out,
-		    struct tc_error *err)
+/* A row of ROW's columns, its text pointing into the statement (valid
+ * until the next step). */
+static void fill_row(sqlite3_stmt *st, struct tc_trial_row *r)
 {
-	memset(out, 0, sizeof(*out));
-	snprintf(out->id, sizeof(out->id), "%s",
-		 (const char *)sqlite3_column_text(st, 0));
-	out->attempt = sqlite3_column_int(st, 1);
-	out->command = col_dup(st, 2);
-	out->env = sqlite3_column_text(st, 3) ? col_dup(st, 3) : strdup("{}");
-	out->params = col_dup(st, 4);
-	out->idx = sqlite3_column_int64(st, 5);
-	out->state = tc_state_parse((const char *)sqlite3_column_text(st, 6));
-	sqlite3_reset(st);
-	if (!out->command || !out->env || !out->params) {
-		tc_trial_row_free(out);
-		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	memset(r, 0, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", (const char *)sqlite3_column_text(st, 0));
+	r->attempt = sqlite3_column_int(st, 1);
+	r->command = (char *)sqlite3_column_text(st, 2);
+	r->env = (char *)sqlite3_column_text(st, 3);
+	r->params = (char *)sqlite3_column_text(st, 4);
+	r->idx = sqlite3_column_int64(st, 5);
+	r->state = tc_state_parse((const char *)sqlite3_column_text(st, 6));
+	r->reason = (char *)sqlite3_column_text(st, 7);
+	r->gpus = (char *)sqlite3_column_text(st, 8);
+	r->has_exit = sqlite3_column_type(st, 9) != SQLITE_NULL;
+	r->exit_code = sqlite3_column_int(st, 9);
+	r->started_at = sqlite3_column_double(st, 10);
+	r->ended_at = sqlite3_column_double(st, 11);
+	r->wall = sqlite3_column_double(st, 12);
+	r->utime = sqlite3_column_double(st, 13);
+	r->stime = sqlite3_column_double(st, 14);
+	r->total_wall = sqlite3_column_double(st, 15);
+	r->total_cpu = sqlite3_column_double(st, 16);
+	r->maxrss_kb = sqlite3_column_int64(st, 17);
+	r->seed = (unsigned)sqlite3_column_int64(st, 18);
+	r->sup_pid = (pid_t)sqlite3_column_int(st, 19);
+	r->sup_start = sqlite3_column_int64(st, 20);
+	r->pgid = (pid_t)sqlite3_column_int(st, 21);
+}
+
+/* *out = *in with its own copies of the text (env "{}" when none). */
+static int row_dup(const struct tc_trial_row *in, struct tc_trial_row *out)
+{
+	char **f[] = {&out->command, &out->env, &out->params, &out->reason,
+		      &out->gpus};
+
+	*out = *in;
+	if (!out->env)
+		out->env = "{}";
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (*f[i] && !(*f[i] = strdup(*f[i]))) {
+			while (++i < sizeof(f) / sizeof(f[0]))
+				*f[i] = NULL;
+			tc_trial_row_free(out);
+			return TC_ERR_NOMEM;
+		}
+	return 0;
+}
+
+/* Step statement k (bound) over its rows, each to fn.  0, what fn
+ * returned to stop, or TC_ERR_DB. */
+static int each_row(struct tc_trials *t, sqlite3_stmt *st, tc_trials_row_fn fn,
+		    void *ctx, struct tc_error *err)
+{
+	int rc, stop = 0;
+
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tc_trial_row r;
+
+		fill_row(st, &r);
+		stop = fn(ctx, &r);
 	}
-	return 1;
+	sqlite3_reset(st);
+	if (stop == TC_ERR_NOMEM)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : dbfail(t, err);
+}
+
+/* The first row of k into *out (copied): 1, 0 when none, or an error. */
+static int first_row(struct tc_trials *t, sqlite3_stmt *st,
+		     struct tc_trial_row *out, struct tc_error *err)
+{
+	int rc;
+
+	if (!st)
+		return TC_ERR_DB;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct tc_trial_row r;
+
+		fill_row(st, &r);
+		rc = row_dup(&r, out) ? tc_error_set(err, TC_ERR_NOMEM,
+						     "out of memory")
+				      : 1;
+		sqlite3_reset(st);
+		return rc;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : dbfail(t, err);
 }
 
 int tc_trials_next_queued(struct tc_trials *t, double now,
 			  struct tc_trial_row *out, struct tc_error *err)
 {
 	sqlite3_stmt *st = stmt(t, S_NEXT, NULL, err);
-	int rc;
 
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_double(st, 2, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return take_row(st, out, err);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : dbfail(t, err);
+	if (st)
+		sqlite3_bind_double(st, 2, now);
+	return first_row(t, st, out, err);
+}
+
+int tc_trials_get(struct tc_trials *t, const char *id, struct tc_trial_row *out,
+		  struct tc_error *err)
+{
+	return first_row(t, stmt(t, S_GET, id, err), out, err);
+}
+
+int tc_trials_picked_unended(struct tc_trials *t, struct tc_trial_row *out,
+			     struct tc_error *err)
+{
+	return first_row(t, stmt(t, S_PICKED_LIVE, NULL, err), out, err);
 }
 
 int tc_trials_next_at(struct tc_trials *t, double *at)
@@ -326,94 +406,47 @@ int tc_trials_next_at(struct tc_trials *t, double *at)
 	return found;
 }
 
-int tc_trials_get(struct tc_trials *t, const char *id, struct tc_trial_row *out,
-		  struct tc_error *err)
-{
-	sqlite3_stmt *st = stmt(t, S_GET, id, err);
-	int rc;
+struct rows {
+	struct tc_trial_row *a;
+	size_t n, cap;
+};
 
-	if (!st)
-		return TC_ERR_DB;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return take_row(st, out, err);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : dbfail(t, err);
+static int add_row(void *ctx, const struct tc_trial_row *r)
+{
+	struct rows *v = ctx;
+
+	if (v->n == v->cap) {
+		size_t ncap = v->cap ? v->cap * 2 : 16;
+		struct tc_trial_row *na = realloc(v->a, ncap * sizeof(*na));
+
+		if (!na)
+			return TC_ERR_NOMEM;
+		v->a = na;
+		v->cap = ncap;
+	}
+	if (row_dup(r, &v->a[v->n]))
+		return TC_ERR_NOMEM;
+	v->n++;
+	return 0;
 }
 
 static int live_rows(struct tc_trials *t, enum stmt k, struct tc_trial_row **out,
 		     size_t *n, struct tc_error *err)
 {
 	sqlite3_stmt *st = stmt(t, k, NULL, err);
-	struct tc_trial_row *rows = NULL;
-	size_t cap = 0;
-	int rc;
+	struct rows v = {NULL, 0, 0};
+	int rc = st ? each_row(t, st, add_row, &v, err) : TC_ERR_DB;
 
-	*out = NULL;
-	*n = 0;
-	if (!st)
-		return TC_ERR_DB;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct tc_trial_row *r;
-
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct tc_trial_row *nr = realloc(rows, ncap * sizeof(*nr));
-
-			if (!nr)
-				goto nomem;
-			rows = nr;
-			cap = ncap;
-		}
-		r = &rows[(*n)++];
-		memset(r, 0, sizeof(*r));
-		snprintf(r->id, sizeof(r->id), "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		r->attempt = sqlite3_column_int(st, 1);
-		r->state = tc_state_parse((const char *)sqlite3_column_text(st, 2));
-		r->sup_pid = (pid_t)sqlite3_column_int(st, 3);
-		r->gpus = col_dup(st, 4);
-		r->params = col_dup(st, 5);
-		r->sup_start = sqlite3_column_int64(st, 6);
-		r->pgid = (pid_t)sqlite3_column_int(st, 7);
-		r->idx = sqlite3_column_int64(st, 8);
-		r->reason = col_dup(st, 9);
-		if (!r->params)
-			goto nomem;
+	if (rc) {
+		for (size_t i = 0; i < v.n; i++)
+			tc_trial_row_free(&v.a[i]);
+		free(v.a);
+		v.a = NULL;
+		v.n = 0;
 	}
-	sqlite3_reset(st);
-	*out = rows;
-	if (rc != SQLITE_DONE) {
-		rc = dbfail(t, err);
-		goto fail;
-	}
-	return 0;
-nomem:
-	sqlite3_reset(st);
-	rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-fail:
-	for (size_t i = 0; i < *n; i++)
-		tc_trial_row_free(&rows[i]);
-	free(rows);
-	*out = NULL;
-	*n = 0;
+	*out = v.a;
+	*n = v.n;
 	return rc;
-}
-
-int tc_trials_picked_unended(struct tc_trials *t, struct tc_trial_row *out,
-			     struct tc_error *err)
-{
-	sqlite3_stmt *st = stmt(t, S_PICKED_LIVE, NULL, err);
-	int rc;
-
-	if (!st)
-		return TC_ERR_DB;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? 0 : dbfail(t, err);
-	}
-	return take_row(st, out, err);
 }
 
 int tc_trials_live(struct tc_trials *t, struct tc_trial_row **out, size_t *n,
@@ -426,6 +459,14 @@ int tc_trials_cancelling(struct tc_trials *t, struct tc_trial_row **out,
 			 size_t *n, struct tc_error *err)
 {
 	return live_rows(t, S_LIVE_CANCEL, out, n, err);
+}
+
+int tc_trials_scan(struct tc_trials *t, tc_trials_row_fn fn, void *ctx,
+		   struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_SCAN, NULL, err);
+
+	return st ? each_row(t, st, fn, ctx, err) : TC_ERR_DB;
 }
 
 int tc_trials_event(struct tc_trials *t, const char *trial, const char *state,
@@ -833,47 +874,6 @@ int tc_trials_final_set(struct tc_trials *t, const char *trial, int attempt,
 	return run(t, st, err);
 }
 
-int tc_trials_scan(struct tc_trials *t, tc_trials_row_fn fn, void *ctx,
-		   struct tc_error *err)
-{
-	sqlite3_stmt *st = stmt(t, S_SCAN, NULL, err);
-	int rc, stop = 0;
-
-	if (!st)
-		return TC_ERR_DB;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct tc_trial_row r;
-
-		memset(&r, 0, sizeof(r));
-		snprintf(r.id, sizeof(r.id), "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		r.attempt = sqlite3_column_int(st, 1);
-		/* the row's own text, valid until the next step */
-		r.command = (char *)sqlite3_column_text(st, 2);
-		r.params = (char *)sqlite3_column_text(st, 4);
-		r.idx = sqlite3_column_int64(st, 5);
-		r.state = tc_state_parse((const char *)sqlite3_column_text(st, 6));
-		r.reason = (char *)sqlite3_column_text(st, 7);
-		r.gpus = (char *)sqlite3_column_text(st, 8);
-		r.has_exit = sqlite3_column_type(st, 9) != SQLITE_NULL;
-		r.exit_code = sqlite3_column_int(st, 9);
-		r.started_at = sqlite3_column_double(st, 10);
-		r.ended_at = sqlite3_column_double(st, 11);
-		r.wall = sqlite3_column_double(st, 12);
-		r.utime = sqlite3_column_double(st, 13);
-		r.stime = sqlite3_column_double(st, 14);
-		r.total_wall = sqlite3_column_double(st, 15);
-		r.total_cpu = sqlite3_column_double(st, 16);
-		r.maxrss_kb = sqlite3_column_int64(st, 17);
-		r.seed = (unsigned)sqlite3_column_int64(st, 18);
-		stop = fn(ctx, &r);
-	}
-	sqlite3_reset(st);
-	if (stop)
-		return stop;
-	return rc == SQLITE_DONE ? 0 : dbfail(t, err);
-}
-
 int tc_trials_find_idx(struct tc_trials *t, long long idx, char id[16],
 		       struct tc_error *err)
 {
@@ -948,4 +948,72 @@ int tc_trials_events(struct tc_trials *t, const char *state,
 	if (stop)
 		return stop;
 	return rc == SQLITE_DONE ? 0 : dbfail(t, err);
+}
+
+int tc_trials_planned(struct tc_trials *t, const char *id,
+		      struct tc_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (!id) {
+		if (ensure_picked(t, err) ||
+		    tc_journal_exec(t->j, "DELETE FROM temp.tc_planned", err))
+			return TC_ERR_DB;
+		return 0;
+	}
+	st = stmt(t, S_PLANNED_ADD, id, err);
+	return st ? run(t, st, err) : TC_ERR_DB;
+}
+
+int tc_trials_next_index(struct tc_trials *t, long long *idx,
+			 struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_NEXT_IDX, NULL, err);
+	int rc;
+
+	*idx = 0;
+	if (!st)
+		return TC_ERR_DB;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*idx = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : dbfail(t, err);
+}
+
+int tc_trials_insert(struct tc_trials *t, const char *id, long long idx,
+		     const char *params, const char *command, unsigned seed,
+		     const char *env, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_INSERT, id, err);
+	int rc;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_int64(st, 3, idx);
+	sqlite3_bind_text(st, 4, params, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, command, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, seed);
+	sqlite3_bind_text(st, 7, env, -1, SQLITE_STATIC);
+	if ((rc = run(t, st, err)))
+		return rc;
+	return sqlite3_changes(t->j->db);
+}
+
+int tc_trials_set_command(struct tc_trials *t, const char *id,
+			  const char *command, const char *env,
+			  struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_SET_COMMAND, id, err);
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, env, -1, SQLITE_STATIC);
+	return run(t, st, err);
+}
+
+int tc_trials_cancel_unplanned(struct tc_trials *t, struct tc_error *err)
+{
+	return run_counted(t, S_UNPLANNED, NULL, err);
 }

@@ -61,10 +61,11 @@ struct tc_trials;
 struct tc_trials *tc_trials_open(struct tc_journal *j, const char *exp,
 				 struct tc_error *err);
 void tc_trials_close(struct tc_trials *t);
+/* The journal the handle reads and writes. */
 struct tc_journal *tc_trials_journal(const struct tc_trials *t);
 
-/* A trial's row.  Strings malloc'd (tc_trial_row_free), each NULL when
- * the function that filled it does not say it reads it. */
+/* A trial's row.  Strings malloc'd (tc_trial_row_free) in the rows the
+ * functions below fill; NULL for NULL columns. */
 struct tc_trial_row {
 	char id[16];
 	int attempt;       /* the last attempt spent (0: never started) */
@@ -77,7 +78,7 @@ struct tc_trial_row {
 	char *gpus;        /* "0,1" or NULL */
 	pid_t sup_pid, pgid; /* local: the supervisor and process group */
 	long long sup_start;
-	/* the last attempt's outcome and the totals (tc_trials_scan) */
+	/* the last attempt's outcome and the totals */
 	int has_exit, exit_code;
 	double started_at, ended_at, wall, utime, stime, total_wall, total_cpu;
 	long long maxrss_kb;
@@ -86,8 +87,8 @@ struct tc_trial_row {
 void tc_trial_row_free(struct tc_trial_row *r);
 
 /* The first queued trial (by index) whose next_at has come, among those a
- * run may start (tc_trials_pick): 1 and *out (command, env, params), 0
- * none, or TC_ERR_DB. */
+ * run may start (tc_trials_pick): 1 and its row in *out, 0 none, or
+ * TC_ERR_DB. */
 int tc_trials_next_queued(struct tc_trials *t, double now,
 			  struct tc_trial_row *out, struct tc_error *err);
 
@@ -95,14 +96,14 @@ int tc_trials_next_queued(struct tc_trials *t, double now,
  * 0 when none is queued. */
 int tc_trials_next_at(struct tc_trials *t, double *at);
 
-/* One trial by id (state, attempt, command, env, params): 1, 0 when there is no such
- * trial, or TC_ERR_DB. */
+/* One trial by id: 1 and its row in *out, 0 when there is no such trial,
+ * or TC_ERR_DB. */
 int tc_trials_get(struct tc_trials *t, const char *id,
 		  struct tc_trial_row *out, struct tc_error *err);
 
-/* Every trial of the experiment by index, each row in full (command,
- * params, reason, gpus; no env) handed to fn, valid during the call.  fn
- * returns 0 to go on, anything else to stop with that. */
+/* Every trial of the experiment by index, each row handed to fn (valid
+ * during the call).  fn returns 0 to go on, anything else to stop with
+ * that. */
 typedef int (*tc_trials_row_fn)(void *ctx, const struct tc_trial_row *r);
 int tc_trials_scan(struct tc_trials *t, tc_trials_row_fn fn, void *ctx,
 		   struct tc_error *err);
@@ -133,8 +134,8 @@ int tc_trials_events(struct tc_trials *t, const char *state,
 		     tc_trials_event_fn fn, void *ctx, struct tc_error *err);
 
 /* The trials in starting or running (the ones recovery asks the backend
- * about), by index: *out a malloc'd array of *n rows (params, reason,
- * gpus; free each, then the array). */
+ * about), by index: *out a malloc'd array of *n rows (free each, then the
+ * array). */
 int tc_trials_live(struct tc_trials *t, struct tc_trial_row **out, size_t *n,
 		   struct tc_error *err);
 
@@ -153,8 +154,8 @@ int tc_trials_picked_unended(struct tc_trials *t, struct tc_trial_row *out,
  * where and how it ran (gpus, sup_pid, sup_start, pgid, exit_code,
  * term_signal, reason, ended_at, cancel_req), sets started_at, and deletes
  * the metrics of this attempt and later ones and the final values (they
- * are collected afresh).  gpus: the devices it was given ("0,1"), or NULL.  Event
- * "starting" with detail (or none).  0 or TC_ERR_DB. */
+ * are collected afresh).  gpus: the devices it was given ("0,1"), or
+ * NULL.  Event "starting" with detail (or none).  0 or TC_ERR_DB. */
 int tc_trials_mark_starting(struct tc_trials *t, const char *id, int attempt,
 			    const char *gpus, const char *detail,
 			    struct tc_error *err);
@@ -264,7 +265,8 @@ int tc_trials_counts(struct tc_trials *t, long long *counts, long long *total,
 int tc_trials_exp_cancelled(struct tc_trials *t);
 
 /* The best succeeded trial on the spec's metric so far, ranked by the
- * metrics module's rule (tc_metric_best_offer): 1 and *best, or 0. */
+ * metrics module's rule (tc_metric_best_offer): 1 and *best, 0 when none
+ * (or no metric), or TC_ERR_DB. */
 struct tc_metric_best;
 int tc_trials_best(struct tc_trials *t, const char *metric, int goal,
 		   struct tc_metric_best *best, struct tc_error *err);
@@ -300,5 +302,29 @@ int tc_trials_metric_add(struct tc_trials *t, const char *trial, int attempt,
 int tc_trials_final_set(struct tc_trials *t, const char *trial, int attempt,
 			const char *name, double step, double value,
 			struct tc_error *err);
+
+/*
+ * Planning writes (plan/plan.h).  A new trial, queued: 1 when inserted, 0
+ * when the experiment has one of that id already, or TC_ERR_DB.
+ */
+int tc_trials_insert(struct tc_trials *t, const char *id, long long idx,
+		     const char *params, const char *command, unsigned seed,
+		     const char *env, struct tc_error *err);
+
+/* The index a trial added after the existing ones gets. */
+int tc_trials_next_index(struct tc_trials *t, long long *idx,
+			 struct tc_error *err);
+
+/* Replace a trial's command and env (a re-plan from a changed spec). */
+int tc_trials_set_command(struct tc_trials *t, const char *id,
+			  const char *command, const char *env,
+			  struct tc_error *err);
+
+/* A re-plan names every trial of the new plan (id NULL: forget the names
+ * of an earlier one), then cancels the queued trials it did not name:
+ * reason "no longer in the spec".  Kept apart from tc_trials_pick. */
+int tc_trials_planned(struct tc_trials *t, const char *id,
+		      struct tc_error *err);
+int tc_trials_cancel_unplanned(struct tc_trials *t, struct tc_error *err);
 
 #endif

@@ -112,4 +112,16 @@ expect_contains "$(tc status gx)" "1 trial runs a newer command" "status notes t
 tc_run retry gx --failed
 expect_rc 0 "then retry --failed (spec unchanged now) runs the new command"
 
+# ---- retry --force of named trials: only those run again --------------------
+# (the re-plan that --force makes names every trial of the plan; the retry
+# still queues only the trial named)
+sed 's/name: fx/name: hx/' fx.yaml >hx.yaml
+sed -i 's/train.py/trian.py/' hx.yaml
+tc_run run -q hx.yaml
+expect_rc 1 "hx: the typo fails the trials"
+sed -i 's/trian.py/train.py/' hx.yaml
+tc_run retry hx '#0' --force
+expect_eq "$(tc status hx --format json | jget - '(d["counts"]["succeeded"], d["counts"]["failed"])')" \
+	"(1, 2)" "retry --force of one trial ran that one only"
+
 tc_done

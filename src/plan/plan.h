@@ -1,0 +1,55 @@
+/*
+ * plan.h — an experiment's plan made into journal rows: the search space
+ * walked (search/search.h: trial generation, ids, seeds), each trial's
+ * command and env rendered from the spec's templates, and the rows written
+ * through store/ (the whole plan in one transaction, so an experiment
+ * exists completely or not at all).
+ *
+ * Each trial's command and env are stored resolved ({{...}} substituted),
+ * with its parameters (JSON) and seed: the journal holds exactly what will
+ * run, and `plan --render` shows the same (tc_plan_render).
+ */
+#ifndef TC_PLAN_H
+#define TC_PLAN_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "spec/spec.h"
+#include "store/experiment.h"
+#include "store/journal.h"
+
+/* Where the spec lives: host, and the git commit and dirtiness of the work
+ * tree holding it (git run as an argv vector, never a shell). */
+void tc_provenance_collect(const char *spec_dir, struct tc_provenance *p);
+
+/* Render one trial: argv (JSON array of strings) and env (JSON object),
+ * both with {{...}} substituted.  trial_dir is where the trial will run.
+ * Returns 0 or TC_ERR_SPEC / TC_ERR_NOMEM with err. */
+int tc_plan_render(const struct tc_spec *spec, const struct tc_value *values,
+		   const char *id, uint64_t index, uint32_t seed,
+		   const char *trial_dir, json_t **argv, json_t **env,
+		   struct tc_error *err);
+
+/* Create the experiment with every trial of its plan queued, to run on
+ * the backend called `backend` (recorded).  trial_dir: the directory
+ * every trial sees as its own (a pod's), or NULL: its directory in the
+ * state directory.  spec_path is absolute.  TC_ERR_STATE if one of that
+ * name exists; TC_ERR_SPEC for an empty plan. */
+int tc_plan_create(struct tc_journal *j, const struct tc_spec *spec,
+		   const char *backend, const char *trial_dir,
+		   const char *spec_path, uint64_t seed,
+		   const struct tc_provenance *prov, struct tc_error *err);
+
+/* Bring an experiment's trials in line with a changed spec (resume
+ * --force): new points are added queued, queued trials no longer in the
+ * plan are cancelled; finished trials are kept, and one that has not
+ * succeeded and is not live runs what the spec says now (a "command
+ * changed" or "env changed" event names it).  Stores the new spec.
+ * trial_dir: as the experiment was created with. */
+int tc_plan_replan(struct tc_journal *j, const struct tc_spec *spec,
+		   const char *spec_path, const char *trial_dir,
+		   struct tc_error *err);
+
+#endif
