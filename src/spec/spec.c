@@ -2247,92 +2247,16 @@ static json_t *k8s_json(struct ctx *c, const yaml_node_t *n)
  * After the section has been converted to JSON (which bounded its size and
  * depth and refused unknown top-level keys and duplicates), each known key
  * is checked on the YAML nodes, so every error has the position of the
- * value at fault.  A few values are normalised in the JSON as they are
- * checked: label and node-selector values and toleration values become
- * strings (YAML types "true" and 8; Kubernetes wants strings there).  A
- * null value means the key is not given, except where a single value is
+ * value at fault, and stored in struct tc_kspec (k8s/kspec.h) with that
+ * position.  Label, node-selector and toleration values are kept as the
+ * text written (YAML types "true" and 8; Kubernetes wants strings there).
+ * A null value means the key is not given, except where a single value is
  * expected (image: with nothing after it is an error, not a default).
  */
 
 #define K8S_MAX_VOLUMES 100
 #define K8S_NAME_HINT "at most 63 characters of a-z, 0-9 and '-', starting " \
 		      "and ending with a letter or digit"
-
-/* A run of [a-z0-9-] of 1..max bytes starting and ending alphanumeric. */
-static int dns_part(const char *s, size_t n, size_t max)
-{
-	if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || is_digit(s[i]) ||
-		      s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* DNS-1123 label: namespaces, volume names. */
-static int dns_label(const char *s)
-{
-	return dns_part(s, strlen(s), 63);
-}
-
-/* DNS-1123 subdomain of n bytes: claims, secrets, label key prefixes. */
-static int dns_subdomain_n(const char *s, size_t n)
-{
-	size_t start = 0;
-
-	if (n == 0 || n > 253)
-		return 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] != '.')
-			continue;
-		if (!dns_part(s + start, i - start, 253))
-			return 0;
-		start = i + 1;
-	}
-	return 1;
-}
-
-static int dns_subdomain(const char *s)
-{
-	return dns_subdomain_n(s, strlen(s));
-}
-
-static int is_alnum(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       is_digit(ch);
-}
-
-/* The name part of a label key, or a non-empty label value:
- * [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, at most 63 bytes. */
-static int label_name_n(const char *s, size_t n)
-{
-	if (n == 0 || n > 63 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' &&
-		    s[i] != '.')
-			return 0;
-	return 1;
-}
-
-/* A label key: [prefix/]name, the prefix a DNS subdomain.  need_prefix:
- * the prefix is required (extended resource names like nvidia.com/gpu). */
-static int label_key(const char *s, int need_prefix)
-{
-	const char *slash = strchr(s, '/');
-
-	if (!slash)
-		return !need_prefix && label_name_n(s, strlen(s));
-	return dns_subdomain_n(s, (size_t)(slash - s)) &&
-	       label_name_n(slash + 1, strlen(slash + 1));
-}
-
-static int label_value(const char *s)
-{
-	return !*s || label_name_n(s, strlen(s));
-}
 
 /* The value node of key in the mapping n (keys already checked), else
  * NULL; *k gets the key node. */
@@ -2366,7 +2290,7 @@ static int get_k8s_name(struct ctx *c, const yaml_node_t *n, const char *what,
 
 	if (rc)
 		return rc;
-	if (label ? !dns_label(s) : !dns_subdomain(s))
+	if (label ? !tc_k8s_is_dns_label(s) : !tc_k8s_is_dns_subdomain(s))
 		return fail(c, n, "%s '%s' is not a valid Kubernetes name: %s",
 			    what, clip(s, cb),
 			    label ? K8S_NAME_HINT
@@ -2503,7 +2427,7 @@ static int check_label_map(struct ctx *c, const yaml_node_t *n,
 		const char *key = (const char *)k->data.scalar.value, *val;
 		char w[128], cb[48], cb2[48];
 
-		if (!label_key(key, 0))
+		if (!tc_k8s_is_label_key(key, 0))
 			return fail(c, k, "%s: '%s' is not a valid label key: "
 				    "an optional DNS prefix and '/', then at "
 				    "most 63 characters of letters, digits, "
@@ -2520,7 +2444,7 @@ static int check_label_map(struct ctx *c, const yaml_node_t *n,
 		rc = k8s_text(c, v, w, &val);
 		if (rc)
 			return rc;
-		if (!label_value(val))
+		if (!tc_k8s_is_label_value(val))
 			return fail(c, v, "%s: '%s' is not a valid label value: "
 				    "at most 63 characters of letters, digits, "
 				    "'-', '_' and '.', starting and ending "
@@ -3039,7 +2963,7 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 				&gpu_res);
 		if (rc)
 			return rc;
-		if (!label_key(gpu_res, 1) || !strcmp(gpu_res, "cpu") ||
+		if (!tc_k8s_is_label_key(gpu_res, 1) || !strcmp(gpu_res, "cpu") ||
 		    !strcmp(gpu_res, "memory"))
 			return fail(c, v, "kubernetes.gpuResource must be an "
 				    "extended resource name such as "
@@ -3096,7 +3020,7 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 		rc = get_string(c, v, "kubernetes.queue", "team-a", &s);
 		if (rc)
 			return rc;
-		if (!label_value(s))
+		if (!tc_k8s_is_label_value(s))
 			return fail(c, v, "kubernetes.queue '%s' is not a valid "
 				    "Kueue queue name (it becomes a label "
 				    "value): at most 63 characters of letters, "
