@@ -43,7 +43,7 @@
 
 #include <yaml.h>
 
-#include "k8s/manifest.h"
+#include "k8s/kspec.h"
 #include "spec/internal.h"
 #include "template/template.h"
 #include "util/arena.h"
@@ -3397,11 +3397,6 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 		if (rc)
 			return rc;
 	}
-	/* what the kubernetes backend needs (an image ...) is part of
-	 * loading a spec that asks for it; run --backend kubernetes asks
-	 * tc_k8s_check() itself */
-	if (!strcmp(s->backend, "kubernetes"))
-		return tc_k8s_check(s, c->err);
 	return 0;
 }
 
