@@ -103,66 +103,6 @@ struct group {
 	double rank;    /* the sort metric's mean */
 };
 
-/* "a,b" → the names (pointers into *store). */
-static size_t split_list(const char *s, char **store, const char ***out)
-{
-	size_t n = 0;
-	char *save = NULL, *w;
-
-	*out = NULL;
-	if (!(*store = strdup(s)) || !(*out = calloc(strlen(s) + 1, sizeof(**out))))
-		return 0;
-	for (w = strtok_r(*store, ",", &save); w; w = strtok_r(NULL, ",", &save))
-		if (*w)
-			(*out)[n++] = w;
-	return n;
-}
-
-/* A row's group key: its values of the grouping parameters. */
-static char *group_key(const struct trow *r, const char *const *by, size_t nby)
-{
-	size_t cap = 64, len = 0;
-	char *k = malloc(cap);
-
-	for (size_t i = 0; k && i < nby; i++) {
-		char v[512];
-		size_t n;
-
-		tc_fmt_param(json_object_get(r->params, by[i]), v, sizeof(v));
-		n = strlen(v);
-		if (len + n + 2 > cap) {
-			char *nk;
-
-			while (len + n + 2 > cap)
-				cap *= 2;
-			if (!(nk = realloc(k, cap))) {
-				free(k);
-				return NULL;
-			}
-			k = nk;
-		}
-		memcpy(k + len, v, n);
-		len += n;
-		k[len++] = '\x1f';
-	}
-	if (k)
-		k[len] = '\0';
-	return k;
-}
-
-struct keyed {
-	char *key;
-	size_t row;
-};
-
-static int cmp_keyed(const void *a, const void *b)
-{
-	const struct keyed *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
-
-	return c ? c : (x->row > y->row) - (x->row < y->row);
-}
-
 static const struct ranked *group_rk; /* for cmp_group (qsort has no ctx) */
 
 static int cmp_group(const void *a, const void *b)
@@ -246,43 +186,22 @@ static int print_groups(struct ranked *rk, enum tc_format fmt, long top,
 			const char *by_arg, const char *agg_arg)
 {
 	const struct tview *v = &rk->v;
-	const struct tc_spec *spec = v->spec;
 	char *bystore = NULL, *aggstore = NULL;
 	const char **by = NULL, **aggs = NULL;
-	size_t nby = split_list(by_arg, &bystore, &by);
-	size_t nagg = split_list(agg_arg ? agg_arg : "mean,std,count", &aggstore,
+	size_t nby = tc_split_list(by_arg, &bystore, &by);
+	size_t nagg = tc_split_list(agg_arg ? agg_arg : "mean,std,count", &aggstore,
 				 &aggs);
-	int want[AGG_N], order[AGG_N], rc = TC_EXIT_USAGE;
-	struct keyed *kr = NULL;
+	int order[AGG_N], rc = TC_EXIT_USAGE;
+	struct tgroup *tg = NULL;
 	struct group *g = NULL;
-	size_t *rows = NULL, ng = 0, nshow;
+	size_t ng = 0, nshow;
+	struct tc_error err;
 
 	if (!by || !aggs || nby == 0 || nagg == 0) {
 		rc = tc_usage_error("results", "--group-by and --agg take names "
 					       "separated by commas");
 		goto out;
 	}
-	for (size_t i = 0; i < nby; i++) {
-		size_t p;
-
-		for (p = 0; p < spec->nparams; p++)
-			if (!strcmp(spec->params[p].name, by[i]))
-				break;
-		if (p == spec->nparams) {
-			char names[1024] = "";
-
-			for (p = 0; p < spec->nparams; p++)
-				snprintf(names + strlen(names),
-					 sizeof(names) - strlen(names), "%s%s",
-					 p ? ", " : "", spec->params[p].name);
-			rc = tc_usage_error("results", "--group-by: '%s' is not a "
-						       "parameter of %s (its "
-						       "parameters: %s)",
-					    by[i], v->exp.name, names);
-			goto out;
-		}
-	}
-	memset(want, 0, sizeof(want));
 	for (size_t i = 0; i < nagg; i++) {
 		int a;
 
@@ -296,37 +215,22 @@ static int print_groups(struct ranked *rk, enum tc_format fmt, long top,
 			goto out;
 		}
 		order[i] = a;
-		want[a] = 1;
 	}
-	(void)want;
-	/* the groups: rows sorted by key, contiguous runs */
-	kr = calloc(v->n + 1, sizeof(*kr));
-	g = calloc(v->n + 1, sizeof(*g));
-	rows = calloc(v->n + 1, sizeof(*rows));
-	if (!kr || !g || !rows)
+	tc_error_clear(&err);
+	if ((rc = tview_group(v, by, nby, &tg, &ng, &err))) {
+		rc = rc == TC_ERR_USAGE
+			     ? tc_usage_error("results", "--group-by: %s", err.msg)
+			     : tc_fail("results", &err);
+		goto out;
+	}
+	if (!(g = calloc(ng + 1, sizeof(*g))))
 		goto nomem;
-	for (size_t i = 0; i < v->n; i++) {
-		kr[i].row = i;
-		if (!(kr[i].key = group_key(&v->rows[i], by, nby)))
+	for (size_t i = 0; i < ng; i++) {
+		g[i].first = tg[i].rows[0];
+		g[i].ntrials = tg[i].n;
+		if (!(g[i].stat = calloc(v->nmetric * AGG_N + 1, sizeof(double))))
 			goto nomem;
-	}
-	qsort(kr, v->n, sizeof(*kr), cmp_keyed);
-	for (size_t i = 0; i < v->n;) {
-		size_t k = i, first = kr[i].row;
-
-		while (k < v->n && !strcmp(kr[k].key, kr[i].key)) {
-			rows[k - i] = kr[k].row;
-			if (kr[k].row < first)
-				first = kr[k].row;
-			k++;
-		}
-		g[ng].first = first;
-		g[ng].ntrials = k - i;
-		if (!(g[ng].stat = calloc(v->nmetric * AGG_N + 1, sizeof(double))))
-			goto nomem;
-		group_stats(rk, rows, k - i, &g[ng]);
-		ng++;
-		i = k;
+		group_stats(rk, tg[i].rows, tg[i].n, &g[i]);
 	}
 	/* ranked by the group's mean (rows are ranked: first is the best) */
 	group_rk = rk;
@@ -442,13 +346,10 @@ nomem:
 	fprintf(stderr, "trainctl results: out of memory\n");
 	rc = TC_EXIT_FAILED;
 out:
-	for (size_t i = 0; kr && i < v->n; i++)
-		free(kr[i].key);
 	for (size_t i = 0; g && i < ng; i++)
 		free(g[i].stat);
-	free(kr);
 	free(g);
-	free(rows);
+	tview_groups_free(tg, ng);
 	free(by);
 	free(aggs);
 	free(bystore);
