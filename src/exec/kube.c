@@ -82,6 +82,10 @@ struct ktrial {
 	int state;         /* outcome: enum tc_state */
 	char reason[1024];
 	double started, ended; /* unix, from the Job's status */
+	double began;          /* unix: the rank-0 pod's container started
+				  (0 unknown): its wall time counts from
+				  there, not from the Job's start (time spent
+				  pending is not compute) */
 	double t0;             /* unix: when this attempt began */
 	int has_metric;
 	double metric;
@@ -418,7 +422,8 @@ static int record(struct kube *r, struct ktrial *t, int from_state)
 	double next_at = 0, wall, ended;
 
 	ended = t->ended > 0 ? t->ended : tc_now();
-	wall = ended - (t->started > 0 ? t->started : t->t0);
+	wall = ended - (t->began > 0 ? t->began
+		       : t->started > 0 ? t->started : t->t0);
 	if (wall < 0)
 		wall = 0;
 	if ((rc = tc_journal_begin(r->j, r->err)))
@@ -439,7 +444,7 @@ static int record(struct kube *r, struct ktrial *t, int from_state)
 		struct tc_trial_outcome o = {
 			.state = state, .reason = t->reason,
 			.has_exit = t->exit_code >= 0, .exit_code = t->exit_code,
-			.ended_at = ended, .wall = wall,
+			.started_at = t->began, .ended_at = ended, .wall = wall,
 			.next_at = requeue ? next_at : 0,
 		};
 
@@ -824,7 +829,19 @@ static void on_pod(void *ctx, enum tc_kube_event ev, json_t *obj)
 			json_object_get(c, "state"), "terminated");
 		const json_t *wait = json_object_get(
 			json_object_get(c, "state"), "waiting");
+		const json_t *run = json_object_get(
+			json_object_get(c, "state"), "running");
 
+		/* the rank-0 pod's trial container: when it started (seen
+		 * running, else as the terminated state says) */
+		if (!t->began && (!idx || !strcmp(idx, "0")) &&
+		    (run || term)) {
+			const char *at = json_string_value(
+				json_object_get(run ? run : term, "startedAt"));
+
+			if (at)
+				t->began = rfc3339(at);
+		}
 		if (term) {
 			const char *why = json_string_value(
 				json_object_get(term, "reason"));
