@@ -36,6 +36,7 @@
 
 #include <jansson.h>
 
+#include "exec/nvml.h"
 #include "util/clock.h"
 #include "util/fsutil.h"
 
@@ -210,6 +211,8 @@ struct strial {
 	double t0, started, timeout, grace;
 	double kill_at;  /* 0 none, -1 killed */
 	int timed_out, cancels;
+	unsigned long long gpu_peak; /* bytes: the most GPU memory its
+					processes held at once (NVML) */
 	char *req;       /* the request, kept until the start: its strings */
 	char **strs;
 	uint32_t argc;
@@ -219,7 +222,58 @@ struct shim {
 	int sock;        /* -1 once the runner is gone */
 	struct strial *t;
 	size_t n, cap;
+	struct tc_nvml *nvml; /* NULL: no NVIDIA library or GPU here */
+	double next_sample;   /* monotonic: the next NVML sample */
 };
+
+static int open_trial_dir(const char *dir);
+
+/* How often the GPU memory of the trials' processes is sampled. */
+#define GPU_SAMPLE_EVERY 1.0
+
+/* One sample: each running trial's processes' GPU memory, summed (a
+ * process is the trial's when it is in the trial's process group). */
+static void gpu_sample(struct shim *s)
+{
+	struct tc_gpu_proc procs[256];
+	int n = tc_nvml_processes(s->nvml, procs, 256);
+
+	if (n <= 0)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		struct strial *t = &s->t[i];
+		unsigned long long sum = 0;
+
+		if (t->pid <= 0)
+			continue;
+		for (int k = 0; k < n; k++)
+			if (getpgid(procs[k].pid) == t->pid)
+				sum += procs[k].bytes;
+		if (sum > t->gpu_peak)
+			t->gpu_peak = sum;
+	}
+}
+
+/* The peak as the metric gpu_mem_mib, appended to the trial's metrics
+ * file before its exit is recorded (the runner reads that file to the end
+ * once it sees the exit). */
+static void gpu_report(const struct strial *t)
+{
+	char line[96];
+	int dfd, fd, n;
+
+	if (!t->gpu_peak || (dfd = open_trial_dir(t->dir)) < 0)
+		return;
+	fd = tc_private_openat(dfd, "metrics.jsonl",
+			       O_WRONLY | O_CREAT | O_APPEND, 0600);
+	close(dfd);
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "{\"gpu_mem_mib\": %.1f}\n",
+		     (double)t->gpu_peak / (1024.0 * 1024.0));
+	(void)!write(fd, line, (size_t)n);
+	close(fd);
+}
 
 static void shim_event(struct shim *s, int type, const struct strial *t,
 		       const struct tc_exit_info *ei)
@@ -326,6 +380,7 @@ static void trial_done(struct shim *s, size_t i, struct when end, int status,
 	struct tc_exit_info ei;
 
 	exit_info(&t, end, status, ru, error, &ei);
+	gpu_report(&t);
 	record_exit(t.lock_fd, t.off, &ei);
 	/* its GPUs first: an attempt seen over holds none */
 	if (t.lease_fd >= 0)
@@ -792,6 +847,7 @@ static void shim_main(int sock)
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	s.nvml = tc_nvml_open();
 
 	for (;;) {
 		struct pollfd pfd[2];
@@ -840,6 +896,14 @@ static void shim_main(int sock)
 				} else if (t->kill_at - now < wait_s)
 					wait_s = t->kill_at - now;
 			}
+		}
+		if (s.nvml && s.n > 0) {
+			if (now >= s.next_sample) {
+				gpu_sample(&s);
+				s.next_sample = now + GPU_SAMPLE_EVERY;
+			}
+			if (s.next_sample - now < wait_s)
+				wait_s = s.next_sample - now;
 		}
 		pfd[np].fd = sfd;
 		pfd[np++].events = POLLIN;
