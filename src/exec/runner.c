@@ -144,8 +144,6 @@ struct runner {
 	double avg_wall;    /* recent trials' wall time (moving average) */
 	long nwall;
 
-	double t_start;
-
 	struct tc_sched s; /* counts, stopping, progress, signals, journal */
 };
 
@@ -314,13 +312,6 @@ static void view_running(void *ctx, struct tc_progress_status *st)
 		       (long long)r->nstandby - st->running;
 	if (st->starting < 0)
 		st->starting = 0;
-}
-
-static void report_line(struct runner *r, struct live *lv, const char *state,
-			double wall, const char *reason)
-{
-	tc_sched_line(&r->s, lv->id, lv->params, lv->has_metric, lv->metric,
-		      state, wall, reason);
 }
 
 /* ---- resources ---------------------------------------------------------- */
@@ -553,13 +544,13 @@ static int add_ended(struct runner *r, struct live *lv)
 	return 0;
 }
 
-/* The trial's cancel request (1 cancel, 2 interrupt) and retry base. */
-static void trial_flags(struct runner *r, const char *id, int *cancel_req,
-			int *retry_base)
+/* The trial's cancel request: 1 cancel, 2 interrupt, 0 none. */
+static int cancel_req_of(struct runner *r, const char *id)
 {
-	int state;
+	int state, req = 0, base;
 
-	tc_trials_flags(r->s.tr, id, &state, cancel_req, retry_base);
+	tc_trials_flags(r->s.tr, id, &state, &req, &base);
+	return req;
 }
 
 /* Take a waiting trial out of its chain: whoever waited for it waits for
@@ -584,15 +575,15 @@ static void chain_unlink(struct runner *r, struct live *lv)
 static int unstart(struct runner *r, struct live *lv, int from,
 		   const char *why)
 {
-	int cancel_req, retry_base, rc;
+	int cancel_req = cancel_req_of(r, lv->id), rc;
 
-	trial_flags(r, lv->id, &cancel_req, &retry_base);
 	if ((rc = tc_trials_unstart(r->s.tr, lv->id, cancel_req == 1,
 				    cancel_req == 1 ? "cancelled" : why, r->err)))
 		return rc;
 	tc_sched_count_move(&r->s, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
 	if (cancel_req == 1)
-		report_line(r, lv, "cancelled", 0, "before it started");
+		tc_sched_line(&r->s, lv->id, lv->params, lv->has_metric,
+			      lv->metric, "cancelled", 0, "before it started");
 	if (!lv->released) {
 		if (!lv->standby)
 			give_back(r, lv); /* a waiting one holds nothing */
@@ -612,10 +603,9 @@ static int unstart(struct runner *r, struct live *lv, int from,
  * Statements only; frees lv. */
 static int rerun_lost(struct runner *r, struct live *lv, int from, int killed)
 {
-	int cancel_req, retry_base, rc;
+	int cancel_req = cancel_req_of(r, lv->id), rc;
 	char why[160];
 
-	trial_flags(r, lv->id, &cancel_req, &retry_base);
 	if (cancel_req == 1)
 		snprintf(why, sizeof(why), "supervisor lost; %s; cancelled",
 			 killed ? "still running at resume; killed"
@@ -1296,13 +1286,8 @@ static void drop_standby(struct runner *r, int only_cancelled)
 
 		if (!lv->standby || lv->drop_sent)
 			continue;
-		if (only_cancelled) {
-			int cancel_req, retry_base;
-
-			trial_flags(r, lv->id, &cancel_req, &retry_base);
-			if (cancel_req != 1)
-				continue;
-		}
+		if (only_cancelled && cancel_req_of(r, lv->id) != 1)
+			continue;
 		lv->cancel_pending = 1; /* if it starts before the drop */
 		if (tc_shim_drop(r->shim, lv->id) == 0)
 			lv->drop_sent = 1;
@@ -1565,29 +1550,16 @@ static int interrupt_all(struct runner *r, int hard)
 
 static int on_signals(struct runner *r)
 {
-	switch (tc_sched_signals(&r->s)) {
-	case 0:
-		return 0;
-	case 1:
+	int got = tc_sched_signals(&r->s);
+
+	if (got == 1)
 		tc_sched_note(&r->s, 0,
 			      "interrupted: stopping %zu running trial%s "
 			      "(interrupt again to kill them at once)",
 			      r->nlive, r->nlive == 1 ? "" : "s");
-		return interrupt_all(r, 0);
-	default:
+	else if (got == 2)
 		r->hard = 1;
-		return interrupt_all(r, 1);
-	}
-}
-
-static int check_external(struct runner *r)
-{
-	tc_sched_external(&r->s);
-	/* waiting trials that were cancelled, or all once the run stops */
-	if (r->nstandby)
-		drop_standby(r, !r->s.stopping);
-	tc_sched_recount(&r->s, r->intxn || r->nended);
-	return 0;
+	return got ? interrupt_all(r, r->hard) : 0;
 }
 
 /* ---- recovery ---------------------------------------------------------- */
@@ -1727,8 +1699,13 @@ static int run_loop(struct runner *r)
 			return rc;
 		if (now - r->last_check >= 0.25) {
 			r->last_check = now;
-			if ((rc = check_adopted(r)) || (rc = check_external(r)))
+			if ((rc = check_adopted(r)))
 				return rc;
+			tc_sched_external(&r->s);
+			/* waiting trials cancelled, or all once the run stops */
+			if (r->nstandby)
+				drop_standby(r, !r->s.stopping);
+			tc_sched_recount(&r->s, r->intxn || r->nended);
 		}
 		if (now - r->last_tail >= TAIL_INTERVAL) {
 			r->last_tail = now;
@@ -1904,7 +1881,6 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	if ((rc = tc_sched_begin(&r.s, j, name, spec, o, &extra, view_running,
 				 &r, err)))
 		goto out;
-	r.t_start = tc_mono();
 	/* what an earlier run that died said of its waits no longer holds */
 	if (r.lease && ((rc = gpu_wait_note(&r, 0)) || (rc = txn_commit(&r))))
 		goto out;

@@ -13,7 +13,15 @@
 
 #include "util/clock.h"
 
-/* ---- setup and teardown ------------------------------------------------- */
+/* The counts and best so far, from the journal. */
+static int load_counts(struct tc_sched *s)
+{
+	if (tc_trials_counts(s->tr, s->counts, &s->total, s->err) ||
+	    tc_trials_best(s->tr, s->spec->metric.name, s->spec->metric.goal,
+			   &s->best, s->err) < 0)
+		return TC_ERR_DB;
+	return 0;
+}
 
 int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 		   const struct tc_spec *spec, const struct tc_run_opts *o,
@@ -55,7 +63,7 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 	if (o->requeue_interrupted &&
 	    (rc = tc_trials_requeue_interrupted(s->tr, err)))
 		return rc;
-	if ((rc = tc_sched_load_counts(s)))
+	if ((rc = load_counts(s)))
 		return rc;
 	/* a drain run records what runs; the experiment keeps its state */
 	if (!o->drain && (rc = tc_experiment_set_state(j, name, "running", err)))
@@ -65,29 +73,33 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 
 void tc_sched_end(struct tc_sched *s, int rc)
 {
-	struct tc_progress_event ev = {.kind = TC_PROGRESS_END};
+	const char *state = "finished";
+	long long ended = 0;
 
-	tc_sched_send(s, &ev);
-	if (rc == 0 && !s->o->drain)
-		tc_experiment_set_state(s->j, s->name,
-					tc_rec_final_state(s->counts, s->total,
-							   s->stopping),
-					s->err);
+	tc_sched_send(s, &(struct tc_progress_event){.kind = TC_PROGRESS_END});
+	if (rc || s->o->drain)
+		return;
+	for (int i = TC_ST_SUCCEEDED; i < TC_ST_COUNT; i++)
+		ended += s->counts[i];
+	if (s->stopping == 1)
+		state = "cancelled";
+	else if (s->stopping == 2 || ended != s->total)
+		state = "interrupted";
+	tc_experiment_set_state(s->j, s->name, state, s->err);
 }
 
 void tc_sched_close(struct tc_sched *s, int rc, struct tc_run_summary *sum)
 {
 	/* On an error, running trials are left to their supervisors or
 	 * Jobs: a resume adopts them. */
-	if (s->sigfd >= 0)
-		close(s->sigfd);
-	s->sigfd = -1;
-	if (s->masked)
+	if (s->masked) {
+		if (s->sigfd >= 0)
+			close(s->sigfd);
 		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
-	s->masked = 0;
+	}
 	memset(sum, 0, sizeof(*sum));
 	if (rc == 0) {
-		if (tc_sched_load_counts(s) == 0) {
+		if (load_counts(s) == 0) {
 			memcpy(sum->counts, s->counts, sizeof(s->counts));
 			sum->total = s->total;
 		}
@@ -100,19 +112,7 @@ void tc_sched_close(struct tc_sched *s, int rc, struct tc_run_summary *sum)
 		memcpy(sum->failed_trial, s->ff.trial, sizeof(s->ff.trial));
 	}
 	tc_trials_close(s->tr);
-	s->tr = NULL;
 }
-
-int tc_sched_load_counts(struct tc_sched *s)
-{
-	if (tc_trials_counts(s->tr, s->counts, &s->total, s->err) ||
-	    tc_trials_best(s->tr, s->spec->metric.name, s->spec->metric.goal,
-			   &s->best, s->err) < 0)
-		return TC_ERR_DB;
-	return 0;
-}
-
-/* ---- progress ----------------------------------------------------------- */
 
 void tc_sched_send(struct tc_sched *s, struct tc_progress_event *ev)
 {
@@ -142,9 +142,7 @@ void tc_sched_send(struct tc_sched *s, struct tc_progress_event *ev)
 
 void tc_sched_status(struct tc_sched *s)
 {
-	struct tc_progress_event ev = {.kind = TC_PROGRESS_STATUS};
-
-	tc_sched_send(s, &ev);
+	tc_sched_send(s, &(struct tc_progress_event){.kind = TC_PROGRESS_STATUS});
 }
 
 void tc_sched_line(struct tc_sched *s, const char *id, const char *params,
@@ -152,14 +150,9 @@ void tc_sched_line(struct tc_sched *s, const char *id, const char *params,
 		   double wall, const char *reason)
 {
 	struct tc_progress_event ev = {
-		.kind = TC_PROGRESS_TRIAL,
-		.state = state,
-		.id = id,
-		.params = params,
-		.wall = wall,
-		.has_metric = has_metric,
-		.metric = metric,
-		.reason = reason,
+		.kind = TC_PROGRESS_TRIAL, .state = state, .id = id,
+		.params = params, .wall = wall, .has_metric = has_metric,
+		.metric = metric, .reason = reason,
 	};
 
 	tc_sched_send(s, &ev);
@@ -178,8 +171,6 @@ void tc_sched_note(struct tc_sched *s, int counted, const char *fmt, ...)
 	ev.counted = counted;
 	tc_sched_send(s, &ev);
 }
-
-/* ---- stopping ----------------------------------------------------------- */
 
 int tc_sched_signals(struct tc_sched *s)
 {
@@ -226,8 +217,6 @@ void tc_sched_recount(struct tc_sched *s, int busy)
 		      gone == 1 ? "" : "s");
 	tc_sched_status(s);
 }
-
-/* ---- an attempt's end --------------------------------------------------- */
 
 int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 		    struct tc_trial_outcome *o)
