@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh — the README's main job: install, build, and run a real grid sweep
 # of the Fashion-MNIST trainer on the local backend, then print the results
-# table (best first) and the compute report.
+# table (best first) and the compute report, and write the HTML report
+# (curves and plots) next to the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -21,4 +22,7 @@ echo
 trainctl results "$name" --state-dir "$state" --sort test_acc
 echo
 trainctl report "$name" --state-dir "$state"
+echo
+printf 'HTML report (open it in a browser): '
+trainctl report "$name" --state-dir "$state" --html "$state/$name.html"
 exit $rc

@@ -10,7 +10,7 @@ PKGS=(
   libcmocka-dev sqlite3 libcurl4-openssl-dev
   libopenblas-dev zlib1g-dev dataset-fashion-mnist
   clang libclang-rt-14-dev
-  python3 procps time
+  python3 python3-venv procps time
   curl openssl jq iproute2 util-linux bc
   man-db groff-base zsh tmux
   chromium fonts-dejavu-core   # the HTML report's test opens it headless
@@ -28,4 +28,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --tests: what only the tests need.  MLflow's tracking server, for the
+# export test, in a virtualenv of its own kept in the user's cache (about
+# 850 MB, a few minutes the first time; nothing the next).
+if [ "${1:-}" = "--tests" ]; then
+  MLFLOW_VERSION=3.17.2
+  venv="${XDG_CACHE_HOME:-$HOME/.cache}/trainctl-mlflow"
+  if ! "$venv/bin/mlflow" --version 2>/dev/null | grep -q "$MLFLOW_VERSION"; then
+    echo "install.sh: installing mlflow $MLFLOW_VERSION into $venv" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "mlflow==$MLFLOW_VERSION" >/dev/null
+  fi
 fi

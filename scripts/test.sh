@@ -4,7 +4,7 @@
 # suite again under AddressSanitizer and UBSan.  `.ci/run` calls this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+bash scripts/install.sh --tests
 jobs=$(nproc)
 
 echo "== build (warnings are errors)"

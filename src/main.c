@@ -22,6 +22,7 @@ const struct tc_verb tc_verbs[] = {
 	{"metrics", cmd_metrics, "every metric value, one row per step (curves)"},
 	{"best", cmd_best, "the best trial by the spec's metric"},
 	{"report", cmd_report, "compute accounting per trial and in total"},
+	{"export", cmd_export, "send an experiment to an MLflow tracking server"},
 	{"cancel", cmd_cancel, "cancel an experiment or some of its trials"},
 	{"retry", cmd_retry, "run failed or cancelled trials again"},
 	{"ls", cmd_ls, "list experiments"},

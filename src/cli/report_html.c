@@ -370,9 +370,18 @@ static int curves_section(FILE *f, const struct tview *v,
 		size_t total = 0, k = 0, drawn = 0;
 		double *all;
 
-		for (size_t i = 0; i < v->n; i++)
-			total += cs->c[i * cs->nmetric + m].n;
-		if (total == 0)
+		size_t longest = 0;
+
+		for (size_t i = 0; i < v->n; i++) {
+			size_t n = cs->c[i * cs->nmetric + m].n;
+
+			total += n;
+			if (n > longest)
+				longest = n;
+		}
+		/* a curve needs two points: a metric each trial reports once
+		 * (a summary at the end) has its column in the table */
+		if (longest < 2)
 			continue;
 		/* the scales: every point of this metric */
 		if (!(all = malloc(total * sizeof(*all))))
@@ -432,7 +441,7 @@ static int curves_section(FILE *f, const struct tview *v,
 	}
 	fputs("</div>", f);
 	if (!any)
-		fputs("<p>No metric values were recorded.</p>", f);
+		fputs("<p>No metric was reported at more than one step.</p>", f);
 	/* the legend of the highlighted trials */
 	{
 		size_t drawn = 0;

@@ -94,4 +94,17 @@ struct tc_kspec {
 	json_t *pod_template;    /* an object, or NULL */
 };
 
+/* Kubernetes' rules for names, 1 or 0.  A DNS-1123 label (namespaces,
+ * volume names): 1 to 63 characters of a-z, 0-9 and '-', starting and
+ * ending alphanumeric.  A DNS-1123 subdomain (claims, secrets, service
+ * accounts): labels joined by '.', at most 253 characters.  A label key:
+ * [subdomain/]name, name being 1 to 63 characters of letters, digits, '-',
+ * '_' and '.' starting and ending alphanumeric; need_prefix requires the
+ * subdomain (extended resource names such as nvidia.com/gpu).  A label
+ * value: empty, or such a name. */
+int tc_k8s_is_dns_label(const char *s);
+int tc_k8s_is_dns_subdomain(const char *s);
+int tc_k8s_is_label_key(const char *s, int need_prefix);
+int tc_k8s_is_label_value(const char *s);
+
 #endif

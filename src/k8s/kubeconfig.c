@@ -8,15 +8,9 @@
  *   1. which files: the explicit one alone (it must exist); else the
  *      $KUBECONFIG list (missing files skipped); else ~/.kube/config; when
  *      none exists, the in-cluster service account, else an error;
- *   2. each file (at most 4 MB) goes through libyaml's event parser
- *      straight into a jansson tree.  We compose it ourselves rather than
- *      with yaml_parser_load() so that aliases stay bounded: an alias is its
- *      anchor's json_t with one more reference and counts as many nodes as
- *      the anchored value expanded to, so "billion laughs" is refused once
- *      the expanded count passes KCFG_MAX_NODES, long before anything is
- *      copied.  An alias can only name a finished node (anchors are
- *      registered when their node ends), so no tree has a cycle.  Nesting
- *      and the number of anchors (looked up linearly) are bounded too;
+ *   2. each file (at most 4 MB) goes through util/yaml.h's converter
+ *      into a jansson tree (aliases, nesting and anchors bounded; merge
+ *      keys as kubectl reads them; every scalar a string or null);
  *   3. the merge is done at lookup time: a name is searched file by file
  *      in order, the first file that has it wins; inside one file the last
  *      entry of that name wins (kubectl turns each file's list into a map
@@ -50,6 +44,7 @@
 #include "util/clock.h"
 #include "util/fsutil.h"
 #include "util/spawn.h"
+#include "util/yaml.h"
 
 extern char **environ;
 
@@ -78,404 +73,75 @@ static int nomem(struct tc_error *err)
 /* YAML to JSON                                                         */
 /* ------------------------------------------------------------------ */
 
-/* A collection being built. */
-struct frame {
-	json_t *val;    /* the object or array */
-	char *key;      /* mapping: the key waiting for its value */
-	int key_merge;  /* that key is a plain << */
-	json_t *merge;  /* mapping: what << brought in (explicit keys win) */
-	char *anchor;   /* the collection's own &anchor */
-	size_t nodes0;  /* the node count when it began */
-};
-
-struct anchor {
-	char *name;
-	json_t *val;
-	size_t nodes; /* nodes the value stands for, aliases expanded */
-};
-
-struct conv {
-	const char *path;
-	struct tc_error *err;
-	struct frame st[KCFG_MAX_DEPTH];
-	int depth;
-	struct anchor *an;
-	size_t nan, can;
-	size_t nodes;
-	json_t *root;
-};
-
-static int conv_fail(struct conv *c, const yaml_mark_t *m, const char *fmt,
-		     ...) __attribute__((format(printf, 3, 4)));
-
-static int conv_fail(struct conv *c, const yaml_mark_t *m, const char *fmt,
-		     ...)
-{
-	char what[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return tc_error_set(c->err, TC_ERR_BACKEND,
-			    "kubeconfig %s: line %zu col %zu: %s", c->path,
-			    m->line + 1, m->column + 1, what);
-}
-
-/* A libyaml syntax error, with its position. */
-static int yaml_fail(const char *path, const yaml_parser_t *p,
-		     struct tc_error *err)
-{
-	const char *problem = p->problem ? p->problem : "unknown problem";
-
-	if (p->error == YAML_MEMORY_ERROR)
-		return nomem(err);
-	if (p->error == YAML_READER_ERROR)
-		return tc_error_set(err, TC_ERR_BACKEND,
-				    "kubeconfig %s: byte %zu: %s (is it UTF-8 "
-				    "text?)",
-				    path, p->problem_offset, problem);
-	if (p->context)
-		return tc_error_set(err, TC_ERR_BACKEND,
-				    "kubeconfig %s: line %zu col %zu: %s (%s "
-				    "at line %zu col %zu)",
-				    path, p->problem_mark.line + 1,
-				    p->problem_mark.column + 1, problem,
-				    p->context, p->context_mark.line + 1,
-				    p->context_mark.column + 1);
-	return tc_error_set(err, TC_ERR_BACKEND,
-			    "kubeconfig %s: line %zu col %zu: %s", path,
-			    p->problem_mark.line + 1,
-			    p->problem_mark.column + 1, problem);
-}
-
-static int count_nodes(struct conv *c, size_t n, const yaml_mark_t *m)
-{
-	c->nodes += n;
-	if (c->nodes > KCFG_MAX_NODES)
-		return conv_fail(c, m,
-				 "more than %d YAML nodes once aliases are "
-				 "expanded; a kubeconfig is far smaller",
-				 KCFG_MAX_NODES);
-	return 0;
-}
-
-static int add_anchor(struct conv *c, const char *name, json_t *v,
-		      size_t nodes, const yaml_mark_t *m)
-{
-	struct anchor *a;
-
-	if (c->nan == KCFG_MAX_ANCHORS)
-		return conv_fail(c, m, "more than %d anchors (&name)",
-				 KCFG_MAX_ANCHORS);
-	if (c->nan == c->can) {
-		size_t cap = c->can ? 2 * c->can : 16;
-
-		a = realloc(c->an, cap * sizeof(*a));
-		if (!a)
-			return nomem(c->err);
-		c->an = a;
-		c->can = cap;
-	}
-	a = &c->an[c->nan];
-	a->name = strdup(name);
-	if (!a->name)
-		return nomem(c->err);
-	a->val = json_incref(v);
-	a->nodes = nodes;
-	c->nan++;
-	return 0;
-}
-
-/* The latest definition of an anchor wins, as YAML says. */
-static const struct anchor *find_anchor(const struct conv *c,
-					const char *name)
-{
-	size_t i = c->nan;
-
-	while (i-- > 0)
-		if (!strcmp(c->an[i].name, name))
-			return &c->an[i];
-	return NULL;
-}
-
-static int awaiting_key(const struct conv *c)
-{
-	const struct frame *f = c->depth ? &c->st[c->depth - 1] : NULL;
-
-	return f && json_is_object(f->val) && !f->key;
-}
-
-/* "<<: v": v is a mapping or a list of them; earlier ones win. */
-static int merge_in(struct conv *c, struct frame *f, json_t *v,
-		    const yaml_mark_t *m)
-{
-	size_t i;
-	json_t *e;
-
-	if (!f->merge) {
-		f->merge = json_object();
-		if (!f->merge)
-			return nomem(c->err);
-	}
-	if (json_is_object(v))
-		return json_object_update_missing(f->merge, v) ? nomem(c->err)
-							       : 0;
-	if (!json_is_array(v))
-		return conv_fail(c, m, "<< merges a mapping or a list of "
-				       "mappings");
-	json_array_foreach(v, i, e) {
-		if (!json_is_object(e))
-			return conv_fail(c, m, "<< merges a mapping or a list "
-					       "of mappings");
-		if (json_object_update_missing(f->merge, e))
-			return nomem(c->err);
-	}
-	return 0;
-}
-
-/* Put a finished value where it belongs; steals v. */
-static int place(struct conv *c, json_t *v, const yaml_mark_t *m)
-{
-	struct frame *f;
-	int rc = 0;
-
-	if (!c->depth) {
-		c->root = v;
-		return 0;
-	}
-	f = &c->st[c->depth - 1];
-	if (json_is_array(f->val)) {
-		if (json_array_append_new(f->val, v))
-			return nomem(c->err);
-		return 0;
-	}
-	if (f->key_merge) {
-		rc = merge_in(c, f, v, m);
-		json_decref(v);
-	} else if (json_object_set_new(f->val, f->key, v)) {
-		rc = nomem(c->err); /* v is gone either way */
-	}
-	free(f->key);
-	f->key = NULL;
-	f->key_merge = 0;
-	return rc;
-}
-
-static int word_in(const char *s, size_t n, const char *const *words)
-{
-	for (; *words; words++)
-		if (strlen(*words) == n && !memcmp(s, *words, n))
-			return 1;
-	return 0;
-}
-
-/* A scalar as JSON: a plain null (~, null, empty) is null, everything else
- * the text as written.  Booleans are read where one is expected
- * (get_bool()), so a context called "no" keeps its name. */
-static json_t *scalar_json(const yaml_event_t *ev)
-{
-	static const char *const nulls[] = {"", "~", "null", "Null", "NULL",
-					    NULL};
-	const char *s = (const char *)ev->data.scalar.value;
-	const char *tag = (const char *)ev->data.scalar.tag;
-	size_t n = ev->data.scalar.length;
-
-	if ((ev->data.scalar.plain_implicit ||
-	     (tag && !strcmp(tag, YAML_NULL_TAG))) &&
-	    word_in(s, n, nulls))
-		return json_null();
-	return json_stringn(s, n);
-}
-
-static int on_scalar(struct conv *c, const yaml_event_t *ev)
-{
-	const char *anchor = (const char *)ev->data.scalar.anchor;
-	const char *s = (const char *)ev->data.scalar.value;
-	size_t n = ev->data.scalar.length;
-	json_t *v;
-	int rc = count_nodes(c, 1, &ev->start_mark);
-
-	if (rc)
-		return rc;
-	if (awaiting_key(c)) {
-		struct frame *f = &c->st[c->depth - 1];
-
-		f->key = strndup(s, n);
-		if (!f->key)
-			return nomem(c->err);
-		f->key_merge = ev->data.scalar.plain_implicit && n == 2 &&
-			       !memcmp(s, "<<", 2);
-		if (!anchor)
-			return 0;
-		v = json_stringn(s, n);
-		if (!v)
-			return nomem(c->err);
-		rc = add_anchor(c, anchor, v, 1, &ev->start_mark);
-		json_decref(v);
-		return rc;
-	}
-	v = scalar_json(ev);
-	if (!v)
-		return conv_fail(c, &ev->start_mark,
-				 "a scalar that is not valid text");
-	if (anchor && (rc = add_anchor(c, anchor, v, 1, &ev->start_mark))) {
-		json_decref(v);
-		return rc;
-	}
-	return place(c, v, &ev->start_mark);
-}
-
-static int on_alias(struct conv *c, const yaml_event_t *ev)
-{
-	const char *name = (const char *)ev->data.alias.anchor;
-	const struct anchor *a = find_anchor(c, name);
-	int rc;
-
-	if (!a)
-		return conv_fail(c, &ev->start_mark,
-				 "alias *%s names no anchor defined before it",
-				 name);
-	rc = count_nodes(c, a->nodes, &ev->start_mark);
-	if (rc)
-		return rc;
-	if (awaiting_key(c)) {
-		struct frame *f = &c->st[c->depth - 1];
-
-		if (!json_is_string(a->val))
-			return conv_fail(c, &ev->start_mark,
-					 "a mapping key must be a string");
-		f->key = strdup(json_string_value(a->val));
-		return f->key ? 0 : nomem(c->err);
-	}
-	return place(c, json_incref(a->val), &ev->start_mark);
-}
-
-static int on_start(struct conv *c, const yaml_event_t *ev)
-{
-	int map = ev->type == YAML_MAPPING_START_EVENT;
-	const char *anchor =
-		map ? (const char *)ev->data.mapping_start.anchor
-		    : (const char *)ev->data.sequence_start.anchor;
-	struct frame *f;
-	size_t nodes0 = c->nodes;
-	int rc;
-
-	if (c->depth == KCFG_MAX_DEPTH)
-		return conv_fail(c, &ev->start_mark,
-				 "nested deeper than %d levels",
-				 KCFG_MAX_DEPTH);
-	if (awaiting_key(c))
-		return conv_fail(c, &ev->start_mark,
-				 "a mapping key must be a string, not a %s",
-				 map ? "mapping" : "list");
-	rc = count_nodes(c, 1, &ev->start_mark);
-	if (rc)
-		return rc;
-	f = &c->st[c->depth];
-	memset(f, 0, sizeof(*f));
-	f->val = map ? json_object() : json_array();
-	if (!f->val)
-		return nomem(c->err);
-	c->depth++;
-	f->nodes0 = nodes0;
-	if (anchor) {
-		f->anchor = strdup(anchor);
-		if (!f->anchor)
-			return nomem(c->err);
-	}
-	return 0;
-}
-
-static int on_end(struct conv *c, const yaml_event_t *ev)
-{
-	struct frame f = c->st[c->depth - 1];
-	int rc = 0;
-
-	c->depth--;
-	if (f.merge && json_object_update_missing(f.val, f.merge))
-		rc = nomem(c->err);
-	if (!rc && f.anchor)
-		rc = add_anchor(c, f.anchor, f.val, c->nodes - f.nodes0,
-				&ev->start_mark);
-	free(f.key);
-	free(f.anchor);
-	json_decref(f.merge);
-	if (rc) {
-		json_decref(f.val);
-		return rc;
-	}
-	return place(c, f.val, &ev->start_mark);
-}
-
-/* text (len bytes) to *out: the first document as JSON, NULL when the
- * stream has none. */
+/* text (len bytes) to *out: the first document as JSON (util/yaml.h),
+ * NULL when the stream has none. */
 static int yaml_to_json(const char *path, const char *text, size_t len,
 			json_t **out, struct tc_error *err)
 {
-	yaml_parser_t p;
-	yaml_event_t ev;
-	struct conv c;
-	int rc = 0, done = 0;
+	const struct tc_yaml_opts o = {.max_depth = KCFG_MAX_DEPTH,
+				       .max_nodes = KCFG_MAX_NODES,
+				       .max_anchors = KCFG_MAX_ANCHORS,
+				       .merge_keys = 1,
+				       .node_index = -1};
+	struct tc_yaml_fail f;
+	char what[1100];
 
-	*out = NULL;
-	memset(&c, 0, sizeof(c));
-	c.path = path;
-	c.err = err;
-	if (!yaml_parser_initialize(&p))
+	switch (tc_yaml_to_json(text, len, &o, out, &f)) {
+	case TC_YAML_OK:
+		return 0;
+	case TC_YAML_NOMEM:
 		return nomem(err);
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	while (!done && !rc) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			rc = yaml_fail(path, &p, err);
-			break;
-		}
-		switch (ev.type) {
-		case YAML_SCALAR_EVENT:
-			rc = on_scalar(&c, &ev);
-			break;
-		case YAML_ALIAS_EVENT:
-			rc = on_alias(&c, &ev);
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			rc = on_start(&c, &ev);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			rc = on_end(&c, &ev);
-			break;
-		case YAML_DOCUMENT_END_EVENT: /* kubectl reads the first */
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_NO_EVENT:
-		case YAML_STREAM_START_EVENT:
-		case YAML_DOCUMENT_START_EVENT:
-			break;
-		}
-		yaml_event_delete(&ev);
+	case TC_YAML_READER:
+		return tc_error_set(err, TC_ERR_BACKEND,
+				    "kubeconfig %s: byte %zu: %s (is it UTF-8 "
+				    "text?)",
+				    path, f.offset, f.what);
+	case TC_YAML_SYNTAX:
+		if (f.context[0])
+			return tc_error_set(err, TC_ERR_BACKEND,
+					    "kubeconfig %s: line %d col %d: %s "
+					    "(%s at line %d col %d)",
+					    path, f.line, f.col, f.what,
+					    f.context, f.context_line,
+					    f.context_col);
+		snprintf(what, sizeof(what), "%s", f.what);
+		break;
+	case TC_YAML_DEPTH:
+		snprintf(what, sizeof(what), "nested deeper than %d levels",
+			 KCFG_MAX_DEPTH);
+		break;
+	case TC_YAML_NODES:
+		snprintf(what, sizeof(what),
+			 "more than %d YAML nodes once aliases are expanded; "
+			 "a kubeconfig is far smaller",
+			 KCFG_MAX_NODES);
+		break;
+	case TC_YAML_ANCHORS:
+		snprintf(what, sizeof(what), "more than %d anchors (&name)",
+			 KCFG_MAX_ANCHORS);
+		break;
+	case TC_YAML_UNDEFINED:
+	case TC_YAML_SELF:
+		snprintf(what, sizeof(what),
+			 "alias *%s names no anchor defined before it", f.what);
+		break;
+	case TC_YAML_KEY:
+		snprintf(what, sizeof(what), "a mapping key must be a string%s%s",
+			 f.what[0] ? ", not a " : "", f.what);
+		break;
+	case TC_YAML_DUPLICATE: /* not asked for: the last key wins */
+	case TC_YAML_MERGE:
+		snprintf(what, sizeof(what),
+			 "<< merges a mapping or a list of mappings");
+		break;
+	case TC_YAML_HOOK:
+	default:
+		snprintf(what, sizeof(what), "%s", f.what);
+		break;
 	}
-	yaml_parser_delete(&p);
-	while (c.depth > 0) {
-		struct frame *f = &c.st[--c.depth];
-
-		json_decref(f->val);
-		json_decref(f->merge);
-		free(f->key);
-		free(f->anchor);
-	}
-	for (size_t i = 0; i < c.nan; i++) {
-		free(c.an[i].name);
-		json_decref(c.an[i].val);
-	}
-	free(c.an);
-	if (rc) {
-		json_decref(c.root);
-		return rc;
-	}
-	*out = c.root;
-	return 0;
+	return tc_error_set(err, TC_ERR_BACKEND,
+			    "kubeconfig %s: line %d col %d: %s", path, f.line,
+			    f.col, what);
 }
 
 /* ------------------------------------------------------------------ */
@@ -908,12 +574,14 @@ static int get_bool(struct ld *L, size_t fi, const char *where, json_t *obj,
 	*out = 0;
 	if (!v || json_is_null(v))
 		return 0;
-	if (s && word_in(s, strlen(s), trues)) {
-		*out = 1;
-		return 0;
+	for (size_t i = 0; s && trues[i]; i++) {
+		if (!strcmp(s, trues[i])) {
+			*out = 1;
+			return 0;
+		}
+		if (!strcmp(s, falses[i]))
+			return 0;
 	}
-	if (s && word_in(s, strlen(s), falses))
-		return 0;
 	return file_err(L, L->f[fi].path, "%s: %s must be true or false",
 			where, key);
 }

@@ -64,19 +64,6 @@ char *tc_k8s_job_name(const char *exp, const char *id, int attempt)
 	return s;
 }
 
-int tc_k8s_is_dns_label(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 static const char *gpu_resource(const struct tc_spec *spec)
 {
 	const char *s = spec->k8s->gpu_resource.text;

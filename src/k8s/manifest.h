@@ -52,17 +52,12 @@ struct tc_k8s_trial {
 char *tc_k8s_configmap_name(const char *exp, const char *id);
 char *tc_k8s_job_name(const char *exp, const char *id, int attempt);
 
-/* Whether s is a DNS-1123 label (namespaces, volume names): 1 to 63
- * characters of a-z, 0-9 and '-', starting and ending alphanumeric. */
-int tc_k8s_is_dns_label(const char *s);
-
 /* Check what the kubernetes backend needs from a spec (kubernetes.image is
  * set, workdir: absolute, nodes: within an Indexed Job's limit, no
  * multi-node variable in env:) before anything is created: TC_ERR_SPEC
- * with the position of the key at fault.  The spec loader runs it on every
- * spec whose backend: is kubernetes, after its own checks of the
- * kubernetes: section; call it where another backend is swapped for
- * kubernetes (run --backend kubernetes). */
+ * with the position of the key at fault.  The spec loader has checked the
+ * kubernetes: section itself; this is the kubernetes backend's check
+ * (exec/backend.h), made whichever way the backend was picked. */
 int tc_k8s_check(const struct tc_spec *spec, struct tc_error *err);
 
 /* The objects, as the API server will receive them (apiVersion, kind,

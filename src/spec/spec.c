@@ -13,8 +13,8 @@
  *   3. compose:  yaml_parser_load() builds the node graph.  Aliases share
  *                nodes, so the graph can be exponentially smaller than its
  *                expansion (billion laughs) or even cyclic (&a [*a]); the
- *                only walk that recurses into user data, the kubernetes
- *                mapping → JSON conversion, has a depth and a node budget;
+ *                one conversion that expands user data, the kubernetes
+ *                mapping → JSON (util/yaml.h), bounds depth and size;
  *   4. validate: one function per section, each error at the position of
  *                the node at fault, then the cross-section checks
  *                (templates, include/exclude names, grid size).
@@ -43,18 +43,20 @@
 
 #include <yaml.h>
 
-#include "k8s/manifest.h"
+#include "k8s/kspec.h"
 #include "spec/internal.h"
 #include "template/template.h"
 #include "util/arena.h"
 #include "util/hash.h"
+#include "util/yaml.h"
 
 /* Limits on pathological input; no sensible spec comes near them. */
 #define SPEC_MAX_DEPTH 100       /* YAML nesting levels */
 #define SPEC_MAX_ANCHORS 1000    /* &anchors in a file */
 #define SPEC_MAX_ALIASES 10000   /* *aliases in a file */
 #define JSON_MAX_DEPTH 64        /* kubernetes: nesting after aliases */
-#define JSON_MAX_NODES 100000    /* kubernetes: values after aliases */
+#define JSON_MAX_NODES 100000    /* kubernetes: nodes (keys too) after
+				    aliases */
 #define SPEC_MAX_ASSIGNS 10000000 /* include entries x parameters */
 #define PARAM_NAME_MAX 128
 
@@ -77,7 +79,6 @@ struct ctx {
 	size_t nlines;
 	yaml_document_t doc;
 	int have_doc;
-	size_t json_nodes;
 	struct tc_pos params_pos; /* of the parameters: key */
 	int recorded;     /* tc_spec_parse_recorded(): skip the rules that
 			     refuse what older versions accepted */
@@ -704,19 +705,20 @@ struct field {
 	yaml_node_t *key, *val;
 };
 
-static int unknown_key(struct ctx *c, const yaml_node_t *k, const char *key,
-		       const char *where, const char *const *names, size_t n)
+static int unknown_key_at(struct ctx *c, struct tc_pos k, const char *key,
+			  const char *where, const char *const *names,
+			  size_t n)
 {
 	const char *hint = tc_did_you_mean(key, names, n);
 	char cb[48], list[512] = "";
 	size_t i;
 
 	if (strcmp(key, "<<") == 0)
-		return fail(c, k, "YAML merge keys (<<) are not supported%s%s: "
+		return fail_at(c, k, "YAML merge keys (<<) are not supported%s%s: "
 			    "write the keys out",
 			    where ? " in " : "", where ? where : "");
 	if (hint)
-		return fail(c, k, "unknown key '%s'%s%s (did you mean '%s'?)",
+		return fail_at(c, k, "unknown key '%s'%s%s (did you mean '%s'?)",
 			    clip(key, cb), where ? " in " : "",
 			    where ? where : "", hint);
 	for (i = 0; i < n; i++) {
@@ -725,9 +727,15 @@ static int unknown_key(struct ctx *c, const yaml_node_t *k, const char *key,
 		snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "",
 			 names[i]);
 	}
-	return fail(c, k, "unknown key '%s'%s%s; known keys: %s",
+	return fail_at(c, k, "unknown key '%s'%s%s; known keys: %s",
 		    clip(key, cb), where ? " in " : "", where ? where : "",
 		    list);
+}
+
+static int unknown_key(struct ctx *c, const yaml_node_t *k, const char *key,
+		       const char *where, const char *const *names, size_t n)
+{
+	return unknown_key_at(c, node_pos(k), key, where, names, n);
 }
 
 /*
@@ -2072,227 +2080,162 @@ static const char *const k8s_keys[] = {
 	"podTemplate",   "backoffLimit", "ttlSecondsAfterFinished",
 };
 
-/* Size (values, aliases expanded) and height of a subtree, memoised per
- * node so an alias bomb is measured in time proportional to the document,
- * not to its expansion. */
-struct measure {
-	uint32_t size;   /* saturates at JSON_MAX_NODES + 1 */
-	uint16_t height; /* saturates at JSON_MAX_DEPTH + 1 */
-	uint8_t state;   /* 0 unknown, 1 in progress (a cycle), 2 done */
-};
-
-static int measure(struct ctx *c, int index, int depth, struct measure *m,
-		   size_t nm)
+/*
+ * The section goes through util/yaml.h's converter, which bounds its size
+ * and depth once aliases are expanded and refuses duplicate keys; these
+ * hooks add the spec's rules: scalars typed as everywhere in a spec (and no
+ * NUL, no infinity), keys that are names, and only the known keys at the
+ * top.  A refusal is written to c->err and handed back as the converter's
+ * failure (util/yaml keeps it for an alias to bring in).
+ */
+static void hook_fail(struct ctx *c, struct tc_yaml_fail *f)
 {
-	yaml_node_t *n = node_at(c, index);
-	struct measure *me;
-	uint64_t size = 1;
-	unsigned height = 0;
-
-	if (!n || index < 1 || (size_t)index > nm)
-		return fail_at(c, mark_pos(&c->doc.start_mark),
-			       "internal error: broken YAML node");
-	me = &m[index - 1];
-	if (me->state == 1 || depth > JSON_MAX_DEPTH)
-		return fail(c, n, "kubernetes: nested deeper than %d levels "
-			    "(or an alias that refers to itself)",
-			    JSON_MAX_DEPTH);
-	if (me->state == 0) {
-		me->state = 1;
-		if (n->type == YAML_SEQUENCE_NODE) {
-			yaml_node_item_t *it;
-
-			for (it = n->data.sequence.items.start;
-			     it < n->data.sequence.items.top; it++) {
-				int rc = measure(c, *it, depth + 1, m, nm);
-
-				if (rc)
-					return rc;
-				size += m[*it - 1].size;
-				if (m[*it - 1].height > height)
-					height = m[*it - 1].height;
-				if (size > JSON_MAX_NODES)
-					size = JSON_MAX_NODES + 1;
-			}
-		} else if (n->type == YAML_MAPPING_NODE) {
-			yaml_node_pair_t *pr;
-
-			for (pr = n->data.mapping.pairs.start;
-			     pr < n->data.mapping.pairs.top; pr++) {
-				int rc = measure(c, pr->value, depth + 1, m,
-						 nm);
-
-				if (rc)
-					return rc;
-				size += m[pr->value - 1].size;
-				if (m[pr->value - 1].height > height)
-					height = m[pr->value - 1].height;
-				if (size > JSON_MAX_NODES)
-					size = JSON_MAX_NODES + 1;
-			}
-		}
-		me->size = (uint32_t)size;
-		me->height = (uint16_t)(height + 1 > JSON_MAX_DEPTH + 1
-						? JSON_MAX_DEPTH + 1
-						: height + 1);
-		me->state = 2;
+	memset(f, 0, sizeof(*f));
+	f->code = c->err && c->err->code == TC_ERR_NOMEM ? TC_YAML_NOMEM
+							 : TC_YAML_HOOK;
+	if (c->err) {
+		f->line = c->err->line;
+		f->col = c->err->col;
+		snprintf(f->what, sizeof(f->what), "%s", c->err->msg);
 	}
-	if ((size_t)depth + me->height > JSON_MAX_DEPTH + 1u)
-		return fail(c, n, "kubernetes: nested deeper than %d levels "
-			    "(or an alias that refers to itself)",
-			    JSON_MAX_DEPTH);
-	return 0;
 }
 
-/*
- * Convert n to JSON.  Aliases make the node graph a DAG or even cyclic;
- * measure() has bounded its depth and expanded size before this walk, and
- * the walk checks both again on its own.
- */
-static json_t *to_json(struct ctx *c, const yaml_node_t *n, int depth)
+static json_t *k8s_scalar(void *ctx, const struct tc_yaml_scalar *s,
+			  struct tc_yaml_fail *f)
 {
-	char d[64];
+	struct ctx *c = ctx;
+	struct tc_pos p = {s->line, s->col};
+	struct tc_value v = {0};
+	json_t *j = NULL;
+	char cb[48];
 
-	if (depth > JSON_MAX_DEPTH) {
-		fail(c, n, "kubernetes: nested deeper than %d levels (or an "
-		     "alias that refers to itself)", JSON_MAX_DEPTH);
+	if (memchr(s->text, '\0', s->len)) {
+		fail_at(c, p, "a kubernetes value contains a NUL character");
+		hook_fail(c, f);
 		return NULL;
 	}
-	if (++c->json_nodes > JSON_MAX_NODES) {
-		fail(c, n, "kubernetes: more than %d values once aliases are "
-		     "expanded", JSON_MAX_NODES);
-		return NULL;
-	}
-	switch (n->type) {
-	case YAML_SCALAR_NODE: {
-		struct tc_value v = {0};
-		json_t *j = NULL;
-
-		if (check_nul(c, n, "a kubernetes value"))
-			return NULL;
-		memset(&v, 0, sizeof(v));
-		v.text = (const char *)n->data.scalar.value; /* not copied */
-		if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-			type_plain(v.text, n->data.scalar.length, &v);
-		else
-			v.type = TC_V_STR;
-		switch (v.type) {
-		case TC_V_NULL:
-			j = json_null();
-			break;
-		case TC_V_BOOL:
-			j = json_boolean(v.b);
-			break;
-		case TC_V_INT:
-			j = json_integer(v.i);
-			break;
-		case TC_V_FLOAT:
-			if (!isfinite(v.f)) {
-				fail(c, n, "kubernetes: %s is not a finite "
-				     "number; quote it if you mean a string",
-				     describe(n, d));
-				return NULL;
-			}
-			j = json_real(v.f);
-			break;
-		case TC_V_STR:
-			j = json_stringn(v.text, n->data.scalar.length);
-			break;
-		}
-		if (!j)
-			nomem(c);
-		return j;
-	}
-	case YAML_SEQUENCE_NODE: {
-		json_t *arr = json_array();
-		yaml_node_item_t *it;
-
-		if (!arr) {
-			nomem(c);
+	v.text = s->text;
+	if (s->plain)
+		type_plain(s->text, s->len, &v);
+	else
+		v.type = TC_V_STR;
+	switch (v.type) {
+	case TC_V_NULL:
+		j = json_null();
+		break;
+	case TC_V_BOOL:
+		j = json_boolean(v.b);
+		break;
+	case TC_V_INT:
+		j = json_integer(v.i);
+		break;
+	case TC_V_FLOAT:
+		if (!isfinite(v.f)) {
+			fail_at(c, p, "kubernetes: '%s' is not a finite number; "
+				"quote it if you mean a string",
+				clip(s->text, cb));
+			hook_fail(c, f);
 			return NULL;
 		}
-		for (it = n->data.sequence.items.start;
-		     it < n->data.sequence.items.top; it++) {
-			yaml_node_t *e = node_at(c, *it);
-			json_t *j;
-
-			if (!e) {
-				fail(c, n, "internal error: broken YAML node");
-				json_decref(arr);
-				return NULL;
-			}
-			j = to_json(c, e, depth + 1);
-			if (!j || json_array_append_new(arr, j) != 0) {
-				if (j)
-					nomem(c);
-				json_decref(arr);
-				return NULL;
-			}
-		}
-		return arr;
-	}
-	case YAML_MAPPING_NODE: {
-		json_t *obj = json_object();
-		yaml_node_pair_t *pair;
-
-		if (!obj) {
-			nomem(c);
-			return NULL;
-		}
-		for (pair = n->data.mapping.pairs.start;
-		     pair < n->data.mapping.pairs.top; pair++) {
-			yaml_node_t *k = node_at(c, pair->key);
-			yaml_node_t *v = node_at(c, pair->value);
-			const char *key;
-			json_t *j;
-			char cb[48];
-
-			if (!k || !v) {
-				fail(c, n, "internal error: broken YAML node");
-				json_decref(obj);
-				return NULL;
-			}
-			if (key_text(c, k, "kubernetes", &key)) {
-				json_decref(obj);
-				return NULL;
-			}
-			if (depth == 0) {
-				size_t i, nk = sizeof(k8s_keys) /
-					       sizeof(k8s_keys[0]);
-
-				for (i = 0; i < nk; i++)
-					if (!strcmp(key, k8s_keys[i]))
-						break;
-				if (i == nk) {
-					unknown_key(c, k, key, "kubernetes",
-						    k8s_keys, nk);
-					json_decref(obj);
-					return NULL;
-				}
-			}
-			if (json_object_get(obj, key)) {
-				fail(c, k, "duplicate key '%s' in kubernetes",
-				     clip(key, cb));
-				json_decref(obj);
-				return NULL;
-			}
-			j = to_json(c, v, depth + 1);
-			if (!j) {
-				json_decref(obj);
-				return NULL;
-			}
-			if (json_object_set_new(obj, key, j) != 0) {
-				nomem(c);
-				json_decref(obj);
-				return NULL;
-			}
-		}
-		return obj;
-	}
-	case YAML_NO_NODE:
+		j = json_real(v.f);
+		break;
+	case TC_V_STR:
+		j = json_stringn(s->text, s->len);
 		break;
 	}
-	fail(c, n, "internal error: empty YAML node");
+	if (!j) {
+		nomem(c);
+		hook_fail(c, f);
+	}
+	return j;
+}
+
+/* A key at depth (1: the section's own keys, which must be known ones). */
+static int k8s_key(void *ctx, int depth, const struct tc_yaml_scalar *k,
+		   struct tc_yaml_fail *f)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+	struct ctx *c = ctx;
+	struct tc_pos p = {k->line, k->col};
+	size_t i, nk = sizeof(k8s_keys) / sizeof(k8s_keys[0]);
+
+	for (i = 0; k->plain && i < 5; i++)
+		if (strlen(nulls[i]) == k->len &&
+		    !memcmp(k->text, nulls[i], k->len))
+			break;
+	if (k->plain && i < 5)
+		fail_at(c, p, "empty key in kubernetes");
+	else if (memchr(k->text, '\0', k->len))
+		fail_at(c, p, "a key in kubernetes contains a NUL character");
+	else if (depth != 1)
+		return 0;
+	else {
+		for (i = 0; i < nk; i++)
+			if (!strcmp(k->text, k8s_keys[i]))
+				return 0;
+		unknown_key_at(c, p, k->text, "kubernetes", k8s_keys, nk);
+	}
+	hook_fail(c, f);
+	return -1;
+}
+
+/* The section (n) as JSON, or NULL with c->err set. */
+static json_t *k8s_json(struct ctx *c, const yaml_node_t *n)
+{
+	const struct tc_yaml_opts o = {.max_depth = JSON_MAX_DEPTH,
+				       .max_nodes = JSON_MAX_NODES,
+				       .max_anchors = SPEC_MAX_ANCHORS,
+				       .strict_keys = 1,
+				       .node_index = (long)n->start_mark.index,
+				       .scalar = k8s_scalar,
+				       .key = k8s_key,
+				       .ctx = c};
+	struct tc_yaml_fail f;
+	struct tc_pos p;
+	json_t *j;
+	char cb[48];
+
+	switch (tc_yaml_to_json(c->text, c->len, &o, &j, &f)) {
+	case TC_YAML_OK:
+		if (j)
+			return j;
+		fail(c, n, "internal error: the kubernetes section was not "
+		     "found again");
+		return NULL;
+	case TC_YAML_NOMEM:
+		nomem(c);
+		return NULL;
+	default:
+		break;
+	}
+	p.line = f.line;
+	p.col = f.col;
+	switch (f.code) {
+	case TC_YAML_DEPTH:
+	case TC_YAML_SELF:
+		fail_at(c, p, "kubernetes: nested deeper than %d levels (or an "
+			"alias that refers to itself)", JSON_MAX_DEPTH);
+		break;
+	case TC_YAML_NODES:
+		fail_at(c, p, "kubernetes: more than %d values once aliases are "
+			"expanded", JSON_MAX_NODES);
+		break;
+	case TC_YAML_KEY:
+		fail_at(c, p, "keys in kubernetes must be names, not a %s",
+			f.what[0] ? f.what : "value");
+		break;
+	case TC_YAML_DUPLICATE:
+		fail_at(c, p, "duplicate key '%s' in kubernetes",
+			clip(f.what, cb));
+		break;
+	case TC_YAML_HOOK:
+		fail_at(c, p, "%s", f.what);
+		break;
+	default: /* the prescan and the composer read this text already */
+		fail_at(c, p, "internal error: the kubernetes section: %s",
+			f.what);
+		break;
+	}
 	return NULL;
 }
 
@@ -2304,92 +2247,16 @@ static json_t *to_json(struct ctx *c, const yaml_node_t *n, int depth)
  * After the section has been converted to JSON (which bounded its size and
  * depth and refused unknown top-level keys and duplicates), each known key
  * is checked on the YAML nodes, so every error has the position of the
- * value at fault.  A few values are normalised in the JSON as they are
- * checked: label and node-selector values and toleration values become
- * strings (YAML types "true" and 8; Kubernetes wants strings there).  A
- * null value means the key is not given, except where a single value is
+ * value at fault, and stored in struct tc_kspec (k8s/kspec.h) with that
+ * position.  Label, node-selector and toleration values are kept as the
+ * text written (YAML types "true" and 8; Kubernetes wants strings there).
+ * A null value means the key is not given, except where a single value is
  * expected (image: with nothing after it is an error, not a default).
  */
 
 #define K8S_MAX_VOLUMES 100
 #define K8S_NAME_HINT "at most 63 characters of a-z, 0-9 and '-', starting " \
 		      "and ending with a letter or digit"
-
-/* A run of [a-z0-9-] of 1..max bytes starting and ending alphanumeric. */
-static int dns_part(const char *s, size_t n, size_t max)
-{
-	if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || is_digit(s[i]) ||
-		      s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* DNS-1123 label: namespaces, volume names. */
-static int dns_label(const char *s)
-{
-	return dns_part(s, strlen(s), 63);
-}
-
-/* DNS-1123 subdomain of n bytes: claims, secrets, label key prefixes. */
-static int dns_subdomain_n(const char *s, size_t n)
-{
-	size_t start = 0;
-
-	if (n == 0 || n > 253)
-		return 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] != '.')
-			continue;
-		if (!dns_part(s + start, i - start, 253))
-			return 0;
-		start = i + 1;
-	}
-	return 1;
-}
-
-static int dns_subdomain(const char *s)
-{
-	return dns_subdomain_n(s, strlen(s));
-}
-
-static int is_alnum(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       is_digit(ch);
-}
-
-/* The name part of a label key, or a non-empty label value:
- * [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, at most 63 bytes. */
-static int label_name_n(const char *s, size_t n)
-{
-	if (n == 0 || n > 63 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' &&
-		    s[i] != '.')
-			return 0;
-	return 1;
-}
-
-/* A label key: [prefix/]name, the prefix a DNS subdomain.  need_prefix:
- * the prefix is required (extended resource names like nvidia.com/gpu). */
-static int label_key(const char *s, int need_prefix)
-{
-	const char *slash = strchr(s, '/');
-
-	if (!slash)
-		return !need_prefix && label_name_n(s, strlen(s));
-	return dns_subdomain_n(s, (size_t)(slash - s)) &&
-	       label_name_n(slash + 1, strlen(slash + 1));
-}
-
-static int label_value(const char *s)
-{
-	return !*s || label_name_n(s, strlen(s));
-}
 
 /* The value node of key in the mapping n (keys already checked), else
  * NULL; *k gets the key node. */
@@ -2423,7 +2290,7 @@ static int get_k8s_name(struct ctx *c, const yaml_node_t *n, const char *what,
 
 	if (rc)
 		return rc;
-	if (label ? !dns_label(s) : !dns_subdomain(s))
+	if (label ? !tc_k8s_is_dns_label(s) : !tc_k8s_is_dns_subdomain(s))
 		return fail(c, n, "%s '%s' is not a valid Kubernetes name: %s",
 			    what, clip(s, cb),
 			    label ? K8S_NAME_HINT
@@ -2560,7 +2427,7 @@ static int check_label_map(struct ctx *c, const yaml_node_t *n,
 		const char *key = (const char *)k->data.scalar.value, *val;
 		char w[128], cb[48], cb2[48];
 
-		if (!label_key(key, 0))
+		if (!tc_k8s_is_label_key(key, 0))
 			return fail(c, k, "%s: '%s' is not a valid label key: "
 				    "an optional DNS prefix and '/', then at "
 				    "most 63 characters of letters, digits, "
@@ -2577,7 +2444,7 @@ static int check_label_map(struct ctx *c, const yaml_node_t *n,
 		rc = k8s_text(c, v, w, &val);
 		if (rc)
 			return rc;
-		if (!label_value(val))
+		if (!tc_k8s_is_label_value(val))
 			return fail(c, v, "%s: '%s' is not a valid label value: "
 				    "at most 63 characters of letters, digits, "
 				    "'-', '_' and '.', starting and ending "
@@ -3096,7 +2963,7 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 				&gpu_res);
 		if (rc)
 			return rc;
-		if (!label_key(gpu_res, 1) || !strcmp(gpu_res, "cpu") ||
+		if (!tc_k8s_is_label_key(gpu_res, 1) || !strcmp(gpu_res, "cpu") ||
 		    !strcmp(gpu_res, "memory"))
 			return fail(c, v, "kubernetes.gpuResource must be an "
 				    "extended resource name such as "
@@ -3153,7 +3020,7 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 		rc = get_string(c, v, "kubernetes.queue", "team-a", &s);
 		if (rc)
 			return rc;
-		if (!label_value(s))
+		if (!tc_k8s_is_label_value(s))
 			return fail(c, v, "kubernetes.queue '%s' is not a valid "
 				    "Kueue queue name (it becomes a label "
 				    "value): at most 63 characters of letters, "
@@ -3185,7 +3052,7 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 }
 
 /*
- * The section goes through to_json() first, whole: that bounds its size
+ * The section goes through k8s_json() first, whole: that bounds its size
  * and depth once aliases are expanded and refuses unknown keys,
  * duplicates, NULs and non-finite numbers anywhere in it, with the same
  * messages for every key.  Then each key is checked and stored typed; of
@@ -3201,24 +3068,7 @@ static int parse_kubernetes(struct ctx *c, const yaml_node_t *n)
 			&ok);
 	if (rc || !ok)
 		return rc;
-	{
-		size_t nm = (size_t)(c->doc.nodes.top - c->doc.nodes.start);
-		struct measure *m = calloc(nm ? nm : 1, sizeof(*m));
-		int root = (int)(n - c->doc.nodes.start) + 1;
-
-		if (!m)
-			return nomem(c);
-		rc = measure(c, root, 1, m, nm);
-		if (!rc && m[root - 1].size > JSON_MAX_NODES)
-			rc = fail(c, n, "kubernetes: more than %d values once "
-				  "aliases are expanded",
-				  JSON_MAX_NODES);
-		free(m);
-		if (rc)
-			return rc;
-	}
-	c->json_nodes = 0;
-	j = to_json(c, n, 0);
+	j = k8s_json(c, n);
 	if (!j)
 		return c->err && c->err->code ? c->err->code : TC_ERR_SPEC;
 	rc = check_kubernetes(c, n, j);
@@ -3547,11 +3397,6 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 		if (rc)
 			return rc;
 	}
-	/* what the kubernetes backend needs (an image ...) is part of
-	 * loading a spec that asks for it; run --backend kubernetes asks
-	 * tc_k8s_check() itself */
-	if (!strcmp(s->backend, "kubernetes"))
-		return tc_k8s_check(s, c->err);
 	return 0;
 }
 

@@ -6,8 +6,10 @@
  * returns 0 and a spec, or a negative tc_status with err filled as
  * "file:line:col: message" (TC_ERR_SPEC for anything wrong with the file,
  * TC_ERR_IO when it cannot be read).  Nothing is half-built on error: *out is
- * left NULL.  A spec whose backend: is kubernetes is also refused when the
- * kubernetes backend could not run it (tc_k8s_check(), k8s/manifest.h).
+ * left NULL.  What a backend needs beyond the file's own rules (the
+ * kubernetes backend: an image, ...) is the backend's check, made by every
+ * verb that picks it (exec/backend.h), since `--backend` can pick another
+ * than backend: says.
  *
  * Ownership: every string and array hanging off a struct tc_spec lives in the
  * spec's own arena and is released by tc_spec_free(); callers never free

@@ -194,7 +194,11 @@ int tc_series_each(struct tc_journal *j, const char *exp,
 						 sqlite3_column_double(st, 8),
 						 &start);
 		}
-		if (has_start && sqlite3_column_type(st, 8) != SQLITE_NULL) {
+		if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+			row.has_at = 1;
+			row.at = sqlite3_column_double(st, 8);
+		}
+		if (has_start && row.has_at) {
 			row.has_time = 1;
 			row.time = sqlite3_column_double(st, 8) - start;
 		}

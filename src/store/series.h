@@ -24,6 +24,8 @@ struct tc_series_row {
 	const char *special; /* "nan", "inf", "-inf" when not finite, else NULL */
 	int has_time;
 	double time;         /* seconds since the attempt started */
+	int has_at;
+	double at;           /* when it was recorded (unix seconds) */
 };
 
 /* Called for each row; a nonzero return stops the walk and is returned. */

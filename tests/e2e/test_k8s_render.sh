@@ -202,6 +202,17 @@ expect_contains "$ERR" "noimage.yaml:4:1: kubernetes.image is required for the k
 expect_no_file x/ "nothing rendered"
 tc_run plan noimage.yaml
 expect_rc 0 "the same spec plans fine for the local backend"
+# the image is the kubernetes backend's need, not the file's: a spec that
+# says backend: kubernetes still loads for --backend local (and resume
+# reads the journal's copy the same way)
+sed 's/^command: \[a\]/command: [echo]\nbackend: kubernetes\nworkdir: ./' \
+	noimage.yaml >k8sdefault.yaml
+tc_run plan k8sdefault.yaml --backend local
+expect_rc 0 "backend: kubernetes without an image plans with --backend local"
+tc_run plan k8sdefault.yaml
+expect_rc 2 "... and not for its own backend"
+expect_contains "$ERR" "k8sdefault.yaml:6:1: kubernetes.image is required" \
+	"the message points at the kubernetes: key"
 
 sed 's/^kubernetes:.*//; s/^  namespace: lab//' noimage.yaml >nosection.yaml
 tc_run plan nosection.yaml --backend kubernetes
