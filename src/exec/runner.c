@@ -580,7 +580,8 @@ static int unstart(struct runner *r, struct live *lv, int from,
 	if ((rc = tc_trials_unstart(r->s.tr, lv->id, cancel_req == 1,
 				    cancel_req == 1 ? "cancelled" : why, r->err)))
 		return rc;
-	tc_sched_count_move(&r->s, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
+	tc_sched_count_move(&r->s, from,
+			    cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
 	if (cancel_req == 1)
 		tc_sched_line(&r->s, lv->id, lv->params, lv->has_metric,
 			      lv->metric, "cancelled", 0, "before it started");
