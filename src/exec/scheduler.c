@@ -224,11 +224,9 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 	int jstate, cancel_req = 0, retry_base = 0, req;
 
 	tc_trials_flags(s->tr, e->id, &jstate, &cancel_req, &retry_base);
-	/* the request in the journal or the backend's own stop; an
-	 * interrupt from either wins */
-	req = cancel_req == 2 || e->cancel == 2 ? 2
-	      : cancel_req || e->cancel	   ? 1
-					   : 0;
+	/* the journal's request or the backend's own stop (1 cancel, 2
+	 * interrupt): an interrupt from either wins */
+	req = cancel_req > e->cancel ? cancel_req : e->cancel;
 	if (e->state != TC_ST_SUCCEEDED && req &&
 	    (e->cancel_wins || e->state == TC_ST_CANCELLED || e->unseen)) {
 		e->state = TC_ST_CANCELLED;
