@@ -130,6 +130,10 @@ void tc_fmt_metric_exact(char *buf, size_t len, int has, double v,
 			 const char *special);
 
 
+/* "a,b,,c" → its non-empty names, pointers into a copy (*store): both
+ * *store and *out to free.  *out NULL when out of memory. */
+size_t tc_split_list(const char *s, char **store, const char ***out);
+
 /* ISO 8601 UTC time. */
 void tc_fmt_time(char *buf, size_t len, double t);
 

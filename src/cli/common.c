@@ -521,3 +521,18 @@ void tc_fmt_time(char *buf, size_t len, double t)
 	gmtime_r(&tt, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+size_t tc_split_list(const char *s, char **store, const char ***out)
+{
+	size_t n = 0;
+	char *save = NULL, *w;
+
+	*out = NULL;
+	if (!s || !(*store = strdup(s)) ||
+	    !(*out = calloc(strlen(s) + 1, sizeof(**out))))
+		return 0;
+	for (w = strtok_r(*store, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		if (*w)
+			(*out)[n++] = w;
+	return n;
+}

@@ -221,24 +221,6 @@ static int on_row(void *ctx, const struct tc_series_row *r)
 	return 0;
 }
 
-/* "a,b,c" → pointers into a copy (*store, to free); NULL-free list. */
-static size_t split_names(const char *s, char **store, const char ***out)
-{
-	size_t n = 0;
-	char *save = NULL, *w;
-
-	*out = NULL;
-	if (!s || !(*store = strdup(s)))
-		return 0;
-	*out = calloc(strlen(s) / 2 + 2, sizeof(**out));
-	if (!*out)
-		return 0;
-	for (w = strtok_r(*store, ",", &save); w; w = strtok_r(NULL, ",", &save))
-		if (*w)
-			(*out)[n++] = w;
-	return n;
-}
-
 int cmd_metrics(int argc, char **argv)
 {
 	struct tc_args a;
@@ -301,7 +283,7 @@ int cmd_metrics(int argc, char **argv)
 		}
 	}
 	if (namearg) {
-		nnames = split_names(namearg, &namestore, &names);
+		nnames = tc_split_list(namearg, &namestore, &names);
 		if (!names) {
 			tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
 			rc = tc_fail("metrics", &err);

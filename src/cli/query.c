@@ -383,3 +383,128 @@ json_t *tview_provenance(const struct tview *v)
 	json_object_set_new(o, "created_at", json_real(v->exp.created_at));
 	return o;
 }
+
+/* ---- groups of rows ------------------------------------------------------ */
+
+/* A row's group key: its values of the grouping parameters. */
+static char *group_key(const struct trow *r, const char *const *by, size_t nby)
+{
+	size_t cap = 64, len = 0;
+	char *k = malloc(cap);
+
+	for (size_t i = 0; k && i < nby; i++) {
+		char val[512];
+		size_t n;
+
+		tc_fmt_param(json_object_get(r->params, by[i]), val, sizeof(val));
+		n = strlen(val);
+		if (len + n + 2 > cap) {
+			char *nk;
+
+			while (len + n + 2 > cap)
+				cap *= 2;
+			if (!(nk = realloc(k, cap))) {
+				free(k);
+				return NULL;
+			}
+			k = nk;
+		}
+		memcpy(k + len, val, n);
+		len += n;
+		k[len++] = '\x1f';
+	}
+	if (k)
+		k[len] = '\0';
+	return k;
+}
+
+struct keyed {
+	char *key;
+	size_t row;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+static int cmp_first_row(const void *a, const void *b)
+{
+	const struct tgroup *x = a, *y = b;
+
+	return (x->rows[0] > y->rows[0]) - (x->rows[0] < y->rows[0]);
+}
+
+int tview_group(const struct tview *v, const char *const *by, size_t nby,
+		struct tgroup **out, size_t *ngroups, struct tc_error *err)
+{
+	struct keyed *kr;
+	struct tgroup *g;
+	size_t ng = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*ngroups = 0;
+	for (size_t i = 0; i < nby; i++) {
+		size_t p;
+		char names[1024] = "";
+
+		for (p = 0; p < v->spec->nparams; p++)
+			if (!strcmp(v->spec->params[p].name, by[i]))
+				break;
+		if (p < v->spec->nparams)
+			continue;
+		for (p = 0; p < v->spec->nparams; p++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names),
+				 "%s%s", p ? ", " : "", v->spec->params[p].name);
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "'%s' is not a parameter of %s (its "
+				    "parameters: %s)",
+				    by[i], v->exp.name, names);
+	}
+	kr = calloc(v->n + 1, sizeof(*kr));
+	g = calloc(v->n + 1, sizeof(*g));
+	if (!kr || !g)
+		goto nomem;
+	for (size_t i = 0; i < v->n; i++) {
+		kr[i].row = i;
+		if (!(kr[i].key = group_key(&v->rows[i], by, nby)))
+			goto nomem;
+	}
+	qsort(kr, v->n, sizeof(*kr), cmp_keyed);
+	for (size_t i = 0; i < v->n;) {
+		size_t k = i;
+
+		while (k < v->n && !strcmp(kr[k].key, kr[i].key))
+			k++;
+		if (!(g[ng].rows = calloc(k - i, sizeof(size_t))))
+			goto nomem;
+		for (size_t m = i; m < k; m++)
+			g[ng].rows[g[ng].n++] = kr[m].row;
+		ng++;
+		i = k;
+	}
+	qsort(g, ng, sizeof(*g), cmp_first_row);
+	*out = g;
+	*ngroups = ng;
+	g = NULL;
+	goto out;
+nomem:
+	rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+out:
+	for (size_t i = 0; kr && i < v->n; i++)
+		free(kr[i].key);
+	free(kr);
+	tview_groups_free(g, ng);
+	return rc;
+}
+
+void tview_groups_free(struct tgroup *g, size_t ngroups)
+{
+	for (size_t i = 0; g && i < ngroups; i++)
+		free(g[i].rows);
+	free(g);
+}

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "report/table.h"
 #include "spec/spec.h"
 #include "store/experiment.h"
 #include "store/journal.h"
@@ -63,6 +64,18 @@ json_t *trow_metric_json(const struct trow *r, const char *name);
 int trow_metric(const struct trow *r, const char *name, double *v,
 		const char **special);
 
+/* Groups of rows that share the values of the parameters by[0..nby)
+ * (results --group-by, report --by).  Each group's rows are in view
+ * order; groups in the order of their first row.  0, TC_ERR_USAGE when a
+ * name is not a parameter (err lists the parameters), or TC_ERR_NOMEM. */
+struct tgroup {
+	size_t *rows;
+	size_t n;
+};
+int tview_group(const struct tview *v, const char *const *by, size_t nby,
+		struct tgroup **out, size_t *ngroups, struct tc_error *err);
+void tview_groups_free(struct tgroup *g, size_t ngroups);
+
 /* provenance object for JSON outputs */
 json_t *tview_provenance(const struct tview *v);
 
@@ -71,6 +84,13 @@ json_t *tview_provenance(const struct tview *v);
  * all (cli/report_html.c). */
 int tc_report_html(struct tc_journal *j, struct tview *v, const char *metric,
 		   int goal, const char *path, struct tc_error *err);
+
+/* `report --by`: the compute table by groups of the parameters named in
+ * by ("model,dataset"), and what the search cost; the view ranked by the
+ * spec's metric (cli/report_by.c).  0 or an error code (TC_ERR_USAGE for
+ * a name that is not a parameter). */
+int tc_report_by(struct tc_journal *j, struct tview *v, const char *by,
+		 enum tc_format fmt, struct tc_error *err);
 
 /* After a table: "note: TRIAL: attempt N: ..." for the first n rows. */
 void tview_print_notes(const struct tview *v, size_t n, FILE *f);

@@ -25,6 +25,10 @@ static const struct tc_opt results_opts[] = {
 	RANK_OPTS,
 	{"top", 'n', 1, "N", "only the N best"},
 	{"format", 'o', 1, "FMT", "table (default), csv, json or markdown"},
+	{"group-by", 'g', 1, "PARAM,...",
+	 "one row per group of trials with these parameters' values"},
+	{"agg", 0, 1, "AGG,...",
+	 "with --group-by: of mean, std, min, max, count (default mean,std,count)"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -85,6 +89,274 @@ static void metric_text(const struct trow *r, const char *name, int exact,
 	(exact ? tc_fmt_metric_exact : tc_fmt_metric)(buf, len, has, v, sp);
 }
 
+/* ---- results --group-by: aggregates over repeats ------------------------ */
+
+enum agg { AGG_MEAN, AGG_STD, AGG_MIN, AGG_MAX, AGG_COUNT, AGG_N };
+static const char *const agg_names[AGG_N] = {"mean", "std", "min", "max",
+					     "count"};
+
+struct group {
+	size_t first;   /* a row of the group (its parameters' values) */
+	size_t ntrials;
+	double *stat;   /* [metric * AGG_N + agg]; NAN when it has none */
+	int has_rank;
+	double rank;    /* the sort metric's mean */
+};
+
+static const struct ranked *group_rk; /* for cmp_group (qsort has no ctx) */
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	if (x->has_rank != y->has_rank)
+		return y->has_rank - x->has_rank;
+	if (x->has_rank && x->rank != y->rank)
+		return (x->rank < y->rank) == (group_rk->goal > 0) ? 1 : -1;
+	return (x->first > y->first) - (x->first < y->first);
+}
+
+/* The aggregates of one group (its rows rows[0..n)), over its succeeded
+ * trials that reported each metric. */
+static void group_stats(const struct ranked *rk, const size_t *rows, size_t n,
+			struct group *g)
+{
+	const struct tview *v = &rk->v;
+
+	for (size_t m = 0; m < v->nmetric; m++) {
+		double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY, mean;
+		size_t cnt = 0;
+		double *st = &g->stat[m * AGG_N];
+
+		for (size_t i = 0; i < n; i++) {
+			const struct trow *r = &v->rows[rows[i]];
+			const char *sp;
+			double x;
+
+			if (r->state != TC_ST_SUCCEEDED ||
+			    !json_object_get(r->metrics, v->metric_names[m]) ||
+			    !trow_metric(r, v->metric_names[m], &x, &sp) ||
+			    !isfinite(x))
+				continue;
+			cnt++;
+			sum += x;
+			if (x < lo)
+				lo = x;
+			if (x > hi)
+				hi = x;
+		}
+		mean = cnt ? sum / (double)cnt : NAN;
+		for (size_t i = 0; cnt > 1 && i < n; i++) {
+			const struct trow *r = &v->rows[rows[i]];
+			const char *sp;
+			double x;
+
+			if (r->state == TC_ST_SUCCEEDED &&
+			    json_object_get(r->metrics, v->metric_names[m]) &&
+			    trow_metric(r, v->metric_names[m], &x, &sp) &&
+			    isfinite(x))
+				sq += (x - mean) * (x - mean);
+		}
+		st[AGG_MEAN] = mean;
+		/* the sample standard deviation, as pandas and numpy's ddof=1 */
+		st[AGG_STD] = cnt > 1 ? sqrt(sq / (double)(cnt - 1)) : NAN;
+		st[AGG_MIN] = cnt ? lo : NAN;
+		st[AGG_MAX] = cnt ? hi : NAN;
+		st[AGG_COUNT] = (double)cnt;
+		if (rk->sort && !strcmp(v->metric_names[m], rk->sort) && cnt) {
+			g->has_rank = 1;
+			g->rank = mean;
+		}
+	}
+}
+
+static void stat_text(char *buf, size_t len, double x, int agg, int exact)
+{
+	if (agg == AGG_COUNT)
+		snprintf(buf, len, "%.0f", x);
+	else if (isnan(x))
+		snprintf(buf, len, exact ? "" : "-");
+	else if (exact)
+		tc_fmt_metric_exact(buf, len, 1, x, NULL);
+	else
+		tc_fmt_metric(buf, len, 1, x, NULL);
+}
+
+static int print_groups(struct ranked *rk, enum tc_format fmt, long top,
+			const char *by_arg, const char *agg_arg)
+{
+	const struct tview *v = &rk->v;
+	char *bystore = NULL, *aggstore = NULL;
+	const char **by = NULL, **aggs = NULL;
+	size_t nby = tc_split_list(by_arg, &bystore, &by);
+	size_t nagg = tc_split_list(agg_arg ? agg_arg : "mean,std,count", &aggstore,
+				 &aggs);
+	int order[AGG_N], rc = TC_EXIT_USAGE;
+	struct tgroup *tg = NULL;
+	struct group *g = NULL;
+	size_t ng = 0, nshow;
+	struct tc_error err;
+
+	if (!by || !aggs || nby == 0 || nagg == 0) {
+		rc = tc_usage_error("results", "--group-by and --agg take names "
+					       "separated by commas");
+		goto out;
+	}
+	for (size_t i = 0; i < nagg; i++) {
+		int a;
+
+		for (a = 0; a < AGG_N; a++)
+			if (!strcmp(aggs[i], agg_names[a]))
+				break;
+		if (a == AGG_N) {
+			rc = tc_usage_error("results", "--agg: '%s' is not one of "
+						       "mean, std, min, max, count",
+					    aggs[i]);
+			goto out;
+		}
+		order[i] = a;
+	}
+	tc_error_clear(&err);
+	if ((rc = tview_group(v, by, nby, &tg, &ng, &err))) {
+		rc = rc == TC_ERR_USAGE
+			     ? tc_usage_error("results", "--group-by: %s", err.msg)
+			     : tc_fail("results", &err);
+		goto out;
+	}
+	if (!(g = calloc(ng + 1, sizeof(*g))))
+		goto nomem;
+	for (size_t i = 0; i < ng; i++) {
+		g[i].first = tg[i].rows[0];
+		g[i].ntrials = tg[i].n;
+		if (!(g[i].stat = calloc(v->nmetric * AGG_N + 1, sizeof(double))))
+			goto nomem;
+		group_stats(rk, tg[i].rows, tg[i].n, &g[i]);
+	}
+	/* ranked by the group's mean (rows are ranked: first is the best) */
+	group_rk = rk;
+	if (rk->sort)
+		qsort(g, ng, sizeof(*g), cmp_group);
+	nshow = top > 0 && (size_t)top < ng ? (size_t)top : ng;
+
+	if (fmt == TC_FMT_JSON) {
+		json_t *o = json_object(), *arr = json_array(), *jb = json_array(),
+		       *ja = json_array();
+
+		json_object_set_new(o, "experiment", json_string(v->exp.name));
+		for (size_t i = 0; i < nby; i++)
+			json_array_append_new(jb, json_string(by[i]));
+		for (size_t i = 0; i < nagg; i++)
+			json_array_append_new(ja, json_string(agg_names[order[i]]));
+		json_object_set_new(o, "group_by", jb);
+		json_object_set_new(o, "agg", ja);
+		json_object_set_new(o, "metric",
+				    rk->sort ? json_pack("{s:s, s:s}", "name", rk->sort,
+							 "goal", rk->goal > 0 ? "maximize"
+									      : "minimize")
+					     : json_null());
+		for (size_t gi = 0; gi < nshow; gi++) {
+			const struct trow *r = &v->rows[g[gi].first];
+			json_t *row = json_object();
+
+			for (size_t i = 0; i < nby; i++) {
+				json_t *pv = json_object_get(r->params, by[i]);
+
+				json_object_set_new(row, by[i], pv ? json_incref(pv)
+								   : json_null());
+			}
+			json_object_set_new(row, "trials",
+					    json_integer((json_int_t)g[gi].ntrials));
+			for (size_t m = 0; m < v->nmetric; m++) {
+				json_t *mo = json_object();
+
+				for (size_t i = 0; i < nagg; i++) {
+					double x = g[gi].stat[m * AGG_N + order[i]];
+
+					json_object_set_new(
+						mo, agg_names[order[i]],
+						order[i] == AGG_COUNT
+							? json_integer((json_int_t)x)
+						: isnan(x) ? json_null()
+							   : json_real(x));
+				}
+				json_object_set_new(row, v->metric_keys[m], mo);
+			}
+			json_array_append_new(arr, row);
+		}
+		json_object_set_new(o, "groups", arr);
+		tc_print_json(o);
+		json_decref(o);
+	} else {
+		size_t ncol = nby + 1 + v->nmetric * nagg, c;
+		const char **hdr = calloc(ncol + 1, sizeof(*hdr));
+		char **names = calloc(ncol + 1, sizeof(*names));
+		char **cells = calloc(ncol + 1, sizeof(*cells));
+		struct tc_table *t = NULL;
+
+		if (!hdr || !names || !cells) {
+			free(hdr);
+			free(names);
+			free(cells);
+			goto nomem;
+		}
+		c = 0;
+		for (size_t i = 0; i < nby; i++)
+			hdr[c++] = by[i];
+		hdr[c++] = "trials";
+		for (size_t m = 0; m < v->nmetric; m++)
+			for (size_t i = 0; i < nagg; i++) {
+				if (asprintf(&names[c], "%s_%s", v->metric_keys[m],
+					     agg_names[order[i]]) < 0)
+					names[c] = NULL;
+				hdr[c] = names[c];
+				c++;
+			}
+		t = tc_table_new(ncol, hdr);
+		for (size_t i = 0; i < ncol; i++)
+			cells[i] = malloc(512);
+		for (size_t gi = 0; t && gi < nshow; gi++) {
+			const struct trow *r = &v->rows[g[gi].first];
+
+			c = 0;
+			for (size_t i = 0; i < nby; i++)
+				tc_fmt_param(json_object_get(r->params, by[i]),
+					     cells[c++], 512);
+			snprintf(cells[c++], 512, "%zu", g[gi].ntrials);
+			for (size_t m = 0; m < v->nmetric; m++)
+				for (size_t i = 0; i < nagg; i++)
+					stat_text(cells[c++], 512,
+						  g[gi].stat[m * AGG_N + order[i]],
+						  order[i], fmt == TC_FMT_CSV);
+			tc_table_add_row(t, (const char *const *)cells);
+		}
+		if (t)
+			tc_table_write(t, stdout, fmt);
+		for (size_t i = 0; i < ncol; i++) {
+			free(cells[i]);
+			free(names[i]);
+		}
+		free(cells);
+		free(names);
+		free(hdr);
+		tc_table_free(t);
+	}
+	rc = TC_EXIT_OK;
+	goto out;
+nomem:
+	fprintf(stderr, "trainctl results: out of memory\n");
+	rc = TC_EXIT_FAILED;
+out:
+	for (size_t i = 0; g && i < ng; i++)
+		free(g[i].stat);
+	free(g);
+	tview_groups_free(tg, ng);
+	free(by);
+	free(aggs);
+	free(bystore);
+	free(aggstore);
+	return rc;
+}
+
 int cmd_results(int argc, char **argv)
 {
 	struct tc_args a;
@@ -96,11 +368,16 @@ int cmd_results(int argc, char **argv)
 	int rc;
 
 	rc = tc_parse_args(argc, argv, results_opts,
-			   "results NAME [--sort METRIC] [--top N] [--format FMT]",
+			   "results NAME [--sort METRIC] [--top N] [--format FMT] "
+			   "[--group-by PARAM,... [--agg AGG,...]]",
 			   "One row per trial: id, state, parameters and final "
 			   "metrics, best first.  Trials\nwithout the metric rank "
 			   "last.  --metric re-ranks a finished experiment on a "
-			   "metric\nor pattern nobody declared before it ran.",
+			   "metric\nor pattern nobody declared before it ran.  --group-by gives "
+			   "one row per group\nof trials (other parameters, a seed "
+			   "say, vary inside it): the mean, std, min,\nmax and count "
+			   "of each metric over its succeeded trials, ranked by "
+			   "the mean.",
 			   &a);
 	if (rc)
 		return rc > 0 ? 0 : TC_EXIT_USAGE;
@@ -112,11 +389,20 @@ int cmd_results(int argc, char **argv)
 				  TC_FMT_MARKDOWN),
 			  &fmt))
 		return TC_EXIT_USAGE;
+	if (tc_arg(&a, results_opts, "agg") && !tc_arg(&a, results_opts, "group-by"))
+		return tc_usage_error("results", "--agg goes with --group-by");
 	if (tc_arg(&a, results_opts, "top") &&
 	    tc_arg_long("results", "top", tc_arg(&a, results_opts, "top"), 1,
 			LONG_MAX, &top))
 		return TC_EXIT_USAGE;
 	if ((rc = load_ranked("results", &a, results_opts, &j, &rk))) {
+		tview_free(&rk.v);
+		tc_journal_close(j);
+		return rc;
+	}
+	if (tc_arg(&a, results_opts, "group-by")) {
+		rc = print_groups(&rk, fmt, top, tc_arg(&a, results_opts, "group-by"),
+				  tc_arg(&a, results_opts, "agg"));
 		tview_free(&rk.v);
 		tc_journal_close(j);
 		return rc;

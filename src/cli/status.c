@@ -354,6 +354,8 @@ static const struct tc_opt report_opts[] = {
 	{"format", 'o', 1, "FMT", "table (default), csv, json or markdown"},
 	{"html", 0, 1, "FILE",
 	 "write a self-contained HTML report (tables, curves, plots) to FILE"},
+	{"by", 0, 1, "PARAM,...",
+	 "the compute table by groups of these parameters, and the search's cost"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -368,7 +370,7 @@ int cmd_report(int argc, char **argv)
 	long long peak = 0;
 	int rc, gpu;
 
-	rc = tc_parse_args(argc, argv, report_opts, "report NAME [--format FMT] [--html FILE]",
+	rc = tc_parse_args(argc, argv, report_opts, "report NAME [--format FMT] [--by PARAM,...] [--html FILE]",
 			   "Compute accounting per trial and in total: wall time, "
 			   "CPU time (user + system),\npeak memory (RSS), and "
 			   "GPU-hours (requested GPUs x wall time).  Every attempt\n"
@@ -405,6 +407,18 @@ int cmd_report(int argc, char **argv)
 			return tc_fail("report", &err);
 		printf("%s\n", path);
 		return TC_EXIT_OK;
+	}
+	if (tc_arg(&a, report_opts, "by")) {
+		const char *metric = v.spec->metric.name;
+
+		if (metric)
+			tview_rank(&v, metric, tview_goal_for(&v, metric, 0));
+		rc = tc_report_by(j, &v, tc_arg(&a, report_opts, "by"), fmt, &err);
+		tview_free(&v);
+		tc_journal_close(j);
+		if (rc == TC_ERR_USAGE)
+			return tc_usage_error("report", "--by: %s", err.msg);
+		return rc ? tc_fail("report", &err) : TC_EXIT_OK;
 	}
 	gpu = v.spec->resources.gpu;
 	for (size_t i = 0; i < v.n; i++) {

@@ -44,7 +44,7 @@ int tc_state_final(enum tc_state s)
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-	"INSERT OR IGNORE INTO meta VALUES('schema', '1');"
+	"INSERT OR IGNORE INTO meta VALUES('schema', '" TC_STR(TC_JOURNAL_SCHEMA) "');"
 	"CREATE TABLE IF NOT EXISTS experiments("
 	" name TEXT PRIMARY KEY, spec_path TEXT, spec_dir TEXT,"
 	" spec_text TEXT, spec_hash TEXT, seed INTEGER,"
@@ -75,6 +75,55 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS events("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT, exp TEXT, trial TEXT,"
 	" at REAL, state TEXT, detail TEXT);";
+
+/* What brings a journal of schema version k + 1 to k + 2: appended when
+ * the schema changes (and TC_JOURNAL_SCHEMA with it); a journal is
+ * migrated when a writing command opens it.  None yet. */
+static const char *const migrations[TC_JOURNAL_SCHEMA - 1 + 1] = {NULL};
+
+/* The journal's schema version against this trainctl's: a newer one is
+ * refused (its meaning is unknown here), an older one migrated when the
+ * journal may be written.  0 or an error. */
+static int check_schema(struct tc_journal *j, int may_migrate,
+			struct tc_error *err)
+{
+	sqlite3_stmt *st;
+	int v = 0, rc = 0;
+
+	if (sqlite3_prepare_v2(j->db, "SELECT value FROM meta WHERE key = 'schema'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0; /* (no meta table: checked where it matters) */
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = atoi((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (v > TC_JOURNAL_SCHEMA)
+		return tc_error_set(err, TC_ERR_STATE,
+				    "journal %s has schema version %d; this "
+				    "trainctl (%s) knows versions up to %d: use "
+				    "a newer trainctl",
+				    j->path, v, TC_VERSION, TC_JOURNAL_SCHEMA);
+	if (v < 1 || v == TC_JOURNAL_SCHEMA || !may_migrate)
+		return 0;
+	if ((rc = tc_journal_begin(j, err)))
+		return rc;
+	for (int k = v; k < TC_JOURNAL_SCHEMA && !rc; k++)
+		if (migrations[k - 1])
+			rc = tc_journal_exec(j, migrations[k - 1], err);
+	if (!rc) {
+		char *sql = sqlite3_mprintf("UPDATE meta SET value = '%d' WHERE "
+					    "key = 'schema'",
+					    TC_JOURNAL_SCHEMA);
+
+		rc = sql ? tc_journal_exec(j, sql, err)
+			 : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		sqlite3_free(sql);
+	}
+	if (!rc)
+		rc = tc_journal_commit(j, err);
+	if (rc)
+		tc_journal_rollback(j);
+	return rc;
+}
 
 int tc_journal_exec(struct tc_journal *j, const char *sql, struct tc_error *err)
 {
@@ -209,6 +258,10 @@ int tc_journal_open(const char *state_dir, struct tc_journal **out,
 		tc_journal_close(j);
 		return TC_ERR_DB;
 	}
+	if ((rc = check_schema(j, 1, err))) {
+		tc_journal_close(j);
+		return rc;
+	}
 	*out = j;
 	return 0;
 }
@@ -281,6 +334,10 @@ int tc_journal_open_ro(const char *state_dir, struct tc_journal **out,
 			     state_dir, sqlite3_errmsg(j->db));
 		tc_journal_close(j);
 		return TC_ERR_NOTFOUND;
+	}
+	if ((rc = check_schema(j, 0, err))) {
+		tc_journal_close(j);
+		return rc;
 	}
 	*out = j;
 	return 0;

@@ -213,3 +213,37 @@ out:
 	free(namel);
 	return rc;
 }
+
+int tc_series_trial_max(struct tc_journal *j, const char *exp,
+			const char *name, tc_series_max_fn fn, void *ctx,
+			struct tc_error *err)
+{
+	sqlite3_stmt *st = tc_journal_prepare(
+		j,
+		name ? "SELECT trial, max(value) FROM (SELECT trial, value FROM "
+		       "metrics WHERE exp = ?1 AND name = ?2 AND value IS NOT "
+		       "NULL UNION ALL SELECT trial, value FROM final WHERE exp "
+		       "= ?1 AND name = ?2 AND value IS NOT NULL) GROUP BY trial"
+		     : "SELECT trial, max(step) FROM metrics WHERE exp = ?1 AND "
+		       "step IS NOT NULL GROUP BY trial",
+		err);
+	int rc = 0, s;
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	if (name)
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *trial = (const char *)sqlite3_column_text(st, 0);
+
+		if (trial && sqlite3_column_type(st, 1) != SQLITE_NULL &&
+		    (rc = fn(ctx, trial, sqlite3_column_double(st, 1))))
+			break;
+	}
+	if (!rc && s != SQLITE_DONE)
+		rc = tc_error_set(err, TC_ERR_DB, "journal %s: %s", j->path,
+				  sqlite3_errmsg(j->db));
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -44,4 +44,13 @@ int tc_series_each(struct tc_journal *j, const char *exp,
 		   const char *const *names, size_t nnames, tc_series_fn fn,
 		   void *ctx, struct tc_error *err);
 
+/* Per trial of exp: the largest value of metric `name` it ever reported
+ * (history and final value), or with name NULL the largest step of any of
+ * its values.  fn is called once a trial that has one; a nonzero return
+ * stops the walk and is returned.  0 or TC_ERR_DB. */
+typedef int (*tc_series_max_fn)(void *ctx, const char *trial, double max);
+int tc_series_trial_max(struct tc_journal *j, const char *exp,
+			const char *name, tc_series_max_fn fn, void *ctx,
+			struct tc_error *err);
+
 #endif

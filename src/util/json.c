@@ -3,6 +3,7 @@
  */
 #include "util/json.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +34,20 @@ static int write_scalar(FILE *f, const json_t *v)
 	size_t flags = JSON_ENCODE_ANY;
 	char *t;
 
-	if (json_is_real(v))
-		flags |= JSON_REAL_PRECISION(tc_double_digits(json_real_value(v), 1));
+	if (json_is_real(v)) {
+		double x = json_real_value(v);
+		int digits = tc_double_digits(x, 1);
+
+		/* never an exponent where the integer part fits: 30.0, not
+		 * 3e1 */
+		if (fabs(x) >= 1 && fabs(x) < 1e16) {
+			int whole = (int)floor(log10(fabs(x))) + 1;
+
+			if (digits < whole)
+				digits = whole;
+		}
+		flags |= JSON_REAL_PRECISION(digits);
+	}
 	if (!(t = json_dumps(v, flags)))
 		return -1;
 	fputs(t, f);
