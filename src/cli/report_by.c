@@ -7,7 +7,9 @@
  * the best trial finished.
  *
  * GPU-hours are the GPUs a trial requested times its wall time, every
- * attempt counted.  Peak GPU memory is the largest value of the metric
+ * attempt counted; on Kubernetes wall time starts with the container, and
+ * the time a trial's last attempt waited for it (unschedulable, pulling
+ * its image) is the pending column.  Peak GPU memory is the largest value of the metric
  * `gpu_mem_mib` a trial reported (any backend).
  */
 #include <math.h>
@@ -24,7 +26,7 @@
 struct per_row {
 	const struct tview *v;
 	size_t *row_of;        /* rows by id, for finding a trial's row */
-	double *epochs, *gpu_mem;
+	double *epochs, *gpu_mem, *launched;
 	double *target;
 };
 
@@ -67,13 +69,17 @@ static int on_max(void *ctx, const char *trial, double max)
 
 struct gstat {
 	size_t trials, succeeded, failed, cancelled, other;
-	double epochs, wall, cpu, gpu, gpu_mem;
+	double epochs, wall, cpu, gpu, gpu_mem, pending;
 	long long rss_kb;
 };
 
 static void stat_add(struct gstat *s, const struct trow *r, int gpus,
-		     double epochs, double gpu_mem)
+		     double epochs, double gpu_mem, double launched)
 {
+	/* waiting for a node, an image: from the start of its last attempt
+	 * (the Job created, the process spawned) to its container's start */
+	if (!isnan(launched) && r->started_at > launched)
+		s->pending += r->started_at - launched;
 	s->trials++;
 	if (r->state == TC_ST_SUCCEEDED)
 		s->succeeded++;
@@ -129,14 +135,15 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 	p.row_of = calloc(v->n + 1, sizeof(*p.row_of));
 	p.epochs = calloc(v->n + 1, sizeof(*p.epochs));
 	p.gpu_mem = calloc(v->n + 1, sizeof(*p.gpu_mem));
+	p.launched = calloc(v->n + 1, sizeof(*p.launched));
 	gs = calloc(ng + 1, sizeof(*gs));
-	if (!p.row_of || !p.epochs || !p.gpu_mem || !gs) {
+	if (!p.row_of || !p.epochs || !p.gpu_mem || !p.launched || !gs) {
 		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < v->n; i++) {
 		p.row_of[i] = i;
-		p.epochs[i] = p.gpu_mem[i] = NAN;
+		p.epochs[i] = p.gpu_mem[i] = p.launched[i] = NAN;
 	}
 	cmp_v = v;
 	qsort(p.row_of, v->n, sizeof(*p.row_of), cmp_id);
@@ -147,13 +154,17 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 	if ((rc = tc_series_trial_max(j, v->exp.name, GPU_MEM_METRIC, on_max, &p,
 				      err)))
 		goto out;
+	p.target = p.launched;
+	if ((rc = tc_series_last_event(j, v->exp.name, "running", on_max, &p,
+				       err)))
+		goto out;
 	for (size_t k = 0; k < ng; k++) {
 		gs[k].epochs = gs[k].gpu_mem = NAN;
 		for (size_t i = 0; i < g[k].n; i++) {
 			size_t r = g[k].rows[i];
 
 			stat_add(&gs[k], &v->rows[r], gpus, p.epochs[r],
-				 p.gpu_mem[r]);
+				 p.gpu_mem[r], p.launched[r]);
 		}
 	}
 	/* what the search cost: failed attempts, and until the best ended */
@@ -202,6 +213,7 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 			json_object_set_new(row, "wall_hours", json_real(gs[k].wall / 3600));
 			json_object_set_new(row, "cpu_hours", json_real(gs[k].cpu / 3600));
 			json_object_set_new(row, "gpu_hours", json_real(gs[k].gpu / 3600));
+			json_object_set_new(row, "pending_hours", json_real(gs[k].pending / 3600));
 			json_object_set_new(row, "peak_rss_mib", json_real(gs[k].rss_kb / 1024.0));
 			json_object_set_new(row, "peak_gpu_mem_mib",
 					    isnan(gs[k].gpu_mem) ? json_null()
@@ -224,8 +236,8 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 	} else {
 		static const char *const fixed[] = {
 			"trials", "succeeded", "failed", "cancelled", "epochs",
-			"wall_hours", "cpu_hours", "gpu_hours", "peak_rss_mib",
-			"peak_gpu_mem_mib"};
+			"wall_hours", "cpu_hours", "gpu_hours", "pending_hours",
+			"peak_rss_mib", "peak_gpu_mem_mib"};
 		size_t nf = sizeof(fixed) / sizeof(fixed[0]), ncol = nby + nf;
 		const char **hdr = calloc(ncol + 1, sizeof(*hdr));
 		char **cells = calloc(ncol + 1, sizeof(*cells));
@@ -255,6 +267,7 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 			snprintf(cells[c++], 256, "%.4f", gs[k].wall / 3600);
 			snprintf(cells[c++], 256, "%.4f", gs[k].cpu / 3600);
 			snprintf(cells[c++], 256, "%.4f", gs[k].gpu / 3600);
+			snprintf(cells[c++], 256, "%.4f", gs[k].pending / 3600);
 			snprintf(cells[c++], 256, "%.1f", gs[k].rss_kb / 1024.0);
 			num(cells[c++], 256, gs[k].gpu_mem, "%.6g");
 			tc_table_add_row(t, (const char *const *)cells);
@@ -285,6 +298,7 @@ out:
 	free(p.row_of);
 	free(p.epochs);
 	free(p.gpu_mem);
+	free(p.launched);
 	free(by);
 	free(store);
 	return rc;

@@ -821,7 +821,8 @@ static const char css[] =
 	"height:4px;margin-right:6px;vertical-align:middle}"
 	"@media print{body{margin:0;max-width:none;font-size:10pt}.scroll{max-height:"
 	"none;overflow:visible;border:0}th{position:static;cursor:auto}"
-	"section,figure{break-inside:avoid}h2{break-after:avoid}}";
+	"section,figure{break-inside:avoid}h2{break-after:avoid}}"
+	"h3{font-size:14px;margin:16px 0 4px}";
 
 /* Click a column's header to sort by it (numbers as numbers, empty last). */
 static const char js[] =
@@ -990,7 +991,58 @@ static void compute_table(FILE *f, const struct tview *v)
 	tc_fmt_duration(b, sizeof(b), last > first ? last - first : 0);
 	fprintf(f, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.1f</td><td>%s</td>",
 		wall / 3600, cpu / 3600, gpu * wall / 3600, peak / 1024.0, b);
-	fputs("</tr></tbody></table></section>\n", f);
+	fputs("</tr></tbody></table>\n", f);
+	/* by each parameter with few values, as papers print them (per
+	 * model, per dataset) */
+	for (size_t k = 0; k < v->spec->nparams; k++) {
+		const char *name = v->spec->params[k].name;
+		const char *by[1] = {name};
+		struct tgroup *g = NULL;
+		size_t ng = 0;
+		struct tc_error err;
+
+		tc_error_clear(&err);
+		if (tview_group(v, by, 1, &g, &ng, &err) || ng < 2 || ng > 12) {
+			tview_groups_free(g, ng);
+			continue;
+		}
+		fputs("<h3>By ", f);
+		esc(f, name);
+		fputs("</h3><table class=\"compute-by\"><thead><tr><th>", f);
+		esc(f, name);
+		fputs("</th><th>trials</th><th>succeeded</th><th>failed</th>"
+		      "<th>wall hours</th><th>GPU hours</th><th>peak RSS MiB</th>"
+		      "</tr></thead><tbody>",
+		      f);
+		for (size_t gi = 0; gi < ng; gi++) {
+			double gw = 0;
+			long long gp = 0;
+			size_t ok = 0, bad = 0;
+
+			for (size_t i = 0; i < g[gi].n; i++) {
+				const struct trow *r = &v->rows[g[gi].rows[i]];
+
+				gw += r->total_wall;
+				if (r->maxrss_kb > gp)
+					gp = r->maxrss_kb;
+				ok += r->state == TC_ST_SUCCEEDED;
+				bad += r->state == TC_ST_FAILED ||
+				       r->state == TC_ST_TIMED_OUT;
+			}
+			tc_fmt_param(json_object_get(v->rows[g[gi].rows[0]].params,
+						     name),
+				     b, sizeof(b));
+			fputs("<tr><td class=\"s\">", f);
+			esc(f, b);
+			fprintf(f, "</td><td>%zu</td><td>%zu</td><td>%zu</td>"
+				   "<td>%.3f</td><td>%.3f</td><td>%.1f</td></tr>",
+				g[gi].n, ok, bad, gw / 3600, gpu * gw / 3600,
+				gp / 1024.0);
+		}
+		fputs("</tbody></table>\n", f);
+		tview_groups_free(g, ng);
+	}
+	fputs("</section>\n", f);
 }
 
 static int write_page(FILE *f, struct tc_journal *j, struct tview *v,

@@ -80,6 +80,10 @@ struct ktrial {
 	int state;         /* outcome: enum tc_state */
 	char reason[1024];
 	double started, ended; /* unix, from the Job's status */
+	double began;          /* unix: the rank-0 pod's container started
+				  (0 unknown): its wall time counts from
+				  there, not from the Job's start (time spent
+				  pending is not compute) */
 	double t0;             /* unix: when this attempt began */
 	int has_metric;
 	double metric;
@@ -353,7 +357,8 @@ static void record_or_die(struct kube *r, struct ktrial *t)
 	struct tc_sched_end e = {
 		.id = t->id, .attempt = t->attempt, .params = t->params,
 		.has_metric = t->has_metric, .metric = t->metric,
-		.wall = ended - (t->started > 0 ? t->started : t->t0),
+		.wall = ended - (t->began > 0 ? t->began
+				 : t->started > 0 ? t->started : t->t0),
 		.state = t->state, .reason = t->reason,
 		.reason_len = sizeof(t->reason), .cancel = t->cancel,
 		.cancel_wins = 1, .no_retry = t->create_failed,
@@ -367,6 +372,7 @@ static void record_or_die(struct kube *r, struct ktrial *t)
 				   &(struct tc_trial_outcome){
 					   .has_exit = t->exit_code >= 0,
 					   .exit_code = t->exit_code,
+					   .started_at = t->began,
 					   .ended_at = ended, .wall = e.wall,
 				   })) ||
 	     (rc = tc_journal_commit(r->j, r->err))))
@@ -728,7 +734,19 @@ static void on_pod(void *ctx, enum tc_kube_event ev, json_t *obj)
 			json_object_get(c, "state"), "terminated");
 		const json_t *wait = json_object_get(
 			json_object_get(c, "state"), "waiting");
+		const json_t *run = json_object_get(
+			json_object_get(c, "state"), "running");
 
+		/* the rank-0 pod's trial container: when it started (seen
+		 * running, else as the terminated state says) */
+		if (!t->began && (!idx || !strcmp(idx, "0")) &&
+		    (run || term)) {
+			const char *at = json_string_value(
+				json_object_get(run ? run : term, "startedAt"));
+
+			if (at)
+				t->began = rfc3339(at);
+		}
 		if (term) {
 			const char *why = json_string_value(
 				json_object_get(term, "reason"));

@@ -594,10 +594,15 @@ static int random_next(struct tc_plan *p, const struct tc_trial **out)
 	return 0;
 }
 
-/* Is an include point (already in grid form) one the grid emitted? */
+/* Is an include point (already in grid form, its id computed) one the
+ * grid emitted? */
 static int grid_has(struct tc_plan *p)
 {
 	const struct tc_spec *spec = p->spec;
+	struct tc_value *saved;
+	char id[sizeof(p->trial.id)];
+	uint32_t seed;
+	int drawn = 0, excluded;
 
 	if (p->track_seen)
 		return idset_has(&p->seen, id_key(p->trial.id));
@@ -605,8 +610,10 @@ static int grid_has(struct tc_plan *p)
 		const struct tc_param *par = &spec->params[i];
 		size_t k;
 
-		if (!is_enumerated(par))
-			return 0; /* drawn values: always a new point */
+		if (!is_enumerated(par)) {
+			drawn = 1;
+			continue;
+		}
 		for (k = 0; k < par->nvalues; k++)
 			if (&par->values[k] == &p->cur[i] ||
 			    tc_value_equal(&par->values[k], &p->cur[i]))
@@ -614,7 +621,19 @@ static int grid_has(struct tc_plan *p)
 		if (k == par->nvalues)
 			return 0;
 	}
-	return !point_excluded(spec, p->cur);
+	if (!drawn)
+		return !point_excluded(spec, p->cur);
+	/* The grid point with these enumerated values drew the rest from
+	 * them (draw_rest): draw them again and compare the ids. */
+	if (!(saved = malloc(spec->nparams * sizeof(*saved))))
+		return 0;
+	memcpy(saved, p->cur, spec->nparams * sizeof(*saved));
+	draw_rest(p);
+	excluded = point_excluded(spec, p->cur);
+	tc_trial_identity(spec, p->cur, id, &seed);
+	memcpy(p->cur, saved, spec->nparams * sizeof(*saved));
+	free(saved);
+	return !excluded && strcmp(id, p->trial.id) == 0;
 }
 
 static int include_next(struct tc_plan *p, const struct tc_trial **out,

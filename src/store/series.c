@@ -214,26 +214,19 @@ out:
 	return rc;
 }
 
-int tc_series_trial_max(struct tc_journal *j, const char *exp,
-			const char *name, tc_series_max_fn fn, void *ctx,
-			struct tc_error *err)
+/* Rows of (trial, number) from a statement taking exp (and text ?2). */
+static int per_trial(struct tc_journal *j, const char *sql, const char *exp,
+		     const char *arg, tc_series_max_fn fn, void *ctx,
+		     struct tc_error *err)
 {
-	sqlite3_stmt *st = tc_journal_prepare(
-		j,
-		name ? "SELECT trial, max(value) FROM (SELECT trial, value FROM "
-		       "metrics WHERE exp = ?1 AND name = ?2 AND value IS NOT "
-		       "NULL UNION ALL SELECT trial, value FROM final WHERE exp "
-		       "= ?1 AND name = ?2 AND value IS NOT NULL) GROUP BY trial"
-		     : "SELECT trial, max(step) FROM metrics WHERE exp = ?1 AND "
-		       "step IS NOT NULL GROUP BY trial",
-		err);
+	sqlite3_stmt *st = tc_journal_prepare(j, sql, err);
 	int rc = 0, s;
 
 	if (!st)
 		return TC_ERR_DB;
 	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
-	if (name)
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (arg)
+		sqlite3_bind_text(st, 2, arg, -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *trial = (const char *)sqlite3_column_text(st, 0);
 
@@ -246,4 +239,29 @@ int tc_series_trial_max(struct tc_journal *j, const char *exp,
 				  sqlite3_errmsg(j->db));
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int tc_series_last_event(struct tc_journal *j, const char *exp,
+			 const char *state, tc_series_max_fn fn, void *ctx,
+			 struct tc_error *err)
+{
+	return per_trial(j,
+			 "SELECT trial, max(at) FROM events WHERE exp = ?1 AND "
+			 "state = ?2 AND trial IS NOT NULL GROUP BY trial",
+			 exp, state, fn, ctx, err);
+}
+
+int tc_series_trial_max(struct tc_journal *j, const char *exp,
+			const char *name, tc_series_max_fn fn, void *ctx,
+			struct tc_error *err)
+{
+	return per_trial(
+		j,
+		name ? "SELECT trial, max(value) FROM (SELECT trial, value FROM "
+		       "metrics WHERE exp = ?1 AND name = ?2 AND value IS NOT "
+		       "NULL UNION ALL SELECT trial, value FROM final WHERE exp "
+		       "= ?1 AND name = ?2 AND value IS NOT NULL) GROUP BY trial"
+		     : "SELECT trial, max(step) FROM metrics WHERE exp = ?1 AND "
+		       "step IS NOT NULL GROUP BY trial",
+		exp, name, fn, ctx, err);
 }

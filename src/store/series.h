@@ -53,4 +53,11 @@ int tc_series_trial_max(struct tc_journal *j, const char *exp,
 			const char *name, tc_series_max_fn fn, void *ctx,
 			struct tc_error *err);
 
+/* Per trial of exp: when it last had the event `state` (max(at) of its
+ * events in that state; "running": when its last attempt's Job or
+ * process was started).  As tc_series_trial_max. */
+int tc_series_last_event(struct tc_journal *j, const char *exp,
+			 const char *state, tc_series_max_fn fn, void *ctx,
+			 struct tc_error *err);
+
 #endif

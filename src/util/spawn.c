@@ -142,7 +142,9 @@ fail:
 
 int tc_capture(char *const argv[], char *buf, size_t len)
 {
-	struct tc_spawn_opts o = {.max = len ? len - 1 : 0};
+	/* a hung git or nvidia-smi must not hang the verb that asked */
+	struct tc_spawn_opts o = {.max = len ? len - 1 : 0,
+				  .timeout = TC_CAPTURE_TIMEOUT};
 	struct tc_spawn_out out;
 
 	if (len)

@@ -38,9 +38,10 @@ int tc_spawn_capture(char *const argv[], const struct tc_spawn_opts *o,
 		     struct tc_spawn_out *out);
 
 /* tc_spawn_capture() for helpers such as git and nvidia-smi: stderr on
- * /dev/null, no time limit, up to len - 1 bytes of stdout kept in buf
- * (NUL-terminated), the rest dropped.  Returns its exit status, or -1 when
- * it could not run or was killed. */
+ * /dev/null, killed after TC_CAPTURE_TIMEOUT seconds, up to len - 1 bytes
+ * of stdout kept in buf (NUL-terminated), the rest dropped.  Returns its
+ * exit status, or -1 when it could not run or was killed. */
+#define TC_CAPTURE_TIMEOUT 10.0
 int tc_capture(char *const argv[], char *buf, size_t len);
 
 /* Find the program prog as execvp would run it from directory cwd: a name

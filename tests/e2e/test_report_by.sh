@@ -57,6 +57,7 @@ for m in "ab":
     check(abs(g[m]["gpu_hours"] - wall) < 1e-9, "%s: one GPU: GPU-hours = wall-hours %r" % (m, g[m]["gpu_hours"]))
     check(abs(g[m]["cpu_hours"] - cpu) < 1e-9, "%s: cpu %r vs %r" % (m, g[m]["cpu_hours"], cpu))
     check(g[m]["peak_rss_mib"] == max(r["peak_rss_kb"] for r in rows) / 1024, "%s: peak RSS" % m)
+    check(0 <= g[m]["pending_hours"] < 1 / 360, "%s: a local trial hardly waits: %r" % (m, g[m]["pending_hours"]))
 c = d["search_cost"]
 failed = [r for r in per["trials"] if r["state"] == "failed"]
 check(len(failed) == 1 and abs(c["failed_gpu_hours"] - failed[0]["wall_seconds"] / 3600) < 1e-9,
@@ -76,14 +77,14 @@ PY
 tc_run report cost --by model,dataset
 expect_rc 0 "report --by two parameters"
 expect_eq "$(printf '%s\n' "$OUT" | sed -n 1p | tr -s ' ')" \
-	"model dataset trials succeeded failed cancelled epochs wall_hours cpu_hours gpu_hours peak_rss_mib peak_gpu_mem_mib" \
+	"model dataset trials succeeded failed cancelled epochs wall_hours cpu_hours gpu_hours pending_hours peak_rss_mib peak_gpu_mem_mib" \
 	"the table's columns"
 expect_eq "$(printf '%s\n' "$OUT" | grep -c '^[ab] ')" 4 "one row a combination"
 expect_match "$OUT" "^search cost: .* on failed trials; .* until the best trial \([0-9a-f]{12}\) finished" \
 	"what the search cost, under the table"
 tc_run report cost --by model --format csv
 expect_eq "$(printf '%s\n' "$OUT" | sed -n 1p)" \
-	"model,trials,succeeded,failed,cancelled,epochs,wall_hours,cpu_hours,gpu_hours,peak_rss_mib,peak_gpu_mem_mib" \
+	"model,trials,succeeded,failed,cancelled,epochs,wall_hours,cpu_hours,gpu_hours,pending_hours,peak_rss_mib,peak_gpu_mem_mib" \
 	"CSV"
 
 tc_run report cost --by gpu

@@ -80,6 +80,14 @@ for tid, cells in rows:
 accs = [by_id[t]["acc"] for t, _ in rows if by_id[t].get("acc") is not None]
 check(accs == sorted(accs, reverse=True), "rows ranked by acc: %r" % accs)
 check("failed" in dom, "the failed trial's state shown")
+# the compute table by each parameter: a row a value, every trial once
+for name, values in (("lr", 3), ("opt", 2)):
+    m = re.search(r'<h3>By %s</h3><table class="compute-by">.*?<tbody>(.*?)</tbody>' % name, dom, re.S)
+    if check(m, "a compute table by %s" % name):
+        trs = re.findall(r"<tr>(.*?)</tr>", m.group(1), re.S)
+        check(len(trs) == values, "by %s: %d rows" % (name, len(trs)))
+        counts = [int(re.findall(r"<td>(\d+)</td>", t)[0]) for t in trs]
+        check(sum(counts) == 6, "by %s: trials %r" % (name, counts))
 PY
 expect_no_match "$(grep -F 'CONSOLE' console.txt)" '.' "no console message (errors, refused loads)"
 

@@ -150,6 +150,28 @@ for r in d["trials"]:
     check("DeadlineExceeded" in (r["reason"] or ""), "reason %r" % r["reason"])
 PY
 
+# ---- time pending is not compute: wall time starts with the container --
+K8S="  podTemplate:
+    metadata:
+      annotations:
+        pod-ready.stage.kwok.x-k8s.io/delay: \"5s\"
+        pod-complete.stage.kwok.x-k8s.io/delay: \"1s\""
+spec pend "run: {parallel: 6}" "resources: {gpu: 1}"
+K8S=
+tc_run run pend.yaml --backend kubernetes --state-dir st
+expect_rc 0 "pods that wait 5 s for their container"
+tc_run report pend --state-dir st --format json
+PER=$OUT
+tc_run report pend --state-dir st --by opt --format json
+pycheck "GPU-hours count from the container's start; the wait is pending time" "$PER" "$OUT" <<'PY'
+per, by = loads(sys.argv[1]), loads(sys.argv[2])
+for r in per["trials"]:
+    check(r["wall_seconds"] < 4.5, "%s: wall %r includes the wait" % (r["trial"], r["wall_seconds"]))
+for g in by["groups"]:
+    check(g["pending_hours"] * 3600 >= 4 * g["trials"], "pending %r for %d trials" % (g["pending_hours"] * 3600, g["trials"]))
+    check(abs(g["gpu_hours"] - g["wall_hours"]) < 1e-12, "one GPU: %r" % g)
+PY
+
 # ---- unschedulable: the reason shows while pending; cancel deletes ------
 spec huge "run: {parallel: 2}" "resources: {cpu: 1000}"
 tc_bg huge.out run huge.yaml --backend kubernetes --state-dir st

@@ -350,6 +350,44 @@ static void test_int_uniform_stream_pinned(void **state)
 	tc_spec_free(s);
 }
 
+/* An include entry equal to a grid point whose other parameters are drawn
+ * is that point: listed once, not twice under one id. */
+static void test_grid_include_of_drawn_point(void **state)
+{
+	const char *head =
+		"version: 1\nname: g\ncommand: [x, '{{lr}}']\nparameters:\n"
+		"  lr: {values: [0.1, 0.01]}\n"
+		"  wd: {distribution: uniform, min: 0.0, max: 1.0}\n";
+	char yaml[1024], ids[3][13];
+	struct tc_spec *s = parse(head);
+	struct tc_plan *p = NULL;
+	const struct tc_trial *t;
+	struct tc_error err;
+	size_t n = 0;
+
+	(void)state;
+	/* the value the grid draws for lr=0.1 */
+	assert_int_equal(tc_plan_new(s, 3, &p, &err), 0);
+	assert_int_equal(tc_plan_next(p, &t, &err), 1);
+	snprintf(yaml, sizeof(yaml),
+		 "%ssearch: {include: [{lr: 0.1, wd: %s}, {lr: 0.1, wd: 0.5}]}\n",
+		 head, t->values[1].text);
+	tc_plan_free(p);
+	tc_spec_free(s);
+	s = parse(yaml);
+	assert_int_equal(tc_plan_new(s, 3, &p, &err), 0);
+	while (tc_plan_next(p, &t, &err) == 1) {
+		assert_true(n < 3);
+		memcpy(ids[n++], t->id, 13);
+	}
+	/* the two grid points and the one new include point */
+	assert_int_equal(n, 3);
+	assert_string_not_equal(ids[2], ids[0]);
+	assert_string_not_equal(ids[2], ids[1]);
+	tc_plan_free(p);
+	tc_spec_free(s);
+}
+
 static void test_format_double(void **state)
 {
 	char buf[40];
@@ -376,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_grid_exclude_jumps_exact),
 		cmocka_unit_test(test_int_uniform_exact),
 		cmocka_unit_test(test_int_uniform_stream_pinned),
+		cmocka_unit_test(test_grid_include_of_drawn_point),
 		cmocka_unit_test(test_format_double),
 	};
 

@@ -38,6 +38,20 @@ static void test_capture(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* A helper that never ends (a git waiting on a lock, a wedged nvidia-smi)
+ * is killed after TC_CAPTURE_TIMEOUT. */
+static void test_capture_hung(void **state)
+{
+	char *const hung[] = {"sh", "-c", "printf x; exec sleep 600", NULL};
+	char buf[8];
+	double t0 = tc_mono();
+
+	(void)state;
+	assert_int_equal(tc_capture(hung, buf, sizeof(buf)), -1);
+	assert_true(tc_mono() - t0 < TC_CAPTURE_TIMEOUT + 5);
+	assert_true(tc_mono() - t0 >= TC_CAPTURE_TIMEOUT - 0.5);
+}
+
 static void test_timeout(void **state)
 {
 	char *const forever[] = {"sh", "-c", "printf started; exec sleep 60",
@@ -101,6 +115,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capture),
+		cmocka_unit_test(test_capture_hung),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_stop_at_max),
 		cmocka_unit_test(test_env),
