@@ -14,20 +14,18 @@
  */
 #include "exec/kube.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "exec/record.h"
+#include "exec/scheduler.h"
 #include "k8s/client.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/manifest.h"
@@ -93,7 +91,6 @@ struct ktrial {
 
 struct kube {
 	struct tc_journal *j;
-	const struct tc_exp_info *exp;
 	const struct tc_spec *spec;
 	const struct tc_run_opts *o;
 	struct tc_error *err;
@@ -104,12 +101,7 @@ struct kube {
 
 	struct ktrial **live;
 	size_t nlive, caplive;
-	int parallel;
-	int stopping;      /* 1: cancelled/drain, 2: interrupted, 3: failing
-			      fast (run.max_failures) */
-	struct tc_rec_failfast ff;
 	int fatal;         /* stop: err holds why */
-	int sigfd;
 	double last_check;
 	double forbid_since;   /* monotonic: creates refused since then */
 	double log_every;      /* seconds between live log reads of a trial */
@@ -117,30 +109,9 @@ struct kube {
 	size_t log_cursor;     /* round robin over the live trials */
 	double inf_err_since;  /* monotonic: the Jobs' watch refused since */
 
-	long long total, counts[TC_ST_COUNT];
-	struct tc_metric_best best;
 
-	struct tc_trials *tr; /* the journal's trial transitions */
+	struct tc_sched s; /* counts, stopping, progress, signals, journal */
 };
-
-/* ---- journal ----------------------------------------------------------- */
-
-static void count_move(struct kube *r, int from, int to)
-{
-	if (from >= 0)
-		r->counts[from]--;
-	if (to >= 0)
-		r->counts[to]++;
-}
-
-static int load_counts(struct kube *r)
-{
-	if (tc_trials_counts(r->tr, r->counts, &r->total, r->err) ||
-	    tc_trials_best(r->tr, r->spec->metric.name, r->spec->metric.goal,
-			   &r->best, r->err) < 0)
-		return TC_ERR_DB;
-	return 0;
-}
 
 /* ---- live trials ------------------------------------------------------- */
 
@@ -224,34 +195,18 @@ static struct ktrial *find_job(struct kube *r, const char *job)
 
 /* ---- output ------------------------------------------------------------ */
 
-/* Send an event to the view (ev->kind and its own fields filled in) with
- * the experiment as it stands. */
-static void view_send(struct kube *r, struct tc_progress_event *ev)
+/* The running trials for the view (tc_sched.running). */
+static void view_running(void *ctx, struct tc_progress_status *st)
 {
-	struct tc_progress_status st;
+	struct kube *r = ctx;
 	struct tc_progress_trial *trials;
 	double now = tc_now();
 
-	if (!r->o->view || r->o->progress < 0)
-		return;
 	trials = r->nlive ? calloc(r->nlive, sizeof(*trials)) : NULL;
-	memset(&st, 0, sizeof(st));
-	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-		st.done += r->counts[s];
-	st.total = r->total;
-	st.running = r->counts[TC_ST_RUNNING];
-	st.starting = r->counts[TC_ST_STARTING];
-	st.queued = r->counts[TC_ST_QUEUED];
-	st.failed = r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT];
-	st.parallel = r->parallel;
-	st.metric = r->spec->metric.name;
-	st.has_best = r->best.has;
-	st.best = r->best.value;
-	st.best_id = r->best.id;
-	st.trials = trials;
+	st->trials = trials;
 	for (size_t i = 0; trials && i < r->nlive; i++) {
 		struct ktrial *t = r->live[i];
-		struct tc_progress_trial *v = &trials[st.ntrials];
+		struct tc_progress_trial *v = &trials[st->ntrials];
 
 		if (t->phase != P_ACTIVE || !t->pod_running)
 			continue;
@@ -260,28 +215,8 @@ static void view_send(struct kube *r, struct tc_progress_event *ev)
 		v->elapsed = now - (t->started > 0 ? t->started : t->t0);
 		v->has_metric = t->has_metric;
 		v->metric = t->metric;
-		st.ntrials++;
+		st->ntrials++;
 	}
-	ev->status = &st;
-	r->o->view->fn(r->o->view->ctx, ev);
-	free(trials);
-}
-
-static void report_line(struct kube *r, struct ktrial *t, const char *state,
-			double wall, const char *reason)
-{
-	struct tc_progress_event ev = {
-		.kind = TC_PROGRESS_TRIAL,
-		.state = state,
-		.id = t->id,
-		.params = t->params,
-		.wall = wall,
-		.has_metric = t->has_metric,
-		.metric = t->metric,
-		.reason = reason,
-	};
-
-	view_send(r, &ev);
 }
 
 /* ---- times and objects ------------------------------------------------- */
@@ -414,70 +349,40 @@ static void keep_log(struct kube *r, struct ktrial *t, const char *buf,
 	free(dir);
 }
 
-/* Commit the trial's outcome (t->state, t->reason) with its metrics. */
-static int record(struct kube *r, struct ktrial *t, int from_state)
-{
-	int cancel_req = 0, retry_base = 0, requeue = 0, state = t->state, rc;
-	int jstate;
-	double next_at = 0, wall, ended;
-
-	ended = t->ended > 0 ? t->ended : tc_now();
-	wall = ended - (t->began > 0 ? t->began
-		       : t->started > 0 ? t->started : t->t0);
-	if (wall < 0)
-		wall = 0;
-	if ((rc = tc_journal_begin(r->j, r->err)))
-		return rc;
-	tc_trials_flags(r->tr, t->id, &jstate, &cancel_req, &retry_base);
-	if (state != TC_ST_SUCCEEDED && (cancel_req || t->cancel)) {
-		state = TC_ST_CANCELLED;
-		snprintf(t->reason, sizeof(t->reason), "%s",
-			 (cancel_req == 2 || t->cancel == 2) ? "interrupted"
-							     : "cancelled");
-	}
-	if ((state == TC_ST_FAILED || state == TC_ST_TIMED_OUT) &&
-	    !t->create_failed &&
-	    r->stopping != 2 &&
-	    (next_at = tc_rec_retry_at(r->spec, t->attempt, retry_base)) > 0)
-		requeue = 1;
-	{
-		struct tc_trial_outcome o = {
-			.state = state, .reason = t->reason,
-			.has_exit = t->exit_code >= 0, .exit_code = t->exit_code,
-			.started_at = t->began, .ended_at = ended, .wall = wall,
-			.next_at = requeue ? next_at : 0,
-		};
-
-		if ((rc = tc_trials_finish(r->tr, t->id, &o, r->err)))
-			goto fail;
-	}
-	if ((rc = tc_journal_commit(r->j, r->err)))
-		goto fail;
-	count_move(r, from_state, requeue ? TC_ST_QUEUED : state);
-	if (state == TC_ST_SUCCEEDED)
-		tc_metric_best_offer(&r->best, t->id, t->metric, t->has_metric,
-				     r->spec->metric.goal);
-	if (requeue) {
-		char more[1200];
-
-		snprintf(more, sizeof(more), "%s; attempt %d in %.1fs",
-			 t->reason[0] ? t->reason : tc_state_name(state),
-			 t->attempt + 1, next_at - tc_now());
-		report_line(r, t, "retrying", wall, more);
-	} else {
-		report_line(r, t, tc_state_name(state), wall, t->reason);
-	}
-	t->phase = P_DONE;
-	return 0;
-fail:
-	tc_journal_rollback(r->j);
-	return rc;
-}
-
+/* Commit the trial's outcome (t->state, t->reason) with its metrics; a
+ * journal error stops the run (err says why). */
 static void record_or_die(struct kube *r, struct ktrial *t)
 {
-	if (record(r, t, t->jstate) && !r->fatal)
+	double ended = t->ended > 0 ? t->ended : tc_now();
+	struct tc_sched_end e = {
+		.id = t->id, .attempt = t->attempt, .params = t->params,
+		.has_metric = t->has_metric, .metric = t->metric,
+		.wall = ended - (t->began > 0 ? t->began
+				 : t->started > 0 ? t->started : t->t0),
+		.state = t->state, .reason = t->reason,
+		.reason_len = sizeof(t->reason), .cancel = t->cancel,
+		.cancel_wins = 1, .no_retry = t->create_failed,
+	};
+	int rc;
+
+	if (e.wall < 0)
+		e.wall = 0;
+	if (!(rc = tc_journal_begin(r->j, r->err)) &&
+	    ((rc = tc_sched_finish(&r->s, &e,
+				   &(struct tc_trial_outcome){
+					   .has_exit = t->exit_code >= 0,
+					   .exit_code = t->exit_code,
+					   .started_at = t->began,
+					   .ended_at = ended, .wall = e.wall,
+				   })) ||
+	     (rc = tc_journal_commit(r->j, r->err))))
+		tc_journal_rollback(r->j);
+	if (rc) {
 		r->fatal = 1;
+		return;
+	}
+	tc_sched_ended(&r->s, t->jstate, &e);
+	t->phase = P_DONE;
 }
 
 /* ---- finishing: the pod's log, then the record ------------------------- */
@@ -699,7 +604,7 @@ static void set_pending_reason(struct kube *r, struct ktrial *t,
 	if (!strcmp(t->pending_reason, t->stored_reason))
 		return;
 	snprintf(t->stored_reason, sizeof(t->stored_reason), "%s", why);
-	tc_trials_set_reason(r->tr, t->id, why, r->err);
+	tc_trials_set_reason(r->s.tr, t->id, why, r->err);
 }
 
 /* A Job as the informer last saw it. */
@@ -972,14 +877,14 @@ static void created(struct kube *r, struct ktrial *t)
 			r->fatal = 1;
 			return;
 		}
-		if (tc_trials_mark_running(r->tr, t->id, NULL, 0, t->job,
+		if (tc_trials_mark_running(r->s.tr, t->id, NULL, 0, t->job,
 					   r->err) ||
 		    tc_journal_commit(r->j, r->err)) {
 			tc_journal_rollback(r->j);
 			r->fatal = 1;
 			return;
 		}
-		count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
+		tc_sched_count_move(&r->s, TC_ST_STARTING, TC_ST_RUNNING);
 		t->jstate = TC_ST_RUNNING;
 		t->phase = P_ACTIVE;
 	}
@@ -1091,7 +996,7 @@ static int create_objects(struct kube *r, struct ktrial *t)
 	struct tc_error e;
 	int rc;
 
-	if ((rc = tc_trials_get(r->tr, t->id, &row, r->err)) <= 0)
+	if ((rc = tc_trials_get(r->s.tr, t->id, &row, r->err)) <= 0)
 		return rc ? rc
 			  : tc_error_set(r->err, TC_ERR_DB,
 					 "trial %s is not in the journal", t->id);
@@ -1141,14 +1046,14 @@ static int start_next(struct kube *r)
 	struct ktrial *t;
 	int attempt, rc;
 
-	rc = tc_rec_failfast_check(r->tr, &r->ff, r->err);
+	rc = tc_rec_failfast_check(r->s.tr, &r->s.ff, r->err);
 	if (rc < 0)
 		return rc;
 	if (rc > 0) {
-		r->stopping = 3; /* what runs finishes; nothing new starts */
+		r->s.stopping = 3; /* what runs finishes; nothing new starts */
 		return 0;
 	}
-	if ((rc = tc_trials_next_queued(r->tr, tc_now(), &row, r->err)) <= 0)
+	if ((rc = tc_trials_next_queued(r->s.tr, tc_now(), &row, r->err)) <= 0)
 		return rc;
 	attempt = row.attempt + 1;
 	t = kt_new(r, row.id, attempt);
@@ -1163,13 +1068,13 @@ static int start_next(struct kube *r)
 	}
 	if ((rc = tc_journal_begin(r->j, r->err)))
 		goto fail_free;
-	if ((rc = tc_trials_mark_starting(r->tr, t->id, attempt, NULL, t->job,
+	if ((rc = tc_trials_mark_starting(r->s.tr, t->id, attempt, NULL, t->job,
 					  r->err)) ||
 	    (rc = tc_journal_commit(r->j, r->err))) {
 		tc_journal_rollback(r->j);
 		goto fail_free;
 	}
-	count_move(r, TC_ST_QUEUED, TC_ST_STARTING);
+	tc_sched_count_move(&r->s, TC_ST_QUEUED, TC_ST_STARTING);
 	t->jstate = TC_ST_STARTING;
 	if ((rc = kt_add(r, t)))
 		goto fail_free;
@@ -1191,7 +1096,7 @@ static int recover(struct kube *r, json_t *jobs_seen)
 	size_t nrows;
 	int rc;
 
-	if ((rc = tc_trials_live(r->tr, &rows, &nrows, r->err)))
+	if ((rc = tc_trials_live(r->s.tr, &rows, &nrows, r->err)))
 		return rc;
 	for (size_t i = 0; i < nrows; i++) {
 		const char *id = rows[i].id;
@@ -1225,7 +1130,7 @@ static int recover(struct kube *r, json_t *jobs_seen)
 		if (job) {
 			t->adopted = 1;
 			t->phase = P_ACTIVE;
-			if ((rc = tc_trials_event(r->tr, id, "running",
+			if ((rc = tc_trials_event(r->s.tr, id, "running",
 						  "adopted", r->err)))
 				break;
 			continue;
@@ -1234,7 +1139,7 @@ static int recover(struct kube *r, json_t *jobs_seen)
 		 * attempt */
 		if ((rc = tc_journal_begin(r->j, r->err)))
 			break;
-		if ((rc = tc_trials_unstart(r->tr, id, 0,
+		if ((rc = tc_trials_unstart(r->s.tr, id, 0,
 					    "its Job vanished while trainctl "
 					    "was down; requeued",
 					    r->err)) ||
@@ -1242,7 +1147,7 @@ static int recover(struct kube *r, json_t *jobs_seen)
 			tc_journal_rollback(r->j);
 			break;
 		}
-		count_move(r, from, TC_ST_QUEUED);
+		tc_sched_count_move(&r->s, from, TC_ST_QUEUED);
 		t->phase = P_DONE;
 	}
 	for (size_t i = 0; i < nrows; i++)
@@ -1296,19 +1201,18 @@ static void on_pod_first(void *ctx, enum tc_kube_event ev, json_t *obj)
 
 static int check_external(struct kube *r)
 {
-	if (tc_trials_exp_cancelled(r->tr) && (!r->stopping || r->stopping == 3))
-		r->stopping = 1;
+	tc_sched_external(&r->s);
 	for (size_t i = 0; i < r->nlive; i++) {
 		struct ktrial *t = r->live[i];
 		int state, req, base;
 
 		if (t->phase != P_ACTIVE && t->phase != P_CREATING)
 			continue;
-		if (r->stopping == 1) {
+		if (r->s.stopping == 1) {
 			delete_job(r, t, 1);
 			continue;
 		}
-		if (tc_trials_flags(r->tr, t->id, &state, &req, &base) &&
+		if (tc_trials_flags(r->s.tr, t->id, &state, &req, &base) &&
 		    state == TC_ST_RUNNING && req != 0) {
 			delete_job(r, t, req == 2 ? 2 : 1);
 		} else {
@@ -1323,29 +1227,13 @@ static int check_external(struct kube *r)
 
 static int on_signals(struct kube *r)
 {
-	struct signalfd_siginfo si;
-
-	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo != SIGINT && si.ssi_signo != SIGTERM &&
-		    si.ssi_signo != SIGHUP)
-			continue;
-		if (r->stopping == 2)
-			continue;
-		r->stopping = 2;
-		{
-			struct tc_progress_event ev = {.kind = TC_PROGRESS_NOTE};
-			char text[128];
-
-			snprintf(text, sizeof(text),
-				 "interrupted: deleting the Jobs of %zu running "
-				 "trial%s",
-				 active_count(r), active_count(r) == 1 ? "" : "s");
-			ev.text = text;
-			view_send(r, &ev);
-		}
-		for (size_t i = 0; i < r->nlive; i++)
-			delete_job(r, r->live[i], 2);
-	}
+	if (tc_sched_signals(&r->s) != 1)
+		return 0;
+	tc_sched_note(&r->s, 0,
+		      "interrupted: deleting the Jobs of %zu running trial%s",
+		      active_count(r), active_count(r) == 1 ? "" : "s");
+	for (size_t i = 0; i < r->nlive; i++)
+		delete_job(r, r->live[i], 2);
 	return 0;
 }
 
@@ -1377,13 +1265,9 @@ static int run_loop(struct kube *r)
 			}
 		}
 		read_live_logs(r);
-		{
-			struct tc_progress_event ev = {.kind = TC_PROGRESS_STATUS};
-
-			view_send(r, &ev);
-		}
-		while (!r->stopping && !r->o->drain &&
-		       active_count(r) < (size_t)r->parallel) {
+		tc_sched_status(&r->s);
+		while (!r->s.stopping && !r->o->drain &&
+		       active_count(r) < (size_t)r->s.parallel) {
 			int rc = start_next(r);
 
 			if (rc < 0)
@@ -1394,9 +1278,9 @@ static int run_loop(struct kube *r)
 		if (r->nlive == 0 && tc_kube_pending(r->k) == 0) {
 			double next_at = -1;
 
-			if (r->stopping || r->o->drain)
+			if (r->s.stopping || r->o->drain)
 				break;
-			tc_trials_next_at(r->tr, &next_at);
+			tc_trials_next_at(r->s.tr, &next_at);
 			if (next_at < 0)
 				break;
 			wait_ms = (int)((next_at - tc_now()) * 1000) + 1;
@@ -1417,7 +1301,7 @@ static int run_loop(struct kube *r)
 		} else {
 			r->inf_err_since = 0;
 		}
-		if (tc_kube_drive(r->k, wait_ms, r->sigfd) < 0)
+		if (tc_kube_drive(r->k, wait_ms, r->s.sigfd) < 0)
 			return tc_error_set(r->err, TC_ERR_BACKEND,
 					    "the connection to %s failed",
 					    tc_kube_server(r->k));
@@ -1527,19 +1411,15 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 {
 	struct kube r;
 	struct first_list fl;
-	sigset_t mask, old;
 	char sel[256], path[512];
 	int rc;
 
 	memset(&r, 0, sizeof(r));
 	memset(sum, 0, sizeof(*sum));
 	r.j = j;
-	r.exp = exp;
 	r.spec = spec;
 	r.o = o;
 	r.err = err;
-	r.sigfd = -1;
-	r.parallel = o->parallel > 0 ? o->parallel : spec->run.parallel;
 	{
 		/* how often running trials' logs are read for their metrics
 		 * (TRAINCTL_K8S_LOG_EVERY seconds, default 15; 0: only at
@@ -1578,32 +1458,9 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	r.ns = tc_kube_namespace(r.k);
 	if ((rc = record_where(j, spec->name, r.k, err)))
 		goto out;
-	if (!(r.tr = tc_trials_open(j, spec->name, err))) {
-		rc = TC_ERR_NOMEM;
+	if ((rc = tc_sched_begin(&r.s, j, spec->name, spec, o, NULL,
+				 view_running, &r, err)))
 		goto out;
-	}
-	if ((rc = tc_trials_pick(r.tr, o->limit, o->only, o->nonly, NULL, err)) ||
-	    (rc = tc_rec_failfast_init(r.tr, spec, o->max_failures, &r.ff, err)))
-		goto out;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	r.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (r.sigfd < 0) {
-		rc = tc_error_set(err, TC_ERR_INTERNAL, "signalfd: %s",
-				  strerror(errno));
-		goto out_mask;
-	}
-	if (o->requeue_interrupted &&
-	    (rc = tc_trials_requeue_interrupted(r.tr, err)))
-		goto out_mask;
-	if ((rc = load_counts(&r)))
-		goto out_mask;
-	if (!o->drain &&
-	    (rc = tc_experiment_set_state(j, spec->name, "running", err)))
-		goto out_mask;
 
 	/* the informers; the Jobs' first list decides recovery */
 	snprintf(sel, sizeof(sel), TC_K8S_LABEL_EXP "=%s", spec->name);
@@ -1660,44 +1517,17 @@ out_lists:
 	json_decref(fl.pods);
 	fl.jobs = fl.pods = NULL;
 	if (rc)
-		goto out_mask;
+		goto out;
 	rc = run_loop(&r);
-	{
-		struct tc_progress_event ev = {.kind = TC_PROGRESS_END};
-
-		view_send(&r, &ev);
-	}
-	if (rc == 0 && !o->drain) {
-		tc_experiment_set_state(j, spec->name,
-					tc_rec_final_state(r.counts, r.total,
-							   r.stopping),
-					err);
-	}
-out_mask:
-	if (r.sigfd >= 0)
-		close(r.sigfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	tc_sched_end(&r.s, rc);
 out:
-	if (rc == 0) {
-		if (load_counts(&r) == 0) {
-			memcpy(sum->counts, r.counts, sizeof(r.counts));
-			sum->total = r.total;
-		}
-		sum->interrupted = r.stopping == 2;
-		sum->cancelled = r.stopping == 1;
-		/* it stopped something only if something waits */
-		sum->failfast = r.stopping == 3 && sum->counts[TC_ST_QUEUED] > 0;
-		sum->failed = r.ff.failed;
-		sum->max_failures = r.ff.max;
-		memcpy(sum->failed_trial, r.ff.trial, sizeof(r.ff.trial));
-	}
+	tc_sched_close(&r.s, rc, sum);
 	tc_kube_informer_free(r.inf_jobs);
 	tc_kube_informer_free(r.inf_pods);
 	tc_kube_free(r.k);
 	while (r.nlive > 0)
 		kt_free(r.live[--r.nlive]);
 	free(r.live);
-	tc_trials_close(r.tr);
 	tc_metric_regex_free(r.re);
 	return rc;
 }

@@ -385,17 +385,3 @@ int tc_rec_failfast_check(struct tc_trials *tr, struct tc_rec_failfast *ff,
 	}
 	return ff->state > 0;
 }
-
-const char *tc_rec_final_state(const long long *counts, long long total,
-			       int stopping)
-{
-	long long ended = 0;
-
-	if (stopping == 2)
-		return "interrupted";
-	if (stopping == 1)
-		return "cancelled";
-	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-		ended += counts[s];
-	return ended == total ? "finished" : "interrupted";
-}

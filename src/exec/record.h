@@ -1,9 +1,9 @@
 /*
  * record.h — what both backends' schedulers (runner.c for the local
  * backend, kube.c for Kubernetes) decide the same way: the retry delay,
- * fail fast, the state a run ends in, the metric sink's batching (its
- * rows are written through store/trials.h), and the one-line forms of
- * parameters and log rotation between attempts.
+ * fail fast, the metric sink's batching (its rows are written through
+ * store/trials.h), and the one-line forms of parameters and log rotation
+ * between attempts (the rest of a run: exec/scheduler.h).
  */
 #ifndef TC_RECORD_H
 #define TC_RECORD_H
@@ -54,16 +54,6 @@ int tc_rec_failfast_check(struct tc_trials *tr, struct tc_rec_failfast *ff,
 
 /* May trials be staged ahead of a free slot? */
 #define tc_rec_failfast_armed(ff) ((ff)->state == 0)
-
-/* The state an experiment ends a run in, for both backends: "interrupted"
- * when the run was stopped by a signal (stopping 2) or left trials that
- * have not ended, "cancelled" when the whole experiment was cancelled
- * (stopping 1), else "finished" — however its trials ended, also when
- * some were cancelled one by one (`cancel NAME TRIAL`): those count as
- * ended, and the run's exit code, not this state, says not all
- * succeeded. */
-const char *tc_rec_final_state(const long long *counts, long long total,
-			       int stopping);
 
 /*
  * Metric samples of one attempt on their way to the journal: the one place

@@ -31,13 +31,11 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/pidfd.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +45,7 @@
 
 #include "exec/gpulease.h"
 #include "exec/record.h"
+#include "exec/scheduler.h"
 #include "exec/supervisor.h"
 #include "search/search.h"
 #include "metrics/metrics.h"
@@ -98,8 +97,8 @@ struct live {
 			       once (-1: none) */
 	double exit_seen;   /* when it was seen to end (wall clock), 0 */
 	/* the outcome, from finish_record until finish_after */
-	int unstarted, requeue, out_state, out_from;
-	double out_wall, out_next_at;
+	int unstarted, out_from;
+	struct tc_sched_end out;
 	char reason[512];
 };
 
@@ -127,15 +126,10 @@ struct runner {
 				     * GPUs (see exec/gpulease.h) */
 	int gpu_blocked;    /* room for a trial, but every GPU is taken:
 			     * the next trials say they wait for one */
-	int parallel;
 	int threads;
 
-	int sigfd;
 	struct pollfd *pfd; /* run_loop's: signals, the shim, our trials */
 	size_t cappfd;
-	int stopping;     /* 1: no new starts; 2: interrupted by a signal;
-			     3: failing fast (run.max_failures) */
-	struct tc_rec_failfast ff;
 	int hard;         /* second interrupt: kill at once */
 	double last_tail, last_check;
 
@@ -150,12 +144,7 @@ struct runner {
 	double avg_wall;    /* recent trials' wall time (moving average) */
 	long nwall;
 
-	long long total, done_session, counts[TC_ST_COUNT];
-	long long data_version; /* of the journal when counts were last read */
-	double t_start;
-	struct tc_metric_best best;
-
-	struct tc_trials *tr; /* the journal's trial transitions */
+	struct tc_sched s; /* counts, stopping, progress, signals, journal */
 };
 
 /* ---- machine resources ---------------------------------------------------- */
@@ -292,24 +281,15 @@ static int tail(struct runner *r, struct live *lv, int final)
 
 /* ---- progress ---------------------------------------------------------- */
 
-/* The experiment as the view sees it; trials[] (r->nlive entries) gets the
- * running ones. */
-static void view_status(struct runner *r, struct tc_progress_status *st,
-			struct tc_progress_trial *trials)
+/* The running trials for the view (tc_sched.running). */
+static void view_running(void *ctx, struct tc_progress_status *st)
 {
+	struct runner *r = ctx;
+	struct tc_progress_trial *trials;
 	double now = tc_mono();
 
-	memset(st, 0, sizeof(*st));
-	for (int s = TC_ST_SUCCEEDED; s < TC_ST_COUNT; s++)
-		st->done += r->counts[s];
-	st->total = r->total;
-	st->queued = r->counts[TC_ST_QUEUED] + (long long)r->nstandby;
-	st->failed = r->counts[TC_ST_FAILED] + r->counts[TC_ST_TIMED_OUT];
-	st->parallel = r->parallel;
-	st->metric = r->spec->metric.name;
-	st->has_best = r->best.has;
-	st->best = r->best.value;
-	st->best_id = r->best.id;
+	st->queued += (long long)r->nstandby;
+	trials = r->nlive ? calloc(r->nlive, sizeof(*trials)) : NULL;
 	st->trials = trials;
 	for (size_t i = 0; trials && i < r->nlive; i++) {
 		struct live *lv = r->live[i];
@@ -317,7 +297,6 @@ static void view_status(struct runner *r, struct tc_progress_status *st,
 
 		if (lv->pgid <= 0 || lv->standby || lv->exit_seen > 0)
 			continue;
-		memset(t, 0, sizeof(*t));
 		t->id = lv->id;
 		t->params = lv->params;
 		t->elapsed = now - lv->t0;
@@ -329,67 +308,10 @@ static void view_status(struct runner *r, struct tc_progress_status *st,
 	/* holding a slot: started, or handed to the supervisor and not yet
 	 * running (standby trials wait without a slot: counted as queued) */
 	st->running = (long long)st->ntrials;
-	st->starting = r->counts[TC_ST_RUNNING] + r->counts[TC_ST_STARTING] -
+	st->starting = r->s.counts[TC_ST_RUNNING] + r->s.counts[TC_ST_STARTING] -
 		       (long long)r->nstandby - st->running;
 	if (st->starting < 0)
 		st->starting = 0;
-}
-
-/* Send an event to the view (ev->kind and its own fields filled in). */
-static void view_send(struct runner *r, struct tc_progress_event *ev)
-{
-	struct tc_progress_status st;
-	struct tc_progress_trial *trials;
-
-	if (!r->o->view || r->o->progress < 0)
-		return;
-	trials = r->nlive ? calloc(r->nlive, sizeof(*trials)) : NULL;
-	view_status(r, &st, trials);
-	ev->status = &st;
-	r->o->view->fn(r->o->view->ctx, ev);
-	free(trials);
-}
-
-/* (the view decides when to draw) */
-static void draw_status(struct runner *r)
-{
-	struct tc_progress_event ev = {.kind = TC_PROGRESS_STATUS};
-
-	view_send(r, &ev);
-}
-
-static void report_line(struct runner *r, struct live *lv, const char *state,
-			double wall, const char *reason)
-{
-	struct tc_progress_event ev = {
-		.kind = TC_PROGRESS_TRIAL,
-		.state = state,
-		.id = lv->id,
-		.params = lv->params,
-		.wall = wall,
-		.has_metric = lv->has_metric,
-		.metric = lv->metric,
-		.reason = reason,
-	};
-
-	view_send(r, &ev);
-}
-
-/* A line for the log; counted: after the [done/total] counter. */
-static void report_note(struct runner *r, int counted, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void report_note(struct runner *r, int counted, const char *fmt, ...)
-{
-	struct tc_progress_event ev = {.kind = TC_PROGRESS_NOTE};
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	ev.text = text;
-	ev.counted = counted;
-	view_send(r, &ev);
 }
 
 /* ---- resources ---------------------------------------------------------- */
@@ -400,7 +322,7 @@ static void report_note(struct runner *r, int counted, const char *fmt, ...)
 static int fits_room(struct runner *r)
 {
 	/* trials waiting in the shim for a busy slot hold none */
-	if ((long long)r->nlive - (long long)r->nstandby >= r->parallel)
+	if ((long long)r->nlive - (long long)r->nstandby >= r->s.parallel)
 		return 0;
 	if (r->cpu_req > 0 && r->cpu_used + r->cpu_req > r->cpu_cap + 1e-9)
 		return 0;
@@ -552,14 +474,6 @@ static void live_remove(struct runner *r, struct live *lv)
 		}
 }
 
-static void count_move(struct runner *r, int from, int to)
-{
-	if (from >= 0)
-		r->counts[from]--;
-	if (to >= 0)
-		r->counts[to]++;
-}
-
 static void drop_standby(struct runner *r, int only_cancelled);
 static int stage_depth(const struct runner *r);
 static int flush(struct runner *r);
@@ -630,13 +544,13 @@ static int add_ended(struct runner *r, struct live *lv)
 	return 0;
 }
 
-/* The trial's cancel request (1 cancel, 2 interrupt) and retry base. */
-static void trial_flags(struct runner *r, const char *id, int *cancel_req,
-			int *retry_base)
+/* The trial's cancel request: 1 cancel, 2 interrupt, 0 none. */
+static int cancel_req_of(struct runner *r, const char *id)
 {
-	int state;
+	int state, req = 0, base;
 
-	tc_trials_flags(r->tr, id, &state, cancel_req, retry_base);
+	tc_trials_flags(r->s.tr, id, &state, &req, &base);
+	return req;
 }
 
 /* Take a waiting trial out of its chain: whoever waited for it waits for
@@ -661,17 +575,16 @@ static void chain_unlink(struct runner *r, struct live *lv)
 static int unstart(struct runner *r, struct live *lv, int from,
 		   const char *why)
 {
-	int cancel_req, retry_base, rc;
+	int cancel_req = cancel_req_of(r, lv->id), rc;
 
-	trial_flags(r, lv->id, &cancel_req, &retry_base);
-	if ((rc = tc_trials_unstart(r->tr, lv->id, cancel_req == 1,
+	if ((rc = tc_trials_unstart(r->s.tr, lv->id, cancel_req == 1,
 				    cancel_req == 1 ? "cancelled" : why, r->err)))
 		return rc;
-	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
-	if (cancel_req == 1) {
-		r->done_session++;
-		report_line(r, lv, "cancelled", 0, "before it started");
-	}
+	tc_sched_count_move(&r->s, from,
+			    cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
+	if (cancel_req == 1)
+		tc_sched_line(&r->s, lv->id, lv->params, lv->has_metric,
+			      lv->metric, "cancelled", 0, "before it started");
 	if (!lv->released) {
 		if (!lv->standby)
 			give_back(r, lv); /* a waiting one holds nothing */
@@ -691,10 +604,9 @@ static int unstart(struct runner *r, struct live *lv, int from,
  * Statements only; frees lv. */
 static int rerun_lost(struct runner *r, struct live *lv, int from, int killed)
 {
-	int cancel_req, retry_base, rc;
+	int cancel_req = cancel_req_of(r, lv->id), rc;
 	char why[160];
 
-	trial_flags(r, lv->id, &cancel_req, &retry_base);
 	if (cancel_req == 1)
 		snprintf(why, sizeof(why), "supervisor lost; %s; cancelled",
 			 killed ? "still running at resume; killed"
@@ -704,11 +616,10 @@ static int rerun_lost(struct runner *r, struct live *lv, int from, int killed)
 			 killed ? "still running at resume; killed and rerun"
 				: "outcome unknown; rerun",
 			 lv->attempt + 1);
-	if ((rc = tc_trials_rerun(r->tr, lv->id, cancel_req == 1, why, r->err)))
+	if ((rc = tc_trials_rerun(r->s.tr, lv->id, cancel_req == 1, why, r->err)))
 		return rc;
-	count_move(r, from, cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
-	if (cancel_req == 1)
-		r->done_session++;
+	tc_sched_count_move(&r->s, from,
+			    cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
 	live_free(lv);
 	return 0;
 }
@@ -721,9 +632,8 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 {
 	struct tc_exit_info ei;
 	struct tc_slot sl = slot_of(r, lv);
-	int have = lv->have_exit, cancel_req, retry_base, state, rc;
+	int have = lv->have_exit, state, rc;
 	char *reason = lv->reason;
-	double next_at = 0;
 
 	if (have)
 		ei = lv->ei;
@@ -756,21 +666,18 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	}
 	if ((rc = tc_rec_metrics_flush(lv->m, r->err)))
 		return rc;
-	trial_flags(r, lv->id, &cancel_req, &retry_base);
 
 	reason[0] = '\0';
 	if (ei.error[0])
 		snprintf(reason, sizeof(lv->reason), "%s", ei.error);
-	/* the outcome is what the process did: an exit 0 is a success
-	 * whenever a cancel came, an attempt that ended on its own before
-	 * the cancel reached it failed; cancelled is one the shim stopped,
-	 * or one whose end nobody saw after a cancel */
+	/* the outcome is what the process did (tc_sched_finish decides
+	 * what a cancel request makes of it): cancelled is one the shim
+	 * stopped */
 	if (have && ei.exit_code == 0 && ei.term_signal == 0 && !ei.timed_out) {
 		state = TC_ST_SUCCEEDED;
-	} else if (ei.cancelled || (cancel_req && !have)) {
+	} else if (ei.cancelled) {
 		state = TC_ST_CANCELLED;
-		snprintf(reason, sizeof(lv->reason), "%s",
-			 cancel_req == 2 ? "interrupted" : "cancelled");
+		snprintf(reason, sizeof(lv->reason), "cancelled");
 	} else if (ei.timed_out) {
 		state = TC_ST_TIMED_OUT;
 		snprintf(reason, sizeof(lv->reason), "timed out after %.0fs",
@@ -786,62 +693,37 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 			snprintf(reason, sizeof(lv->reason), "exit code %d",
 				 ei.exit_code);
 	}
-	lv->requeue = 0;
-	if ((state == TC_ST_FAILED || state == TC_ST_TIMED_OUT) &&
-	    r->stopping != 2 && !cancel_req &&
-	    (next_at = tc_rec_retry_at(r->spec, lv->attempt, retry_base)) > 0)
-		lv->requeue = 1;
-	{
-		struct tc_trial_outcome o = {
-			.state = state, .reason = reason, .has_exit = 1,
-			.exit_code = ei.exit_code,
+	lv->out = (struct tc_sched_end){
+		.id = lv->id, .attempt = lv->attempt, .params = lv->params,
+		.has_metric = lv->has_metric, .metric = lv->metric,
+		.wall = ei.wall, .state = state, .reason = reason,
+		.reason_len = sizeof(lv->reason), .unseen = !have,
+	};
+	lv->out_from = from_state;
+	return tc_sched_finish(
+		&r->s, &lv->out,
+		&(struct tc_trial_outcome){
+			.has_exit = 1, .exit_code = ei.exit_code,
 			/* when it really started (one that waited for its slot) */
 			.started_at = have ? ei.started_at : 0,
 			.ended_at = have ? ei.ended_at : tc_now(), .wall = ei.wall,
 			.has_usage = 1, .term_signal = ei.term_signal,
 			.utime = ei.utime, .stime = ei.stime,
 			.maxrss_kb = ei.maxrss_kb,
-			.next_at = lv->requeue ? next_at : 0,
-		};
-
-		if ((rc = tc_trials_finish(r->tr, lv->id, &o, r->err)))
-			return rc;
-	}
-	lv->out_state = state;
-	lv->out_from = from_state;
-	lv->out_wall = ei.wall;
-	lv->out_next_at = next_at;
-	return 0;
+		});
 }
 
 /* After the commit of finish_record: counts, best so far, the report line;
  * the trial is let go (freed). */
 static void finish_after(struct runner *r, struct live *lv)
 {
-	int state = lv->out_state;
-
-	count_move(r, lv->out_from, lv->requeue ? TC_ST_QUEUED : state);
-	if (!lv->requeue)
-		r->done_session++;
+	tc_sched_ended(&r->s, lv->out_from, &lv->out);
 	if (lv->own) {
 		/* how long trials take: short ones get a successor waiting
 		 * in the shim (see stage_ok) */
-		r->avg_wall = r->nwall ? 0.8 * r->avg_wall + 0.2 * lv->out_wall
-				       : lv->out_wall;
+		r->avg_wall = r->nwall ? 0.8 * r->avg_wall + 0.2 * lv->out.wall
+				       : lv->out.wall;
 		r->nwall++;
-	}
-	if (state == TC_ST_SUCCEEDED)
-		tc_metric_best_offer(&r->best, lv->id, lv->metric, lv->has_metric,
-				     r->spec->metric.goal);
-	if (lv->requeue) {
-		char more[600];
-
-		snprintf(more, sizeof(more), "%s; attempt %d in %.1fs",
-			 lv->reason[0] ? lv->reason : tc_state_name(state),
-			 lv->attempt + 1, lv->out_next_at - tc_now());
-		report_line(r, lv, "retrying", lv->out_wall, more);
-	} else {
-		report_line(r, lv, tc_state_name(state), lv->out_wall, lv->reason);
 	}
 	if (!lv->released) {
 		give_back(r, lv);
@@ -1023,7 +905,7 @@ static int pick_next(struct runner *r, struct live *pred)
 					    "cannot lease GPUs: %s",
 					    tc_fs_strerror(errno));
 	}
-	if ((rc = tc_trials_next_queued(r->tr, tc_now(), &row, r->err)) <= 0) {
+	if ((rc = tc_trials_next_queued(r->s.tr, tc_now(), &row, r->err)) <= 0) {
 		if (lease_fd >= 0)
 			close(lease_fd);
 		return rc;
@@ -1062,7 +944,7 @@ static int pick_next(struct runner *r, struct live *pred)
 	gpus_text(lv, gtext, sizeof(gtext));
 
 	/* the intent, durable before anything exists */
-	if ((rc = tc_trials_mark_starting(r->tr, lv->id, attempt, gtext, NULL,
+	if ((rc = tc_trials_mark_starting(r->s.tr, lv->id, attempt, gtext, NULL,
 					  r->err)) ||
 	    (rc = live_add(r, lv))) {
 		if (!pred)
@@ -1074,7 +956,7 @@ static int pick_next(struct runner *r, struct live *pred)
 		pred->succ = lv;
 		r->nstandby++;
 	}
-	count_move(r, TC_ST_QUEUED, TC_ST_STARTING);
+	tc_sched_count_move(&r->s, TC_ST_QUEUED, TC_ST_STARTING);
 	r->pending[r->npending++] = lv;
 	return 1;
 }
@@ -1222,11 +1104,11 @@ static int on_started(struct runner *r, struct live *lv, pid_t pgid,
 	{
 		struct tc_trial_proc proc = {lv->shim_pid, lv->shim_start, pgid};
 
-		if ((rc = tc_trials_mark_running(r->tr, lv->id, &proc, at, NULL,
+		if ((rc = tc_trials_mark_running(r->s.tr, lv->id, &proc, at, NULL,
 						 r->err)))
 			return rc;
 	}
-	count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
+	tc_sched_count_move(&r->s, TC_ST_STARTING, TC_ST_RUNNING);
 	if (lv->cancel_pending && r->shim)
 		tc_shim_cancel(r->shim, pgid, r->hard);
 	return 0;
@@ -1249,7 +1131,7 @@ static void shim_lost(struct runner *r)
 		}
 		lv->pred = lv->succ = NULL;
 		if (lv->pgid == 0) /* adopted trials count as running */
-			count_move(r, TC_ST_STARTING, TC_ST_RUNNING);
+			tc_sched_count_move(&r->s, TC_ST_STARTING, TC_ST_RUNNING);
 	}
 	tc_shim_close(r->shim);
 	r->shim = NULL;
@@ -1267,8 +1149,8 @@ static int stage_ok(const struct runner *r)
 {
 	/* trials that use GPUs are given their slot's GPUs: not moved; none
 	 * runs ahead while fail fast counts (a failure must stop them) */
-	return !r->stopping && r->shim && r->gpu_req == 0 && r->nwall > 0 &&
-	       !tc_rec_failfast_armed(&r->ff) &&
+	return !r->s.stopping && r->shim && r->gpu_req == 0 && r->nwall > 0 &&
+	       !tc_rec_failfast_armed(&r->s.ff) &&
 	       r->avg_wall < STAGE_WALL_MAX;
 }
 
@@ -1304,7 +1186,7 @@ static int promote_standby(struct runner *r)
  * it.  Statements only. */
 static int gpu_wait_note(struct runner *r, int on)
 {
-	long long room = r->parallel - ((long long)r->nlive - (long long)r->nstandby);
+	long long room = r->s.parallel - ((long long)r->nlive - (long long)r->nstandby);
 	long long cpu_room = r->cpu_req > 0
 				     ? (long long)((r->cpu_cap - r->cpu_used) /
 						   r->cpu_req + 1e-9)
@@ -1319,7 +1201,7 @@ static int gpu_wait_note(struct runner *r, int on)
 		room = mem_room;
 	if ((rc = txn_begin(r)))
 		return rc;
-	return tc_trials_queued_reason(r->tr, TC_GPU_WAIT,
+	return tc_trials_queued_reason(r->s.tr, TC_GPU_WAIT,
 				       on ? (room > 0 ? room : 1) : 0, tc_now(),
 				       r->err);
 }
@@ -1331,16 +1213,16 @@ static int pick_ready(struct runner *r)
 {
 	int rc;
 
-	if (!r->stopping && fits(r)) {
-		rc = tc_rec_failfast_check(r->tr, &r->ff, r->err);
+	if (!r->s.stopping && fits(r)) {
+		rc = tc_rec_failfast_check(r->s.tr, &r->s.ff, r->err);
 		if (rc < 0)
 			return rc;
 		if (rc > 0) {
-			r->stopping = 3;
+			r->s.stopping = 3;
 			drop_standby(r, 0);
 		}
 	}
-	while (!r->stopping && fits(r) && r->nstandby && r->shim &&
+	while (!r->s.stopping && fits(r) && r->nstandby && r->shim &&
 	       promote_standby(r) == 0)
 		;
 	if (r->lease) {
@@ -1348,11 +1230,11 @@ static int pick_ready(struct runner *r)
 		int picked = 0, blocked;
 
 		rc = 0;
-		while (!r->stopping && fits(r) && (rc = pick_next(r, NULL)) > 0)
+		while (!r->s.stopping && fits(r) && (rc = pick_next(r, NULL)) > 0)
 			picked++;
 		if (rc < 0)
 			return rc;
-		blocked = !r->stopping && fits_room(r) && !fits(r);
+		blocked = !r->s.stopping && fits_room(r) && !fits(r);
 		if (blocked != r->gpu_blocked || (blocked && picked)) {
 			if ((rc = gpu_wait_note(r, blocked)))
 				return rc;
@@ -1360,7 +1242,7 @@ static int pick_ready(struct runner *r)
 		}
 		return 0;
 	}
-	while (!r->stopping && fits(r))
+	while (!r->s.stopping && fits(r))
 		if ((rc = pick_next(r, NULL)) <= 0)
 			return rc;
 	if (!stage_ok(r))
@@ -1385,7 +1267,7 @@ static int pick_ready(struct runner *r)
 
 static int launch_ready(struct runner *r)
 {
-	if (r->stopping)
+	if (r->s.stopping)
 		return 0;
 	/* a run that starts or stops waiting for a GPU says so */
 	if (r->lease && r->gpu_blocked != (fits_room(r) && !fits(r)))
@@ -1405,13 +1287,8 @@ static void drop_standby(struct runner *r, int only_cancelled)
 
 		if (!lv->standby || lv->drop_sent)
 			continue;
-		if (only_cancelled) {
-			int cancel_req, retry_base;
-
-			trial_flags(r, lv->id, &cancel_req, &retry_base);
-			if (cancel_req != 1)
-				continue;
-		}
+		if (only_cancelled && cancel_req_of(r, lv->id) != 1)
+			continue;
 		lv->cancel_pending = 1; /* if it starts before the drop */
 		if (tc_shim_drop(r->shim, lv->id) == 0)
 			lv->drop_sent = 1;
@@ -1462,7 +1339,7 @@ static int must_flush(struct runner *r)
 {
 	if (!r->intxn)
 		return 0;
-	if (r->stopping || fits(r) || r->nended >= 256 ||
+	if (r->s.stopping || fits(r) || r->nended >= 256 ||
 	    tc_mono() - r->txn_t0 >= BATCH_WINDOW)
 		return 1;
 	return stage_ok(r) &&
@@ -1644,7 +1521,7 @@ static int interrupt_all(struct runner *r, int hard)
 	if (!hard) {
 		if ((rc = txn_begin(r)))
 			return rc;
-		if ((rc = tc_trials_request_interrupt(r->tr, r->err)) ||
+		if ((rc = tc_trials_request_interrupt(r->s.tr, r->err)) ||
 		    (rc = txn_commit(r))) {
 			txn_abort(r);
 			return rc;
@@ -1674,65 +1551,16 @@ static int interrupt_all(struct runner *r, int hard)
 
 static int on_signals(struct runner *r)
 {
-	struct signalfd_siginfo si;
-	int got_stop = 0;
+	int got = tc_sched_signals(&r->s);
 
-	while (read(r->sigfd, &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
-		    si.ssi_signo == SIGHUP)
-			got_stop++;
-	if (!got_stop)
-		return 0;
-	if (r->stopping != 2) {
-		r->stopping = 2;
-		report_note(r, 0,
-			    "interrupted: stopping %zu running trial%s "
-			    "(interrupt again to kill them at once)",
-			    r->nlive, r->nlive == 1 ? "" : "s");
-		return interrupt_all(r, 0);
-	}
-	r->hard = 1;
-	return interrupt_all(r, 1);
-}
-
-/* Another process committed (`cancel` of queued trials, `retry`): with
- * nothing of ours uncommitted, the journal's counts are ours plus theirs.
- * Take them, and put the queued trials cancelled meanwhile on a progress
- * line so the count of finished trials moves by steps that are shown. */
-static void external_counts(struct runner *r)
-{
-	long long c[TC_ST_COUNT], total, gone, ver;
-	struct tc_error e;
-
-	if (r->intxn || r->nended)
-		return;
-	tc_error_clear(&e);
-	ver = tc_journal_data_version(r->j);
-	if (ver == r->data_version || tc_trials_counts(r->tr, c, &total, &e))
-		return;
-	r->data_version = ver;
-	gone = c[TC_ST_CANCELLED] - r->counts[TC_ST_CANCELLED];
-	memcpy(r->counts, c, sizeof(c));
-	r->total = total;
-	if (gone <= 0)
-		return;
-	r->done_session += gone;
-	report_note(r, 1, "cancelled %lld queued trial%s", gone,
-		    gone == 1 ? "" : "s");
-	draw_status(r);
-}
-
-static int check_external(struct runner *r)
-{
-	int cancelled = tc_trials_exp_cancelled(r->tr);
-
-	if (cancelled && (!r->stopping || r->stopping == 3))
-		r->stopping = 1;
-	/* waiting trials that were cancelled, or all once the run stops */
-	if (r->nstandby)
-		drop_standby(r, !r->stopping);
-	external_counts(r);
-	return 0;
+	if (got == 1)
+		tc_sched_note(&r->s, 0,
+			      "interrupted: stopping %zu running trial%s "
+			      "(interrupt again to kill them at once)",
+			      r->nlive, r->nlive == 1 ? "" : "s");
+	else if (got == 2)
+		r->hard = 1;
+	return got ? interrupt_all(r, r->hard) : 0;
 }
 
 /* ---- recovery ---------------------------------------------------------- */
@@ -1743,7 +1571,7 @@ static int recover(struct runner *r)
 	size_t nrows;
 	int rc;
 
-	if ((rc = tc_trials_live(r->tr, &rows, &nrows, r->err)))
+	if ((rc = tc_trials_live(r->s.tr, &rows, &nrows, r->err)))
 		return rc;
 	for (size_t i = 0; i < nrows; i++) {
 		const char *id = rows[i].id;
@@ -1772,7 +1600,7 @@ static int recover(struct runner *r)
 			break;
 		}
 		/* collect the attempt's metrics afresh from its files */
-		if ((rc = tc_trials_metrics_clear(r->tr, id, attempt, r->err)))
+		if ((rc = tc_trials_metrics_clear(r->s.tr, id, attempt, r->err)))
 			goto fail_one;
 		if (pr == TC_PROBE_VANISHED) {
 			enum tc_lost lost = tc_supervisor_lost(&sl, attempt);
@@ -1803,13 +1631,13 @@ static int recover(struct runner *r)
 			lv->shim_start = tc_proc_start_time(sp);
 			lv->pgid = pg;
 			if ((rc = tc_trials_mark_running(
-				     r->tr, id,
+				     r->s.tr, id,
 				     &(struct tc_trial_proc){sp, lv->shim_start, pg},
 				     0, "adopted", r->err)))
 				goto fail_one;
-			count_move(r, from, TC_ST_RUNNING);
+			tc_sched_count_move(&r->s, from, TC_ST_RUNNING);
 			from = TC_ST_RUNNING;
-		} else if ((rc = tc_trials_event(r->tr, id, "running", "adopted",
+		} else if ((rc = tc_trials_event(r->s.tr, id, "running", "adopted",
 						 r->err))) {
 			goto fail_one;
 		}
@@ -1834,15 +1662,6 @@ fail_one:
 		tc_trial_row_free(&rows[i]);
 	free(rows);
 	return rc;
-}
-
-static int load_counts(struct runner *r)
-{
-	if (tc_trials_counts(r->tr, r->counts, &r->total, r->err) ||
-	    tc_trials_best(r->tr, r->spec->metric.name, r->spec->metric.goal,
-			   &r->best, r->err) < 0)
-		return TC_ERR_DB;
-	return 0;
 }
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -1881,8 +1700,13 @@ static int run_loop(struct runner *r)
 			return rc;
 		if (now - r->last_check >= 0.25) {
 			r->last_check = now;
-			if ((rc = check_adopted(r)) || (rc = check_external(r)))
+			if ((rc = check_adopted(r)))
 				return rc;
+			tc_sched_external(&r->s);
+			/* waiting trials cancelled, or all once the run stops */
+			if (r->nstandby)
+				drop_standby(r, !r->s.stopping);
+			tc_sched_recount(&r->s, r->intxn || r->nended);
 		}
 		if (now - r->last_tail >= TAIL_INTERVAL) {
 			r->last_tail = now;
@@ -1902,11 +1726,12 @@ static int run_loop(struct runner *r)
 				return rc;
 			if (r->nlive > 0)
 				continue;
-			if (r->stopping)
+			if (r->s.stopping)
 				break;
-			tc_trials_next_at(r->tr, &next_at);
+			tc_trials_next_at(r->s.tr, &next_at);
 			if (next_at < 0) {
-				external_counts(r); /* a cancel not seen yet */
+				/* a cancel not seen yet */
+				tc_sched_recount(&r->s, r->intxn || r->nended);
 				break; /* nothing queued, nothing running: done */
 			}
 			wait_s = next_at - tc_now();
@@ -1930,7 +1755,7 @@ static int run_loop(struct runner *r)
 			wait_s = r->txn_t0 + BATCH_WINDOW - tc_mono();
 		if (wait_s < 0)
 			wait_s = 0;
-		draw_status(r);
+		tc_sched_status(&r->s);
 		if (r->cappfd < r->nlive + 2) {
 			size_t ncap = r->nlive + 2 + 64;
 			struct pollfd *np = realloc(r->pfd, ncap * sizeof(*np));
@@ -1942,7 +1767,7 @@ static int run_loop(struct runner *r)
 			r->cappfd = ncap;
 		}
 		pfd = r->pfd;
-		pfd[0].fd = r->sigfd;
+		pfd[0].fd = r->s.sigfd;
 		pfd[0].events = POLLIN;
 		now = tc_mono();
 		if (r->shim && now >= r->quiet_until) {
@@ -2014,17 +1839,15 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 {
 	const char *name = exp->name;
 	struct runner r;
-	sigset_t mask, old;
+	sigset_t extra;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	memset(sum, 0, sizeof(*sum));
 	r.j = j;
 	r.exp = exp;
 	r.spec = spec;
 	r.o = o;
 	r.err = err;
-	r.sigfd = -1;
 	if (r.spec->metric.regex) {
 		r.re = tc_metric_regex_new(r.spec->metric.regex, err);
 		if (!r.re) {
@@ -2039,7 +1862,6 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		goto out;
 	}
 	capacity(o, &r.cpu_cap, &r.mem_cap, &r.ngpus);
-	r.parallel = o->parallel > 0 ? o->parallel : r.spec->run.parallel;
 	r.cpu_req = r.spec->resources.cpu;
 	r.mem_req = r.spec->resources.memory;
 	r.gpu_req = r.spec->resources.gpu;
@@ -2048,46 +1870,23 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	if (r.ngpus > 0 && r.gpu_req > 0 &&
 	    (rc = tc_gpulease_open(&r.lease, r.ngpus, err)))
 		goto out;
-	if (!(r.tr = tc_trials_open(j, name, err))) {
-		rc = TC_ERR_NOMEM;
-		goto out;
-	}
-	if ((rc = tc_trials_pick(r.tr, o->limit, o->only, o->nonly, NULL, err)) ||
-	    (rc = tc_rec_failfast_init(r.tr, r.spec, o->max_failures, &r.ff,
-				       err)))
-		goto out;
 	if (tc_supervisor_status_path(j->dir, name, r.status_path,
 				      sizeof(r.status_path))) {
 		rc = tc_error_set(err, TC_ERR_IO, "state directory path too long");
 		goto out;
 	}
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	r.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (r.sigfd < 0) {
-		rc = tc_error_set(err, TC_ERR_INTERNAL, "signalfd: %s",
-				  strerror(errno));
-		goto out_mask;
-	}
-	if (o->requeue_interrupted &&
-	    (rc = tc_trials_requeue_interrupted(r.tr, err)))
-		goto out_mask;
-	if ((rc = load_counts(&r)))
-		goto out_mask;
-	if ((rc = tc_experiment_set_state(j, name, "running", err)))
-		goto out_mask;
-	r.t_start = tc_mono();
+	/* the shim's events and its children's ends come as signals too */
+	sigemptyset(&extra);
+	sigaddset(&extra, SIGCHLD);
+	sigaddset(&extra, SIGUSR1);
+	if ((rc = tc_sched_begin(&r.s, j, name, spec, o, &extra, view_running,
+				 &r, err)))
+		goto out;
 	/* what an earlier run that died said of its waits no longer holds */
 	if (r.lease && ((rc = gpu_wait_note(&r, 0)) || (rc = txn_commit(&r))))
-		goto out_mask;
+		goto out;
 	if ((rc = recover(&r)))
-		goto out_mask;
+		goto out;
 	rc = run_loop(&r);
 	if (r.lease && !r.intxn) {
 		struct tc_error e2;
@@ -2099,38 +1898,11 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 			txn_abort(&r);
 		r.err = err;
 	}
-	if (rc == 0) {
-		/* the experiment's own state */
-		tc_experiment_set_state(j, name,
-					tc_rec_final_state(r.counts, r.total,
-							   r.stopping),
-					err);
-	}
-	{
-		struct tc_progress_event ev = {.kind = TC_PROGRESS_END};
-
-		view_send(&r, &ev);
-	}
-out_mask:
+	tc_sched_end(&r.s, rc);
+out:
 	/* On an error, leave running trials to their supervisors: a resume
 	 * adopts them. */
-	if (r.sigfd >= 0)
-		close(r.sigfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-out:
-	if (rc == 0) {
-		if (load_counts(&r) == 0) {
-			memcpy(sum->counts, r.counts, sizeof(r.counts));
-			sum->total = r.total;
-		}
-		sum->interrupted = r.stopping == 2;
-		sum->cancelled = r.stopping == 1;
-		/* it stopped something only if something waits */
-		sum->failfast = r.stopping == 3 && sum->counts[TC_ST_QUEUED] > 0;
-		sum->failed = r.ff.failed;
-		sum->max_failures = r.ff.max;
-		memcpy(sum->failed_trial, r.ff.trial, sizeof(r.ff.trial));
-	}
+	tc_sched_close(&r.s, rc, sum);
 	tc_shim_close(r.shim);
 	while (r.nlive > 0) {
 		struct live *lv = r.live[--r.nlive];
@@ -2144,7 +1916,6 @@ out:
 		live_free(r.ended[i]);
 	free(r.ended);
 	tc_gpulease_close(r.lease);
-	tc_trials_close(r.tr);
 	tc_metric_regex_free(r.re);
 	free(r.workdir);
 	return rc;

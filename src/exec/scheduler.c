@@ -1,0 +1,266 @@
+/*
+ * scheduler.c — what both scheduler loops share (see scheduler.h).
+ */
+#include "exec/scheduler.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+
+/* The counts and best so far, from the journal. */
+static int load_counts(struct tc_sched *s)
+{
+	if (tc_trials_counts(s->tr, s->counts, &s->total, s->err) ||
+	    tc_trials_best(s->tr, s->spec->metric.name, s->spec->metric.goal,
+			   &s->best, s->err) < 0)
+		return TC_ERR_DB;
+	return 0;
+}
+
+int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
+		   const struct tc_spec *spec, const struct tc_run_opts *o,
+		   const sigset_t *extra,
+		   void (*running)(void *ctx, struct tc_progress_status *st),
+		   void *ctx, struct tc_error *err)
+{
+	sigset_t mask;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->j = j;
+	s->name = name;
+	s->spec = spec;
+	s->o = o;
+	s->err = err;
+	s->sigfd = -1;
+	s->parallel = o->parallel > 0 ? o->parallel : spec->run.parallel;
+	s->running = running;
+	s->ctx = ctx;
+	if (!(s->tr = tc_trials_open(j, name, err)))
+		return TC_ERR_NOMEM;
+	if ((rc = tc_trials_pick(s->tr, o->limit, o->only, o->nonly, NULL, err)) ||
+	    (rc = tc_rec_failfast_init(s->tr, spec, o->max_failures, &s->ff, err)))
+		return rc;
+	if (extra)
+		mask = *extra;
+	else
+		sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &s->oldmask);
+	s->masked = 1;
+	s->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd < 0)
+		return tc_error_set(err, TC_ERR_INTERNAL, "signalfd: %s",
+				    strerror(errno));
+	if (o->requeue_interrupted &&
+	    (rc = tc_trials_requeue_interrupted(s->tr, err)))
+		return rc;
+	if ((rc = load_counts(s)))
+		return rc;
+	/* a drain run records what runs; the experiment keeps its state */
+	if (!o->drain && (rc = tc_experiment_set_state(j, name, "running", err)))
+		return rc;
+	return 0;
+}
+
+void tc_sched_end(struct tc_sched *s, int rc)
+{
+	const char *state = "finished";
+	long long ended = 0;
+
+	tc_sched_send(s, &(struct tc_progress_event){.kind = TC_PROGRESS_END});
+	if (rc || s->o->drain)
+		return;
+	for (int i = TC_ST_SUCCEEDED; i < TC_ST_COUNT; i++)
+		ended += s->counts[i];
+	if (s->stopping == 1)
+		state = "cancelled";
+	else if (s->stopping == 2 || ended != s->total)
+		state = "interrupted";
+	tc_experiment_set_state(s->j, s->name, state, s->err);
+}
+
+void tc_sched_close(struct tc_sched *s, int rc, struct tc_run_summary *sum)
+{
+	/* On an error, running trials are left to their supervisors or
+	 * Jobs: a resume adopts them. */
+	if (s->masked) {
+		if (s->sigfd >= 0)
+			close(s->sigfd);
+		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+	}
+	memset(sum, 0, sizeof(*sum));
+	if (rc == 0) {
+		if (load_counts(s) == 0) {
+			memcpy(sum->counts, s->counts, sizeof(s->counts));
+			sum->total = s->total;
+		}
+		sum->interrupted = s->stopping == 2;
+		sum->cancelled = s->stopping == 1;
+		/* it stopped something only if something waits */
+		sum->failfast = s->stopping == 3 && sum->counts[TC_ST_QUEUED] > 0;
+		sum->failed = s->ff.failed;
+		sum->max_failures = s->ff.max;
+		memcpy(sum->failed_trial, s->ff.trial, sizeof(s->ff.trial));
+	}
+	tc_trials_close(s->tr);
+}
+
+void tc_sched_send(struct tc_sched *s, struct tc_progress_event *ev)
+{
+	struct tc_progress_status st;
+
+	if (!s->o->view || s->o->progress < 0)
+		return;
+	memset(&st, 0, sizeof(st));
+	for (int i = TC_ST_SUCCEEDED; i < TC_ST_COUNT; i++)
+		st.done += s->counts[i];
+	st.total = s->total;
+	st.running = s->counts[TC_ST_RUNNING];
+	st.starting = s->counts[TC_ST_STARTING];
+	st.queued = s->counts[TC_ST_QUEUED];
+	st.failed = s->counts[TC_ST_FAILED] + s->counts[TC_ST_TIMED_OUT];
+	st.parallel = s->parallel;
+	st.metric = s->spec->metric.name;
+	st.has_best = s->best.has;
+	st.best = s->best.value;
+	st.best_id = s->best.id;
+	if (s->running)
+		s->running(s->ctx, &st);
+	ev->status = &st;
+	s->o->view->fn(s->o->view->ctx, ev);
+	free((void *)st.trials);
+}
+
+void tc_sched_status(struct tc_sched *s)
+{
+	tc_sched_send(s, &(struct tc_progress_event){.kind = TC_PROGRESS_STATUS});
+}
+
+void tc_sched_line(struct tc_sched *s, const char *id, const char *params,
+		   int has_metric, double metric, const char *state,
+		   double wall, const char *reason)
+{
+	struct tc_progress_event ev = {
+		.kind = TC_PROGRESS_TRIAL, .state = state, .id = id,
+		.params = params, .wall = wall, .has_metric = has_metric,
+		.metric = metric, .reason = reason,
+	};
+
+	tc_sched_send(s, &ev);
+}
+
+void tc_sched_note(struct tc_sched *s, int counted, const char *fmt, ...)
+{
+	struct tc_progress_event ev = {.kind = TC_PROGRESS_NOTE};
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ev.text = text;
+	ev.counted = counted;
+	tc_sched_send(s, &ev);
+}
+
+int tc_sched_signals(struct tc_sched *s)
+{
+	struct signalfd_siginfo si;
+	int got_stop = 0;
+
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
+		    si.ssi_signo == SIGHUP)
+			got_stop++;
+	if (!got_stop)
+		return 0;
+	if (s->stopping != 2) {
+		s->stopping = 2;
+		return 1;
+	}
+	return 2;
+}
+
+void tc_sched_external(struct tc_sched *s)
+{
+	if (tc_trials_exp_cancelled(s->tr) && (!s->stopping || s->stopping == 3))
+		s->stopping = 1;
+}
+
+void tc_sched_recount(struct tc_sched *s, int busy)
+{
+	long long c[TC_ST_COUNT], total, gone, ver;
+	struct tc_error e;
+
+	if (busy)
+		return;
+	tc_error_clear(&e);
+	ver = tc_journal_data_version(s->j);
+	if (ver == s->data_version || tc_trials_counts(s->tr, c, &total, &e))
+		return;
+	s->data_version = ver;
+	gone = c[TC_ST_CANCELLED] - s->counts[TC_ST_CANCELLED];
+	memcpy(s->counts, c, sizeof(c));
+	s->total = total;
+	if (gone <= 0)
+		return;
+	tc_sched_note(s, 1, "cancelled %lld queued trial%s", gone,
+		      gone == 1 ? "" : "s");
+	tc_sched_status(s);
+}
+
+int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
+		    struct tc_trial_outcome *o)
+{
+	int jstate, cancel_req = 0, retry_base = 0, req;
+
+	tc_trials_flags(s->tr, e->id, &jstate, &cancel_req, &retry_base);
+	/* the journal's request or the backend's own stop (1 cancel, 2
+	 * interrupt): an interrupt from either wins */
+	req = cancel_req > e->cancel ? cancel_req : e->cancel;
+	if (e->state != TC_ST_SUCCEEDED && req &&
+	    (e->cancel_wins || e->state == TC_ST_CANCELLED || e->unseen)) {
+		e->state = TC_ST_CANCELLED;
+		snprintf(e->reason, e->reason_len, "%s",
+			 req == 2 ? "interrupted" : "cancelled");
+	}
+	e->requeue = 0;
+	e->next_at = 0;
+	if ((e->state == TC_ST_FAILED || e->state == TC_ST_TIMED_OUT) &&
+	    !e->no_retry && s->stopping != 2 && !req &&
+	    (e->next_at = tc_rec_retry_at(s->spec, e->attempt, retry_base)) > 0)
+		e->requeue = 1;
+	o->state = e->state;
+	o->reason = e->reason;
+	o->next_at = e->requeue ? e->next_at : 0;
+	return tc_trials_finish(s->tr, e->id, o, s->err);
+}
+
+void tc_sched_ended(struct tc_sched *s, int from, const struct tc_sched_end *e)
+{
+	tc_sched_count_move(s, from, e->requeue ? TC_ST_QUEUED : e->state);
+	if (e->state == TC_ST_SUCCEEDED)
+		tc_metric_best_offer(&s->best, e->id, e->metric, e->has_metric,
+				     s->spec->metric.goal);
+	if (e->requeue) {
+		char more[1200];
+
+		snprintf(more, sizeof(more), "%s; attempt %d in %.1fs",
+			 e->reason[0] ? e->reason : tc_state_name(e->state),
+			 e->attempt + 1, e->next_at - tc_now());
+		tc_sched_line(s, e->id, e->params, e->has_metric, e->metric,
+			      "retrying", e->wall, more);
+	} else {
+		tc_sched_line(s, e->id, e->params, e->has_metric, e->metric,
+			      tc_state_name(e->state), e->wall, e->reason);
+	}
+}

@@ -1,0 +1,150 @@
+/*
+ * scheduler.h — what a run does whatever backend runs its trials: the
+ * first step toward the one scheduler loop of issue 12.  Both loops
+ * (exec/runner.c: local, exec/kube.c: Kubernetes) hold a struct tc_sched
+ * and call these functions.
+ *
+ * Shared: setup and teardown of a run (trials picked, fail fast armed,
+ * signals on a signalfd, interrupted trials requeued on resume, the
+ * experiment's state, the summary); the counts, best so far and stopping
+ * reason; progress events (exec/progress.h); SIGINT/SIGTERM/SIGHUP; a
+ * cancel from another process; the fate of an ended attempt (final state,
+ * or requeue with its backoff) and what follows its commit.
+ *
+ * Still in each backend, to become operations of exec/backend.h that one
+ * loop here drives: the loop itself (shim and pidfds polled locally, the
+ * API client driven on a cluster), picking and starting the next trial
+ * (intent before action; local commits batched), recovery of a previous
+ * run's trials, metric collection (files or pod logs), how a stop reaches
+ * a trial (shim request or Job delete), capacity (CPU/memory/GPU packing
+ * locally, `parallel` on a cluster).
+ */
+#ifndef TC_SCHEDULER_H
+#define TC_SCHEDULER_H
+
+#include <signal.h>
+
+#include "exec/backend.h"
+#include "exec/record.h"
+
+struct tc_sched {
+	struct tc_journal *j;
+	const char *name; /* the experiment */
+	const struct tc_spec *spec;
+	const struct tc_run_opts *o;
+	struct tc_error *err;
+	struct tc_trials *tr; /* the journal's trial transitions */
+	int parallel;         /* trials at a time */
+	int stopping;     /* 1: cancelled; 2: interrupted by a signal;
+			     3: failing fast (run.max_failures) */
+	struct tc_rec_failfast ff;
+	int sigfd;            /* SIGINT, SIGTERM, SIGHUP and more */
+	long long total, counts[TC_ST_COUNT];
+	long long data_version; /* of the journal when counts were read */
+	struct tc_metric_best best;
+
+	/* The backend's part of a status (st holds the counts): st->trials
+	 * (allocated, freed after the event) and ntrials; it may correct
+	 * running, starting and queued. */
+	void (*running)(void *ctx, struct tc_progress_status *st);
+	void *ctx;
+
+	sigset_t oldmask;
+	int masked; /* oldmask is to be restored */
+};
+
+/* Start a run of experiment `name` (its runner lock held): SIGINT,
+ * SIGTERM, SIGHUP and the signals in extra (or NULL) go to s->sigfd; the
+ * experiment is set running unless o->drain.  0 or an error code; either
+ * way tc_sched_close follows. */
+int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
+		   const struct tc_spec *spec, const struct tc_run_opts *o,
+		   const sigset_t *extra,
+		   void (*running)(void *ctx, struct tc_progress_status *st),
+		   void *ctx, struct tc_error *err);
+
+/* The loop returned rc: the view's end and, when rc is 0 (and no drain),
+ * the state the experiment ends the run in: "interrupted" when a signal
+ * stopped it (stopping 2) or it left trials that have not ended,
+ * "cancelled" when the experiment was cancelled (stopping 1), else
+ * "finished", however its trials ended (also one by one with `cancel NAME
+ * TRIAL`: the exit code, not this state, says not all succeeded). */
+void tc_sched_end(struct tc_sched *s, int rc);
+
+/* The signal mask restored; *sum (filled when rc is 0); s->tr closed. */
+void tc_sched_close(struct tc_sched *s, int rc, struct tc_run_summary *sum);
+
+/* A trial moved from state `from` to `to` (-1: none). */
+static inline void tc_sched_count_move(struct tc_sched *s, int from, int to)
+{
+	if (from >= 0)
+		s->counts[from]--;
+	if (to >= 0)
+		s->counts[to]++;
+}
+
+/* Progress: an event (kind and own fields filled in) with the status; the
+ * status (the view decides when to draw); a trial's end or retry; a note
+ * (counted: after the [done/total] counter). */
+void tc_sched_send(struct tc_sched *s, struct tc_progress_event *ev);
+void tc_sched_status(struct tc_sched *s);
+void tc_sched_line(struct tc_sched *s, const char *id, const char *params,
+		   int has_metric, double metric, const char *state,
+		   double wall, const char *reason);
+void tc_sched_note(struct tc_sched *s, int counted, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Read the signalfd.  0: no stop signal; 1: the first, the run is now
+ * interrupted (stopping 2): stop the trials gracefully; 2: another one
+ * after that (the local backend then kills at once). */
+int tc_sched_signals(struct tc_sched *s);
+
+/* The experiment cancelled by another process stops the run (stopping 1,
+ * unless a signal came first). */
+void tc_sched_external(struct tc_sched *s);
+
+/* Counts another process changed (`cancel` of queued trials, `retry`),
+ * taken when nothing of ours is uncommitted (busy 0), with a note of the
+ * queued trials cancelled; one look at the journal's data version when
+ * nothing changed.  (Not called by the Kubernetes loop yet: its counts
+ * move by its own trials only.) */
+void tc_sched_recount(struct tc_sched *s, int busy);
+
+/* An ended attempt as its backend saw it, and its fate. */
+struct tc_sched_end {
+	const char *id;
+	int attempt;
+	const char *params; /* these: for the progress line */
+	int has_metric;
+	double metric, wall;
+	/* what the attempt did: SUCCEEDED, FAILED, TIMED_OUT, or CANCELLED
+	 * (stopped on a request); the final state once decided */
+	int state;
+	char *reason;        /* why (may be ""); rewritten when cancelled */
+	size_t reason_len;
+	int cancel; /* a stop the backend sent: 1 cancel, 2 interrupt, 0 */
+	int unseen;          /* nobody saw it end (its supervisor died) */
+	/* Where the backends differ today: on Kubernetes any non-success
+	 * under a cancel request is cancelled; locally only one stopped by
+	 * it (or whose end nobody saw): one that ended on its own first
+	 * keeps its failure (not retried). */
+	int cancel_wins;
+	int no_retry;        /* never retried (a Job's create was refused) */
+	/* decided: requeued to run again at next_at (unix), or final */
+	int requeue;
+	double next_at;
+};
+
+/* The one rule: a non-success under a cancel request is cancelled
+ * ("interrupted" for an interrupt; see cancel_wins); a failure or
+ * time-out is requeued with its backoff (tc_rec_retry_at) unless the run
+ * is interrupted or a cancel was requested.  Reads the trial's request
+ * and retry base, writes the fate with o's other fields through
+ * tc_trials_finish in the caller's transaction.  0 or an error code. */
+int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
+		    struct tc_trial_outcome *o);
+
+/* After its commit: counts (from state `from`), best so far, the line. */
+void tc_sched_ended(struct tc_sched *s, int from, const struct tc_sched_end *e);
+
+#endif
