@@ -68,8 +68,11 @@ struct ktrial {
 	int log_kept;      /* this attempt's stdout.log is written */
 	int adopted;
 	int seen;          /* the Job was seen by the informer */
-	int early;         /* its Job or pods were seen before its creates
-			      were all answered: look again once they are */
+	json_t *early_job; /* its Job and rank-0 pod as last seen before its
+			      creates were all answered: judged once they
+			      are (a pod already Running, a Job already
+			      complete) */
+	json_t *early_pod;
 	int cancel;        /* 1 cancelled, 2 interrupted */
 	char *params;      /* JSON text */
 	char pod[256];     /* the rank-0 pod */
@@ -141,6 +144,8 @@ static void kt_free(struct ktrial *t)
 	if (!t)
 		return;
 	free(t->params);
+	json_decref(t->early_job);
+	json_decref(t->early_pod);
 	free(t);
 }
 
@@ -614,8 +619,10 @@ static void judge_job(struct kube *r, struct ktrial *t, json_t *job)
 	const json_t *st = json_object_get(job, "status");
 
 	t->seen = 1;
-	if (t->phase == P_CREATING)
-		t->early = 1;
+	if (t->phase == P_CREATING && job != t->early_job) {
+		json_decref(t->early_job);
+		t->early_job = json_incref(job);
+	}
 	if (t->phase != P_ACTIVE)
 		return;
 	t->started = rfc3339(json_string_value(json_object_get(st, "startTime")));
@@ -710,11 +717,15 @@ static void on_pod(void *ctx, enum tc_kube_event ev, json_t *obj)
 	}
 	if (!(t = find_job(r, job)))
 		return;
-	if (t->phase == P_CREATING)
-		t->early = 1; /* the events came before the create's answer */
+	idx = label(obj, "batch.kubernetes.io/job-completion-index");
+	if (t->phase == P_CREATING && obj != t->early_pod &&
+	    (!idx || !strcmp(idx, "0"))) {
+		/* before the create's answer: kept for created() */
+		json_decref(t->early_pod);
+		t->early_pod = json_incref(obj);
+	}
 	if (t->phase != P_ACTIVE)
 		return;
-	idx = label(obj, "batch.kubernetes.io/job-completion-index");
 	pname = jstr(obj, "metadata.name");
 	if (pname && (!idx || !strcmp(idx, "0")))
 		snprintf(t->pod, sizeof(t->pod), "%s", pname);
@@ -894,11 +905,26 @@ static void created(struct kube *r, struct ktrial *t)
 		delete_job(r, t, why);
 		return;
 	}
-	/* events that came before the creates were answered were passed
-	 * over: what they said is read again (a pod already Running, a Job
-	 * already complete) */
-	if (t->job_existed || t->early)
+	if (t->job_existed) {
 		look_at_existing(r, t);
+		return;
+	}
+	/* what the informers said before the creates were answered: the
+	 * pod first (its name, whether it runs), then the Job (its end) */
+	if (t->early_pod) {
+		json_t *o = t->early_pod;
+
+		t->early_pod = NULL;
+		on_pod(r, TC_KUBE_MODIFIED, o);
+		json_decref(o);
+	}
+	if (t->early_job && t->phase == P_ACTIVE) {
+		json_t *o = t->early_job;
+
+		t->early_job = NULL;
+		judge_job(r, t, o);
+		json_decref(o);
+	}
 }
 
 static void on_created(void *ctx, const struct tc_kube_resp *resp,
