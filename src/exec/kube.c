@@ -64,7 +64,8 @@ struct ktrial {
 	int job_existed;   /* the Job's create said AlreadyExists */
 	int jstate;        /* its state in the journal: starting or running */
 	int log_inflight;  /* a live read of its log is on the wire */
-	int last_read;     /* its log was read just before its deadline */
+	int last_read;     /* its log was read just before its deadline:
+			      from then on each read keeps it */
 	int log_kept;      /* this attempt's stdout.log is written */
 	int adopted;
 	int seen;          /* the Job was seen by the informer */
@@ -450,7 +451,11 @@ static void finish(struct kube *r, struct ktrial *t, int state,
 
 /* A live read of a running pod's log: its metrics so far replace what the
  * journal had for this attempt (collecting is idempotent), so `results`
- * and `status` show them while the sweep runs. */
+ * and `status` show them while the sweep runs.  From the read just before
+ * its deadline on (last_read), the log is kept too: the Job controller
+ * deletes the pod when run.timeout passes, and its log with it, so what
+ * it printed is kept now, as the local backend keeps what a timed-out
+ * process printed. */
 static void on_live_log(void *ctx, const struct tc_kube_resp *resp,
 			const struct tc_error *e)
 {
@@ -461,25 +466,8 @@ static void on_live_log(void *ctx, const struct tc_kube_resp *resp,
 	t->log_inflight = 0;
 	if (t->phase != P_ACTIVE || e->code || resp->status != 200 || !resp->raw)
 		return;
-	if (collect(r, t, resp->raw, resp->raw_len))
-		r->fatal = 1;
-}
-
-/* The read just before a trial's deadline: the Job controller deletes
- * the pod when run.timeout passes, and its log with it, so what it
- * printed until then is kept now (log and metrics), as the local backend
- * keeps what a timed-out process printed. */
-static void on_last_log(void *ctx, const struct tc_kube_resp *resp,
-			const struct tc_error *e)
-{
-	struct ktrial *t = ctx;
-	struct kube *r = t->r;
-
-	t->inflight--;
-	t->log_inflight = 0;
-	if (t->phase != P_ACTIVE || e->code || resp->status != 200 || !resp->raw)
-		return;
-	keep_log(r, t, resp->raw, resp->raw_len);
+	if (t->last_read)
+		keep_log(r, t, resp->raw, resp->raw_len);
 	if (collect(r, t, resp->raw, resp->raw_len))
 		r->fatal = 1;
 }
@@ -490,7 +478,7 @@ static double last_read_margin(double timeout)
 	return timeout / 4 < 5 ? timeout / 4 : 5;
 }
 
-static int submit_log_read(struct kube *r, struct ktrial *t, tc_kube_cb fn)
+static int submit_log_read(struct kube *r, struct ktrial *t)
 {
 	char path[768];
 
@@ -498,7 +486,7 @@ static int submit_log_read(struct kube *r, struct ktrial *t, tc_kube_cb fn)
 		 "/api/v1/namespaces/%s/pods/%s/log?container=trial&"
 		 "limitBytes=%lld",
 		 r->ns, t->pod, LOG_MAX_BYTES);
-	if (tc_kube_submit(r->k, "GET", path, NULL, NULL, fn, t))
+	if (tc_kube_submit(r->k, "GET", path, NULL, NULL, on_live_log, t))
 		return -1;
 	t->inflight++;
 	t->log_inflight = 1;
@@ -525,7 +513,7 @@ static void read_live_logs(struct kube *r)
 			    t->started > 0 &&
 			    wall >= t->started + timeout -
 					    last_read_margin(timeout) &&
-			    submit_log_read(r, t, on_last_log) == 0)
+			    submit_log_read(r, t) == 0)
 				t->last_read = 1;
 		}
 	}
@@ -537,7 +525,7 @@ static void read_live_logs(struct kube *r)
 
 		if (t->phase != P_ACTIVE || !t->pod_running || t->log_inflight)
 			continue;
-		if (submit_log_read(r, t, on_live_log))
+		if (submit_log_read(r, t))
 			break;
 		sent++;
 		r->log_cursor = (r->log_cursor + k + 1) % n;
