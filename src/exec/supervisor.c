@@ -236,10 +236,13 @@ static int open_trial_dir(const char *dir);
 static void gpu_sample(struct shim *s)
 {
 	struct tc_gpu_proc procs[256];
+	pid_t pgid[256];
 	int n = tc_nvml_processes(s->nvml, procs, 256);
 
 	if (n <= 0)
 		return;
+	for (int k = 0; k < n; k++) /* (once a process, not once a trial) */
+		pgid[k] = getpgid(procs[k].pid);
 	for (size_t i = 0; i < s->n; i++) {
 		struct strial *t = &s->t[i];
 		unsigned long long sum = 0;
@@ -247,7 +250,7 @@ static void gpu_sample(struct shim *s)
 		if (t->pid <= 0)
 			continue;
 		for (int k = 0; k < n; k++)
-			if (getpgid(procs[k].pid) == t->pid)
+			if (pgid[k] == t->pid)
 				sum += procs[k].bytes;
 		if (sum > t->gpu_peak)
 			t->gpu_peak = sum;

@@ -76,10 +76,11 @@ static const char schema[] =
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT, exp TEXT, trial TEXT,"
 	" at REAL, state TEXT, detail TEXT);";
 
-/* What brings a journal of schema version k + 1 to k + 2: appended when
- * the schema changes (and TC_JOURNAL_SCHEMA with it); a journal is
- * migrated when a writing command opens it.  None yet. */
-static const char *const migrations[TC_JOURNAL_SCHEMA - 1 + 1] = {NULL};
+/* migrations[k - 1] brings a journal of schema version k to k + 1:
+ * appended when the schema changes (and TC_JOURNAL_SCHEMA with it); a
+ * journal is migrated when a writing command opens it.  None yet (the
+ * NULL keeps the array non-empty). */
+static const char *const migrations[TC_JOURNAL_SCHEMA] = {NULL};
 
 /* The journal's schema version against this trainctl's: a newer one is
  * refused (its meaning is unknown here), an older one migrated when the
