@@ -200,6 +200,7 @@ void tview_free(struct tview *v)
 		free(v->rows[i].reason);
 	}
 	free(v->rows);
+	free(v->by_id);
 	for (size_t i = 0; i < v->nmetric; i++) {
 		free(v->metric_names[i]);
 		if (v->metric_keys)
@@ -338,6 +339,8 @@ static int cmp_rows(const void *a, const void *b)
 
 void tview_rank(struct tview *v, const char *name, int goal)
 {
+	free(v->by_id); /* the rows move */
+	v->by_id = NULL;
 	g_goal = tview_goal_for(v, name, goal);
 	for (size_t i = 0; i < v->n; i++) {
 		const char *sp;
@@ -507,4 +510,58 @@ void tview_groups_free(struct tgroup *g, size_t ngroups)
 	for (size_t i = 0; g && i < ngroups; i++)
 		free(g[i].rows);
 	free(g);
+}
+
+/* ---- rows by id, totals -------------------------------------------------- */
+
+static int cmp_by_id(const void *a, const void *b, void *ctx)
+{
+	const struct tview *v = ctx;
+
+	return strcmp(v->rows[*(const size_t *)a].id,
+		      v->rows[*(const size_t *)b].id);
+}
+
+long tview_find(struct tview *v, const char *id)
+{
+	size_t lo = 0, hi = v->n;
+
+	if (!v->by_id) {
+		if (!(v->by_id = malloc((v->n + 1) * sizeof(*v->by_id))))
+			return -2;
+		for (size_t i = 0; i < v->n; i++)
+			v->by_id[i] = i;
+		qsort_r(v->by_id, v->n, sizeof(*v->by_id), cmp_by_id, v);
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(v->rows[v->by_id[mid]].id, id);
+
+		if (c == 0)
+			return (long)v->by_id[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+void tview_totals(const struct tview *v, struct tview_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < v->n; i++) {
+		const struct trow *r = &v->rows[i];
+
+		if (r->state >= 0 && r->state < TC_ST_COUNT)
+			t->counts[r->state]++;
+		t->wall += r->total_wall;
+		t->cpu += r->total_cpu;
+		if (r->maxrss_kb > t->peak_rss_kb)
+			t->peak_rss_kb = r->maxrss_kb;
+		if (r->started_at > 0 && (t->first == 0 || r->started_at < t->first))
+			t->first = r->started_at;
+		if (r->ended_at > t->last)
+			t->last = r->ended_at;
+	}
 }

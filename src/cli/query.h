@@ -42,6 +42,7 @@ struct tview {
 	char **metric_keys;     /* their output names: "metric.NAME" when NAME
 				   is a parameter's or a fixed column's */
 	size_t nmetric;
+	size_t *by_id;          /* rows in id order (tview_find), or NULL */
 };
 
 int tview_load(struct tc_journal *j, const char *name, struct tview *v,
@@ -58,6 +59,19 @@ int tview_reparse(struct tview *v, struct tc_journal *j, const char *regex,
  * or "err" in them, maximize the rest. */
 void tview_rank(struct tview *v, const char *name, int goal);
 int tview_goal_for(const struct tview *v, const char *name, int goal);
+
+/* The row of trial id, or -1 (an index of the rows by id is built at the
+ * first call; ranking again drops it).  -2 when out of memory. */
+long tview_find(struct tview *v, const char *id);
+
+/* The sums over every row: trials by state, wall and CPU seconds of
+ * every attempt, the largest RSS, the first start and the last end. */
+struct tview_totals {
+	long long counts[TC_ST_COUNT];
+	double wall, cpu, first, last;
+	long long peak_rss_kb;
+};
+void tview_totals(const struct tview *v, struct tview_totals *t);
 
 /* A metric as JSON value for output (number, special string, or null). */
 json_t *trow_metric_json(const struct trow *r, const char *name);

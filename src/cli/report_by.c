@@ -24,44 +24,18 @@
 
 /* Per row: its largest step and its peak GPU memory (NAN: none). */
 struct per_row {
-	const struct tview *v;
-	size_t *row_of;        /* rows by id, for finding a trial's row */
+	struct tview *v;
 	double *epochs, *gpu_mem, *launched;
 	double *target;
 };
 
-static const struct tview *cmp_v;
-
-static int cmp_id(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-	return strcmp(cmp_v->rows[x].id, cmp_v->rows[y].id);
-}
-
-static long find_row(const struct per_row *p, const char *id)
-{
-	size_t lo = 0, hi = p->v->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(p->v->rows[p->row_of[mid]].id, id);
-
-		if (c == 0)
-			return (long)p->row_of[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 static int on_max(void *ctx, const char *trial, double max)
 {
 	struct per_row *p = ctx;
-	long r = find_row(p, trial);
+	long r = tview_find(p->v, trial);
 
+	if (r == -2)
+		return TC_ERR_NOMEM;
 	if (r >= 0)
 		p->target[r] = max;
 	return 0;
@@ -132,21 +106,16 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 	}
 	if ((rc = tview_group(v, by, nby, &g, &ng, err)))
 		goto out;
-	p.row_of = calloc(v->n + 1, sizeof(*p.row_of));
 	p.epochs = calloc(v->n + 1, sizeof(*p.epochs));
 	p.gpu_mem = calloc(v->n + 1, sizeof(*p.gpu_mem));
 	p.launched = calloc(v->n + 1, sizeof(*p.launched));
 	gs = calloc(ng + 1, sizeof(*gs));
-	if (!p.row_of || !p.epochs || !p.gpu_mem || !p.launched || !gs) {
+	if (!p.epochs || !p.gpu_mem || !p.launched || !gs) {
 		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < v->n; i++) {
-		p.row_of[i] = i;
+	for (size_t i = 0; i < v->n; i++)
 		p.epochs[i] = p.gpu_mem[i] = p.launched[i] = NAN;
-	}
-	cmp_v = v;
-	qsort(p.row_of, v->n, sizeof(*p.row_of), cmp_id);
 	p.target = p.epochs;
 	if ((rc = tc_series_trial_max(j, v->exp.name, NULL, on_max, &p, err)))
 		goto out;
@@ -293,9 +262,10 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 	}
 	rc = 0;
 out:
+	if (rc && !err->code) /* (what a callback returned) */
+		tc_error_set(err, rc, "out of memory");
 	tview_groups_free(g, ng);
 	free(gs);
-	free(p.row_of);
 	free(p.epochs);
 	free(p.gpu_mem);
 	free(p.launched);

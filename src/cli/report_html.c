@@ -38,37 +38,10 @@ struct curve {
 
 struct curves {
 	struct tview *v;
-	long long *idx_sorted;   /* rows' indexes, sorted, for lookup ... */
-	size_t *row_of;          /* ... and the row each is */
 	size_t nmetric;
 	struct curve *c;         /* [row * nmetric + metric] */
 	size_t last_metric;
-	int err;
 };
-
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return (x > y) - (x < y);
-}
-
-static long row_for(const struct curves *cs, long long idx)
-{
-	size_t lo = 0, hi = cs->v->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cs->idx_sorted[mid] < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < cs->v->n && cs->idx_sorted[lo] == idx)
-		return (long)cs->row_of[lo];
-	return -1;
-}
 
 /* Which of the view's metrics, or -1 (the step counters are the x axis). */
 static long metric_for(struct curves *cs, const char *name)
@@ -94,8 +67,10 @@ static int on_value(void *ctx, const struct tc_series_row *r)
 
 	if (r->special || !isfinite(r->value))
 		return 0;
-	if ((row = row_for(cs, r->idx)) < 0 ||
-	    r->attempt != cs->v->rows[row].attempt) /* the last attempt's */
+	if ((row = tview_find(cs->v, r->trial)) == -2)
+		return TC_ERR_NOMEM;
+	if (row < 0 || r->attempt != cs->v->rows[row].attempt) /* the last
+								   attempt's */
 		return 0;
 	if ((m = metric_for(cs, r->name)) < 0)
 		return 0;
@@ -127,40 +102,23 @@ static void curves_free(struct curves *cs)
 			free(cs->c[i].y);
 		}
 	free(cs->c);
-	free(cs->idx_sorted);
-	free(cs->row_of);
 }
 
 static int curves_load(struct tc_journal *j, struct tview *v,
 		       struct curves *cs, struct tc_error *err)
 {
+	int rc;
+
 	memset(cs, 0, sizeof(*cs));
 	cs->v = v;
 	cs->nmetric = v->nmetric;
-	cs->idx_sorted = calloc(v->n + 1, sizeof(*cs->idx_sorted));
-	cs->row_of = calloc(v->n + 1, sizeof(*cs->row_of));
 	cs->c = calloc(v->n * cs->nmetric + 1, sizeof(*cs->c));
-	if (!cs->idx_sorted || !cs->row_of || !cs->c)
+	if (!cs->c)
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-	/* rows are ranked, values come by index: sort (index, row) pairs */
-	{
-		long long *pairs = calloc(2 * v->n + 1, sizeof(*pairs));
-
-		if (!pairs)
-			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-		for (size_t i = 0; i < v->n; i++) {
-			pairs[2 * i] = v->rows[i].idx;
-			pairs[2 * i + 1] = (long long)i;
-		}
-		qsort(pairs, v->n, 2 * sizeof(*pairs), cmp_ll);
-		for (size_t i = 0; i < v->n; i++) {
-			cs->idx_sorted[i] = pairs[2 * i];
-			cs->row_of[i] = (size_t)pairs[2 * i + 1];
-		}
-		free(pairs);
-	}
-	return tc_series_each(j, v->exp.name, NULL, 0, NULL, 0, on_value, cs,
-			      err);
+	if ((rc = tc_series_each(j, v->exp.name, NULL, 0, NULL, 0, on_value,
+				 cs, err)) && !err->code)
+		tc_error_set(err, rc, "out of memory"); /* (from on_value) */
+	return rc;
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -478,11 +436,6 @@ static double param_num(json_t *v, int *ok)
 	return *ok ? json_number_value(v) : 0;
 }
 
-static void cat_text(json_t *v, char *buf, size_t len)
-{
-	tc_fmt_param(v, buf, len);
-}
-
 static int paxis_fit(struct paxis *a, const struct tview *v, const char *name)
 {
 	double *vals = calloc(v->n + 1, sizeof(*vals));
@@ -517,7 +470,7 @@ static int paxis_fit(struct paxis *a, const struct tview *v, const char *name)
 			char buf[256];
 			size_t k;
 
-			cat_text(json_object_get(v->rows[i].params, name), buf,
+			tc_fmt_param(json_object_get(v->rows[i].params, name), buf,
 				 sizeof(buf));
 			for (k = 0; k < a->ncat; k++)
 				if (!strcmp(a->cats[k], buf))
@@ -554,7 +507,7 @@ static double paxis_at(const struct paxis *a, json_t *params)
 	} else {
 		char buf[256];
 
-		cat_text(p, buf, sizeof(buf));
+		tc_fmt_param(p, buf, sizeof(buf));
 		for (size_t k = 0; k < a->ncat; k++)
 			if (!strcmp(a->cats[k], buf))
 				return 1000.0 * ((double)k + 0.5) /
@@ -958,25 +911,11 @@ static void results_table(FILE *f, const struct tview *v, const char *metric)
 
 static void compute_table(FILE *f, const struct tview *v)
 {
-	long long counts[TC_ST_COUNT] = {0}, peak = 0;
-	double wall = 0, cpu = 0, first = 0, last = 0;
+	struct tview_totals tt;
 	int gpu = v->spec->resources.gpu;
 	char b[64];
 
-	for (size_t i = 0; i < v->n; i++) {
-		const struct trow *r = &v->rows[i];
-
-		if (r->state >= 0 && r->state < TC_ST_COUNT)
-			counts[r->state]++;
-		wall += r->total_wall;
-		cpu += r->total_cpu;
-		if (r->maxrss_kb > peak)
-			peak = r->maxrss_kb;
-		if (r->started_at > 0 && (first == 0 || r->started_at < first))
-			first = r->started_at;
-		if (r->ended_at > last)
-			last = r->ended_at;
-	}
+	tview_totals(v, &tt);
 	fputs("<section id=\"compute\"><h2>Compute</h2><table id=\"compute-table\">"
 	      "<thead><tr><th>trials</th>",
 	      f);
@@ -987,10 +926,11 @@ static void compute_table(FILE *f, const struct tview *v)
 	      f);
 	fprintf(f, "<td>%zu</td>", v->n);
 	for (int s = 0; s < TC_ST_COUNT; s++)
-		fprintf(f, "<td>%lld</td>", counts[s]);
-	tc_fmt_duration(b, sizeof(b), last > first ? last - first : 0);
+		fprintf(f, "<td>%lld</td>", tt.counts[s]);
+	tc_fmt_duration(b, sizeof(b), tt.last > tt.first ? tt.last - tt.first : 0);
 	fprintf(f, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.1f</td><td>%s</td>",
-		wall / 3600, cpu / 3600, gpu * wall / 3600, peak / 1024.0, b);
+		tt.wall / 3600, tt.cpu / 3600, gpu * tt.wall / 3600,
+		tt.peak_rss_kb / 1024.0, b);
 	fputs("</tr></tbody></table>\n", f);
 	/* by each parameter with few values, as papers print them (per
 	 * model, per dataset) */

@@ -366,8 +366,8 @@ int cmd_report(int argc, char **argv)
 	struct tc_error err;
 	struct tview v;
 	enum tc_format fmt;
-	double tw = 0, tc = 0, tg = 0, first = 0, last = 0;
-	long long peak = 0;
+	double tw, tc, tg, first, last;
+	long long peak;
 	int rc, gpu;
 
 	rc = tc_parse_args(argc, argv, report_opts, "report NAME [--format FMT] [--by PARAM,...] [--html FILE]",
@@ -421,18 +421,16 @@ int cmd_report(int argc, char **argv)
 		return rc ? tc_fail("report", &err) : TC_EXIT_OK;
 	}
 	gpu = v.spec->resources.gpu;
-	for (size_t i = 0; i < v.n; i++) {
-		struct trow *r = &v.rows[i];
+	{
+		struct tview_totals tt;
 
-		tw += r->total_wall;
-		tc += r->total_cpu;
-		tg += gpu * r->total_wall / 3600.0;
-		if (r->maxrss_kb > peak)
-			peak = r->maxrss_kb;
-		if (r->started_at > 0 && (first == 0 || r->started_at < first))
-			first = r->started_at;
-		if (r->ended_at > last)
-			last = r->ended_at;
+		tview_totals(&v, &tt);
+		tw = tt.wall;
+		tc = tt.cpu;
+		tg = gpu * tt.wall / 3600.0;
+		peak = tt.peak_rss_kb;
+		first = tt.first;
+		last = tt.last;
 	}
 	if (fmt == TC_FMT_JSON) {
 		json_t *o = json_object(), *rows = json_array();
