@@ -59,10 +59,20 @@ int cmd_export(int argc, char **argv)
 	}
 	for (size_t i = 0; i < v.n; i++) {
 		const struct trow *r = &v.rows[i];
+		json_t *p = json_object(), *pv;
+		const char *k;
 
+		/* MLflow's params are text: each as trainctl writes it */
+		json_object_foreach(r->params, k, pv)
+		{
+			char buf[4096];
+
+			tc_fmt_param(pv, buf, sizeof(buf));
+			json_object_set_new(p, k, json_string(buf));
+		}
 		trials[i] = (struct tc_mlflow_trial){
-			r->id, r->idx, tc_state_name(r->state), r->attempt,
-			r->params, r->started_at, r->ended_at};
+			r->id, r->idx, tc_state_name(r->state), r->attempt, p,
+			r->started_at, r->ended_at};
 	}
 	json_object_set_new(rtags, "trainctl.experiment", json_string(v.exp.name));
 	json_object_set_new(rtags, "trainctl.spec_sha256",
@@ -94,6 +104,8 @@ int cmd_export(int argc, char **argv)
 out:
 	json_decref(etags);
 	json_decref(rtags);
+	for (size_t i = 0; trials && i < v.n; i++)
+		json_decref(trials[i].params);
 	free(trials);
 	if (j)
 		tview_free(&v);

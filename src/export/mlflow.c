@@ -299,28 +299,6 @@ static const char *run_status(const char *state)
 	return "RUNNING";
 }
 
-/* A parameter's value as text (strings as they are, numbers exact). */
-static char *param_text(json_t *v)
-{
-	char buf[64];
-
-	if (json_is_string(v))
-		return strdup(json_string_value(v));
-	if (json_is_integer(v)) {
-		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return strdup(buf);
-	}
-	if (json_is_real(v)) {
-		tc_double_text(buf, sizeof(buf), json_real_value(v), 1);
-		return strdup(buf);
-	}
-	if (json_is_true(v))
-		return strdup("true");
-	if (json_is_false(v))
-		return strdup("false");
-	return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-}
-
 /* Metric values of one trial's last attempt, sent in batches. */
 struct sender {
 	struct client *c;
@@ -416,12 +394,7 @@ static int export_trial(struct client *c, const struct tc_mlflow_export *x,
 	json_object_foreach(x->run_tags, key, val)
 		json_array_append_new(tags, kv(key, json_string_value(val)));
 	json_object_foreach(t->params, key, val)
-	{
-		char *v = param_text(val);
-
-		json_array_append_new(params, kv(key, v ? v : ""));
-		free(v);
-	}
+		json_array_append_new(params, kv(key, json_string_value(val)));
 	run_name = name;
 	if (rid) {
 		snprintf(run_id, sizeof(run_id), "%s", rid);

@@ -27,7 +27,8 @@ struct tc_mlflow_trial {
 	long long idx;
 	const char *state;   /* trainctl's: succeeded, failed, ... */
 	int attempt;
-	json_t *params;      /* object */
+	json_t *params;      /* object: name → its value as text (as the
+				command got it) */
 	double started_at, ended_at; /* unix seconds; 0 unknown */
 };
 
