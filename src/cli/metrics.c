@@ -103,10 +103,10 @@ static int put_secs(struct out *o, double t)
 	return put(o, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-/* A CSV field, quoted when it holds a comma, quote or line break. */
+/* A CSV field, quoted as tc_csv_field quotes it. */
 static int put_csv_field(struct out *o, const char *s)
 {
-	if (!strpbrk(s, ",\"\r\n"))
+	if (!tc_csv_needs_quotes(s))
 		return PUTS(o, s);
 	if (put(o, "\"", 1))
 		return -1;

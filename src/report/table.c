@@ -240,16 +240,20 @@ static int write_text(const struct tc_table *t, FILE *f)
 	return 0;
 }
 
+int tc_csv_needs_quotes(const char *s)
+{
+	size_t n = strlen(s);
+
+	return strpbrk(s, ",\"\r\n") != NULL ||
+	       (n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' ||
+			  s[n - 1] == '\t'));
+}
+
 void tc_csv_field(FILE *f, const char *s)
 {
-	size_t n;
-
 	if (!s)
 		return;
-	n = strlen(s);
-	if (strpbrk(s, ",\"\r\n") == NULL &&
-	    !(n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' ||
-			s[n - 1] == '\t'))) {
+	if (!tc_csv_needs_quotes(s)) {
 		fputs(s, f);
 		return;
 	}

@@ -41,7 +41,9 @@ size_t tc_table_rows(const struct tc_table *t);
  * as \| and turns line breaks into spaces. */
 int tc_table_write(const struct tc_table *t, FILE *f, enum tc_format fmt);
 
-/* One CSV field, quoted when needed. */
+/* One CSV field, quoted when needed: when it holds a comma, a quote or a
+ * line break, or starts or ends with a blank (quotes inside doubled). */
 void tc_csv_field(FILE *f, const char *s);
+int tc_csv_needs_quotes(const char *s);
 
 #endif
