@@ -31,13 +31,17 @@ static int cmp_start(const void *a, const void *b)
 	return (x->at > y->at) - (x->at < y->at);
 }
 
+/* idl: a JSON array of the trials wanted, or NULL for all (an export
+ * walks one trial at a time: it must not read every trial's events each
+ * time). */
 static int load_starts(struct tc_journal *j, const char *exp,
-		       struct starts *s, struct tc_error *err)
+		       const char *idl, struct starts *s, struct tc_error *err)
 {
 	sqlite3_stmt *st = tc_journal_prepare(
 		j,
 		"SELECT trial, at FROM events WHERE exp = ?1 AND trial IS NOT "
-		"NULL AND at IS NOT NULL AND state IN ('starting', 'running')",
+		"NULL AND at IS NOT NULL AND state IN ('starting', 'running') "
+		"AND (?2 IS NULL OR trial IN (SELECT value FROM json_each(?2)))",
 		err);
 	size_t cap = 0;
 	int rc = 0;
@@ -45,6 +49,8 @@ static int load_starts(struct tc_journal *j, const char *exp,
 	if (!st)
 		return TC_ERR_DB;
 	sqlite3_bind_text(st, 1, exp, -1, SQLITE_STATIC);
+	if (idl)
+		sqlite3_bind_text(st, 2, idl, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 
@@ -139,7 +145,7 @@ int tc_series_each(struct tc_journal *j, const char *exp,
 		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = load_starts(j, exp, &starts, err)))
+	if ((rc = load_starts(j, exp, idl, &starts, err)))
 		goto out;
 	st = tc_journal_prepare(
 		j,
