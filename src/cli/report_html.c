@@ -649,13 +649,17 @@ static int params_section(FILE *f, const struct tview *v, const char *metric,
 				"<text class=\"an\" x=\"%.1f\" y=\"%d\">",
 				x, T, x, H - B, x, T - 8);
 			esc(f, name);
-			fprintf(f, "</text><text class=\"av\" x=\"%.1f\" y=\"%d\">", x,
-				T + 2);
-			esc(f, hi);
-			fprintf(f, "</text><text class=\"av\" x=\"%.1f\" y=\"%d\">", x,
-				H - B + 14);
-			esc(f, lo);
 			fputs("</text>", f);
+			if (lo[0]) { /* a scale's ends (categories are placed) */
+				fprintf(f, "<text class=\"av\" x=\"%.1f\" y=\"%d\">",
+					x, T + 2);
+				esc(f, hi);
+				fprintf(f, "</text><text class=\"av\" x=\"%.1f\" "
+					   "y=\"%d\">",
+					x, H - B + 14);
+				esc(f, lo);
+				fputs("</text>", f);
+			}
 		}
 		fputs("</g></svg></figure>\n", f);
 	}

@@ -393,6 +393,12 @@ int cmd_report(int argc, char **argv)
 		tc_journal_close(j);
 		return tc_fail("report", &err);
 	}
+	if (tc_arg(&a, report_opts, "html") && tc_arg(&a, report_opts, "by")) {
+		tview_free(&v);
+		tc_journal_close(j);
+		return tc_usage_error("report", "--html writes its own compute "
+						"tables: --by goes without it");
+	}
 	if (tc_arg(&a, report_opts, "html")) {
 		const char *path = tc_arg(&a, report_opts, "html");
 		const char *metric = v.spec->metric.name;

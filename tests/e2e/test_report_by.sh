@@ -87,6 +87,10 @@ expect_eq "$(printf '%s\n' "$OUT" | sed -n 1p)" \
 	"model,trials,succeeded,failed,cancelled,epochs,wall_hours,cpu_hours,gpu_hours,pending_hours,peak_rss_mib,peak_gpu_mem_mib" \
 	"CSV"
 
+tc_run report cost --by model --html r.html
+expect_rc 2 "--by with --html is refused (not silently ignored)"
+expect_no_file r.html "and nothing is written"
+
 tc_run report cost --by gpu
 expect_rc 2 "--by a name that is not a parameter"
 expect_contains "$ERR" "its parameters: model, dataset" "the message lists them"
