@@ -112,6 +112,7 @@ struct kube {
 	double last_logs;
 	size_t log_cursor;     /* round robin over the live trials */
 	double inf_err_since;  /* monotonic: the Jobs' watch refused since */
+	json_t *jobs_seen;     /* recovery: the Jobs' first list, by name */
 
 
 	struct tc_sched s; /* counts, stopping, progress, signals, journal */
@@ -1100,75 +1101,64 @@ fail_free:
 	return rc;
 }
 
-/* ---- recovery ---------------------------------------------------------- */
+/* ---- recovery (tc_sched_recover decides) ------------------------------- */
 
-/* After the first list of Jobs: adopt, create or requeue what a previous
- * runner left in starting or running. */
-static int recover(struct kube *r, json_t *jobs_seen)
+/* After the first list of Jobs (r->jobs_seen): what a previous runner
+ * left in starting or running. */
+static int probe(void *b, const struct tc_trial_row *row,
+		 struct tc_probe_result *pr)
 {
-	struct tc_trial_row *rows;
-	size_t nrows;
+	struct kube *r = b;
+	char *job;
+	int seen;
+
+	if (row->state == TC_ST_STARTING) {
+		/* the intent is there; the objects may be: creating them
+		 * again adopts those that are (AlreadyExists) */
+		pr->found = TC_FOUND_STARTING;
+		return 0;
+	}
+	if (!(job = tc_k8s_job_name(r->spec->name, row->id, row->attempt)))
+		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+	seen = json_object_get(r->jobs_seen, job) != NULL;
+	free(job);
+	if (seen) {
+		pr->found = TC_FOUND_RUNNING;
+		return 0;
+	}
+	pr->found = TC_FOUND_LOST;
+	snprintf(pr->why, sizeof(pr->why),
+		 "its Job vanished while trainctl was down");
+	return 0;
+}
+
+static int adopt(void *b, struct tc_trial_row *row, int state,
+		 const struct tc_probe_result *pr)
+{
+	struct kube *r = b;
+	struct ktrial *t = kt_new(r, row->id, row->attempt);
 	int rc;
 
-	if ((rc = tc_trials_live(r->s.tr, &rows, &nrows, r->err)))
+	if (!t)
+		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+	t->params = row->params; /* taken */
+	row->params = NULL;
+	if (row->reason)
+		snprintf(t->stored_reason, sizeof(t->stored_reason), "%s",
+			 row->reason);
+	t->jstate = state;
+	if ((rc = kt_add(r, t))) {
+		kt_free(t);
 		return rc;
-	for (size_t i = 0; i < nrows; i++) {
-		const char *id = rows[i].id;
-		int attempt = rows[i].attempt;
-		int from = rows[i].state;
-		struct ktrial *t = kt_new(r, id, attempt);
-		json_t *job;
-
-		if (!t) {
-			rc = tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
-			break;
-		}
-		t->params = rows[i].params; /* taken */
-		rows[i].params = NULL;
-		if (rows[i].reason)
-			snprintf(t->stored_reason, sizeof(t->stored_reason), "%s",
-				 rows[i].reason);
-		t->jstate = from;
-		job = json_object_get(jobs_seen, t->job);
-		if ((rc = kt_add(r, t))) {
-			kt_free(t);
-			break;
-		}
-		if (from == TC_ST_STARTING) {
-			/* the intent is there; the objects may be: create
-			 * them, AlreadyExists adopts */
-			if ((rc = create_objects(r, t)))
-				break;
-			continue;
-		}
-		if (job) {
-			t->adopted = 1;
-			t->phase = P_ACTIVE;
-			if ((rc = tc_trials_event(r->s.tr, id, "running",
-						  "adopted", r->err)))
-				break;
-			continue;
-		}
-		/* running, but its Job is gone: requeue without spending the
-		 * attempt */
-		if ((rc = tc_journal_begin(r->j, r->err)))
-			break;
-		if ((rc = tc_trials_unstart(r->s.tr, id, 0,
-					    "its Job vanished while trainctl "
-					    "was down; requeued",
-					    r->err)) ||
-		    (rc = tc_journal_commit(r->j, r->err))) {
-			tc_journal_rollback(r->j);
-			break;
-		}
-		tc_sched_count_move(&r->s, from, TC_ST_QUEUED);
-		t->phase = P_DONE;
 	}
-	for (size_t i = 0; i < nrows; i++)
-		tc_trial_row_free(&rows[i]);
-	free(rows);
-	return rc;
+	if (pr->found == TC_FOUND_STARTING)
+		return create_objects(r, t);
+	t->adopted = 1;
+	t->phase = P_ACTIVE;
+	return 0;
 }
+
+static const struct tc_recovery_ops recovery = {probe, adopt};
 
 /* Until recovery is done, the informers' events are kept (name → object)
  * rather than acted on; recovery then replays them. */
@@ -1513,7 +1503,9 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	}
 	if (rc)
 		goto out_lists;
-	rc = recover(&r, fl.jobs);
+	r.jobs_seen = fl.jobs;
+	rc = tc_sched_recover(&r.s, &recovery, &r);
+	r.jobs_seen = NULL;
 	fl.live = 1; /* from now on events are acted on */
 	if (rc == 0) {
 		const char *name;

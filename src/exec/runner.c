@@ -569,57 +569,21 @@ static void chain_unlink(struct runner *r, struct live *lv)
 }
 
 /* An attempt that never started (dropped while it waited for its slot, or
- * its supervisor gone before the start): back to the queue without
- * spending the attempt, or cancelled if that was asked.  Statements only;
- * frees lv. */
+ * its supervisor gone before the start): tc_sched_unstart, and its slot
+ * let go.  Statements only; frees lv. */
 static int unstart(struct runner *r, struct live *lv, int from,
 		   const char *why)
 {
-	int cancel_req = cancel_req_of(r, lv->id), rc;
+	int rc;
 
-	if ((rc = tc_trials_unstart(r->s.tr, lv->id, cancel_req == 1,
-				    cancel_req == 1 ? "cancelled" : why, r->err)))
+	if ((rc = tc_sched_unstart(&r->s, lv->id, from, lv->params, why)))
 		return rc;
-	tc_sched_count_move(&r->s, from,
-			    cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
-	if (cancel_req == 1)
-		tc_sched_line(&r->s, lv->id, lv->params, lv->has_metric,
-			      lv->metric, "cancelled", 0, "before it started");
 	if (!lv->released) {
 		if (!lv->standby)
 			give_back(r, lv); /* a waiting one holds nothing */
 		live_remove(r, lv);
 	}
 	chain_unlink(r, lv);
-	live_free(lv);
-	return 0;
-}
-
-/* resume: an attempt that started under a supervisor that is gone
- * without recording its end (killed with trainctl, a reboot).  Without a
- * parent its exit status is unknowable, so it runs again as a new attempt
- * (launch keeps this one's files as attempt N's) with a fresh retry
- * budget (the loss is not the trial's), or is cancelled if that was
- * asked.  `killed`: it still ran, and was killed (see tc_supervisor_lost).
- * Statements only; frees lv. */
-static int rerun_lost(struct runner *r, struct live *lv, int from, int killed)
-{
-	int cancel_req = cancel_req_of(r, lv->id), rc;
-	char why[160];
-
-	if (cancel_req == 1)
-		snprintf(why, sizeof(why), "supervisor lost; %s; cancelled",
-			 killed ? "still running at resume; killed"
-				: "outcome unknown");
-	else
-		snprintf(why, sizeof(why), "supervisor lost; %s as attempt %d",
-			 killed ? "still running at resume; killed and rerun"
-				: "outcome unknown; rerun",
-			 lv->attempt + 1);
-	if ((rc = tc_trials_rerun(r->s.tr, lv->id, cancel_req == 1, why, r->err)))
-		return rc;
-	tc_sched_count_move(&r->s, from,
-			    cancel_req == 1 ? TC_ST_CANCELLED : TC_ST_QUEUED);
 	live_free(lv);
 	return 0;
 }
@@ -1563,106 +1527,77 @@ static int on_signals(struct runner *r)
 	return got ? interrupt_all(r, r->hard) : 0;
 }
 
-/* ---- recovery ---------------------------------------------------------- */
+/* ---- recovery (tc_sched_recover decides) ------------------------------- */
 
-static int recover(struct runner *r)
+static int probe(void *b, const struct tc_trial_row *row,
+		 struct tc_probe_result *pr)
 {
-	struct tc_trial_row *rows;
-	size_t nrows;
+	struct runner *r = b;
+	struct tc_slot sl = {r->status_path, row->idx};
+	struct tc_exit_info ei;
+	enum tc_probe found = tc_supervisor_probe(&sl, row->attempt, &ei);
+
+	if (found == TC_PROBE_VANISHED) {
+		enum tc_lost lost = tc_supervisor_lost(&sl, row->attempt);
+
+		pr->found = lost == TC_LOST_UNSTARTED ? TC_FOUND_UNSTARTED
+						      : TC_FOUND_LOST;
+		snprintf(pr->why, sizeof(pr->why), "%s",
+			 lost == TC_LOST_UNSTARTED
+				 ? "its supervisor ended before it started; "
+				   "requeued"
+			 : lost == TC_LOST_KILLED
+				 ? "supervisor lost; still running at resume; "
+				   "killed"
+				 : "supervisor lost; outcome unknown");
+		return 0;
+	}
+	pr->found = found == TC_PROBE_EXITED ? TC_FOUND_ENDED : TC_FOUND_RUNNING;
+	if (row->state == TC_ST_STARTING) {
+		pid_t sp = 0, pg = 0;
+
+		/* a start whose pid was never recorded: the lock's content
+		 * names the shim and the trial */
+		tc_supervisor_read_run(&sl, row->attempt, &sp, &pg);
+		pr->proc = (struct tc_trial_proc){sp, tc_proc_start_time(sp), pg};
+		pr->has_proc = 1;
+	}
+	return 0;
+}
+
+static int adopt(void *b, struct tc_trial_row *row, int state,
+		 const struct tc_probe_result *pr)
+{
+	struct runner *r = b;
+	struct live *lv = live_new(r, row->id, row->attempt);
 	int rc;
 
-	if ((rc = tc_trials_live(r->s.tr, &rows, &nrows, r->err)))
-		return rc;
-	for (size_t i = 0; i < nrows; i++) {
-		const char *id = rows[i].id;
-		int attempt = rows[i].attempt;
-		int from = rows[i].state;
-		struct live *lv = live_new(r, id, attempt);
-		struct tc_exit_info ei;
-		struct tc_slot sl;
-		enum tc_probe pr;
-
-		if (!lv) {
-			rc = tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
-			break;
-		}
-		lv->shim_pid = rows[i].sup_pid;
-		lv->shim_start = rows[i].sup_start;
-		lv->pgid = rows[i].pgid;
-		gpus_parse(lv, rows[i].gpus);
-		lv->params = rows[i].params; /* taken */
-		rows[i].params = NULL;
-		lv->idx = rows[i].idx;
-		sl = slot_of(r, lv);
-		pr = tc_supervisor_probe(&sl, attempt, &ei);
-		if ((rc = tc_journal_begin(r->j, r->err))) {
-			live_free(lv);
-			break;
-		}
-		/* collect the attempt's metrics afresh from its files */
-		if ((rc = tc_trials_metrics_clear(r->s.tr, id, attempt, r->err)))
-			goto fail_one;
-		if (pr == TC_PROBE_VANISHED) {
-			enum tc_lost lost = tc_supervisor_lost(&sl, attempt);
-
-			/* not in the live table, holding nothing: back to the
-			 * queue (or cancelled, if that was asked meanwhile) */
-			lv->released = 1;
-			if ((rc = lost == TC_LOST_UNSTARTED
-					  ? unstart(r, lv, from,
-						    "its supervisor ended before "
-						    "it started; requeued")
-					  : rerun_lost(r, lv, from,
-						       lost == TC_LOST_KILLED)))
-				goto fail_one;
-			if ((rc = tc_journal_commit(r->j, r->err))) {
-				tc_journal_rollback(r->j); /* lv is freed */
-				break;
-			}
-			continue;
-		}
-		if (from == TC_ST_STARTING) {
-			pid_t sp = 0, pg = 0;
-
-			/* a start whose pid was never recorded: the lock's
-			 * content names the shim and the trial */
-			tc_supervisor_read_run(&sl, attempt, &sp, &pg);
-			lv->shim_pid = sp;
-			lv->shim_start = tc_proc_start_time(sp);
-			lv->pgid = pg;
-			if ((rc = tc_trials_mark_running(
-				     r->s.tr, id,
-				     &(struct tc_trial_proc){sp, lv->shim_start, pg},
-				     0, "adopted", r->err)))
-				goto fail_one;
-			tc_sched_count_move(&r->s, from, TC_ST_RUNNING);
-			from = TC_ST_RUNNING;
-		} else if ((rc = tc_trials_event(r->s.tr, id, "running", "adopted",
-						 r->err))) {
-			goto fail_one;
-		}
-		if ((rc = tc_journal_commit(r->j, r->err)))
-			goto fail_one;
-		lv->own = 0;
-		take(r, lv, 0);
-		if ((rc = live_add(r, lv))) {
-			give_back(r, lv);
-			live_free(lv);
-			break;
-		}
-		if (pr == TC_PROBE_EXITED && (rc = finish(r, lv, from)))
-			break;
-		continue;
-fail_one:
-		tc_journal_rollback(r->j);
-		live_free(lv);
-		break;
+	if (!lv)
+		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
+	if (pr->has_proc) {
+		lv->shim_pid = pr->proc.sup_pid;
+		lv->shim_start = pr->proc.sup_start;
+		lv->pgid = pr->proc.pgid;
+	} else {
+		lv->shim_pid = row->sup_pid;
+		lv->shim_start = row->sup_start;
+		lv->pgid = row->pgid;
 	}
-	for (size_t i = 0; i < nrows; i++)
-		tc_trial_row_free(&rows[i]);
-	free(rows);
-	return rc;
+	gpus_parse(lv, row->gpus);
+	lv->params = row->params; /* taken */
+	row->params = NULL;
+	lv->idx = row->idx;
+	lv->own = 0;
+	take(r, lv, 0);
+	if ((rc = live_add(r, lv))) {
+		give_back(r, lv);
+		live_free(lv);
+		return tc_error_set(r->err, rc, "out of memory");
+	}
+	return pr->found == TC_FOUND_ENDED ? finish(r, lv, state) : 0;
 }
+
+static const struct tc_recovery_ops recovery = {probe, adopt};
 
 /* ---- the loop ---------------------------------------------------------- */
 
@@ -1885,7 +1820,7 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	/* what an earlier run that died said of its waits no longer holds */
 	if (r.lease && ((rc = gpu_wait_note(&r, 0)) || (rc = txn_commit(&r))))
 		goto out;
-	if ((rc = recover(&r)))
+	if ((rc = tc_sched_recover(&r.s, &recovery, &r)))
 		goto out;
 	rc = run_loop(&r);
 	if (r.lease && !r.intxn) {

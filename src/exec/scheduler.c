@@ -264,3 +264,118 @@ void tc_sched_ended(struct tc_sched *s, int from, const struct tc_sched_end *e)
 			      tc_state_name(e->state), e->wall, e->reason);
 	}
 }
+
+/* ---- recovery ---------------------------------------------------------- */
+
+/* The trial's cancel request: 1 cancel, 2 interrupt, 0 none. */
+static int cancel_request(struct tc_sched *s, const char *id)
+{
+	int state, req = 0, base;
+
+	tc_trials_flags(s->tr, id, &state, &req, &base);
+	return req;
+}
+
+int tc_sched_unstart(struct tc_sched *s, const char *id, int from,
+		     const char *params, const char *why)
+{
+	int cancelled = cancel_request(s, id) == 1, rc;
+
+	if ((rc = tc_trials_unstart(s->tr, id, cancelled,
+				    cancelled ? "cancelled" : why, s->err)))
+		return rc;
+	tc_sched_count_move(s, from, cancelled ? TC_ST_CANCELLED : TC_ST_QUEUED);
+	if (cancelled)
+		tc_sched_line(s, id, params, 0, 0, "cancelled", 0,
+			      "before it started");
+	return 0;
+}
+
+/* A lost attempt runs again as the next one, or is cancelled. */
+static int rerun_lost(struct tc_sched *s, const struct tc_trial_row *row,
+		      const char *what)
+{
+	int cancelled = cancel_request(s, row->id) == 1, rc;
+	char why[256];
+
+	if (cancelled)
+		snprintf(why, sizeof(why), "%s; cancelled", what);
+	else
+		snprintf(why, sizeof(why), "%s; rerun as attempt %d", what,
+			 row->attempt + 1);
+	if ((rc = tc_trials_rerun(s->tr, row->id, cancelled, why, s->err)))
+		return rc;
+	tc_sched_count_move(s, row->state,
+			    cancelled ? TC_ST_CANCELLED : TC_ST_QUEUED);
+	return 0;
+}
+
+/* The journal's part of one recovered attempt (in a transaction); *state
+ * its state after, -1 when the backend has nothing more to do with it. */
+static int recover_one(struct tc_sched *s, const struct tc_trial_row *row,
+		       const struct tc_probe_result *pr, int *state)
+{
+	int rc;
+
+	*state = row->state;
+	/* metrics are collected afresh from what the attempt wrote */
+	if ((rc = tc_trials_metrics_clear(s->tr, row->id, row->attempt, s->err)))
+		return rc;
+	switch (pr->found) {
+	case TC_FOUND_UNSTARTED:
+		*state = -1;
+		return tc_sched_unstart(s, row->id, row->state, row->params,
+					pr->why);
+	case TC_FOUND_LOST:
+		*state = -1;
+		return rerun_lost(s, row, pr->why);
+	case TC_FOUND_STARTING:
+		return 0; /* the intent stands; the backend starts it again */
+	case TC_FOUND_RUNNING:
+	case TC_FOUND_ENDED:
+		if (row->state == TC_ST_RUNNING)
+			return tc_trials_event(s->tr, row->id, "running",
+					       "adopted", s->err);
+		if ((rc = tc_trials_mark_running(s->tr, row->id,
+						 pr->has_proc ? &pr->proc : NULL,
+						 0, "adopted", s->err)))
+			return rc;
+		tc_sched_count_move(s, row->state, TC_ST_RUNNING);
+		*state = TC_ST_RUNNING;
+		return 0;
+	}
+	return tc_error_set(s->err, TC_ERR_INTERNAL, "unknown probe result %d",
+			    (int)pr->found);
+}
+
+int tc_sched_recover(struct tc_sched *s, const struct tc_recovery_ops *ops,
+		     void *b)
+{
+	struct tc_trial_row *rows;
+	size_t nrows, i;
+	int rc;
+
+	if ((rc = tc_trials_live(s->tr, &rows, &nrows, s->err)))
+		return rc;
+	for (i = 0; i < nrows && !rc; i++) {
+		struct tc_probe_result pr;
+		int state;
+
+		memset(&pr, 0, sizeof(pr));
+		if ((rc = ops->probe(b, &rows[i], &pr)))
+			break;
+		if ((rc = tc_journal_begin(s->j, s->err)))
+			break;
+		if ((rc = recover_one(s, &rows[i], &pr, &state)) ||
+		    (rc = tc_journal_commit(s->j, s->err))) {
+			tc_journal_rollback(s->j);
+			break;
+		}
+		if (state >= 0)
+			rc = ops->adopt(b, &rows[i], state, &pr);
+	}
+	for (i = 0; i < nrows; i++)
+		tc_trial_row_free(&rows[i]);
+	free(rows);
+	return rc;
+}

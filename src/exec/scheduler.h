@@ -147,4 +147,58 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 /* After its commit: counts (from state `from`), best so far, the line. */
 void tc_sched_ended(struct tc_sched *s, int from, const struct tc_sched_end *e);
 
+/* ---- recovery: one rule for what a previous run left ------------------ */
+
+/* What a backend finds of an attempt the journal says is starting or
+ * running (its probe).  The scheduler decides what each means: */
+enum tc_found {
+	TC_FOUND_RUNNING,   /* it runs: adopt it (a starting one is marked
+			       running, "adopted") */
+	TC_FOUND_ENDED,     /* it ended and its end can be read: adopt it,
+			       and the backend records the end at once */
+	TC_FOUND_STARTING,  /* its start may be under way: the backend starts
+			       it again (a repeated start adopts) */
+	TC_FOUND_UNSTARTED, /* it never started: back to the queue without
+			       spending the attempt */
+	TC_FOUND_LOST,      /* it started and its outcome can never be known
+			       (its supervisor, or its Job, is gone): run
+			       again as a new attempt with a fresh retry
+			       budget (the loss is not the trial's) */
+};
+
+struct tc_probe_result {
+	enum tc_found found;
+	struct tc_trial_proc proc; /* RUNNING, ENDED: where it runs, if known */
+	int has_proc;
+	char why[160]; /* UNSTARTED, LOST: what happened, for the journal */
+};
+
+/* What recovery asks of a backend. */
+struct tc_recovery_ops {
+	/* What became of row's attempt (row->attempt, row->state).  Never
+	 * changes the journal.  0 or an error code. */
+	int (*probe)(void *b, const struct tc_trial_row *row,
+		     struct tc_probe_result *pr);
+	/* Take the attempt into the backend's care as pr found it (RUNNING,
+	 * ENDED, STARTING), its journal state now `state`; row's strings
+	 * may be taken (set to NULL).  0 or an error code. */
+	int (*adopt)(void *b, struct tc_trial_row *row, int state,
+		     const struct tc_probe_result *pr);
+};
+
+/* Recovery: every trial the journal says is starting or running is
+ * probed, its metrics cleared (collecting starts afresh), and decided
+ * (enum tc_found), each in its own transaction before the backend acts on
+ * it.  A cancel requested meanwhile makes an unstarted or lost attempt
+ * cancelled instead.  0 or an error code. */
+int tc_sched_recover(struct tc_sched *s, const struct tc_recovery_ops *ops,
+		     void *b);
+
+/* An attempt that never started (dropped while it waited, or found so
+ * by recovery), from state `from`: back to the queue without spending
+ * the attempt, or cancelled if that was asked (with its line).  Statements
+ * only, in the caller's transaction. */
+int tc_sched_unstart(struct tc_sched *s, const char *id, int from,
+		     const char *params, const char *why);
+
 #endif

@@ -186,7 +186,7 @@ if start lost 1 2; then
 	ev=$(db "select detail from events where exp='lost' and detail is not null")
 	expect_contains "$ev" "supervisor lost; outcome unknown; rerun as attempt 2" \
 		"lost: the journal says trial 1's outcome is unknown"
-	expect_contains "$ev" "supervisor lost; still running at resume; killed and rerun as attempt 2" \
+	expect_contains "$ev" "supervisor lost; still running at resume; killed; rerun as attempt 2" \
 		"lost: the journal says trial 2 was still running and was killed"
 	expect_no_match "$ev" "vanished" "lost: no trial is said to have vanished"
 fi

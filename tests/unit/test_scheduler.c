@@ -4,7 +4,10 @@
  * loops use: a failure requeued with its backoff, not once the run is
  * interrupted; a cancel request turning a non-success into cancelled (any
  * on Kubernetes, only one stopped or unseen locally); an interrupt said
- * as such; a success kept whatever was asked.
+ * as such; a success kept whatever was asked.  And recovery
+ * (tc_sched_recover) against an in-process test backend whose probe
+ * answers what each test sets: every probe result, with and without a
+ * cancel request.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "exec/scheduler.h"
 #include "plan/plan.h"
@@ -195,12 +200,208 @@ static void test_interrupt(void **state)
 	assert_false(e.requeue);
 }
 
+/* ---- recovery against a test backend ----------------------------------- */
+
+struct testbe {
+	struct tc_probe_result pr[3]; /* by trial index */
+	int probed[3], adopted[3], adopted_state[3];
+	char adopted_params[3][64];
+};
+
+static int tb_probe(void *b, const struct tc_trial_row *row,
+		    struct tc_probe_result *pr)
+{
+	struct testbe *tb = b;
+
+	tb->probed[row->idx]++;
+	*pr = tb->pr[row->idx];
+	return 0;
+}
+
+static int tb_adopt(void *b, struct tc_trial_row *row, int state,
+		    const struct tc_probe_result *pr)
+{
+	struct testbe *tb = b;
+
+	(void)pr;
+	tb->adopted[row->idx]++;
+	tb->adopted_state[row->idx] = state;
+	snprintf(tb->adopted_params[row->idx], 64, "%s",
+		 row->params ? row->params : "");
+	return 0;
+}
+
+static const struct tc_recovery_ops tb_ops = {tb_probe, tb_adopt};
+
+static struct tc_trial_row row_of(struct fixture *f, int i)
+{
+	struct tc_trial_row r;
+
+	assert_int_equal(tc_trials_get(f->s.tr, f->id[i], &r, &f->err), 1);
+	return r;
+}
+
+/* The last event's detail of trial i. */
+static char *last_detail(struct fixture *f, int i)
+{
+	char q[256], *out = NULL;
+	sqlite3_stmt *st;
+
+	snprintf(q, sizeof(q),
+		 "select detail from events where trial='%s' order by seq desc "
+		 "limit 1",
+		 f->id[i]);
+	assert_int_equal(sqlite3_prepare_v2(f->j->db, q, -1, &st, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		out = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+static void test_recover(void **state)
+{
+	struct fixture *f = *state;
+	struct testbe tb;
+	struct tc_trial_row r;
+	char *d;
+
+	/* trial 1 was running; 0 and 2 starting */
+	assert_int_equal(tc_trials_mark_running(f->s.tr, f->id[1], NULL, 0,
+						NULL, &f->err),
+			 0);
+	tc_sched_count_move(&f->s, TC_ST_STARTING, TC_ST_RUNNING);
+	memset(&tb, 0, sizeof(tb));
+	tb.pr[0].found = TC_FOUND_UNSTARTED;
+	snprintf(tb.pr[0].why, sizeof(tb.pr[0].why), "never began");
+	tb.pr[1].found = TC_FOUND_LOST;
+	snprintf(tb.pr[1].why, sizeof(tb.pr[1].why), "its host is gone");
+	tb.pr[2].found = TC_FOUND_RUNNING;
+	tb.pr[2].has_proc = 1;
+	tb.pr[2].proc = (struct tc_trial_proc){4242, 7, 4243};
+	assert_int_equal(tc_sched_recover(&f->s, &tb_ops, &tb), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tb.probed[i], 1);
+	/* unstarted: queued, the attempt not spent */
+	assert_int_equal(tb.adopted[0], 0);
+	r = row_of(f, 0);
+	assert_int_equal(r.state, TC_ST_QUEUED);
+	assert_int_equal(r.attempt, 0);
+	tc_trial_row_free(&r);
+	assert_non_null(d = last_detail(f, 0));
+	assert_string_equal(d, "never began");
+	free(d);
+	/* lost: queued as the next attempt */
+	assert_int_equal(tb.adopted[1], 0);
+	r = row_of(f, 1);
+	assert_int_equal(r.state, TC_ST_QUEUED);
+	assert_int_equal(r.attempt, 1);
+	tc_trial_row_free(&r);
+	assert_non_null(d = last_detail(f, 1));
+	assert_string_equal(d, "its host is gone; rerun as attempt 2");
+	free(d);
+	/* running, was starting: marked running where the probe found it,
+	 * then adopted with its parameters */
+	assert_int_equal(tb.adopted[2], 1);
+	assert_int_equal(tb.adopted_state[2], TC_ST_RUNNING);
+	assert_string_equal(tb.adopted_params[2], "{\"lr\":0.001}");
+	r = row_of(f, 2);
+	assert_int_equal(r.state, TC_ST_RUNNING);
+	assert_int_equal(r.sup_pid, 4242);
+	assert_int_equal(r.pgid, 4243);
+	tc_trial_row_free(&r);
+	assert_non_null(d = last_detail(f, 2));
+	assert_string_equal(d, "adopted");
+	free(d);
+	assert_int_equal(f->s.counts[TC_ST_QUEUED], 2);
+	assert_int_equal(f->s.counts[TC_ST_RUNNING], 1);
+	assert_int_equal(f->s.counts[TC_ST_STARTING], 0);
+}
+
+static void test_recover_ended(void **state)
+{
+	struct fixture *f = *state;
+	struct testbe tb;
+	struct tc_trial_row r;
+
+	assert_int_equal(tc_trials_mark_running(f->s.tr, f->id[1], NULL, 0,
+						NULL, &f->err),
+			 0);
+	tc_sched_count_move(&f->s, TC_ST_STARTING, TC_ST_RUNNING);
+	/* metrics of the recovered attempt are collected afresh */
+	assert_int_equal(tc_trials_metric_add(f->s.tr, f->id[1], 1, "acc", 1,
+					      0.5, tc_now(), &f->err),
+			 0);
+	memset(&tb, 0, sizeof(tb));
+	tb.pr[0].found = TC_FOUND_STARTING;
+	tb.pr[1].found = TC_FOUND_ENDED;
+	tb.pr[2].found = TC_FOUND_RUNNING; /* no proc known: a cluster's */
+	assert_int_equal(tc_sched_recover(&f->s, &tb_ops, &tb), 0);
+	/* starting again: the journal keeps the intent; the backend starts */
+	assert_int_equal(tb.adopted[0], 1);
+	assert_int_equal(tb.adopted_state[0], TC_ST_STARTING);
+	assert_int_equal(journal_state(f, 0), TC_ST_STARTING);
+	/* ended: adopted as running, the backend records its end */
+	assert_int_equal(tb.adopted[1], 1);
+	assert_int_equal(tb.adopted_state[1], TC_ST_RUNNING);
+	{
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_prepare_v2(
+					 f->j->db,
+					 "select count(*) from metrics", -1,
+					 &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 0);
+		sqlite3_finalize(st);
+	}
+	assert_int_equal(tb.adopted_state[2], TC_ST_RUNNING);
+	r = row_of(f, 2);
+	assert_int_equal(r.sup_pid, 0);
+	tc_trial_row_free(&r);
+	assert_int_equal(f->s.counts[TC_ST_STARTING], 1);
+	assert_int_equal(f->s.counts[TC_ST_RUNNING], 2);
+}
+
+static void test_recover_cancelled(void **state)
+{
+	struct fixture *f = *state;
+	struct testbe tb;
+	int queued, requested;
+	char *d;
+
+	assert_int_equal(tc_trials_request_cancel(f->s.tr, &queued, &requested,
+						  &f->err),
+			 0);
+	memset(&tb, 0, sizeof(tb));
+	tb.pr[0].found = TC_FOUND_UNSTARTED;
+	tb.pr[1].found = TC_FOUND_LOST;
+	snprintf(tb.pr[1].why, sizeof(tb.pr[1].why), "supervisor lost");
+	tb.pr[2].found = TC_FOUND_RUNNING;
+	assert_int_equal(tc_sched_recover(&f->s, &tb_ops, &tb), 0);
+	/* a cancel asked meanwhile: neither runs again */
+	assert_int_equal(journal_state(f, 0), TC_ST_CANCELLED);
+	assert_int_equal(journal_state(f, 1), TC_ST_CANCELLED);
+	assert_non_null(d = last_detail(f, 1));
+	assert_string_equal(d, "supervisor lost; cancelled");
+	free(d);
+	/* one that runs is adopted: the loop stops it as asked */
+	assert_int_equal(tb.adopted[2], 1);
+	assert_int_equal(f->s.counts[TC_ST_CANCELLED], 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_ended, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_recover_cancelled, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
