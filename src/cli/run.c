@@ -532,6 +532,10 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	seed = tc_pick_seed(spec, tc_arg(&a, run_opts, "seed"), &picked);
+	if ((rc = tc_backend_check_trials(be, spec, seed, &err))) {
+		rc = tc_fail_spec("run", &err);
+		goto out;
+	}
 	{
 		char *sd = tc_dirname(abs);
 
