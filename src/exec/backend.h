@@ -86,6 +86,9 @@ struct tc_backend {
 	/* A trial reason that holds only while a runner lives (`status`
 	 * drops it when none does), or NULL. */
 	const char *live_reason;
+	/* The cluster policy `run` checks a new experiment against unless
+	 * --policy says another (cli/lint.c), or NULL: none. */
+	const char *policy;
 	/* What `rm` leaves behind that gc deletes, or NULL. */
 	const char *leftovers;
 

@@ -142,6 +142,7 @@ static int kube_check_start(const struct tc_spec *spec, const char *spec_dir,
 const struct tc_backend tc_backend_kubernetes = {
 	.name = "kubernetes",
 	.trial_dir = TC_K8S_TRIAL_DIR,
+	.policy = "nrp",
 	.leftovers = "objects it left on the cluster expire with their "
 		     "ttlSecondsAfterFinished",
 	.validate = kube_validate,
