@@ -24,7 +24,7 @@ static const struct tc_opt lint_opts[] = {
  * else the number of findings; *refuse says whether they refuse. */
 static int findings(const char *verb, const char *which,
 		    const struct tc_spec *spec, FILE *out, const char *prefix,
-		    int *refuse)
+		    int *refuse, char name[64])
 {
 	struct tc_policy *p = NULL;
 	struct tc_finding *f = NULL;
@@ -43,6 +43,7 @@ static int findings(const char *verb, const char *which,
 			spec->path, f[i].pos.line, f[i].pos.col, f[i].msg,
 			p->name, f[i].rule);
 	*refuse = p->refuse;
+	snprintf(name, 64, "%s", p->name);
 	free(f);
 	tc_policy_free(p);
 	return (int)n;
@@ -51,18 +52,18 @@ static int findings(const char *verb, const char *which,
 int tc_policy_gate(const char *verb, const char *which,
 		   const struct tc_spec *spec)
 {
-	char prefix[64];
+	char prefix[64], name[64];
 	int refuse = 0, n;
 
 	snprintf(prefix, sizeof(prefix), "trainctl %s: warning: ", verb);
-	n = findings(verb, which, spec, stderr, prefix, &refuse);
+	n = findings(verb, which, spec, stderr, prefix, &refuse, name);
 	if (n < 0)
 		return TC_EXIT_USAGE;
 	if (n > 0 && refuse) {
 		fprintf(stderr,
 			"trainctl %s: policy %s refuses this spec (%d finding%s); "
 			"nothing was created\n",
-			verb, which, n, n == 1 ? "" : "s");
+			verb, name, n, n == 1 ? "" : "s");
 		return TC_EXIT_USAGE;
 	}
 	return 0;
@@ -74,6 +75,7 @@ int cmd_lint(int argc, char **argv)
 	struct tc_spec *spec = NULL;
 	struct tc_error err;
 	const char *which;
+	char name[64];
 	int rc, refuse = 0, n;
 
 	rc = tc_parse_args(argc, argv, lint_opts, "lint SPEC [--policy P]",
@@ -93,9 +95,9 @@ int cmd_lint(int argc, char **argv)
 	tc_error_clear(&err);
 	if ((rc = tc_spec_load(a.pos[0], &spec, &err)))
 		return tc_fail_spec("lint", &err);
-	n = findings("lint", which, spec, stdout, "", &refuse);
+	n = findings("lint", which, spec, stdout, "", &refuse, name);
 	if (n == 0)
-		printf("%s: no findings (policy %s)\n", a.pos[0], which);
+		printf("%s: no findings (policy %s)\n", a.pos[0], name);
 	tc_spec_free(spec);
 	if (n < 0)
 		return TC_EXIT_USAGE;

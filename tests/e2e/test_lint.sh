@@ -38,6 +38,19 @@ tc_run lint idle.yaml --policy lab-policy.yaml
 expect_rc 2 "lab policy (refuse: true): exit 2"
 expect_contains "$OUT" "policy lab, rule idle_command" "the lab policy's name"
 
+# the README's policy block is the built-in nrp policy: the same findings
+python3 - "$TC_SOURCE_DIR/README.md" >readme-nrp.yaml <<'PY'
+import sys
+sec = open(sys.argv[1]).read().split("### Cluster policy", 1)[1]
+print(sec.split("```yaml\n", 1)[1].split("\n```", 1)[0])
+PY
+for f in clean limits-within limits-equal idle; do
+	tc_run lint $f.yaml
+	want=$OUT
+	tc_run lint $f.yaml --policy readme-nrp.yaml
+	expect_eq "$OUT" "$want" "$f: the README's policy file finds what nrp finds"
+done
+
 # bad policies
 tc_run lint clean.yaml --policy bad-policy.yaml
 expect_rc 2 "an unknown rule: exit 2"
