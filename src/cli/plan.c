@@ -110,6 +110,9 @@ int cmd_validate(int argc, char **argv)
 		char *cwd = tc_dirname_abs(a.pos[0]);
 
 		rc = be ? be->validate(spec, cwd, &err) : err.code;
+		if (!rc)
+			rc = tc_backend_check_trials(
+				be, spec, tc_pick_seed(spec, NULL, &picked), &err);
 		free(cwd);
 		if (rc) {
 			tc_spec_free(spec);

@@ -83,6 +83,11 @@ expect_contains "$ERR" "kubernetes.nodeSelector.nvidia.com/gpu.product renders t
 	"the selector key"
 tc_run ls --state-dir st
 expect_no_match "$OUT" "mixed" "nothing recorded"
+{ echo "backend: kubernetes"; cat bad2.yaml; } >bad4.yaml
+tc_run validate bad4.yaml
+expect_rc 2 "validate checks every trial's placement too"
+expect_match "$ERR" "^bad4.yaml:13:18: trial [0-9a-f]{12}: kubernetes.nodeSelector" \
+	"at the selector's key"
 sed 's/"{{gpu}}", lab/"{{gpux}}", lab/' m.yaml >bad3.yaml
 tc_run validate bad3.yaml
 expect_rc 2 "an unknown name in nodeSelector"
