@@ -300,7 +300,7 @@ tc_run results mixed --state-dir st -o json
 expect_eq "$(printf '%s' "$OUT" | python3 -c '
 import json, sys
 print(" ".join(sorted({"%s=%s" % (t["gpu"][-4:], t["batch_size"]) for t in json.load(sys.stdin)["trials"]})))')" \
-	"-80GB=512 0-Ti=64 3090=128" "results: each trial's derived batch size"
+	"0-Ti=64 3090=128 80GB=512" "results: each trial's derived batch size"
 tc_run gc mixed --state-dir st
 # a rendered label value that is not one: refused per trial, nothing recorded
 sed -e 's/^name: mixed/name: mixed-bad/' \
