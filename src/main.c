@@ -14,6 +14,7 @@
 const struct tc_verb tc_verbs[] = {
 	{"validate", cmd_validate, "parse and check an experiment file"},
 	{"plan", cmd_plan, "list the trials an experiment file gives"},
+	{"lint", cmd_lint, "check an experiment file against a cluster policy"},
 	{"run", cmd_run, "create an experiment and run its trials"},
 	{"resume", cmd_resume, "continue an interrupted experiment"},
 	{"status", cmd_status, "experiments, or one experiment's trials"},

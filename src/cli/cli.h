@@ -179,5 +179,12 @@ int cmd_version(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+
+/* run: the findings of the cluster policy `which` (nrp, strict or a file)
+ * on spec as warnings on stderr; 0, or TC_EXIT_USAGE when the policy
+ * refuses them or cannot be read (cli/lint.c). */
+int tc_policy_gate(const char *verb, const char *which,
+		   const struct tc_spec *spec);
 
 #endif

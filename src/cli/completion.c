@@ -42,6 +42,7 @@ static const struct {
 } option_values[] = {
 	{"format", {"table", "csv", "json", "markdown", NULL}},
 	{"goal", {"maximize", "minimize", NULL}},
+	{"policy", {"nrp", "strict", NULL}},
 };
 #define NVALUES (sizeof(option_values) / sizeof(option_values[0]))
 

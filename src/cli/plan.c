@@ -110,6 +110,9 @@ int cmd_validate(int argc, char **argv)
 		char *cwd = tc_dirname_abs(a.pos[0]);
 
 		rc = be ? be->validate(spec, cwd, &err) : err.code;
+		if (!rc)
+			rc = tc_backend_check_trials(
+				be, spec, tc_pick_seed(spec, NULL, &picked), &err);
 		free(cwd);
 		if (rc) {
 			tc_spec_free(spec);
@@ -432,6 +435,10 @@ int cmd_plan(int argc, char **argv)
 			"; run draws a new one and records it (`trainctl run --seed "
 			"%" PRIu64 "` runs this plan)\n",
 			seed, seed);
+	if ((rc = tc_backend_check_trials(be, spec, seed, &err))) {
+		tc_spec_free(spec);
+		return tc_fail_spec("plan", &err);
+	}
 	state_dir = tc_state_dir_resolve(tc_arg(&a, plan_opts, "state-dir"));
 	if ((rc = tc_plan_new(spec, seed, &plan, &err)) || !state_dir) {
 		if (!rc)
@@ -456,7 +463,8 @@ int cmd_plan(int argc, char **argv)
 		const struct tc_param *p = &spec->params[i];
 
 		width[i] = (int)strlen(p->name);
-		if (p->kind == TC_P_VALUES || p->kind == TC_P_CONST) {
+		if (p->kind == TC_P_VALUES || p->kind == TC_P_CONST ||
+		    p->kind == TC_P_DERIVED) {
 			for (size_t k = 0; k < p->nvalues; k++)
 				if ((int)strlen(p->values[k].text) > width[i])
 					width[i] = (int)strlen(p->values[k].text);
@@ -549,8 +557,15 @@ int cmd_plan(int argc, char **argv)
 	if (fmt == TC_FMT_TABLE) {
 		char res[256], tbuf[32] = "none";
 
-		snprintf(res, sizeof(res), "cpu %g, memory %lld MiB, gpu %d",
-			 spec->resources.cpu, spec->resources.memory >> 20,
+		char cpu[48], mem[48];
+
+		snprintf(cpu, sizeof(cpu), "%g", spec->resources.cpu);
+		snprintf(mem, sizeof(mem), "%lld MiB",
+			 spec->resources.memory >> 20);
+		snprintf(res, sizeof(res), "cpu %s, memory %s, gpu %d",
+			 spec->resources.cpu_template.text ? "per trial" : cpu,
+			 spec->resources.memory_template.text ? "per trial"
+								 : mem,
 			 spec->resources.gpu);
 		if (spec->run.timeout > 0)
 			tc_fmt_duration(tbuf, sizeof(tbuf), spec->run.timeout);

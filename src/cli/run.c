@@ -53,6 +53,8 @@ static const struct tc_opt run_opts[] = {
 	{"resume", 0, 0, NULL, "if the experiment exists, resume it"},
 	{"force", 0, 0, NULL, "with --resume: accept a changed spec"},
 	{"seed", 0, 1, "N", "random search seed (default: search.seed)"},
+	{"policy", 0, 1, "P", "cluster policy to warn by: nrp, strict (refuses) "
+			      "or a file (default: nrp on kubernetes)"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -482,6 +484,16 @@ int cmd_run(int argc, char **argv)
 			       ? tc_usage_error("run", "%s", err.msg)
 			       : tc_fail_spec("run", &err);
 	}
+	{
+		const char *pol = tc_arg(&a, run_opts, "policy");
+
+		if (!pol)
+			pol = be->policy;
+		if (pol && (rc = tc_policy_gate("run", pol, spec))) {
+			tc_spec_free(spec);
+			return rc;
+		}
+	}
 	state_dir = tc_state_dir_resolve(tc_arg(&a, run_opts, "state-dir"));
 	abs = tc_abspath(a.pos[0]);
 	if (!state_dir || !abs) {
@@ -513,6 +525,11 @@ int cmd_run(int argc, char **argv)
 		rc = tc_run_existing("run", &j, spec->name, &a, run_opts, 1);
 		goto out;
 	}
+	seed = tc_pick_seed(spec, tc_arg(&a, run_opts, "seed"), &picked);
+	if ((rc = tc_backend_check_trials(be, spec, seed, &err))) {
+		rc = tc_fail_spec("run", &err);
+		goto out;
+	}
 	{
 		struct tc_run_opts o;
 
@@ -531,7 +548,6 @@ int cmd_run(int argc, char **argv)
 			}
 		}
 	}
-	seed = tc_pick_seed(spec, tc_arg(&a, run_opts, "seed"), &picked);
 	{
 		char *sd = tc_dirname(abs);
 

@@ -11,7 +11,9 @@
 #include "cli/cli.h"
 #include "cli/query.h"
 #include "exec/backend.h"
+#include "policy/policy.h"
 #include "search/search.h"
+#include "store/series.h"
 #include "store/experiment.h"
 #include "store/trials.h"
 
@@ -356,8 +358,55 @@ static const struct tc_opt report_opts[] = {
 	 "write a self-contained HTML report (tables, curves, plots) to FILE"},
 	{"by", 0, 1, "PARAM,...",
 	 "the compute table by groups of these parameters, and the search's cost"},
+	{"policy", 0, 1, "P",
+	 "flag trials that left their GPUs idle by this cluster policy: nrp "
+	 "(default), strict or a file"},
 	{NULL, 0, 0, NULL, NULL},
 };
+
+/* The gpu_utilisation rule of a cluster policy over a finished run: the
+ * trials that reported the policy's metric and never reached its minimum,
+ * as {trial: highest value}.  NULL when the rule does not apply (no GPUs
+ * requested, no such rule); an empty object when no trial is flagged. */
+struct gpu_walk {
+	const struct tc_policy *p;
+	json_t *flagged;
+};
+
+static int gpu_each(void *ctx, const char *trial, double max)
+{
+	struct gpu_walk *w = ctx;
+
+	if (tc_policy_gpu_idle(w->p, 1, max))
+		json_object_set_new(w->flagged, trial, json_real(max));
+	return 0;
+}
+
+static int gpu_underused(struct tc_journal *j, const struct tview *v,
+			 const char *which, struct tc_policy **pol,
+			 json_t **out, struct tc_error *err)
+{
+	struct gpu_walk w = {0};
+	int rc;
+
+	*out = NULL;
+	if (v->spec->resources.gpu <= 0)
+		return 0;
+	if ((rc = tc_policy_load(which, pol, err)))
+		return rc;
+	if (!(*pol)->gpu_metric)
+		return 0;
+	w.p = *pol;
+	if (!(w.flagged = json_object()))
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	if ((rc = tc_series_trial_max(j, v->exp.name, (*pol)->gpu_metric,
+				      gpu_each, &w, err))) {
+		json_decref(w.flagged);
+		return rc;
+	}
+	*out = w.flagged;
+	return 0;
+}
 
 int cmd_report(int argc, char **argv)
 {
@@ -368,6 +417,8 @@ int cmd_report(int argc, char **argv)
 	enum tc_format fmt;
 	double tw, tc, tg, first, last;
 	long long peak;
+	struct tc_policy *pol = NULL;
+	json_t *idle = NULL;
 	int rc, gpu;
 
 	rc = tc_parse_args(argc, argv, report_opts, "report NAME [--format FMT] [--by PARAM,...] [--html FILE]",
@@ -427,6 +478,17 @@ int cmd_report(int argc, char **argv)
 		return rc ? tc_fail("report", &err) : TC_EXIT_OK;
 	}
 	gpu = v.spec->resources.gpu;
+	if ((rc = gpu_underused(j, &v,
+				tc_arg(&a, report_opts, "policy")
+					? tc_arg(&a, report_opts, "policy")
+					: "nrp",
+				&pol, &idle, &err))) {
+		tview_free(&v);
+		tc_journal_close(j);
+		return rc == TC_ERR_SPEC || rc == TC_ERR_USAGE
+			       ? tc_fail_spec("report", &err)
+			       : tc_fail("report", &err);
+	}
 	{
 		struct tview_totals tt;
 
@@ -459,6 +521,20 @@ int cmd_report(int argc, char **argv)
 					  gpu * r->total_wall / 3600.0));
 		}
 		json_object_set_new(o, "trials", rows);
+		if (idle)
+			json_object_set_new(
+				o, "gpu_underused",
+				json_pack("{s:s, s:s, s:f, s:O}", "policy",
+					  pol->name, "metric", pol->gpu_metric,
+					  "min_percent", pol->gpu_min,
+					  "trials", idle));
+		if (idle)
+			json_object_set_new(
+				o, "gpu_underused",
+				json_pack("{s:s, s:s, s:f, s:O}", "policy",
+					  pol->name, "metric", pol->gpu_metric,
+					  "min_percent", pol->gpu_min,
+					  "trials", idle));
 		json_object_set_new(
 			o, "total",
 			json_pack("{s:I, s:f, s:f, s:f, s:f, s:I, s:f}", "trials",
@@ -523,8 +599,21 @@ int cmd_report(int argc, char **argv)
 			       "GPU-hours; peak RSS %.1f MiB\n",
 			       w, el, tc / 3600.0, tg, (double)peak / 1024.0);
 		}
+		if (fmt == TC_FMT_TABLE && idle && json_object_size(idle)) {
+			const char *id;
+			json_t *mx;
+
+			printf("\npolicy %s: GPUs requested but left idle (%s "
+			       "stayed under %g%%):\n",
+			       pol->name, pol->gpu_metric, pol->gpu_min);
+			json_object_foreach(idle, id, mx)
+				printf("  trial %s: %s at most %g\n", id,
+				       pol->gpu_metric, json_real_value(mx));
+		}
 		tc_table_free(t);
 	}
+	json_decref(idle);
+	tc_policy_free(pol);
 	tview_free(&v);
 	tc_journal_close(j);
 	return 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "search/search.h"
 #include "util/fsutil.h"
 
 /* Every backend, at its enum tc_backend_id; the first is the default. */
@@ -18,6 +19,34 @@ static const struct tc_backend *const backends[TC_BACKEND_COUNT] = {
 	[TC_BACKEND_LOCAL] = &tc_backend_local,
 	[TC_BACKEND_KUBERNETES] = &tc_backend_kubernetes,
 };
+
+int tc_backend_check_trials(const struct tc_backend *be,
+			    const struct tc_spec *spec, uint64_t seed,
+			    struct tc_error *err)
+{
+	struct tc_plan *plan = NULL;
+	const struct tc_trial *t;
+	int rc;
+
+	if (!be->check_trial || !spec->placement_templates)
+		return 0;
+	if ((rc = tc_plan_new(spec, seed, &plan, err)))
+		return rc;
+	while ((rc = tc_plan_next(plan, &t, err)) > 0) {
+		json_t *params = tc_trial_params_json(spec, t->values);
+
+		if (!params) {
+			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		rc = be->check_trial(spec, t->id, params, err);
+		json_decref(params);
+		if (rc)
+			break;
+	}
+	tc_plan_free(plan);
+	return rc < 0 ? rc : 0;
+}
 
 const struct tc_backend *tc_backend_get(enum tc_backend_id id)
 {

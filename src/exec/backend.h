@@ -86,6 +86,9 @@ struct tc_backend {
 	/* A trial reason that holds only while a runner lives (`status`
 	 * drops it when none does), or NULL. */
 	const char *live_reason;
+	/* The cluster policy `run` checks a new experiment against unless
+	 * --policy says another (cli/lint.c), or NULL: none. */
+	const char *policy;
 	/* What `rm` leaves behind that gc deletes, or NULL. */
 	const char *leftovers;
 
@@ -150,6 +153,12 @@ struct tc_backend {
 		      const struct tc_trial *t, const char *ns, json_t *params,
 		      json_t *argv, json_t *env, struct tc_error *err);
 
+	/* `plan` and `run` (before the experiment is recorded): can trial
+	 * id, with params (a JSON object), be started here as the spec
+	 * says?  TC_ERR_SPEC naming the trial.  NULL: every trial can. */
+	int (*check_trial)(const struct tc_spec *spec, const char *id,
+			   json_t *params, struct tc_error *err);
+
 	/* Why a trial in state starting, attempt `attempt`, has not started
 	 * when the journal gives no reason (malloc'd), or NULL. */
 	char *(*waiting)(struct tc_journal *j, const char *exp, long long idx,
@@ -173,6 +182,13 @@ const struct tc_backend *tc_backend_find(const char *name,
 
 /* The backend an experiment recorded (local when it recorded none). */
 const struct tc_backend *tc_backend_of(const struct tc_exp_info *exp);
+
+/* Every trial of the plan of spec drawn with seed through the backend's
+ * check_trial (nothing to do without one, or when the spec renders
+ * nothing per trial): the first refusal, or 0. */
+int tc_backend_check_trials(const struct tc_backend *be,
+			    const struct tc_spec *spec, uint64_t seed,
+			    struct tc_error *err);
 
 /* The backend of a table slot (completion lists them). */
 const struct tc_backend *tc_backend_get(enum tc_backend_id id);

@@ -116,10 +116,33 @@ static int kube_render(const char *dir, const struct tc_spec *spec,
 	return rc;
 }
 
+static int kube_check_trial(const struct tc_spec *spec, const char *id,
+			    json_t *params, struct tc_error *err)
+{
+	char *text = tc_params_dumps(params);
+	int rc;
+
+	if (!text)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	rc = tc_k8s_check_trial(spec, id, text, err);
+	free(text);
+	return rc;
+}
+
+/* `run`, before the experiment is recorded: the kubeconfig read and the
+ * API server reached, so a cluster that cannot be used leaves nothing
+ * behind that only `resume` could continue. */
+static int kube_check_start(const struct tc_spec *spec, const char *spec_dir,
+			    const struct tc_run_opts *o, struct tc_error *err)
+{
+	(void)spec_dir;
+	return tc_kube_reach(spec, o, err);
+}
 
 const struct tc_backend tc_backend_kubernetes = {
 	.name = "kubernetes",
 	.trial_dir = TC_K8S_TRIAL_DIR,
+	.policy = "nrp",
 	.leftovers = "objects it left on the cluster expire with their "
 		     "ttlSecondsAfterFinished",
 	.validate = kube_validate,
@@ -130,4 +153,6 @@ const struct tc_backend tc_backend_kubernetes = {
 	.gc = tc_kube_gc,
 	.plan_check = kube_plan_check,
 	.render = kube_render,
+	.check_trial = kube_check_trial,
+	.check_start = kube_check_start,
 };

@@ -17,13 +17,43 @@
 #include "exec/supervisor.h"
 #include "store/trials.h"
 
+static int local_templates(const struct tc_spec *spec, struct tc_error *err);
+
 static int local_check(const struct tc_spec *spec, struct tc_error *err)
 {
 	if (spec->nodes > 1)
 		return tc_error_set(err, TC_ERR_USAGE,
 				    "nodes > 1 needs --backend kubernetes (a "
 				    "multi-node trial spans several pods)");
+	return local_templates(spec, err);
+}
+
+static int local_templates(const struct tc_spec *spec, struct tc_error *err)
+{
+	for (int k = 0; k < 2; k++) {
+		const struct tc_str *t = k ? &spec->resources.memory_template
+					   : &spec->resources.cpu_template;
+
+		if (t->text)
+			return tc_error_at(err, TC_ERR_SPEC, spec->path,
+					   t->pos.line, t->pos.col,
+					   "resources.%s uses {{...}}: "
+					   "resources per trial need --backend "
+					   "kubernetes (the local backend packs "
+					   "trials by one request)",
+					   k ? "memory" : "cpu");
+	}
 	return 0;
+}
+
+static int local_validate(const struct tc_spec *spec, const char *spec_dir,
+			  struct tc_error *err)
+{
+	int rc = local_templates(spec, err);
+
+	if (rc)
+		return rc;
+	return tc_spec_check_program(spec, spec_dir, err);
 }
 
 static int local_check_start(const struct tc_spec *spec, const char *spec_dir,
@@ -109,7 +139,7 @@ static int local_remove(struct tc_journal *j, const char *exp,
 const struct tc_backend tc_backend_local = {
 	.name = "local",
 	.live_reason = TC_GPU_WAIT,
-	.validate = tc_spec_check_program,
+	.validate = local_validate,
 	.check = local_check,
 	.check_start = local_check_start,
 	.run = tc_runner_run,

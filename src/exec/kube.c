@@ -1354,6 +1354,17 @@ static int connect_cluster(const struct tc_spec *spec,
 	return rc;
 }
 
+int tc_kube_reach(const struct tc_spec *spec, const struct tc_run_opts *o,
+		  struct tc_error *err)
+{
+	struct tc_kube *k = NULL;
+	int rc = connect_cluster(spec, o, &k, err);
+
+	if (k)
+		tc_kube_free(k);
+	return rc;
+}
+
 char *tc_kube_recorded_ns(struct tc_journal *j, const char *name)
 {
 	struct tc_error e;

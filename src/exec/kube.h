@@ -40,6 +40,12 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		const struct tc_spec *spec, const struct tc_run_opts *o,
 		struct tc_run_summary *sum, struct tc_error *err);
 
+/* Read the kubeconfig and make one request to the API server (list the
+ * namespace's Jobs), as a run would: 0, or TC_ERR_BACKEND (unreachable,
+ * refused) / the kubeconfig's error.  The backend's check_start. */
+int tc_kube_reach(const struct tc_spec *spec, const struct tc_run_opts *o,
+		  struct tc_error *err);
+
 /* The backend's gc: delete every object the experiment created on the
  * cluster (Jobs with their pods, ConfigMaps, Services), found by label.
  * *deleted counts them. */

@@ -640,6 +640,12 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 	set(&b, ctr, "volumeMounts", mounts);
 	set(&b, pod, "containers", json_pack("[o]", ctr));
 	set(&b, pod, "volumes", vols);
+	if (!b.nomem && pod && ctr && tc_k8s_place_job(spec, t, pod, ctr, err)) {
+		free(job);
+		free(cm);
+		json_decref(o);
+		return NULL;
+	}
 
 	if (ks->pod_template && tmpl &&
 	    tc_json_deep_merge(tmpl, ks->pod_template) != 0)

@@ -71,6 +71,37 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 json_t *tc_k8s_service(const struct tc_spec *spec, const char *ns,
 		       const struct tc_k8s_trial *t, struct tc_error *err);
 
+/* A trial's placement (k8s/placement.c): kubernetes.image, the values of
+ * kubernetes.nodeSelector and resources.cpu/memory that use {{...}},
+ * rendered from the trial's parameters (a JSON object's text) and checked.
+ * Each field malloc'd, NULL where the spec has no template; node_selector
+ * has one slot per kubernetes.nodeSelector entry.  Quantities are kept as
+ * rendered (cores and bytes are their values). */
+struct tc_k8s_placement {
+	char *image;
+	char **node_selector;
+	char *cpu, *memory;
+	double cores;
+	long long bytes;
+};
+
+/* Render and check: 0 (pl all NULL when the spec has no templates), or
+ * TC_ERR_SPEC "trial ID: KEY renders to 'X', not ..." at the key's
+ * position.  Free with tc_k8s_placement_free(). */
+int tc_k8s_place(const struct tc_spec *spec, const char *id,
+		 const char *params_json, struct tc_k8s_placement *pl,
+		 struct tc_error *err);
+void tc_k8s_placement_free(struct tc_k8s_placement *pl,
+			   const struct tc_spec *spec);
+/* The same, for `plan` and `run` to refuse a trial before anything is
+ * recorded (the backend's check_trial). */
+int tc_k8s_check_trial(const struct tc_spec *spec, const char *id,
+		       const char *params_json, struct tc_error *err);
+/* Put the rendered values into a Job's pod spec and container (the Job
+ * builder's last step before podTemplate). */
+int tc_k8s_place_job(const struct tc_spec *spec, const struct tc_k8s_trial *t,
+		     json_t *pod, json_t *ctr, struct tc_error *err);
+
 /* Deep merge patch into target (objects merge key by key, recursively;
  * anything else, arrays included, replaces; a JSON null deletes the key).
  * 0 or TC_ERR_NOMEM. */

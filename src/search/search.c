@@ -462,6 +462,7 @@ static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 		/* entries that name a drawn parameter match only after the
 		 * draw */
 		draw_rest(p);
+		tc_spec_derive(spec, p->cur);
 		if (!point_excluded(spec, p->cur)) {
 			int r = emit(p, 0, out);
 
@@ -485,6 +486,8 @@ static void sample_param_rng(struct tc_plan *p, size_t i, struct rng *rg)
 	case TC_P_CONST:
 		*v = par->values[rng_below(rg, par->nvalues)];
 		return;
+	case TC_P_DERIVED:
+		return; /* set by tc_spec_derive, drawing nothing */
 	case TC_P_UNIFORM:
 		v->type = TC_V_FLOAT;
 		v->f = par->min + rng_unit(rg) * (par->max - par->min);
@@ -530,6 +533,12 @@ static int is_enumerated(const struct tc_param *par)
 	return par->kind == TC_P_VALUES || par->kind == TC_P_CONST;
 }
 
+/* Drawn from a distribution (neither enumerated nor derived). */
+static int is_drawn(const struct tc_param *par)
+{
+	return !is_enumerated(par) && par->kind != TC_P_DERIVED;
+}
+
 /* Draw the distribution parameters of a grid or include point from a
  * generator seeded by the experiment seed and the point's enumerated
  * values, so a point always draws the same values for the same seed. */
@@ -543,10 +552,10 @@ static void draw_rest(struct tc_plan *p)
 	for (size_t i = 0; i < spec->nparams; i++) {
 		const char *t;
 
-		if (!is_enumerated(&spec->params[i])) {
+		if (is_drawn(&spec->params[i]))
 			any = 1;
+		if (!is_enumerated(&spec->params[i]))
 			continue;
-		}
 		for (t = spec->params[i].name; *t; t++)
 			h = (h ^ (unsigned char)*t) * 0x100000001b3ULL;
 		h = (h ^ 0xff) * 0x100000001b3ULL;
@@ -558,7 +567,7 @@ static void draw_rest(struct tc_plan *p)
 		return;
 	rng_seed(&rg, p->seed ^ h);
 	for (size_t i = 0; i < spec->nparams; i++)
-		if (!is_enumerated(&spec->params[i]))
+		if (is_drawn(&spec->params[i]))
 			sample_param_rng(p, i, &rg);
 }
 
@@ -582,6 +591,7 @@ static int random_next(struct tc_plan *p, const struct tc_trial **out)
 		p->draws++;
 		for (size_t i = 0; i < spec->nparams; i++)
 			sample_param(p, i);
+		tc_spec_derive(spec, p->cur);
 		if (point_excluded(spec, p->cur))
 			continue;
 		r = emit(p, 0, out);
@@ -610,6 +620,8 @@ static int grid_has(struct tc_plan *p)
 		const struct tc_param *par = &spec->params[i];
 		size_t k;
 
+		if (par->kind == TC_P_DERIVED)
+			continue; /* follows from the others */
 		if (!is_enumerated(par)) {
 			drawn = 1;
 			continue;
@@ -690,6 +702,7 @@ static int include_next(struct tc_plan *p, const struct tc_trial **out,
 				if (set[i])
 					p->cur[i] = keep[i];
 		}
+		tc_spec_derive(spec, p->cur);
 		tc_trial_identity(spec, p->cur, p->trial.id, &p->trial.seed);
 		if (spec->search.method == TC_SEARCH_GRID && !p->track_seen &&
 		    grid_has(p))

@@ -20,6 +20,14 @@
  * name and the parameters' names, types and texts: the same spec always
  * gives the same ids, and two experiments never share one.  Its seed is the
  * next 8 hex digits of that hash, as a number.
+ *
+ * A derived parameter (from:, map:) is no dimension of the search: it draws
+ * nothing and adds no grid points, so a spec's points and draws are those
+ * of the spec without it.  Its value is part of the trial's identity like
+ * any other (hashed as if it were a value: constant), because the trial
+ * runs with it: a map changed under `resume --force` gives the trials
+ * whose value changed new ids, and they run again, while the others keep
+ * theirs.
  */
 #ifndef TC_SEARCH_H
 #define TC_SEARCH_H

@@ -1175,13 +1175,165 @@ static int valid_param_name(const char *s)
 static const char *const dist_names[] = {"uniform", "log_uniform",
 					 "int_uniform"};
 
+/*
+ * A derived parameter: {from: NAME, map: {value of NAME: value, ...}}.
+ * Here only its own shape is checked; that NAME is a values:/value:
+ * parameter every value of which the map has is checked once all
+ * parameters are read (resolve_derived).  Map keys are typed like values,
+ * so a key matches a value by tc_value_equal ("8" is not 8).
+ */
+static int parse_derived(struct ctx *c, const yaml_node_t *n,
+			 const char *where, const yaml_node_t *from,
+			 const yaml_node_t *minmax, const yaml_node_t *map,
+			 struct tc_param *p)
+{
+	char what[PARAM_NAME_MAX + 64], d[64];
+	yaml_node_pair_t *pair;
+	const char *name;
+	size_t count, i = 0;
+	int rc;
+
+	if (minmax)
+		return fail(c, minmax, "%s: min and max go with distribution:, "
+			    "not with from:", where);
+	snprintf(what, sizeof(what), "%s.from", where);
+	rc = get_string(c, from, what, "gpu", &name);
+	if (rc)
+		return rc;
+	if (!map)
+		return fail(c, n, "%s: from: needs map: {VALUE OF %s: VALUE, "
+			    "...}, e.g. {from: gpu, map: {A100: 512, "
+			    "RTX-3090: 128}}", where, name);
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(c, map, "%s.map must be a mapping of %s's values "
+			    "to this parameter's, e.g. {A100: 512} (got %s)",
+			    where, name, describe(map, d));
+	snprintf(what, sizeof(what), "%s.map", where);
+	rc = check_keys(c, map, what);
+	if (rc)
+		return rc;
+	count = (size_t)(map->data.mapping.pairs.top -
+			 map->data.mapping.pairs.start);
+	if (count == 0)
+		return fail(c, map, "%s.map is empty: give a value for each "
+			    "value of '%s'", where, name);
+	p->kind = TC_P_DERIVED;
+	p->from = -1; /* resolve_derived */
+	p->from_pos = node_pos(from);
+	p->keys = tc_arena_calloc(c->arena, count, sizeof(*p->keys));
+	p->values = tc_arena_calloc(c->arena, count, sizeof(*p->values));
+	if (!p->keys || !p->values)
+		return nomem(c);
+	for (pair = map->data.mapping.pairs.start;
+	     pair < map->data.mapping.pairs.top; pair++, i++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		char cb[48];
+
+		rc = scalar_value(c, k, what, &p->keys[i]);
+		if (rc)
+			return rc;
+		snprintf(what, sizeof(what), "%s.map.%s", where,
+			 clip(p->keys[i].text, cb));
+		rc = get_scalar(c, v, what, &p->values[i]);
+		if (rc)
+			return rc;
+	}
+	p->nvalues = count;
+	return 0;
+}
+
+static const yaml_node_t *param_from_node(struct ctx *c, const yaml_node_t *n)
+{
+	yaml_node_pair_t *pair;
+
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(c, pair->key);
+
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)k->data.scalar.value, "from"))
+			return node_at(c, pair->value);
+	}
+	return NULL;
+}
+
+static int param_names_hint(struct ctx *c, const char *bad, char *buf,
+			    size_t len);
+
+/* After every parameter is read: each from: names a values:/value:
+ * parameter, and each of its values has an entry in the map. */
+static int resolve_derived(struct ctx *c, const yaml_node_t *params)
+{
+	struct tc_spec *s = c->spec;
+	yaml_node_pair_t *pair = params->data.mapping.pairs.start;
+
+	for (size_t i = 0; i < s->nparams; i++, pair++) {
+		struct tc_param *p = &s->params[i];
+		const yaml_node_t *fn;
+		const struct tc_param *src;
+		const char *name;
+		char hint[PARAM_NAME_MAX + 40], cb[48], cb2[48];
+		int fi;
+
+		if (p->kind != TC_P_DERIVED)
+			continue;
+		fn = param_from_node(c, node_at(c, pair->value));
+		if (!fn)
+			return fail_at(c, p->pos, "internal error: no from:");
+		name = (const char *)fn->data.scalar.value;
+		fi = tc_spec_param_index(s, name, strlen(name));
+		if (fi < 0) {
+			int rc = param_names_hint(c, name, hint, sizeof(hint));
+
+			if (rc)
+				return rc;
+			return fail(c, fn, "parameters.%s.from: unknown "
+				    "parameter '%s'%s",
+				    p->name, clip(name, cb), hint);
+		}
+		if ((size_t)fi == i)
+			return fail(c, fn, "parameters.%s.from names the "
+				    "parameter itself", p->name);
+		src = &s->params[fi];
+		if (src->kind != TC_P_VALUES && src->kind != TC_P_CONST)
+			return fail(c, fn, "parameters.%s.from: '%s' %s; a "
+				    "parameter is derived from one with "
+				    "values: or value:",
+				    p->name, src->name,
+				    src->kind == TC_P_DERIVED
+					    ? "is derived itself"
+					    : "is drawn from a distribution");
+		p->from = fi;
+		for (size_t v = 0; v < src->nvalues; v++) {
+			size_t k;
+
+			for (k = 0; k < p->nvalues; k++)
+				if (tc_value_equal(&p->keys[k], &src->values[v]))
+					break;
+			if (k == p->nvalues)
+				return fail(c, node_at(c, pair->value),
+					    "parameters.%s.map has no entry for "
+					    "'%s', a value of parameters.%s; add "
+					    "'%s: ...'",
+					    p->name,
+					    clip(src->values[v].text, cb),
+					    clip(src->name, cb2),
+					    clip(src->values[v].text, cb));
+		}
+	}
+	return 0;
+}
+
 static int parse_param(struct ctx *c, const yaml_node_t *n,
 		       struct tc_param *p)
 {
-	enum { F_VALUES, F_VALUE, F_DIST, F_MIN, F_MAX, F_N };
+	enum { F_VALUES, F_VALUE, F_DIST, F_FROM, F_MIN, F_MAX, F_MAP, F_N };
 	struct field f[F_N] = {{"values", NULL, NULL}, {"value", NULL, NULL},
 			       {"distribution", NULL, NULL},
-			       {"min", NULL, NULL}, {"max", NULL, NULL}};
+			       {"from", NULL, NULL},
+			       {"min", NULL, NULL}, {"max", NULL, NULL},
+			       {"map", NULL, NULL}};
 	char where[PARAM_NAME_MAX + 32], what[PARAM_NAME_MAX + 48], d[64];
 	int forms = 0, rc;
 
@@ -1195,22 +1347,30 @@ static int parse_param(struct ctx *c, const yaml_node_t *n,
 	rc = get_fields(c, n, where, f, F_N);
 	if (rc)
 		return rc;
-	for (int i = F_VALUES; i <= F_DIST; i++)
+	for (int i = F_VALUES; i <= F_FROM; i++)
 		forms += f[i].key != NULL;
 	if (forms == 0)
-		return fail(c, n, "%s needs values: [...], value: x or "
-			    "distribution: with min and max", where);
+		return fail(c, n, "%s needs values: [...], value: x, "
+			    "distribution: with min and max, or from: with "
+			    "map:", where);
 	if (forms > 1) {
 		/* point at the later of the conflicting keys */
 		const yaml_node_t *late = NULL;
 
-		for (int i = F_VALUES; i <= F_DIST; i++)
+		for (int i = F_VALUES; i <= F_FROM; i++)
 			if (f[i].key && (!late || f[i].key->start_mark.index >
 							  late->start_mark.index))
 				late = f[i].key;
-		return fail(c, late, "%s: give only one of values, value or "
-			    "distribution", where);
+		return fail(c, late, "%s: give only one of values, value, "
+			    "distribution or from", where);
 	}
+	if (!f[F_FROM].key && f[F_MAP].key)
+		return fail(c, f[F_MAP].key, "%s: map goes with from: (the "
+			    "parameter whose value picks the entry)", where);
+	if (f[F_FROM].key)
+		return parse_derived(c, n, where, f[F_FROM].val,
+				     f[F_MIN].key ? f[F_MIN].key : f[F_MAX].key,
+				     f[F_MAP].val, p);
 	if (!f[F_DIST].key && (f[F_MIN].key || f[F_MAX].key))
 		return fail(c, f[F_MIN].key ? f[F_MIN].key : f[F_MAX].key,
 			    "%s: min and max go with distribution: uniform, "
@@ -1483,7 +1643,7 @@ static int parse_parameters(struct ctx *c, const yaml_node_t *n)
 	for (i = 0; i < count; i++)
 		c->priv->by_name[i] = sorted[i].idx;
 	free(sorted);
-	return 0;
+	return resolve_derived(c, n);
 }
 
 /* Names a template may use: parameters, then builtins (malloc'd array). */
@@ -1539,6 +1699,11 @@ static int parse_assign(struct ctx *c, const char *where, int include,
 	int rc;
 
 	snprintf(what, sizeof(what), "%s.%s", where, p->name);
+	if (p->kind == TC_P_DERIVED)
+		return fail(c, vn, "%s: '%s' is derived from '%s' (from:): "
+			    "name '%s' instead", where, p->name,
+			    c->spec->params[p->from].name,
+			    c->spec->params[p->from].name);
 	rc = get_scalar(c, vn, what, &v);
 	if (rc)
 		return rc;
@@ -1663,6 +1828,30 @@ static int parse_point(struct ctx *c, const yaml_node_t *m, const char *where,
 				  "values: (constants are filled in and "
 				  "distributions drawn)",
 				  where, missing, nmiss > 5 ? " and more" : "");
+		for (i = 0; i < s->nparams && !rc; i++) {
+			const struct tc_param *p = &s->params[i];
+			size_t k;
+			char cb[48];
+
+			if (p->kind != TC_P_DERIVED)
+				continue;
+			for (k = 0; k < p->nvalues; k++)
+				if (tc_value_equal(&p->keys[k],
+						   &tmp[p->from].value))
+					break;
+			if (k == p->nvalues) {
+				rc = fail(c, m, "%s: parameters.%s.map has no "
+					  "entry for %s '%s'",
+					  where, p->name, s->params[p->from].name,
+					  clip(tmp[p->from].value.text, cb));
+				break;
+			}
+			seen[i] = 1;
+			touched[t++] = i;
+			tmp[i].name = p->name;
+			tmp[i].value = p->values[k];
+			tmp[i].pos = pt->pos;
+		}
 	}
 	if (!rc) {
 		qsort(touched, t, sizeof(*touched), size_cmp);
@@ -1750,7 +1939,8 @@ static int check_grid_values(struct ctx *c)
 	for (size_t i = 0; i < s->nparams; i++) {
 		if (s->params[i].kind == TC_P_VALUES)
 			return 0;
-		if (s->params[i].kind != TC_P_CONST && !dist)
+		if (s->params[i].kind != TC_P_CONST &&
+		    s->params[i].kind != TC_P_DERIVED && !dist)
 			dist = &s->params[i];
 	}
 	if (!dist)
@@ -1905,6 +2095,19 @@ static int parse_metric(struct ctx *c, const yaml_node_t *n)
 	return 0;
 }
 
+static int check_refs(struct ctx *c, const yaml_node_t *n);
+
+/* A scalar with {{...}} in image, nodeSelector or resources: its
+ * references checked now, the rendered text per trial when planned. */
+static int placement_template(struct ctx *c, const yaml_node_t *n)
+{
+	if (n->type != YAML_SCALAR_NODE ||
+	    !strstr((const char *)n->data.scalar.value, "{{"))
+		return 0;
+	c->spec->placement_templates = 1;
+	return check_refs(c, n) ? -1 : 1;
+}
+
 static int parse_resources(struct ctx *c, const yaml_node_t *n)
 {
 	enum { F_CPU, F_MEM, F_GPU, F_N };
@@ -1924,7 +2127,15 @@ static int parse_resources(struct ctx *c, const yaml_node_t *n)
 	rc = get_fields(c, n, "resources", f, F_N);
 	if (rc)
 		return rc;
-	if (f[F_CPU].val) {
+	if (f[F_CPU].val && (rc = placement_template(c, f[F_CPU].val))) {
+		if (rc < 0)
+			return c->err->code;
+		s->resources.cpu_template.text = tc_arena_strdup(
+			c->arena, (const char *)f[F_CPU].val->data.scalar.value);
+		if (!s->resources.cpu_template.text)
+			return nomem(c);
+		s->resources.cpu_template.pos = node_pos(f[F_CPU].val);
+	} else if (f[F_CPU].val) {
 		const yaml_node_t *x = f[F_CPU].val;
 		const char *msg = "resources.cpu must be a number of cores or "
 				  "a quantity such as 500m";
@@ -1944,7 +2155,15 @@ static int parse_resources(struct ctx *c, const yaml_node_t *n)
 			return fail(c, x, "%s (got %s)", msg, describe(x, d));
 		}
 	}
-	if (f[F_MEM].val) {
+	if (f[F_MEM].val && (rc = placement_template(c, f[F_MEM].val))) {
+		if (rc < 0)
+			return c->err->code;
+		s->resources.memory_template.text = tc_arena_strdup(
+			c->arena, (const char *)f[F_MEM].val->data.scalar.value);
+		if (!s->resources.memory_template.text)
+			return nomem(c);
+		s->resources.memory_template.pos = node_pos(f[F_MEM].val);
+	} else if (f[F_MEM].val) {
 		const yaml_node_t *x = f[F_MEM].val;
 		const char *msg = "resources.memory must be a quantity such as "
 				  "2Gi, 512Mi, 1G or 500M, or a number of bytes";
@@ -2444,7 +2663,9 @@ static int check_label_map(struct ctx *c, const yaml_node_t *n,
 		rc = k8s_text(c, v, w, &val);
 		if (rc)
 			return rc;
-		if (!tc_k8s_is_label_value(val))
+		if (!labels && (rc = placement_template(c, v)) < 0)
+			return c->err->code;
+		if (!(!labels && rc == 1) && !tc_k8s_is_label_value(val))
 			return fail(c, v, "%s: '%s' is not a valid label value: "
 				    "at most 63 characters of letters, digits, "
 				    "'-', '_' and '.', starting and ending "
@@ -2918,6 +3139,8 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 		if (strpbrk(s, " \t\r\n"))
 			return fail(c, v, "kubernetes.image must not contain "
 				    "spaces (got '%s')", clip(s, cb));
+		if (placement_template(c, v) < 0)
+			return c->err->code;
 		k8s_str(v, s, &ks->image);
 	}
 	if ((v = map_get(c, n, "imagePullSecrets", NULL))) {
@@ -3756,6 +3979,24 @@ int tc_spec_param_index(const struct tc_spec *spec, const char *name,
 			hi = mid;
 	}
 	return -1;
+}
+
+int tc_spec_derive(const struct tc_spec *spec, struct tc_value *values)
+{
+	for (size_t i = 0; i < spec->nparams; i++) {
+		const struct tc_param *p = &spec->params[i];
+		size_t k;
+
+		if (p->kind != TC_P_DERIVED)
+			continue;
+		for (k = 0; k < p->nvalues; k++)
+			if (tc_value_equal(&p->keys[k], &values[p->from]))
+				break;
+		if (k == p->nvalues)
+			return TC_ERR_SPEC;
+		values[i] = p->values[k];
+	}
+	return 0;
 }
 
 uint64_t tc_spec_grid_size(const struct tc_spec *spec)

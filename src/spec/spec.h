@@ -55,6 +55,9 @@ enum tc_pkind {
 	TC_P_UNIFORM,     /* distribution: uniform, min, max */
 	TC_P_LOG_UNIFORM, /* distribution: log_uniform, 0 < min <= max */
 	TC_P_INT_UNIFORM, /* distribution: int_uniform, integer min, max */
+	TC_P_DERIVED,     /* from: p, map: {value of p: value}: not a search
+			     dimension; each trial's value is map[its value
+			     of p] (tc_spec_derive) */
 };
 
 struct tc_param {
@@ -66,6 +69,13 @@ struct tc_param {
 	long long imin, imax;    /* TC_P_INT_UNIFORM: the exact bounds (min
 				    and max hold them rounded) */
 	struct tc_pos pos;       /* of the parameter's key */
+
+	/* TC_P_DERIVED: values[k] is the value for keys[k] (nvalues of
+	 * each); from is the index of the parameter it is derived from, a
+	 * values:/value: parameter every value of which has a key. */
+	struct tc_value *keys;
+	int from;
+	struct tc_pos from_pos;  /* of from:'s value */
 };
 
 /* One `name: value` of an exclude/include entry. */
@@ -144,6 +154,10 @@ struct tc_spec {
 		double cpu;        /* cores; 0 = not requested */
 		long long memory;  /* bytes; 0 = not requested */
 		int gpu;
+		/* cpu or memory written with {{...}}: the text, rendered
+		 * per trial (k8s/manifest.h); the number above is then 0.
+		 * Only the kubernetes backend runs such a spec. */
+		struct tc_str cpu_template, memory_template;
 	} resources;
 
 	struct {
@@ -165,6 +179,9 @@ struct tc_spec {
 	const char *backend; /* "local" (default) or "kubernetes" */
 	int nodes;           /* default 1 */
 	struct tc_pos nodes_pos; /* of the nodes: key; 0:0 without one */
+	int placement_templates; /* kubernetes.image, kubernetes.nodeSelector
+				    or resources use {{...}}: checked per
+				    trial when planned */
 	struct tc_kspec *k8s; /* the kubernetes: section, typed and checked
 				 (k8s/kspec.h); never NULL, empty without
 				 the section */
@@ -196,6 +213,13 @@ int tc_value_equal(const struct tc_value *a, const struct tc_value *b);
 /* Index of the parameter called name (len bytes), or -1. */
 int tc_spec_param_index(const struct tc_spec *spec, const char *name,
 			size_t len);
+
+/* Set every derived parameter of values (one per parameter, in spec
+ * order) from the value of the parameter it is derived from: the one rule
+ * behind grid, random and include points.  0, or TC_ERR_SPEC when a value
+ * has no entry in a map (the loader makes sure none lacks one for the
+ * values a plan can give). */
+int tc_spec_derive(const struct tc_spec *spec, struct tc_value *values);
 
 /* Number of grid points before exclude/include, saturating at UINT64_MAX.
  * Distribution parameters do not count (a grid spec has none). */

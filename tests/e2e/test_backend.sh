@@ -4,9 +4,9 @@
 # backend's name; --backend NAME is looked up there (the refusal lists the
 # names); and an experiment keeps the backend it was created on: run
 # --backend kubernetes records it, and a re-plan (resume --force) resolves
-# the new trials' commands with that backend's trial directory, not with
-# the backend: of the changed spec.  No cluster: the run stops at the
-# kubeconfig, after the experiment is created.
+# the new trials' commands with that backend's trial directory (checked
+# against a cluster in tests/k8s/test_run.sh).  No cluster here: run reads
+# the kubeconfig and reaches the API server before it records anything.
 . "$(dirname "$0")/lib.sh"
 
 cli=$TC_SOURCE_DIR/src/cli
@@ -39,19 +39,19 @@ expect_contains "$ERR" \
 tc_run run s.yaml --backend kubernetes --state-dir st -q \
 	--kubeconfig "$TC_WORK/none"
 expect_rc 3 "run --backend kubernetes without a kubeconfig"
+expect_contains "$ERR" "none" "the refusal names the kubeconfig"
 tc_run ls --state-dir st
-expect_contains "$OUT" "keep" "the experiment was created first"
-sed -i 's/values: \[1, 2\]/values: [1, 2, 3]/' s.yaml
-tc_run resume keep --force --state-dir st -q --kubeconfig "$TC_WORK/none"
-expect_contains "$OUT" "re-planned" "resume --force re-plans"
-tc_run results keep --state-dir st -o json
-expect_eq "$(printf '%s' "$OUT" | python3 -c '
-import json, sys
-print(" ".join(sorted({t["command"][1] for t in json.load(sys.stdin)["trials"]})))')" \
-	"/trainctl/trial" \
-	"every trial, the new one too, runs in a pod's trial directory"
-tc_run gc keep --state-dir st --kubeconfig "$TC_WORK/none"
-expect_rc 3 "gc of a kubernetes experiment goes to the cluster"
+expect_no_match "$OUT" "keep" \
+	"no experiment is recorded before the cluster is reached"
+printf 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u, namespace: n}}]\ncurrent-context: x\n' >dead.kubeconfig
+tc_run run s.yaml --backend kubernetes --state-dir st -q \
+	--kubeconfig dead.kubeconfig
+expect_rc 3 "run --backend kubernetes with an API server that does not answer"
+tc_run ls --state-dir st
+expect_no_match "$OUT" "keep" "nor when the API server cannot be reached"
+tc_run run s.yaml --backend kubernetes --state-dir st -q \
+	--kubeconfig "$TC_WORK/none"
+expect_rc 3 "run again: the same refusal, not 'already exists'"
 
 tc_run run s.yaml --state-dir local -q
 expect_rc 0 "run on the local backend"

@@ -384,9 +384,14 @@ nodes_ready() {
 }
 sa_exists() { api GET "/api/v1/namespaces/$NS/serviceaccounts/$1" >/dev/null 2>&1; }
 
-node_json() {
+# The GPU class of node I (the label NVIDIA's GPU feature discovery sets),
+# so trials that select a GPU type land on nodes of that type: node 0 an
+# A100, node 1 an RTX 3090, node 2 a GTX 1080 Ti, and round again.
+GPU_PRODUCTS=(NVIDIA-A100-SXM4-80GB NVIDIA-GeForce-RTX-3090 NVIDIA-GeForce-GTX-1080-Ti)
+
+node_json() { # NAME INDEX
     jq -n --arg name "$1" --arg cpu "$NODE_CPU" --arg mem "$NODE_MEMORY" --arg gpu "$NODE_GPUS" \
-        --arg pods "$NODE_PODS" '{
+        --arg pods "$NODE_PODS" --arg product "${GPU_PRODUCTS[$(($2 % 3))]}" '{
       apiVersion: "v1", kind: "Node",
       metadata: {
         name: $name,
@@ -396,7 +401,8 @@ node_json() {
           "kubernetes.io/os": "linux",
           "kubernetes.io/arch": "amd64",
           "node-role.kubernetes.io/agent": "",
-          "nvidia.com/gpu.present": "true"
+          "nvidia.com/gpu.present": "true",
+          "nvidia.com/gpu.product": $product
         },
         annotations: {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}
       },
@@ -536,7 +542,7 @@ EOF
 
     # Objects that need only the API server, while the others start.
     local i
-    for ((i = 0; i < NODES; i++)); do create /api/v1/nodes "$(node_json "kwok-node-$i")"; done
+    for ((i = 0; i < NODES; i++)); do create /api/v1/nodes "$(node_json "kwok-node-$i" "$i")"; done
     create /api/v1/namespaces "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$NS\"}}"
     create "/api/v1/namespaces/$NS/serviceaccounts" \
         "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"$SA\"}}"

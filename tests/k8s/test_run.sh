@@ -256,6 +256,84 @@ expect_eq "$($KUBECTL get services -l trainctl.io/experiment=multi -o name | wc 
 tc_run gc multi --state-dir st
 expect_rc 0 "gc multi"
 
+# ---- mixed GPUs: each trial on the nodes of its GPU type -----------------
+# cluster.sh labels the kwok nodes nvidia.com/gpu.product round-robin.
+cat >mixed.yaml <<'EOF'
+version: 1
+name: mixed
+command: [train, --bs, "{{batch_size}}", --lr, "{{lr}}"]
+parameters:
+  gpu: {values: [NVIDIA-A100-SXM4-80GB, NVIDIA-GeForce-RTX-3090, NVIDIA-GeForce-GTX-1080-Ti]}
+  lr: {values: [0.1, 0.01]}
+  batch_size: {from: gpu, map: {NVIDIA-A100-SXM4-80GB: 512, NVIDIA-GeForce-RTX-3090: 128, NVIDIA-GeForce-GTX-1080-Ti: 64}}
+  mem: {from: gpu, map: {NVIDIA-A100-SXM4-80GB: 8Gi, NVIDIA-GeForce-RTX-3090: 4Gi, NVIDIA-GeForce-GTX-1080-Ti: 2Gi}}
+resources: {cpu: 1, memory: "{{mem}}", gpu: 1}
+run: {parallel: 6}
+kubernetes:
+  image: "registry.example/train:{{gpu}}"
+  nodeSelector: {nvidia.com/gpu.product: "{{gpu}}"}
+EOF
+tc_run run mixed.yaml --backend kubernetes --state-dir st -q
+expect_rc 0 "run: a mixed-GPU sweep"
+$TC_K8S_KUBECTL --kubeconfig "$TC_K8S_ADMIN_KUBECONFIG" get nodes -o json >nodes.json
+$KUBECTL get pods -l trainctl.io/experiment=mixed -o json >pods.json
+pycheck "every pod on a node of its trial's GPU type, with its memory" <<'PY'
+import json
+nodes = {n["metadata"]["name"]: n["metadata"]["labels"].get("nvidia.com/gpu.product")
+         for n in json.load(open("nodes.json"))["items"]}
+pods = json.load(open("pods.json"))["items"]
+check(len(pods) == 6, "six pods, got %d" % len(pods))
+mem = {"NVIDIA-A100-SXM4-80GB": "8Gi", "NVIDIA-GeForce-RTX-3090": "4Gi",
+       "NVIDIA-GeForce-GTX-1080-Ti": "2Gi"}
+bs = {"NVIDIA-A100-SXM4-80GB": "512", "NVIDIA-GeForce-RTX-3090": "128",
+      "NVIDIA-GeForce-GTX-1080-Ti": "64"}
+for p in pods:
+    c = p["spec"]["containers"][0]
+    gpu = c["image"].split(":")[1]
+    node = p["spec"].get("nodeName")
+    check(nodes.get(node) == gpu, "%s on %s (%s), wants %s"
+          % (p["metadata"]["name"], node, nodes.get(node), gpu))
+    check(c["resources"]["requests"]["memory"] == mem[gpu], "memory of " + gpu)
+    check(c["command"][2] == bs[gpu], "batch size of " + gpu)
+PY
+tc_run results mixed --state-dir st -o json
+expect_eq "$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+print(" ".join(sorted({"%s=%s" % (t["gpu"][-4:], t["batch_size"]) for t in json.load(sys.stdin)["trials"]})))')" \
+	"0-Ti=64 3090=128 80GB=512" "results: each trial's derived batch size"
+tc_run gc mixed --state-dir st
+# a rendered label value that is not one: refused per trial, nothing recorded
+sed -e 's/^name: mixed/name: mixed-bad/' \
+	-e 's/gpu.product: "{{gpu}}"/gpu.product: "{{gpu}} x"/' mixed.yaml >mixed-bad.yaml
+tc_run run mixed-bad.yaml --backend kubernetes --state-dir st -q
+expect_rc 2 "a rendered selector value that is not a label value: exit 2"
+expect_match "$ERR" '^mixed-bad.yaml:[0-9]+:[0-9]+: trial [0-9a-f]{12}: kubernetes.nodeSelector.nvidia.com/gpu.product renders to' \
+	"the error names the trial and the key"
+tc_run ls --state-dir st
+expect_no_match "$OUT" "^mixed-bad " "and records no experiment"
+
+# ---- a re-plan keeps the backend's trial directory -----------------------
+cat >keep.yaml <<'EOF'
+version: 1
+name: keep
+command: [echo, "{{trial_dir}}", "{{lr}}"]
+parameters:
+  lr: {values: [1, 2]}
+kubernetes: {image: busybox}
+EOF
+tc_run run keep.yaml --backend kubernetes --state-dir st -q
+expect_rc 0 "run keep"
+sed -i 's/values: \[1, 2\]/values: [1, 2, 3]/' keep.yaml
+tc_run resume keep --force --state-dir st -q
+expect_contains "$OUT" "re-planned" "resume --force re-plans"
+tc_run results keep --state-dir st -o json
+expect_eq "$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+print(" ".join(sorted({t["command"][1] for t in json.load(sys.stdin)["trials"]})))')" \
+	"/trainctl/trial" \
+	"every trial, the new one too, runs in a pod's trial directory"
+tc_run gc keep --state-dir st
+
 # ---- bad kubeconfigs and refusals ----------------------------------------
 spec bad1
 tc_run run bad1.yaml --backend kubernetes --state-dir st --kubeconfig /nonexistent/config
@@ -272,6 +350,10 @@ expect_match "$ERR" "127.0.0.1:1" "the message names the server"
 tc_run run bad1.yaml --backend kubernetes --state-dir st4 --namespace default
 expect_rc 3 "a namespace the Role does not cover: exit 3"
 expect_match "$ERR" 'cannot list resource "jobs"' "the message names the missing permission"
+for d in st st3 st4; do
+	tc_run ls --state-dir $d
+	expect_no_match "$OUT" "^bad1 " "$d: a refused run recorded no experiment"
+done
 spec noimage
 sed -i '/^kubernetes:/,$d' noimage.yaml
 tc_run run noimage.yaml --backend kubernetes --state-dir st5

@@ -154,11 +154,76 @@ static void test_random_golden(void **state)
 	      sizeof(random_want) / sizeof(random_want[0]));
 }
 
+/* A derived parameter is no dimension of the search: the spec above with
+ * one added draws the same points in the same order, the derived value
+ * following its source, and counts in the ids (they differ). */
+static void test_derived_draws_nothing(void **state)
+{
+	static const char map[] = "  size: {from: bs, map: {16: small, 32: "
+				  "medium, 64: large}}\n";
+	const char *base[2] = {grid_spec, random_spec};
+	const struct golden *want[2] = {grid_want, random_want};
+	size_t nwant[2] = {sizeof(grid_want) / sizeof(grid_want[0]),
+			   sizeof(random_want) / sizeof(random_want[0])};
+	uint64_t seed[2] = {0, 42};
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		char yaml[2048];
+		const char *at = strstr(base[k], "search:");
+		struct tc_spec *s = NULL;
+		struct tc_plan *p = NULL;
+		const struct tc_trial *t;
+		struct tc_error err;
+		size_t n = 0;
+
+		/* grid_spec has no bs: derive from depth there */
+		snprintf(yaml, sizeof(yaml), "%.*s%s%s", (int)(at - base[k]),
+			 base[k],
+			 k ? map
+			   : "  size: {from: depth, map: {2: small, 4: medium, "
+			     "8: large}}\n",
+			 at);
+		tc_error_clear(&err);
+		if (tc_spec_parse("golden.yaml", yaml, strlen(yaml), &s, &err))
+			fail_msg("spec did not parse: %d:%d: %s", err.line,
+				 err.col, err.msg);
+		assert_int_equal(tc_plan_new(s, seed[k], &p, &err), 0);
+		while (tc_plan_next(p, &t, &err) == 1) {
+			char values[512], src[16];
+			size_t len = 0, last = s->nparams - 1;
+			const char *sv;
+
+			assert_true(n < nwant[k]);
+			for (size_t i = 0; i < last; i++)
+				len += (size_t)snprintf(values + len,
+							sizeof(values) - len,
+							"%s%s", i ? " " : "",
+							t->values[i].text);
+			assert_string_equal(values, want[k][n].values);
+			assert_string_not_equal(t->id, want[k][n].id);
+			sv = t->values[s->params[last].from].text;
+			snprintf(src, sizeof(src), "%s", sv);
+			assert_string_equal(t->values[last].text,
+					    !strcmp(src, "16") || !strcmp(src, "2")
+						    ? "small"
+					    : !strcmp(src, "32") || !strcmp(src, "4")
+						    ? "medium"
+						    : "large");
+			n++;
+		}
+		assert_int_equal(n, nwant[k]);
+		tc_plan_free(p);
+		tc_spec_free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grid_golden),
 		cmocka_unit_test(test_random_golden),
+		cmocka_unit_test(test_derived_draws_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

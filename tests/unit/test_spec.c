@@ -721,7 +721,32 @@ static void test_bad_parameters(void **state)
 	expect_error(HEAD "parameters:\n  lr: {}\n", 5, 7,
 		     "parameters.lr needs values");
 	expect_error(HEAD "parameters:\n  lr: {values: [1], value: 2}\n", 5,
-		     21, "give only one of values, value or distribution");
+		     21, "give only one of values, value, distribution or from");
+	/* derived parameters: from: an unknown name, a value missing from
+	 * map:, a derived name in include/exclude */
+	expect_error(HEAD "parameters:\n  lr: {values: [1]}\n"
+		     "  bs: {from: gpu, map: {a: 1}}\n", 6, 14,
+		     "parameters.bs.from: unknown parameter 'gpu'");
+	expect_error(HEAD "parameters:\n  lr: {values: [1]}\n  g: {values: [a, b]}\n"
+		     "  bs: {from: g, map: {a: 1}}\n", 7, 7,
+		     "parameters.bs.map has no entry for 'b', a value of "
+		     "parameters.g");
+	expect_error(HEAD "parameters:\n  lr: {values: [1]}\n  g: {values: [a]}\n"
+		     "  bs: {from: g, map: {a: 1}}\nsearch: {exclude: "
+		     "[{bs: 1}]}\n", 8, 25,
+		     "'bs' is derived from 'g' (from:): name 'g' instead");
+	expect_error(HEAD "parameters:\n  lr: {values: [1]}\n  g: {values: [a]}\n"
+		     "  bs: {from: g, map: {a: 1}}\nsearch: {include: "
+		     "[{lr: 1, g: z}]}\n", 8, 20,
+		     "parameters.bs.map has no entry for g 'z'");
+	expect_error(HEAD "parameters:\n  lr: {values: [1]}\n  g: {distribution: uniform, min: 0, "
+		     "max: 1}\n  bs: {from: g, map: {a: 1}}\n"
+		     "search: {method: random, trials: 2}\n", 7, 14,
+		     "'g' is drawn from a distribution");
+	expect_error(HEAD "parameters:\n  lr: {values: [1]}\n  g: {values: [a]}\n"
+		     "  bs: {from: g}\n", 7, 7, "from: needs map:");
+	expect_error(HEAD "parameters:\n  lr: {values: [1]}\n  g: {values: [a]}\n"
+		     "  bs: {map: {a: 1}}\n", 7, 7, "or from: with map:");
 	expect_error(HEAD "parameters:\n  lr: {value: 2, min: 1}\n", 5, 18,
 		     "min and max go with distribution");
 	expect_error(HEAD "parameters:\n  lr: {values: []}\n", 5, 16,
