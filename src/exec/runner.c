@@ -107,6 +107,7 @@ struct runner {
 	const struct tc_spec *spec;
 	const struct tc_exp_info *exp;
 	char *workdir; /* where trials run (tc_spec_workdir) */
+	json_t *file_env; /* env: {file: PATH} values, read at the start */
 	const struct tc_run_opts *o;
 	struct tc_error *err;
 	struct tc_metric_regex *re;
@@ -971,6 +972,11 @@ static int launch(struct runner *r, struct live *lv)
 					    ppath, tc_fs_strerror(errno));
 	}
 	spec_env = json_loads(lv->envtext, 0, NULL);
+	if (spec_env && r->file_env &&
+	    json_object_update(spec_env, r->file_env) != 0) {
+		json_decref(spec_env);
+		spec_env = NULL;
+	}
 	argv = argv_from_json(lv->cmd);
 	envp = argv ? build_env(r, lv, spec_env, lv->params) : NULL;
 	if (!argv || !envp) {
@@ -1796,6 +1802,13 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	if (!(r.file_env = json_object())) {
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = tc_spec_read_env_files(r.spec, r.exp->spec_dir, r.file_env,
+					 err)))
+		goto out;
 	capacity(o, &r.cpu_cap, &r.mem_cap, &r.ngpus);
 	r.cpu_req = r.spec->resources.cpu;
 	r.mem_req = r.spec->resources.memory;
@@ -1853,5 +1866,6 @@ out:
 	tc_gpulease_close(r.lease);
 	tc_metric_regex_free(r.re);
 	free(r.workdir);
+	json_decref(r.file_env);
 	return rc;
 }

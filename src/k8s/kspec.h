@@ -30,16 +30,31 @@ struct tc_klabel {
 	struct tc_pos pos; /* of the key */
 };
 
-/* kubernetes.volumes[i]: a PersistentVolumeClaim or an NFS export. */
+/* kubernetes.volumes[i]: a PersistentVolumeClaim, an NFS export, an
+ * emptyDir, a Secret or a ConfigMap; exactly one source is set. */
 struct tc_kvolume {
 	const char *name;       /* DNS-1123 label, unique */
 	const char *mount_path; /* absolute */
 	const char *sub_path;   /* relative, or NULL */
 	int read_only;
-	const char *claim;      /* the claim's name, or NULL for nfs */
+	const char *claim;      /* the claim's name, or NULL */
 	const char *nfs_server; /* nfs: both set */
 	const char *nfs_path;
 	int nfs_read_only;
+	int empty_dir;          /* emptyDir: */
+	const char *medium;     /* emptyDir.medium: "" or "Memory", or NULL */
+	const char *size_limit; /* emptyDir.sizeLimit, a quantity as written,
+				   or NULL */
+	const char *secret;     /* secret: NAME, or NULL */
+	const char *config_map; /* configMap: NAME, or NULL */
+	struct tc_pos pos;      /* of the entry */
+};
+
+/* kubernetes.envFrom[i]: every key of a Secret or ConfigMap as a
+ * variable. */
+struct tc_kenv_from {
+	int secret;             /* 1: secretRef, 0: configMapRef */
+	const char *name;       /* DNS-1123 subdomain */
 	struct tc_pos pos;      /* of the entry */
 };
 
@@ -76,6 +91,19 @@ struct tc_kspec {
 				      resources.gpu */
 	} limits;
 	long long shm;           /* bytes of /dev/shm; 0: no such volume */
+	const char *limit_memory_text;    /* limits.memory as written when a
+					     string quantity, else NULL */
+	long long limit_ephemeral;        /* limits.ephemeral-storage bytes;
+					     < 0 when not given */
+	const char *limit_ephemeral_text; /* as written, or NULL */
+
+	struct tc_kenv_from *env_from;
+	size_t nenv_from;
+	struct {
+		const char *claim;      /* NULL: {{trial_dir}} is an emptyDir */
+		const char *sub_path;   /* prefix on the claim, or NULL */
+		struct tc_pos pos;      /* of the trialVolume: key */
+	} trial_volume;
 
 	struct tc_kvolume *volumes;
 	size_t nvolumes;

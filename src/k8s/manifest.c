@@ -116,6 +116,13 @@ static json_t *byte_quantity(long long bytes)
 	return json_string(buf);
 }
 
+/* A byte quantity as the user wrote it ("28.8Gi", which the API reads
+ * as the same amount), else from the bytes. */
+static json_t *quantity(const char *text, long long bytes)
+{
+	return text ? json_string(text) : byte_quantity(bytes);
+}
+
 /* ------------------------------------------------------------------ */
 /* Building                                                             */
 /* ------------------------------------------------------------------ */
@@ -269,6 +276,16 @@ static long long threads(const struct tc_spec *spec)
 	return (millicores(cores) + 999) / 1000;
 }
 
+/* Whether the spec's env: gives name as a reference (not in t->env). */
+static int env_ref(const struct tc_spec *spec, const char *name)
+{
+	for (size_t i = 0; i < spec->nenv; i++)
+		if (spec->env[i].ref != TC_ENV_LITERAL &&
+		    strcmp(spec->env[i].key, name) == 0)
+			return 1;
+	return 0;
+}
+
 static int is_dist_var(const char *name)
 {
 	for (size_t i = 0; i < 4; i++)
@@ -295,10 +312,12 @@ static json_t *container_env(struct build *b, const struct tc_spec *spec,
 	env_add(b, env, "TRAINCTL_METRICS_FILE", "/dev/stdout");
 	snprintf(buf, sizeof(buf), "%lld", threads(spec));
 	for (size_t i = 0; i < 3; i++)
-		if (!json_object_get(t->env, thread_vars[i]))
+		if (!json_object_get(t->env, thread_vars[i]) &&
+		    !env_ref(spec, thread_vars[i]))
 			env_add(b, env, thread_vars[i], buf);
 	/* print() reaches the pod's log (and live metrics) as it happens */
-	if (!json_object_get(t->env, "PYTHONUNBUFFERED"))
+	if (!json_object_get(t->env, "PYTHONUNBUFFERED") &&
+	    !env_ref(spec, "PYTHONUNBUFFERED"))
 		env_add(b, env, "PYTHONUNBUFFERED", "1");
 	/* What trainctl sets wins over the spec's env (tc_k8s_check refuses
 	 * a spec that tries), so no name appears twice. */
@@ -309,6 +328,29 @@ static json_t *container_env(struct build *b, const struct tc_spec *spec,
 				continue;
 			env_add(b, env, key, json_string_value(v));
 		}
+	}
+	/* then the spec's references, resolved by the kubelet (a {file:}
+	 * one is refused by tc_k8s_check) */
+	for (size_t i = 0; i < spec->nenv; i++) {
+		const struct tc_kv *kv = &spec->env[i];
+		json_t *e;
+
+		if (kv->ref == TC_ENV_LITERAL || kv->ref == TC_ENV_FILE ||
+		    env_has(env, kv->key) ||
+		    (spec->nodes > 1 && is_dist_var(kv->key)))
+			continue;
+		if (kv->ref == TC_ENV_FIELD)
+			e = json_pack("{s:s, s:{s:{s:s}}}", "name", kv->key,
+				      "valueFrom", "fieldRef", "fieldPath",
+				      kv->ref_name);
+		else
+			e = json_pack("{s:s, s:{s:{s:s, s:s}}}", "name",
+				      kv->key, "valueFrom",
+				      kv->ref == TC_ENV_SECRET
+					      ? "secretKeyRef"
+					      : "configMapKeyRef",
+				      "name", kv->ref_name, "key", kv->ref_key);
+		push(b, env, e);
 	}
 	if (spec->nodes > 1) {
 		snprintf(buf, sizeof(buf), "%d", spec->nodes);
@@ -346,7 +388,13 @@ static json_t *container_resources(struct build *b,
 	if (spec->resources.cpu > 0)
 		set(b, req, "cpu", cpu_quantity(spec->resources.cpu));
 	if (spec->resources.memory > 0)
-		set(b, req, "memory", byte_quantity(spec->resources.memory));
+		set(b, req, "memory",
+		    quantity(spec->resources.memory_text,
+			     spec->resources.memory));
+	if (spec->resources.ephemeral > 0)
+		set(b, req, "ephemeral-storage",
+		    quantity(spec->resources.ephemeral_text,
+			     spec->resources.ephemeral));
 	if (spec->resources.gpu > 0) {
 		char buf[16];
 
@@ -357,7 +405,11 @@ static json_t *container_resources(struct build *b,
 	if (ks->limits.cpu >= 0)
 		set(b, limits, "cpu", cpu_quantity(ks->limits.cpu));
 	if (ks->limits.memory >= 0)
-		set(b, limits, "memory", byte_quantity(ks->limits.memory));
+		set(b, limits, "memory",
+		    quantity(ks->limit_memory_text, ks->limits.memory));
+	if (ks->limit_ephemeral >= 0)
+		set(b, limits, "ephemeral-storage",
+		    quantity(ks->limit_ephemeral_text, ks->limit_ephemeral));
 	if (ks->limits.gpu >= 0) {
 		char buf[32];
 
@@ -408,13 +460,45 @@ static json_t *mount(struct build *b, const char *name, const char *path,
 /* The pod's volumes and the container's mounts: trainctl's own two, the
  * spec's, then /dev/shm. */
 static void volumes(struct build *b, const struct tc_spec *spec,
-		    const char *cm_name, json_t *vols, json_t *mounts)
+		    const struct tc_k8s_trial *t, const char *cm_name,
+		    json_t *vols, json_t *mounts)
 {
 	long long shm = spec->k8s->shm;
+	const char *claim = spec->k8s->trial_volume.claim;
 
-	push(b, vols, json_pack("{s:s, s:{}}", "name", "trainctl-trial",
-				"emptyDir"));
-	push(b, mounts, mount(b, "trainctl-trial", TC_K8S_TRIAL_DIR, 0, NULL));
+	if (claim) {
+		/* PREFIX/<experiment>/<trial id> on the claim: one directory a
+		 * trial, the same for all its attempts */
+		const char *pre = spec->k8s->trial_volume.sub_path;
+		size_t n = (pre ? strlen(pre) : 0) + strlen(t->experiment) +
+			   strlen(t->id) + 3;
+		char *sub = malloc(n);
+
+		if (sub) {
+			size_t pl = pre ? strlen(pre) : 0;
+
+			while (pl > 0 && pre[pl - 1] == '/')
+				pl--;
+			if (pl)
+				snprintf(sub, n, "%.*s/%s/%s", (int)pl, pre,
+					 t->experiment, t->id);
+			else
+				snprintf(sub, n, "%s/%s", t->experiment, t->id);
+		} else {
+			b->nomem = 1;
+		}
+		push(b, vols, json_pack("{s:s, s:{s:s}}", "name",
+					"trainctl-trial", "persistentVolumeClaim",
+					"claimName", claim));
+		push(b, mounts, mount(b, "trainctl-trial", TC_K8S_TRIAL_DIR, 0,
+				      sub ? sub : ""));
+		free(sub);
+	} else {
+		push(b, vols, json_pack("{s:s, s:{}}", "name", "trainctl-trial",
+					"emptyDir"));
+		push(b, mounts,
+		     mount(b, "trainctl-trial", TC_K8S_TRIAL_DIR, 0, NULL));
+	}
 	push(b, vols, json_pack("{s:s, s:{s:s}}", "name", "trainctl-params",
 				"configMap", "name", cm_name));
 	push(b, mounts, mount(b, "trainctl-params", TC_K8S_PARAMS_DIR, 1, NULL));
@@ -430,12 +514,25 @@ static void volumes(struct build *b, const struct tc_spec *spec,
 			set(b, src, "claimName", json_string(v->claim));
 			if (v->read_only)
 				set(b, src, "readOnly", json_true());
-		} else {
+		} else if (v->nfs_server) {
 			src = set(b, vol, "nfs", json_object());
 			set(b, src, "server", json_string(v->nfs_server));
 			set(b, src, "path", json_string(v->nfs_path));
 			if (v->nfs_read_only)
 				set(b, src, "readOnly", json_true());
+		} else if (v->empty_dir) {
+			src = set(b, vol, "emptyDir", json_object());
+			if (v->medium)
+				set(b, src, "medium", json_string(v->medium));
+			if (v->size_limit)
+				set(b, src, "sizeLimit",
+				    json_string(v->size_limit));
+		} else if (v->secret) {
+			src = set(b, vol, "secret", json_object());
+			set(b, src, "secretName", json_string(v->secret));
+		} else {
+			src = set(b, vol, "configMap", json_object());
+			set(b, src, "name", json_string(v->config_map));
 		}
 		push(b, vols, vol);
 		push(b, mounts, mount(b, v->name, v->mount_path, v->read_only,
@@ -632,11 +729,21 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 	if (spec->workdir && spec->workdir[0] == '/')
 		set(&b, ctr, "workingDir", json_string(spec->workdir));
 	set(&b, ctr, "env", container_env(&b, spec, t, job));
+	if (ks->env_from) {
+		json_t *arr = set(&b, ctr, "envFrom", json_array());
+
+		for (size_t i = 0; i < ks->nenv_from; i++)
+			push(&b, arr,
+			     json_pack("{s:{s:s}}",
+				       ks->env_from[i].secret ? "secretRef"
+							      : "configMapRef",
+				       "name", ks->env_from[i].name));
+	}
 	if ((res = container_resources(&b, spec)))
 		set(&b, ctr, "resources", res);
 	vols = json_array();
 	mounts = json_array();
-	volumes(&b, spec, cm, vols, mounts);
+	volumes(&b, spec, t, cm, vols, mounts);
 	set(&b, ctr, "volumeMounts", mounts);
 	set(&b, pod, "containers", json_pack("[o]", ctr));
 	set(&b, pod, "volumes", vols);
@@ -648,7 +755,7 @@ json_t *tc_k8s_job(const struct tc_spec *spec, const char *ns,
 	}
 
 	if (ks->pod_template && tmpl &&
-	    tc_json_deep_merge(tmpl, ks->pod_template) != 0)
+	    tc_k8s_merge_template(tmpl, ks->pod_template) != 0)
 		b.nomem = 1;
 	free(job);
 	free(cm);
@@ -691,6 +798,133 @@ int tc_json_deep_merge(json_t *target, const json_t *patch)
 	return 0;
 }
 
+/*
+ * The strategic merge of a pod template: which lists merge by which key.
+ * A list not named here is replaced, as in a JSON merge patch.
+ */
+struct merge_rule {
+	const char *key;       /* the field holding the list */
+	const char *merge_key; /* what its entries are matched by */
+	const struct merge_rule *inner; /* rules inside an entry, or NULL */
+	size_t ninner;
+};
+
+static const struct merge_rule container_rules[] = {
+	{"env", "name", NULL, 0},
+	{"volumeMounts", "mountPath", NULL, 0},
+};
+static const struct merge_rule pod_rules[] = {
+	{"containers", "name", container_rules, 2},
+	{"initContainers", "name", container_rules, 2},
+	{"volumes", "name", NULL, 0},
+};
+static const struct merge_rule template_rules[] = {
+	{"spec", NULL, pod_rules, 3},
+};
+
+static int merge_obj(json_t *target, const json_t *patch,
+		     const struct merge_rule *rules, size_t nrules);
+
+/* Entries of patch merged into the list target by merge_key: an entry
+ * with the key of one already there is merged into it (with the rules
+ * for an entry); others are appended, in the patch's order. */
+static int merge_list(json_t *target, const json_t *patch,
+		      const struct merge_rule *r)
+{
+	size_t i, j;
+	json_t *pv, *tv;
+
+	json_array_foreach(patch, i, pv) {
+		const char *k = json_string_value(json_object_get(pv, r->merge_key));
+		json_t *hit = NULL;
+
+		json_array_foreach(target, j, tv) {
+			const char *tk =
+				json_string_value(json_object_get(tv, r->merge_key));
+
+			if (k && tk && strcmp(k, tk) == 0) {
+				hit = tv;
+				break;
+			}
+		}
+		if (hit && json_is_object(pv)) {
+			if (merge_obj(hit, pv, r->inner, r->ninner) != 0)
+				return TC_ERR_NOMEM;
+		} else {
+			json_t *fresh = json_object();
+
+			if (!fresh || json_array_append_new(target, fresh) != 0)
+				return TC_ERR_NOMEM;
+			if (json_is_object(pv)) {
+				if (merge_obj(fresh, pv, r->inner, r->ninner) != 0)
+					return TC_ERR_NOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+static int merge_obj(json_t *target, const json_t *patch,
+		     const struct merge_rule *rules, size_t nrules)
+{
+	const char *key;
+	json_t *pv;
+
+	json_object_foreach((json_t *)patch, key, pv) {
+		const struct merge_rule *r = NULL;
+		json_t *tv = json_object_get(target, key);
+
+		for (size_t i = 0; i < nrules; i++)
+			if (strcmp(rules[i].key, key) == 0)
+				r = &rules[i];
+		if (r && r->merge_key && json_is_array(pv)) {
+			if (!json_is_array(tv)) {
+				tv = json_array();
+				if (!tv || json_object_set_new(target, key, tv))
+					return TC_ERR_NOMEM;
+			}
+			if (merge_list(tv, pv, r) != 0)
+				return TC_ERR_NOMEM;
+		} else if (r && json_is_object(pv)) {
+			if (!json_is_object(tv)) {
+				tv = json_object();
+				if (!tv || json_object_set_new(target, key, tv))
+					return TC_ERR_NOMEM;
+			}
+			if (merge_obj(tv, pv, r->inner, r->ninner) != 0)
+				return TC_ERR_NOMEM;
+		} else if (json_is_object(pv)) {
+			json_t *one = json_object();
+
+			if (!one || json_object_set_new(one, key,
+							json_incref(pv)) != 0) {
+				json_decref(one);
+				return TC_ERR_NOMEM;
+			}
+			if (tc_json_deep_merge(target, one) != 0) {
+				json_decref(one);
+				return TC_ERR_NOMEM;
+			}
+			json_decref(one);
+		} else if (json_is_null(pv)) {
+			json_object_del(target, key);
+		} else {
+			json_t *c = json_deep_copy(pv);
+
+			if (!c || json_object_set_new(target, key, c) != 0)
+				return TC_ERR_NOMEM;
+		}
+	}
+	return 0;
+}
+
+int tc_k8s_merge_template(json_t *tmpl, const json_t *patch)
+{
+	if (!json_is_object(tmpl) || !json_is_object(patch))
+		return 0;
+	return merge_obj(tmpl, patch, template_rules, 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Checks                                                               */
 /* ------------------------------------------------------------------ */
@@ -725,6 +959,16 @@ int tc_k8s_check(const struct tc_spec *spec, struct tc_error *err)
 				   "Kubernetes Indexed Job may have",
 				   spec->nodes, MAX_INDEXED);
 	}
+	for (size_t i = 0; i < spec->nenv; i++)
+		if (spec->env[i].ref == TC_ENV_FILE)
+			return tc_error_at(
+				err, TC_ERR_SPEC, spec->path,
+				spec->env[i].pos.line, spec->env[i].pos.col,
+				"env.%s: {file: %s} is read on this machine by "
+				"the local backend only; on Kubernetes put the "
+				"value in a Secret and write {secretKeyRef: "
+				"{name: NAME, key: KEY}}",
+				spec->env[i].key, spec->env[i].ref_name);
 	if (spec->nodes > 1) {
 		for (size_t i = 0; i < spec->nenv; i++)
 			for (size_t k = 0; k < 4; k++)

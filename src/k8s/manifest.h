@@ -107,4 +107,13 @@ int tc_k8s_place_job(const struct tc_spec *spec, const struct tc_k8s_trial *t,
  * 0 or TC_ERR_NOMEM. */
 int tc_json_deep_merge(json_t *target, const json_t *patch);
 
+/* kubernetes.podTemplate merged into a Job's pod template as a strategic
+ * merge patch would be: objects deep-merged (null deletes a key);
+ * spec.containers, spec.initContainers and spec.volumes merged entry by
+ * entry on name, and inside a container env on name and volumeMounts on
+ * mountPath (a new entry is appended); other lists replaced.  The spec
+ * loader has refused patches that would remove trainctl's own container,
+ * volumes or mounts.  0 or TC_ERR_NOMEM. */
+int tc_k8s_merge_template(json_t *tmpl, const json_t *patch);
+
 #endif

@@ -140,6 +140,10 @@ int tc_plan_render(const struct tc_spec *spec, const struct tc_value *values,
 	for (size_t i = 0; i < spec->nenv; i++) {
 		char *s = NULL;
 
+		/* a reference is resolved where the trial runs (the local
+		 * runner reads a file, Kubernetes a Secret): never text here */
+		if (spec->env[i].ref != TC_ENV_LITERAL)
+			continue;
 		rc = tc_template_render(spec->env[i].value, lookup, &c, &s, err);
 		if (rc)
 			goto fail;

@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <stdio.h>
+
 #include "spec/spec.h"
 #include "util/fsutil.h"
 #include "util/spawn.h"
@@ -135,6 +138,79 @@ static int report(const struct tc_spec *spec, const struct tc_str *prog,
 	return TC_ERR_SPEC;
 }
 
+/* The path of an env: {file: PATH}: as written when absolute, else
+ * relative to the spec's directory.  malloc'd; NULL when out of memory. */
+static char *env_file_path(const struct tc_kv *kv, const char *spec_dir)
+{
+	size_t n = strlen(spec_dir) + strlen(kv->ref_name) + 2;
+	char *p;
+
+	if (kv->ref_name[0] == '/')
+		return strdup(kv->ref_name);
+	if ((p = malloc(n)))
+		snprintf(p, n, "%s/%s", spec_dir, kv->ref_name);
+	return p;
+}
+
+int tc_spec_read_env_files(const struct tc_spec *spec, const char *spec_dir,
+			   json_t *into, struct tc_error *err)
+{
+	static const char *const kinds[] = {
+		[TC_ENV_SECRET] = "secretKeyRef",
+		[TC_ENV_CONFIGMAP] = "configMapKeyRef",
+		[TC_ENV_FIELD] = "fieldRef",
+	};
+
+	for (size_t i = 0; i < spec->nenv; i++) {
+		const struct tc_kv *kv = &spec->env[i];
+		char *path, *buf = NULL;
+		size_t len = 0;
+		int rc;
+
+		if (kv->ref == TC_ENV_LITERAL)
+			continue;
+		if (kv->ref != TC_ENV_FILE)
+			return tc_error_at(
+				err, TC_ERR_SPEC, spec->path, kv->pos.line,
+				kv->pos.col,
+				"env.%s: a %s is read by Kubernetes; the local "
+				"backend cannot resolve it (use {file: PATH} "
+				"for a local file, or run with --backend "
+				"kubernetes)",
+				kv->key, kinds[kv->ref]);
+		if (!(path = env_file_path(kv, spec_dir)))
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		if (tc_read_file(path, TC_ENV_FILE_MAX, &buf, &len) != 0) {
+			rc = tc_error_at(err, TC_ERR_SPEC, spec->path,
+					 kv->pos.line, kv->pos.col,
+					 "env.%s: cannot read %s: %s", kv->key,
+					 path, tc_fs_strerror(errno));
+			free(path);
+			return rc;
+		}
+		free(path);
+		if (memchr(buf, '\0', len)) {
+			free(buf);
+			return tc_error_at(err, TC_ERR_SPEC, spec->path,
+					   kv->pos.line, kv->pos.col,
+					   "env.%s: %s contains a NUL byte, "
+					   "which no variable can hold",
+					   kv->key, kv->ref_name);
+		}
+		if (len > 0 && buf[len - 1] == '\n')
+			buf[--len] = '\0';
+		if (len > 0 && buf[len - 1] == '\r')
+			buf[--len] = '\0';
+		rc = into ? json_object_set_new(into, kv->key,
+						json_stringn(buf, len))
+			  : 0;
+		free(buf);
+		if (rc)
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int tc_spec_check_program(const struct tc_spec *spec, const char *spec_dir,
 			  struct tc_error *err)
 {
@@ -142,6 +218,8 @@ int tc_spec_check_program(const struct tc_spec *spec, const char *spec_dir,
 	char found[PATH_MAX], *cwd;
 	int why;
 
+	if ((why = tc_spec_read_env_files(spec, spec_dir, NULL, err)))
+		return why;
 	if (!(cwd = tc_spec_workdir(spec, spec_dir)))
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	why = spec->workdir ? check_workdir(spec, cwd, err) : 0;

@@ -1103,6 +1103,103 @@ static int valid_env_name(const char *s)
 	return 1;
 }
 
+static int get_k8s_name(struct ctx *c, const yaml_node_t *n, const char *what,
+			int label, const char *example, const char **out);
+
+/*
+ * An env: value that is a reference instead of text: one of
+ * {secretKeyRef: {name, key}}, {configMapKeyRef: {name, key}},
+ * {fieldRef: {fieldPath}} (read by Kubernetes when the pod starts) or
+ * {file: PATH} (read by the local backend when the trial starts).  Which
+ * backend refuses which kind is said by tc_spec_check_program (local) and
+ * tc_k8s_check (kubernetes); here only the shape is checked.
+ */
+static int parse_env_ref(struct ctx *c, const yaml_node_t *n,
+			 const char *what, struct tc_kv *kv)
+{
+	enum { F_SECRET, F_CM, F_FIELD, F_FILE, F_N };
+	struct field f[F_N] = {{"secretKeyRef", NULL, NULL},
+			       {"configMapKeyRef", NULL, NULL},
+			       {"fieldRef", NULL, NULL},
+			       {"file", NULL, NULL}};
+	const char *example = "{secretKeyRef: {name: wandb, key: api-key}}";
+	char w[200], d[64];
+	size_t given = 0, which = 0;
+	int rc;
+
+	rc = get_fields(c, n, what, f, F_N);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < F_N; i++)
+		if (f[i].key) {
+			if (given++)
+				return fail(c, f[i].key, "%s: give one of "
+					    "secretKeyRef, configMapKeyRef, "
+					    "fieldRef and file, not two",
+					    what);
+			which = i;
+		}
+	if (!given)
+		return fail(c, n, "%s must be a string or a reference such as "
+			    "%s", what, example);
+	snprintf(w, sizeof(w), "%s.%s", what, f[which].name);
+	if (which == F_FILE) {
+		kv->ref = TC_ENV_FILE;
+		return get_string(c, f[F_FILE].val, w, "secrets/wandb.key",
+				  &kv->ref_name);
+	}
+	if (f[which].val->type != YAML_MAPPING_NODE)
+		return fail(c, f[which].val, "%s must be a mapping such as %s "
+			    "(got %s)", w,
+			    which == F_FIELD ? "{fieldPath: spec.nodeName}"
+					     : "{name: wandb, key: api-key}",
+			    describe(f[which].val, d));
+	if (which == F_FIELD) {
+		struct field g[1] = {{"fieldPath", NULL, NULL}};
+
+		rc = get_fields(c, f[which].val, w, g, 1);
+		if (rc)
+			return rc;
+		if (!g[0].val)
+			return fail(c, f[which].val, "%s needs fieldPath:, e.g. "
+				    "{fieldPath: spec.nodeName}", w);
+		kv->ref = TC_ENV_FIELD;
+		snprintf(w + strlen(w), sizeof(w) - strlen(w), ".fieldPath");
+		return get_string(c, g[0].val, w, "spec.nodeName",
+				  &kv->ref_name);
+	} else {
+		struct field g[2] = {{"name", NULL, NULL}, {"key", NULL, NULL}};
+		size_t l = strlen(w);
+
+		rc = get_fields(c, f[which].val, w, g, 2);
+		if (rc)
+			return rc;
+		if (!g[0].val || !g[1].val)
+			return fail(c, f[which].val, "%s needs name: and key: "
+				    "(the %s and the key in it), e.g. {name: "
+				    "wandb, key: api-key}",
+				    w, which == F_SECRET ? "Secret"
+							 : "ConfigMap");
+		kv->ref = which == F_SECRET ? TC_ENV_SECRET : TC_ENV_CONFIGMAP;
+		snprintf(w + l, sizeof(w) - l, ".name");
+		rc = get_k8s_name(c, g[0].val, w, 0, "wandb", &kv->ref_name);
+		if (rc)
+			return rc;
+		snprintf(w + l, sizeof(w) - l, ".key");
+		rc = get_string(c, g[1].val, w, "api-key", &kv->ref_key);
+		if (rc)
+			return rc;
+		for (const char *p = kv->ref_key; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') ||
+			      (*p >= 'A' && *p <= 'Z') || is_digit(*p) ||
+			      *p == '-' || *p == '_' || *p == '.'))
+				return fail(c, g[1].val, "%s must be a key of "
+					    "letters, digits, '-', '_' and '.'",
+					    w);
+		return 0;
+	}
+}
+
 static int parse_env(struct ctx *c, const yaml_node_t *n)
 {
 	yaml_node_pair_t *pair;
@@ -1143,14 +1240,20 @@ static int parse_env(struct ctx *c, const yaml_node_t *n)
 		if (v->type == YAML_SCALAR_NODE && is_null(v))
 			return fail(c, v, "%s has no value; write \"\" for an "
 				    "empty one", what);
-		rc = get_scalar(c, v, what, &val);
-		if (rc)
-			return rc;
 		c->spec->env[i].key = tc_arena_strdup(c->arena, key);
 		if (!c->spec->env[i].key)
 			return nomem(c);
-		c->spec->env[i].value = val.text;
 		c->spec->env[i].pos = node_pos(v);
+		if (v->type == YAML_MAPPING_NODE && !*scalar_hint(c, v)) {
+			rc = parse_env_ref(c, v, what, &c->spec->env[i]);
+			if (rc)
+				return rc;
+			continue;
+		}
+		rc = get_scalar(c, v, what, &val);
+		if (rc)
+			return rc;
+		c->spec->env[i].value = val.text;
 	}
 	c->spec->nenv = count;
 	return 0;
@@ -2108,11 +2211,28 @@ static int placement_template(struct ctx *c, const yaml_node_t *n)
 	return check_refs(c, n) ? -1 : 1;
 }
 
+static int get_bytes(struct ctx *c, const yaml_node_t *x, const char *what,
+		     long long *out);
+
+/* A byte quantity already read by get_bytes(): its text when written as a
+ * string ("28.8Gi"), which Kubernetes reads as the same amount, so that
+ * manifests say what the user wrote; NULL for a plain number. */
+static const char *quantity_text(struct ctx *c, const yaml_node_t *x)
+{
+	struct tc_value v = {0};
+
+	if (x->type != YAML_SCALAR_NODE || scalar_value(c, x, "", &v) != 0 ||
+	    v.type != TC_V_STR)
+		return NULL;
+	return v.text;
+}
+
 static int parse_resources(struct ctx *c, const yaml_node_t *n)
 {
-	enum { F_CPU, F_MEM, F_GPU, F_N };
+	enum { F_CPU, F_MEM, F_GPU, F_EPH, F_N };
 	struct field f[F_N] = {{"cpu", NULL, NULL}, {"memory", NULL, NULL},
-			       {"gpu", NULL, NULL}};
+			       {"gpu", NULL, NULL},
+			       {"ephemeral-storage", NULL, NULL}};
 	struct tc_spec *s = c->spec;
 	struct tc_value v = {0};
 	char d[64];
@@ -2187,7 +2307,16 @@ static int parse_resources(struct ctx *c, const yaml_node_t *n)
 		} else if (v.type != TC_V_STR ||
 			   tc_parse_bytes(v.text, &s->resources.memory) != 0) {
 			return fail(c, x, "%s (got %s)", msg, describe(x, d));
+		} else {
+			s->resources.memory_text = v.text;
 		}
+	}
+	if (f[F_EPH].val) {
+		rc = get_bytes(c, f[F_EPH].val, "resources.ephemeral-storage",
+			       &s->resources.ephemeral);
+		if (rc)
+			return rc;
+		s->resources.ephemeral_text = quantity_text(c, f[F_EPH].val);
 	}
 	if (f[F_GPU].val) {
 		rc = get_int(c, f[F_GPU].val, 0, INT_MAX,
@@ -2297,6 +2426,7 @@ static const char *const k8s_keys[] = {
 	"nodeSelector",  "tolerations",  "affinity",
 	"priorityClass", "queue",        "labels",
 	"podTemplate",   "backoffLimit", "ttlSecondsAfterFinished",
+	"envFrom",       "trialVolume",
 };
 
 /*
@@ -2685,7 +2815,8 @@ static int check_k8s_limits(struct ctx *c, const yaml_node_t *n,
 {
 	const struct tc_spec *s = c->spec;
 	struct tc_kspec *ks = c->spec->k8s;
-	const char *names[4] = {"cpu", "memory", "gpu", gpu_res};
+	const char *names[5] = {"cpu", "memory", "gpu", "ephemeral-storage",
+				gpu_res};
 	yaml_node_pair_t *pair;
 	const yaml_node_t *gpu_key = NULL;
 	int ok, rc;
@@ -2702,12 +2833,12 @@ static int check_k8s_limits(struct ctx *c, const yaml_node_t *n,
 		char w[300];
 		size_t i;
 
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < 5; i++)
 			if (strcmp(key, names[i]) == 0)
 				break;
-		if (i == 4)
+		if (i == 5)
 			return unknown_key(c, k, key, "kubernetes.limits", names,
-					   4);
+					   5);
 		snprintf(w, sizeof(w), "kubernetes.limits.%s", key);
 		if (i == 0) {
 			double cores = 0;
@@ -2733,6 +2864,21 @@ static int check_k8s_limits(struct ctx *c, const yaml_node_t *n,
 					    "limit must be at least the request",
 					    w, bytes, s->resources.memory);
 			ks->limits.memory = bytes;
+			ks->limit_memory_text = quantity_text(c, v);
+		} else if (i == 3) {
+			long long bytes = 0;
+
+			rc = get_bytes(c, v, w, &bytes);
+			if (rc)
+				return rc;
+			if (bytes < s->resources.ephemeral)
+				return fail(c, v, "%s (%lld bytes) is below "
+					    "resources.ephemeral-storage (%lld "
+					    "bytes): a limit must be at least "
+					    "the request",
+					    w, bytes, s->resources.ephemeral);
+			ks->limit_ephemeral = bytes;
+			ks->limit_ephemeral_text = quantity_text(c, v);
 		} else {
 			long long g;
 			char msg[400];
@@ -2824,14 +2970,73 @@ static int check_k8s_nfs(struct ctx *c, const yaml_node_t *n, const char *w,
 	return rc;
 }
 
+/* emptyDir: {} or {medium: Memory, sizeLimit: 20Gi}; null means {}. */
+static int check_k8s_empty_dir(struct ctx *c, const yaml_node_t *n,
+			       const char *w, struct tc_kvolume *vol)
+{
+	enum { F_MEDIUM, F_SIZE, F_N };
+	struct field f[F_N] = {{"medium", NULL, NULL}, {"sizeLimit", NULL, NULL}};
+	static const char *const media[] = {"", "Memory"};
+	char what[96], d[64];
+	long long bytes = 0;
+	int rc;
+
+	vol->empty_dir = 1;
+	if (is_null(n))
+		return 0;
+	snprintf(what, sizeof(what), "%s.emptyDir", w);
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, n, "%s must be a mapping such as {sizeLimit: "
+			    "20Gi} or {medium: Memory} (got %s)",
+			    what, describe(n, d));
+	rc = get_fields(c, n, what, f, F_N);
+	if (rc)
+		return rc;
+	if (f[F_MEDIUM].val) {
+		struct tc_value v = {0};
+
+		snprintf(what, sizeof(what), "%s.emptyDir.medium", w);
+		rc = get_scalar(c, f[F_MEDIUM].val, what, &v);
+		if (rc)
+			return rc;
+		if (strcmp(v.text, media[0]) && strcmp(v.text, media[1]))
+			return fail(c, f[F_MEDIUM].val, "%s must be \"\" (the "
+				    "node's disk) or Memory (a tmpfs)", what);
+		vol->medium = v.text;
+	}
+	if (f[F_SIZE].val) {
+		snprintf(what, sizeof(what), "%s.emptyDir.sizeLimit", w);
+		rc = get_bytes(c, f[F_SIZE].val, what, &bytes);
+		if (rc)
+			return rc;
+		if (bytes <= 0)
+			return fail(c, f[F_SIZE].val, "%s must be more than 0 "
+				    "bytes", what);
+		vol->size_limit = quantity_text(c, f[F_SIZE].val);
+		if (!vol->size_limit) {
+			char buf[32];
+
+			snprintf(buf, sizeof(buf), "%lld", bytes);
+			vol->size_limit = tc_arena_strdup(c->arena, buf);
+			if (!vol->size_limit)
+				return nomem(c);
+		}
+	}
+	return 0;
+}
+
 static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
 			    const char **names, const char **paths, int shm,
 			    struct tc_kvolume *vol)
 {
-	enum { F_NAME, F_CLAIM, F_NFS, F_MOUNT, F_RO, F_SUBPATH, F_N };
+	enum { F_NAME, F_CLAIM, F_NFS, F_EMPTY, F_SECRET, F_CM, F_MOUNT, F_RO,
+	       F_SUBPATH, F_N };
 	struct field f[F_N] = {{"name", NULL, NULL},     {"claim", NULL, NULL},
-			       {"nfs", NULL, NULL},      {"mountPath", NULL, NULL},
+			       {"nfs", NULL, NULL},      {"emptyDir", NULL, NULL},
+			       {"secret", NULL, NULL},   {"configMap", NULL, NULL},
+			       {"mountPath", NULL, NULL},
 			       {"readOnly", NULL, NULL}, {"subPath", NULL, NULL}};
+	const yaml_node_t *src = NULL;
 	static const char *const reserved[] = {"dshm", "trainctl-trial",
 					       "trainctl-params"};
 	char w[48], what[96], d[64], cb[48];
@@ -2883,15 +3088,15 @@ static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
 				    "mounted at %s", what, clip(s, cb));
 	paths[idx] = vol->mount_path = s;
 
-	if (f[F_CLAIM].key && f[F_NFS].key) {
-		const yaml_node_t *late =
-			f[F_CLAIM].key->start_mark.index >
-					f[F_NFS].key->start_mark.index
-				? f[F_CLAIM].key
-				: f[F_NFS].key;
-
-		return fail(c, late, "%s: give either claim or nfs, not both",
-			    w);
+	for (size_t i = F_CLAIM; i <= F_CM; i++) {
+		if (!f[i].key)
+			continue;
+		/* the later of two sources is the one to remove */
+		if (src)
+			return fail(c, f[i].key, "%s: give one of claim, nfs, "
+				    "emptyDir, secret and configMap, not two",
+				    w);
+		src = f[i].key;
 	}
 	if (f[F_CLAIM].val) {
 		snprintf(what, sizeof(what), "%s.claim", w);
@@ -2899,10 +3104,21 @@ static int check_k8s_volume(struct ctx *c, const yaml_node_t *n, size_t idx,
 				  &vol->claim);
 	} else if (f[F_NFS].val) {
 		rc = check_k8s_nfs(c, f[F_NFS].val, w, vol);
+	} else if (f[F_EMPTY].val) {
+		rc = check_k8s_empty_dir(c, f[F_EMPTY].val, w, vol);
+	} else if (f[F_SECRET].val) {
+		snprintf(what, sizeof(what), "%s.secret", w);
+		rc = get_k8s_name(c, f[F_SECRET].val, what, 0, "wandb",
+				  &vol->secret);
+	} else if (f[F_CM].val) {
+		snprintf(what, sizeof(what), "%s.configMap", w);
+		rc = get_k8s_name(c, f[F_CM].val, what, 0, "settings",
+				  &vol->config_map);
 	} else {
-		return fail(c, n, "%s needs either claim: (a "
-			    "PersistentVolumeClaim's name) or nfs: {server, "
-			    "path}", w);
+		return fail(c, n, "%s needs one of claim: (a "
+			    "PersistentVolumeClaim's name), nfs: {server, "
+			    "path}, emptyDir: {}, secret: NAME or configMap: "
+			    "NAME", w);
 	}
 	if (rc)
 		return rc;
@@ -3088,6 +3304,332 @@ static int check_k8s_object(struct ctx *c, const yaml_node_t *n,
 	return 0;
 }
 
+/* kubernetes.envFrom: [{secretRef: NAME}, {configMapRef: NAME}]. */
+static int check_k8s_env_from(struct ctx *c, const yaml_node_t *n)
+{
+	static const char *const kinds[] = {"secretRef", "configMapRef"};
+	struct tc_kspec *ks = c->spec->k8s;
+	yaml_node_item_t *it;
+	size_t i = 0, count;
+	char w[64], d[64];
+	int ok, rc;
+
+	rc = expect_list(c, n, "kubernetes.envFrom", "[{secretRef: wandb}]",
+			 &ok);
+	if (rc || !ok)
+		return rc;
+	count = (size_t)(n->data.sequence.items.top -
+			 n->data.sequence.items.start);
+	ks->env_from = tc_arena_calloc(c->arena, count + 1,
+				       sizeof(*ks->env_from));
+	if (!ks->env_from)
+		return nomem(c);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, i++) {
+		yaml_node_t *e = node_at(c, *it), *k, *v;
+		struct tc_kenv_from *ef = &ks->env_from[i];
+		const char *key = NULL;
+		size_t kind;
+
+		snprintf(w, sizeof(w), "kubernetes.envFrom[%zu]", i);
+		if (e->type != YAML_MAPPING_NODE ||
+		    e->data.mapping.pairs.top - e->data.mapping.pairs.start != 1)
+			return fail(c, e, "%s must be {secretRef: NAME} or "
+				    "{configMapRef: NAME} (got %s)",
+				    w, describe(e, d));
+		k = node_at(c, e->data.mapping.pairs.start->key);
+		v = node_at(c, e->data.mapping.pairs.start->value);
+		rc = key_text(c, k, w, &key);
+		if (rc)
+			return rc;
+		for (kind = 0; kind < 2; kind++)
+			if (strcmp(key, kinds[kind]) == 0)
+				break;
+		if (kind == 2)
+			return unknown_key(c, k, key, w, kinds, 2);
+		snprintf(w + strlen(w), sizeof(w) - strlen(w), ".%s", key);
+		rc = get_k8s_name(c, v, w, 0, "wandb", &ef->name);
+		if (rc)
+			return rc;
+		ef->secret = kind == 0;
+		ef->pos = node_pos(e);
+		ks->nenv_from = i + 1;
+	}
+	return 0;
+}
+
+/* kubernetes.trialVolume: {claim: NAME, subPath: PREFIX}. */
+static int check_k8s_trial_volume(struct ctx *c, const yaml_node_t *k,
+				  const yaml_node_t *n)
+{
+	enum { F_CLAIM, F_SUB, F_N };
+	struct field f[F_N] = {{"claim", NULL, NULL}, {"subPath", NULL, NULL}};
+	struct tc_kspec *ks = c->spec->k8s;
+	const char *w = "kubernetes.trialVolume";
+	char cb[48];
+	const char *s;
+	int ok, rc;
+
+	rc = expect_map(c, n, w, "{claim: checkpoints, subPath: trials}", &ok);
+	if (rc || !ok)
+		return rc;
+	rc = get_fields(c, n, w, f, F_N);
+	if (rc)
+		return rc;
+	if (!f[F_CLAIM].val)
+		return fail(c, n, "%s needs claim: (the PersistentVolumeClaim "
+			    "trial directories live on), e.g. {claim: "
+			    "checkpoints, subPath: trials}", w);
+	rc = get_k8s_name(c, f[F_CLAIM].val, "kubernetes.trialVolume.claim", 0,
+			  "checkpoints", &ks->trial_volume.claim);
+	if (rc)
+		return rc;
+	if (f[F_SUB].val && !is_null(f[F_SUB].val)) {
+		rc = get_string(c, f[F_SUB].val, "kubernetes.trialVolume.subPath",
+				"trials", &s);
+		if (rc)
+			return rc;
+		if (s[0] == '/')
+			return fail(c, f[F_SUB].val, "%s.subPath must be a "
+				    "relative path inside the claim (got '%s')",
+				    w, clip(s, cb));
+		for (const char *p = s; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
+			if (p[0] == '.' && p[1] == '.' &&
+			    (p[2] == '/' || p[2] == '\0'))
+				return fail(c, f[F_SUB].val, "%s.subPath must not "
+					    "contain '..' (got '%s')",
+					    w, clip(s, cb));
+		ks->trial_volume.sub_path = s;
+	}
+	ks->trial_volume.pos = node_pos(k);
+	return 0;
+}
+
+/*
+ * kubernetes.podTemplate is merged into the pod the way a strategic merge
+ * patch is (k8s/manifest.h, tc_k8s_merge_template): containers,
+ * initContainers and volumes by name, a container's env by name and
+ * volumeMounts by mountPath.  What a merge can still take away from
+ * trainctl's own container, volumes and mounts is refused here, at the
+ * patch's position: a null for one of those lists or for the container's
+ * image, command, env or volumeMounts, an entry with no name to merge by,
+ * a mount of another volume at one of trainctl's paths, a null inside one
+ * of trainctl's volumes, and the $patch directives.
+ */
+static int own_volume(const struct tc_kspec *ks, const char *name)
+{
+	if (!strcmp(name, "trainctl-trial") || !strcmp(name, "trainctl-params") ||
+	    (ks->shm > 0 && !strcmp(name, "dshm")))
+		return 1;
+	for (size_t i = 0; i < ks->nvolumes; i++)
+		if (!strcmp(name, ks->volumes[i].name))
+			return 1;
+	return 0;
+}
+
+/* The volume trainctl mounts at path, or NULL. */
+static const char *own_mount(const struct tc_kspec *ks, const char *path)
+{
+	if (same_path(path, "/trainctl/trial"))
+		return "trainctl-trial";
+	if (same_path(path, "/etc/trainctl"))
+		return "trainctl-params";
+	if (ks->shm > 0 && same_path(path, "/dev/shm"))
+		return "dshm";
+	for (size_t i = 0; i < ks->nvolumes; i++)
+		if (same_path(path, ks->volumes[i].mount_path))
+			return ks->volumes[i].name;
+	return NULL;
+}
+
+/* The text of the scalar under key in the mapping n, or NULL. */
+static const char *entry_text(struct ctx *c, const yaml_node_t *n,
+			      const char *key)
+{
+	yaml_node_pair_t *pair;
+
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+
+		if (k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)k->data.scalar.value, key) &&
+		    !is_null(v))
+			return (const char *)v->data.scalar.value;
+	}
+	return NULL;
+}
+
+/* The entries of a list merged by merge_key: each a mapping naming itself,
+ * no directives.  own != 0: a null list takes trainctl's away. */
+static int check_merge_list(struct ctx *c, const yaml_node_t *k,
+			    const yaml_node_t *n, const char *w,
+			    const char *merge_key, const char *own)
+{
+	yaml_node_item_t *it;
+	char d[64];
+	size_t i = 0;
+
+	if (is_null(n)) {
+		if (own)
+			return fail(c, k, "%s: null would remove %s", w, own);
+		return 0;
+	}
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, n, "%s must be a list (got %s)", w, describe(n, d));
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, i++) {
+		yaml_node_t *e = node_at(c, *it);
+		yaml_node_pair_t *pair;
+
+		if (e->type != YAML_MAPPING_NODE || !entry_text(c, e, merge_key))
+			return fail(c, e, "%s[%zu] needs %s: (entries are "
+				    "merged with the pod's by %s)",
+				    w, i, merge_key, merge_key);
+		for (pair = e->data.mapping.pairs.start;
+		     pair < e->data.mapping.pairs.top; pair++) {
+			yaml_node_t *ek = node_at(c, pair->key);
+
+			if (ek->type == YAML_SCALAR_NODE &&
+			    ek->data.scalar.value[0] == '$')
+				return fail(c, ek, "%s[%zu]: %s is not "
+					    "supported; entries are merged by "
+					    "%s, and trainctl's own cannot be "
+					    "removed",
+					    w, i, (const char *)ek->data.scalar.value,
+					    merge_key);
+		}
+	}
+	return 0;
+}
+
+static int check_template_container(struct ctx *c, const yaml_node_t *e,
+				    const char *w, int own)
+{
+	static const char *const kept[] = {"image", "command", "env",
+					   "volumeMounts"};
+	const struct tc_kspec *ks = c->spec->k8s;
+	yaml_node_pair_t *pair;
+	char what[160];
+	int rc;
+
+	for (pair = e->data.mapping.pairs.start;
+	     pair < e->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		const char *key = (const char *)k->data.scalar.value;
+
+		snprintf(what, sizeof(what), "%s.%s", w, key);
+		if (own && is_null(v))
+			for (size_t i = 0; i < 4; i++)
+				if (!strcmp(key, kept[i]))
+					return fail(c, k, "%s: null would "
+						    "remove trainctl's %s from "
+						    "the trial container",
+						    what, key);
+		if (!strcmp(key, "env")) {
+			rc = check_merge_list(c, k, v, what, "name", NULL);
+			if (rc)
+				return rc;
+		} else if (!strcmp(key, "volumeMounts")) {
+			yaml_node_item_t *it;
+			size_t i = 0;
+
+			rc = check_merge_list(c, k, v, what, "mountPath", NULL);
+			if (rc)
+				return rc;
+			if (!own || v->type != YAML_SEQUENCE_NODE)
+				continue;
+			for (it = v->data.sequence.items.start;
+			     it < v->data.sequence.items.top; it++, i++) {
+				yaml_node_t *m = node_at(c, *it);
+				const char *path = entry_text(c, m, "mountPath");
+				const char *name = entry_text(c, m, "name");
+				const char *mine = own_mount(ks, path);
+
+				if (mine && (!name || strcmp(name, mine)))
+					return fail(c, m, "%s[%zu]: %s is "
+						    "where trainctl mounts "
+						    "volume %s; mount this "
+						    "one elsewhere",
+						    what, i, path, mine);
+			}
+		}
+	}
+	return 0;
+}
+
+static int check_pod_template(struct ctx *c, const yaml_node_t *n)
+{
+	const struct tc_kspec *ks = c->spec->k8s;
+	yaml_node_t *sk = NULL, *spec = map_get(c, n, "spec", &sk), *k, *v;
+	static const char *const lists[] = {"containers", "initContainers"};
+	int rc;
+
+	if (!spec)
+		return 0;
+	if (is_null(spec))
+		return fail(c, sk, "kubernetes.podTemplate.spec: null would "
+			    "remove trainctl's container and volumes");
+	for (size_t l = 0; l < 2; l++) {
+		char w[96];
+		yaml_node_item_t *it;
+		size_t i = 0;
+
+		snprintf(w, sizeof(w), "kubernetes.podTemplate.spec.%s",
+			 lists[l]);
+		if (!(v = map_get(c, spec, lists[l], &k)))
+			continue;
+		rc = check_merge_list(c, k, v, w, "name",
+				      l == 0 ? "trainctl's container" : NULL);
+		if (rc)
+			return rc;
+		if (is_null(v))
+			continue;
+		for (it = v->data.sequence.items.start;
+		     it < v->data.sequence.items.top; it++, i++) {
+			yaml_node_t *e = node_at(c, *it);
+			char what[128];
+
+			snprintf(what, sizeof(what), "%s[%zu]", w, i);
+			rc = check_template_container(
+				c, e, what,
+				l == 0 && !strcmp(entry_text(c, e, "name"),
+						  "trial"));
+			if (rc)
+				return rc;
+		}
+	}
+	if ((v = map_get(c, spec, "volumes", &k))) {
+		const char *w = "kubernetes.podTemplate.spec.volumes";
+		yaml_node_item_t *it;
+		size_t i = 0;
+
+		rc = check_merge_list(c, k, v, w, "name", "trainctl's volumes");
+		if (rc || is_null(v))
+			return rc;
+		for (it = v->data.sequence.items.start;
+		     it < v->data.sequence.items.top; it++, i++) {
+			yaml_node_t *e = node_at(c, *it);
+			const char *name = entry_text(c, e, "name");
+			yaml_node_pair_t *pair;
+
+			if (!own_volume(ks, name))
+				continue;
+			for (pair = e->data.mapping.pairs.start;
+			     pair < e->data.mapping.pairs.top; pair++)
+				if (is_null(node_at(c, pair->value)))
+					return fail(c, node_at(c, pair->key),
+						    "%s[%zu]: a null in %s "
+						    "would take trainctl's "
+						    "volume apart",
+						    w, i, name);
+		}
+	}
+	return 0;
+}
+
 /* An object the section's JSON holds under key (affinity, podTemplate),
  * taken out of it for the typed section to keep; NULL when not given. */
 static json_t *take_object(json_t *j, const char *key)
@@ -3232,6 +3774,18 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 				   "{spec: {hostIPC: false}}", template_keys,
 				   2)))
 		return rc;
+	if (v && (rc = check_pod_template(c, v)))
+		return rc;
+	if ((v = map_get(c, n, "envFrom", NULL)) &&
+	    (rc = check_k8s_env_from(c, v)))
+		return rc;
+	{
+		yaml_node_t *tk = NULL;
+
+		if ((v = map_get(c, n, "trialVolume", &tk)) &&
+		    (rc = check_k8s_trial_volume(c, tk, v)))
+			return rc;
+	}
 	if ((v = map_get(c, n, "priorityClass", NULL))) {
 		rc = get_k8s_name(c, v, "kubernetes.priorityClass", 0, "low",
 				  &s);
@@ -3456,7 +4010,11 @@ static int check_templates(struct ctx *c, const yaml_node_t *cmd,
 
 		for (pair = env->data.mapping.pairs.start;
 		     pair < env->data.mapping.pairs.top; pair++) {
-			rc = check_refs(c, node_at(c, pair->value));
+			yaml_node_t *v = node_at(c, pair->value);
+
+			if (v->type != YAML_SCALAR_NODE) /* a reference */
+				continue;
+			rc = check_refs(c, v);
 			if (rc)
 				return rc;
 		}
@@ -3773,6 +4331,7 @@ static int parse_text(const char *path, const char *buf, size_t len,
 	}
 	c.spec->k8s->limits.cpu = -1;
 	c.spec->k8s->limits.memory = -1;
+	c.spec->k8s->limit_ephemeral = -1;
 	c.spec->k8s->limits.gpu = -1;
 	c.spec->k8s->backoff_limit = -1;
 	c.spec->k8s->ttl = -1;

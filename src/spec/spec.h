@@ -103,10 +103,25 @@ struct tc_str {
 	struct tc_pos pos; /* of the scalar */
 };
 
+/* Where an env: value comes from when it is not written out. */
+enum tc_env_ref {
+	TC_ENV_LITERAL = 0, /* value holds it */
+	TC_ENV_SECRET,      /* {secretKeyRef: {name, key}}: Kubernetes only */
+	TC_ENV_CONFIGMAP,   /* {configMapKeyRef: {name, key}}: Kubernetes only */
+	TC_ENV_FIELD,       /* {fieldRef: {fieldPath}}: Kubernetes only */
+	TC_ENV_FILE,        /* {file: PATH}: a local file's content, read
+			       when the trial starts; local backend only */
+};
+
 struct tc_kv {
 	const char *key;
-	const char *value; /* scalars of any type, as text */
+	const char *value; /* scalars of any type, as text; NULL for a
+			      reference */
 	struct tc_pos pos; /* of the value */
+	enum tc_env_ref ref;
+	const char *ref_name; /* secret or ConfigMap name, fieldPath, or the
+				 file's path as written */
+	const char *ref_key;  /* key in the secret or ConfigMap */
 };
 
 enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM };
@@ -158,6 +173,12 @@ struct tc_spec {
 		 * per trial (k8s/manifest.h); the number above is then 0.
 		 * Only the kubernetes backend runs such a spec. */
 		struct tc_str cpu_template, memory_template;
+		const char *memory_text; /* the quantity as written when
+					    Kubernetes reads it the same
+					    ("28.8Gi"), else NULL */
+		long long ephemeral;     /* ephemeral-storage bytes; 0 = not
+					    requested (Kubernetes only) */
+		const char *ephemeral_text; /* as memory_text */
 	} resources;
 
 	struct {
@@ -250,6 +271,17 @@ char *tc_spec_workdir(const struct tc_spec *spec, const char *spec_dir);
  * relative to it, or a name in $PATH)?  0, or TC_ERR_SPEC at workdir:'s or
  * command[0]'s position ("command 'pyhton3' not found (did you mean
  * python3?)").  A script, or a command[0] with {{...}}, passes. */
+/* The env: values given as {file: PATH} (PATH relative to spec_dir unless
+ * absolute), each read whole, one trailing newline dropped, and set in
+ * into (a JSON object; NULL: only check they can be read).  A secret,
+ * ConfigMap or field reference is TC_ERR_SPEC at its position: only
+ * Kubernetes resolves those.  The local backend's rule, for validate
+ * (through tc_spec_check_program) and for the runner, which reads the
+ * files once when the run starts. */
+#define TC_ENV_FILE_MAX (1 << 20)
+int tc_spec_read_env_files(const struct tc_spec *spec, const char *spec_dir,
+			   json_t *into, struct tc_error *err);
+
 int tc_spec_check_program(const struct tc_spec *spec, const char *spec_dir,
 			  struct tc_error *err);
 

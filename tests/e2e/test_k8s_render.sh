@@ -239,7 +239,7 @@ kubernetes:
 EOF
 tc_run plan badvol.yaml --render z --backend kubernetes
 expect_rc 2 "a volume without claim or nfs: exit 2"
-expect_contains "$ERR" "badvol.yaml:7:7: kubernetes.volumes[0] needs either claim:" "with its line and column"
+expect_contains "$ERR" "badvol.yaml:7:7: kubernetes.volumes[0] needs one of claim:" "with its line and column"
 tc_run validate badvol.yaml
 expect_rc 2 "validate refuses it too (the loader checks the kubernetes: section)"
 
@@ -254,5 +254,103 @@ EOF
 tc_run plan worldsize.yaml --backend kubernetes
 expect_rc 2 "env WORLD_SIZE with nodes 2: exit 2"
 expect_contains "$ERR" "worldsize.yaml:4:19: env: WORLD_SIZE is set by trainctl" "at the env entry"
+
+# ---- references, envFrom, volume kinds, trialVolume, podTemplate merge ----
+cat >refs.yaml <<'EOF'
+version: 1
+name: refs
+command: [python, train.py, --out, "{{trial_dir}}"]
+env:
+  DATA: /data
+  WANDB_API_KEY: {secretKeyRef: {name: wandb, key: api-key}}
+  MODE: {configMapKeyRef: {name: settings, key: mode}}
+  NODE: {fieldRef: {fieldPath: spec.nodeName}}
+resources: {cpu: 1, memory: 28.8Gi, ephemeral-storage: 20Gi}
+kubernetes:
+  image: busybox
+  envFrom: [{secretRef: s3}, {configMapRef: common}]
+  limits: {memory: 30Gi, ephemeral-storage: 40Gi}
+  trialVolume: {claim: ckpt, subPath: trials/}
+  volumes:
+    - {name: scratch, emptyDir: {medium: "", sizeLimit: 100Gi}, mountPath: /scratch}
+    - {name: ram, emptyDir: {medium: Memory}, mountPath: /ram}
+    - {name: creds, secret: wandb, mountPath: /creds, readOnly: true}
+    - {name: conf, configMap: settings, mountPath: /conf}
+  podTemplate:
+    spec:
+      containers:
+        - name: trial
+          env: [{name: EXTRA, value: "1"}, {name: DATA, value: /other}]
+          volumeMounts: [{name: extra, mountPath: /extra}]
+        - {name: sidecar, image: busybox}
+      volumes: [{name: extra, emptyDir: {}}, {name: trainctl-params, configMap: {defaultMode: 420}}]
+EOF
+tc_run plan refs.yaml --render refs --backend kubernetes
+expect_rc 0 "plan --render a spec with references, new volume kinds and trialVolume"
+rid=$(trial_ids refs.yaml)
+pycheck "references, envFrom, volumes, quantities, trialVolume, merge by name" "refs/$rid/job.json" "$rid" <<'PY'
+job, tid = load(sys.argv[1]), sys.argv[2]
+p = job["spec"]["template"]["spec"]
+check([c["name"] for c in p["containers"]] == ["trial", "sidecar"], "containers merged by name")
+c = p["containers"][0]
+check(c["image"] == "busybox" and c["command"][0] == "python", "trainctl's container kept its image and command")
+env = {e["name"]: e for e in c["env"]}
+check(env["WANDB_API_KEY"] == {"name": "WANDB_API_KEY", "valueFrom": {"secretKeyRef": {"name": "wandb", "key": "api-key"}}},
+      "secretKeyRef: %r" % env["WANDB_API_KEY"])
+check(env["MODE"]["valueFrom"] == {"configMapKeyRef": {"name": "settings", "key": "mode"}}, "configMapKeyRef")
+check(env["NODE"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}, "fieldRef")
+check(all("value" not in env[k] for k in ("WANDB_API_KEY", "MODE", "NODE")), "no reference as a string")
+check(env["DATA"]["value"] == "/other" and env["EXTRA"]["value"] == "1", "env merged by name")
+check(env["TRAINCTL_TRIAL"]["value"] == tid, "trainctl's env kept")
+check(c["envFrom"] == [{"secretRef": {"name": "s3"}}, {"configMapRef": {"name": "common"}}], "envFrom")
+r = c["resources"]
+check(r["requests"] == {"cpu": "1", "memory": "28.8Gi", "ephemeral-storage": "20Gi"}, "requests %r" % r["requests"])
+check(r["limits"] == {"cpu": "1", "memory": "30Gi", "ephemeral-storage": "40Gi"}, "limits %r" % r["limits"])
+vols = {v["name"]: v for v in p["volumes"]}
+check([v["name"] for v in p["volumes"]] == ["trainctl-trial", "trainctl-params", "scratch", "ram", "creds", "conf", "extra"],
+      "volumes merged by name: %r" % [v["name"] for v in p["volumes"]])
+check(vols["trainctl-trial"] == {"name": "trainctl-trial", "persistentVolumeClaim": {"claimName": "ckpt"}}, "trialVolume claim")
+check(vols["trainctl-params"]["configMap"] == {"name": "refs-" + tid, "defaultMode": 420}, "patch merged into params volume")
+check(vols["scratch"]["emptyDir"] == {"medium": "", "sizeLimit": "100Gi"}, "emptyDir disk")
+check(vols["ram"]["emptyDir"] == {"medium": "Memory"}, "emptyDir memory")
+check(vols["creds"]["secret"] == {"secretName": "wandb"}, "secret volume")
+check(vols["conf"]["configMap"] == {"name": "settings"}, "configMap volume")
+mounts = {m["name"]: m for m in c["volumeMounts"]}
+check(mounts["trainctl-trial"] == {"name": "trainctl-trial", "mountPath": "/trainctl/trial",
+                                   "subPath": "trials/refs/" + tid}, "trial dir at PREFIX/<experiment>/<trial>")
+check(mounts["extra"]["mountPath"] == "/extra" and mounts["creds"].get("readOnly") is True, "mounts")
+PY
+tc_run validate refs.yaml
+expect_rc 2 "validate for the local backend refuses a secret reference"
+expect_contains "$ERR" "refs.yaml:6:18: env.WANDB_API_KEY: a secretKeyRef is read by Kubernetes" "at its position"
+
+bad() { # NAME LINE:COL MESSAGE, the spec on stdin
+	cat >"$1.yaml"
+	tc_run validate "$1.yaml"
+	expect_rc 2 "$1: exit 2"
+	expect_contains "$ERR" "$1.yaml:$2: $3" "$1: file:line:col and why"
+}
+H='version: 1
+name: bad
+backend: kubernetes
+command: [a]'
+printf '%s\n' "$H" 'env: {K: {secretKeyRef: {name: s}}}' 'kubernetes: {image: x}' |
+	bad nokey 5:25 "env.K.secretKeyRef needs name: and key:"
+printf '%s\n' "$H" 'kubernetes: {image: x, envFrom: [{secretRf: s}]}' |
+	bad envfromkind 5:35 "unknown key 'secretRf' in kubernetes.envFrom[0]"
+printf '%s\n' "$H" 'kubernetes: {image: x, trialVolume: {subPath: a}}' |
+	bad noclaim 5:37 "kubernetes.trialVolume needs claim:"
+printf '%s\n' "$H" 'kubernetes:' '  image: x' '  podTemplate: {spec: {containers: [{name: trial, volumeMounts: null}]}}' |
+	bad nomounts 7:51 "kubernetes.podTemplate.spec.containers[0].volumeMounts: null would remove"
+printf '%s\n' "$H" 'kubernetes:' '  image: x' '  podTemplate: {spec: {volumes: null}}' |
+	bad novolumes 7:24 "kubernetes.podTemplate.spec.volumes: null would remove trainctl's volumes"
+printf '%s\n' "$H" 'kubernetes:' '  image: x' '  podTemplate: {spec: {containers: [{image: y}]}}' |
+	bad noname 7:37 "kubernetes.podTemplate.spec.containers[0] needs name:"
+printf '%s\n' "$H" 'kubernetes:' '  image: x' '  podTemplate: {spec: {containers: [{name: trial, volumeMounts: [{name: foo, mountPath: /trainctl/trial}]}]}}' |
+	bad takesmount 7:66 "kubernetes.podTemplate.spec.containers[0].volumeMounts[0]: /trainctl/trial is where trainctl mounts volume trainctl-trial"
+printf '%s\n' "$H" 'kubernetes:' '  image: x' '  podTemplate: {spec: {volumes: [{name: trainctl-trial, $patch: delete}]}}' |
+	bad patchdelete 7:57 "kubernetes.podTemplate.spec.volumes[0]: \$patch is not supported"
+printf '%s\n' "$H" 'env: {K: {file: key}}' 'kubernetes: {image: x}' |
+	bad fileonk8s 5:10 "env.K: {file: key} is read on this machine by the local backend only"
 
 tc_done

@@ -349,7 +349,7 @@ static void test_limits(void **state)
 	assert_string_equal(str_at(res, "requests", "memory", NULL),
 			    "1000000000");
 	assert_string_equal(str_at(res, "limits", "cpu", NULL), "4800m");
-	assert_string_equal(str_at(res, "limits", "memory", NULL), "1536Mi");
+	assert_string_equal(str_at(res, "limits", "memory", NULL), "1.5Gi");
 	assert_string_equal(env_value(job, "OMP_NUM_THREADS"), "1");
 	json_decref(job);
 	fixture_free(&f);
@@ -926,7 +926,8 @@ static void test_spec_errors(void **state)
 		     7, 20, "gives the GPU limit twice");
 	expect_error(K "  limits: {amd.com/gpu: 1}\n", 6, 12,
 		     "unknown key 'amd.com/gpu' in kubernetes.limits; known "
-		     "keys: cpu, memory, gpu, nvidia.com/gpu");
+		     "keys: cpu, memory, gpu, ephemeral-storage, "
+		     "nvidia.com/gpu");
 	expect_error(K "  gpuResource: gpu\n", 6, 16,
 		     "kubernetes.gpuResource must be an extended resource name");
 	expect_error(K "  volumes: {name: data}\n", 6, 12,
@@ -954,10 +955,10 @@ static void test_spec_errors(void **state)
 	expect_error(K "  volumes:\n    - {name: a, claim: c}\n", 7, 7,
 		     "kubernetes.volumes[0] needs a mountPath");
 	expect_error(K "  volumes:\n    - {name: a, mountPath: /a}\n", 7, 7,
-		     "kubernetes.volumes[0] needs either claim:");
+		     "kubernetes.volumes[0] needs one of claim:");
 	expect_error(K "  volumes:\n    - name: a\n      claim: c\n"
 		       "      nfs: {server: s, path: /p}\n      mountPath: /a\n",
-		     9, 7, "give either claim or nfs, not both");
+		     9, 7, "give one of claim, nfs, emptyDir, secret and configMap, not two");
 	expect_error(K "  volumes:\n    - {name: a, nfs: {server: s}, "
 		       "mountPath: /a}\n",
 		     7, 22, "kubernetes.volumes[0].nfs needs server: and path:");
