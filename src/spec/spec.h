@@ -99,7 +99,7 @@ struct tc_kv {
 	struct tc_pos pos; /* of the value */
 };
 
-enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM };
+enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM, TC_SEARCH_SOBOL };
 
 struct tc_spec {
 	const char *path;  /* as given (for messages) */
