@@ -153,7 +153,7 @@ static const struct tc_opt plan_opts[] = {
 	{"namespace", 'n', 1, "NS",
 	 "namespace of rendered objects (default: kubernetes.namespace, "
 	 "else default)"},
-	{"seed", 0, 1, "N", "random search seed (default: search.seed)"},
+	{"seed", 0, 1, "N", "random/sobol search seed (default: search.seed)"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
