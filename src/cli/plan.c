@@ -137,7 +137,7 @@ int cmd_validate(int argc, char **argv)
 	}
 	printf("%s: ok: experiment '%s', %" PRIu64 " trial%s (%s search)\n",
 	       a.pos[0], spec->name, n, n == 1 ? "" : "s",
-	       spec->search.method == TC_SEARCH_GRID ? "grid" : "random");
+	       tc_search_method_name(spec->search.method));
 	if (tc_plan_note(plan))
 		printf("note: %s\n", tc_plan_note(plan));
 	tc_plan_free(plan);
@@ -156,7 +156,7 @@ static const struct tc_opt plan_opts[] = {
 	{"namespace", 'n', 1, "NS",
 	 "namespace of rendered objects (default: kubernetes.namespace, "
 	 "else default)"},
-	{"seed", 0, 1, "N", "random search seed (default: search.seed)"},
+	{"seed", 0, 1, "N", "random/sobol search seed (default: search.seed)"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -429,7 +429,7 @@ int cmd_plan(int argc, char **argv)
 				      "kubernetes");
 	}
 	seed = tc_pick_seed(spec, tc_arg(&a, plan_opts, "seed"), &picked);
-	if (picked && spec->search.method == TC_SEARCH_RANDOM)
+	if (picked && spec->search.method != TC_SEARCH_GRID)
 		fprintf(stderr,
 			"note: no search.seed in the spec: this plan drew seed %" PRIu64
 			"; run draws a new one and records it (`trainctl run --seed "
@@ -572,7 +572,7 @@ int cmd_plan(int argc, char **argv)
 		printf("\n%" PRIu64 " trial%s (%s search, parallel %d); each: %s; "
 		       "timeout %s",
 		       n, n == 1 ? "" : "s",
-		       spec->search.method == TC_SEARCH_GRID ? "grid" : "random",
+		       tc_search_method_name(spec->search.method),
 		       spec->run.parallel, spec->resources.given ? res : "no resources requested",
 		       tbuf);
 		if (spec->resources.gpu > 0 && spec->run.timeout > 0)

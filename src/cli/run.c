@@ -52,7 +52,7 @@ static const struct tc_opt run_opts[] = {
 	{"backend", 0, 1, "NAME", "local (default) or kubernetes"},
 	{"resume", 0, 0, NULL, "if the experiment exists, resume it"},
 	{"force", 0, 0, NULL, "with --resume: accept a changed spec"},
-	{"seed", 0, 1, "N", "random search seed (default: search.seed)"},
+	{"seed", 0, 1, "N", "random/sobol search seed (default: search.seed)"},
 	{"policy", 0, 1, "P", "cluster policy to warn by: nrp, strict (refuses) "
 			      "or a file (default: nrp on kubernetes)"},
 	{NULL, 0, 0, NULL, NULL},

@@ -1,9 +1,11 @@
 /*
- * search.c — grid and random search as streaming iterators (see search.h).
+ * search.c — grid, random and sobol search as streaming iterators (see
+ * search.h).
  *
  * Memory is O(parameters) for a grid without a cap, O(cap) with one (the
  * emitted ids are remembered so that include entries are not repeated), and
- * O(trials) for random search (the ids drawn so far, to skip repeats).
+ * O(trials) for random and sobol search (the ids drawn so far, to skip
+ * repeats).
  */
 #include "search/search.h"
 
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/rng.h"
+#include "search/sobol.h"
 #include "util/hash.h"
 #include "util/json.h"
 
@@ -74,63 +78,17 @@ static int idset_has(const struct idset *s, uint64_t key)
 	}
 }
 
-/* ---- a portable generator: xoshiro256** seeded by splitmix64 ---------- */
-
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
+const char *tc_search_method_name(enum tc_method m)
 {
-	uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-static double rng_unit(struct rng *r) /* [0, 1) */
-{
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-static uint64_t rng_below(struct rng *r, uint64_t n) /* [0, n), unbiased */
-{
-	uint64_t limit, x;
-
-	if (n == 0)
-		return rng_next(r);
-	limit = UINT64_MAX - UINT64_MAX % n;
-	do
-		x = rng_next(r);
-	while (x >= limit);
-	return x % n;
+	switch (m) {
+	case TC_SEARCH_GRID:
+		return "grid";
+	case TC_SEARCH_RANDOM:
+		return "random";
+	case TC_SEARCH_SOBOL:
+		return "sobol";
+	}
+	return "?";
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -273,7 +231,9 @@ struct tc_plan {
 	size_t next_include;
 	struct idset seen;     /* ids emitted, when needed */
 	int track_seen;
-	struct rng rng;
+	struct tc_rng rng;
+	struct tc_sobol *sobol; /* sobol search */
+	uint64_t sobol_index;   /* the next point of the sequence */
 	uint64_t seed;
 	uint64_t draws;
 	char note[256];
@@ -319,7 +279,32 @@ int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
 	} else {
 		p->track_seen = 1;
 	}
-	rng_seed(&p->rng, seed);
+	if (spec->search.method == TC_SEARCH_SOBOL) {
+		unsigned dims = 0;
+		int rc;
+
+		for (size_t i = 0; i < spec->nparams; i++) {
+			if (spec->params[i].kind == TC_P_CONST)
+				continue;
+			if (++dims > TC_SOBOL_MAX_DIMS) {
+				tc_plan_free(p);
+				return tc_error_at(err, TC_ERR_SPEC, spec->path,
+						   spec->params[i].pos.line,
+						   spec->params[i].pos.col,
+						   "sobol search takes at most %d "
+						   "parameters that are not constants; "
+						   "'%s' is one more: use method: random",
+						   TC_SOBOL_MAX_DIMS, spec->params[i].name);
+			}
+		}
+		/* (no parameter to vary: one dimension, never read) */
+		rc = tc_sobol_new(dims ? dims : 1, seed, &p->sobol, err);
+		if (rc) {
+			tc_plan_free(p);
+			return rc;
+		}
+	}
+	tc_rng_seed(&p->rng, seed);
 	p->seed = seed;
 	p->trial.values = p->cur;
 	*out = p;
@@ -334,6 +319,7 @@ void tc_plan_free(struct tc_plan *p)
 	free(p->text);
 	free(p->odo);
 	free(p->seen.slot);
+	tc_sobol_free(p->sobol);
 	free(p);
 }
 
@@ -476,51 +462,120 @@ static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 	return 0;
 }
 
-static void sample_param_rng(struct tc_plan *p, size_t i, struct rng *rg)
+/* A float parameter's value at u in [0, 1): the one mapping of uniform and
+ * log_uniform, for random and sobol alike. */
+static void set_unit(struct tc_plan *p, size_t i, double u)
 {
 	const struct tc_param *par = &p->spec->params[i];
 	struct tc_value *v = &p->cur[i];
 
-	switch (par->kind) {
-	case TC_P_VALUES:
-	case TC_P_CONST:
-		*v = par->values[rng_below(rg, par->nvalues)];
-		return;
-	case TC_P_DERIVED:
-		return; /* set by tc_spec_derive, drawing nothing */
-	case TC_P_UNIFORM:
-		v->type = TC_V_FLOAT;
-		v->f = par->min + rng_unit(rg) * (par->max - par->min);
-		break;
-	case TC_P_LOG_UNIFORM:
-		v->type = TC_V_FLOAT;
-		v->f = exp(log(par->min) +
-			   rng_unit(rg) * (log(par->max) - log(par->min)));
+	v->type = TC_V_FLOAT;
+	if (par->kind == TC_P_LOG_UNIFORM) {
+		v->f = exp(log(par->min) + u * (log(par->max) - log(par->min)));
 		if (v->f < par->min)
 			v->f = par->min;
 		if (v->f > par->max)
 			v->f = par->max;
-		break;
-	case TC_P_INT_UNIFORM: {
-		/* Exact integer arithmetic over the whole int64 range: the
-		 * span wraps to 0 for [INT64_MIN, INT64_MAX], where
-		 * rng_below() gives all 64 bits. */
-		uint64_t span = (uint64_t)par->imax - (uint64_t)par->imin + 1;
-		uint64_t u = (uint64_t)par->imin + rng_below(rg, span);
-
-		v->type = TC_V_INT;
-		v->i = u > (uint64_t)INT64_MAX ? -(long long)(~u) - 1
-					       : (long long)u;
-		v->f = (double)v->i;
-		snprintf(p->text[i], sizeof(p->text[i]), "%lld", v->i);
-		v->text = p->text[i];
-		return;
-	}
+	} else {
+		v->f = par->min + u * (par->max - par->min);
 	}
 	tc_format_double(v->f, p->text[i], sizeof(p->text[i]));
 	v->text = p->text[i];
 	v->i = 0;
 	v->b = 0;
+}
+
+/* An int_uniform parameter's value at offset from its minimum (exact
+ * integer arithmetic over the whole int64 range). */
+static void set_int(struct tc_plan *p, size_t i, uint64_t offset)
+{
+	const struct tc_param *par = &p->spec->params[i];
+	struct tc_value *v = &p->cur[i];
+	uint64_t u = (uint64_t)par->imin + offset;
+
+	v->type = TC_V_INT;
+	v->i = u > (uint64_t)INT64_MAX ? -(long long)(~u) - 1 : (long long)u;
+	v->f = (double)v->i;
+	snprintf(p->text[i], sizeof(p->text[i]), "%lld", v->i);
+	v->text = p->text[i];
+}
+
+/* The span of an int_uniform parameter: 0 stands for 2^64, the range
+ * [INT64_MIN, INT64_MAX]. */
+static uint64_t int_span(const struct tc_param *par)
+{
+	return (uint64_t)par->imax - (uint64_t)par->imin + 1;
+}
+
+static void sample_param_rng(struct tc_plan *p, size_t i, struct tc_rng *rg)
+{
+	const struct tc_param *par = &p->spec->params[i];
+
+	switch (par->kind) {
+	case TC_P_VALUES:
+	case TC_P_CONST:
+		p->cur[i] = par->values[tc_rng_below(rg, par->nvalues)];
+		return;
+	case TC_P_DERIVED:
+		return; /* set by tc_spec_derive, drawing nothing */
+	case TC_P_UNIFORM:
+	case TC_P_LOG_UNIFORM:
+		set_unit(p, i, tc_rng_unit(rg));
+		return;
+	case TC_P_INT_UNIFORM:
+		set_int(p, i, tc_rng_below(rg, int_span(par)));
+		return;
+	}
+}
+
+/* floor(x * n / 2^64): a 64-bit fraction scaled to [0, n) (n == 0: 2^64) */
+static uint64_t scale_fraction(uint64_t x, uint64_t n)
+{
+	uint64_t xh = x >> 32, xl = x & 0xffffffffu;
+	uint64_t nh = n >> 32, nl = n & 0xffffffffu;
+	uint64_t ll = xl * nl, lh = xl * nh, hl = xh * nl, hh = xh * nh;
+	uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
+
+	if (n == 0)
+		return x;
+	return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+
+/* Point p->sobol_index of the scrambled Sobol sequence onto the parameters:
+ * one dimension per parameter that is not a constant, in spec order. */
+static void sobol_point(struct tc_plan *p)
+{
+	const struct tc_spec *spec = p->spec;
+	unsigned dim = 0;
+
+	for (size_t i = 0; i < spec->nparams; i++) {
+		const struct tc_param *par = &spec->params[i];
+		uint64_t x;
+
+		if (par->kind == TC_P_CONST) {
+			p->cur[i] = par->values[0];
+			continue;
+		}
+		if (par->kind == TC_P_DERIVED)
+			continue; /* set by tc_spec_derive, no dimension */
+		x = tc_sobol_get(p->sobol, dim++, p->sobol_index);
+		switch (par->kind) {
+		case TC_P_VALUES:
+		case TC_P_CONST:
+			p->cur[i] = par->values[scale_fraction(x, par->nvalues)];
+			break;
+		case TC_P_DERIVED:
+			break;
+		case TC_P_UNIFORM:
+		case TC_P_LOG_UNIFORM:
+			set_unit(p, i, (double)(x >> 11) * 0x1.0p-53);
+			break;
+		case TC_P_INT_UNIFORM:
+			set_int(p, i, scale_fraction(x, int_span(par)));
+			break;
+		}
+	}
+	p->sobol_index++;
 }
 
 static void sample_param(struct tc_plan *p, size_t i)
@@ -546,7 +601,7 @@ static void draw_rest(struct tc_plan *p)
 {
 	const struct tc_spec *spec = p->spec;
 	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-	struct rng rg;
+	struct tc_rng rg;
 	int any = 0;
 
 	for (size_t i = 0; i < spec->nparams; i++) {
@@ -565,13 +620,15 @@ static void draw_rest(struct tc_plan *p)
 	}
 	if (!any)
 		return;
-	rng_seed(&rg, p->seed ^ h);
+	tc_rng_seed(&rg, p->seed ^ h);
 	for (size_t i = 0; i < spec->nparams; i++)
 		if (is_drawn(&spec->params[i]))
 			sample_param_rng(p, i, &rg);
 }
 
-static int random_next(struct tc_plan *p, const struct tc_trial **out)
+/* Random and sobol search: trials distinct points, excluded ones and
+ * repeats skipped, within a budget of draws. */
+static int sampled_next(struct tc_plan *p, const struct tc_trial **out)
 {
 	const struct tc_spec *spec = p->spec;
 	uint64_t budget = spec->search.trials * 100 + 1000;
@@ -579,7 +636,8 @@ static int random_next(struct tc_plan *p, const struct tc_trial **out)
 	while (p->emitted < spec->search.trials) {
 		int r;
 
-		if (p->draws >= budget) {
+		if (p->draws >= budget ||
+		    (p->sobol && p->sobol_index >= TC_SOBOL_MAX_POINTS)) {
 			snprintf(p->note, sizeof(p->note),
 				 "only %llu distinct points could be drawn "
 				 "(search.trials is %llu): the space is smaller "
@@ -589,8 +647,11 @@ static int random_next(struct tc_plan *p, const struct tc_trial **out)
 			return 0;
 		}
 		p->draws++;
-		for (size_t i = 0; i < spec->nparams; i++)
-			sample_param(p, i);
+		if (p->sobol)
+			sobol_point(p);
+		else
+			for (size_t i = 0; i < spec->nparams; i++)
+				sample_param(p, i);
 		tc_spec_derive(spec, p->cur);
 		if (point_excluded(spec, p->cur))
 			continue;
@@ -726,7 +787,7 @@ int tc_plan_next(struct tc_plan *p, const struct tc_trial **out,
 	if (p->spec->search.method == TC_SEARCH_GRID)
 		r = grid_next(p, out);
 	else
-		r = random_next(p, out);
+		r = sampled_next(p, out);
 	if (r == 0)
 		r = include_next(p, out, err);
 	if (r == TC_ERR_NOMEM)

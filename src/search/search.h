@@ -15,6 +15,16 @@
  *           experiment seed (xoshiro256**, seeded through splitmix64, so the
  *           same seed gives the same trials on every machine), skipping
  *           excluded points and repeats; then the include entries.
+ *   sobol:  as random, but the points are those of a scrambled Sobol
+ *           sequence (sobol.h) keyed by the experiment seed: one dimension
+ *           per parameter that is not a constant, in spec order; a
+ *           coordinate u picks values[floor(u n)], min + u (max - min) for
+ *           uniform and int_uniform (over the exact integer range), and
+ *           the same in log space for log_uniform.  Excluded points and
+ *           repeats are skipped (the sequence goes on), then the include
+ *           entries.  Any 2^k points in a row from the start fill every
+ *           1/2^k of each parameter's range exactly once, where random
+ *           draws leave gaps and clumps.
  *
  * A trial's id is the first 12 hex digits of SHA-256 over the experiment
  * name and the parameters' names, types and texts: the same spec always
@@ -67,6 +77,9 @@ int tc_plan_next(struct tc_plan *p, const struct tc_trial **out,
 const char *tc_plan_note(const struct tc_plan *p);
 
 void tc_plan_free(struct tc_plan *p);
+
+/* "grid", "random" or "sobol" */
+const char *tc_search_method_name(enum tc_method m);
 
 /* The trial's parameters as a JSON object {name: typed value}. */
 json_t *tc_trial_params_json(const struct tc_spec *spec,

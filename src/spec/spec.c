@@ -2092,7 +2092,7 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 	struct field f[F_N] = {{"method", NULL, NULL}, {"trials", NULL, NULL},
 			       {"seed", NULL, NULL}, {"exclude", NULL, NULL},
 			       {"include", NULL, NULL}};
-	static const char *const methods[] = {"grid", "random"};
+	static const char *const methods[] = {"grid", "random", "sobol"};
 	struct tc_spec *s = c->spec;
 	long long v;
 	int ok, rc;
@@ -2107,11 +2107,12 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 	if (f[F_METHOD].val) {
 		size_t m = 0;
 
-		rc = get_enum(c, f[F_METHOD].val, "search.method", methods, 2,
+		rc = get_enum(c, f[F_METHOD].val, "search.method", methods, 3,
 			      &m);
 		if (rc)
 			return rc;
-		s->search.method = m ? TC_SEARCH_RANDOM : TC_SEARCH_GRID;
+		s->search.method = m == 2 ? TC_SEARCH_SOBOL
+			: m == 1 ? TC_SEARCH_RANDOM : TC_SEARCH_GRID;
 	}
 	if (f[F_TRIALS].val) {
 		rc = get_int(c, f[F_TRIALS].val, 1, LLONG_MAX,
@@ -2129,10 +2130,11 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 		s->search.seed = (uint64_t)v;
 		s->search.has_seed = 1;
 	}
-	if (s->search.method == TC_SEARCH_RANDOM && !s->search.has_trials)
+	if (s->search.method != TC_SEARCH_GRID && !s->search.has_trials)
 		return fail(c, f[F_METHOD].val,
-			    "random search needs search.trials: how many "
-			    "trials to sample");
+			    "%s search needs search.trials: how many "
+			    "trials to sample",
+			    s->search.method == TC_SEARCH_SOBOL ? "sobol" : "random");
 	rc = check_grid(c);
 	if (rc)
 		return rc;

@@ -124,7 +124,7 @@ struct tc_kv {
 	const char *ref_key;  /* key in the secret or ConfigMap */
 };
 
-enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM };
+enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM, TC_SEARCH_SOBOL };
 
 struct tc_spec {
 	const char *path;  /* as given (for messages) */

@@ -812,9 +812,11 @@ static void test_bad_search(void **state)
 	expect_error(PARAMS "search: {method: grdi}\n", 6, 18,
 		     "unknown search.method 'grdi' (did you mean 'grid'?)");
 	expect_error(PARAMS "search: {method: tpe}\n", 6, 18,
-		     "use grid or random");
+		     "use grid, random or sobol");
 	expect_error(PARAMS "search: {method: random}\n", 6, 18,
 		     "random search needs search.trials");
+	expect_error(PARAMS "search: {method: sobol}\n", 6, 18,
+		     "sobol search needs search.trials");
 	expect_error(PARAMS "search: {trials: 0}\n", 6, 18,
 		     "search.trials must be an integer ≥ 1");
 	expect_error(PARAMS "search: {seed: -1}\n", 6, 16,

@@ -1,0 +1,837 @@
+/*
+ * tpe.c — the TPE sampler (see tpe.h for the model and the contract).
+ *
+ * Observations live in one table: per observation its outcome and loss
+ * (the objective turned so that smaller is better), per parameter its
+ * value in the model's space (the log for log_uniform, the category's
+ * index for values:), NaN when absent.  An ask rebuilds everything from
+ * that table: ranking O(n log n), then per parameter two estimators and
+ * `candidates` evaluations of each, O(n) apiece; nothing is cached, so
+ * what an ask returns is a function of the table alone.
+ */
+#include "search/tpe.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search/pmath.h"
+#include "search/rng.h"
+#include "search/search.h"
+
+/* P_DERIVED: follows from the others (tc_spec_derive), never suggested */
+enum pkind { P_FIXED, P_CAT, P_REAL, P_DERIVED };
+
+struct tparam {
+	enum pkind kind;
+	int log, integer;
+	double low, high; /* the model's range (log space; +-0.5 for ints) */
+	size_t ncat;
+};
+
+struct obs {
+	enum tc_tpe_outcome outcome;
+	double loss;
+	uint64_t key; /* the point, for repeats */
+};
+
+struct tc_tpe {
+	const struct tc_spec *spec;
+	struct tc_tpe_options o;
+	size_t np;
+	struct tparam *par;
+	struct obs *obs;
+	double *x;      /* nobs * np, NaN: absent */
+	size_t nobs, cap;
+	uint64_t *keys; /* open addressing set of point keys, 0 empty */
+	size_t kcap, nkeys;
+	/* the last suggestion */
+	struct tc_value *out;
+	unsigned char *present;
+	char (*text)[40];
+	double *point; /* model-space values of the point being built */
+	/* scratch for an ask */
+	size_t *order, *below_idx, *above_idx;
+	double *mu, *sigma, *logc, *w, *tmp;
+	size_t *sidx;
+	double *cat_l, *cat_g;
+};
+
+void tc_tpe_defaults(struct tc_tpe_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->goal = 1;
+	o->startup = 10;
+	o->candidates = 24;
+	o->prior_weight = 1.0;
+}
+
+void tc_tpe_free(struct tc_tpe *t)
+{
+	if (!t)
+		return;
+	free(t->par);
+	free(t->obs);
+	free(t->x);
+	free(t->keys);
+	free(t->out);
+	free(t->present);
+	free(t->text);
+	free(t->point);
+	free(t->order);
+	free(t->below_idx);
+	free(t->above_idx);
+	free(t->mu);
+	free(t->sigma);
+	free(t->logc);
+	free(t->w);
+	free(t->tmp);
+	free(t->sidx);
+	free(t->cat_l);
+	free(t->cat_g);
+	free(t);
+}
+
+int tc_tpe_new(const struct tc_spec *spec, const struct tc_tpe_options *o,
+	       struct tc_tpe **out, struct tc_error *err)
+{
+	struct tc_tpe *t;
+	size_t np = spec->nparams, n1 = np ? np : 1, maxcat = 1;
+
+	*out = NULL;
+	if (o->goal != 1 && o->goal != -1)
+		return tc_error_set(err, TC_ERR_USAGE, "goal must be +1 or -1");
+	if (o->candidates < 1)
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "the number of candidates must be at least 1");
+	if (!(o->prior_weight > 0) || !isfinite(o->prior_weight))
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "the prior weight must be a number > 0");
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	t->spec = spec;
+	t->o = *o;
+	t->np = np;
+	t->par = calloc(n1, sizeof(*t->par));
+	t->out = calloc(n1, sizeof(*t->out));
+	t->present = calloc(n1, 1);
+	t->text = calloc(n1, sizeof(*t->text));
+	t->point = calloc(n1, sizeof(*t->point));
+	if (!t->par || !t->out || !t->present || !t->text || !t->point) {
+		tc_tpe_free(t);
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < np; i++) {
+		const struct tc_param *sp = &spec->params[i];
+		struct tparam *p = &t->par[i];
+
+		switch (sp->kind) {
+		case TC_P_CONST:
+		case TC_P_VALUES:
+			p->kind = sp->nvalues > 1 ? P_CAT : P_FIXED;
+			p->ncat = sp->nvalues;
+			if (p->ncat > maxcat)
+				maxcat = p->ncat;
+			break;
+		case TC_P_UNIFORM:
+			p->kind = sp->max > sp->min ? P_REAL : P_FIXED;
+			p->low = sp->min;
+			p->high = sp->max;
+			break;
+		case TC_P_LOG_UNIFORM:
+			p->kind = sp->max > sp->min ? P_REAL : P_FIXED;
+			p->log = 1;
+			p->low = tc_pmath_log(sp->min);
+			p->high = tc_pmath_log(sp->max);
+			break;
+		case TC_P_DERIVED:
+			p->kind = P_DERIVED;
+			break;
+		case TC_P_INT_UNIFORM:
+			p->kind = sp->imax > sp->imin ? P_REAL : P_FIXED;
+			p->integer = 1;
+			p->low = (double)sp->imin - 0.5;
+			p->high = (double)sp->imax + 0.5;
+			break;
+		}
+	}
+	t->cat_l = calloc(maxcat, sizeof(double));
+	t->cat_g = calloc(maxcat, sizeof(double));
+	if (!t->cat_l || !t->cat_g) {
+		tc_tpe_free(t);
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	*out = t;
+	return 0;
+}
+
+size_t tc_tpe_count(const struct tc_tpe *t)
+{
+	return t->nobs;
+}
+
+/* ---- observations -------------------------------------------------------- */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	uint64_t z = h ^ v;
+
+	return tc_rng_splitmix(&z);
+}
+
+/* The key of a point: its parameters' values as the spec compares them
+ * (numbers by value, so 3 and 3.0 are one point). */
+static uint64_t point_key(const struct tc_tpe *t, const struct tc_value *v,
+			  const unsigned char *present)
+{
+	uint64_t h = 0x7470652d6b6579ULL;
+
+	for (size_t i = 0; i < t->np; i++) {
+		uint64_t bits;
+		double d;
+
+		if (present && !present[i]) {
+			h = mix(h, 0xab5e27);
+			continue;
+		}
+		switch (v[i].type) {
+		case TC_V_INT:
+		case TC_V_FLOAT:
+			d = v[i].type == TC_V_INT ? (double)v[i].i : v[i].f;
+			if (d == 0)
+				d = 0; /* -0 */
+			memcpy(&bits, &d, sizeof(bits));
+			h = mix(h, bits ^ 0x6e);
+			break;
+		case TC_V_BOOL:
+			h = mix(h, (uint64_t)(v[i].b != 0) ^ 0x62000);
+			break;
+		case TC_V_NULL:
+			h = mix(h, 0x6e756c6c);
+			break;
+		case TC_V_STR:
+			for (const char *s = v[i].text ? v[i].text : ""; *s; s++)
+				h = mix(h, (unsigned char)*s);
+			h = mix(h, 0x73747200);
+			break;
+		}
+	}
+	return h ? h : 1;
+}
+
+static int key_add(struct tc_tpe *t, uint64_t key) /* 1 new, 0 seen, <0 */
+{
+	if ((t->nkeys + 1) * 2 > t->kcap) {
+		size_t ncap = t->kcap ? t->kcap * 2 : 256;
+		uint64_t *nk = calloc(ncap, sizeof(*nk));
+
+		if (!nk)
+			return TC_ERR_NOMEM;
+		for (size_t i = 0; i < t->kcap; i++) {
+			size_t j;
+
+			if (!t->keys[i])
+				continue;
+			for (j = t->keys[i] & (ncap - 1); nk[j]; j = (j + 1) & (ncap - 1))
+				;
+			nk[j] = t->keys[i];
+		}
+		free(t->keys);
+		t->keys = nk;
+		t->kcap = ncap;
+	}
+	for (size_t j = key & (t->kcap - 1);; j = (j + 1) & (t->kcap - 1)) {
+		if (t->keys[j] == key)
+			return 0;
+		if (!t->keys[j]) {
+			t->keys[j] = key;
+			t->nkeys++;
+			return 1;
+		}
+	}
+}
+
+static int key_has(const struct tc_tpe *t, uint64_t key)
+{
+	if (!t->kcap)
+		return 0;
+	for (size_t j = key & (t->kcap - 1);; j = (j + 1) & (t->kcap - 1)) {
+		if (t->keys[j] == key)
+			return 1;
+		if (!t->keys[j])
+			return 0;
+	}
+}
+
+/* A told value in the model's space, or NaN when it does not fit. */
+static double model_value(const struct tc_tpe *t, size_t i,
+			  const struct tc_value *v)
+{
+	const struct tparam *p = &t->par[i];
+	const struct tc_param *sp = &t->spec->params[i];
+	double d;
+
+	if (p->kind != P_REAL) {
+		for (size_t k = 0; k < sp->nvalues; k++)
+			if (tc_value_equal(&sp->values[k], v))
+				return (double)k;
+		return NAN;
+	}
+	if (v->type == TC_V_INT)
+		d = (double)v->i;
+	else if (v->type == TC_V_FLOAT)
+		d = v->f;
+	else
+		return NAN;
+	if (d != d)
+		return NAN;
+	if (p->log) {
+		if (!(d > 0))
+			return NAN;
+		d = tc_pmath_log(d);
+	}
+	if (p->integer) {
+		if (d < (double)sp->imin)
+			d = (double)sp->imin;
+		if (d > (double)sp->imax)
+			d = (double)sp->imax;
+	} else {
+		if (d < p->low)
+			d = p->low;
+		if (d > p->high)
+			d = p->high;
+	}
+	return d;
+}
+
+static void set_outcome(struct obs *ob, int goal, enum tc_tpe_outcome outcome,
+			double objective)
+{
+	ob->outcome = outcome;
+	ob->loss = 0;
+	if (outcome == TC_TPE_COMPLETE) {
+		if (!isfinite(objective))
+			ob->outcome = TC_TPE_FAILED;
+		else
+			ob->loss = goal > 0 ? -objective : objective;
+	}
+}
+
+static int grow(struct tc_tpe *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 64, n1 = t->np ? t->np : 1;
+	struct obs *no;
+	double *nx;
+	if (!(no = realloc(t->obs, ncap * sizeof(*no))))
+		return TC_ERR_NOMEM;
+	t->obs = no;
+	if (!(nx = realloc(t->x, ncap * n1 * sizeof(*nx))))
+		return TC_ERR_NOMEM;
+	t->x = nx;
+	/* scratch sized by observations, plus the two mixtures' priors */
+#define GROW(f)                                                                \
+	do {                                                                   \
+		void *q = realloc(t->f, (ncap + 2) * sizeof(*t->f));           \
+		if (!q)                                                        \
+			return TC_ERR_NOMEM;                                   \
+		t->f = q;                                                      \
+	} while (0)
+	GROW(order);
+	GROW(below_idx);
+	GROW(above_idx);
+	GROW(mu);
+	GROW(sigma);
+	GROW(logc);
+	GROW(w);
+	GROW(tmp);
+	GROW(sidx);
+#undef GROW
+	t->cap = ncap;
+	return 0;
+}
+
+static long add_obs(struct tc_tpe *t, const struct tc_value *values,
+		    const unsigned char *present, enum tc_tpe_outcome outcome,
+		    double objective, struct tc_error *err)
+{
+	struct obs *ob;
+	int r;
+
+	if (t->nobs == t->cap && grow(t))
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	ob = &t->obs[t->nobs];
+	set_outcome(ob, t->o.goal, outcome, objective);
+	ob->key = point_key(t, values, present);
+	for (size_t i = 0; i < t->np; i++)
+		t->x[t->nobs * t->np + i] = present && !present[i]
+						    ? NAN
+						    : model_value(t, i, &values[i]);
+	if ((r = key_add(t, ob->key)) < 0)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	return (long)t->nobs++;
+}
+
+long tc_tpe_tell(struct tc_tpe *t, const struct tc_value *values,
+		 const unsigned char *present, enum tc_tpe_outcome outcome,
+		 double objective, struct tc_error *err)
+{
+	return add_obs(t, values, present, outcome, objective, err);
+}
+
+int tc_tpe_settle(struct tc_tpe *t, size_t obs, enum tc_tpe_outcome outcome,
+		  double objective, struct tc_error *err)
+{
+	if (obs >= t->nobs)
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "no observation number %zu (%zu told)", obs,
+				    t->nobs);
+	set_outcome(&t->obs[obs], t->o.goal, outcome, objective);
+	return 0;
+}
+
+/* ---- ranking ------------------------------------------------------------- */
+
+static const struct tc_tpe *sort_ctx; /* qsort has no context argument */
+static double sort_liar;
+
+static double rank_loss(const struct obs *ob)
+{
+	switch (ob->outcome) {
+	case TC_TPE_COMPLETE:
+		return ob->loss;
+	case TC_TPE_PENDING:
+		return sort_liar;
+	case TC_TPE_FAILED:
+		break;
+	}
+	return HUGE_VAL;
+}
+
+static int rank_cmp(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct obs *x = &sort_ctx->obs[i], *y = &sort_ctx->obs[j];
+	double lx = rank_loss(x), ly = rank_loss(y);
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	if (x->outcome != y->outcome) /* complete, then pending, then failed */
+		return x->outcome == TC_TPE_COMPLETE ? -1
+		       : y->outcome == TC_TPE_COMPLETE ? 1
+		       : x->outcome == TC_TPE_PENDING ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/* ---- Parzen estimators --------------------------------------------------- */
+
+/* Optuna's default weights: 1 each up to 25 observations; past that the
+ * oldest m - 25 ramp linearly from 1/m up to 1. */
+static void time_weights(double *w, size_t m)
+{
+	size_t ramp = m > 25 ? m - 25 : 0;
+
+	for (size_t j = 0; j < m; j++)
+		w[j] = 1.0;
+	if (ramp == 1)
+		w[0] = 1.0 / (double)m;
+	else
+		for (size_t j = 0; j < ramp; j++)
+			w[j] = 1.0 / (double)m +
+			       (double)j * (1.0 - 1.0 / (double)m) / (double)(ramp - 1);
+}
+
+static const double *sort_mu;
+
+static int mu_cmp(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (sort_mu[i] != sort_mu[j])
+		return sort_mu[i] < sort_mu[j] ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+struct mixture {
+	size_t n;       /* kernels, the prior last */
+	double *mu, *sigma, *logc, *w;
+	double wsum;
+};
+
+/*
+ * A truncated-normal mixture over values vals[0..m) (in time order) and the
+ * prior, on [low, high].  Widths by the neighbour rule, clipped; log
+ * coefficients log(w / (sigma Z)) so that a density is
+ * sum_i exp(logc_i - z_i^2 / 2) (the common 1/sqrt(2 pi) left out).
+ */
+static void build_mixture(struct tc_tpe *t, const struct tparam *p,
+			  const double *vals, size_t m, struct mixture *mx)
+{
+	double range = p->high - p->low, minsigma, *mu = mx->mu,
+	       *sg = mx->sigma;
+	size_t *s = t->sidx;
+
+	time_weights(mx->w, m);
+	for (size_t j = 0; j < m; j++)
+		mu[j] = vals[j];
+	if (m > 0) {
+		for (size_t j = 0; j < m; j++)
+			s[j] = j;
+		sort_mu = mu;
+		qsort(s, m, sizeof(*s), mu_cmp);
+		/* E[0] = low, E[1..m] = sorted mus, E[m+1] = high */
+		for (size_t r = 0; r < m; r++) {
+			double left = mu[s[r]] - (r ? mu[s[r - 1]] : p->low);
+			double right = (r + 1 < m ? mu[s[r + 1]] : p->high) - mu[s[r]];
+
+			sg[s[r]] = left > right ? left : right;
+		}
+		if (m >= 2) { /* the end kernels ignore the range's ends */
+			sg[s[0]] = mu[s[1]] - mu[s[0]];
+			sg[s[m - 1]] = mu[s[m - 1]] - mu[s[m - 2]];
+		}
+	}
+	minsigma = range / ((double)(m + 2) < 100.0 ? (double)(m + 2) : 100.0);
+	for (size_t j = 0; j < m; j++) {
+		if (!(sg[j] >= minsigma))
+			sg[j] = minsigma;
+		if (sg[j] > range)
+			sg[j] = range;
+	}
+	mu[m] = 0.5 * (p->low + p->high);
+	sg[m] = range;
+	mx->w[m] = t->o.prior_weight;
+	mx->n = m + 1;
+	mx->wsum = 0;
+	for (size_t j = 0; j <= m; j++)
+		mx->wsum += mx->w[j];
+	for (size_t j = 0; j <= m; j++) {
+		double a = (p->low - mu[j]) / sg[j], b = (p->high - mu[j]) / sg[j];
+		double z = (b > 8.5 ? 1.0 : tc_pmath_ndtr(b)) -
+			   (a < -8.5 ? 0.0 : tc_pmath_ndtr(a));
+
+		if (!(z > 1e-300))
+			z = 1e-300;
+		mx->logc[j] = tc_pmath_log(mx->w[j] / mx->wsum) -
+			      tc_pmath_log(sg[j]) - tc_pmath_log(z);
+	}
+}
+
+/* log of the mixture's density at x (without the common constant) */
+static double mixture_logpdf(const struct mixture *mx, double x, double *tmp)
+{
+	double best = -HUGE_VAL, sum = 0;
+
+	for (size_t j = 0; j < mx->n; j++) {
+		double z = (x - mx->mu[j]) / mx->sigma[j];
+
+		tmp[j] = mx->logc[j] - 0.5 * z * z;
+		if (tmp[j] > best)
+			best = tmp[j];
+	}
+	for (size_t j = 0; j < mx->n; j++) {
+		double d = tmp[j] - best;
+
+		if (d > -50) /* e^-50: below any sum's last bit */
+			sum += tc_pmath_exp(d);
+	}
+	return best + tc_pmath_log(sum);
+}
+
+/* A standard normal draw (Marsaglia's polar method: sqrt is exact in IEEE
+ * 754, the log is ours). */
+static double normal(struct tc_rng *r)
+{
+	for (;;) {
+		double u = 2 * tc_rng_unit(r) - 1, v = 2 * tc_rng_unit(r) - 1;
+		double s = u * u + v * v;
+
+		if (s > 0 && s < 1)
+			return u * sqrt(-2 * tc_pmath_log(s) / s);
+	}
+}
+
+static double mixture_draw(const struct mixture *mx, const struct tparam *p,
+			   struct tc_rng *r)
+{
+	double u = tc_rng_unit(r) * mx->wsum, acc = 0, x = 0;
+	size_t j;
+
+	for (j = 0; j + 1 < mx->n; j++) {
+		acc += mx->w[j];
+		if (u < acc)
+			break;
+	}
+	/* truncated: every kernel's centre is in range, so at least about a
+	 * third of its mass is; give up after many tries and clamp */
+	for (int k = 0; k < 200; k++) {
+		x = mx->mu[j] + mx->sigma[j] * normal(r);
+		if (x >= p->low && x <= p->high)
+			return x;
+	}
+	return x < p->low ? p->low : p->high;
+}
+
+/* ---- a point ------------------------------------------------------------- */
+
+/* Round a model-space int to the parameter's integers. */
+static double round_int(const struct tc_param *sp, double x)
+{
+	double r = floor(x + 0.5);
+
+	if (r < (double)sp->imin)
+		r = (double)sp->imin;
+	if (r > (double)sp->imax)
+		r = (double)sp->imax;
+	return r;
+}
+
+/* Parameter i of the suggestion from its model-space value x. */
+static void set_out(struct tc_tpe *t, size_t i, double x)
+{
+	const struct tc_param *sp = &t->spec->params[i];
+	const struct tparam *p = &t->par[i];
+	struct tc_value *v = &t->out[i];
+
+	t->present[i] = 1;
+	if (p->kind != P_REAL && sp->nvalues) {
+		*v = sp->values[p->kind == P_CAT ? (size_t)x : 0];
+		return;
+	}
+	if (p->kind == P_FIXED) /* a range of one value */
+		x = sp->kind == TC_P_INT_UNIFORM ? (double)sp->imin : p->low;
+	memset(v, 0, sizeof(*v));
+	if (sp->kind == TC_P_INT_UNIFORM) {
+		v->type = TC_V_INT;
+		if (x <= (double)sp->imin)
+			v->i = sp->imin;
+		else if (x >= (double)sp->imax)
+			v->i = sp->imax;
+		else
+			v->i = (long long)x;
+		v->f = (double)v->i;
+		snprintf(t->text[i], sizeof(t->text[i]), "%lld", v->i);
+	} else {
+		v->type = TC_V_FLOAT;
+		v->f = p->log ? tc_pmath_exp(x) : x;
+		if (v->f < sp->min)
+			v->f = sp->min;
+		if (v->f > sp->max)
+			v->f = sp->max;
+		tc_format_double(v->f, t->text[i], sizeof(t->text[i]));
+	}
+	v->text = t->text[i];
+}
+
+/* Parameter i drawn from its prior. */
+static void draw_prior(struct tc_tpe *t, size_t i, struct tc_rng *r)
+{
+	const struct tc_param *sp = &t->spec->params[i];
+	const struct tparam *p = &t->par[i];
+
+	if (p->kind == P_DERIVED) {
+		return;
+	} else if (p->kind == P_FIXED) {
+		set_out(t, i, 0);
+	} else if (p->kind == P_CAT) {
+		set_out(t, i, (double)tc_rng_below(r, p->ncat));
+	} else if (sp->kind == TC_P_INT_UNIFORM) {
+		/* exact over the whole range, as random search draws */
+		uint64_t span = (uint64_t)sp->imax - (uint64_t)sp->imin + 1;
+		uint64_t u = (uint64_t)sp->imin + tc_rng_below(r, span);
+		struct tc_value *v = &t->out[i];
+
+		memset(v, 0, sizeof(*v));
+		v->type = TC_V_INT;
+		v->i = u > (uint64_t)INT64_MAX ? -(long long)(~u) - 1 : (long long)u;
+		v->f = (double)v->i;
+		snprintf(t->text[i], sizeof(t->text[i]), "%lld", v->i);
+		v->text = t->text[i];
+		t->present[i] = 1;
+	} else {
+		set_out(t, i, p->low + tc_rng_unit(r) * (p->high - p->low));
+	}
+}
+
+/* Gather parameter i's present values of the observations in idx[0..n),
+ * in time order (idx is sorted by observation number). */
+static size_t gather(const struct tc_tpe *t, size_t i, const size_t *idx,
+		     size_t n, double *out)
+{
+	size_t m = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		double x = t->x[idx[k] * t->np + i];
+
+		if (x == x)
+			out[m++] = x;
+	}
+	return m;
+}
+
+static int idx_cmp(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	return i < j ? -1 : i > j;
+}
+
+/* Parameter i by the TPE criterion, given the split. */
+static void tpe_param(struct tc_tpe *t, size_t i, size_t nb, size_t na,
+		      struct tc_rng *r)
+{
+	const struct tparam *p = &t->par[i];
+	double best = -HUGE_VAL, pick = 0;
+
+	if (p->kind == P_DERIVED)
+		return;
+	if (p->kind == P_FIXED) {
+		set_out(t, i, 0);
+		return;
+	}
+	if (p->kind == P_CAT) {
+		double *vb = t->tmp, *cl = t->cat_l, *cg = t->cat_g;
+		double sl = 0, sg = 0, wsl, wsg;
+		size_t m;
+
+		/* counts (time-weighted) plus the prior spread evenly */
+		for (int g = 0; g < 2; g++) {
+			double *c = g ? cg : cl, *s = g ? &sg : &sl;
+
+			m = gather(t, i, g ? t->above_idx : t->below_idx, g ? na : nb, vb);
+			time_weights(t->w, m);
+			for (size_t k = 0; k < p->ncat; k++)
+				c[k] = t->o.prior_weight / (double)p->ncat;
+			for (size_t j = 0; j < m; j++)
+				c[(size_t)vb[j]] += t->w[j];
+			for (size_t k = 0; k < p->ncat; k++)
+				*s += c[k];
+		}
+		wsl = sl;
+		wsg = sg;
+		for (unsigned c = 0; c < t->o.candidates; c++) {
+			double u = tc_rng_unit(r) * wsl, acc = 0, score;
+			size_t k;
+
+			for (k = 0; k + 1 < p->ncat; k++) {
+				acc += cl[k];
+				if (u < acc)
+					break;
+			}
+			score = tc_pmath_log(cl[k] / wsl) - tc_pmath_log(cg[k] / wsg);
+			if (score > best) {
+				best = score;
+				pick = (double)k;
+			}
+		}
+		set_out(t, i, pick);
+		return;
+	}
+	{
+		const struct tc_param *sp = &t->spec->params[i];
+		struct mixture l, g;
+		size_t m;
+		/* the good mixture first (at the front of the scratch arrays),
+		 * the bad one after it */
+		m = gather(t, i, t->below_idx, nb, t->tmp);
+		l.mu = t->mu;
+		l.sigma = t->sigma;
+		l.logc = t->logc;
+		l.w = t->w;
+		build_mixture(t, p, t->tmp, m, &l);
+		m = gather(t, i, t->above_idx, na, t->tmp);
+		g.mu = t->mu + l.n;
+		g.sigma = t->sigma + l.n;
+		g.logc = t->logc + l.n;
+		g.w = t->w + l.n;
+		build_mixture(t, p, t->tmp, m, &g);
+		for (unsigned c = 0; c < t->o.candidates; c++) {
+			double x = mixture_draw(&l, p, r), score;
+
+			if (p->integer)
+				x = round_int(sp, x);
+			score = mixture_logpdf(&l, x, t->tmp) -
+				mixture_logpdf(&g, x, t->tmp);
+			if (score > best) {
+				best = score;
+				pick = x;
+			}
+		}
+		set_out(t, i, pick);
+	}
+}
+
+static void random_point(struct tc_tpe *t, struct tc_rng *r)
+{
+	for (size_t i = 0; i < t->np; i++)
+		draw_prior(t, i, r);
+}
+
+/* Split the observations: the good group's numbers into below_idx, the
+ * rest into above_idx, each in time order.  Returns the good count. */
+static size_t split(struct tc_tpe *t, size_t ncomplete, size_t *na)
+{
+	size_t n = t->nobs, nb = (n + 9) / 10;
+	double liar = -HUGE_VAL;
+
+	if (nb > 25)
+		nb = 25;
+	if (nb > ncomplete)
+		nb = ncomplete;
+	for (size_t j = 0; j < n; j++) {
+		t->order[j] = j;
+		if (t->obs[j].outcome == TC_TPE_COMPLETE && t->obs[j].loss > liar)
+			liar = t->obs[j].loss;
+	}
+	sort_ctx = t;
+	sort_liar = liar;
+	qsort(t->order, n, sizeof(*t->order), rank_cmp);
+	memcpy(t->below_idx, t->order, nb * sizeof(size_t));
+	memcpy(t->above_idx, t->order + nb, (n - nb) * sizeof(size_t));
+	qsort(t->below_idx, nb, sizeof(size_t), idx_cmp);
+	qsort(t->above_idx, n - nb, sizeof(size_t), idx_cmp);
+	*na = n - nb;
+	return nb;
+}
+
+int tc_tpe_ask(struct tc_tpe *t, const struct tc_value **values,
+	       const unsigned char **present, size_t *obs,
+	       struct tc_error *err)
+{
+	struct tc_rng r;
+	size_t ncomplete = 0, nb = 0, na = 0;
+	int model, found = 0;
+	long k;
+
+	*values = NULL;
+	*present = NULL;
+	if (t->nobs == t->cap && grow(t))
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	tc_rng_seed(&r, mix(t->o.seed, (uint64_t)t->nobs * 0x9E3779B97F4A7C15ULL));
+	for (size_t j = 0; j < t->nobs; j++)
+		ncomplete += t->obs[j].outcome == TC_TPE_COMPLETE;
+	model = t->nobs >= t->o.startup && ncomplete > 0;
+	if (model)
+		nb = split(t, ncomplete, &na);
+	/* the model's point, then (a repeat) ten more tries of it, then
+	 * random points */
+	for (int tries = 0; tries < 110 && !found; tries++) {
+		if (model && tries < 11)
+			for (size_t i = 0; i < t->np; i++)
+				tpe_param(t, i, nb, na, &r);
+		else
+			random_point(t, &r);
+		found = !key_has(t, point_key(t, t->out, t->present));
+	}
+	if (!found)
+		return 0;
+	k = add_obs(t, t->out, t->present, TC_TPE_PENDING, 0, err);
+	if (k < 0)
+		return (int)k;
+	if (obs)
+		*obs = (size_t)k;
+	*values = t->out;
+	*present = t->present;
+	return 1;
+}

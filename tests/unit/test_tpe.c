@@ -1,0 +1,200 @@
+/*
+ * test_tpe.c — the TPE sampler: the same observations give the same
+ * suggestions; no repeats in a small discrete space (then 0); failed and
+ * pending observations; and better than random search at 50 trials on
+ * Branin and a quadratic, median over 20 seeds.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "search/rng.h"
+#include "search/tpe.h"
+#include "spec/spec.h"
+
+static struct tc_spec *parse(const char *yaml)
+{
+	struct tc_spec *s = NULL;
+	struct tc_error err;
+
+	if (tc_spec_parse("t.yaml", yaml, strlen(yaml), &s, &err) != 0)
+		fail_msg("spec did not parse: %d:%d: %s", err.line, err.col, err.msg);
+	return s;
+}
+
+#define BRANIN                                                                 \
+	"version: 1\nname: b\ncommand: [x]\nparameters:\n"                     \
+	"  x1: {distribution: uniform, min: -5, max: 10}\n"                    \
+	"  x2: {distribution: uniform, min: 0, max: 15}\n"                     \
+	"search: {method: random, trials: 50}\n"
+
+static double branin(const struct tc_value *v)
+{
+	double x1 = v[0].f, x2 = v[1].f, pi = 3.14159265358979323846;
+	double b = 5.1 / (4 * pi * pi), c = 5 / pi, t = 1 / (8 * pi);
+
+	return pow(x2 - b * x1 * x1 + c * x1 - 6, 2) + 10 * (1 - t) * cos(x1) + 10;
+}
+
+static double quad(const struct tc_value *v)
+{
+	return (v[0].f - 1.3) * (v[0].f - 1.3);
+}
+
+/* best (smallest) of n trials by TPE, minimizing f */
+static double tpe_best(struct tc_spec *s, double (*f)(const struct tc_value *),
+		       uint64_t seed, int n)
+{
+	struct tc_tpe_options o;
+	struct tc_tpe *t = NULL;
+	struct tc_error err;
+	double best = HUGE_VAL;
+
+	tc_tpe_defaults(&o);
+	o.goal = -1;
+	o.seed = seed;
+	assert_int_equal(tc_tpe_new(s, &o, &t, &err), 0);
+	for (int i = 0; i < n; i++) {
+		const struct tc_value *v;
+		const unsigned char *pr;
+		size_t k;
+		double y;
+
+		assert_int_equal(tc_tpe_ask(t, &v, &pr, &k, &err), 1);
+		y = f(v);
+		if (y < best)
+			best = y;
+		assert_int_equal(tc_tpe_settle(t, k, TC_TPE_COMPLETE, y, &err), 0);
+	}
+	tc_tpe_free(t);
+	return best;
+}
+
+static double random_best(struct tc_spec *s, double (*f)(const struct tc_value *),
+			  uint64_t seed, int n)
+{
+	struct tc_rng r;
+	struct tc_value v[2];
+	double best = HUGE_VAL;
+
+	memset(v, 0, sizeof(v));
+	tc_rng_seed(&r, seed + 1000);
+	for (int i = 0; i < n; i++) {
+		for (size_t p = 0; p < s->nparams; p++)
+			v[p].f = s->params[p].min +
+				 tc_rng_unit(&r) * (s->params[p].max - s->params[p].min);
+		if (f(v) < best)
+			best = f(v);
+	}
+	return best;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void quality(const char *yaml, double (*f)(const struct tc_value *))
+{
+	struct tc_spec *s = parse(yaml);
+	double bt[20], br[20];
+
+	for (int seed = 0; seed < 20; seed++) {
+		bt[seed] = tpe_best(s, f, (uint64_t)seed, 50);
+		br[seed] = random_best(s, f, (uint64_t)seed, 50);
+	}
+	qsort(bt, 20, sizeof(double), cmp);
+	qsort(br, 20, sizeof(double), cmp);
+	print_message("median best after 50: tpe %g, random %g\n", bt[10], br[10]);
+	if (!(bt[10] < br[10]))
+		fail_msg("tpe median %g not better than random %g", bt[10], br[10]);
+	tc_spec_free(s);
+}
+
+static void test_branin_beats_random(void **state)
+{
+	(void)state;
+	quality(BRANIN, branin);
+}
+
+static void test_quadratic_beats_random(void **state)
+{
+	(void)state;
+	quality("version: 1\nname: q\ncommand: [x]\nparameters:\n"
+		"  x: {distribution: uniform, min: -5, max: 5}\n"
+		"search: {method: random, trials: 50}\n",
+		quad);
+}
+
+/* Same observations, same suggestions; a different seed, others. */
+static void test_deterministic(void **state)
+{
+	struct tc_spec *s = parse(BRANIN);
+	double a = 0, b = 0, c = 0;
+
+	(void)state;
+	a = tpe_best(s, branin, 7, 30);
+	b = tpe_best(s, branin, 7, 30);
+	c = tpe_best(s, branin, 8, 30);
+	assert_true(a == b);
+	assert_true(a != c);
+	tc_spec_free(s);
+}
+
+/* A space of 6 points: 6 distinct suggestions (some failed, some
+ * pending), then none. */
+static void test_no_repeats(void **state)
+{
+	struct tc_spec *s = parse("version: 1\nname: d\ncommand: [x]\nparameters:\n"
+				  "  a: {values: [1, 2, 3]}\n  b: {values: [x, y]}\n"
+				  "  c: {distribution: int_uniform, min: 4, max: 4}\n");
+	struct tc_tpe_options o;
+	struct tc_tpe *t = NULL;
+	struct tc_error err;
+	const struct tc_value *v;
+	const unsigned char *pr;
+	char seen[6][16];
+
+	(void)state;
+	tc_tpe_defaults(&o);
+	o.startup = 2;
+	assert_int_equal(tc_tpe_new(s, &o, &t, &err), 0);
+	for (int i = 0; i < 6; i++) {
+		size_t k;
+
+		assert_int_equal(tc_tpe_ask(t, &v, &pr, &k, &err), 1);
+		snprintf(seen[i], sizeof(seen[i]), "%s%s%s", v[0].text, v[1].text,
+			 v[2].text);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(seen[i], seen[j]);
+		if (i % 3 == 1)
+			assert_int_equal(tc_tpe_settle(t, k, TC_TPE_FAILED, 0, &err), 0);
+		else if (i % 3 == 2)
+			assert_int_equal(tc_tpe_settle(t, k, TC_TPE_COMPLETE, i, &err), 0);
+	}
+	assert_int_equal(tc_tpe_ask(t, &v, &pr, NULL, &err), 0);
+	assert_int_equal(tc_tpe_count(t), 6);
+	assert_int_equal(tc_tpe_settle(t, 6, TC_TPE_FAILED, 0, &err), TC_ERR_USAGE);
+	tc_tpe_free(t);
+	tc_spec_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_no_repeats),
+		cmocka_unit_test(test_branin_beats_random),
+		cmocka_unit_test(test_quadratic_beats_random),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
