@@ -321,7 +321,10 @@ static int g_goal;
 static int cmp_rows(const void *a, const void *b)
 {
 	const struct trow *x = a, *y = b;
-	int sx = x->state == TC_ST_SUCCEEDED, sy = y->state == TC_ST_SUCCEEDED;
+	/* succeeded, then pruned (stopped early: its last value is a
+	 * partial result), then the rest */
+	int sx = x->state == TC_ST_SUCCEEDED ? 0 : x->state == TC_ST_PRUNED ? 1 : 2;
+	int sy = y->state == TC_ST_SUCCEEDED ? 0 : y->state == TC_ST_PRUNED ? 1 : 2;
 	int c;
 
 	/* trials without the metric last; among those with it, succeeded
@@ -329,7 +332,7 @@ static int cmp_rows(const void *a, const void *b)
 	if (x->has_rank != y->has_rank)
 		return x->has_rank ? -1 : 1;
 	if (sx != sy)
-		return sx ? -1 : 1;
+		return sx < sy ? -1 : 1;
 	c = tc_metric_cmp(x->rank, x->has_rank, y->rank, y->has_rank, g_goal);
 
 	if (c)
@@ -563,5 +566,25 @@ void tview_totals(const struct tview *v, struct tview_totals *t)
 			t->first = r->started_at;
 		if (r->ended_at > t->last)
 			t->last = r->ended_at;
+	}
+	{
+		double fw = 0, fc = 0;
+
+		for (size_t i = 0; i < v->n; i++)
+			if (v->rows[i].state == TC_ST_SUCCEEDED) {
+				fw += v->rows[i].wall;
+				fc += v->rows[i].utime + v->rows[i].stime;
+				t->full++;
+			}
+		for (size_t i = 0; t->full && i < v->n; i++) {
+			const struct trow *r = &v->rows[i];
+
+			if (r->state != TC_ST_PRUNED)
+				continue;
+			if (fw / t->full > r->wall)
+				t->saved_wall += fw / t->full - r->wall;
+			if (fc / t->full > r->utime + r->stime)
+				t->saved_cpu += fc / t->full - r->utime - r->stime;
+		}
 	}
 }

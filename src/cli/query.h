@@ -70,6 +70,12 @@ struct tview_totals {
 	long long counts[TC_ST_COUNT];
 	double wall, cpu, first, last;
 	long long peak_rss_kb;
+	/* early stopping's savings, estimated: what a pruned trial would
+	 * have spent had it run to the end (the mean wall and CPU seconds of
+	 * the last attempt of the trials that succeeded) less what it spent;
+	 * none without a succeeded trial (full 0) */
+	long long full;
+	double saved_wall, saved_cpu;
 };
 void tview_totals(const struct tview *v, struct tview_totals *t);
 

@@ -288,8 +288,11 @@ static int summarize(const char *name, const char *hint,
 {
 	long long ok = s->counts[TC_ST_SUCCEEDED];
 	long long queued = s->counts[TC_ST_QUEUED];
-	/* --limit/--only: the trials not picked wait; they are not failures */
-	long long bad = s->total - ok - (picked ? queued : 0);
+	long long pruned = s->counts[TC_ST_PRUNED];
+	/* --limit/--only: the trials not picked wait; they are not failures;
+	 * nor are trials early stopping pruned */
+	long long bad = s->total - ok - pruned - (picked ? queued : 0);
+	char more[64] = "";
 
 	if (s->interrupted)
 		printf("interrupted: %lld of %lld trials succeeded; continue with "
@@ -302,11 +305,14 @@ static int summarize(const char *name, const char *hint,
 		       "timed out, %lld queued\n",
 		       ok, s->total, s->counts[TC_ST_FAILED],
 		       s->counts[TC_ST_TIMED_OUT], queued);
-	else
+	else {
+		if (pruned)
+			snprintf(more, sizeof(more), ", %lld pruned", pruned);
 		printf("done: %lld succeeded, %lld failed, %lld timed out, %lld "
-		       "cancelled (of %lld)\n",
+		       "cancelled%s (of %lld)\n",
 		       ok, s->counts[TC_ST_FAILED], s->counts[TC_ST_TIMED_OUT],
-		       s->counts[TC_ST_CANCELLED], s->total);
+		       s->counts[TC_ST_CANCELLED], more, s->total);
+	}
 	if (!s->interrupted && !s->failfast && queued > 0 && picked)
 		printf("%lld trial%s still queued: run %s with `trainctl resume"
 		       "%s %s`\n",

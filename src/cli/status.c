@@ -417,6 +417,7 @@ int cmd_report(int argc, char **argv)
 	enum tc_format fmt;
 	double tw, tc, tg, first, last;
 	long long peak;
+	struct tview_totals tt;
 	struct tc_policy *pol = NULL;
 	json_t *idle = NULL;
 	int rc, gpu;
@@ -490,8 +491,6 @@ int cmd_report(int argc, char **argv)
 			       : tc_fail("report", &err);
 	}
 	{
-		struct tview_totals tt;
-
 		tview_totals(&v, &tt);
 		tw = tt.wall;
 		tc = tt.cpu;
@@ -528,13 +527,6 @@ int cmd_report(int argc, char **argv)
 					  pol->name, "metric", pol->gpu_metric,
 					  "min_percent", pol->gpu_min,
 					  "trials", idle));
-		if (idle)
-			json_object_set_new(
-				o, "gpu_underused",
-				json_pack("{s:s, s:s, s:f, s:O}", "policy",
-					  pol->name, "metric", pol->gpu_metric,
-					  "min_percent", pol->gpu_min,
-					  "trials", idle));
 		json_object_set_new(
 			o, "total",
 			json_pack("{s:I, s:f, s:f, s:f, s:f, s:I, s:f}", "trials",
@@ -542,6 +534,17 @@ int cmd_report(int argc, char **argv)
 				  "cpu_hours", tc / 3600.0, "gpu_hours", tg,
 				  "peak_rss_kb", (json_int_t)peak,
 				  "elapsed_seconds", last > first ? last - first : 0.0));
+		if (v.spec->early_stop.method != TC_ES_NONE ||
+		    tt.counts[TC_ST_PRUNED])
+			json_object_set_new(
+				o, "early_stop",
+				json_pack("{s:I, s:I, s:f, s:f, s:f}", "pruned",
+					  (json_int_t)tt.counts[TC_ST_PRUNED],
+					  "estimated_from",
+					  (json_int_t)tt.full, "saved_wall_seconds",
+					  tt.saved_wall, "saved_cpu_hours",
+					  tt.saved_cpu / 3600.0, "saved_gpu_hours",
+					  gpu * tt.saved_wall / 3600.0));
 		tc_print_json(o);
 		json_decref(o);
 	} else {
@@ -598,6 +601,22 @@ int cmd_report(int argc, char **argv)
 			printf("\nwall time %s over %s elapsed; %.3f CPU-hours; %.3f "
 			       "GPU-hours; peak RSS %.1f MiB\n",
 			       w, el, tc / 3600.0, tg, (double)peak / 1024.0);
+			if (tt.counts[TC_ST_PRUNED] && tt.full)
+				printf("early stopping: %lld trial%s pruned, about "
+				       "%.3f CPU-hours and %.3f GPU-hours saved "
+				       "(%.0f s of wall time; estimated from the "
+				       "%lld trial%s that ran to the end)\n",
+				       tt.counts[TC_ST_PRUNED],
+				       tt.counts[TC_ST_PRUNED] == 1 ? "" : "s",
+				       tt.saved_cpu / 3600.0,
+				       gpu * tt.saved_wall / 3600.0, tt.saved_wall,
+				       tt.full, tt.full == 1 ? "" : "s");
+			else if (tt.counts[TC_ST_PRUNED])
+				printf("early stopping: %lld trial%s pruned (no "
+				       "trial ran to the end to estimate what "
+				       "that saved)\n",
+				       tt.counts[TC_ST_PRUNED],
+				       tt.counts[TC_ST_PRUNED] == 1 ? "" : "s");
 		}
 		if (fmt == TC_FMT_TABLE && idle && json_object_size(idle)) {
 			const char *id;

@@ -74,7 +74,8 @@ struct ktrial {
 			      are (a pod already Running, a Job already
 			      complete) */
 	json_t *early_pod;
-	int cancel;        /* 1 cancelled, 2 interrupted */
+	int cancel;        /* 1 cancelled, 2 interrupted, 3 pruned */
+	long long idx;     /* its index in the experiment */
 	char *params;      /* JSON text */
 	char pod[256];     /* the rank-0 pod */
 	char pending_reason[1024];
@@ -311,7 +312,7 @@ static int collect(struct kube *r, struct ktrial *t, const char *buf,
 		metrics_cut, r, r->err);
 	int rc = TC_ERR_NOMEM;
 
-	if (text && jl && m &&
+	if (text && jl && m && !(rc = tc_sched_watch(&r->s, m, t->idx)) &&
 	    !(rc = tc_rec_metrics_feed(m, text, buf, len, 1)) &&
 	    !(rc = tc_rec_metrics_feed(m, jl, buf, len, 1)) &&
 	    !(rc = metrics_cut(r, m)))
@@ -1074,6 +1075,7 @@ static int start_next(struct kube *r)
 	t = kt_new(r, row.id, attempt);
 	if (t) {
 		t->params = row.params;
+		t->idx = row.idx;
 		row.params = NULL;
 	}
 	tc_trial_row_free(&row);
@@ -1142,6 +1144,7 @@ static int adopt(void *b, struct tc_trial_row *row, int state,
 	if (!t)
 		return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
 	t->params = row->params; /* taken */
+	t->idx = row->idx;
 	row->params = NULL;
 	if (row->reason)
 		snprintf(t->stored_reason, sizeof(t->stored_reason), "%s",
@@ -1229,6 +1232,19 @@ static int check_external(struct kube *r)
 	return 0;
 }
 
+/* The early-stopping rule chose this trial (tc_sched_prune): its Job
+ * deleted, as a cancelled one's is. */
+static void prune_one(void *ctx, const char *id)
+{
+	struct kube *r = ctx;
+
+	for (size_t i = 0; i < r->nlive; i++)
+		if (!strcmp(r->live[i]->id, id) &&
+		    (r->live[i]->phase == P_ACTIVE ||
+		     r->live[i]->phase == P_CREATING))
+			delete_job(r, r->live[i], 3);
+}
+
 static int on_signals(struct kube *r)
 {
 	if (tc_sched_signals(&r->s) != 1)
@@ -1269,6 +1285,12 @@ static int run_loop(struct kube *r)
 			}
 		}
 		read_live_logs(r);
+		if (r->s.nprunes) {
+			int rc = tc_sched_prune(&r->s, prune_one, r);
+
+			if (rc)
+				return rc;
+		}
 		tc_sched_status(&r->s);
 		while (!r->s.stopping && !r->o->drain &&
 		       active_count(r) < (size_t)r->s.parallel) {

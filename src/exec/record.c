@@ -53,6 +53,11 @@ struct tc_rec_metrics {
 	struct sink_name *names;
 	size_t nnames, capnames;
 	long metric_ent; /* the spec's metric in names, or -1 */
+	char *watch;     /* the watched metric (tc_rec_metrics_watch) */
+	long watch_ent;  /* ... in names, or -1 */
+	long long watch_idx;
+	tc_rec_watch_fn watch_fn;
+	void *watch_ctx;
 
 	struct sink_row rows[TC_REC_BATCH];
 	size_t nrows;
@@ -84,6 +89,7 @@ struct tc_rec_metrics *tc_rec_metrics_new(struct tc_journal *j, const char *exp,
 	m->cut = cut;
 	m->ctx = ctx;
 	m->metric_ent = -1;
+	m->watch_ent = -1;
 	m->trial = strdup(trial);
 	m->metric = metric ? strdup(metric) : NULL;
 	if (!m->trial || (metric && !m->metric)) {
@@ -110,7 +116,24 @@ void tc_rec_metrics_free(struct tc_rec_metrics *m)
 		free(m->notes[i]);
 	free(m->trial);
 	free(m->metric);
+	free(m->watch);
 	free(m);
+}
+
+int tc_rec_metrics_watch(struct tc_rec_metrics *m, const char *name,
+			 long long idx, tc_rec_watch_fn fn, void *ctx)
+{
+	free(m->watch);
+	if (!(m->watch = strdup(name)))
+		return TC_ERR_NOMEM;
+	m->watch_ent = -1;
+	for (size_t i = 0; i < m->nnames; i++)
+		if (strcmp(m->names[i].name, name) == 0)
+			m->watch_ent = (long)i;
+	m->watch_idx = idx;
+	m->watch_fn = fn;
+	m->watch_ctx = ctx;
+	return 0;
 }
 
 void tc_rec_metrics_note(struct tc_rec_metrics *m, const char *text)
@@ -153,6 +176,8 @@ static long sink_name(struct tc_rec_metrics *m, const char *name)
 	m->slots[i] = (uint16_t)(m->nnames + 1);
 	if (m->metric && m->metric_ent < 0 && strcmp(name, m->metric) == 0)
 		m->metric_ent = (long)m->nnames;
+	if (m->watch && m->watch_ent < 0 && strcmp(name, m->watch) == 0)
+		m->watch_ent = (long)m->nnames;
 	return (long)m->nnames++;
 }
 
@@ -176,6 +201,9 @@ static int sink_add(void *ctx, const char *name, double step, double value)
 		m->names[k].step = step;
 		m->names[k].value = value;
 		m->names[k].dirty = 1;
+		if (k == m->watch_ent)
+			m->watch_fn(m->watch_ctx, m->trial, m->watch_idx, step,
+				    value);
 		if (m->kept >= TC_REC_HISTORY_MAX) {
 			m->capped = 1;
 		} else if (m->nrows < TC_REC_BATCH) { /* a cut empties it */

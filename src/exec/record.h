@@ -100,6 +100,14 @@ void tc_rec_metrics_free(struct tc_rec_metrics *m);
 int tc_rec_metrics_feed(struct tc_rec_metrics *m, struct tc_collector *c,
 			const char *buf, size_t len, int end);
 
+/* Every sample of metric `name` the sink takes is shown to fn as well
+ * (the scheduler's early stopping), with the trial's id and its index idx
+ * (as given).  0 or TC_ERR_NOMEM. */
+typedef void (*tc_rec_watch_fn)(void *ctx, const char *trial, long long idx,
+				double step, double value);
+int tc_rec_metrics_watch(struct tc_rec_metrics *m, const char *name,
+			 long long idx, tc_rec_watch_fn fn, void *ctx);
+
 /* A note to record with the next write, once per attempt (for example
  * that the trial's files vanished).  text is copied. */
 void tc_rec_metrics_note(struct tc_rec_metrics *m, const char *text);

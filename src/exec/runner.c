@@ -883,6 +883,10 @@ static int pick_next(struct runner *r, struct live *pred)
 		lv->params = row.params;
 		lv->idx = row.idx;
 		row.command = row.env = row.params = NULL;
+		if (tc_sched_watch(&r->s, lv->m, lv->idx)) {
+			live_free(lv);
+			lv = NULL;
+		}
 	}
 	tc_trial_row_free(&row);
 	if (lv && lease_fd >= 0) {
@@ -1519,6 +1523,31 @@ static int interrupt_all(struct runner *r, int hard)
 	return 0;
 }
 
+/* The early-stopping rule chose this trial (tc_sched_prune): stopped as
+ * a cancelled one is, gracefully. */
+static void prune_one(void *ctx, const char *id)
+{
+	struct runner *r = ctx;
+
+	for (size_t i = 0; i < r->nlive; i++) {
+		struct live *lv = r->live[i];
+
+		if (strcmp(lv->id, id) != 0 || lv->standby)
+			continue;
+		if (lv->own && r->shim) {
+			if (lv->pgid > 0)
+				tc_shim_cancel(r->shim, lv->pgid, 0);
+			else
+				lv->cancel_pending = 1;
+		} else {
+			struct tc_slot sl = slot_of(r, lv);
+
+			tc_supervisor_cancel(&sl, lv->attempt, lv->shim_pid,
+					     lv->shim_start, 0);
+		}
+	}
+}
+
 static int on_signals(struct runner *r)
 {
 	int got = tc_sched_signals(&r->s);
@@ -1594,6 +1623,10 @@ static int adopt(void *b, struct tc_trial_row *row, int state,
 	row->params = NULL;
 	lv->idx = row->idx;
 	lv->own = 0;
+	if ((rc = tc_sched_watch(&r->s, lv->m, lv->idx))) {
+		live_free(lv);
+		return rc;
+	}
 	take(r, lv, 0);
 	if ((rc = live_add(r, lv))) {
 		give_back(r, lv);
@@ -1654,6 +1687,9 @@ static int run_loop(struct runner *r)
 			if ((rc = tail_all(r)))
 				return rc;
 		}
+		if (r->s.nprunes && !r->intxn &&
+		    (rc = tc_sched_prune(&r->s, prune_one, r)))
+			return rc;
 		if ((rc = launch_ready(r)))
 			return rc;
 		if (must_flush(r) && (rc = flush(r)))

@@ -4,6 +4,7 @@
 #include "exec/scheduler.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "exec/prune.h"
+#include "store/series.h"
 #include "util/clock.h"
 
 /* The counts and best so far, from the journal. */
@@ -20,6 +23,100 @@ static int load_counts(struct tc_sched *s)
 	    tc_trials_best(s->tr, s->spec->metric.name, s->spec->metric.goal,
 			   &s->best, s->err) < 0)
 		return TC_ERR_DB;
+	return 0;
+}
+
+/* A sample of an earlier run, replayed into the rule. */
+static int replay(void *ctx, const struct tc_series_row *row)
+{
+	struct tc_sched *s = ctx;
+
+	return tc_pruner_observe(s->pruner, row->trial, row->idx,
+				 row->has_step ? row->step : 0, row->value,
+				 !row->special, 0, NULL, 0) < 0
+		       ? TC_ERR_NOMEM
+		       : 0;
+}
+
+/* The early-stopping rule, with what the journal holds of every trial. */
+static int prune_begin(struct tc_sched *s)
+{
+	const char *name = s->spec->early_stop.metric;
+	int rc;
+
+	if (!(s->pruner = tc_pruner_new(s->spec)))
+		return tc_error_set(s->err, TC_ERR_NOMEM, "out of memory");
+	rc = tc_series_each(s->j, s->name, NULL, 0, &name, 1, replay, s, s->err);
+	if (rc == TC_ERR_NOMEM)
+		return tc_error_set(s->err, TC_ERR_NOMEM, "out of memory");
+	return rc;
+}
+
+static void on_watched(void *ctx, const char *trial, long long idx,
+		       double step, double value)
+{
+	struct tc_sched *s = ctx;
+	struct tc_sched_prune *p;
+	char why[256];
+
+	if (s->stopping ||
+	    tc_pruner_observe(s->pruner, trial, idx, step, value,
+			      isfinite(value), 1, why, sizeof(why)) != 1)
+		return;
+	if (s->nprunes == s->capprunes) {
+		size_t nc = s->capprunes ? s->capprunes * 2 : 16;
+
+		p = realloc(s->prunes, nc * sizeof(*p));
+		if (!p)
+			return; /* it runs on: no decision is lost data */
+		s->prunes = p;
+		s->capprunes = nc;
+	}
+	p = &s->prunes[s->nprunes++];
+	snprintf(p->id, sizeof(p->id), "%s", trial);
+	snprintf(p->why, sizeof(p->why), "%s", why);
+}
+
+int tc_sched_watch(struct tc_sched *s, struct tc_rec_metrics *m,
+		   long long idx)
+{
+	if (!s->pruner)
+		return 0;
+	if (tc_rec_metrics_watch(m, s->spec->early_stop.metric, idx, on_watched,
+				 s))
+		return tc_error_set(s->err, TC_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+int tc_sched_prune(struct tc_sched *s, void (*stop)(void *ctx, const char *id),
+		   void *ctx)
+{
+	size_t n = s->nprunes, k = 0;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = tc_journal_begin(s->j, s->err)))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		int asked = 0;
+
+		if ((rc = tc_trials_request_prune(s->tr, s->prunes[i].id,
+						  s->prunes[i].why, &asked,
+						  s->err))) {
+			tc_journal_rollback(s->j);
+			return rc;
+		}
+		if (asked) /* still running, not stopped for another reason */
+			s->prunes[k++] = s->prunes[i];
+	}
+	if ((rc = tc_journal_commit(s->j, s->err))) {
+		tc_journal_rollback(s->j);
+		return rc;
+	}
+	s->nprunes = 0;
+	for (size_t i = 0; i < k; i++)
+		stop(ctx, s->prunes[i].id);
 	return 0;
 }
 
@@ -64,6 +161,8 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 	    (rc = tc_trials_requeue_interrupted(s->tr, err)))
 		return rc;
 	if ((rc = load_counts(s)))
+		return rc;
+	if (spec->early_stop.method != TC_ES_NONE && (rc = prune_begin(s)))
 		return rc;
 	/* a drain run records what runs; the experiment keeps its state */
 	if (!o->drain && (rc = tc_experiment_set_state(j, name, "running", err)))
@@ -112,6 +211,10 @@ void tc_sched_close(struct tc_sched *s, int rc, struct tc_run_summary *sum)
 		memcpy(sum->failed_trial, s->ff.trial, sizeof(s->ff.trial));
 	}
 	tc_trials_close(s->tr);
+	tc_pruner_free(s->pruner);
+	free(s->prunes);
+	s->pruner = NULL;
+	s->prunes = NULL;
 }
 
 void tc_sched_send(struct tc_sched *s, struct tc_progress_event *ev)
@@ -227,8 +330,22 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 	/* the journal's request or the backend's own stop (1 cancel, 2
 	 * interrupt): an interrupt from either wins */
 	req = cancel_req > e->cancel ? cancel_req : e->cancel;
-	if (e->state != TC_ST_SUCCEEDED && req &&
+	if (e->state != TC_ST_SUCCEEDED && req == 3 &&
 	    (e->cancel_wins || e->state == TC_ST_CANCELLED || e->unseen)) {
+		struct tc_trial_row row;
+		struct tc_error ignored = {0};
+
+		/* the reason its request recorded */
+		e->state = TC_ST_PRUNED;
+		snprintf(e->reason, e->reason_len, "pruned");
+		memset(&row, 0, sizeof(row));
+		if (tc_trials_get(s->tr, e->id, &row, &ignored) == 1 &&
+		    row.reason && !strncmp(row.reason, "pruned", 6))
+			snprintf(e->reason, e->reason_len, "%s", row.reason);
+		tc_trial_row_free(&row);
+	} else if (e->state != TC_ST_SUCCEEDED && req &&
+		   (e->cancel_wins || e->state == TC_ST_CANCELLED ||
+		    e->unseen)) {
 		e->state = TC_ST_CANCELLED;
 		snprintf(e->reason, e->reason_len, "%s",
 			 req == 2 ? "interrupted" : "cancelled");

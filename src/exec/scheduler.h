@@ -51,6 +51,15 @@ struct tc_sched {
 
 	sigset_t oldmask;
 	int masked; /* oldmask is to be restored */
+
+	/* early_stop: the rule (NULL without one) and the trials it chose
+	 * that are not yet asked to stop */
+	struct tc_pruner *pruner;
+	struct tc_sched_prune {
+		char id[16];
+		char why[256];
+	} *prunes;
+	size_t nprunes, capprunes;
 };
 
 /* Start a run of experiment `name` (its runner lock held): SIGINT,
@@ -118,11 +127,13 @@ struct tc_sched_end {
 	int has_metric;
 	double metric, wall;
 	/* what the attempt did: SUCCEEDED, FAILED, TIMED_OUT, or CANCELLED
-	 * (stopped on a request); the final state once decided */
+	 * (stopped on a request); the final state once decided (also
+	 * PRUNED) */
 	int state;
 	char *reason;        /* why (may be ""); rewritten when cancelled */
 	size_t reason_len;
-	int cancel; /* a stop the backend sent: 1 cancel, 2 interrupt, 0 */
+	int cancel; /* a stop the backend sent: 1 cancel, 2 interrupt,
+		       3 prune, 0 */
 	int unseen;          /* nobody saw it end (its supervisor died) */
 	/* Where the backends differ today: on Kubernetes any non-success
 	 * under a cancel request is cancelled; locally only one stopped by
@@ -136,7 +147,8 @@ struct tc_sched_end {
 };
 
 /* The one rule: a non-success under a cancel request is cancelled
- * ("interrupted" for an interrupt; see cancel_wins); a failure or
+ * ("interrupted" for an interrupt; see cancel_wins), pruned under a prune
+ * request (with the reason the request recorded); a failure or
  * time-out is requeued with its backoff (tc_rec_retry_at) unless the run
  * is interrupted or a cancel was requested.  Reads the trial's request
  * and retry base, writes the fate with o's other fields through
@@ -146,6 +158,23 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 
 /* After its commit: counts (from state `from`), best so far, the line. */
 void tc_sched_ended(struct tc_sched *s, int from, const struct tc_sched_end *e);
+
+/* ---- early stopping ---------------------------------------------------- */
+
+/* A metric sink of trial `id` (index idx) feeds the early-stopping rule
+ * (the spec's early_stop: metric), when the spec has one.  0 or an error
+ * code. */
+int tc_sched_watch(struct tc_sched *s, struct tc_rec_metrics *m,
+		   long long idx);
+
+/* The trials the rule chose since the last call: each asked to stop in
+ * the journal (cancel_req 3, its reason; one transaction, committed), then
+ * stop(ctx, id) for each that still runs, for the backend to stop it as
+ * it stops a cancelled trial.  Its end is then recorded as pruned
+ * (tc_sched_finish).  Call it with no transaction open.  0 or an error
+ * code. */
+int tc_sched_prune(struct tc_sched *s, void (*stop)(void *ctx, const char *id),
+		   void *ctx);
 
 /* ---- recovery: one rule for what a previous run left ------------------ */
 

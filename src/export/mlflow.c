@@ -292,7 +292,7 @@ static const char *run_status(const char *state)
 		return "FINISHED";
 	if (!strcmp(state, "failed") || !strcmp(state, "timed_out"))
 		return "FAILED";
-	if (!strcmp(state, "cancelled"))
+	if (!strcmp(state, "cancelled") || !strcmp(state, "pruned"))
 		return "KILLED";
 	if (!strcmp(state, "queued"))
 		return "SCHEDULED";

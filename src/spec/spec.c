@@ -2200,6 +2200,137 @@ static int parse_metric(struct ctx *c, const yaml_node_t *n)
 	return 0;
 }
 
+/* A positive number of early_stop (steps, reduction factor). */
+static int es_number(struct ctx *c, const yaml_node_t *n, const char *what,
+		     double lo, double *out)
+{
+	struct tc_value v = {0};
+	char d[64];
+	int rc = get_number(c, n, what, &v);
+
+	if (rc)
+		return rc;
+	if (!(v.f >= lo))
+		return fail(c, n, "%s must be a number ≥ %g (got %s)", what, lo,
+			    describe(n, d));
+	*out = v.f;
+	return 0;
+}
+
+/* early_stop: {method: asha|hyperband|median, metric, goal, min_step,
+ * max_step, reduction_factor, min_trials}; after metric: (its defaults). */
+static int parse_early_stop(struct ctx *c, const yaml_node_t *key,
+			    const yaml_node_t *n)
+{
+	enum { F_METHOD, F_METRIC, F_GOAL, F_MIN, F_MAX, F_RF, F_MINTR, F_N };
+	struct field f[F_N] = {{"method", NULL, NULL}, {"metric", NULL, NULL},
+			       {"goal", NULL, NULL}, {"min_step", NULL, NULL},
+			       {"max_step", NULL, NULL},
+			       {"reduction_factor", NULL, NULL},
+			       {"min_trials", NULL, NULL}};
+	static const char *const methods[] = {"asha", "hyperband", "median"};
+	static const char *const goals[] = {"maximize", "minimize"};
+	struct tc_spec *s = c->spec;
+	size_t m;
+	long long v;
+	int ok, rc;
+
+	rc = expect_map(c, n, "early_stop",
+			"{method: asha, metric: val_loss, max_step: 20}", &ok);
+	if (rc || !ok)
+		return rc;
+	rc = get_fields(c, n, "early_stop", f, F_N);
+	if (rc)
+		return rc;
+	if (!f[F_METHOD].val)
+		return fail(c, n, "early_stop needs a method: asha, hyperband "
+			    "or median");
+	rc = get_enum(c, f[F_METHOD].val, "early_stop.method", methods, 3, &m);
+	if (rc)
+		return rc;
+	s->early_stop.method = m == 0 ? TC_ES_ASHA
+			       : m == 1 ? TC_ES_HYPERBAND : TC_ES_MEDIAN;
+	s->early_stop.pos = node_pos(key);
+	s->early_stop.metric = s->metric.name;
+	s->early_stop.goal = s->metric.goal;
+	if (f[F_METRIC].val) {
+		rc = get_string(c, f[F_METRIC].val, "early_stop.metric",
+				"val_loss", &s->early_stop.metric);
+		if (rc)
+			return rc;
+		if (strpbrk(s->early_stop.metric, " \t\r\n="))
+			return fail(c, f[F_METRIC].val, "early_stop.metric must "
+				    "not contain spaces or '='");
+		/* another metric than the ranked one: its own direction */
+		if (!s->metric.name ||
+		    strcmp(s->metric.name, s->early_stop.metric) != 0)
+			s->early_stop.goal =
+				strstr(s->early_stop.metric, "loss") ||
+						strstr(s->early_stop.metric, "err")
+					? -1
+					: 1;
+	}
+	if (!s->early_stop.metric)
+		return fail(c, n, "early_stop needs a metric: give metric: in "
+			    "early_stop (e.g. metric: val_loss) or a metric: "
+			    "section for the experiment");
+	if (f[F_GOAL].val) {
+		size_t g;
+
+		rc = get_enum(c, f[F_GOAL].val, "early_stop.goal", goals, 2, &g);
+		if (rc)
+			return rc;
+		s->early_stop.goal = g ? -1 : 1;
+	}
+	s->early_stop.min_step = 1;
+	s->early_stop.reduction_factor = 3;
+	s->early_stop.min_trials = 3;
+	if (f[F_MIN].val && (rc = es_number(c, f[F_MIN].val,
+					    "early_stop.min_step", 0,
+					    &s->early_stop.min_step)))
+		return rc;
+	if (f[F_MAX].val) {
+		if ((rc = es_number(c, f[F_MAX].val, "early_stop.max_step", 0,
+				    &s->early_stop.max_step)))
+			return rc;
+		if (!(s->early_stop.max_step > s->early_stop.min_step))
+			return fail(c, f[F_MAX].val, "early_stop.max_step must "
+				    "be more than min_step (%g)",
+				    s->early_stop.min_step);
+	}
+	if (f[F_RF].val) {
+		if (s->early_stop.method == TC_ES_MEDIAN)
+			return fail(c, f[F_RF].key, "early_stop.reduction_factor "
+				    "is for asha and hyperband, not median");
+		if ((rc = es_number(c, f[F_RF].val,
+				    "early_stop.reduction_factor", 1,
+				    &s->early_stop.reduction_factor)))
+			return rc;
+		if (!(s->early_stop.reduction_factor > 1))
+			return fail(c, f[F_RF].val, "early_stop.reduction_factor "
+				    "must be more than 1");
+	}
+	if (f[F_MINTR].val) {
+		if (s->early_stop.method != TC_ES_MEDIAN)
+			return fail(c, f[F_MINTR].key, "early_stop.min_trials "
+				    "is for median, not %s", methods[m]);
+		rc = get_int(c, f[F_MINTR].val, 1, INT_MAX,
+			     "early_stop.min_trials must be an integer ≥ 1", &v);
+		if (rc)
+			return rc;
+		s->early_stop.min_trials = (int)v;
+	}
+	if (s->early_stop.method == TC_ES_HYPERBAND && !f[F_MAX].val)
+		return fail(c, n, "hyperband needs early_stop.max_step: the "
+			    "step a trial that is never stopped reaches (e.g. "
+			    "the number of epochs)");
+	if (s->early_stop.method != TC_ES_MEDIAN &&
+	    !(s->early_stop.min_step > 0))
+		return fail(c, f[F_MIN].val, "%s needs early_stop.min_step > 0 "
+			    "(its first rung)", methods[m]);
+	return 0;
+}
+
 static int check_refs(struct ctx *c, const yaml_node_t *n);
 
 /* A scalar with {{...}} in image, nodeSelector or resources: its
@@ -4031,13 +4162,13 @@ static int check_templates(struct ctx *c, const yaml_node_t *cmd,
 static const char *const top_keys[] = {
 	"version",   "name",   "command", "script",  "env",
 	"parameters", "search", "metric",  "resources", "run",
-	"backend",   "nodes",  "kubernetes", "workdir",
+	"backend",   "nodes",  "kubernetes", "workdir", "early_stop",
 };
 
 enum {
 	T_VERSION, T_NAME, T_COMMAND, T_SCRIPT, T_ENV, T_PARAMETERS, T_SEARCH,
 	T_METRIC, T_RESOURCES, T_RUN, T_BACKEND, T_NODES, T_KUBERNETES,
-	T_WORKDIR, T_N
+	T_WORKDIR, T_EARLY_STOP, T_N
 };
 
 static int parse_root(struct ctx *c, const yaml_node_t *root)
@@ -4133,6 +4264,12 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 	s->metric.goal = 1;
 	if (f[T_METRIC].val) {
 		rc = parse_metric(c, f[T_METRIC].val);
+		if (rc)
+			return rc;
+	}
+	if (f[T_EARLY_STOP].val) {
+		rc = parse_early_stop(c, f[T_EARLY_STOP].key,
+				      f[T_EARLY_STOP].val);
 		if (rc)
 			return rc;
 	}

@@ -126,6 +126,9 @@ struct tc_kv {
 
 enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM, TC_SEARCH_SOBOL };
 
+/* early_stop.method: the rules of exec/prune.h */
+enum tc_es_method { TC_ES_NONE, TC_ES_ASHA, TC_ES_HYPERBAND, TC_ES_MEDIAN };
+
 struct tc_spec {
 	const char *path;  /* as given (for messages) */
 	const char *text;  /* the whole file, NUL-terminated */
@@ -163,6 +166,21 @@ struct tc_spec {
 		const char *regex; /* PCRE2 with named groups, or NULL */
 		struct tc_pos regex_pos;
 	} metric;
+
+	/* early_stop: stop trials whose metric lags the others' at the same
+	 * step (exec/prune.h says how each method decides) */
+	struct {
+		enum tc_es_method method; /* TC_ES_NONE without the key */
+		const char *metric; /* default: metric.name */
+		int goal;           /* +1 maximize, -1 minimize; default
+				       metric.goal */
+		double min_step;    /* default 1 */
+		double max_step;    /* 0: none (asha, median) */
+		double reduction_factor; /* asha, hyperband: default 3 */
+		int min_trials;     /* median: others needed at a step,
+				       default 3 */
+		struct tc_pos pos;  /* of the key */
+	} early_stop;
 
 	struct {
 		int given;         /* 0 when the spec has no resources: key */

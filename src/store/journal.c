@@ -20,7 +20,7 @@ static const char *const state_names[TC_ST_COUNT] = {
 	[TC_ST_QUEUED] = "queued",	 [TC_ST_STARTING] = "starting",
 	[TC_ST_RUNNING] = "running",	 [TC_ST_SUCCEEDED] = "succeeded",
 	[TC_ST_FAILED] = "failed",	 [TC_ST_TIMED_OUT] = "timed_out",
-	[TC_ST_CANCELLED] = "cancelled",
+	[TC_ST_CANCELLED] = "cancelled", [TC_ST_PRUNED] = "pruned",
 };
 
 const char *tc_state_name(enum tc_state s)
@@ -39,7 +39,8 @@ int tc_state_parse(const char *s)
 int tc_state_final(enum tc_state s)
 {
 	return s == TC_ST_SUCCEEDED || s == TC_ST_FAILED ||
-	       s == TC_ST_TIMED_OUT || s == TC_ST_CANCELLED;
+	       s == TC_ST_TIMED_OUT || s == TC_ST_CANCELLED ||
+	       s == TC_ST_PRUNED;
 }
 
 static const char schema[] =

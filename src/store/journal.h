@@ -32,12 +32,14 @@ enum tc_state {
 	TC_ST_FAILED,
 	TC_ST_TIMED_OUT,
 	TC_ST_CANCELLED,
+	TC_ST_PRUNED, /* stopped early (early_stop): never retried */
 	TC_ST_COUNT
 };
 
 const char *tc_state_name(enum tc_state s);
 int tc_state_parse(const char *s); /* enum value or -1 */
-int tc_state_final(enum tc_state s); /* succeeded/failed/timed_out/cancelled */
+int tc_state_final(enum tc_state s); /* succeeded/failed/timed_out/cancelled/
+				       pruned */
 
 /* How long a connection waits for another's write lock before it gives up
  * with "database is locked". */

@@ -35,7 +35,7 @@ enum stmt {
 	S_REQUEUE_INT, S_COUNTS, S_EXPSTATE, S_BEST, S_EVENT, S_NOTE,
 	S_EV_MARK, S_EV_SINCE, S_METRIC, S_FINAL, S_PICKED_LIVE, S_SCAN,
 	S_FIND_IDX, S_FIND_PREFIX, S_FINALS, S_EVENTS, S_NEXT_IDX, S_INSERT,
-	S_SET_COMMAND, S_PLANNED_ADD, S_UNPLANNED, S_COUNT
+	S_SET_COMMAND, S_PLANNED_ADD, S_UNPLANNED, S_PRUNE_REQ, S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
@@ -95,8 +95,8 @@ static const char *const sql[S_COUNT] = {
 			"state IN ('starting', 'running') AND cancel_req = 0",
 	[S_RETRY_PICKED] = "UPDATE trials SET state = 'queued', next_at = 0, "
 			   "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
-			   "AND state IN ('failed', 'timed_out', 'cancelled') "
-			   "AND id IN (SELECT id FROM temp.tc_picked)",
+			   "AND state IN ('failed', 'timed_out', 'cancelled', "
+			   "'pruned') AND id IN (SELECT id FROM temp.tc_picked)",
 	[S_RETRY_FAILED] = "UPDATE trials SET state = 'queued', next_at = 0, "
 			   "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
 			   "AND state IN ('failed', 'timed_out')",
@@ -151,6 +151,9 @@ static const char *const sql[S_COUNT] = {
 	[S_UNPLANNED] = "UPDATE trials SET state = 'cancelled', reason = 'no "
 			"longer in the spec' WHERE exp = ?1 AND state = 'queued' "
 			"AND id NOT IN (SELECT id FROM temp.tc_planned)",
+	[S_PRUNE_REQ] = "UPDATE trials SET cancel_req = 3, reason = ?3 WHERE "
+			"exp = ?1 AND id = ?2 AND state IN ('starting', "
+			"'running') AND cancel_req = 0",
 };
 
 struct tc_trials {
@@ -705,6 +708,22 @@ int tc_trials_request_cancel(struct tc_trials *t, int *ncancelled,
 int tc_trials_request_interrupt(struct tc_trials *t, struct tc_error *err)
 {
 	return run_counted(t, S_INTERRUPT, NULL, err);
+}
+
+int tc_trials_request_prune(struct tc_trials *t, const char *id,
+			    const char *why, int *requested,
+			    struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_PRUNE_REQ, id, err);
+	int rc;
+
+	if (!st)
+		return TC_ERR_DB;
+	bind_text(st, 3, why);
+	rc = run(t, st, err);
+	if (requested)
+		*requested = !rc && sqlite3_changes(t->j->db) > 0;
+	return rc;
 }
 
 int tc_trials_retry(struct tc_trials *t, int picked_only, int *n,

@@ -12,8 +12,8 @@
  *    │  │  request_cancel      │    └─────── finish ────────┤
  *    │  │   ▼                  │                            ▼
  *    │  │  cancelled          unstart: never started,   succeeded, failed,
- *    │  │                     the attempt given back    timed_out, cancelled
- *    │  └──────────────────── (or → cancelled)                │
+ *    │  │                     the attempt given back    timed_out, cancelled,
+ *    │  └──────────────────── (or → cancelled)          pruned   │
  *    │                                                        │
  *    └── finish with next_at (retries left); retry (the verb); ┘
  *        requeue_interrupted (resume); rerun (its supervisor lost)
@@ -26,14 +26,16 @@
  *              may not have it (recovery asks the backend).
  *   running    the backend said it started (locally: the supervisor's pid
  *              and start time, and the trial's process group).
- *   succeeded, failed, timed_out, cancelled
+ *   succeeded, failed, timed_out, cancelled, pruned
  *              final for this attempt: exit status, accounting (wall, user
  *              and system CPU, peak RSS), reason.  cancelled with reason
  *              "interrupted" is requeued by resume; other cancels are not.
+ *              pruned: stopped by early_stop, never retried by a run.
  *
- * Requests from other processes are flags, not transitions: cancel_req (1
- * cancel, 2 interrupt) on a starting or running trial, which the running
- * scheduler reads (tc_trials_flags) and turns into a transition.
+ * Requests are flags, not transitions: cancel_req (1 cancel, 2 interrupt,
+ * 3 prune: the scheduler's early stop) on a starting or running trial,
+ * which the running scheduler reads (tc_trials_flags) and turns into a
+ * transition.
  *
  * Metrics: every sample (trial, attempt, name, step, value) in `metrics`
  * (capped per attempt, see exec/record.h), the last value of each metric
@@ -212,7 +214,7 @@ int tc_trials_rerun(struct tc_trials *t, const char *id, int cancelled,
 		    const char *reason, struct tc_error *err);
 
 /* What other processes asked of a trial: *state (enum tc_state),
- * *cancel_req (0, 1 cancel, 2 interrupt) and *retry_base.  1, or 0 when
+ * *cancel_req (0, 1 cancel, 2 interrupt, 3 prune) and *retry_base.  1, or 0 when
  * there is no such trial (all zero). */
 int tc_trials_flags(struct tc_trials *t, const char *id, int *state,
 		    int *cancel_req, int *retry_base);
@@ -246,6 +248,14 @@ int tc_trials_request_cancel(struct tc_trials *t, int *ncancelled,
 /* Interrupt every starting and running trial not cancelled already
  * (cancel_req = 2: resume runs them again). */
 int tc_trials_request_interrupt(struct tc_trials *t, struct tc_error *err);
+
+/* The early-stopping rule chose this starting or running trial, not yet
+ * asked to stop: cancel_req = 3, its reason `why` ("pruned at step 4:
+ * ...").  The attempt that ends after it is pruned, unless it succeeded.
+ * *requested (may be NULL): 1 when the request was made. */
+int tc_trials_request_prune(struct tc_trials *t, const char *id,
+			    const char *why, int *requested,
+			    struct tc_error *err);
 
 /* The `retry` verb: the picked trials that failed, timed out or were
  * cancelled (picked_only 0: every failed or timed-out one) → queued with a
