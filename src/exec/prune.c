@@ -347,6 +347,11 @@ static int median_observe(struct tc_pruner *p, struct ptrial *t, double step,
 	return 1;
 }
 
+int tc_pruner_seen(const struct tc_pruner *p, const char *id)
+{
+	return p->nslots && *slot_of((struct tc_pruner *)p, id) != NULL;
+}
+
 int tc_pruner_observe(struct tc_pruner *p, const char *id, long long idx,
 		      double step, double value, int has, int act, char *why,
 		      size_t len)

@@ -55,4 +55,7 @@ int tc_pruner_observe(struct tc_pruner *p, const char *id, long long idx,
 		      double step, double value, int has, int act,
 		      char *why, size_t len);
 
+/* Has trial id reported a value of the metric (this run or before)? */
+int tc_pruner_seen(const struct tc_pruner *p, const char *id);
+
 #endif

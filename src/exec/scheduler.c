@@ -359,6 +359,21 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 	o->state = e->state;
 	o->reason = e->reason;
 	o->next_at = e->requeue ? e->next_at : 0;
+	if (s->pruner && !tc_pruner_seen(s->pruner, e->id) &&
+	    (e->state == TC_ST_SUCCEEDED || e->state == TC_ST_FAILED ||
+	     e->state == TC_ST_TIMED_OUT)) {
+		char note[300];
+		int rc;
+
+		/* a metric nobody reports stops nothing: say so where the
+		 * trial's notes are read (status, results) */
+		snprintf(note, sizeof(note),
+			 "early_stop: it reported no %s, so it was never judged",
+			 s->spec->early_stop.metric);
+		if ((rc = tc_trials_note(s->tr, e->id, e->attempt, note,
+					 s->err)))
+			return rc;
+	}
 	return tc_trials_finish(s->tr, e->id, o, s->err);
 }
 

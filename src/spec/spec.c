@@ -2303,12 +2303,9 @@ static int parse_early_stop(struct ctx *c, const yaml_node_t *key,
 			return fail(c, f[F_RF].key, "early_stop.reduction_factor "
 				    "is for asha and hyperband, not median");
 		if ((rc = es_number(c, f[F_RF].val,
-				    "early_stop.reduction_factor", 1,
+				    "early_stop.reduction_factor", 2,
 				    &s->early_stop.reduction_factor)))
 			return rc;
-		if (!(s->early_stop.reduction_factor > 1))
-			return fail(c, f[F_RF].val, "early_stop.reduction_factor "
-				    "must be more than 1");
 	}
 	if (f[F_MINTR].val) {
 		if (s->early_stop.method != TC_ES_MEDIAN)

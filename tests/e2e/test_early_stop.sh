@@ -97,6 +97,24 @@ tc_run retry es-median "$id" --state-dir s
 expect_rc 0 "retry accepts a pruned trial"
 expect_contains "$OUT" "queued 1 trial again" "and runs it"
 
+# a metric no trial reports: every trial runs to the end, and status
+# says why nothing was stopped
+cat >unseen.yaml <<'Y'
+version: 1
+name: es-unseen
+command: [sh, trial.sh, "{{q}}"]
+parameters:
+  q: {values: [1, 5]}
+metric: {name: val_loss, goal: minimize}
+early_stop: {method: asha, metric: val_acc, max_step: 9}
+run: {parallel: 1}
+Y
+tc_run run unseen.yaml --state-dir s
+expect_rc 0 "a run judging a metric nobody reports"
+tc_run status es-unseen --state-dir s
+expect_contains "$OUT" "early_stop: it reported no val_acc, so it was never judged" "status says why nothing was stopped"
+expect_no_match "$OUT" "pruned" "and nothing was"
+
 # bad input: file:line:col, exit 2
 cat >bad.yaml <<'Y'
 version: 1
@@ -122,5 +140,9 @@ Y
 tc_run validate bad2.yaml
 expect_rc 2 "early_stop without any metric is refused"
 expect_contains "$ERR" "early_stop needs a metric" "saying so"
+sed -i 's/method: asha}/method: asha, reduction_factor: 1.5, metric: l}/' bad2.yaml
+tc_run validate bad2.yaml
+expect_rc 2 "a reduction_factor under 2 is refused"
+expect_contains "$ERR" "bad2.yaml:6:" "with its position"
 
 tc_done

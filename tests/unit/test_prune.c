@@ -188,7 +188,7 @@ static void test_bad_input(void **state)
 	bad("{method: ashaa}", "did you mean 'asha'");
 	bad("{method: hyperband}", "needs early_stop.max_step");
 	bad("{method: asha, min_step: 4, max_step: 2}", "more than min_step");
-	bad("{method: asha, reduction_factor: 1}", "more than 1");
+	bad("{method: asha, reduction_factor: 1.5}", "must be a number ≥ 2");
 	bad("{method: median, reduction_factor: 2}", "not median");
 	bad("{method: asha, min_trials: 2}", "is for median");
 	bad("{method: asha, min_step: 0}", "min_step > 0");
