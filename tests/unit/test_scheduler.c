@@ -200,6 +200,44 @@ static void test_interrupt(void **state)
 	assert_false(e.requeue);
 }
 
+static void test_prune(void **state)
+{
+	struct fixture *f = *state;
+	struct tc_sched_end e;
+	char reason[256];
+	int asked = -1;
+
+	assert_int_equal(tc_trials_request_prune(f->s.tr, f->id[0],
+						 "pruned at step 3: loss 2",
+						 &asked, &f->err),
+			 0);
+	assert_int_equal(asked, 1);
+	assert_int_equal(tc_trials_request_prune(f->s.tr, f->id[1], "pruned x",
+						 &asked, &f->err),
+			 0);
+	/* an interrupt does not override a prune asked first */
+	assert_int_equal(tc_trials_request_interrupt(f->s.tr, &f->err), 0);
+	/* stopped on the request: pruned, with the request's reason, and
+	 * never retried */
+	end(f, 0, TC_ST_CANCELLED, "cancelled", 0, 0, &e, reason);
+	assert_int_equal(e.state, TC_ST_PRUNED);
+	assert_false(e.requeue);
+	assert_string_equal(reason, "pruned at step 3: loss 2");
+	assert_int_equal(journal_state(f, 0), TC_ST_PRUNED);
+	/* one that succeeded before the stop landed stays a success */
+	end(f, 1, TC_ST_SUCCEEDED, "", 0, 0, &e, reason);
+	assert_int_equal(e.state, TC_ST_SUCCEEDED);
+	/* a trial already asked to stop is not asked again */
+	assert_int_equal(tc_trials_request_prune(f->s.tr, f->id[2], "pruned y",
+						 &asked, &f->err),
+			 0);
+	assert_int_equal(asked, 0);
+	end(f, 2, TC_ST_CANCELLED, "cancelled", 0, 0, &e, reason);
+	assert_int_equal(e.state, TC_ST_CANCELLED);
+	assert_string_equal(reason, "interrupted");
+	assert_int_equal(f->s.counts[TC_ST_PRUNED], 1);
+}
+
 /* ---- recovery against a test backend ----------------------------------- */
 
 struct testbe {
@@ -397,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_ended, setup,
 						teardown),
