@@ -26,6 +26,8 @@ struct trow {
 			     (history capped, files vanished; exec/record.h) */
 	int attempt, exit_code, has_exit;
 	double started_at, ended_at, wall, utime, stime, total_wall, total_cpu;
+	double pending;   /* seconds waited for its containers, every attempt
+			     (tview_pending; 0 until then) */
 	long long maxrss_kb;
 	uint32_t seed;
 	char gpus[64];
@@ -64,11 +66,16 @@ int tview_goal_for(const struct tview *v, const char *name, int goal);
  * first call; ranking again drops it).  -2 when out of memory. */
 long tview_find(struct tview *v, const char *id);
 
+/* Fill each row's pending: the time its attempts waited for their
+ * containers on a cluster, before their wall time began (report). */
+int tview_pending(struct tc_journal *j, struct tview *v, struct tc_error *err);
+
 /* The sums over every row: trials by state, wall and CPU seconds of
- * every attempt, the largest RSS, the first start and the last end. */
+ * every attempt, pending seconds, the largest RSS, the first start and
+ * the last end. */
 struct tview_totals {
 	long long counts[TC_ST_COUNT];
-	double wall, cpu, first, last;
+	double wall, cpu, pending, first, last;
 	long long peak_rss_kb;
 };
 void tview_totals(const struct tview *v, struct tview_totals *t);
