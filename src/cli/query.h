@@ -101,15 +101,16 @@ void tview_groups_free(struct tgroup *g, size_t ngroups);
 json_t *tview_provenance(const struct tview *v);
 
 /* `report --html`: the self-contained HTML report of the view (ranked by
- * metric and goal, when there is one) written to path, whole or not at
- * all (cli/report_html.c). */
+ * metric and goal, when there is one; its rows' pending loaded) written
+ * to path, whole or not at all (cli/report_html.c). */
 int tc_report_html(struct tc_journal *j, struct tview *v, const char *metric,
 		   int goal, const char *path, struct tc_error *err);
 
 /* `report --by`: the compute table by groups of the parameters named in
  * by ("model,dataset"), and what the search cost; the view ranked by the
- * spec's metric (cli/report_by.c).  0 or an error code (TC_ERR_USAGE for
- * a name that is not a parameter). */
+ * spec's metric, its rows' pending loaded (tview_pending)
+ * (cli/report_by.c).  0 or an error code (TC_ERR_USAGE for a name that
+ * is not a parameter). */
 int tc_report_by(struct tc_journal *j, struct tview *v, const char *by,
 		 enum tc_format fmt, struct tc_error *err);
 

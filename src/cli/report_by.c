@@ -9,7 +9,8 @@
  * GPU-hours are the GPUs a trial requested times its wall time, every
  * attempt counted; on Kubernetes wall time starts with the container, and
  * the time its attempts waited for it (unschedulable, queued, pulling an
- * image) is the pending column (tview_pending).  Peak GPU memory is the
+ * image) is the pending column (rows' pending: the caller loads it with
+ * tview_pending).  Peak GPU memory is the
  * largest value of the metric `gpu_mem_mib` a trial reported (any
  * backend).
  */
@@ -119,8 +120,6 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 	p.target = p.gpu_mem;
 	if ((rc = tc_series_trial_max(j, v->exp.name, GPU_MEM_METRIC, on_max, &p,
 				      err)))
-		goto out;
-	if ((rc = tview_pending(j, v, err)))
 		goto out;
 	for (size_t k = 0; k < ng; k++) {
 		gs[k].epochs = gs[k].gpu_mem = NAN;

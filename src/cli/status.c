@@ -446,6 +446,11 @@ int cmd_report(int argc, char **argv)
 		tc_journal_close(j);
 		return tc_fail("report", &err);
 	}
+	if ((rc = tview_pending(j, &v, &err))) {
+		tview_free(&v);
+		tc_journal_close(j);
+		return tc_fail("report", &err);
+	}
 	if (tc_arg(&a, report_opts, "html") && tc_arg(&a, report_opts, "by")) {
 		tview_free(&v);
 		tc_journal_close(j);
@@ -480,11 +485,6 @@ int cmd_report(int argc, char **argv)
 		return rc ? tc_fail("report", &err) : TC_EXIT_OK;
 	}
 	gpu = v.spec->resources.gpu;
-	if ((rc = tview_pending(j, &v, &err))) {
-		tview_free(&v);
-		tc_journal_close(j);
-		return tc_fail("report", &err);
-	}
 	if ((rc = gpu_underused(j, &v,
 				tc_arg(&a, report_opts, "policy")
 					? tc_arg(&a, report_opts, "policy")
