@@ -167,8 +167,9 @@ pycheck "GPU-hours count from the container's start; the wait is pending time" "
 per, by = loads(sys.argv[1]), loads(sys.argv[2])
 for r in per["trials"]:
     check(r["wall_seconds"] < 4.5, "%s: wall %r includes the wait" % (r["trial"], r["wall_seconds"]))
-    # (the cluster's times have whole seconds: 5 s of delay is 4 to 6)
-    check(4 <= r["pending_seconds"] <= 7, "%s: pending %r, not the 5 s wait" % (r["trial"], r["pending_seconds"]))
+    # (the cluster's times have whole seconds: 5 s of delay is 4 or more,
+    # and a loaded machine's controllers may add to it)
+    check(4 <= r["pending_seconds"] <= 60, "%s: pending %r, not the 5 s wait" % (r["trial"], r["pending_seconds"]))
     check(abs(r["gpu_hours"] - r["wall_seconds"] / 3600) < 1e-12, "%s: GPU-hours from wall only" % r["trial"])
 t = per["total"]
 check(abs(t["pending_seconds"] - sum(r["pending_seconds"] for r in per["trials"])) < 1e-6, "total pending = sum")
