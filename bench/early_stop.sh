@@ -8,8 +8,9 @@
 #   Optuna (random sampler), SuccessiveHalvingPruner (min_resource 1,
 #   reduction_factor 3), the trainer run as a subprocess per trial.
 # For each: the best test_acc (a trial's last reported value, pruned
-# trials included) and the trainer-seconds spent (wall time of every
-# trainer process).  Optuna comes from PyPI into a virtualenv of its own
+# trials included) and the trainer-seconds spent (CPU seconds, user +
+# system, of every trainer process: --threads 1, so that is its compute
+# even when other work shares the machine).  Optuna comes from PyPI into a virtualenv of its own
 # (~/.cache/trainctl-optuna), used only here.
 #
 #   bench/early_stop.sh [--trials 40] [--seeds "1 2 3"] [--parallel 2]
@@ -65,7 +66,7 @@ import json, sys
 res, rep = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 vals = [t["test_acc"] for t in res["trials"] if isinstance(t.get("test_acc"), (int, float))]
 pruned = sum(t["state"] == "pruned" for t in rep["trials"])
-print(json.dumps({"best": max(vals), "seconds": rep["total"]["wall_seconds"], "pruned": pruned}))
+print(json.dumps({"best": max(vals), "seconds": rep["total"]["cpu_seconds"], "pruned": pruned}))
 PY
 }
 

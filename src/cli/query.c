@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "exec/backend.h"
 #include "metrics/metrics.h"
+#include "store/series.h"
 #include "store/trials.h"
 #include "util/fsutil.h"
 
@@ -550,6 +551,27 @@ long tview_find(struct tview *v, const char *id)
 	return -1;
 }
 
+static int on_pending(void *ctx, const char *trial, double secs)
+{
+	struct tview *v = ctx;
+	long r = tview_find(v, trial);
+
+	if (r == -2)
+		return TC_ERR_NOMEM;
+	if (r >= 0)
+		v->rows[r].pending = secs;
+	return 0;
+}
+
+int tview_pending(struct tc_journal *j, struct tview *v, struct tc_error *err)
+{
+	int rc = tc_series_pending(j, v->exp.name, on_pending, v, err);
+
+	if (rc == TC_ERR_NOMEM && !err->code)
+		tc_error_set(err, rc, "out of memory");
+	return rc;
+}
+
 void tview_totals(const struct tview *v, struct tview_totals *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -560,6 +582,7 @@ void tview_totals(const struct tview *v, struct tview_totals *t)
 			t->counts[r->state]++;
 		t->wall += r->total_wall;
 		t->cpu += r->total_cpu;
+		t->pending += r->pending;
 		if (r->maxrss_kb > t->peak_rss_kb)
 			t->peak_rss_kb = r->maxrss_kb;
 		if (r->started_at > 0 && (t->first == 0 || r->started_at < t->first))

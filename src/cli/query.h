@@ -26,6 +26,8 @@ struct trow {
 			     (history capped, files vanished; exec/record.h) */
 	int attempt, exit_code, has_exit;
 	double started_at, ended_at, wall, utime, stime, total_wall, total_cpu;
+	double pending;   /* seconds waited for its containers, every attempt
+			     (tview_pending; 0 until then) */
 	long long maxrss_kb;
 	uint32_t seed;
 	char gpus[64];
@@ -64,11 +66,16 @@ int tview_goal_for(const struct tview *v, const char *name, int goal);
  * first call; ranking again drops it).  -2 when out of memory. */
 long tview_find(struct tview *v, const char *id);
 
+/* Fill each row's pending: the time its attempts waited for their
+ * containers on a cluster, before their wall time began (report). */
+int tview_pending(struct tc_journal *j, struct tview *v, struct tc_error *err);
+
 /* The sums over every row: trials by state, wall and CPU seconds of
- * every attempt, the largest RSS, the first start and the last end. */
+ * every attempt, pending seconds, the largest RSS, the first start and
+ * the last end. */
 struct tview_totals {
 	long long counts[TC_ST_COUNT];
-	double wall, cpu, first, last;
+	double wall, cpu, pending, first, last;
 	long long peak_rss_kb;
 	/* early stopping's savings, estimated: what a pruned trial would
 	 * have spent had it run to the end (the mean wall and CPU seconds of
@@ -100,15 +107,16 @@ void tview_groups_free(struct tgroup *g, size_t ngroups);
 json_t *tview_provenance(const struct tview *v);
 
 /* `report --html`: the self-contained HTML report of the view (ranked by
- * metric and goal, when there is one) written to path, whole or not at
- * all (cli/report_html.c). */
+ * metric and goal, when there is one; its rows' pending loaded) written
+ * to path, whole or not at all (cli/report_html.c). */
 int tc_report_html(struct tc_journal *j, struct tview *v, const char *metric,
 		   int goal, const char *path, struct tc_error *err);
 
 /* `report --by`: the compute table by groups of the parameters named in
  * by ("model,dataset"), and what the search cost; the view ranked by the
- * spec's metric (cli/report_by.c).  0 or an error code (TC_ERR_USAGE for
- * a name that is not a parameter). */
+ * spec's metric, its rows' pending loaded (tview_pending)
+ * (cli/report_by.c).  0 or an error code (TC_ERR_USAGE for a name that
+ * is not a parameter). */
 int tc_report_by(struct tc_journal *j, struct tview *v, const char *by,
 		 enum tc_format fmt, struct tc_error *err);
 

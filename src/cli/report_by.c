@@ -8,9 +8,11 @@
  *
  * GPU-hours are the GPUs a trial requested times its wall time, every
  * attempt counted; on Kubernetes wall time starts with the container, and
- * the time a trial's last attempt waited for it (unschedulable, pulling
- * its image) is the pending column.  Peak GPU memory is the largest value of the metric
- * `gpu_mem_mib` a trial reported (any backend).
+ * the time its attempts waited for it (unschedulable, queued, pulling an
+ * image) is the pending column (rows' pending: the caller loads it with
+ * tview_pending).  Peak GPU memory is the
+ * largest value of the metric `gpu_mem_mib` a trial reported (any
+ * backend).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -25,7 +27,7 @@
 /* Per row: its largest step and its peak GPU memory (NAN: none). */
 struct per_row {
 	struct tview *v;
-	double *epochs, *gpu_mem, *launched;
+	double *epochs, *gpu_mem;
 	double *target;
 };
 
@@ -48,12 +50,9 @@ struct gstat {
 };
 
 static void stat_add(struct gstat *s, const struct trow *r, int gpus,
-		     double epochs, double gpu_mem, double launched)
+		     double epochs, double gpu_mem)
 {
-	/* waiting for a node, an image: from the start of its last attempt
-	 * (the Job created, the process spawned) to its container's start */
-	if (!isnan(launched) && r->started_at > launched)
-		s->pending += r->started_at - launched;
+	s->pending += r->pending;
 	s->trials++;
 	if (r->state == TC_ST_SUCCEEDED)
 		s->succeeded++;
@@ -108,14 +107,13 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 		goto out;
 	p.epochs = calloc(v->n + 1, sizeof(*p.epochs));
 	p.gpu_mem = calloc(v->n + 1, sizeof(*p.gpu_mem));
-	p.launched = calloc(v->n + 1, sizeof(*p.launched));
 	gs = calloc(ng + 1, sizeof(*gs));
-	if (!p.epochs || !p.gpu_mem || !p.launched || !gs) {
+	if (!p.epochs || !p.gpu_mem || !gs) {
 		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < v->n; i++)
-		p.epochs[i] = p.gpu_mem[i] = p.launched[i] = NAN;
+		p.epochs[i] = p.gpu_mem[i] = NAN;
 	p.target = p.epochs;
 	if ((rc = tc_series_trial_max(j, v->exp.name, NULL, on_max, &p, err)))
 		goto out;
@@ -123,17 +121,13 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 	if ((rc = tc_series_trial_max(j, v->exp.name, GPU_MEM_METRIC, on_max, &p,
 				      err)))
 		goto out;
-	p.target = p.launched;
-	if ((rc = tc_series_last_event(j, v->exp.name, "running", on_max, &p,
-				       err)))
-		goto out;
 	for (size_t k = 0; k < ng; k++) {
 		gs[k].epochs = gs[k].gpu_mem = NAN;
 		for (size_t i = 0; i < g[k].n; i++) {
 			size_t r = g[k].rows[i];
 
 			stat_add(&gs[k], &v->rows[r], gpus, p.epochs[r],
-				 p.gpu_mem[r], p.launched[r]);
+				 p.gpu_mem[r]);
 		}
 	}
 	/* what the search cost: failed attempts, and until the best ended */
@@ -268,7 +262,6 @@ out:
 	free(gs);
 	free(p.epochs);
 	free(p.gpu_mem);
-	free(p.launched);
 	free(by);
 	free(store);
 	return rc;

@@ -926,15 +926,17 @@ static void compute_table(FILE *f, const struct tview *v)
 	for (int s = 0; s < TC_ST_COUNT; s++)
 		fprintf(f, "<th>%s</th>", tc_state_name(s));
 	fputs("<th>wall hours</th><th>CPU hours</th><th>GPU hours</th>"
-	      "<th>peak RSS MiB</th><th>elapsed</th></tr></thead><tbody><tr>",
+	      "<th>pending hours</th><th>peak RSS MiB</th><th>elapsed</th>"
+	      "</tr></thead><tbody><tr>",
 	      f);
 	fprintf(f, "<td>%zu</td>", v->n);
 	for (int s = 0; s < TC_ST_COUNT; s++)
 		fprintf(f, "<td>%lld</td>", tt.counts[s]);
 	tc_fmt_duration(b, sizeof(b), tt.last > tt.first ? tt.last - tt.first : 0);
-	fprintf(f, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.1f</td><td>%s</td>",
+	fprintf(f, "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>"
+		   "<td>%.1f</td><td>%s</td>",
 		tt.wall / 3600, tt.cpu / 3600, gpu * tt.wall / 3600,
-		tt.peak_rss_kb / 1024.0, b);
+		tt.pending / 3600, tt.peak_rss_kb / 1024.0, b);
 	fputs("</tr></tbody></table>\n", f);
 	/* by each parameter with few values, as papers print them (per
 	 * model, per dataset) */

@@ -415,7 +415,7 @@ int cmd_report(int argc, char **argv)
 	struct tc_error err;
 	struct tview v;
 	enum tc_format fmt;
-	double tw, tc, tg, first, last;
+	double tw, tc, tg, tp, first, last;
 	long long peak;
 	struct tview_totals tt;
 	struct tc_policy *pol = NULL;
@@ -426,7 +426,9 @@ int cmd_report(int argc, char **argv)
 			   "Compute accounting per trial and in total: wall time, "
 			   "CPU time (user + system),\npeak memory (RSS), and "
 			   "GPU-hours (requested GPUs x wall time).  Every attempt\n"
-			   "counts, retries included.",
+			   "counts, retries included.  On Kubernetes wall time starts "
+			   "with the container;\nthe time before, from the Job's "
+			   "creation, is shown as pending.",
 			   &a);
 	if (rc)
 		return rc > 0 ? 0 : TC_EXIT_USAGE;
@@ -442,6 +444,11 @@ int cmd_report(int argc, char **argv)
 	    (rc = tview_load(j, a.pos[0], &v, &err))) {
 		if (j)
 			tview_free(&v);
+		tc_journal_close(j);
+		return tc_fail("report", &err);
+	}
+	if ((rc = tview_pending(j, &v, &err))) {
+		tview_free(&v);
 		tc_journal_close(j);
 		return tc_fail("report", &err);
 	}
@@ -495,6 +502,7 @@ int cmd_report(int argc, char **argv)
 		tw = tt.wall;
 		tc = tt.cpu;
 		tg = gpu * tt.wall / 3600.0;
+		tp = tt.pending;
 		peak = tt.peak_rss_kb;
 		first = tt.first;
 		last = tt.last;
@@ -509,10 +517,11 @@ int cmd_report(int argc, char **argv)
 
 			json_array_append_new(
 				rows,
-				json_pack("{s:s, s:I, s:s, s:i, s:f, s:f, s:f, s:f, s:I, s:i, s:f}",
+				json_pack("{s:s, s:I, s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:i, s:f}",
 					  "trial", r->id, "index", (json_int_t)r->idx,
 					  "state", tc_state_name(r->state), "attempts",
 					  r->attempt, "wall_seconds", r->total_wall,
+					  "pending_seconds", r->pending,
 					  "cpu_seconds", r->total_cpu, "user_seconds",
 					  r->utime, "system_seconds", r->stime,
 					  "peak_rss_kb", (json_int_t)r->maxrss_kb,
@@ -529,8 +538,9 @@ int cmd_report(int argc, char **argv)
 					  "trials", idle));
 		json_object_set_new(
 			o, "total",
-			json_pack("{s:I, s:f, s:f, s:f, s:f, s:I, s:f}", "trials",
-				  (json_int_t)v.n, "wall_seconds", tw, "cpu_seconds", tc,
+			json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:f}", "trials",
+				  (json_int_t)v.n, "wall_seconds", tw,
+				  "pending_seconds", tp, "cpu_seconds", tc,
 				  "cpu_hours", tc / 3600.0, "gpu_hours", tg,
 				  "peak_rss_kb", (json_int_t)peak,
 				  "elapsed_seconds", last > first ? last - first : 0.0));
@@ -548,12 +558,13 @@ int cmd_report(int argc, char **argv)
 		tc_print_json(o);
 		json_decref(o);
 	} else {
-		static const char *const hdr[] = {"trial",    "state",    "attempts",
-						  "wall",     "cpu",      "cpu_util",
-						  "peak_rss_mib", "gpus",  "gpu_hours"};
-		struct tc_table *t = tc_table_new(9, hdr);
-		char c[9][64];
-		const char *cp[9];
+		static const char *const hdr[] = {
+			"trial", "state", "attempts", "wall", "pending", "cpu",
+			"cpu_util", "peak_rss_mib", "gpus", "gpu_hours"};
+		enum { NCOL = sizeof(hdr) / sizeof(hdr[0]) };
+		struct tc_table *t = tc_table_new(NCOL, hdr);
+		char c[NCOL][64];
+		const char *cp[NCOL];
 
 		if (fmt == TC_FMT_TABLE) {
 			char el[32];
@@ -565,7 +576,7 @@ int cmd_report(int argc, char **argv)
 			       v.exp.git_commit ? v.exp.git_commit : "",
 			       v.exp.git_dirty > 0 ? " (dirty)" : "");
 		}
-		for (int k = 0; k < 9; k++)
+		for (int k = 0; k < NCOL; k++)
 			cp[k] = c[k];
 		for (size_t i = 0; i < v.n; i++) {
 			struct trow *r = &v.rows[i];
@@ -574,33 +585,37 @@ int cmd_report(int argc, char **argv)
 			snprintf(c[1], 64, "%s", tc_state_name(r->state));
 			snprintf(c[2], 64, "%d", r->attempt);
 			snprintf(c[3], 64, "%.2f", r->total_wall);
-			snprintf(c[4], 64, "%.2f", r->total_cpu);
-			snprintf(c[5], 64, "%.2f",
+			snprintf(c[4], 64, "%.2f", r->pending);
+			snprintf(c[5], 64, "%.2f", r->total_cpu);
+			snprintf(c[6], 64, "%.2f",
 				 r->total_wall > 0 ? r->total_cpu / r->total_wall : 0.0);
-			snprintf(c[6], 64, "%.1f", (double)r->maxrss_kb / 1024.0);
-			snprintf(c[7], 64, "%d", gpu);
-			snprintf(c[8], 64, "%.4f", gpu * r->total_wall / 3600.0);
+			snprintf(c[7], 64, "%.1f", (double)r->maxrss_kb / 1024.0);
+			snprintf(c[8], 64, "%d", gpu);
+			snprintf(c[9], 64, "%.4f", gpu * r->total_wall / 3600.0);
 			tc_table_add_row(t, cp);
 		}
 		snprintf(c[0], 64, "total");
 		snprintf(c[1], 64, "%zu trials", v.n);
 		snprintf(c[2], 64, "-");
 		snprintf(c[3], 64, "%.2f", tw);
-		snprintf(c[4], 64, "%.2f", tc);
-		snprintf(c[5], 64, "%.2f", tw > 0 ? tc / tw : 0.0);
-		snprintf(c[6], 64, "%.1f", (double)peak / 1024.0);
-		snprintf(c[7], 64, "-");
-		snprintf(c[8], 64, "%.4f", tg);
+		snprintf(c[4], 64, "%.2f", tp);
+		snprintf(c[5], 64, "%.2f", tc);
+		snprintf(c[6], 64, "%.2f", tw > 0 ? tc / tw : 0.0);
+		snprintf(c[7], 64, "%.1f", (double)peak / 1024.0);
+		snprintf(c[8], 64, "-");
+		snprintf(c[9], 64, "%.4f", tg);
 		tc_table_add_row(t, cp);
 		tc_table_write(t, stdout, fmt);
 		if (fmt == TC_FMT_TABLE) {
-			char el[32], w[32];
+			char el[32], w[32], pd[32];
 
 			tc_fmt_duration(el, sizeof(el), last > first ? last - first : 0);
 			tc_fmt_duration(w, sizeof(w), tw);
+			tc_fmt_duration(pd, sizeof(pd), tp);
 			printf("\nwall time %s over %s elapsed; %.3f CPU-hours; %.3f "
-			       "GPU-hours; peak RSS %.1f MiB\n",
-			       w, el, tc / 3600.0, tg, (double)peak / 1024.0);
+			       "GPU-hours; peak RSS %.1f MiB; pending %s (not "
+			       "in wall time)\n",
+			       w, el, tc / 3600.0, tg, (double)peak / 1024.0, pd);
 			if (tt.counts[TC_ST_PRUNED] && tt.full)
 				printf("early stopping: %lld trial%s pruned, about "
 				       "%.3f CPU-hours and %.3f GPU-hours saved "

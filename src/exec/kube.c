@@ -84,11 +84,12 @@ struct ktrial {
 	int exit_code;
 	int state;         /* outcome: enum tc_state */
 	char reason[1024];
+	double created;        /* unix: the Job's creation (its metadata) */
 	double started, ended; /* unix, from the Job's status */
 	double began;          /* unix: the rank-0 pod's container started
-				  (0 unknown): its wall time counts from
-				  there, not from the Job's start (time spent
-				  pending is not compute) */
+				  (0 unknown): see attempt_times */
+	int deleted;           /* trainctl deleted the Job (cancel, a pod
+				  that cannot start) */
 	double t0;             /* unix: when this attempt began */
 	int has_metric;
 	double metric;
@@ -220,7 +221,9 @@ static void view_running(void *ctx, struct tc_progress_status *st)
 			continue;
 		v->id = t->id;
 		v->params = t->params;
-		v->elapsed = now - (t->started > 0 ? t->started : t->t0);
+		v->elapsed = now - (t->began > 0     ? t->began
+				    : t->started > 0 ? t->started
+						     : t->t0);
 		v->has_metric = t->has_metric;
 		v->metric = t->metric;
 		st->ntrials++;
@@ -357,30 +360,59 @@ static void keep_log(struct kube *r, struct ktrial *t, const char *buf,
 	free(dir);
 }
 
-/* Commit the trial's outcome (t->state, t->reason) with its metrics; a
- * journal error stops the run (err says why). */
+/*
+ * The one rule for an attempt's time on a cluster: its compute (wall time,
+ * and so GPU-hours) runs from its rank-0 container's start to its end, and
+ * the time before, from its Job's creation, is pending: waiting for a
+ * node, a quota, an image.  An attempt whose Job trainctl deleted before
+ * its container was seen to start (cancelled while unschedulable, an image
+ * that cannot be pulled) computed nothing.  One that ended by itself
+ * without its start seen counts from the Job's start.  The times are the
+ * cluster's, except ended when no Job condition said (then now).  Returns
+ * when its compute began.
+ */
+static double attempt_times(const struct ktrial *t, double ended,
+			    double *wall, double *pending)
+{
+	double created = t->created > 0 ? t->created
+			 : t->started > 0 ? t->started : t->t0;
+	double start = t->began > 0 ? t->began
+		       : t->deleted ? ended
+		       : t->started > 0 ? t->started : t->t0;
+
+	*wall = ended > start ? ended - start : 0;
+	*pending = start > created ? start - created : 0;
+	return start;
+}
+
+/* Commit the trial's outcome (t->state, t->reason) with its metrics and,
+ * when its Job was created, the time it was pending (the event "pending",
+ * the seconds as its detail); a journal error stops the run (err says
+ * why). */
 static void record_or_die(struct kube *r, struct ktrial *t)
 {
-	double ended = t->ended > 0 ? t->ended : tc_now();
+	double ended = t->ended > 0 ? t->ended : tc_now(), start, pending;
 	struct tc_sched_end e = {
 		.id = t->id, .attempt = t->attempt, .params = t->params,
 		.has_metric = t->has_metric, .metric = t->metric,
-		.wall = ended - (t->began > 0 ? t->began
-				 : t->started > 0 ? t->started : t->t0),
 		.state = t->state, .reason = t->reason,
 		.reason_len = sizeof(t->reason), .cancel = t->cancel,
 		.cancel_wins = 1, .no_retry = t->create_failed,
 	};
+	char secs[32];
 	int rc;
 
-	if (e.wall < 0)
-		e.wall = 0;
+	start = attempt_times(t, ended, &e.wall, &pending);
+	snprintf(secs, sizeof(secs), "%.3f", pending);
 	if (!(rc = tc_journal_begin(r->j, r->err)) &&
-	    ((rc = tc_sched_finish(&r->s, &e,
+	    ((!t->create_failed &&
+	      (rc = tc_trials_event(r->s.tr, t->id, "pending", secs,
+				    r->err))) ||
+	     (rc = tc_sched_finish(&r->s, &e,
 				   &(struct tc_trial_outcome){
 					   .has_exit = t->exit_code >= 0,
 					   .exit_code = t->exit_code,
-					   .started_at = t->began,
+					   .started_at = start,
 					   .ended_at = ended, .wall = e.wall,
 				   })) ||
 	     (rc = tc_journal_commit(r->j, r->err))))
@@ -573,6 +605,7 @@ static void delete_job(struct kube *r, struct ktrial *t, int why)
 	    t->phase == P_DONE)
 		return;
 	t->cancel = why;
+	t->deleted = 1;
 	if (t->phase == P_CREATING && t->pending > 0) {
 		/* the creates will answer; delete after them */
 		return;
@@ -615,6 +648,7 @@ static void judge_job(struct kube *r, struct ktrial *t, json_t *job)
 	}
 	if (t->phase != P_ACTIVE)
 		return;
+	t->created = rfc3339(jstr(job, "metadata.creationTimestamp"));
 	t->started = rfc3339(json_string_value(json_object_get(st, "startTime")));
 	if ((c = condition(job, "Complete"))) {
 		t->ended = rfc3339(json_string_value(

@@ -247,14 +247,14 @@ static int per_trial(struct tc_journal *j, const char *sql, const char *exp,
 	return rc;
 }
 
-int tc_series_last_event(struct tc_journal *j, const char *exp,
-			 const char *state, tc_series_max_fn fn, void *ctx,
-			 struct tc_error *err)
+int tc_series_pending(struct tc_journal *j, const char *exp,
+		      tc_series_max_fn fn, void *ctx, struct tc_error *err)
 {
 	return per_trial(j,
-			 "SELECT trial, max(at) FROM events WHERE exp = ?1 AND "
-			 "state = ?2 AND trial IS NOT NULL GROUP BY trial",
-			 exp, state, fn, ctx, err);
+			 "SELECT trial, sum(CAST(detail AS REAL)) FROM events "
+			 "WHERE exp = ?1 AND state = 'pending' AND trial IS NOT "
+			 "NULL GROUP BY trial",
+			 exp, NULL, fn, ctx, err);
 }
 
 int tc_series_trial_max(struct tc_journal *j, const char *exp,

@@ -53,11 +53,12 @@ int tc_series_trial_max(struct tc_journal *j, const char *exp,
 			const char *name, tc_series_max_fn fn, void *ctx,
 			struct tc_error *err);
 
-/* Per trial of exp: when it last had the event `state` (max(at) of its
- * events in that state; "running": when its last attempt's Job or
- * process was started).  As tc_series_trial_max. */
-int tc_series_last_event(struct tc_journal *j, const char *exp,
-			 const char *state, tc_series_max_fn fn, void *ctx,
-			 struct tc_error *err);
+/* Per trial of exp: the seconds it waited before its containers started,
+ * summed over its attempts (the events "pending" a cluster's run loop
+ * records as an attempt ends, the seconds as their detail; none on the
+ * local backend, whose processes start at once).  As
+ * tc_series_trial_max. */
+int tc_series_pending(struct tc_journal *j, const char *exp,
+		      tc_series_max_fn fn, void *ctx, struct tc_error *err);
 
 #endif

@@ -94,6 +94,23 @@ expect_rc 2 "an unknown name in nodeSelector"
 expect_match "$ERR" "bad3.yaml:12:43: unknown parameter 'gpux' in \{\{gpux\}\} \(did you mean 'gpu'\?\)" \
 	"at its position, at load"
 
+# a from: naming no parameter, a value of the source missing from map:
+# file:line:col, exit 2, for validate and run alike (nothing recorded)
+sed 's/batch_size: {from: gpu,/batch_size: {from: gpus,/' m.yaml >from-unknown.yaml
+sed 's/, RTX-3090: 128, unused: 1}/, unused: 1}/; s/NVIDIA-GeForce-RTX-3090: 128, //' m.yaml >map-missing.yaml
+for verb in validate run; do
+	tc_run $verb from-unknown.yaml --state-dir st
+	expect_rc 2 "$verb: from: an unknown parameter"
+	expect_contains "$ERR" "from-unknown.yaml:7:22: parameters.batch_size.from: unknown parameter 'gpus'" \
+		"$verb: at the from: value"
+	tc_run $verb map-missing.yaml --state-dir st
+	expect_rc 2 "$verb: a value missing from map:"
+	expect_contains "$ERR" "map-missing.yaml:7:15: parameters.batch_size.map has no entry for 'NVIDIA-GeForce-RTX-3090'" \
+		"$verb: at the derived parameter's mapping"
+done
+tc_run ls --state-dir st
+expect_no_match "$OUT" "mixed" "neither recorded an experiment"
+
 # locally: derived values run; per-trial resources do not
 sed -e '/^resources:/d' -e '/^kubernetes:/,$d' m.yaml >local.yaml
 tc_run run local.yaml --state-dir st -q

@@ -13,6 +13,35 @@ expect_eq "$(tc plan "$ex/grid.yaml" --format csv | tail -n +2 | grep -c .)" 36 
 expect_eq "$(tc plan "$ex/random.yaml" --format csv | tail -n +2 | grep -c .)" 20 "random.yaml: 20 trials"
 expect_eq "$(tc plan "$ex/models.yaml" --format csv | tail -n +2 | grep -c .)" 4 "models.yaml: 2 models x 2 data sets"
 
+# the Kubernetes examples: valid, clean under NRP's policy, rendered as
+# their comments say (tests/k8s/test_objects.sh runs them on a cluster)
+for f in mixed-gpu secrets-checkpoints; do
+	tc_run validate "$TC_SOURCE_DIR/examples/$f.yaml"
+	expect_rc 0 "examples/$f.yaml validates"
+	tc_run lint "$TC_SOURCE_DIR/examples/$f.yaml" --policy nrp
+	expect_rc 0 "examples/$f.yaml: lint --policy nrp"
+	expect_contains "$OUT" "no findings (policy nrp)" "examples/$f.yaml: no findings"
+done
+tc_run plan "$TC_SOURCE_DIR/examples/secrets-checkpoints.yaml" --render sc
+expect_rc 0 "secrets-checkpoints.yaml renders"
+pycheck "secrets-checkpoints.yaml: secrets as references, the trial directory on the claim" <<'PY'
+import glob
+jobs = [load(f) for f in sorted(glob.glob("sc/*/job.json"))]
+check(len(jobs) == 6, "3 learning rates x 2 batch sizes: %d" % len(jobs))
+for j in jobs:
+    tid = j["metadata"]["labels"]["trainctl.io/trial"]
+    p = j["spec"]["template"]["spec"]
+    c = p["containers"][0]
+    env = {e["name"]: e for e in c["env"]}
+    check("value" not in env["WANDB_API_KEY"] and env["WANDB_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "wandb",
+          "WANDB_API_KEY from the Secret")
+    check(c["envFrom"] == [{"secretRef": {"name": "s3-credentials"}}], "envFrom")
+    ms = {m["name"]: m for m in c["volumeMounts"]}
+    check(ms["trainctl-trial"]["subPath"] == "trials/secrets-checkpoints/" + tid, "subPath %r" % ms["trainctl-trial"])
+    vs = {v["name"]: v for v in p["volumes"]}
+    check(vs["trainctl-trial"]["persistentVolumeClaim"]["claimName"] == "checkpoints", "the claim")
+PY
+
 trainer="$TC_BUILD_DIR/fmnist-train"
 if [ -x "$trainer" ] && [ -d /usr/share/datasets/fashion-mnist ]; then
 	# grid.yaml with one epoch on 2,000 images and two learning rates

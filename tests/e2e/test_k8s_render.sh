@@ -336,6 +336,20 @@ backend: kubernetes
 command: [a]'
 printf '%s\n' "$H" 'env: {K: {secretKeyRef: {name: s}}}' 'kubernetes: {image: x}' |
 	bad nokey 5:25 "env.K.secretKeyRef needs name: and key:"
+printf '%s\n' "$H" 'env: {K: {configMapKeyRef: {name: s}}}' 'kubernetes: {image: x}' |
+	bad cmnokey 5:28 "env.K.configMapKeyRef needs name: and key:"
+printf '%s\n' "$H" 'env: {K: {fieldRef: {}}}' 'kubernetes: {image: x}' |
+	bad nofieldpath 5:21 "env.K.fieldRef needs fieldPath:"
+printf '%s\n' "$H" 'env: {K: {secretKeyRef: {name: s, key: k}, fieldRef: {fieldPath: x}}}' 'kubernetes: {image: x}' |
+	bad tworefs 5:44 "env.K: give one of secretKeyRef, configMapKeyRef, fieldRef and file, not two"
+printf '%s\n' "$H" 'kubernetes: {image: x, envFrom: [{secretRef: a, configMapRef: b}]}' |
+	bad envfromtwo 5:34 "kubernetes.envFrom[0] must be {secretRef: NAME} or {configMapRef: NAME}"
+printf '%s\n' "$H" 'kubernetes: {image: x, trialVolume: {claim: c, subPath: ../x}}' |
+	bad subpathup 5:57 "kubernetes.trialVolume.subPath must not contain '..'"
+printf '%s\n' "$H" 'kubernetes: {image: x, volumes: [{name: s, emptyDir: {medium: Disk}, mountPath: /s}]}' |
+	bad medium 5:63 "kubernetes.volumes[0].emptyDir.medium must be \"\" (the node's disk) or Memory"
+printf '%s\n' "$H" 'kubernetes: {image: x, volumes: [{name: s, emptyDir: {sizeLimit: lots}, mountPath: /s}]}' |
+	bad sizelimit 5:66 "kubernetes.volumes[0].emptyDir.sizeLimit must be a quantity"
 printf '%s\n' "$H" 'kubernetes: {image: x, envFrom: [{secretRf: s}]}' |
 	bad envfromkind 5:35 "unknown key 'secretRf' in kubernetes.envFrom[0]"
 printf '%s\n' "$H" 'kubernetes: {image: x, trialVolume: {subPath: a}}' |

@@ -88,6 +88,15 @@ for name, values in (("lr", 3), ("opt", 2)):
         check(len(trs) == values, "by %s: %d rows" % (name, len(trs)))
         counts = [int(re.findall(r"<td>(\d+)</td>", t)[0]) for t in trs]
         check(sum(counts) == 6, "by %s: trials %r" % (name, counts))
+# the totals: pending hours (on Kubernetes, waits for containers) apart
+# from wall hours; none for local trials
+m = re.search(r'<table id="compute-table"><thead><tr>(.*?)</tr></thead><tbody><tr>(.*?)</tr>', dom, re.S)
+if check(m, "the compute totals"):
+    heads = re.findall(r"<th>(.*?)</th>", m.group(1))
+    cells = re.findall(r"<td>(.*?)</td>", m.group(2))
+    tot = dict(zip(heads, cells))
+    check(tot.get("pending hours") == "0.000", "pending hours %r" % tot.get("pending hours"))
+    check(heads.index("pending hours") == heads.index("GPU hours") + 1, "after GPU hours: %r" % heads)
 PY
 expect_no_match "$(grep -F 'CONSOLE' console.txt)" '.' "no console message (errors, refused loads)"
 

@@ -215,6 +215,7 @@ for id in $(trial_ids spec/exp.yaml); do
 	expect_match "$OUT" "^$id +succeeded +1 " "report lists trial $id"
 done
 expect_match "$OUT" "^total +6 trials" "report total row"
+expect_match "$OUT" "^trial +state +attempts +wall +pending +cpu " "report columns: pending after wall"
 tc_run report basic --format json --state-dir $S
 printf '%s\n' "$OUT" >report.json
 pycheck "report --format json: per trial and totals" report.json <<'PY'
@@ -226,7 +227,9 @@ for t in ts:
     check(abs(t["cpu_seconds"] - t["user_seconds"] - t["system_seconds"]) < 1e-6, "cpu = user + system")
     check(t["peak_rss_kb"] > 1000, "%s peak RSS of python3 %r kB" % (t["trial"], t["peak_rss_kb"]))
     check(t["gpus"] == 0 and t["gpu_hours"] == 0, "no GPUs")
+    check(t["pending_seconds"] == 0, "a local trial's process starts at once: pending %r" % t["pending_seconds"])
 check(abs(tot["wall_seconds"] - sum(t["wall_seconds"] for t in ts)) < 1e-6, "total wall = sum")
+check(tot["pending_seconds"] == 0, "no pending time in total")
 check(abs(tot["cpu_seconds"] - sum(t["cpu_seconds"] for t in ts)) < 1e-6, "total cpu = sum")
 check(abs(tot["cpu_hours"] - tot["cpu_seconds"] / 3600) < 1e-9, "cpu_hours")
 check(tot["peak_rss_kb"] == max(t["peak_rss_kb"] for t in ts), "peak = max")

@@ -167,10 +167,22 @@ pycheck "GPU-hours count from the container's start; the wait is pending time" "
 per, by = loads(sys.argv[1]), loads(sys.argv[2])
 for r in per["trials"]:
     check(r["wall_seconds"] < 4.5, "%s: wall %r includes the wait" % (r["trial"], r["wall_seconds"]))
+    # (the cluster's times have whole seconds: 5 s of delay is 4 or more,
+    # and a loaded machine's controllers may add to it)
+    check(4 <= r["pending_seconds"] <= 60, "%s: pending %r, not the 5 s wait" % (r["trial"], r["pending_seconds"]))
+    check(abs(r["gpu_hours"] - r["wall_seconds"] / 3600) < 1e-12, "%s: GPU-hours from wall only" % r["trial"])
+t = per["total"]
+check(abs(t["pending_seconds"] - sum(r["pending_seconds"] for r in per["trials"])) < 1e-6, "total pending = sum")
+check(t["pending_seconds"] > 1.5 * t["wall_seconds"], "pending %r vs compute %r" % (t["pending_seconds"], t["wall_seconds"]))
 for g in by["groups"]:
     check(g["pending_hours"] * 3600 >= 4 * g["trials"], "pending %r for %d trials" % (g["pending_hours"] * 3600, g["trials"]))
     check(abs(g["gpu_hours"] - g["wall_hours"]) < 1e-12, "one GPU: %r" % g)
+check(abs(sum(g["pending_hours"] for g in by["groups"]) * 3600 - t["pending_seconds"]) < 1e-6,
+      "report --by and report agree on pending")
 PY
+tc_run report pend --state-dir st
+expect_match "$(printf '%s\n' "$OUT" | grep '^trial ')" " wall +pending " "the report's pending column"
+expect_match "$OUT" "; pending [0-9.]+s \(not in wall time\)$" "and its total under the table"
 
 # ---- unschedulable: the reason shows while pending; cancel deletes ------
 spec huge "run: {parallel: 2}" "resources: {cpu: 1000}"
@@ -185,6 +197,15 @@ tc_wait_bg "$HUGE"
 expect_eq "$RC" 1 "the run ends once cancelled (exit 1)"
 tc_run status huge --state-dir st --format json
 expect_eq "$(printf '%s' "$OUT" | jget - 'd["counts"]["cancelled"]')" 6 "all six cancelled"
+tc_run report huge --state-dir st --format json
+pycheck "a trial cancelled while unschedulable computed nothing: it was pending" "$OUT" <<'PY'
+d = loads(sys.argv[1])
+created = [r for r in d["trials"] if r["attempts"] > 0]
+check(len(created) == 2, "two Jobs were created (parallel 2): %r" % [r["attempts"] for r in d["trials"]])
+for r in created:
+    check(r["wall_seconds"] == 0, "%s: wall %r" % (r["trial"], r["wall_seconds"]))
+    check(r["pending_seconds"] > 0, "%s: pending %r" % (r["trial"], r["pending_seconds"]))
+PY
 wait_for 30 "Jobs of huge deleted" test "$(count_jobs huge)" -eq 0 &&
 	pass "cancel deleted the Jobs"
 
