@@ -130,7 +130,7 @@ static struct ktrial *kt_new(struct kube *r, const char *id, int attempt)
 	if (!t)
 		return NULL;
 	t->r = r;
-	snprintf(t->id, sizeof(t->id), "%s", id);
+	snprintf(t->id, sizeof(t->id), "%.12s", id); /* ids are 12 hex */
 	t->attempt = attempt;
 	job = tc_k8s_job_name(r->spec->name, id, attempt);
 	if (!job) {

@@ -60,6 +60,9 @@
 extern char **environ;
 
 #define TAIL_INTERVAL 0.5       /* seconds between log reads of a trial */
+/* ... with early_stop: a trial to stop is stopped within this of its
+ * value, so short epochs are not run past the rung that ends them */
+#define TAIL_INTERVAL_PRUNE 0.1
 #define TAIL_MAX_PER_TICK (4 << 20) /* bytes read per file per tick */
 
 struct live {
@@ -1662,6 +1665,7 @@ static void exits_seen(struct runner *r, const struct pollfd *pfd, size_t n)
 
 static int run_loop(struct runner *r)
 {
+	double tail_every = r->s.pruner ? TAIL_INTERVAL_PRUNE : TAIL_INTERVAL;
 	int rc;
 
 	for (;;) {
@@ -1682,7 +1686,7 @@ static int run_loop(struct runner *r)
 				drop_standby(r, !r->s.stopping);
 			tc_sched_recount(&r->s, r->intxn || r->nended);
 		}
-		if (now - r->last_tail >= TAIL_INTERVAL) {
+		if (now - r->last_tail >= tail_every) {
 			r->last_tail = now;
 			if ((rc = tail_all(r)))
 				return rc;
@@ -1724,7 +1728,7 @@ static int run_loop(struct runner *r)
 
 			for (size_t i = 0; i < r->nlive; i++)
 				adopted |= !r->live[i]->own;
-			wait_s = adopted ? 0.25 : TAIL_INTERVAL;
+			wait_s = adopted && tail_every > 0.25 ? 0.25 : tail_every;
 			if (r->gpu_blocked && wait_s > GPU_POLL)
 				wait_s = GPU_POLL;
 		}
