@@ -66,6 +66,36 @@ check(es["pruned"] == 4 and es["estimated_from"] == 1, "report's early_stop: %s"
 check(es["saved_wall_seconds"] > 4 * 1.0, "time saved counted: %s" % es)
 PY
 
+# kill -9 of trainctl mid-search, then resume: what was pruned stays
+# pruned, nothing runs twice, and the resumed run ranks against the
+# journal's history (the third trial is cut as 3rd of 3 at rung 1)
+sed 's/name: es-asha/name: es-kill/' asha.yaml >kill.yaml
+tc_bg kill.out run kill.yaml --state-dir k
+RUN=$BG_PID
+pruned_one() {
+	"$TRAINCTL" status es-kill --state-dir k --format json |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["counts"]["pruned"] < 1)'
+}
+wait_for 60 "a pruned trial before the kill" pruned_one
+kill -9 "$RUN"
+wait "$RUN" 2>/dev/null
+tc_run resume es-kill --state-dir k
+expect_rc 0 "resume after kill -9 finishes the search"
+tc status es-kill --state-dir k --format json >kill.json
+tc report es-kill --state-dir k --format json >killrep.json
+pycheck "after kill -9 and resume: each trial once, the rule kept its history" <<'PY'
+st, rep = load("kill.json"), load("killrep.json")
+by_q = {t["q"]: t for t in st["trials"]}
+check([by_q[q]["state"] for q in (1, 2, 3, 4, 5)] ==
+      ["succeeded", "pruned", "pruned", "pruned", "pruned"],
+      "states: %s" % [(q, by_q[q]["state"], by_q[q]["reason"]) for q in (1, 2, 3, 4, 5)])
+check(all(by_q[q]["attempts"] == 1 for q in (1, 2, 3, 4, 5)),
+      "no trial ran twice: %s" % [(q, by_q[q]["attempts"]) for q in (1, 2, 3, 4, 5)])
+for q in (2, 3, 4, 5):
+    check(("ranks %d of %d at rung 1" % (q, q)) in by_q[q]["reason"],
+          "q=%d ranked against every earlier trial: %s" % (q, by_q[q]["reason"]))
+PY
+
 # median: two trials run to the end first (min_trials 2), then a worse
 # one is stopped at min_step, a better one is not
 cat >median.yaml <<'Y'
