@@ -44,6 +44,7 @@
 #include <yaml.h>
 
 #include "k8s/kspec.h"
+#include "spec/import.h"
 #include "spec/internal.h"
 #include "template/template.h"
 #include "util/arena.h"
@@ -4462,6 +4463,43 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 	return 0;
 }
 
+/*
+ * A file in another tool's format (spec/import.h): a W&B sweep has a
+ * top-level method: and no version: (an experiment file has neither
+ * method: at the top nor a missing version:); a Katib Experiment has
+ * apiVersion kubeflow.org/... and kind Experiment.
+ */
+static enum tc_import_format foreign_format(struct ctx *c,
+					   const yaml_node_t *root)
+{
+	yaml_node_pair_t *pair;
+	int version = 0, method = 0, kubeflow = 0, experiment = 0;
+
+	for (pair = root->data.mapping.pairs.start;
+	     pair < root->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		const char *key, *val;
+
+		if (!k || !v || k->type != YAML_SCALAR_NODE)
+			continue;
+		key = (const char *)k->data.scalar.value;
+		val = v->type == YAML_SCALAR_NODE
+			      ? (const char *)v->data.scalar.value
+			      : "";
+		version |= !strcmp(key, "version");
+		method |= !strcmp(key, "method");
+		kubeflow |= !strcmp(key, "apiVersion") &&
+			    !strncmp(val, "kubeflow.org/", 13);
+		experiment |= !strcmp(key, "kind") && !strcmp(val, "Experiment");
+	}
+	if (version)
+		return TC_IMPORT_NONE;
+	if (kubeflow && experiment)
+		return TC_IMPORT_KATIB;
+	return method ? TC_IMPORT_WANDB : TC_IMPORT_NONE;
+}
+
 /* Step 1: bytes libyaml must not see. */
 static int check_bytes(struct ctx *c)
 {
@@ -4583,6 +4621,7 @@ static int parse_text(const char *path, const char *buf, size_t len,
 	struct ctx c;
 	yaml_node_t *root;
 	char *text;
+	enum tc_import_format foreign = TC_IMPORT_NONE;
 	int rc;
 
 	*out = NULL;
@@ -4652,6 +4691,8 @@ static int parse_text(const char *path, const char *buf, size_t len,
 							   : "a single value");
 		goto out;
 	}
+	if (!recorded && (foreign = foreign_format(&c, root)) != TC_IMPORT_NONE)
+		goto out; /* translated below, once this parse is undone */
 	rc = parse_root(&c, root);
 
 out:
@@ -4666,6 +4707,11 @@ out:
 		free_k8s(c.spec);
 		tc_arena_free(c.arena);
 		return rc;
+	}
+	if (foreign != TC_IMPORT_NONE) {
+		free_k8s(c.spec);
+		tc_arena_free(c.arena);
+		return tc_import_spec(foreign, c.path, buf, len, out, err);
 	}
 	*out = c.spec;
 	return 0;
@@ -4857,4 +4903,56 @@ uint64_t tc_spec_grid_size(const struct tc_spec *spec)
 		size *= n;
 	}
 	return size;
+}
+
+/* ------------------------------------------------------------------ */
+/* For the importers (spec/internal.h)                                  */
+/* ------------------------------------------------------------------ */
+
+int tc_spec_yaml_document(const char *path, const char *text, size_t len,
+			  yaml_document_t *doc, struct tc_error *err)
+{
+	struct ctx c;
+	int rc;
+
+	tc_error_clear(err);
+	memset(&c, 0, sizeof(c));
+	c.err = err;
+	c.path = path ? path : "<file>";
+	if (len > (size_t)TC_SPEC_MAX_BYTES)
+		return tc_error_at(err, TC_ERR_SPEC, c.path, 0, 0,
+				   "the file is %zu bytes, more than the %d "
+				   "trainctl reads", len, TC_SPEC_MAX_BYTES);
+	c.text = text;
+	c.len = len;
+	if (build_lines(&c) != 0)
+		return nomem(&c);
+	rc = check_bytes(&c);
+	if (!rc)
+		rc = prescan(&c);
+	if (!rc)
+		rc = compose(&c);
+	free(c.lines);
+	if (rc) {
+		if (c.have_doc)
+			yaml_document_delete(&c.doc);
+		return rc;
+	}
+	*doc = c.doc;
+	return 0;
+}
+
+void tc_spec_type_plain(const char *s, size_t len, struct tc_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->text = s;
+	type_plain(s, len, v);
+}
+
+int tc_spec_has_section(const char *key)
+{
+	for (size_t i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++)
+		if (!strcmp(top_keys[i], key))
+			return 1;
+	return 0;
 }
