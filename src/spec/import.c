@@ -292,6 +292,44 @@ void tc_yw_double(double d, char *buf, size_t len)
 		strcat(buf, ".0");
 }
 
+void tc_yw_name(const char *from, char out[TC_NAME_MAX + 1])
+{
+	size_t n = 0;
+	int dash = 0;
+
+	for (const char *s = from; *s && n < TC_NAME_MAX; s++) {
+		char ch = *s;
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+			if (dash && n > 0) {
+				if (n + 2 > TC_NAME_MAX)
+					break; /* never end in '-' */
+				out[n++] = '-';
+			}
+			dash = 0;
+			out[n++] = ch;
+		} else {
+			dash = 1;
+		}
+	}
+	out[n] = '\0';
+}
+
+int tc_yw_param_name(const char *s)
+{
+	if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+	      *s == '_'))
+		return 0;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' ||
+		      *s == '-'))
+			return 0;
+	return 1;
+}
+
 /* ---- translations ------------------------------------------------------ */
 
 void tc_import_free(struct tc_import *im)

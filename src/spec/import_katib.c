@@ -102,6 +102,10 @@ static int write_param(struct kt *k, const yaml_node_t *p)
 		return tc_yw_fail(k->w, name ? name : p, "a parameter needs a "
 				  "name");
 	snprintf(what, sizeof(what), "parameter %.60s", tc_yw_text(name));
+	if (!tc_yw_param_name(tc_yw_text(name)))
+		return tc_yw_fail(k->w, name, "%s: a name starts with a letter "
+				  "or '_' and has only letters, digits, '_', "
+				  "'.' and '-'", what);
 	if (!(t = tc_yw_text(type)))
 		return tc_yw_fail(k->w, type ? type : p, "%s needs "
 				  "parameterType: double, int, categorical or "
@@ -254,7 +258,7 @@ static int write_param(struct kt *k, const yaml_node_t *p)
 			tc_yw_double((b - a) / 6, sigma, sizeof(sigma));
 			tc_yw_printf(k->w, "{distribution: %s%s, mu: %s, "
 				     "sigma: %s",
-				     step ? "q_" : "",
+				     step || isint ? "q_" : "",
 				     !strcmp(d, "normal") ? "normal"
 							  : "log_normal",
 				     mu, sigma);
@@ -264,8 +268,9 @@ static int write_param(struct kt *k, const yaml_node_t *p)
 						  "needs min > 0", what);
 			tc_yw_printf(k->w, "{distribution: %s",
 				     !strcmp(d, "logUniform")
-					     ? (step ? "q_log_uniform_values"
-						     : "log_uniform")
+					     ? (step || isint
+							? "q_log_uniform_values"
+							: "log_uniform")
 				     : isint ? "int_uniform"
 				     : step  ? "q_uniform"
 					     : "uniform");
@@ -277,6 +282,8 @@ static int write_param(struct kt *k, const yaml_node_t *p)
 		if (step) {
 			tc_yw_raw(k->w, ", q: ");
 			write_num(k, step);
+		} else if (isint && strcmp(d, "uniform")) {
+			tc_yw_raw(k->w, ", q: 1"); /* an int stays an int */
 		}
 		tc_yw_printf(k->w, "}  # Katib %s%s%s\n", t, dist ? ", " : "",
 			     dist ? d : "");
@@ -748,18 +755,7 @@ int tc_import_katib(struct tc_yw *w, const yaml_node_t *root, unsigned flags)
 	tc_yw_raw(w, "version: 1\n");
 	if (meta && tc_yw_text(tc_yw_get(w, meta, "name", NULL))) {
 		v = tc_yw_get(w, meta, "name", NULL);
-		for (const char *s = tc_yw_text(v); *s; s++) {
-			size_t l = strlen(name);
-
-			if (l < TC_NAME_MAX)
-				name[l] = (char)((*s >= 'A' && *s <= 'Z')
-						 ? *s - 'A' + 'a'
-						 : (*s >= 'a' && *s <= 'z') ||
-							   (*s >= '0' && *s <= '9')
-						 ? *s : '-');
-			name[l + 1 < TC_NAME_MAX + 1 ? l + 1 : TC_NAME_MAX] =
-				'\0';
-		}
+		tc_yw_name(tc_yw_text(v), name);
 		tc_yw_mark(w, tc_yw_pos(v));
 	}
 	tc_yw_printf(w, "name: %s\n", name[0] ? name : "katib-experiment");

@@ -62,6 +62,11 @@ static int add_param(struct wb *b, const char *prefix, yaml_node_t *k,
 
 	if (!key || !*key)
 		return tc_yw_fail(b->w, k, "parameter names must be names");
+	if (!tc_yw_param_name(key))
+		return tc_yw_fail(b->w, k, "parameter name '%.60s': a name "
+				  "starts with a letter or '_' and has only "
+				  "letters, digits, '_', '.' and '-' (W&B's "
+				  "rule too)", key);
 	if (strlen(prefix) + strlen(key) > NAME_MAX_LEN)
 		return tc_yw_fail(b->w, k, "parameter name '%s%.40s...' is "
 				  "longer than %d characters", prefix, key,
@@ -757,30 +762,6 @@ static int write_command(struct wb *b, const yaml_node_t *cmd,
 
 /* ---- the rest --------------------------------------------------------- */
 
-/* A valid experiment name from W&B's free-form name or the file's. */
-static void make_name(const char *from, char out[TC_NAME_MAX + 1])
-{
-	size_t n = 0;
-	int dash = 0;
-
-	for (const char *s = from; *s && n < TC_NAME_MAX; s++) {
-		char ch = *s;
-
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
-			if (dash && n > 0 && n < TC_NAME_MAX)
-				out[n++] = '-';
-			dash = 0;
-			if (n < TC_NAME_MAX)
-				out[n++] = ch;
-		} else {
-			dash = 1;
-		}
-	}
-	out[n] = '\0';
-}
-
 static int write_early_stop(struct wb *b, const yaml_node_t *k,
 			    const yaml_node_t *et, unsigned flags)
 {
@@ -1015,7 +996,7 @@ int tc_import_wandb(struct tc_yw *w, const yaml_node_t *root, unsigned flags)
 	tc_yw_raw(w, "version: 1\n");
 	name[0] = '\0';
 	if (n[7] && tc_yw_text(n[7]))
-		make_name(tc_yw_text(n[7]), name);
+		tc_yw_name(tc_yw_text(n[7]), name);
 	if (!name[0]) {
 		const char *base = strrchr(w->path, '/');
 		char stem[256];
@@ -1025,7 +1006,7 @@ int tc_import_wandb(struct tc_yw *w, const yaml_node_t *root, unsigned flags)
 		dot = strrchr(stem, '.');
 		if (dot && dot != stem)
 			*dot = '\0';
-		make_name(stem, name);
+		tc_yw_name(stem, name);
 	}
 	if (!name[0])
 		snprintf(name, sizeof(name), "wandb-sweep");

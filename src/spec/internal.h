@@ -83,6 +83,12 @@ tc_yw_fail(struct tc_yw *w, const yaml_node_t *n, const char *fmt, ...);
  * twice; what names the mapping in messages ("metric"). */
 int tc_yw_keys(struct tc_yw *w, const yaml_node_t *n, const char *what,
 	       const char *const *names, size_t nnames);
+/* A valid experiment name made of free text ("My LR sweep" → my-lr-sweep);
+ * "" when it has no letter or digit. */
+void tc_yw_name(const char *from, char out[TC_NAME_MAX + 1]);
+/* Whether s is a parameter name ([A-Za-z_][A-Za-z0-9_.-]*), so that it
+ * can be written as a key as it is. */
+int tc_yw_param_name(const char *s);
 /* Shortest text of d that reads back the same, as a float ("2.0"). */
 void tc_yw_double(double d, char *buf, size_t len);
 
