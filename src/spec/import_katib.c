@@ -867,6 +867,17 @@ int tc_import_katib(struct tc_yw *w, const yaml_node_t *root, unsigned flags)
 		if (hyperband) {
 			yaml_node_t *eta = setting(&k, algs, "eta");
 			yaml_node_t *rl = setting(&k, algs, "r_l");
+			const char *rn = tc_yw_text(setting(&k, algs,
+							    "resource_name"));
+
+			if (rn) {
+				char c[200];
+
+				snprintf(c, sizeof(c), "Katib's resource "
+					 "parameter %.60s: here the rungs are "
+					 "the steps each trial reports", rn);
+				tc_yw_comment(w, "", c);
+			}
 
 			tc_yw_raw(w, "early_stop: {method: hyperband, min_step: "
 				     "1");
