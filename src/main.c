@@ -24,6 +24,7 @@ const struct tc_verb tc_verbs[] = {
 	{"best", cmd_best, "the best trial by the spec's metric"},
 	{"report", cmd_report, "compute accounting per trial and in total"},
 	{"export", cmd_export, "send an experiment to an MLflow tracking server"},
+	{"import", cmd_import, "a W&B sweep or Katib Experiment as an experiment file"},
 	{"cancel", cmd_cancel, "cancel an experiment or some of its trials"},
 	{"retry", cmd_retry, "run failed or cancelled trials again"},
 	{"ls", cmd_ls, "list experiments"},

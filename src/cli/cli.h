@@ -170,6 +170,7 @@ int cmd_logs(int argc, char **argv);
 int cmd_results(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_best(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);

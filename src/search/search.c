@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/dist.h"
 #include "search/rng.h"
 #include "search/sobol.h"
 #include "util/hash.h"
@@ -87,6 +88,8 @@ const char *tc_search_method_name(enum tc_method m)
 		return "random";
 	case TC_SEARCH_SOBOL:
 		return "sobol";
+	case TC_SEARCH_TPE:
+		return "tpe";
 	}
 	return "?";
 }
@@ -253,6 +256,13 @@ int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
 	*out = NULL;
 	if (!p)
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	if (spec->search.method == TC_SEARCH_TPE) {
+		free(p);
+		return tc_error_set(err, TC_ERR_SPEC,
+				    "search.method tpe (W&B's bayes) is not wired "
+				    "into runs in this trainctl yet; use random or "
+				    "sobol");
+	}
 	p->spec = spec;
 	p->cur = calloc(n, sizeof(*p->cur));
 	p->text = calloc(n, sizeof(*p->text));
@@ -463,12 +473,17 @@ static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 }
 
 /* A float parameter's value at u in [0, 1): the one mapping of uniform and
- * log_uniform, for random and sobol alike. */
+ * log_uniform (and, through dist.h, of the W&B distributions), for random
+ * and sobol alike. */
 static void set_unit(struct tc_plan *p, size_t i, double u)
 {
 	const struct tc_param *par = &p->spec->params[i];
 	struct tc_value *v = &p->cur[i];
 
+	if (tc_dist_owns(par->kind)) {
+		tc_dist_value(par, u, v, p->text[i], sizeof(p->text[i]));
+		return;
+	}
 	v->type = TC_V_FLOAT;
 	if (par->kind == TC_P_LOG_UNIFORM) {
 		v->f = exp(log(par->min) + u * (log(par->max) - log(par->min)));
@@ -514,12 +529,25 @@ static void sample_param_rng(struct tc_plan *p, size_t i, struct tc_rng *rg)
 	switch (par->kind) {
 	case TC_P_VALUES:
 	case TC_P_CONST:
+		if (par->probs) {
+			p->cur[i] = par->values[tc_dist_pick(par,
+							     tc_rng_unit(rg))];
+			return;
+		}
 		p->cur[i] = par->values[tc_rng_below(rg, par->nvalues)];
 		return;
 	case TC_P_DERIVED:
 		return; /* set by tc_spec_derive, drawing nothing */
 	case TC_P_UNIFORM:
 	case TC_P_LOG_UNIFORM:
+	case TC_P_Q_UNIFORM:
+	case TC_P_Q_LOG_UNIFORM:
+	case TC_P_EXP_UNIFORM:
+	case TC_P_INV_EXP_UNIFORM:
+	case TC_P_INV_LOG_UNIFORM:
+	case TC_P_NORMAL:
+	case TC_P_LOG_NORMAL:
+	case TC_P_BETA:
 		set_unit(p, i, tc_rng_unit(rg));
 		return;
 	case TC_P_INT_UNIFORM:
@@ -562,12 +590,23 @@ static void sobol_point(struct tc_plan *p)
 		switch (par->kind) {
 		case TC_P_VALUES:
 		case TC_P_CONST:
-			p->cur[i] = par->values[scale_fraction(x, par->nvalues)];
+			p->cur[i] = par->probs
+				? par->values[tc_dist_pick(
+					  par, (double)(x >> 11) * 0x1.0p-53)]
+				: par->values[scale_fraction(x, par->nvalues)];
 			break;
 		case TC_P_DERIVED:
 			break;
 		case TC_P_UNIFORM:
 		case TC_P_LOG_UNIFORM:
+		case TC_P_Q_UNIFORM:
+		case TC_P_Q_LOG_UNIFORM:
+		case TC_P_EXP_UNIFORM:
+		case TC_P_INV_EXP_UNIFORM:
+		case TC_P_INV_LOG_UNIFORM:
+		case TC_P_NORMAL:
+		case TC_P_LOG_NORMAL:
+		case TC_P_BETA:
 			set_unit(p, i, (double)(x >> 11) * 0x1.0p-53);
 			break;
 		case TC_P_INT_UNIFORM:

@@ -20,7 +20,9 @@
  *           per parameter that is not a constant, in spec order; a
  *           coordinate u picks values[floor(u n)], min + u (max - min) for
  *           uniform and int_uniform (over the exact integer range), and
- *           the same in log space for log_uniform.  Excluded points and
+ *           the same in log space for log_uniform; the W&B distributions
+ *           (and values: with probabilities) take the value at u of their
+ *           quantile function (dist.h), as random draws do.  Excluded points and
  *           repeats are skipped (the sequence goes on), then the include
  *           entries.  Any 2^k points in a row from the start fill every
  *           1/2^k of each parameter's range exactly once, where random

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/dist.h"
 #include "search/pmath.h"
 #include "search/rng.h"
 #include "search/search.h"
@@ -26,6 +27,8 @@ enum pkind { P_FIXED, P_CAT, P_REAL, P_DERIVED };
 struct tparam {
 	enum pkind kind;
 	int log, integer;
+	int unit; /* a dist.h distribution: modelled over its coordinate u
+		     in (0, 1), the value being its quantile */
 	double low, high; /* the model's range (log space; +-0.5 for ints) */
 	size_t ncat;
 };
@@ -154,6 +157,19 @@ int tc_tpe_new(const struct tc_spec *spec, const struct tc_tpe_options *o,
 			p->integer = 1;
 			p->low = (double)sp->imin - 0.5;
 			p->high = (double)sp->imax + 0.5;
+			break;
+		case TC_P_Q_UNIFORM:
+		case TC_P_Q_LOG_UNIFORM:
+		case TC_P_EXP_UNIFORM:
+		case TC_P_INV_EXP_UNIFORM:
+		case TC_P_INV_LOG_UNIFORM:
+		case TC_P_NORMAL:
+		case TC_P_LOG_NORMAL:
+		case TC_P_BETA:
+			p->kind = P_REAL;
+			p->unit = 1;
+			p->low = 0;
+			p->high = 1;
 			break;
 		}
 	}
@@ -287,6 +303,8 @@ static double model_value(const struct tc_tpe *t, size_t i,
 		return NAN;
 	if (d != d)
 		return NAN;
+	if (p->unit)
+		return tc_dist_cdf(sp, d);
 	if (p->log) {
 		if (!(d > 0))
 			return NAN;
@@ -601,6 +619,10 @@ static void set_out(struct tc_tpe *t, size_t i, double x)
 	}
 	if (p->kind == P_FIXED) /* a range of one value */
 		x = sp->kind == TC_P_INT_UNIFORM ? (double)sp->imin : p->low;
+	if (p->unit) {
+		tc_dist_value(sp, x, v, t->text[i], sizeof(t->text[i]));
+		return;
+	}
 	memset(v, 0, sizeof(*v));
 	if (sp->kind == TC_P_INT_UNIFORM) {
 		v->type = TC_V_INT;

@@ -44,6 +44,7 @@
 #include <yaml.h>
 
 #include "k8s/kspec.h"
+#include "spec/import.h"
 #include "spec/internal.h"
 #include "template/template.h"
 #include "util/arena.h"
@@ -1279,6 +1280,225 @@ static const char *const dist_names[] = {"uniform", "log_uniform",
 					 "int_uniform"};
 
 /*
+ * The distributions of W&B sweeps, as trainctl spells them: W&B's names,
+ * but for the three whose bounds are natural-log exponents (W&B's
+ * log_uniform, q_log_uniform, inv_log_uniform), which are exp_uniform,
+ * q_exp_uniform and inv_exp_uniform here, since log_uniform has always
+ * taken values as bounds (W&B's log_uniform_values, accepted as its
+ * other name).
+ */
+enum shape_arg { SA_MINMAX = 1, SA_POSMIN = 2, SA_NORMAL = 4, SA_BETA = 8,
+		 SA_Q = 16 };
+
+static const struct shape {
+	const char *name;
+	enum tc_pkind kind;
+	unsigned args;
+} shapes[] = {
+	{"log_uniform_values", TC_P_LOG_UNIFORM, SA_MINMAX | SA_POSMIN},
+	{"q_uniform", TC_P_Q_UNIFORM, SA_MINMAX | SA_Q},
+	{"q_log_uniform_values", TC_P_Q_LOG_UNIFORM,
+	 SA_MINMAX | SA_POSMIN | SA_Q},
+	{"exp_uniform", TC_P_EXP_UNIFORM, SA_MINMAX},
+	{"q_exp_uniform", TC_P_EXP_UNIFORM, SA_MINMAX | SA_Q},
+	{"inv_exp_uniform", TC_P_INV_EXP_UNIFORM, SA_MINMAX},
+	{"inv_log_uniform_values", TC_P_INV_LOG_UNIFORM,
+	 SA_MINMAX | SA_POSMIN},
+	{"normal", TC_P_NORMAL, SA_NORMAL},
+	{"q_normal", TC_P_NORMAL, SA_NORMAL | SA_Q},
+	{"log_normal", TC_P_LOG_NORMAL, SA_NORMAL},
+	{"q_log_normal", TC_P_LOG_NORMAL, SA_NORMAL | SA_Q},
+	{"beta", TC_P_BETA, SA_BETA},
+	{"q_beta", TC_P_BETA, SA_BETA | SA_Q},
+};
+#define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
+
+/* W&B spellings that mean something else here, with what to write. */
+static const char *shape_renamed(const char *name)
+{
+	if (!strcmp(name, "q_log_uniform"))
+		return "q_exp_uniform (bounds are natural-log exponents, as "
+		       "W&B's q_log_uniform) or q_log_uniform_values";
+	if (!strcmp(name, "inv_log_uniform"))
+		return "inv_exp_uniform (bounds are natural-log exponents, as "
+		       "W&B's inv_log_uniform) or inv_log_uniform_values";
+	if (!strcmp(name, "categorical") ||
+	    !strcmp(name, "categorical_w_probabilities"))
+		return "values: [...] (with probabilities: [...] to weigh "
+		       "them)";
+	if (!strcmp(name, "constant"))
+		return "value: x";
+	return NULL;
+}
+
+/* The keys a distribution's arguments may use (parse_shape's fields). */
+enum { SF_MIN, SF_MAX, SF_Q, SF_MU, SF_SIGMA, SF_A, SF_B, SF_N };
+
+/* One optional number argument: *out keeps its default when absent. */
+static int shape_number(struct ctx *c, const yaml_node_t *v,
+			const char *where, const char *key, double *out,
+			struct tc_value *tv)
+{
+	char what[PARAM_NAME_MAX + 48];
+	struct tc_value tmp;
+	int rc;
+
+	if (!v)
+		return 0;
+	snprintf(what, sizeof(what), "%s.%s", where, key);
+	rc = get_number(c, v, what, tv ? tv : &tmp);
+	if (rc)
+		return rc;
+	*out = tv ? tv->f : tmp.f;
+	return 0;
+}
+
+/*
+ * distribution: one of shapes[], with its arguments (f: the parameter's
+ * min, max, q, mu, sigma, a, b fields, key and value NULL when absent).
+ * An argument the distribution does not take is an error at its key.
+ */
+static int parse_shape(struct ctx *c, const yaml_node_t *n, const char *where,
+		       const struct shape *sh, yaml_node_t *const *keys,
+		       yaml_node_t *const *vals, struct tc_param *p)
+{
+	static const char *const names[SF_N] = {"min", "max", "q", "mu",
+						"sigma", "a", "b"};
+	static const unsigned needs[SF_N] = {SA_MINMAX, SA_MINMAX, SA_Q,
+					     SA_NORMAL, SA_NORMAL, SA_BETA,
+					     SA_BETA};
+	struct tc_value lo, hi, q;
+	int rc;
+
+	for (int i = 0; i < SF_N; i++)
+		if (keys[i] && !(sh->args & needs[i]))
+			return fail(c, keys[i], "%s: %s does not go with "
+				    "distribution %s", where, names[i],
+				    sh->name);
+	p->kind = sh->kind;
+	p->mu = 0;
+	p->sigma = 1;
+	p->a = p->b = 1;
+	if (sh->args & SA_MINMAX) {
+		if (!keys[SF_MIN] || !keys[SF_MAX])
+			return fail(c, n, "%s: distribution %s needs min and "
+				    "max", where, sh->name);
+		rc = shape_number(c, vals[SF_MIN], where, "min", &p->min, &lo);
+		if (!rc)
+			rc = shape_number(c, vals[SF_MAX], where, "max",
+					  &p->max, &hi);
+		if (rc)
+			return rc;
+		if (lo.f > hi.f)
+			return fail(c, vals[SF_MIN], "%s: min (%s) is greater "
+				    "than max (%s)", where, lo.text, hi.text);
+		if ((sh->args & SA_POSMIN) && !(lo.f > 0))
+			return fail(c, vals[SF_MIN], "%s: %s needs min > 0 "
+				    "(got %s)", where, sh->name, lo.text);
+		if (sh->kind == TC_P_EXP_UNIFORM ||
+		    sh->kind == TC_P_INV_EXP_UNIFORM) {
+			if (fabs(lo.f) > 700 || fabs(hi.f) > 700)
+				return fail(c, vals[fabs(lo.f) > 700 ? SF_MIN
+								     : SF_MAX],
+					    "%s: %s takes natural-log exponents: "
+					    "e^%s is out of range (for bounds "
+					    "that are values, use "
+					    "log_uniform)", where, sh->name,
+					    fabs(lo.f) > 700 ? lo.text : hi.text);
+		}
+	}
+	if (sh->args & SA_NORMAL) {
+		rc = shape_number(c, vals[SF_MU], where, "mu", &p->mu, NULL);
+		if (!rc)
+			rc = shape_number(c, vals[SF_SIGMA], where, "sigma",
+					  &p->sigma, NULL);
+		if (rc)
+			return rc;
+		if (p->sigma < 0)
+			return fail(c, vals[SF_SIGMA], "%s: sigma must be >= 0",
+				    where);
+	}
+	if (sh->args & SA_BETA) {
+		rc = shape_number(c, vals[SF_A], where, "a", &p->a, NULL);
+		if (!rc)
+			rc = shape_number(c, vals[SF_B], where, "b", &p->b,
+					  NULL);
+		if (rc)
+			return rc;
+		if (!(p->a > 0))
+			return fail(c, vals[SF_A], "%s: a must be > 0", where);
+		if (!(p->b > 0))
+			return fail(c, vals[SF_B], "%s: b must be > 0", where);
+	}
+	if (sh->args & SA_Q) {
+		/* W&B's default q is 1.0, a float: values stay floats
+		 * unless q is written as an integer */
+		p->q = 1.0;
+		rc = shape_number(c, vals[SF_Q], where, "q", &p->q, &q);
+		if (rc)
+			return rc;
+		if (vals[SF_Q]) {
+			if (!(p->q > 0))
+				return fail(c, vals[SF_Q], "%s: q must be > 0 "
+					    "(got %s)", where, q.text);
+			p->q_int = q.type == TC_V_INT;
+			if (p->q_int && q.i > (1LL << 53))
+				return fail(c, vals[SF_Q], "%s: q is too large",
+					    where);
+		}
+	}
+	return 0;
+}
+
+/* probabilities: [...] of a values: parameter (p->values read). */
+static int parse_probabilities(struct ctx *c, const yaml_node_t *k,
+			       const yaml_node_t *seq, const char *where,
+			       struct tc_param *p)
+{
+	char what[PARAM_NAME_MAX + 64], d[64];
+	double sum = 0;
+	size_t count, i = 0;
+	yaml_node_item_t *it;
+
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail(c, seq, "%s.probabilities must be a list of "
+			    "weights, one per value, e.g. [0.7, 0.3] (got %s)",
+			    where, describe(seq, d));
+	count = (size_t)(seq->data.sequence.items.top -
+			 seq->data.sequence.items.start);
+	if (count != p->nvalues)
+		return fail(c, seq, "%s.probabilities has %zu entries for %zu "
+			    "values: give one per value", where, count,
+			    p->nvalues);
+	p->probs = tc_arena_calloc(c->arena, count, sizeof(*p->probs));
+	if (!p->probs)
+		return nomem(c);
+	for (it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++, i++) {
+		yaml_node_t *e = node_at(c, *it);
+		struct tc_value v;
+		int rc;
+
+		snprintf(what, sizeof(what), "%s.probabilities[%zu]", where, i);
+		rc = get_number(c, e, what, &v);
+		if (rc)
+			return rc;
+		if (v.f < 0)
+			return fail(c, e, "%s must be >= 0 (got %s)", what,
+				    v.text);
+		p->probs[i] = v.f;
+		sum += v.f;
+	}
+	if (!(fabs(sum - 1.0) <= 1e-6))
+		return fail(c, seq, "%s.probabilities sum to %.10g, not 1",
+			    where, sum);
+	for (i = 0; i < count; i++)
+		p->probs[i] /= sum;
+	p->probs_pos = node_pos(k);
+	return 0;
+}
+
+/*
  * A derived parameter: {from: NAME, map: {value of NAME: value, ...}}.
  * Here only its own shape is checked; that NAME is a values:/value:
  * parameter every value of which the map has is checked once all
@@ -1431,12 +1651,16 @@ static int resolve_derived(struct ctx *c, const yaml_node_t *params)
 static int parse_param(struct ctx *c, const yaml_node_t *n,
 		       struct tc_param *p)
 {
-	enum { F_VALUES, F_VALUE, F_DIST, F_FROM, F_MIN, F_MAX, F_MAP, F_N };
+	enum { F_VALUES, F_VALUE, F_DIST, F_FROM, F_MIN, F_MAX, F_MAP,
+	       F_Q, F_MU, F_SIGMA, F_A, F_B, F_PROBS, F_N };
 	struct field f[F_N] = {{"values", NULL, NULL}, {"value", NULL, NULL},
 			       {"distribution", NULL, NULL},
 			       {"from", NULL, NULL},
 			       {"min", NULL, NULL}, {"max", NULL, NULL},
-			       {"map", NULL, NULL}};
+			       {"map", NULL, NULL}, {"q", NULL, NULL},
+			       {"mu", NULL, NULL}, {"sigma", NULL, NULL},
+			       {"a", NULL, NULL}, {"b", NULL, NULL},
+			       {"probabilities", NULL, NULL}};
 	char where[PARAM_NAME_MAX + 32], what[PARAM_NAME_MAX + 48], d[64];
 	int forms = 0, rc;
 
@@ -1479,6 +1703,14 @@ static int parse_param(struct ctx *c, const yaml_node_t *n,
 			    "%s: min and max go with distribution: uniform, "
 			    "log_uniform or int_uniform",
 			    where);
+	for (int i = F_Q; i <= F_B; i++)
+		if (f[i].key && !f[F_DIST].key)
+			return fail(c, f[i].key, "%s: %s goes with a "
+				    "distribution: (q_uniform, normal, beta, "
+				    "...)", where, f[i].name);
+	if (f[F_PROBS].key && !f[F_VALUES].key)
+		return fail(c, f[F_PROBS].key, "%s: probabilities go with "
+			    "values: [...], one weight per value", where);
 
 	if (f[F_VALUES].key) {
 		const yaml_node_t *seq = f[F_VALUES].val;
@@ -1526,6 +1758,9 @@ static int parse_param(struct ctx *c, const yaml_node_t *n,
 				    where, clip(p->values[dup].text, cb),
 				    clip(p->values[orig].text, cb2), orig);
 		}
+		if (f[F_PROBS].key)
+			return parse_probabilities(c, f[F_PROBS].key,
+						   f[F_PROBS].val, where, p);
 		return 0;
 	}
 
@@ -1553,9 +1788,44 @@ static int parse_param(struct ctx *c, const yaml_node_t *n,
 		size_t which = 0;
 
 		snprintf(what, sizeof(what), "%s.distribution", where);
-		rc = get_enum(c, f[F_DIST].val, what, dist_names, 3, &which);
+		if (f[F_DIST].val->type == YAML_SCALAR_NODE) {
+			const char *dn =
+				(const char *)f[F_DIST].val->data.scalar.value;
+			const char *renamed = shape_renamed(dn);
+			yaml_node_t *keys[SF_N], *vals[SF_N];
+
+			if (renamed)
+				return fail(c, f[F_DIST].val, "%s: distribution "
+					    "%s is written %s in an experiment "
+					    "file", where, dn, renamed);
+			for (size_t k = 0; k < NSHAPES; k++) {
+				if (strcmp(dn, shapes[k].name))
+					continue;
+				for (int j = 0; j < SF_N; j++) {
+					keys[j] = f[F_MIN + (j > 1 ? j + 1 : j)].key;
+					vals[j] = f[F_MIN + (j > 1 ? j + 1 : j)].val;
+				}
+				return parse_shape(c, n, where, &shapes[k], keys,
+						   vals, p);
+			}
+		}
+		{
+			const char *all[3 + NSHAPES];
+
+			for (size_t k = 0; k < 3; k++)
+				all[k] = dist_names[k];
+			for (size_t k = 0; k < NSHAPES; k++)
+				all[3 + k] = shapes[k].name;
+			rc = get_enum(c, f[F_DIST].val, what, all, 3 + NSHAPES,
+				      &which);
+		}
 		if (rc)
 			return rc;
+		for (int i = F_Q; i <= F_B; i++)
+			if (f[i].key)
+				return fail(c, f[i].key, "%s: %s does not go "
+					    "with distribution %s", where,
+					    f[i].name, dist_names[which]);
 		p->kind = which == 0   ? TC_P_UNIFORM
 			  : which == 1 ? TC_P_LOG_UNIFORM
 				       : TC_P_INT_UNIFORM;
@@ -2064,9 +2334,15 @@ static int check_grid(struct ctx *c)
 
 	if (s->search.method != TC_SEARCH_GRID)
 		return 0;
+	for (i = 0; i < s->nparams; i++)
+		if (s->params[i].probs && !c->recorded)
+			return fail_at(c, s->params[i].probs_pos,
+				       "parameters.%s: a grid runs every value, "
+				       "so probabilities have nothing to weigh; "
+				       "remove them or use search.method: random",
+				       s->params[i].name);
 	/* Distribution parameters are allowed: as in Ray Tune, the grid runs
 	 * over the values: parameters and each point draws the others. */
-	(void)i;
 	size = tc_spec_grid_size(s);
 	if (size > TC_GRID_MAX && !s->search.has_trials) {
 		char num[48];
@@ -2092,7 +2368,8 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 	struct field f[F_N] = {{"method", NULL, NULL}, {"trials", NULL, NULL},
 			       {"seed", NULL, NULL}, {"exclude", NULL, NULL},
 			       {"include", NULL, NULL}};
-	static const char *const methods[] = {"grid", "random", "sobol"};
+	static const char *const methods[] = {"grid", "random", "sobol", "tpe",
+					      "bayes"};
 	struct tc_spec *s = c->spec;
 	long long v;
 	int ok, rc;
@@ -2107,11 +2384,12 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 	if (f[F_METHOD].val) {
 		size_t m = 0;
 
-		rc = get_enum(c, f[F_METHOD].val, "search.method", methods, 3,
+		rc = get_enum(c, f[F_METHOD].val, "search.method", methods, 5,
 			      &m);
 		if (rc)
 			return rc;
-		s->search.method = m == 2 ? TC_SEARCH_SOBOL
+		s->search.method = m >= 3 ? TC_SEARCH_TPE
+			: m == 2 ? TC_SEARCH_SOBOL
 			: m == 1 ? TC_SEARCH_RANDOM : TC_SEARCH_GRID;
 	}
 	if (f[F_TRIALS].val) {
@@ -2134,7 +2412,9 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 		return fail(c, f[F_METHOD].val,
 			    "%s search needs search.trials: how many "
 			    "trials to sample",
-			    s->search.method == TC_SEARCH_SOBOL ? "sobol" : "random");
+			    s->search.method == TC_SEARCH_SOBOL ? "sobol"
+			    : s->search.method == TC_SEARCH_TPE ? "tpe"
+								 : "random");
 	rc = check_grid(c);
 	if (rc)
 		return rc;
@@ -4317,6 +4597,43 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 	return 0;
 }
 
+/*
+ * A file in another tool's format (spec/import.h): a W&B sweep has a
+ * top-level method: and no version: (an experiment file has neither
+ * method: at the top nor a missing version:); a Katib Experiment has
+ * apiVersion kubeflow.org/... and kind Experiment.
+ */
+static enum tc_import_format foreign_format(struct ctx *c,
+					   const yaml_node_t *root)
+{
+	yaml_node_pair_t *pair;
+	int version = 0, method = 0, kubeflow = 0, experiment = 0;
+
+	for (pair = root->data.mapping.pairs.start;
+	     pair < root->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		const char *key, *val;
+
+		if (!k || !v || k->type != YAML_SCALAR_NODE)
+			continue;
+		key = (const char *)k->data.scalar.value;
+		val = v->type == YAML_SCALAR_NODE
+			      ? (const char *)v->data.scalar.value
+			      : "";
+		version |= !strcmp(key, "version");
+		method |= !strcmp(key, "method");
+		kubeflow |= !strcmp(key, "apiVersion") &&
+			    !strncmp(val, "kubeflow.org/", 13);
+		experiment |= !strcmp(key, "kind") && !strcmp(val, "Experiment");
+	}
+	if (version)
+		return TC_IMPORT_NONE;
+	if (kubeflow && experiment)
+		return TC_IMPORT_KATIB;
+	return method ? TC_IMPORT_WANDB : TC_IMPORT_NONE;
+}
+
 /* Step 1: bytes libyaml must not see. */
 static int check_bytes(struct ctx *c)
 {
@@ -4438,6 +4755,7 @@ static int parse_text(const char *path, const char *buf, size_t len,
 	struct ctx c;
 	yaml_node_t *root;
 	char *text;
+	enum tc_import_format foreign = TC_IMPORT_NONE;
 	int rc;
 
 	*out = NULL;
@@ -4507,6 +4825,8 @@ static int parse_text(const char *path, const char *buf, size_t len,
 							   : "a single value");
 		goto out;
 	}
+	if (!recorded && (foreign = foreign_format(&c, root)) != TC_IMPORT_NONE)
+		goto out; /* translated below, once this parse is undone */
 	rc = parse_root(&c, root);
 
 out:
@@ -4521,6 +4841,11 @@ out:
 		free_k8s(c.spec);
 		tc_arena_free(c.arena);
 		return rc;
+	}
+	if (foreign != TC_IMPORT_NONE) {
+		free_k8s(c.spec);
+		tc_arena_free(c.arena);
+		return tc_import_spec(foreign, c.path, buf, len, out, err);
 	}
 	*out = c.spec;
 	return 0;
@@ -4712,4 +5037,56 @@ uint64_t tc_spec_grid_size(const struct tc_spec *spec)
 		size *= n;
 	}
 	return size;
+}
+
+/* ------------------------------------------------------------------ */
+/* For the importers (spec/internal.h)                                  */
+/* ------------------------------------------------------------------ */
+
+int tc_spec_yaml_document(const char *path, const char *text, size_t len,
+			  yaml_document_t *doc, struct tc_error *err)
+{
+	struct ctx c;
+	int rc;
+
+	tc_error_clear(err);
+	memset(&c, 0, sizeof(c));
+	c.err = err;
+	c.path = path ? path : "<file>";
+	if (len > (size_t)TC_SPEC_MAX_BYTES)
+		return tc_error_at(err, TC_ERR_SPEC, c.path, 0, 0,
+				   "the file is %zu bytes, more than the %d "
+				   "trainctl reads", len, TC_SPEC_MAX_BYTES);
+	c.text = text;
+	c.len = len;
+	if (build_lines(&c) != 0)
+		return nomem(&c);
+	rc = check_bytes(&c);
+	if (!rc)
+		rc = prescan(&c);
+	if (!rc)
+		rc = compose(&c);
+	free(c.lines);
+	if (rc) {
+		if (c.have_doc)
+			yaml_document_delete(&c.doc);
+		return rc;
+	}
+	*doc = c.doc;
+	return 0;
+}
+
+void tc_spec_type_plain(const char *s, size_t len, struct tc_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->text = s;
+	type_plain(s, len, v);
+}
+
+int tc_spec_has_section(const char *key)
+{
+	for (size_t i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++)
+		if (!strcmp(top_keys[i], key))
+			return 1;
+	return 0;
 }

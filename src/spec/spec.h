@@ -58,6 +58,21 @@ enum tc_pkind {
 	TC_P_DERIVED,     /* from: p, map: {value of p: value}: not a search
 			     dimension; each trial's value is map[its value
 			     of p] (tc_spec_derive) */
+	/* The distributions of W&B sweeps (search/dist.h draws them, each
+	 * through its quantile function).  q > 0 quantises any of them:
+	 * round(x / q) q (q_normal, q_beta, ...). */
+	TC_P_Q_UNIFORM,   /* q_uniform: uniform(min, max), quantised */
+	TC_P_Q_LOG_UNIFORM, /* q_log_uniform_values: log_uniform, quantised */
+	TC_P_EXP_UNIFORM, /* exp_uniform: e^uniform(min, max), min and max
+			     natural-log exponents (W&B's log_uniform);
+			     q_exp_uniform with q */
+	TC_P_INV_EXP_UNIFORM, /* inv_exp_uniform: e^-uniform(min, max) (W&B's
+				 inv_log_uniform) */
+	TC_P_INV_LOG_UNIFORM, /* inv_log_uniform_values: 1/x log-uniform, x
+				 in [min, max], 0 < min */
+	TC_P_NORMAL,      /* normal (q_normal): mu, sigma */
+	TC_P_LOG_NORMAL,  /* log_normal (q_log_normal): e^normal(mu, sigma) */
+	TC_P_BETA,        /* beta (q_beta): a, b */
 };
 
 struct tc_param {
@@ -69,6 +84,19 @@ struct tc_param {
 	long long imin, imax;    /* TC_P_INT_UNIFORM: the exact bounds (min
 				    and max hold them rounded) */
 	struct tc_pos pos;       /* of the parameter's key */
+
+	/* The distributions after TC_P_DERIVED (0 when not given). */
+	double q;                /* > 0: quantisation step; 0: none */
+	int q_int;               /* q written as an integer: values are
+				    integers (TC_V_INT) */
+	double mu, sigma;        /* normal kinds (defaults 0, 1) */
+	double a, b;             /* beta kinds (defaults 1, 1) */
+	/* TC_P_VALUES with probabilities: [...]: one weight per value, >= 0,
+	 * summing to 1 (within 1e-6; normalised here); NULL otherwise.
+	 * Random search draws values with these weights; a grid refuses
+	 * them (it runs every value). */
+	double *probs;
+	struct tc_pos probs_pos;
 
 	/* TC_P_DERIVED: values[k] is the value for keys[k] (nvalues of
 	 * each); from is the index of the parameter it is derived from, a
@@ -124,7 +152,10 @@ struct tc_kv {
 	const char *ref_key;  /* key in the secret or ConfigMap */
 };
 
-enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM, TC_SEARCH_SOBOL };
+/* TC_SEARCH_TPE: search.method tpe (alias bayes, W&B's name); the spec
+ * accepts it, the planner does not run it yet. */
+enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM, TC_SEARCH_SOBOL,
+		 TC_SEARCH_TPE };
 
 /* early_stop.method: the rules of exec/prune.h */
 enum tc_es_method { TC_ES_NONE, TC_ES_ASHA, TC_ES_HYPERBAND, TC_ES_MEDIAN };

@@ -761,9 +761,9 @@ static void test_bad_parameters(void **state)
 		     "duplicate value a");
 	expect_error(HEAD "parameters:\n  lr: {value: [1, 2]}\n", 5, 15,
 		     "must be a single value; for several write values");
-	expect_error(HEAD "parameters:\n  lr: {distribution: normal, min: 0, "
+	expect_error(HEAD "parameters:\n  lr: {distribution: gauss, min: 0, "
 		     "max: 1}\nsearch: {method: random, trials: 2}\n",
-		     5, 22, "use uniform, log_uniform or int_uniform");
+		     5, 22, "use uniform, log_uniform, int_uniform, ");
 	expect_error(HEAD "parameters:\n  lr: {distribution: unifrom, min: 0, "
 		     "max: 1}\nsearch: {method: random, trials: 2}\n",
 		     5, 22, "did you mean 'uniform'?");
@@ -811,8 +811,8 @@ static void test_bad_search(void **state)
 	expect_error(PARAMS "search: grid\n", 6, 9, "search must be a mapping");
 	expect_error(PARAMS "search: {method: grdi}\n", 6, 18,
 		     "unknown search.method 'grdi' (did you mean 'grid'?)");
-	expect_error(PARAMS "search: {method: tpe}\n", 6, 18,
-		     "use grid, random or sobol");
+	expect_error(PARAMS "search: {method: hyperopt}\n", 6, 18,
+		     "use grid, random, sobol, tpe or bayes");
 	expect_error(PARAMS "search: {method: random}\n", 6, 18,
 		     "random search needs search.trials");
 	expect_error(PARAMS "search: {method: sobol}\n", 6, 18,
