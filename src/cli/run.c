@@ -567,7 +567,16 @@ int cmd_run(int argc, char **argv)
 		struct tc_exp_info e;
 
 		if (tc_experiment_load(j, spec->name, &e, &err) == 0) {
-			if (!tc_arg(&a, run_opts, "quiet"))
+			if (tc_arg(&a, run_opts, "quiet"))
+				;
+			else if (spec->search.method == TC_SEARCH_TPE)
+				printf("experiment '%s': %lld startup trials of "
+				       "%llu (tpe asks the rest from the "
+				       "results), state in %s\n",
+				       spec->name, e.ntrials,
+				       (unsigned long long)spec->search.trials,
+				       state_dir);
+			else
 				printf("experiment '%s': %lld trials, state in %s\n",
 				       spec->name, e.ntrials, state_dir);
 			tc_exp_info_free(&e);

@@ -173,7 +173,7 @@ void tc_sched_send(struct tc_sched *s, struct tc_progress_event *ev)
 	memset(&st, 0, sizeof(st));
 	for (int i = TC_ST_SUCCEEDED; i < TC_ST_COUNT; i++)
 		st.done += s->counts[i];
-	st.total = s->total;
+	st.total = s->total + unplanned(s); /* tpe: the budget */
 	st.running = s->counts[TC_ST_RUNNING];
 	st.starting = s->counts[TC_ST_STARTING];
 	st.queued = s->counts[TC_ST_QUEUED];
