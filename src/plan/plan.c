@@ -499,7 +499,6 @@ int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 	size_t np = spec->nparams ? spec->nparams : 1;
 	struct tc_value *vals = calloc(np, sizeof(*vals));
 	unsigned char *present = calloc(np, 1);
-	char(*texts)[40] = calloc(np, sizeof(*texts));
 	struct tc_trials *tr = NULL;
 	struct tc_tpe *tpe = NULL;
 	struct tc_exp_info e;
@@ -508,7 +507,7 @@ int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 
 	*done = 0;
 	memset(&e, 0, sizeof(e));
-	if (!vals || !present || !texts) {
+	if (!vals || !present) {
 		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -546,7 +545,7 @@ int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 		long k;
 
 		tc_trial_values_from_json(spec, l.a[i].params, vals, present,
-					  texts);
+					  NULL);
 		/* TODO(when:): a conditional parameter absent from a trial
 		 * is not present; tc_trial_values_from_json says so already
 		 * for a missing key */
@@ -613,7 +612,6 @@ out:
 	obs_list_free(&l);
 	free(vals);
 	free(present);
-	free(texts);
 	return rc < 0 ? rc : (int)added;
 }
 

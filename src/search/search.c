@@ -180,16 +180,22 @@ size_t tc_trial_values_from_json(const struct tc_spec *spec, json_t *params,
 		case TC_P_LOG_UNIFORM:
 			if (v.type == TC_V_INT || v.type == TC_V_FLOAT) {
 				v.type = TC_V_FLOAT;
-				tc_format_double(v.f, texts[i], sizeof(texts[i]));
-				v.text = texts[i];
+				if (texts) {
+					tc_format_double(v.f, texts[i],
+							 sizeof(texts[i]));
+					v.text = texts[i];
+				}
 				values[i] = v;
 				ok = 1;
 			}
 			break;
 		case TC_P_INT_UNIFORM:
 			if (v.type == TC_V_INT) {
-				snprintf(texts[i], sizeof(texts[i]), "%lld", v.i);
-				v.text = texts[i];
+				if (texts) {
+					snprintf(texts[i], sizeof(texts[i]), "%lld",
+						 v.i);
+					v.text = texts[i];
+				}
 				values[i] = v;
 				ok = 1;
 			}

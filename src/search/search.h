@@ -105,7 +105,8 @@ void tc_plan_take_point(const struct tc_spec *spec, const struct tc_value *v,
 /* A trial's parameters as stored (JSON object, as tc_trial_params_json
  * gives) back into values (one per spec parameter): a values:/value:
  * parameter's own entry when one is equal, a float or an integer for a
- * distribution (text in texts[i]).  present[i] is 0 where the trial has
+ * distribution (its text in texts[i]; texts NULL: text "", for a caller
+ * that only compares values).  present[i] is 0 where the trial has
  * no value that fits the parameter (missing, or not one of its values,
  * or of another type), and for derived parameters (they follow from the
  * others).  Returns how many parameters are absent. */
