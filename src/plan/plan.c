@@ -433,7 +433,10 @@ static void obs_list_free(struct obs_list *l)
 /* The one rule of what a trial tells the sampler.  Succeeded: complete
  * with its value (failed without a finite one); failed or timed out:
  * failed; queued, starting, running: pending; cancelled: pending too (no
- * result either way, and its point is taken). */
+ * result either way, and its point is taken).  A new state must be
+ * placed here (no default: it does not compile until it is); a trial
+ * stopped early by pruning is best told complete with its last value,
+ * as the sampler's header suggests. */
 static enum tc_tpe_outcome obs_outcome(const struct obs_row *o)
 {
 	switch ((enum tc_state)o->state) {

@@ -143,6 +143,30 @@ tc_run status small --state-dir s3
 expect_contains "$OUT" "6 of 10 trials created (tpe): 6 succeeded" "every point once"
 expect_match "$OUT" "experiment small: finished" "and the experiment is finished"
 
+# --limit runs only planned trials (no new ones); resume --force with a
+# changed command: the queued trials take it, the new ones follow it
+spec tf tpe 6 12 2 >tf.yaml
+tc_run run tf.yaml --state-dir s4 --limit 3
+expect_rc 0 "run --limit 3 of a tpe search"
+tc_run status tf --state-dir s4
+expect_contains "$OUT" "8 of 12 trials created (tpe): 5 queued 3 succeeded" \
+	"--limit asks nothing new"
+sed 's|"{{n}}"\]|"{{n}}", again]|' tf.yaml >tf2.yaml
+expect_no_match "$(diff tf.yaml tf2.yaml >/dev/null && echo same)" same "the spec changed"
+cp tf2.yaml tf.yaml
+tc_run resume tf --state-dir s4
+expect_rc 2 "resume refuses the changed spec"
+tc_run resume tf --state-dir s4 --force
+expect_rc 0 "resume --force with a changed command"
+tc results tf --state-dir s4 --format json >tf.json
+pycheck "the first three ran the old command, the rest the new one" <<'PY'
+t = sorted(load("tf.json")["trials"], key=lambda t: t["index"])
+check(len(t) == 12 and all(x["state"] == "succeeded" for x in t), [x["state"] for x in t])
+old = [x for x in t if x["command"][-1] != "again"]
+check([x["index"] for x in old] == [0, 1, 2], "old command: %s" % [x["index"] for x in old])
+check(len(set((x["x"], x["y"], x["n"]) for x in t)) == 12, "no point twice")
+PY
+
 # bad input
 bad() { # WANT-POSITION-AND-MESSAGE WHAT, spec on stdin
 	cat >bad.yaml
