@@ -312,10 +312,13 @@ static int summarize(const char *name, const char *hint,
 		       "%s %s`\n",
 		       queued, queued == 1 ? "" : "s", queued == 1 ? "it" : "them",
 		       hint, name);
-	if (s->failfast)
+	if (s->failfast && queued > 0)
 		printf("fix the cause, then `trainctl resume%s %s` runs the %lld "
 		       "queued trial%s\n",
 		       hint, name, queued, queued == 1 ? "" : "s");
+	else if (s->failfast) /* an adaptive search with budget left */
+		printf("fix the cause, then `trainctl resume%s %s` goes on\n",
+		       hint, name);
 	if (!s->interrupted)
 		printf("see: trainctl results%s %s   trainctl best%s %s   "
 		       "trainctl report%s %s\n",

@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "plan/plan.h"
 #include "util/clock.h"
 
 /* The counts and best so far, from the journal. */

@@ -26,7 +26,6 @@
 
 #include "exec/backend.h"
 #include "exec/record.h"
-#include "plan/plan.h"
 
 struct tc_sched {
 	struct tc_journal *j;
@@ -54,7 +53,7 @@ struct tc_sched {
 	int masked; /* oldmask is to be restored */
 
 	/* adaptive search (tc_sched_extend): 0 while trials may still be
-	 * created, else TC_EXTEND_SPENT or TC_EXTEND_EXHAUSTED */
+	 * created, else TC_EXTEND_SPENT or TC_EXTEND_EXHAUSTED (plan.h) */
 	int extend_done;
 	const char *trial_dir; /* the backend's, once known; "" for none */
 };

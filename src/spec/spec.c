@@ -2092,7 +2092,8 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 	struct field f[F_N] = {{"method", NULL, NULL}, {"trials", NULL, NULL},
 			       {"seed", NULL, NULL}, {"exclude", NULL, NULL},
 			       {"include", NULL, NULL}, {"startup", NULL, NULL}};
-	/* bayes: W&B's name for its adaptive method, run here as tpe */
+	/* bayes: W&B's name for its adaptive method, run here as tpe; the
+	 * first four are in enum tc_method's order (their names) */
 	static const char *const methods[] = {"grid", "random", "sobol", "tpe",
 					      "bayes"};
 	static const enum tc_method method_of[] = {
