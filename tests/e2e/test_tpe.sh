@@ -56,6 +56,8 @@ tc_run status tq --state-dir s1
 expect_contains "$OUT" "40 of 40 trials created (tpe)" "status shows the budget"
 tc_run report tq --state-dir s1
 expect_contains "$OUT" "tpe search: 40 of 40 trials created" "report shows the budget"
+expect_eq "$(tc report tq --state-dir s1 --format json | jget - 'd["search"]')" \
+	'{"method": "tpe", "trials": 40, "created": 40}' "report's JSON too"
 sed -n 1,8p plan.ids >want.ids
 tc status tq --state-dir s1 --format json |
 	jget - '"\n".join(t["trial"] for t in sorted(d["trials"], key=lambda t: t["index"])[:8])' >got.ids
