@@ -10,8 +10,8 @@
 # For each: the best test_acc (a trial's last reported value, pruned
 # trials included) and the trainer-seconds spent (CPU seconds, user +
 # system, of every trainer process: --threads 1, so that is its compute
-# even when other work shares the machine).  Optuna comes from PyPI into a virtualenv of its own
-# (~/.cache/trainctl-optuna), used only here.
+# even when other work shares the machine).  Optuna comes from PyPI into
+# the tests' virtualenv (scripts/install.sh --tests).
 #
 #   bench/early_stop.sh [--trials 40] [--seeds "1 2 3"] [--parallel 2]
 . "$(dirname "$0")/common.sh"
@@ -24,13 +24,10 @@ while [ $# -gt 0 ]; do
 	*) echo "early_stop.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
-OPTUNA_VERSION=4.5.0
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/trainctl-optuna"
-if ! "$venv/bin/python" -c "import optuna, sys; sys.exit(optuna.__version__ != '$OPTUNA_VERSION')" 2>/dev/null; then
-	rm -rf "$venv"
-	python3 -m venv "$venv"
-	"$venv/bin/pip" install -q --disable-pip-version-check "optuna==$OPTUNA_VERSION" >/dev/null
-fi
+# Optuna: in the virtualenv `scripts/install.sh --tests` fills (as for
+# bench/suggest_cost.sh)
+venv=${XDG_CACHE_HOME:-$HOME/.cache}/trainctl-mlflow
+"$venv/bin/python" -c "import optuna" 2>/dev/null || bash "$BENCH_ROOT/scripts/install.sh" --tests
 cmake --build "$BENCH_ROOT/build-bench" -j "$(nproc)" --target fmnist-train >/dev/null
 TRAINER="$BENCH_ROOT/build-bench/fmnist-train"
 work=$(mktemp -d)

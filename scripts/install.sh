@@ -42,4 +42,11 @@ if [ "${1:-}" = "--tests" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "mlflow==$MLFLOW_VERSION" >/dev/null
   fi
+  # Optuna in the same virtualenv: bench/suggest_cost.sh times its TPE
+  # sampler against trainctl's
+  OPTUNA_VERSION=5.0.0
+  if ! "$venv/bin/python" -c "import optuna, sys; sys.exit(optuna.__version__ != '$OPTUNA_VERSION')" 2>/dev/null; then
+    echo "install.sh: installing optuna $OPTUNA_VERSION into $venv" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check "optuna==$OPTUNA_VERSION" >/dev/null
+  fi
 fi

@@ -135,9 +135,17 @@ int cmd_validate(int argc, char **argv)
 		tc_spec_free(spec);
 		return tc_fail("validate", &err);
 	}
-	printf("%s: ok: experiment '%s', %" PRIu64 " trial%s (%s search)\n",
-	       a.pos[0], spec->name, n, n == 1 ? "" : "s",
-	       tc_search_method_name(spec->search.method));
+	if (spec->search.method == TC_SEARCH_TPE)
+		printf("%s: ok: experiment '%s', %" PRIu64 " trial%s (tpe "
+		       "search: %" PRIu64 " startup, the rest chosen from "
+		       "results)\n",
+		       a.pos[0], spec->name, spec->search.trials,
+		       spec->search.trials == 1 ? "" : "s", n);
+	else
+		printf("%s: ok: experiment '%s', %" PRIu64 " trial%s (%s "
+		       "search)\n",
+		       a.pos[0], spec->name, n, n == 1 ? "" : "s",
+		       tc_search_method_name(spec->search.method));
 	if (tc_plan_note(plan))
 		printf("note: %s\n", tc_plan_note(plan));
 	tc_plan_free(plan);
@@ -387,7 +395,7 @@ int cmd_plan(int argc, char **argv)
 	const struct tc_backend *be = NULL;
 	char *state_dir = NULL;
 	int *width = NULL, rc, picked;
-	uint64_t n = 0, seed;
+	uint64_t n = 0, seed, listed;
 	struct jrow *jr = NULL;
 
 	rc = tc_parse_args(argc, argv, plan_opts,
@@ -554,6 +562,7 @@ int cmd_plan(int argc, char **argv)
 			    "the plan is empty: every point is excluded");
 		goto fail;
 	}
+	listed = n;
 	if (fmt == TC_FMT_TABLE) {
 		char res[256], tbuf[32] = "none";
 
@@ -569,6 +578,16 @@ int cmd_plan(int argc, char **argv)
 			 spec->resources.gpu);
 		if (spec->run.timeout > 0)
 			tc_fmt_duration(tbuf, sizeof(tbuf), spec->run.timeout);
+		if (spec->search.method == TC_SEARCH_TPE) {
+			/* the rest depend on results: counted, not listed */
+			uint64_t later = spec->search.trials - n;
+
+			printf("\n%" PRIu64 " startup trial%s above (drawn from the "
+			       "seed); %" PRIu64 " more chosen by tpe from the "
+			       "results as they come in\n",
+			       n, n == 1 ? "" : "s", later);
+			n = spec->search.trials;
+		}
 		printf("\n%" PRIu64 " trial%s (%s search, parallel %d); each: %s; "
 		       "timeout %s",
 		       n, n == 1 ? "" : "s",
@@ -588,8 +607,8 @@ int cmd_plan(int argc, char **argv)
 			printf("note: %s\n", tc_plan_note(plan));
 	}
 	if (render)
-		fprintf(stderr, "rendered %" PRIu64 " trial%s into %s\n", n,
-			n == 1 ? "" : "s", render);
+		fprintf(stderr, "rendered %" PRIu64 " trial%s into %s\n",
+			listed, listed == 1 ? "" : "s", render);
 	jrow_free(jr, spec);
 	free(width);
 	free(state_dir);

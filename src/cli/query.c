@@ -2,6 +2,7 @@
  * query.c — see query.h.
  */
 #include "cli/query.h"
+#include "search/search.h"
 
 #include <limits.h>
 #include <math.h>
@@ -370,6 +371,14 @@ void tview_print_notes(const struct tview *v, size_t n, FILE *f)
 			first = 0;
 		}
 	}
+}
+
+json_t *tview_search(const struct tview *v)
+{
+	return json_pack("{s:s, s:I, s:I}", "method",
+			 tc_search_method_name(v->spec->search.method), "trials",
+			 (json_int_t)v->spec->search.trials, "created",
+			 (json_int_t)v->n);
 }
 
 json_t *tview_provenance(const struct tview *v)

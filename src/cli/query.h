@@ -106,6 +106,10 @@ void tview_groups_free(struct tgroup *g, size_t ngroups);
 /* provenance object for JSON outputs */
 json_t *tview_provenance(const struct tview *v);
 
+/* An adaptive search's budget for JSON outputs: {"method": "tpe",
+ * "trials": search.trials, "created": trials in the journal}. */
+json_t *tview_search(const struct tview *v);
+
 /* `report --html`: the self-contained HTML report of the view (ranked by
  * metric and goal, when there is one; its rows' pending loaded) written
  * to path, whole or not at all (cli/report_html.c). */

@@ -318,10 +318,13 @@ static int summarize(const char *name, const char *hint,
 		       "%s %s`\n",
 		       queued, queued == 1 ? "" : "s", queued == 1 ? "it" : "them",
 		       hint, name);
-	if (s->failfast)
+	if (s->failfast && queued > 0)
 		printf("fix the cause, then `trainctl resume%s %s` runs the %lld "
 		       "queued trial%s\n",
 		       hint, name, queued, queued == 1 ? "" : "s");
+	else if (s->failfast) /* an adaptive search with budget left */
+		printf("fix the cause, then `trainctl resume%s %s` goes on\n",
+		       hint, name);
 	if (!s->interrupted)
 		printf("see: trainctl results%s %s   trainctl best%s %s   "
 		       "trainctl report%s %s\n",
@@ -573,7 +576,16 @@ int cmd_run(int argc, char **argv)
 		struct tc_exp_info e;
 
 		if (tc_experiment_load(j, spec->name, &e, &err) == 0) {
-			if (!tc_arg(&a, run_opts, "quiet"))
+			if (tc_arg(&a, run_opts, "quiet"))
+				;
+			else if (spec->search.method == TC_SEARCH_TPE)
+				printf("experiment '%s': %lld startup trials of "
+				       "%llu (tpe asks the rest from the "
+				       "results), state in %s\n",
+				       spec->name, e.ntrials,
+				       (unsigned long long)spec->search.trials,
+				       state_dir);
+			else
 				printf("experiment '%s': %lld trials, state in %s\n",
 				       spec->name, e.ntrials, state_dir);
 			tc_exp_info_free(&e);

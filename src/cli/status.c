@@ -2,6 +2,7 @@
  * status.c — `trainctl status`, `trainctl ls` and `trainctl report`: what
  * experiments exist, how far one has come, and what it cost.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,8 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 			json_object_set_new(c, tc_state_name(s), json_integer(counts[s]));
 		json_object_set_new(o, "total", json_integer((json_int_t)v.n));
 		json_object_set_new(o, "counts", c);
+		if (v.spec->search.method == TC_SEARCH_TPE)
+			json_object_set_new(o, "search", tview_search(&v));
 		for (size_t i = 0; i < v.n; i++) {
 			struct trow *r = &v.rows[i];
 			json_t *row = json_object();
@@ -249,7 +252,14 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 			t = tc_table_new(ncol, hdr);
 		}
 		if (fmt == TC_FMT_TABLE) {
-			printf("experiment %s: %s, %zu trials:", v.exp.name, state, v.n);
+			if (v.spec->search.method == TC_SEARCH_TPE)
+				printf("experiment %s: %s, %zu of %" PRIu64
+				       " trials created (tpe):",
+				       v.exp.name, state, v.n,
+				       v.spec->search.trials);
+			else
+				printf("experiment %s: %s, %zu trials:", v.exp.name,
+				       state, v.n);
 			for (int s = 0; s < TC_ST_COUNT; s++)
 				if (counts[s])
 					printf(" %lld %s", counts[s], tc_state_name(s));
@@ -512,6 +522,8 @@ int cmd_report(int argc, char **argv)
 
 		json_object_set_new(o, "experiment", json_string(v.exp.name));
 		json_object_set_new(o, "provenance", tview_provenance(&v));
+		if (v.spec->search.method == TC_SEARCH_TPE)
+			json_object_set_new(o, "search", tview_search(&v));
 		for (size_t i = 0; i < v.n; i++) {
 			struct trow *r = &v.rows[i];
 
@@ -575,6 +587,10 @@ int cmd_report(int argc, char **argv)
 			       v.exp.git_commit ? ", commit " : "",
 			       v.exp.git_commit ? v.exp.git_commit : "",
 			       v.exp.git_dirty > 0 ? " (dirty)" : "");
+			if (v.spec->search.method == TC_SEARCH_TPE)
+				printf("tpe search: %zu of %" PRIu64
+				       " trials created\n\n",
+				       v.n, v.spec->search.trials);
 		}
 		for (int k = 0; k < NCOL; k++)
 			cp[k] = c[k];

@@ -1103,7 +1103,8 @@ static int start_next(struct kube *r)
 		r->s.stopping = 3; /* what runs finishes; nothing new starts */
 		return 0;
 	}
-	if ((rc = tc_trials_next_queued(r->s.tr, tc_now(), &row, r->err)) <= 0)
+	if ((rc = tc_sched_extend(&r->s, (long long)active_count(r))) < 0 ||
+	    (rc = tc_trials_next_queued(r->s.tr, tc_now(), &row, r->err)) <= 0)
 		return rc;
 	attempt = row.attempt + 1;
 	t = kt_new(r, row.id, attempt);

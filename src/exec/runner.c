@@ -860,7 +860,9 @@ static int pick_next(struct runner *r, struct live *pred)
 	char gtext[64];
 	int attempt, rc, lease_fd = -1, gpus[TC_GPU_MAX];
 
-	if ((rc = txn_begin(r)))
+	if ((rc = txn_begin(r)) ||
+	    (!pred && (rc = tc_sched_extend(&r->s, (long long)r->nlive -
+							   (long long)r->nstandby)) < 0))
 		return rc;
 	/* its GPUs first, leased machine-wide: none free, none picked */
 	if (!pred && r->lease && r->gpu_req > 0) {

@@ -14,6 +14,7 @@
 
 #include "exec/prune.h"
 #include "store/series.h"
+#include "plan/plan.h"
 #include "util/clock.h"
 
 /* The counts and best so far, from the journal. */
@@ -170,6 +171,55 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 	return 0;
 }
 
+int tc_sched_extend(struct tc_sched *s, long long active)
+{
+	long long want;
+	int rc, done = 0;
+
+	if (s->spec->search.method != TC_SEARCH_TPE || s->extend_done ||
+	    s->stopping || s->o->drain || s->o->limit > 0 || s->o->nonly > 0)
+		return 0;
+	want = s->parallel - active - s->counts[TC_ST_QUEUED];
+	if (want <= 0)
+		return 0;
+	if (!s->trial_dir) {
+		struct tc_exp_info e;
+		const struct tc_backend *be;
+
+		if ((rc = tc_experiment_load(s->j, s->name, &e, s->err)))
+			return rc;
+		be = tc_backend_of(&e);
+		s->trial_dir = be && be->trial_dir ? be->trial_dir : "";
+		tc_exp_info_free(&e);
+	}
+	rc = tc_plan_extend(s->j, s->spec, s->trial_dir[0] ? s->trial_dir : NULL,
+			    want, &done, s->err);
+	if (rc < 0)
+		return rc;
+	s->counts[TC_ST_QUEUED] += rc;
+	s->total += rc;
+	s->extend_done = done;
+	if (done == TC_EXTEND_EXHAUSTED)
+		tc_sched_note(s, 0,
+			      "tpe found no new point after %lld trials "
+			      "(search.trials is %llu): the space is used up; "
+			      "the run ends with what runs",
+			      s->total,
+			      (unsigned long long)s->spec->search.trials);
+	return rc;
+}
+
+/* Trials an adaptive search has still to create: the budget, unless its
+ * space ran out (0 for other methods). */
+static long long unplanned(const struct tc_sched *s)
+{
+	if (s->spec->search.method != TC_SEARCH_TPE ||
+	    s->extend_done == TC_EXTEND_EXHAUSTED ||
+	    (long long)s->spec->search.trials <= s->total)
+		return 0;
+	return (long long)s->spec->search.trials - s->total;
+}
+
 void tc_sched_end(struct tc_sched *s, int rc)
 {
 	const char *state = "finished";
@@ -182,8 +232,8 @@ void tc_sched_end(struct tc_sched *s, int rc)
 		ended += s->counts[i];
 	if (s->stopping == 1)
 		state = "cancelled";
-	else if (s->stopping == 2 || ended != s->total)
-		state = "interrupted";
+	else if (s->stopping == 2 || ended != s->total || unplanned(s) > 0)
+		state = "interrupted"; /* resume goes on */
 	tc_experiment_set_state(s->j, s->name, state, s->err);
 }
 
@@ -205,7 +255,8 @@ void tc_sched_close(struct tc_sched *s, int rc, struct tc_run_summary *sum)
 		sum->interrupted = s->stopping == 2;
 		sum->cancelled = s->stopping == 1;
 		/* it stopped something only if something waits */
-		sum->failfast = s->stopping == 3 && sum->counts[TC_ST_QUEUED] > 0;
+		sum->failfast = s->stopping == 3 &&
+				(sum->counts[TC_ST_QUEUED] > 0 || unplanned(s) > 0);
 		sum->failed = s->ff.failed;
 		sum->max_failures = s->ff.max;
 		memcpy(sum->failed_trial, s->ff.trial, sizeof(s->ff.trial));
@@ -226,7 +277,7 @@ void tc_sched_send(struct tc_sched *s, struct tc_progress_event *ev)
 	memset(&st, 0, sizeof(st));
 	for (int i = TC_ST_SUCCEEDED; i < TC_ST_COUNT; i++)
 		st.done += s->counts[i];
-	st.total = s->total;
+	st.total = s->total + unplanned(s); /* tpe: the budget */
 	st.running = s->counts[TC_ST_RUNNING];
 	st.starting = s->counts[TC_ST_STARTING];
 	st.queued = s->counts[TC_ST_QUEUED];

@@ -60,6 +60,10 @@ struct tc_sched {
 		char why[256];
 	} *prunes;
 	size_t nprunes, capprunes;
+	/* adaptive search (tc_sched_extend): 0 while trials may still be
+	 * created, else TC_EXTEND_SPENT or TC_EXTEND_EXHAUSTED (plan.h) */
+	int extend_done;
+	const char *trial_dir; /* the backend's, once known; "" for none */
 };
 
 /* Start a run of experiment `name` (its runner lock held): SIGINT,
@@ -71,6 +75,18 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 		   const sigset_t *extra,
 		   void (*running)(void *ctx, struct tc_progress_status *st),
 		   void *ctx, struct tc_error *err);
+
+/* Does this run need more trials now?  The one rule both loops apply
+ * where they look for the next queued trial, with `active` the trials
+ * they hold that take a slot (starting or running).  For an adaptive
+ * search (tpe) with room (parallel − active − queued > 0), no stop, no
+ * drain and no --limit/--only selection, that many trials are asked of
+ * the search and created queued (plan/plan.h, tc_plan_extend), in the
+ * caller's transaction when one is open; the counts follow.  Once the
+ * budget (search.trials) is spent or the search has no new point, it
+ * asks no more (a note says when the space ran out).  Returns the number
+ * of trials created (0 for other methods), or an error code. */
+int tc_sched_extend(struct tc_sched *s, long long active);
 
 /* The loop returned rc: the view's end and, when rc is 0 (and no drain),
  * the state the experiment ends the run in: "interrupted" when a signal

@@ -4,6 +4,7 @@
 #include "plan/plan.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,12 @@
 
 #include "k8s/manifest.h"
 #include "search/search.h"
+#include "search/tpe.h"
 #include "store/trials.h"
 #include "template/template.h"
 #include "util/spawn.h"
+
+#include <sqlite3.h>
 
 /* ---- provenance ---------------------------------------------------------- */
 
@@ -318,6 +322,10 @@ fail:
 	return rc;
 }
 
+static int replan_tpe(struct tc_journal *j, struct tc_trials *tr,
+		      const struct tc_spec *spec, const char *trial_dir,
+		      struct tc_error *err);
+
 int tc_plan_replan(struct tc_journal *j, const struct tc_spec *spec,
 		   const char *spec_path, const char *trial_dir,
 		   struct tc_error *err)
@@ -338,7 +346,10 @@ int tc_plan_replan(struct tc_journal *j, const struct tc_spec *spec,
 	/* queued trials that are no longer points of the plan: those not
 	 * picked in the same pass */
 	if ((rc = tc_trials_planned(tr, NULL, err)) ||
-	    (rc = insert_plan(j, tr, spec, e.seed, trial_dir, 1, &added, err)) ||
+	    (rc = spec->search.method == TC_SEARCH_TPE
+			  ? replan_tpe(j, tr, spec, trial_dir, err)
+			  : insert_plan(j, tr, spec, e.seed, trial_dir, 1,
+					&added, err)) ||
 	    (rc = tc_trials_cancel_unplanned(tr, err)) ||
 	    (rc = tc_experiment_set_spec(j, spec, spec_path, err)) ||
 	    (rc = tc_trials_event(tr, NULL, "replanned", NULL, err)) ||
@@ -347,5 +358,384 @@ int tc_plan_replan(struct tc_journal *j, const struct tc_spec *spec,
 out:
 	tc_trials_close(tr);
 	tc_exp_info_free(&e);
+	return rc;
+}
+
+/* ---- tpe: the search extended from the journal --------------------------- */
+
+/* What extend reads of one trial: how it stands, its point, its value. */
+struct obs_row {
+	char id[16];
+	int state;
+	json_t *params;
+	int has_value;
+	double value;
+};
+
+struct obs_list {
+	struct obs_row *a;
+	size_t n, cap, at;
+	const char *metric;
+};
+
+static int add_obs_row(void *ctx, const struct tc_trial_row *r)
+{
+	struct obs_list *l = ctx;
+	struct obs_row *o;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		struct obs_row *na = realloc(l->a, ncap * sizeof(*na));
+
+		if (!na)
+			return TC_ERR_NOMEM;
+		l->a = na;
+		l->cap = ncap;
+	}
+	o = &l->a[l->n];
+	memset(o, 0, sizeof(*o));
+	memcpy(o->id, r->id, sizeof(o->id));
+	o->state = r->state;
+	if (!(o->params = json_loads(r->params ? r->params : "{}", 0, NULL)))
+		o->params = json_object();
+	if (!o->params)
+		return TC_ERR_NOMEM;
+	l->n++;
+	return 0;
+}
+
+/* The final values come in the rows' order (index): one merge pass.  A
+ * trial's value is its final value of the metric (its last reported), as
+ * results ranks it; not finite (special) is no value. */
+static int add_obs_final(void *ctx, const char *trial, const char *name,
+			 double value, const char *special)
+{
+	struct obs_list *l = ctx;
+
+	if (strcmp(name, l->metric) != 0)
+		return 0;
+	while (l->at < l->n && strcmp(l->a[l->at].id, trial) != 0)
+		l->at++;
+	if (l->at == l->n)
+		return 1; /* stop */
+	l->a[l->at].has_value = !special && isfinite(value);
+	l->a[l->at].value = value;
+	return 0;
+}
+
+static void obs_list_free(struct obs_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		json_decref(l->a[i].params);
+	free(l->a);
+}
+
+/* The one rule of what a trial tells the sampler.  Succeeded: complete
+ * with its value (failed without a finite one); failed or timed out:
+ * failed; queued, starting, running: pending; cancelled: pending too (no
+ * result either way, and its point is taken); pruned (early_stop):
+ * complete with its last value, as Optuna's TPE counts a pruned trial by
+ * its last intermediate value.  A new state must be placed here (no
+ * default: it does not compile until it is). */
+static enum tc_tpe_outcome obs_outcome(const struct obs_row *o)
+{
+	switch ((enum tc_state)o->state) {
+	case TC_ST_QUEUED:
+	case TC_ST_STARTING:
+	case TC_ST_RUNNING:
+	case TC_ST_CANCELLED:
+	case TC_ST_COUNT:
+		return TC_TPE_PENDING;
+	case TC_ST_SUCCEEDED:
+	case TC_ST_PRUNED: /* its last value: worse than most, but told */
+		return o->has_value ? TC_TPE_COMPLETE : TC_TPE_FAILED;
+	case TC_ST_FAILED:
+	case TC_ST_TIMED_OUT:
+		return TC_TPE_FAILED;
+	}
+	return TC_TPE_PENDING;
+}
+
+/* Render and insert one new trial, queued, at index idx.  1 inserted, 0
+ * when the experiment has that id already, <0 error. */
+static int insert_one(struct tc_journal *j, struct tc_trials *tr,
+		      const struct tc_spec *spec, const struct tc_value *values,
+		      const char *id, uint32_t seed, long long idx,
+		      const char *trial_dir, struct tc_error *err)
+{
+	char *dir = trial_dir ? strdup(trial_dir) : tc_trial_dir(j, id);
+	char *ptext = NULL, *atext = NULL, *etext = NULL;
+	json_t *params = tc_trial_params_json(spec, values);
+	json_t *argv = NULL, *env = NULL;
+	int rc;
+
+	if (!dir || !params) {
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = tc_plan_render(spec, values, id, (uint64_t)idx, seed, dir,
+				 &argv, &env, err)))
+		goto out;
+	ptext = tc_params_dumps(params);
+	atext = json_dumps(argv, JSON_COMPACT);
+	etext = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!ptext || !atext || !etext) {
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = tc_trials_insert(tr, id, idx, ptext, atext, seed, etext, err);
+out:
+	free(dir);
+	free(ptext);
+	free(atext);
+	free(etext);
+	json_decref(params);
+	json_decref(argv);
+	json_decref(env);
+	return rc;
+}
+
+int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
+		   const char *trial_dir, long long want, int *done,
+		   struct tc_error *err)
+{
+	struct obs_list l = {NULL, 0, 0, 0, spec->metric.name};
+	size_t np = spec->nparams ? spec->nparams : 1;
+	struct tc_value *vals = calloc(np, sizeof(*vals));
+	unsigned char *present = calloc(np, 1);
+	struct tc_trials *tr = NULL;
+	struct tc_tpe *tpe = NULL;
+	struct tc_exp_info e;
+	long long left, idx = 0, added = 0;
+	int rc, own = 0, tries = 0;
+
+	*done = 0;
+	memset(&e, 0, sizeof(e));
+	if (!vals || !present) {
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (spec->search.method != TC_SEARCH_TPE || !spec->metric.name) {
+		*done = TC_EXTEND_SPENT;
+		rc = 0;
+		goto out;
+	}
+	if ((rc = tc_experiment_load(j, spec->name, &e, err)))
+		goto out;
+	if (!(tr = tc_trials_open(j, spec->name, err))) {
+		rc = TC_ERR_NOMEM;
+		goto out;
+	}
+	/* the observations, in the order the trials were created */
+	if ((rc = tc_trials_scan(tr, add_obs_row, &l, err)) == TC_ERR_NOMEM)
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	if (rc || (rc = tc_trials_finals(tr, add_obs_final, &l, err)) < 0)
+		goto out;
+	left = (long long)spec->search.trials - (long long)l.n;
+	if (left <= 0) {
+		*done = TC_EXTEND_SPENT;
+		rc = 0;
+		goto out;
+	}
+	if (want > left)
+		want = left;
+	if (want <= 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((rc = tc_plan_tpe_new(spec, e.seed, &tpe, err)))
+		goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		long k;
+
+		tc_trial_values_from_json(spec, l.a[i].params, vals, present,
+					  NULL);
+		/* TODO(when:): a conditional parameter absent from a trial
+		 * is not present; tc_trial_values_from_json says so already
+		 * for a missing key */
+		k = tc_tpe_tell(tpe, vals, present, obs_outcome(&l.a[i]),
+				l.a[i].value, err);
+		if (k < 0) {
+			rc = (int)k;
+			goto out;
+		}
+	}
+	/* in the caller's transaction (the local runner batches its
+	 * statements), else in one of its own: every new trial or none */
+	if (sqlite3_get_autocommit(j->db)) {
+		if ((rc = tc_journal_begin(j, err)))
+			goto out;
+		own = 1;
+	}
+	if ((rc = tc_trials_next_index(tr, &idx, err)))
+		goto out;
+	while (added < want) {
+		const struct tc_value *v;
+		const unsigned char *pr;
+		char id[TC_TRIAL_ID_LEN + 1];
+		uint32_t seed;
+
+		if ((rc = tc_tpe_ask(tpe, &v, &pr, NULL, err)) < 0)
+			goto out;
+		if (rc == 0 || ++tries > 100) {
+			*done = TC_EXTEND_EXHAUSTED;
+			break;
+		}
+		tc_plan_take_point(spec, v, vals);
+		tc_trial_identity(spec, vals, id, &seed);
+		rc = insert_one(j, tr, spec, vals, id, seed, idx, trial_dir, err);
+		if (rc < 0)
+			goto out;
+		if (rc == 0)
+			continue; /* a point of a trial the sampler could not
+				     read back (a changed spec): ask again */
+		idx++;
+		added++;
+	}
+	rc = 0;
+	if (added == left)
+		*done = TC_EXTEND_SPENT;
+	if (*done == TC_EXTEND_EXHAUSTED) {
+		char detail[200];
+
+		snprintf(detail, sizeof(detail),
+			 "tpe found no new point after %lld trials (search.trials "
+			 "is %llu): the space is used up",
+			 (long long)l.n + added,
+			 (unsigned long long)spec->search.trials);
+		rc = tc_trials_event(tr, NULL, "search exhausted", detail, err);
+	}
+	if (!rc && own)
+		rc = tc_journal_commit(j, err);
+out:
+	if (own && rc < 0)
+		tc_journal_rollback(j);
+	tc_tpe_free(tpe);
+	tc_trials_close(tr);
+	tc_exp_info_free(&e);
+	obs_list_free(&l);
+	free(vals);
+	free(present);
+	return rc < 0 ? rc : (int)added;
+}
+
+/* A trial of a tpe experiment that a re-plan may render again. */
+struct replan_row {
+	char id[16];
+	long long idx;
+	unsigned seed;
+	char *params, *command, *env;
+};
+
+struct replan_list {
+	struct replan_row *a;
+	size_t n, cap;
+};
+
+static int add_replan_row(void *ctx, const struct tc_trial_row *r)
+{
+	struct replan_list *l = ctx;
+	struct replan_row *o;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		struct replan_row *na = realloc(l->a, ncap * sizeof(*na));
+
+		if (!na)
+			return TC_ERR_NOMEM;
+		l->a = na;
+		l->cap = ncap;
+	}
+	o = &l->a[l->n++];
+	memset(o, 0, sizeof(*o));
+	memcpy(o->id, r->id, sizeof(o->id));
+	o->idx = r->idx;
+	o->seed = r->seed;
+	/* succeeded and live trials keep what they ran: named, not read */
+	if (r->state == TC_ST_QUEUED || r->state == TC_ST_FAILED ||
+	    r->state == TC_ST_TIMED_OUT || r->state == TC_ST_CANCELLED) {
+		o->params = strdup(r->params ? r->params : "{}");
+		o->command = r->command ? strdup(r->command) : NULL;
+		o->env = r->env ? strdup(r->env) : NULL;
+		if (!o->params)
+			return TC_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* resume --force of a tpe experiment: every trial it has stays (none is
+ * "no longer in the spec": the plan is what was asked), and one that has
+ * not succeeded and is not live runs what the new spec says for its
+ * values when they all fit the new parameters (else it keeps its
+ * command).  The trials still to create follow the new spec: they are
+ * asked of a sampler told the old trials as the new spec reads them
+ * (tc_plan_extend). */
+static int replan_tpe(struct tc_journal *j, struct tc_trials *tr,
+		      const struct tc_spec *spec, const char *trial_dir,
+		      struct tc_error *err)
+{
+	struct replan_list l = {NULL, 0, 0};
+	size_t np = spec->nparams ? spec->nparams : 1;
+	struct tc_value *vals = calloc(np, sizeof(*vals));
+	unsigned char *present = calloc(np, 1);
+	char(*texts)[40] = calloc(np, sizeof(*texts));
+	int rc;
+
+	if (!vals || !present || !texts) {
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = tc_trials_scan(tr, add_replan_row, &l, err)) == TC_ERR_NOMEM)
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < l.n; i++) {
+		struct replan_row *o = &l.a[i];
+		struct tc_trial_row old;
+		json_t *params, *argv = NULL, *env = NULL;
+		char *dir, *atext = NULL, *etext = NULL;
+
+		if ((rc = tc_trials_planned(tr, o->id, err)) || !o->params)
+			continue;
+		params = json_loads(o->params, 0, NULL);
+		if (!params ||
+		    tc_trial_values_from_json(spec, params, vals, present, texts)) {
+			json_decref(params);
+			continue; /* its values do not fit the new space */
+		}
+		json_decref(params);
+		tc_spec_derive(spec, vals);
+		dir = trial_dir ? strdup(trial_dir) : tc_trial_dir(j, o->id);
+		if (!dir) {
+			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		rc = tc_plan_render(spec, vals, o->id, (uint64_t)o->idx, o->seed,
+				    dir, &argv, &env, err);
+		free(dir);
+		if (!rc) {
+			atext = json_dumps(argv, JSON_COMPACT);
+			etext = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			memset(&old, 0, sizeof(old));
+			memcpy(old.id, o->id, sizeof(old.id));
+			old.command = o->command;
+			old.env = o->env;
+			rc = atext && etext ? rerender(tr, &old, atext, etext, err)
+					    : tc_error_set(err, TC_ERR_NOMEM,
+							   "out of memory");
+		}
+		json_decref(argv);
+		json_decref(env);
+		free(atext);
+		free(etext);
+	}
+out:
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.a[i].params);
+		free(l.a[i].command);
+		free(l.a[i].env);
+	}
+	free(l.a);
+	free(vals);
+	free(present);
+	free(texts);
 	return rc;
 }

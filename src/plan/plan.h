@@ -42,6 +42,28 @@ int tc_plan_create(struct tc_journal *j, const struct tc_spec *spec,
 		   const char *spec_path, uint64_t seed,
 		   const struct tc_provenance *prov, struct tc_error *err);
 
+/* tpe search: the next trials, asked of a sampler rebuilt from the
+ * journal.  Every trial of the experiment is told in index order (the
+ * order they were asked), with its values as stored and its outcome:
+ * succeeded with a finite final value of the spec's metric (its last
+ * reported value, the value results ranks by) is complete, succeeded
+ * without one, failed or timed out is failed, and queued, starting,
+ * running or cancelled is pending (the sampler's constant liar).  Then
+ * up to want points are asked, each distinct from every trial's, and
+ * created queued at the next indexes, never past search.trials trials in
+ * all.  The same journal gives the same trials on every machine.
+ * Runs in the caller's transaction when one is open, else in its own.
+ * Returns how many trials it created, or <0 with err; *done is
+ * TC_EXTEND_SPENT when no trial is left to create, TC_EXTEND_EXHAUSTED
+ * when the sampler found no new point (a "search exhausted" event says
+ * so), else 0.  trial_dir: as for tc_plan_create.  Other methods: 0
+ * trials, *done TC_EXTEND_SPENT. */
+#define TC_EXTEND_SPENT 1
+#define TC_EXTEND_EXHAUSTED 2
+int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
+		   const char *trial_dir, long long want, int *done,
+		   struct tc_error *err);
+
 /* Bring an experiment's trials in line with a changed spec (resume
  * --force): new points are added queued, queued trials no longer in the
  * plan are cancelled; finished trials are kept, and one that has not

@@ -17,6 +17,7 @@
 #include "search/dist.h"
 #include "search/rng.h"
 #include "search/sobol.h"
+#include "search/tpe.h"
 #include "util/hash.h"
 #include "util/json.h"
 
@@ -131,6 +132,111 @@ json_t *tc_value_json(const struct tc_value *v)
 	return json_string(v->text);
 }
 
+size_t tc_trial_values_from_json(const struct tc_spec *spec, json_t *params,
+				 struct tc_value *values, unsigned char *present,
+				 char (*texts)[40])
+{
+	size_t absent = 0;
+
+	for (size_t i = 0; i < spec->nparams; i++) {
+		const struct tc_param *par = &spec->params[i];
+		json_t *j = json_object_get(params, par->name);
+		struct tc_value v;
+		int ok = 0;
+
+		memset(&v, 0, sizeof(v));
+		v.text = "";
+		if (json_is_integer(j)) {
+			v.type = TC_V_INT;
+			v.i = json_integer_value(j);
+			v.f = (double)v.i;
+		} else if (json_is_real(j)) {
+			v.type = TC_V_FLOAT;
+			v.f = json_real_value(j);
+		} else if (json_is_string(j)) {
+			v.type = TC_V_STR;
+			v.text = json_string_value(j);
+		} else if (json_is_boolean(j)) {
+			v.type = TC_V_BOOL;
+			v.b = json_is_true(j);
+		} else if (json_is_null(j)) {
+			v.type = TC_V_NULL;
+		}
+		switch (par->kind) {
+		case TC_P_VALUES:
+		case TC_P_CONST:
+			for (size_t k = 0; j && !ok && k < par->nvalues; k++) {
+				const struct tc_value *pv = &par->values[k];
+
+				/* a nan or inf value is stored as its text */
+				if (tc_value_equal(pv, &v) ||
+				    (v.type == TC_V_STR && pv->type == TC_V_FLOAT &&
+				     !isfinite(pv->f) && !strcmp(pv->text, v.text))) {
+					values[i] = *pv;
+					ok = 1;
+				}
+			}
+			break;
+		case TC_P_UNIFORM:
+		case TC_P_LOG_UNIFORM:
+			if (v.type == TC_V_INT || v.type == TC_V_FLOAT) {
+				v.type = TC_V_FLOAT;
+				if (texts) {
+					tc_format_double(v.f, texts[i],
+							 sizeof(texts[i]));
+					v.text = texts[i];
+				}
+				values[i] = v;
+				ok = 1;
+			}
+			break;
+		case TC_P_INT_UNIFORM:
+			if (v.type == TC_V_INT) {
+				if (texts) {
+					snprintf(texts[i], sizeof(texts[i]), "%lld",
+						 v.i);
+					v.text = texts[i];
+				}
+				values[i] = v;
+				ok = 1;
+			}
+			break;
+		case TC_P_Q_UNIFORM:
+		case TC_P_Q_LOG_UNIFORM:
+		case TC_P_EXP_UNIFORM:
+		case TC_P_INV_EXP_UNIFORM:
+		case TC_P_INV_LOG_UNIFORM:
+		case TC_P_NORMAL:
+		case TC_P_LOG_NORMAL:
+		case TC_P_BETA:
+			/* drawn numbers (integers when a q is written as one) */
+			if (v.type == TC_V_INT || v.type == TC_V_FLOAT) {
+				if (texts && v.type == TC_V_INT)
+					snprintf(texts[i], sizeof(texts[i]), "%lld",
+						 v.i);
+				else if (texts)
+					tc_format_double(v.f, texts[i],
+							 sizeof(texts[i]));
+				if (texts)
+					v.text = texts[i];
+				values[i] = v;
+				ok = 1;
+			}
+			break;
+		case TC_P_DERIVED:
+			break;
+		}
+		if (!ok) {
+			memset(&values[i], 0, sizeof(values[i]));
+			values[i].type = TC_V_NULL;
+			values[i].text = "";
+		}
+		present[i] = (unsigned char)ok;
+		absent += !ok && par->kind != TC_P_DERIVED;
+	}
+	return absent;
+}
+
 json_t *tc_trial_params_json(const struct tc_spec *spec,
 			     const struct tc_value *values)
 {
@@ -237,6 +343,7 @@ struct tc_plan {
 	struct tc_rng rng;
 	struct tc_sobol *sobol; /* sobol search */
 	uint64_t sobol_index;   /* the next point of the sequence */
+	struct tc_tpe *tpe;     /* tpe search: its startup points */
 	uint64_t seed;
 	uint64_t draws;
 	char note[256];
@@ -245,6 +352,38 @@ struct tc_plan {
 static uint64_t id_key(const char *id)
 {
 	return hex_u64(id, TC_TRIAL_ID_LEN);
+}
+
+uint64_t tc_plan_upfront(const struct tc_spec *spec)
+{
+	uint64_t n = spec->search.startup ? spec->search.startup : 1;
+
+	if (spec->search.method != TC_SEARCH_TPE)
+		return spec->search.trials;
+	return n < spec->search.trials ? n : spec->search.trials;
+}
+
+int tc_plan_tpe_new(const struct tc_spec *spec, uint64_t seed,
+		    struct tc_tpe **out, struct tc_error *err)
+{
+	struct tc_tpe_options o;
+
+	tc_tpe_defaults(&o);
+	o.goal = spec->metric.goal < 0 ? -1 : 1;
+	o.seed = seed;
+	o.startup = spec->search.startup;
+	return tc_tpe_new(spec, &o, out, err);
+}
+
+/* Copy a suggestion (values, present) into cur, its derived parameters
+ * set from the rest. */
+void tc_plan_take_point(const struct tc_spec *spec, const struct tc_value *v,
+			struct tc_value *cur)
+{
+	for (size_t i = 0; i < spec->nparams; i++)
+		if (spec->params[i].kind != TC_P_DERIVED)
+			cur[i] = v[i];
+	tc_spec_derive(spec, cur);
 }
 
 int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
@@ -314,6 +453,14 @@ int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
 			return rc;
 		}
 	}
+	if (spec->search.method == TC_SEARCH_TPE) {
+		int rc = tc_plan_tpe_new(spec, seed, &p->tpe, err);
+
+		if (rc) {
+			tc_plan_free(p);
+			return rc;
+		}
+	}
 	tc_rng_seed(&p->rng, seed);
 	p->seed = seed;
 	p->trial.values = p->cur;
@@ -330,6 +477,7 @@ void tc_plan_free(struct tc_plan *p)
 	free(p->odo);
 	free(p->seen.slot);
 	tc_sobol_free(p->sobol);
+	tc_tpe_free(p->tpe);
 	free(p);
 }
 
@@ -704,6 +852,39 @@ static int sampled_next(struct tc_plan *p, const struct tc_trial **out)
 	return 0;
 }
 
+/* TPE search: the startup points, asked with nothing told (they depend on
+ * the seed only); the sampler refuses repeats itself. */
+static int tpe_next(struct tc_plan *p, const struct tc_trial **out,
+		    struct tc_error *err)
+{
+	const struct tc_value *v;
+	const unsigned char *present;
+	int r;
+
+	while (p->emitted < tc_plan_upfront(p->spec)) {
+		/* TODO(when:): the sampler's present[] will say which
+		 * conditional parameters the point has */
+		r = tc_tpe_ask(p->tpe, &v, &present, NULL, err);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			snprintf(p->note, sizeof(p->note),
+				 "only %llu distinct points could be drawn: "
+				 "the space is smaller than search.startup",
+				 (unsigned long long)p->emitted);
+			return 0;
+		}
+		tc_plan_take_point(p->spec, v, p->cur);
+		r = emit(p, 0, out);
+		if (r != 0) {
+			if (r > 0)
+				p->emitted++;
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* Is an include point (already in grid form, its id computed) one the
  * grid emitted? */
 static int grid_has(struct tc_plan *p)
@@ -825,6 +1006,8 @@ int tc_plan_next(struct tc_plan *p, const struct tc_trial **out,
 	*out = NULL;
 	if (p->spec->search.method == TC_SEARCH_GRID)
 		r = grid_next(p, out);
+	else if (p->spec->search.method == TC_SEARCH_TPE)
+		r = tpe_next(p, out, err);
 	else
 		r = sampled_next(p, out);
 	if (r == 0)

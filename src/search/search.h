@@ -27,6 +27,11 @@
  *           entries.  Any 2^k points in a row from the start fill every
  *           1/2^k of each parameter's range exactly once, where random
  *           draws leave gaps and clumps.
+ *   tpe:    adaptive (search/tpe.h): the plan holds only the startup
+ *           points, tc_plan_upfront() of them, which the sampler draws
+ *           at random from the seed alone; every later point is asked
+ *           of a sampler told the results so far (plan/plan.h,
+ *           tc_plan_extend), up to search.trials in all.
  *
  * A trial's id is the first 12 hex digits of SHA-256 over the experiment
  * name and the parameters' names, types and texts: the same spec always
@@ -80,8 +85,36 @@ const char *tc_plan_note(const struct tc_plan *p);
 
 void tc_plan_free(struct tc_plan *p);
 
-/* "grid", "random" or "sobol" */
+/* "grid", "random", "sobol" or "tpe" */
 const char *tc_search_method_name(enum tc_method m);
+
+/* How many main points the plan holds: search.trials, or for tpe the
+ * startup points (at least one, at most search.trials). */
+uint64_t tc_plan_upfront(const struct tc_spec *spec);
+
+/* The TPE sampler of a spec (search/tpe.h) with its goal, startup and the
+ * experiment seed: the one set of options a plan and its extensions use.
+ * 0 or an error code. */
+struct tc_tpe;
+int tc_plan_tpe_new(const struct tc_spec *spec, uint64_t seed,
+		    struct tc_tpe **out, struct tc_error *err);
+
+/* A sampler's suggestion (one value per parameter) copied into cur, its
+ * derived parameters set from the others. */
+void tc_plan_take_point(const struct tc_spec *spec, const struct tc_value *v,
+			struct tc_value *cur);
+
+/* A trial's parameters as stored (JSON object, as tc_trial_params_json
+ * gives) back into values (one per spec parameter): a values:/value:
+ * parameter's own entry when one is equal, a float or an integer for a
+ * distribution (its text in texts[i]; texts NULL: text "", for a caller
+ * that only compares values).  present[i] is 0 where the trial has
+ * no value that fits the parameter (missing, or not one of its values,
+ * or of another type), and for derived parameters (they follow from the
+ * others).  Returns how many parameters are absent. */
+size_t tc_trial_values_from_json(const struct tc_spec *spec, json_t *params,
+				 struct tc_value *values, unsigned char *present,
+				 char (*texts)[40]);
 
 /* The trial's parameters as a JSON object {name: typed value}. */
 json_t *tc_trial_params_json(const struct tc_spec *spec,

@@ -2364,12 +2364,17 @@ static int check_grid(struct ctx *c)
 
 static int parse_search(struct ctx *c, const yaml_node_t *n)
 {
-	enum { F_METHOD, F_TRIALS, F_SEED, F_EXCLUDE, F_INCLUDE, F_N };
+	enum { F_METHOD, F_TRIALS, F_SEED, F_EXCLUDE, F_INCLUDE, F_STARTUP, F_N };
 	struct field f[F_N] = {{"method", NULL, NULL}, {"trials", NULL, NULL},
 			       {"seed", NULL, NULL}, {"exclude", NULL, NULL},
-			       {"include", NULL, NULL}};
+			       {"include", NULL, NULL}, {"startup", NULL, NULL}};
+	/* bayes: W&B's name for its adaptive method, run here as tpe; the
+	 * first four are in enum tc_method's order (their names) */
 	static const char *const methods[] = {"grid", "random", "sobol", "tpe",
 					      "bayes"};
+	static const enum tc_method method_of[] = {
+		TC_SEARCH_GRID, TC_SEARCH_RANDOM, TC_SEARCH_SOBOL, TC_SEARCH_TPE,
+		TC_SEARCH_TPE};
 	struct tc_spec *s = c->spec;
 	long long v;
 	int ok, rc;
@@ -2388,9 +2393,22 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 			      &m);
 		if (rc)
 			return rc;
-		s->search.method = m >= 3 ? TC_SEARCH_TPE
-			: m == 2 ? TC_SEARCH_SOBOL
-			: m == 1 ? TC_SEARCH_RANDOM : TC_SEARCH_GRID;
+		s->search.method = method_of[m];
+		s->search.method_pos = node_pos(f[F_METHOD].val);
+	}
+	s->search.startup = TC_TPE_STARTUP_DEFAULT;
+	if (f[F_STARTUP].val) {
+		if (s->search.method != TC_SEARCH_TPE)
+			return fail(c, f[F_STARTUP].key,
+				    "search.startup is for method: tpe (random "
+				    "trials before the model); remove it");
+		rc = get_int(c, f[F_STARTUP].val, 0, 1000000,
+			     "search.startup must be an integer from 0 to "
+			     "1000000",
+			     &v);
+		if (rc)
+			return rc;
+		s->search.startup = (unsigned)v;
 	}
 	if (f[F_TRIALS].val) {
 		rc = get_int(c, f[F_TRIALS].val, 1, LLONG_MAX,
@@ -2412,9 +2430,23 @@ static int parse_search(struct ctx *c, const yaml_node_t *n)
 		return fail(c, f[F_METHOD].val,
 			    "%s search needs search.trials: how many "
 			    "trials to sample",
-			    s->search.method == TC_SEARCH_SOBOL ? "sobol"
-			    : s->search.method == TC_SEARCH_TPE ? "tpe"
-								 : "random");
+			    methods[s->search.method]);
+	if (s->search.method == TC_SEARCH_TPE &&
+	    (f[F_EXCLUDE].val || f[F_INCLUDE].val))
+		return fail(c, f[F_EXCLUDE].val ? f[F_EXCLUDE].key : f[F_INCLUDE].key,
+			    "tpe search takes no %s: it picks each point from "
+			    "the results so far (use method: random or sobol "
+			    "for a fixed set)",
+			    f[F_EXCLUDE].val ? "exclude" : "include");
+	if (s->search.method == TC_SEARCH_TPE)
+		for (size_t i = 0; i < s->nparams; i++)
+			if (s->params[i].kind == TC_P_VALUES &&
+			    s->params[i].nvalues == 1)
+				return fail_at(c, s->params[i].pos,
+					       "parameter '%s' has one value: "
+					       "tpe has nothing to choose; write "
+					       "it as a constant (value: x)",
+					       s->params[i].name);
 	rc = check_grid(c);
 	if (rc)
 		return rc;
@@ -4550,6 +4582,11 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 		if (rc)
 			return rc;
 	}
+	if (s->search.method == TC_SEARCH_TPE && !s->metric.name)
+		return fail_at(c, s->search.method_pos,
+			       "tpe search needs a metric to optimise: add "
+			       "e.g. 'metric: {name: val_loss, goal: "
+			       "minimize}'");
 	if (f[T_RESOURCES].val) {
 		rc = parse_resources(c, f[T_RESOURCES].val);
 		if (rc)

@@ -152,10 +152,16 @@ struct tc_kv {
 	const char *ref_key;  /* key in the secret or ConfigMap */
 };
 
-/* TC_SEARCH_TPE: search.method tpe (alias bayes, W&B's name); the spec
- * accepts it, the planner does not run it yet. */
-enum tc_method { TC_SEARCH_GRID, TC_SEARCH_RANDOM, TC_SEARCH_SOBOL,
-		 TC_SEARCH_TPE };
+enum tc_method {
+	TC_SEARCH_GRID,
+	TC_SEARCH_RANDOM,
+	TC_SEARCH_SOBOL,
+	TC_SEARCH_TPE, /* tpe (alias bayes): adaptive, search/tpe.h */
+};
+
+/* search.startup when not given: random points before TPE models (as
+ * Optuna's n_startup_trials) */
+#define TC_TPE_STARTUP_DEFAULT 10
 
 /* early_stop.method: the rules of exec/prune.h */
 enum tc_es_method { TC_ES_NONE, TC_ES_ASHA, TC_ES_HYPERBAND, TC_ES_MEDIAN };
@@ -181,10 +187,14 @@ struct tc_spec {
 
 	struct {
 		enum tc_method method; /* default grid */
-		uint64_t trials;       /* random: required; grid: cap (0 = none) */
+		uint64_t trials;       /* random, sobol, tpe: required (tpe:
+					  the budget); grid: cap (0 = none) */
 		int has_trials;
 		uint64_t seed;
 		int has_seed;          /* 0: run picks one and journals it */
+		unsigned startup;      /* tpe: random points first (default
+					  TC_TPE_STARTUP_DEFAULT) */
+		struct tc_pos method_pos; /* of method's value (0: not given) */
 		struct tc_point *exclude;
 		size_t nexclude;
 		struct tc_point *include;

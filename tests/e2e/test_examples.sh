@@ -5,13 +5,16 @@
 . "$(dirname "$0")/lib.sh"
 ex="$TC_SOURCE_DIR/examples/fashion-mnist"
 
-for f in grid random models; do
+for f in grid random models tpe; do
 	tc_run validate "$ex/$f.yaml"
 	expect_rc 0 "examples/$f.yaml validates"
 done
 expect_eq "$(tc plan "$ex/grid.yaml" --format csv | tail -n +2 | grep -c .)" 36 "grid.yaml: 3 x 3 x 2 x 2 = 36 trials"
 expect_eq "$(tc plan "$ex/random.yaml" --format csv | tail -n +2 | grep -c .)" 20 "random.yaml: 20 trials"
 expect_eq "$(tc plan "$ex/models.yaml" --format csv | tail -n +2 | grep -c .)" 4 "models.yaml: 2 models x 2 data sets"
+expect_eq "$(tc plan "$ex/tpe.yaml" --format csv | tail -n +2 | grep -c .)" 8 "tpe.yaml: 8 startup trials planned"
+tc_run validate "$ex/tpe.yaml"
+expect_contains "$OUT" "30 trials (tpe search: 8 startup" "tpe.yaml: a budget of 30"
 
 # the Kubernetes examples: valid, clean under NRP's policy, rendered as
 # their comments say (tests/k8s/test_objects.sh runs them on a cluster)

@@ -813,6 +813,17 @@ static void test_bad_search(void **state)
 		     "unknown search.method 'grdi' (did you mean 'grid'?)");
 	expect_error(PARAMS "search: {method: hyperopt}\n", 6, 18,
 		     "use grid, random, sobol, tpe or bayes");
+	expect_error(PARAMS "search: {method: tpse}\n", 6, 18,
+		     "(did you mean 'tpe'?)");
+	expect_error(PARAMS "search: {method: tpe}\n", 6, 18,
+		     "tpe search needs search.trials");
+	expect_error(PARAMS "search: {method: bayes, trials: 4}\n", 6, 18,
+		     "tpe search needs a metric to optimise");
+	expect_error(PARAMS "search: {method: tpe, trials: 4, include: "
+			    "[{lr: 0.1}]}\n",
+		     6, 34, "tpe search takes no include");
+	expect_error(PARAMS "search: {method: grid, startup: 3}\n", 6, 24,
+		     "search.startup is for method: tpe");
 	expect_error(PARAMS "search: {method: random}\n", 6, 18,
 		     "random search needs search.trials");
 	expect_error(PARAMS "search: {method: sobol}\n", 6, 18,
