@@ -395,13 +395,6 @@ int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
 	*out = NULL;
 	if (!p)
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-	if (spec->search.method == TC_SEARCH_TPE) {
-		free(p);
-		return tc_error_set(err, TC_ERR_SPEC,
-				    "search.method tpe (W&B's bayes) is not wired "
-				    "into runs in this trainctl yet; use random or "
-				    "sobol");
-	}
 	p->spec = spec;
 	p->cur = calloc(n, sizeof(*p->cur));
 	p->text = calloc(n, sizeof(*p->text));
