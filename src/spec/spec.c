@@ -2214,6 +2214,43 @@ static int complete_include(struct ctx *c, const yaml_node_t *m,
 	return 0;
 }
 
+/* An exclude entry that names a parameter together with a value of its
+ * when: that leaves it out would never match: an error, as a value the
+ * parameter does not have is. */
+static int check_exclude_when(struct ctx *c, const char *where,
+			      const unsigned char *seen, const size_t *touched,
+			      size_t nt, const struct tc_assign *tmp)
+{
+	const struct tc_spec *s = c->spec;
+
+	for (size_t k = 0; k < nt; k++) {
+		const struct tc_param *p = &s->params[touched[k]];
+
+		for (size_t w = 0; w < p->nwhen; w++) {
+			const struct tc_cond *cond = &p->when[w];
+			char cb[48];
+			size_t j;
+
+			if (!seen[cond->param])
+				continue;
+			for (j = 0; j < cond->nvalues; j++)
+				if (tc_value_equal(&cond->values[j],
+						   &tmp[cond->param].value))
+					break;
+			if (j == cond->nvalues)
+				return fail_at(c, tmp[touched[k]].pos,
+					       "%s: a trial with %s '%s' has no "
+					       "'%s' (parameters.%s.when, line "
+					       "%d), so this entry would never "
+					       "match",
+					       where, s->params[cond->param].name,
+					       clip(tmp[cond->param].value.text, cb),
+					       p->name, p->name, p->when_pos.line);
+		}
+	}
+	return 0;
+}
+
 /*
  * One search.exclude / search.include entry into pt, in parameter order;
  * an include entry is completed with the constants it leaves out.  seen[]
@@ -2281,6 +2318,8 @@ static int parse_point(struct ctx *c, const yaml_node_t *m, const char *where,
 
 	if (!rc && include)
 		rc = complete_include(c, m, where, seen, touched, &t, tmp, vals);
+	if (!rc && !include)
+		rc = check_exclude_when(c, where, seen, touched, t, tmp);
 	if (!rc) {
 		qsort(touched, t, sizeof(*touched), size_cmp);
 		pt->a = tc_arena_calloc(c->arena, t ? t : 1, sizeof(*pt->a));

@@ -257,6 +257,14 @@ parameters:
   m: {values: [1, 2], when: {o: 1}}
 search: {include: [{o: 2, m: 1}]}
 EOF
+bad b13.yaml "^b13.yaml:7:30: search.exclude\[0\]: a trial with o 'adam' has no 'm' \(parameters.m.when, line 6\), so this entry would never match" \
+	"exclude naming a parameter with a value that leaves it out" <<EOF
+$H
+parameters:
+  o: {values: [adam, sgd]}
+  m: {values: [1, 2], when: {o: sgd}}
+search: {exclude: [{o: adam, m: 1}]}
+EOF
 bad b12.yaml "^b12.yaml:5:3: parameter name 'args' is reserved" \
 	"a parameter named args" <<EOF
 $H

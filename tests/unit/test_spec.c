@@ -1690,6 +1690,17 @@ static void test_bad_when(void **state)
 	parse_ok_free(WHEN_HEAD "  o: {values: [1, 2]}\n"
 		      "  m: {values: [1, 2], when: {o: 1}}\n"
 		      "search: {include: [{o: 2}, {o: 1, m: 2}]}\n");
+
+	/* an exclude entry that the when: it names rules out */
+	expect_error(WHEN_HEAD "  o: {values: [adam, sgd]}\n"
+		     "  m: {values: [1, 2], when: {o: sgd}}\n"
+		     "search: {exclude: [{o: adam, m: 1}]}\n", 7, 30,
+		     "search.exclude[0]: a trial with o 'adam' has no 'm' "
+		     "(parameters.m.when, line 6), so this entry would never "
+		     "match");
+	parse_ok_free(WHEN_HEAD "  o: {values: [adam, sgd]}\n"
+		      "  m: {values: [1, 2], when: {o: sgd}}\n"
+		      "search: {exclude: [{o: sgd, m: 1}, {m: 2}]}\n");
 }
 
 int main(void)
