@@ -338,6 +338,8 @@ static void jrow_write(struct jrow *jr, const struct tc_spec *spec,
 	for (size_t i = 0; i < spec->nparams; i++) {
 		char *tmp = NULL;
 
+		if (t->values[i].type == TC_V_ABSENT)
+			continue; /* as in the trial's params.json */
 		fputs(jr->key[i], out);
 		fputs(jrow_value(jr, i, &t->values[i], &tmp), out);
 		free(tmp);
@@ -519,7 +521,10 @@ int cmd_plan(int argc, char **argv)
 		if (fmt == TC_FMT_TABLE) {
 			printf("%5" PRIu64 "  %-12s  planned", t->index, t->id);
 			for (size_t i = 0; i < spec->nparams; i++) {
-				const char *s = t->values[i].text ? t->values[i].text : "";
+				const char *s = t->values[i].type == TC_V_ABSENT
+							? "-" /* as results */
+						: t->values[i].text ? t->values[i].text
+								    : "";
 				int pad = width[i] - (int)strlen(s);
 
 				fputs("  ", stdout);

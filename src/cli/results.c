@@ -438,6 +438,8 @@ int cmd_results(int argc, char **argv)
 				json_t *pv = json_object_get(r->params,
 							     rk.v.spec->params[p].name);
 
+				if (!pv && rk.v.spec->params[p].conditional)
+					continue; /* not this trial's (when:) */
 				json_object_set_new(row, rk.v.spec->params[p].name,
 						    pv ? json_incref(pv) : json_null());
 			}

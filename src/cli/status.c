@@ -214,6 +214,8 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 			for (size_t p = 0; p < v.spec->nparams; p++) {
 				json_t *pv = json_object_get(r->params, v.spec->params[p].name);
 
+				if (!pv && v.spec->params[p].conditional)
+					continue; /* not this trial's (when:) */
 				json_object_set_new(row, v.spec->params[p].name,
 						    pv ? json_incref(pv) : json_null());
 			}

@@ -21,6 +21,7 @@
 #include "template/template.h"
 
 struct lookup {
+	const struct tc_spec *spec;
 	json_t *params;
 	const char *id, *experiment;
 	char buf[64];
@@ -53,6 +54,8 @@ static const char *look(void *ctx, const char *name, size_t len)
 			return json_is_true(v) ? "true" : "false";
 		return "";
 	}
+	if (tc_spec_param_index(l->spec, name, len) >= 0)
+		return tc_template_absent; /* a parameter this trial lacks */
 	if (!strcmp(key, "trial_id"))
 		return l->id;
 	if (!strcmp(key, "experiment"))
@@ -108,6 +111,7 @@ int tc_k8s_place(const struct tc_spec *spec, const char *id,
 	if (!spec->placement_templates)
 		return 0;
 	l.params = json_loads(params_json ? params_json : "{}", 0, NULL);
+	l.spec = spec;
 	l.id = id;
 	l.experiment = spec->name;
 	if (!json_is_object(l.params)) {

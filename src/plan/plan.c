@@ -56,8 +56,11 @@ static const char *lookup(void *vctx, const char *name, size_t len)
 	int i = tc_spec_param_index(c->spec, name, len);
 
 #define IS(s) (len == strlen(s) && memcmp(name, s, len) == 0)
-	if (i >= 0)
+	if (i >= 0) {
+		if (c->values[i].type == TC_V_ABSENT)
+			return tc_template_absent;
 		return c->values[i].text ? c->values[i].text : "";
+	}
 	if (IS("trial_id"))
 		return c->id;
 	if (IS("trial_dir"))
@@ -83,6 +86,64 @@ static int valid_env_name(const char *s)
 	return 1;
 }
 
+/* The argument list of {{args}} (kind TC_ARGS_HYPHENS: --name=value) or
+ * {{args_no_hyphens}} (name=value) appended to argv: one element per
+ * parameter the trial has, in spec order, each value as its text. */
+static int append_args(json_t *argv, const struct tc_spec *spec,
+		       const struct tc_value *values, int kind)
+{
+	for (size_t i = 0; i < spec->nparams; i++) {
+		const char *text = values[i].text ? values[i].text : "";
+		char *el;
+		int rc;
+
+		if (values[i].type == TC_V_ABSENT)
+			continue;
+		if (asprintf(&el, "%s%s=%s", kind == TC_ARGS_HYPHENS ? "--" : "",
+			     spec->params[i].name, text) < 0)
+			return TC_ERR_NOMEM;
+		rc = json_array_append_new(argv, json_string(el));
+		free(el);
+		if (rc)
+			return TC_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* A script's {{args}} or {{args_no_hyphens}} (a word of its own, the
+ * loader made sure, and only one of the two kinds): each becomes "$@",
+ * and *kind says which list the script gets as its positional
+ * parameters (0: none; the script is then used as it is, *out NULL). */
+static int script_args(const struct tc_spec *spec, char **out, int *kind)
+{
+	const char *text = spec->script.text;
+	struct tc_template_ref r;
+	size_t pos = 0, copied = 0, len = 0;
+	char *b = NULL;
+	int rc;
+
+	*out = NULL;
+	*kind = 0;
+	while ((rc = tc_template_next(text, &pos, &r)) != 0) {
+		if (rc < 0 || !tc_template_args_kind(&r) ||
+		    tc_spec_param_index(spec, r.name, r.name_len) >= 0)
+			continue;
+		/* "$@" is shorter than the reference it replaces */
+		if (!b && !(b = malloc(strlen(text) + 1)))
+			return TC_ERR_NOMEM;
+		*kind = tc_template_args_kind(&r);
+		memcpy(b + len, text + copied, r.off - copied);
+		len += r.off - copied;
+		memcpy(b + len, "\"$@\"", 4);
+		len += 4;
+		copied = r.off + r.len;
+	}
+	if (b)
+		memcpy(b + len, text + copied, strlen(text + copied) + 1);
+	*out = b;
+	return 0;
+}
+
 int tc_plan_render(const struct tc_spec *spec, const struct tc_value *values,
 		   const char *id, uint64_t index, uint32_t seed,
 		   const char *trial_dir, json_t **argv_out, json_t **env_out,
@@ -98,16 +159,33 @@ int tc_plan_render(const struct tc_spec *spec, const struct tc_value *values,
 	if (!argv || !env)
 		goto nomem;
 	if (spec->script.text) {
-		/* A script gets parameters only through its environment. */
-		if (json_array_append_new(argv, json_string("/bin/sh")) ||
-		    json_array_append_new(argv, json_string("-c")) ||
-		    json_array_append_new(argv, json_string(spec->script.text)))
+		/* A script gets parameters only through its environment,
+		 * and, when it says {{args}}, as its positional parameters
+		 * ("$@", $0 being /bin/sh): never in its text. */
+		char *script = NULL;
+		int kind = 0, bad;
+
+		if (script_args(spec, &script, &kind))
+			goto nomem;
+		bad = json_array_append_new(argv, json_string("/bin/sh")) ||
+		      json_array_append_new(argv, json_string("-c")) ||
+		      json_array_append_new(argv, json_string(
+							  script ? script
+								 : spec->script.text)) ||
+		      (kind && (json_array_append_new(argv,
+						      json_string("/bin/sh")) ||
+				append_args(argv, spec, values, kind)));
+		free(script);
+		if (bad)
 			goto nomem;
 		for (size_t i = 0; i < spec->nparams; i++) {
 			const char *name = spec->params[i].name;
 			const char *text = values[i].text ? values[i].text : "";
 			char key[256];
 			size_t k = 0;
+
+			if (values[i].type == TC_V_ABSENT)
+				continue; /* not this trial's */
 
 			/* TRAINCTL_PARAM_<NAME> for every parameter (batch-size
 			 * → TRAINCTL_PARAM_BATCH_SIZE), and the bare name too
@@ -128,10 +206,25 @@ int tc_plan_render(const struct tc_spec *spec, const struct tc_value *values,
 		}
 	} else {
 		for (size_t i = 0; i < spec->ncommand; i++) {
+			const char *el = spec->command[i].text;
+			struct tc_template_ref r;
 			char *s = NULL;
 
-			rc = tc_template_render(spec->command[i].text, lookup, &c,
-						&s, err);
+			/* an element that is only {{args}} is the argument
+			 * list; one that is only {{name?}} is left out of a
+			 * trial without that parameter */
+			if (tc_template_whole(el, &r) &&
+			    tc_spec_param_index(spec, r.name, r.name_len) < 0 &&
+			    tc_template_args_kind(&r)) {
+				if (append_args(argv, spec, values,
+						tc_template_args_kind(&r)))
+					goto nomem;
+				continue;
+			}
+			if (tc_template_whole(el, &r) && r.optional &&
+			    lookup(&c, r.name, r.name_len) == tc_template_absent)
+				continue;
+			rc = tc_template_render(el, lookup, &c, &s, err);
 			if (rc)
 				goto fail;
 			if (json_array_append_new(argv, json_string(s))) {

@@ -25,7 +25,12 @@
 void tc_provenance_collect(const char *spec_dir, struct tc_provenance *p);
 
 /* Render one trial: argv (JSON array of strings) and env (JSON object),
- * both with {{...}} substituted.  trial_dir is where the trial will run.
+ * both with {{...}} substituted.  A command element that is only {{args}}
+ * ({{args_no_hyphens}}) becomes one --name=value (name=value) element per
+ * parameter the trial has, in spec order; one that is only {{name?}} of a
+ * parameter the trial lacks is left out.  A script that says {{args}}
+ * gets "$@" there, and the elements as its positional parameters after
+ * $0 (/bin/sh).  trial_dir is where the trial will run.
  * Returns 0 or TC_ERR_SPEC / TC_ERR_NOMEM with err. */
 int tc_plan_render(const struct tc_spec *spec, const struct tc_value *values,
 		   const char *id, uint64_t index, uint32_t seed,

@@ -125,6 +125,7 @@ json_t *tc_value_json(const struct tc_value *v)
 	case TC_V_BOOL:
 		return json_boolean(v->b);
 	case TC_V_NULL:
+	case TC_V_ABSENT: /* callers leave an absent parameter out */
 		return json_null();
 	case TC_V_STR:
 		break;
@@ -245,8 +246,11 @@ json_t *tc_trial_params_json(const struct tc_spec *spec,
 	if (!o)
 		return NULL;
 	for (size_t i = 0; i < spec->nparams; i++) {
-		json_t *v = tc_value_json(&values[i]);
+		json_t *v;
 
+		if (values[i].type == TC_V_ABSENT)
+			continue; /* not a parameter of this trial */
+		v = tc_value_json(&values[i]);
 		if (!v || json_object_set_new(o, spec->params[i].name, v)) {
 			json_decref(o);
 			return NULL;
@@ -268,6 +272,8 @@ static char type_char(enum tc_vtype t)
 		return 'b';
 	case TC_V_NULL:
 		return 'n';
+	case TC_V_ABSENT:
+		return 'a'; /* never hashed */
 	}
 	return '?';
 }
@@ -298,6 +304,10 @@ void tc_trial_identity(const struct tc_spec *spec, const struct tc_value *values
 		char t = type_char(values[i].type);
 		unsigned char bits[8];
 
+		/* an absent parameter is not part of the trial, so a spec
+		 * without when: hashes exactly as before it existed */
+		if (values[i].type == TC_V_ABSENT)
+			continue;
 		tc_sha256_update(&h, spec->params[i].name,
 				 strlen(spec->params[i].name) + 1);
 		tc_sha256_update(&h, &t, 1);
@@ -333,7 +343,11 @@ struct tc_plan {
 	struct tc_trial trial;
 	struct tc_value *cur;  /* nparams */
 	char (*text)[40];      /* per parameter, for sampled values */
-	size_t *odo;           /* grid odometer */
+	size_t *odo;           /* grid odometer, per parameter */
+	size_t *pos;           /* each parameter's position in spec->order:
+				  the odometer's digits, most significant
+				  first */
+	unsigned *dim;         /* sobol: each parameter's dimension */
 	int grid_done;
 	uint64_t emitted;      /* main points emitted (not includes) */
 	uint64_t next_index;
@@ -399,10 +413,14 @@ int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
 	p->cur = calloc(n, sizeof(*p->cur));
 	p->text = calloc(n, sizeof(*p->text));
 	p->odo = calloc(n, sizeof(*p->odo));
-	if (!p->cur || !p->text || !p->odo) {
+	p->pos = calloc(n, sizeof(*p->pos));
+	p->dim = calloc(n, sizeof(*p->dim));
+	if (!p->cur || !p->text || !p->odo || !p->pos || !p->dim) {
 		tc_plan_free(p);
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	}
+	for (size_t k = 0; k < spec->nparams; k++)
+		p->pos[tc_spec_nth(spec, k)] = k;
 	if (spec->search.method == TC_SEARCH_GRID) {
 		for (size_t i = 0; i < spec->nparams; i++) {
 			const struct tc_param *par = &spec->params[i];
@@ -422,12 +440,16 @@ int tc_plan_new(const struct tc_spec *spec, uint64_t seed,
 		p->track_seen = 1;
 	}
 	if (spec->search.method == TC_SEARCH_SOBOL) {
-		unsigned dims = 0;
+		unsigned dims = 0, used = 0;
 		int rc;
 
 		for (size_t i = 0; i < spec->nparams; i++) {
 			if (spec->params[i].kind == TC_P_CONST)
 				continue;
+			/* (a derived parameter counts here but reads no
+			 * coordinate: the sequence stays what it was) */
+			if (spec->params[i].kind != TC_P_DERIVED)
+				p->dim[i] = used++;
 			if (++dims > TC_SOBOL_MAX_DIMS) {
 				tc_plan_free(p);
 				return tc_error_at(err, TC_ERR_SPEC, spec->path,
@@ -468,6 +490,8 @@ void tc_plan_free(struct tc_plan *p)
 	free(p->cur);
 	free(p->text);
 	free(p->odo);
+	free(p->pos);
+	free(p->dim);
 	free(p->seen.slot);
 	tc_sobol_free(p->sobol);
 	tc_tpe_free(p->tpe);
@@ -518,19 +542,26 @@ static int emit(struct tc_plan *p, int included, const struct tc_trial **out)
 static int is_enumerated(const struct tc_param *par);
 static void draw_rest(struct tc_plan *p);
 
-/* Advance the odometer at position top - 1 (positions from top on are
- * reset to their first value), carrying leftwards; the last parameter
- * varies fastest, so top == nparams steps to the next point. */
+/* Advance the odometer at position top - 1 of spec->order (positions
+ * from top on are reset to their first value), carrying leftwards; the
+ * last position varies fastest, so top == nparams steps to the next point.
+ * A parameter absent from the current point is passed over like a
+ * constant: its digit stays 0, so a grid has no more points than the
+ * values of the parameters each point has (whether the parameter at a
+ * position is present depends only on the positions before it, which a
+ * carry leaves as they are). */
 static void odo_advance(struct tc_plan *p, size_t top)
 {
 	const struct tc_spec *spec = p->spec;
-	size_t i;
+	size_t k;
 
-	for (i = top; i < spec->nparams; i++)
-		p->odo[i] = 0;
-	for (i = top; i > 0;) {
-		i--;
+	for (k = top; k < spec->nparams; k++)
+		p->odo[tc_spec_nth(spec, k)] = 0;
+	for (k = top; k > 0;) {
+		size_t i = tc_spec_nth(spec, --k);
+
 		if (is_enumerated(&spec->params[i]) &&
+		    p->cur[i].type != TC_V_ABSENT &&
 		    ++p->odo[i] < spec->params[i].nvalues)
 			return;
 		p->odo[i] = 0;
@@ -563,8 +594,8 @@ static size_t exclude_jump(const struct tc_plan *p)
 			if (pi < 0 || !is_enumerated(&spec->params[pi]) ||
 			    !tc_value_equal(&p->cur[pi], &pt->a[k].value))
 				break;
-			if ((size_t)pi + 1 > top)
-				top = (size_t)pi + 1;
+			if (p->pos[pi] + 1 > top)
+				top = p->pos[pi] + 1;
 		}
 		if (pt->n > 0 && k == pt->n && (best == 0 || top < best))
 			best = top;
@@ -589,6 +620,9 @@ static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 			for (size_t i = 0; i < spec->nparams; i++)
 				if (is_enumerated(&spec->params[i]))
 					p->cur[i] = spec->params[i].values[p->odo[i]];
+			/* which parameters the point has, before the
+			 * odometer moves past the absent ones */
+			tc_spec_derive(spec, p->cur);
 			jump = exclude_jump(p);
 			if (jump) {
 				odo_advance(p, jump);
@@ -599,7 +633,6 @@ static int grid_next(struct tc_plan *p, const struct tc_trial **out)
 		/* entries that name a drawn parameter match only after the
 		 * draw */
 		draw_rest(p);
-		tc_spec_derive(spec, p->cur);
 		if (!point_excluded(spec, p->cur)) {
 			int r = emit(p, 0, out);
 
@@ -711,23 +744,26 @@ static uint64_t scale_fraction(uint64_t x, uint64_t n)
 }
 
 /* Point p->sobol_index of the scrambled Sobol sequence onto the parameters:
- * one dimension per parameter that is not a constant, in spec order. */
+ * one dimension per parameter that is not a constant, in spec order
+ * (p->dim); a parameter absent from the point leaves its coordinate
+ * unread. */
 static void sobol_point(struct tc_plan *p)
 {
 	const struct tc_spec *spec = p->spec;
-	unsigned dim = 0;
 
-	for (size_t i = 0; i < spec->nparams; i++) {
+	for (size_t k = 0; k < spec->nparams; k++) {
+		size_t i = tc_spec_nth(spec, k);
 		const struct tc_param *par = &spec->params[i];
 		uint64_t x;
 
+		if (tc_spec_param_resolve(spec, p->cur, i) != 1 ||
+		    par->kind == TC_P_DERIVED)
+			continue; /* absent, or set from its source */
 		if (par->kind == TC_P_CONST) {
 			p->cur[i] = par->values[0];
 			continue;
 		}
-		if (par->kind == TC_P_DERIVED)
-			continue; /* set by tc_spec_derive, no dimension */
-		x = tc_sobol_get(p->sobol, dim++, p->sobol_index);
+		x = tc_sobol_get(p->sobol, p->dim[i], p->sobol_index);
 		switch (par->kind) {
 		case TC_P_VALUES:
 		case TC_P_CONST:
@@ -776,7 +812,10 @@ static int is_drawn(const struct tc_param *par)
 
 /* Draw the distribution parameters of a grid or include point from a
  * generator seeded by the experiment seed and the point's enumerated
- * values, so a point always draws the same values for the same seed. */
+ * values, so a point always draws the same values for the same seed.
+ * The enumerated and derived values are set (tc_spec_derive), so which
+ * parameters the point has is known: an absent one neither counts in
+ * the seed nor draws. */
 static void draw_rest(struct tc_plan *p)
 {
 	const struct tc_spec *spec = p->spec;
@@ -789,7 +828,8 @@ static void draw_rest(struct tc_plan *p)
 
 		if (is_drawn(&spec->params[i]))
 			any = 1;
-		if (!is_enumerated(&spec->params[i]))
+		if (!is_enumerated(&spec->params[i]) ||
+		    p->cur[i].type == TC_V_ABSENT)
 			continue;
 		for (t = spec->params[i].name; *t; t++)
 			h = (h ^ (unsigned char)*t) * 0x100000001b3ULL;
@@ -801,9 +841,14 @@ static void draw_rest(struct tc_plan *p)
 	if (!any)
 		return;
 	tc_rng_seed(&rg, p->seed ^ h);
-	for (size_t i = 0; i < spec->nparams; i++)
-		if (is_drawn(&spec->params[i]))
+	for (size_t i = 0; i < spec->nparams; i++) {
+		if (!is_drawn(&spec->params[i]))
+			continue;
+		if (tc_spec_param_present(spec, p->cur, i))
 			sample_param_rng(p, i, &rg);
+		else
+			p->cur[i] = tc_value_absent;
+	}
 }
 
 /* Random and sobol search: trials distinct points, excluded ones and
@@ -830,9 +875,14 @@ static int sampled_next(struct tc_plan *p, const struct tc_trial **out)
 		if (p->sobol)
 			sobol_point(p);
 		else
-			for (size_t i = 0; i < spec->nparams; i++)
-				sample_param(p, i);
-		tc_spec_derive(spec, p->cur);
+			/* in spec->order, so that whether a parameter is
+			 * drawn is known when its turn comes */
+			for (size_t k = 0; k < spec->nparams; k++) {
+				size_t i = tc_spec_nth(spec, k);
+
+				if (tc_spec_param_resolve(spec, p->cur, i) == 1)
+					sample_param(p, i);
+			}
 		if (point_excluded(spec, p->cur))
 			continue;
 		r = emit(p, 0, out);
@@ -894,7 +944,7 @@ static int grid_has(struct tc_plan *p)
 		const struct tc_param *par = &spec->params[i];
 		size_t k;
 
-		if (par->kind == TC_P_DERIVED)
+		if (par->kind == TC_P_DERIVED || p->cur[i].type == TC_V_ABSENT)
 			continue; /* follows from the others */
 		if (!is_enumerated(par)) {
 			drawn = 1;
@@ -944,11 +994,11 @@ static int include_next(struct tc_plan *p, const struct tc_trial **out,
 				missing_dist = 1; /* drawn below */
 				continue;
 			}
-			if (!v)
-				return tc_error_at(err, TC_ERR_SPEC, spec->path,
-						   pt->pos.line, pt->pos.col,
-						   "include entry lacks parameter '%s'",
-						   par->name);
+			if (!v) {
+				/* absent from this point, or an error below */
+				p->cur[i] = tc_value_absent;
+				continue;
+			}
 			/* Take the parameter's own spelling of an equal value
 			 * so the id matches the grid point's. */
 			for (size_t k = 0; k < par->nvalues; k++)
@@ -958,6 +1008,15 @@ static int include_next(struct tc_plan *p, const struct tc_trial **out,
 				}
 			p->cur[i] = *v;
 		}
+		tc_spec_derive(spec, p->cur);
+		for (size_t i = 0; i < spec->nparams; i++)
+			if (spec->params[i].kind == TC_P_VALUES &&
+			    p->cur[i].type == TC_V_ABSENT &&
+			    tc_spec_param_present(spec, p->cur, i))
+				return tc_error_at(err, TC_ERR_SPEC, spec->path,
+						   pt->pos.line, pt->pos.col,
+						   "include entry lacks parameter '%s'",
+						   spec->params[i].name);
 		if (missing_dist) {
 			/* what the entry does not set is drawn, seeded by what
 			 * it does set (its distribution values keep theirs) */

@@ -45,6 +45,15 @@
  * runs with it: a map changed under `resume --force` gives the trials
  * whose value changed new ids, and they run again, while the others keep
  * theirs.
+ *
+ * A conditional parameter (when:) that a point does not have is
+ * TC_V_ABSENT in its values, and is no part of it: the grid's odometer
+ * walks spec->order (file order without when:) and passes over it, so the
+ * grid has one point per combination of the values its points do have;
+ * random search draws nothing for it (draws in spec->order); sobol leaves
+ * its coordinate unread, every parameter keeping its dimension; the id
+ * hashes only the parameters present, so a spec without when: keeps its
+ * ids, and params JSON leaves it out.
  */
 #ifndef TC_SEARCH_H
 #define TC_SEARCH_H

@@ -208,11 +208,13 @@ static uint64_t point_key(const struct tc_tpe *t, const struct tc_value *v,
 		uint64_t bits;
 		double d;
 
-		if (present && !present[i]) {
+		if ((present && !present[i]) || v[i].type == TC_V_ABSENT) {
 			h = mix(h, 0xab5e27);
 			continue;
 		}
 		switch (v[i].type) {
+		case TC_V_ABSENT:
+			break;
 		case TC_V_INT:
 		case TC_V_FLOAT:
 			d = v[i].type == TC_V_INT ? (double)v[i].i : v[i].f;

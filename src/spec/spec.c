@@ -868,6 +868,8 @@ static int check_keys(struct ctx *c, const yaml_node_t *map, const char *where)
 static int value_class(const struct tc_value *v)
 {
 	switch (v->type) {
+	case TC_V_ABSENT:
+		return 4;
 	case TC_V_NULL:
 		return 0;
 	case TC_V_BOOL:
@@ -890,6 +892,7 @@ static int value_cmp(const struct tc_value *a, const struct tc_value *b)
 		return ca < cb ? -1 : 1;
 	switch (ca) {
 	case 0:
+	case 4: /* absent */
 		return 0;
 	case 1:
 		return (a->b != 0) - (b->b != 0);
@@ -1648,11 +1651,299 @@ static int resolve_derived(struct ctx *c, const yaml_node_t *params)
 	return 0;
 }
 
+/* ---- when: (conditional parameters) ------------------------------------ */
+
+/* v as one of the values parameter t can have in a trial (its values:, or
+ * for a derived one the map's entries for its source's values), or NULL
+ * when it is none of them. */
+static const struct tc_value *param_value_of(const struct tc_spec *s,
+					     const struct tc_param *t,
+					     const struct tc_value *v)
+{
+	for (size_t k = 0; k < t->nvalues; k++) {
+		const struct tc_param *src;
+
+		if (!tc_value_equal(&t->values[k], v))
+			continue;
+		if (t->kind != TC_P_DERIVED)
+			return &t->values[k];
+		src = &s->params[t->from];
+		for (size_t j = 0; j < src->nvalues; j++)
+			if (tc_value_equal(&t->keys[k], &src->values[j]))
+				return &t->values[k];
+	}
+	return NULL;
+}
+
+/* "sgd, adam, momentum" (the first few values t can have) for
+ * messages. */
+static void values_list(const struct tc_spec *s, const struct tc_param *t,
+			char *buf, size_t len)
+{
+	size_t used = 0, n = 0;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < t->nvalues && used + 1 < len; k++) {
+		char cb[48];
+
+		if (param_value_of(s, t, &t->values[k]) != &t->values[k])
+			continue; /* unreachable, or a repeat */
+		if (n++ == 5) {
+			snprintf(buf + used, len - used, ", ...");
+			break;
+		}
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 used ? ", " : "",
+					 clip(t->values[k].text, cb));
+		if (used >= len)
+			break;
+	}
+}
+
+/*
+ * One parameter's when: {NAME: VALUE or [VALUE, ...], ...}.  Each NAME is
+ * another parameter with values (values:, value:, or a derived one's
+ * map), each VALUE one of them, stored as that parameter's own value.
+ */
+static int parse_when(struct ctx *c, struct tc_param *p, const yaml_node_t *key,
+		      const yaml_node_t *n)
+{
+	struct tc_spec *s = c->spec;
+	char where[PARAM_NAME_MAX + 32], what[2 * PARAM_NAME_MAX + 48], d[64];
+	yaml_node_pair_t *pair;
+	size_t count, i = 0;
+	int rc;
+
+	snprintf(where, sizeof(where), "parameters.%s.when", p->name);
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(c, n, "%s must be a mapping of other parameters to "
+			    "the values they must have, e.g. {optimizer: "
+			    "[sgd, momentum]} (got %s)",
+			    where, describe(n, d));
+	rc = check_keys(c, n, where);
+	if (rc)
+		return rc;
+	count = (size_t)(n->data.mapping.pairs.top -
+			 n->data.mapping.pairs.start);
+	if (count == 0)
+		return fail(c, n, "%s is empty: name the parameters whose "
+			    "values make '%s' present, e.g. {optimizer: "
+			    "[sgd]}, or drop when:",
+			    where, p->name);
+	p->when = tc_arena_calloc(c->arena, count, sizeof(*p->when));
+	if (!p->when)
+		return nomem(c);
+	p->when_pos = node_pos(key);
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++, i++) {
+		yaml_node_t *k = node_at(c, pair->key);
+		yaml_node_t *v = node_at(c, pair->value);
+		const char *name = (const char *)k->data.scalar.value;
+		struct tc_cond *cond = &p->when[i];
+		const struct tc_param *t;
+		yaml_node_item_t *it = NULL;
+		size_t nv = 1, j = 0;
+		char cb[48], list[256];
+		int ti = tc_spec_param_index(s, name, strlen(name));
+
+		if (ti < 0) {
+			char hint[PARAM_NAME_MAX + 40];
+
+			rc = param_names_hint(c, name, hint, sizeof(hint));
+			if (rc)
+				return rc;
+			return fail(c, k, "%s: unknown parameter '%s'%s", where,
+				    clip(name, cb), hint);
+		}
+		if (&s->params[ti] == p)
+			return fail(c, k, "%s names the parameter itself", where);
+		t = &s->params[ti];
+		if (t->kind != TC_P_VALUES && t->kind != TC_P_CONST &&
+		    t->kind != TC_P_DERIVED)
+			return fail(c, k, "%s: '%s' is drawn from a "
+				    "distribution; when: names parameters with "
+				    "values:, value: or from:",
+				    where, t->name);
+		snprintf(what, sizeof(what), "%s.%s", where, t->name);
+		if (v->type == YAML_SEQUENCE_NODE) {
+			it = v->data.sequence.items.start;
+			nv = (size_t)(v->data.sequence.items.top - it);
+			if (nv == 0)
+				return fail(c, v, "%s is empty: list the values "
+					    "of '%s' that make '%s' present",
+					    what, t->name, p->name);
+		} else if (v->type != YAML_SCALAR_NODE) {
+			return fail(c, v, "%s must be a value of '%s' or a "
+				    "list of them, e.g. [sgd, momentum] (got "
+				    "%s)",
+				    what, t->name, describe(v, d));
+		}
+		cond->param = ti;
+		cond->pos = node_pos(k);
+		cond->values = tc_arena_calloc(c->arena, nv,
+					       sizeof(*cond->values));
+		if (!cond->values)
+			return nomem(c);
+		for (j = 0; j < nv; j++) {
+			const yaml_node_t *e = it ? node_at(c, it[j]) : v;
+			const struct tc_value *own;
+			struct tc_value val;
+
+			rc = get_scalar(c, e, what, &val);
+			if (rc)
+				return rc;
+			own = param_value_of(s, t, &val);
+			if (!own) {
+				values_list(s, t, list, sizeof(list));
+				return fail(c, e, "%s: %s is not one of the "
+					    "values of '%s' (%s)",
+					    what, describe(e, d), t->name, list);
+			}
+			for (size_t m = 0; m < j; m++)
+				if (tc_value_equal(&cond->values[m], own))
+					return fail(c, e, "%s: duplicate value "
+						    "%s", what, describe(e, d));
+			cond->values[j] = *own;
+		}
+		cond->nvalues = nv;
+	}
+	p->nwhen = count;
+	return 0;
+}
+
+/* What parameter p's presence or value depends on: its when: names, then
+ * its from:. */
+static size_t param_ndeps(const struct tc_param *p)
+{
+	return p->nwhen + (p->kind == TC_P_DERIVED);
+}
+
+static size_t param_dep(const struct tc_param *p, size_t d)
+{
+	return d < p->nwhen ? (size_t)p->when[d].param : (size_t)p->from;
+}
+
+/*
+ * spec->order: a depth-first walk from each parameter in file order that
+ * places a parameter after everything it depends on (so the identity when
+ * nothing has when:).  A dependency met again while it is still being
+ * walked closes a cycle, which no order can satisfy: an error at the
+ * when: entry (or from:) that closes it.  Iterative, O(parameters +
+ * conditions).
+ */
+static int order_params(struct ctx *c)
+{
+	struct tc_spec *s = c->spec;
+	size_t n = s->nparams, m = 0, top = 0;
+	size_t *order = tc_arena_calloc(c->arena, n ? n : 1, sizeof(*order));
+	unsigned char *state = calloc(n ? n : 1, 1); /* 1 walking, 2 placed */
+	struct frame {
+		size_t param, next;
+	} *stack = calloc(n ? n : 1, sizeof(*stack));
+	int rc = 0;
+
+	if (!order || !state || !stack) {
+		free(state);
+		free(stack);
+		return nomem(c);
+	}
+	for (size_t root = 0; root < n && !rc; root++) {
+		if (state[root])
+			continue;
+		state[root] = 1;
+		stack[top++] = (struct frame){root, 0};
+		while (top && !rc) {
+			struct frame *f = &stack[top - 1];
+			const struct tc_param *p = &s->params[f->param];
+			size_t u, d;
+
+			if (f->next == param_ndeps(p)) {
+				state[f->param] = 2;
+				order[m++] = f->param;
+				top--;
+				continue;
+			}
+			d = f->next++;
+			u = param_dep(p, d);
+			if (state[u] == 0) {
+				state[u] = 1;
+				stack[top++] = (struct frame){u, 0};
+			} else if (state[u] == 1) {
+				char path[512];
+				size_t k = top, used;
+
+				while (k > 0 && stack[k - 1].param != u)
+					k--;
+				used = (size_t)snprintf(path, sizeof(path), "%s",
+							s->params[u].name);
+				for (; k < top && used < sizeof(path); k++)
+					used += (size_t)snprintf(
+						path + used, sizeof(path) - used,
+						" -> %s",
+						s->params[stack[k].param].name);
+				if (used < sizeof(path))
+					snprintf(path + used, sizeof(path) - used,
+						 " -> %s", s->params[u].name);
+				rc = fail_at(c,
+					     d < p->nwhen ? p->when[d].pos
+							  : p->from_pos,
+					     "parameters.%s.%s: when: and from: "
+					     "go round in a cycle (%s, each "
+					     "depending on the next): no "
+					     "parameter of it can be decided "
+					     "first",
+					     p->name, d < p->nwhen ? "when" : "from",
+					     path);
+			}
+		}
+	}
+	free(state);
+	free(stack);
+	if (rc)
+		return rc;
+	for (size_t k = 0; k < n; k++) {
+		struct tc_param *p = &s->params[order[k]];
+
+		p->conditional = p->nwhen > 0 ||
+				 (p->kind == TC_P_DERIVED &&
+				  s->params[p->from].conditional);
+		s->conditional |= p->conditional;
+	}
+	s->order = order;
+	return 0;
+}
+
+/* After every parameter is read (and resolve_derived): each when: checked
+ * against the parameters it names, then spec->order. */
+static int resolve_when(struct ctx *c, const yaml_node_t *params)
+{
+	struct tc_spec *s = c->spec;
+	yaml_node_pair_t *pair = params->data.mapping.pairs.start;
+
+	for (size_t i = 0; i < s->nparams; i++, pair++) {
+		const yaml_node_t *n = node_at(c, pair->value);
+		yaml_node_pair_t *q;
+
+		for (q = n->data.mapping.pairs.start;
+		     q < n->data.mapping.pairs.top; q++) {
+			yaml_node_t *k = node_at(c, q->key);
+			int rc;
+
+			if (strcmp((const char *)k->data.scalar.value, "when"))
+				continue;
+			rc = parse_when(c, &s->params[i], k, node_at(c, q->value));
+			if (rc)
+				return rc;
+		}
+	}
+	return order_params(c);
+}
+
 static int parse_param(struct ctx *c, const yaml_node_t *n,
 		       struct tc_param *p)
 {
 	enum { F_VALUES, F_VALUE, F_DIST, F_FROM, F_MIN, F_MAX, F_MAP,
-	       F_Q, F_MU, F_SIGMA, F_A, F_B, F_PROBS, F_N };
+	       F_Q, F_MU, F_SIGMA, F_A, F_B, F_PROBS, F_WHEN, F_N };
 	struct field f[F_N] = {{"values", NULL, NULL}, {"value", NULL, NULL},
 			       {"distribution", NULL, NULL},
 			       {"from", NULL, NULL},
@@ -1660,7 +1951,8 @@ static int parse_param(struct ctx *c, const yaml_node_t *n,
 			       {"map", NULL, NULL}, {"q", NULL, NULL},
 			       {"mu", NULL, NULL}, {"sigma", NULL, NULL},
 			       {"a", NULL, NULL}, {"b", NULL, NULL},
-			       {"probabilities", NULL, NULL}};
+			       {"probabilities", NULL, NULL},
+			       {"when", NULL, NULL}}; /* resolve_when */
 	char where[PARAM_NAME_MAX + 32], what[PARAM_NAME_MAX + 48], d[64];
 	int forms = 0, rc;
 
@@ -1905,6 +2197,10 @@ static const char *builtin_meaning(const char *name)
 		return "the trial's index";
 	if (!strcmp(name, "seed"))
 		return "the trial's own seed";
+	if (!strcmp(name, "args"))
+		return "the trial's parameters as --name=value arguments";
+	if (!strcmp(name, "args_no_hyphens"))
+		return "the trial's parameters as name=value arguments";
 	return "a built-in name";
 }
 
@@ -2016,7 +2312,10 @@ static int parse_parameters(struct ctx *c, const yaml_node_t *n)
 	for (i = 0; i < count; i++)
 		c->priv->by_name[i] = sorted[i].idx;
 	free(sorted);
-	return resolve_derived(c, n);
+	rc = resolve_derived(c, n);
+	if (!rc)
+		rc = resolve_when(c, n);
+	return rc;
 }
 
 /* Names a template may use: parameters, then builtins (malloc'd array). */
@@ -2106,6 +2405,122 @@ static int parse_assign(struct ctx *c, const char *where, int include,
 }
 
 /*
+ * An include entry made complete, in spec->order (so whether a parameter
+ * is present is known when its turn comes): constants are filled in,
+ * derived parameters set from their source, distributions it leaves out
+ * are drawn per point (search.h).  Every values: parameter the entry's
+ * trial has must be given, and none it does not have (when:) may be.
+ * vals: scratch, one per parameter.
+ */
+static int complete_include(struct ctx *c, const yaml_node_t *m,
+			    const char *where, unsigned char *seen,
+			    size_t *touched, size_t *nt, struct tc_assign *tmp,
+			    struct tc_value *vals)
+{
+	struct tc_spec *s = c->spec;
+	char missing[256] = "", cb[48];
+	size_t nmiss = 0, extra = (size_t)-1;
+
+	for (size_t k = 0; k < s->nparams; k++) {
+		size_t i = tc_spec_nth(s, k), j;
+		const struct tc_param *p = &s->params[i];
+
+		vals[i] = seen[i] ? tmp[i].value : tc_value_absent;
+		if (!tc_spec_param_present(s, vals, i)) {
+			if (seen[i] && extra == (size_t)-1)
+				extra = i;
+			vals[i] = tc_value_absent;
+			continue;
+		}
+		if (seen[i])
+			continue;
+		if (p->kind == TC_P_VALUES) {
+			if (nmiss++ < 5) {
+				size_t l = strlen(missing);
+
+				snprintf(missing + l, sizeof(missing) - l,
+					 "%s'%s'", l ? ", " : "", p->name);
+			}
+			continue;
+		}
+		if (p->kind == TC_P_CONST) {
+			vals[i] = p->values[0];
+		} else if (p->kind == TC_P_DERIVED) {
+			for (j = 0; j < p->nvalues; j++)
+				if (tc_value_equal(&p->keys[j], &vals[p->from]))
+					break;
+			if (j == p->nvalues)
+				return fail(c, m, "%s: parameters.%s.map has no "
+					    "entry for %s '%s'",
+					    where, p->name, s->params[p->from].name,
+					    clip(vals[p->from].text, cb));
+			vals[i] = p->values[j];
+		} else {
+			continue; /* a distribution: drawn per point */
+		}
+		seen[i] = 1;
+		touched[(*nt)++] = i;
+		tmp[i].name = p->name;
+		tmp[i].value = vals[i];
+		tmp[i].pos = node_pos(m);
+	}
+	if (nmiss)
+		return fail(c, m, "%s does not set %s%s: an include entry "
+			    "gives a value to every parameter that has "
+			    "values: (constants are filled in and "
+			    "distributions drawn)",
+			    where, missing, nmiss > 5 ? " and more" : "");
+	if (extra != (size_t)-1)
+		return fail_at(c, tmp[extra].pos,
+			       "%s sets '%s', which a trial with the entry's "
+			       "other values does not have (parameters.%s."
+			       "when, line %d): leave it out",
+			       where, s->params[extra].name,
+			       s->params[extra].name,
+			       s->params[extra].when_pos.line
+				       ? s->params[extra].when_pos.line
+				       : s->params[extra].pos.line);
+	return 0;
+}
+
+/* An exclude entry that names a parameter together with a value of its
+ * when: that leaves it out would never match: an error, as a value the
+ * parameter does not have is. */
+static int check_exclude_when(struct ctx *c, const char *where,
+			      const unsigned char *seen, const size_t *touched,
+			      size_t nt, const struct tc_assign *tmp)
+{
+	const struct tc_spec *s = c->spec;
+
+	for (size_t k = 0; k < nt; k++) {
+		const struct tc_param *p = &s->params[touched[k]];
+
+		for (size_t w = 0; w < p->nwhen; w++) {
+			const struct tc_cond *cond = &p->when[w];
+			char cb[48];
+			size_t j;
+
+			if (!seen[cond->param])
+				continue;
+			for (j = 0; j < cond->nvalues; j++)
+				if (tc_value_equal(&cond->values[j],
+						   &tmp[cond->param].value))
+					break;
+			if (j == cond->nvalues)
+				return fail_at(c, tmp[touched[k]].pos,
+					       "%s: a trial with %s '%s' has no "
+					       "'%s' (parameters.%s.when, line "
+					       "%d), so this entry would never "
+					       "match",
+					       where, s->params[cond->param].name,
+					       clip(tmp[cond->param].value.text, cb),
+					       p->name, p->name, p->when_pos.line);
+		}
+	}
+	return 0;
+}
+
+/*
  * One search.exclude / search.include entry into pt, in parameter order;
  * an include entry is completed with the constants it leaves out.  seen[]
  * (one flag per parameter) is all zero on entry and on return; the work is
@@ -2114,7 +2529,8 @@ static int parse_assign(struct ctx *c, const char *where, int include,
  */
 static int parse_point(struct ctx *c, const yaml_node_t *m, const char *where,
 		       int include, unsigned char *seen, size_t *touched,
-		       struct tc_assign *tmp, struct tc_point *pt)
+		       struct tc_assign *tmp, struct tc_value *vals,
+		       struct tc_point *pt)
 {
 	struct tc_spec *s = c->spec;
 	yaml_node_pair_t *pair;
@@ -2169,63 +2585,10 @@ static int parse_point(struct ctx *c, const yaml_node_t *m, const char *where,
 		tmp[pi].pos = node_pos(kn);
 	}
 
-	if (!rc && include) {
-		char missing[256] = "";
-		size_t nmiss = 0;
-
-		for (i = 0; i < s->nparams; i++) {
-			const struct tc_param *p = &s->params[i];
-
-			if (seen[i])
-				continue;
-			if (p->kind == TC_P_CONST) {
-				seen[i] = 1;
-				touched[t++] = i;
-				tmp[i].name = p->name;
-				tmp[i].value = p->values[0];
-				tmp[i].pos = pt->pos;
-				continue;
-			}
-			if (p->kind != TC_P_VALUES)
-				continue; /* a distribution: drawn per point */
-			if (nmiss++ < 5) {
-				size_t l = strlen(missing);
-
-				snprintf(missing + l, sizeof(missing) - l,
-					 "%s'%s'", l ? ", " : "", p->name);
-			}
-		}
-		if (nmiss)
-			rc = fail(c, m, "%s does not set %s%s: an include entry "
-				  "gives a value to every parameter that has "
-				  "values: (constants are filled in and "
-				  "distributions drawn)",
-				  where, missing, nmiss > 5 ? " and more" : "");
-		for (i = 0; i < s->nparams && !rc; i++) {
-			const struct tc_param *p = &s->params[i];
-			size_t k;
-			char cb[48];
-
-			if (p->kind != TC_P_DERIVED)
-				continue;
-			for (k = 0; k < p->nvalues; k++)
-				if (tc_value_equal(&p->keys[k],
-						   &tmp[p->from].value))
-					break;
-			if (k == p->nvalues) {
-				rc = fail(c, m, "%s: parameters.%s.map has no "
-					  "entry for %s '%s'",
-					  where, p->name, s->params[p->from].name,
-					  clip(tmp[p->from].value.text, cb));
-				break;
-			}
-			seen[i] = 1;
-			touched[t++] = i;
-			tmp[i].name = p->name;
-			tmp[i].value = p->values[k];
-			tmp[i].pos = pt->pos;
-		}
-	}
+	if (!rc && include)
+		rc = complete_include(c, m, where, seen, touched, &t, tmp, vals);
+	if (!rc && !include)
+		rc = check_exclude_when(c, where, seen, touched, t, tmp);
 	if (!rc) {
 		qsort(touched, t, sizeof(*touched), size_cmp);
 		pt->a = tc_arena_calloc(c->arena, t ? t : 1, sizeof(*pt->a));
@@ -2248,6 +2611,7 @@ static int parse_points(struct ctx *c, const yaml_node_t *n, int include,
 	const char *sect = include ? "search.include" : "search.exclude";
 	size_t np = c->spec->nparams ? c->spec->nparams : 1;
 	struct tc_assign *tmp;
+	struct tc_value *vals;
 	unsigned char *seen;
 	size_t *touched;
 	yaml_node_item_t *it;
@@ -2269,10 +2633,12 @@ static int parse_points(struct ctx *c, const yaml_node_t *n, int include,
 			    sect, count, c->spec->nparams);
 	*out = tc_arena_calloc(c->arena, count ? count : 1, sizeof(**out));
 	tmp = calloc(np, sizeof(*tmp));
+	vals = calloc(np, sizeof(*vals));
 	seen = calloc(np, 1);
 	touched = calloc(np, sizeof(*touched));
-	if (!*out || !tmp || !seen || !touched) {
+	if (!*out || !tmp || !vals || !seen || !touched) {
 		free(tmp);
+		free(vals);
 		free(seen);
 		free(touched);
 		return nomem(c);
@@ -2287,9 +2653,10 @@ static int parse_points(struct ctx *c, const yaml_node_t *n, int include,
 			rc = fail(c, n, "internal error: broken YAML node");
 		else
 			rc = parse_point(c, m, where, include, seen, touched,
-					 tmp, &(*out)[e]);
+					 tmp, vals, &(*out)[e]);
 	}
 	free(tmp);
+	free(vals);
 	free(seen);
 	free(touched);
 	if (rc)
@@ -2931,6 +3298,7 @@ static json_t *k8s_scalar(void *ctx, const struct tc_yaml_scalar *s,
 		j = json_real(v.f);
 		break;
 	case TC_V_STR:
+	case TC_V_ABSENT: /* (type_plain never gives it) */
 		j = json_stringn(s->text, s->len);
 		break;
 	}
@@ -4374,13 +4742,86 @@ static const char *any_name(void *ctx, const char *name, size_t len)
 	return "";
 }
 
-/* Every {{name}} of one scalar well-formed and known. */
-static int check_refs(struct ctx *c, const yaml_node_t *n)
+/* Where a scalar with {{...}} is: where {{args}} can expand, and how. */
+enum ref_where {
+	REF_OTHER,  /* env values, resources, kubernetes: one text */
+	REF_ARGV,   /* an element of command: */
+	REF_SCRIPT, /* script: */
+};
+
+/* {{args}} or {{args_no_hyphens}} (not shadowed by a parameter so named,
+ * which only a recorded spec can have). */
+static int is_args_ref(struct ctx *c, const struct tc_template_ref *r)
+{
+	return tc_template_args_kind(r) &&
+	       tc_spec_param_index(c->spec, r->name, r->name_len) < 0;
+}
+
+static int shell_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n';
+}
+
+/*
+ * Where {{args}} may stand (plan/plan.c expands it): as a whole element of
+ * command:, which becomes one element per parameter; in a script, as a
+ * word of its own (blanks around it, or ; & | ) after it), which becomes
+ * "$@" with the elements passed as the script's positional parameters, so
+ * no value is ever parsed by the shell.  One script uses one of the two
+ * kinds.  Anywhere else it is an error.
+ */
+static int check_args_ref(struct ctx *c, const yaml_node_t *n,
+			  const struct tc_template_ref *r, enum ref_where w,
+			  const char **script_kind)
 {
 	const char *text = (const char *)n->data.scalar.value;
+	size_t end = r->off + r->len;
+	char kind[16];
+
+	snprintf(kind, sizeof(kind), "%.*s", (int)r->name_len, r->name);
+	if (w == REF_ARGV) {
+		if (r->off == 0 && text[end] == '\0')
+			return 0;
+		return fail_at(c, ref_pos(c, n, r->off, r->len),
+			       "{{%s}} stands for several arguments: write it "
+			       "as an element of command: of its own "
+			       "(\"{{%s}}\"), not inside '%.60s'",
+			       kind, kind, text);
+	}
+	if (w == REF_SCRIPT) {
+		if ((r->off > 0 && !shell_blank(text[r->off - 1])) ||
+		    (text[end] && !shell_blank(text[end]) &&
+		     !strchr(";&|)", text[end])))
+			return fail_at(c, ref_pos(c, n, r->off, r->len),
+				       "{{%s}} in a script must be a word of "
+				       "its own, outside quotes (it becomes "
+				       "\"$@\", the trial's arguments)",
+				       kind);
+		if (*script_kind && strcmp(*script_kind, kind))
+			return fail_at(c, ref_pos(c, n, r->off, r->len),
+				       "a script uses {{args}} or "
+				       "{{args_no_hyphens}}, not both (both "
+				       "become \"$@\")");
+		*script_kind = r->name_len == 4 ? "args" : "args_no_hyphens";
+		return 0;
+	}
+	return fail_at(c, ref_pos(c, n, r->off, r->len),
+		       "{{%s}} stands for several arguments: it can only be "
+		       "an element of command: of its own, or a word of "
+		       "script:",
+		       kind);
+}
+
+/* Every {{name}} of one scalar well-formed and known; {{args}} only where
+ * it expands; a parameter some trials lack (when:) only as {{name?}}. */
+static int check_refs_in(struct ctx *c, const yaml_node_t *n,
+			 enum ref_where w)
+{
+	const char *text = (const char *)n->data.scalar.value;
+	const char *script_kind = NULL;
 	struct tc_template_ref r;
 	size_t pos = 0;
-	int rc;
+	int rc, pi;
 
 	while ((rc = tc_template_next(text, &pos, &r)) != 0) {
 		char name[PARAM_NAME_MAX + 1], hint[PARAM_NAME_MAX + 40];
@@ -4394,8 +4835,30 @@ static int check_refs(struct ctx *c, const yaml_node_t *n)
 					  sizeof(msg));
 			return fail_at(c, ref_pos(c, n, r.off, 2), "%s", msg);
 		}
-		if (tc_spec_param_index(c->spec, r.name, r.name_len) >= 0 ||
-		    is_builtin(r.name, r.name_len))
+		if (is_args_ref(c, &r)) {
+			rc = check_args_ref(c, n, &r, w, &script_kind);
+			if (rc)
+				return rc;
+			continue;
+		}
+		pi = tc_spec_param_index(c->spec, r.name, r.name_len);
+		if (pi >= 0 && c->spec->params[pi].conditional && !r.optional) {
+			const struct tc_param *p = &c->spec->params[pi];
+
+			return fail_at(c, ref_pos(c, n, r.off, r.len),
+				       "'%s' is not a parameter of every trial "
+				       "(%s, line %d): write {{%s?}}, which "
+				       "renders nothing in trials without it%s",
+				       p->name,
+				       p->nwhen ? "its when:" : "its from: has when:",
+				       p->nwhen ? p->when_pos.line : p->from_pos.line,
+				       p->name,
+				       w == REF_ARGV ? " (and an element that "
+						       "is only {{name?}} is "
+						       "left out)"
+						     : "");
+		}
+		if (pi >= 0 || is_builtin(r.name, r.name_len))
 			continue;
 		nlen = r.name_len < PARAM_NAME_MAX ? r.name_len
 						   : PARAM_NAME_MAX;
@@ -4416,7 +4879,7 @@ static int check_refs(struct ctx *c, const yaml_node_t *n)
 				snprintf(hint, sizeof(hint),
 					 ": not a parameter, nor one of "
 					 "trial_id, trial_dir, experiment, "
-					 "index, seed");
+					 "index, seed, args");
 			free(names);
 		}
 		return fail_at(c, ref_pos(c, n, r.off, r.len),
@@ -4425,6 +4888,11 @@ static int check_refs(struct ctx *c, const yaml_node_t *n)
 			       hint);
 	}
 	return 0;
+}
+
+static int check_refs(struct ctx *c, const yaml_node_t *n)
+{
+	return check_refs_in(c, n, REF_OTHER);
 }
 
 static int check_templates(struct ctx *c, const yaml_node_t *cmd,
@@ -4437,13 +4905,13 @@ static int check_templates(struct ctx *c, const yaml_node_t *cmd,
 
 		for (it = cmd->data.sequence.items.start;
 		     it < cmd->data.sequence.items.top; it++) {
-			rc = check_refs(c, node_at(c, *it));
+			rc = check_refs_in(c, node_at(c, *it), REF_ARGV);
 			if (rc)
 				return rc;
 		}
 	}
 	if (script) {
-		rc = check_refs(c, script);
+		rc = check_refs_in(c, script, REF_SCRIPT);
 		if (rc)
 			return rc;
 	}
@@ -5038,20 +5506,60 @@ int tc_spec_param_index(const struct tc_spec *spec, const char *name,
 	return -1;
 }
 
-int tc_spec_derive(const struct tc_spec *spec, struct tc_value *values)
+const struct tc_value tc_value_absent = {TC_V_ABSENT, NULL, 0, 0.0, 0};
+
+int tc_spec_param_present(const struct tc_spec *spec,
+			  const struct tc_value *values, size_t i)
 {
-	for (size_t i = 0; i < spec->nparams; i++) {
-		const struct tc_param *p = &spec->params[i];
+	const struct tc_param *p = &spec->params[i];
+
+	if (p->kind == TC_P_DERIVED && values[p->from].type == TC_V_ABSENT)
+		return 0;
+	for (size_t w = 0; w < p->nwhen; w++) {
+		const struct tc_cond *cond = &p->when[w];
+		const struct tc_value *v = &values[cond->param];
 		size_t k;
 
-		if (p->kind != TC_P_DERIVED)
-			continue;
-		for (k = 0; k < p->nvalues; k++)
-			if (tc_value_equal(&p->keys[k], &values[p->from]))
+		if (v->type == TC_V_ABSENT)
+			return 0;
+		for (k = 0; k < cond->nvalues; k++)
+			if (tc_value_equal(&cond->values[k], v))
 				break;
-		if (k == p->nvalues)
-			return TC_ERR_SPEC;
-		values[i] = p->values[k];
+		if (k == cond->nvalues)
+			return 0;
+	}
+	return 1;
+}
+
+int tc_spec_param_resolve(const struct tc_spec *spec, struct tc_value *values,
+			  size_t i)
+{
+	const struct tc_param *p = &spec->params[i];
+	size_t k;
+
+	if (!tc_spec_param_present(spec, values, i)) {
+		values[i] = tc_value_absent;
+		return 0;
+	}
+	if (p->kind != TC_P_DERIVED)
+		return 1;
+	for (k = 0; k < p->nvalues; k++)
+		if (tc_value_equal(&p->keys[k], &values[p->from]))
+			break;
+	if (k == p->nvalues)
+		return TC_ERR_SPEC;
+	values[i] = p->values[k];
+	return 1;
+}
+
+int tc_spec_derive(const struct tc_spec *spec, struct tc_value *values)
+{
+	for (size_t k = 0; k < spec->nparams; k++) {
+		int rc = tc_spec_param_resolve(spec, values,
+					       tc_spec_nth(spec, k));
+
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }

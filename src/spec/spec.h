@@ -36,8 +36,13 @@ struct tc_pos {
 	int line, col; /* 1-based; 0 when unknown */
 };
 
-/* A typed scalar, as YAML typed it (plain 8 → int, "8" → string). */
-enum tc_vtype { TC_V_STR, TC_V_INT, TC_V_FLOAT, TC_V_BOOL, TC_V_NULL };
+/* A typed scalar, as YAML typed it (plain 8 → int, "8" → string).
+ * TC_V_ABSENT is no value a file can hold: it fills the slot of a
+ * parameter a trial does not have (when:, tc_spec_param_present), its
+ * text NULL.  It equals only itself (tc_value_equal), and the trial's
+ * params JSON, id, {{args}} and results leave it out. */
+enum tc_vtype { TC_V_STR, TC_V_INT, TC_V_FLOAT, TC_V_BOOL, TC_V_NULL,
+		TC_V_ABSENT };
 
 struct tc_value {
 	enum tc_vtype type;
@@ -75,6 +80,16 @@ enum tc_pkind {
 	TC_P_BETA,        /* beta (q_beta): a, b */
 };
 
+/* One entry of a parameter's when:: the parameter at index param has
+ * one of values (copies of that parameter's own values: entries, or of
+ * its map's values when it is derived: same type and text). */
+struct tc_cond {
+	int param;
+	struct tc_value *values;
+	size_t nvalues;
+	struct tc_pos pos; /* of the name in when: */
+};
+
 struct tc_param {
 	const char *name;
 	enum tc_pkind kind;
@@ -104,6 +119,19 @@ struct tc_param {
 	struct tc_value *keys;
 	int from;
 	struct tc_pos from_pos;  /* of from:'s value */
+
+	/* when: {a: [x, y], b: z}: the parameter is present only in trials
+	 * where every named parameter is present with one of its listed
+	 * values (nwhen 0: always, unless derived from an absent one).
+	 * Named parameters have values: (values:, value:, or a derived
+	 * map's), never a distribution, so whether a parameter is present
+	 * never depends on a drawn value. */
+	struct tc_cond *when;
+	size_t nwhen;
+	struct tc_pos when_pos;  /* of the when: key */
+	int conditional;         /* may be absent from a trial: it has
+				    when:, or is derived from a parameter
+				    that may be */
 };
 
 /* One `name: value` of an exclude/include entry. */
@@ -184,6 +212,13 @@ struct tc_spec {
 
 	struct tc_param *params; /* in file order (grid order) */
 	size_t nparams;
+	/* The parameters in the order a trial's values are set: each after
+	 * the parameters its when: names and its from:, otherwise in file
+	 * order (so the identity when no parameter has when:).  Grid's
+	 * odometer and random draws walk it.  NULL in a spec built by hand:
+	 * file order (tc_spec_nth). */
+	const size_t *order;
+	int conditional;         /* some parameter may be absent */
 
 	struct {
 		enum tc_method method; /* default grid */
@@ -294,15 +329,50 @@ int tc_value_equal(const struct tc_value *a, const struct tc_value *b);
 int tc_spec_param_index(const struct tc_spec *spec, const char *name,
 			size_t len);
 
-/* Set every derived parameter of values (one per parameter, in spec
- * order) from the value of the parameter it is derived from: the one rule
- * behind grid, random and include points.  0, or TC_ERR_SPEC when a value
- * has no entry in a map (the loader makes sure none lacks one for the
- * values a plan can give). */
+/* The value of an absent parameter (type TC_V_ABSENT, text NULL). */
+extern const struct tc_value tc_value_absent;
+
+/* The k-th parameter in spec->order. */
+static inline size_t tc_spec_nth(const struct tc_spec *spec, size_t k)
+{
+	return spec->order ? spec->order[k] : k;
+}
+
+/*
+ * Conditional parameters (when:).  values has one entry per parameter, in
+ * spec order.  Whether parameter i is present in a trial depends only on
+ * the parameters before it in spec->order (those its when: names, and its
+ * from:), which must be set: walk spec->order, and ask for each parameter
+ * before giving it a value (a TPE or a random draw then draws nothing for
+ * an absent one).
+ *
+ * tc_spec_param_present: 1 when every parameter its when: names is present
+ * with one of the listed values and, for a derived parameter, its source
+ * is present; else 0.  It reads values and writes nothing.
+ *
+ * tc_spec_param_resolve: the same answer, and sets values[i]:
+ * tc_value_absent when absent, its map's entry when derived (left alone
+ * otherwise, for the caller to give).  TC_ERR_SPEC when a derived
+ * parameter's map has no entry for its source's value.
+ */
+int tc_spec_param_present(const struct tc_spec *spec,
+			  const struct tc_value *values, size_t i);
+int tc_spec_param_resolve(const struct tc_spec *spec, struct tc_value *values,
+			  size_t i);
+
+/* tc_spec_param_resolve() over spec->order: every derived parameter of
+ * values set from the parameter it is derived from, and every parameter a
+ * trial with these values does not have set to tc_value_absent; the
+ * others are left as they are.  The one rule behind grid, random, sobol
+ * and include points.  0, or TC_ERR_SPEC when a value has no entry in a
+ * map (the loader makes sure none lacks one for the values a plan can
+ * give). */
 int tc_spec_derive(const struct tc_spec *spec, struct tc_value *values);
 
 /* Number of grid points before exclude/include, saturating at UINT64_MAX.
- * Distribution parameters do not count (a grid spec has none). */
+ * Distribution parameters do not count (a grid spec has none).  With
+ * conditional parameters (when:) an upper bound: each counts as if it
+ * were present everywhere. */
 uint64_t tc_spec_grid_size(const struct tc_spec *spec);
 
 /* Kubernetes quantities and durations.  Each returns 0 or TC_ERR_SPEC (with

@@ -16,9 +16,12 @@
 
 const char *const tc_template_builtins[] = {
 	"trial_id", "trial_dir", "experiment", "index", "seed",
+	"args", "args_no_hyphens",
 };
 const size_t tc_template_nbuiltins =
 	sizeof(tc_template_builtins) / sizeof(tc_template_builtins[0]);
+
+const char tc_template_absent[] = "";
 
 static int name_start(char c)
 {
@@ -48,6 +51,7 @@ int tc_template_next(const char *text, size_t *pos,
 	ref->off = (size_t)(open - text);
 	ref->name = NULL;
 	ref->name_len = 0;
+	ref->optional = 0;
 	i = skip_spaces(text, ref->off + 2);
 	start = i;
 	if (name_start(text[i])) {
@@ -55,6 +59,10 @@ int tc_template_next(const char *text, size_t *pos,
 			i++;
 		ref->name = text + start;
 		ref->name_len = i - start;
+		if (text[i] == '?') {
+			ref->optional = 1;
+			i++;
+		}
 		i = skip_spaces(text, i);
 		if (text[i] == '}' && text[i + 1] == '}') {
 			ref->len = i + 2 - ref->off;
@@ -65,6 +73,23 @@ int tc_template_next(const char *text, size_t *pos,
 	ref->len = i - ref->off;
 	*pos = i;
 	return TC_ERR_SPEC;
+}
+
+int tc_template_args_kind(const struct tc_template_ref *ref)
+{
+	if (ref->name_len == 4 && !memcmp(ref->name, "args", 4))
+		return TC_ARGS_HYPHENS;
+	if (ref->name_len == 15 && !memcmp(ref->name, "args_no_hyphens", 15))
+		return TC_ARGS_PLAIN;
+	return 0;
+}
+
+int tc_template_whole(const char *text, struct tc_template_ref *ref)
+{
+	size_t pos = 0;
+
+	return strncmp(text, "{{", 2) == 0 &&
+	       tc_template_next(text, &pos, ref) == 1 && text[pos] == '\0';
 }
 
 /* The reference as written, shortened for messages.  A malformed one is
@@ -120,9 +145,9 @@ static void malformed_msg(const char *text, const struct tc_template_ref *r,
 
 	quote_ref(text, r, 1, quoted, sizeof(quoted));
 	snprintf(msg, msglen,
-		 "malformed template reference '%s': write {{name}} with a "
-		 "parameter name or one of trial_id, trial_dir, experiment, "
-		 "index, seed",
+		 "malformed template reference '%s': write {{name}} (or "
+		 "{{name?}}) with a parameter name or one of trial_id, "
+		 "trial_dir, experiment, index, seed, args",
 		 quoted);
 }
 
@@ -203,6 +228,15 @@ int tc_template_render(const char *text, tc_template_lookup lookup, void *ctx,
 			unknown_msg(text, &r, msg, sizeof(msg));
 			free(b.p);
 			return tc_error_set(err, TC_ERR_SPEC, "%s", msg);
+		}
+		if (val == tc_template_absent && !r.optional) {
+			free(b.p);
+			return tc_error_set(err, TC_ERR_SPEC,
+					    "this trial has no parameter "
+					    "'%.*s' (when:): write {{%.*s?}} to "
+					    "render nothing without it",
+					    (int)r.name_len, r.name,
+					    (int)r.name_len, r.name);
 		}
 		if (buf_add(&b, text + copied, r.off - copied) != 0 ||
 		    buf_add(&b, val, strlen(val)) != 0) {

@@ -388,6 +388,244 @@ static void test_grid_include_of_drawn_point(void **state)
 	tc_spec_free(s);
 }
 
+/* ---- conditional parameters (when:) ------------------------------------ */
+
+/* Every trial of a plan, its values' texts joined ("-" for an absent
+ * parameter) and its id, into rows (at most n); returns how many. */
+static size_t plan_rows(struct tc_spec *s, uint64_t seed, char rows[][160],
+			char ids[][13], size_t n)
+{
+	struct tc_plan *p = NULL;
+	const struct tc_trial *t;
+	struct tc_error err;
+	size_t k = 0;
+	int rc;
+
+	assert_int_equal(tc_plan_new(s, seed, &p, &err), 0);
+	while ((rc = tc_plan_next(p, &t, &err)) == 1) {
+		size_t used = 0;
+
+		assert_true(k < n);
+		rows[k][0] = '\0';
+		for (size_t i = 0; i < s->nparams; i++)
+			used += (size_t)snprintf(rows[k] + used, 160 - used,
+						 "%s%s", i ? " " : "",
+						 t->values[i].type == TC_V_ABSENT
+							 ? "-"
+							 : t->values[i].text);
+		memcpy(ids[k++], t->id, 13);
+	}
+	assert_int_equal(rc, 0);
+	tc_plan_free(p);
+	return k;
+}
+
+#define WHEN_GRID                                                              \
+	"version: 1\nname: w\ncommand: [x]\nparameters:\n"                     \
+	"  optimizer: {values: [adam, sgd, momentum]}\n"                       \
+	"  momentum: {values: [0.9, 0.99], when: {optimizer: [sgd, momentum]}}\n" \
+	"  lr: {values: [0.1, 0.01]}\n"
+
+/* A grid has the points of the parameters each point has: an absent
+ * parameter multiplies nothing; exclude and include meet when:. */
+static void test_when_grid(void **state)
+{
+	static const char *const want[] = {
+		"adam - 0.1",      "adam - 0.01",      "sgd 0.9 0.1",
+		"sgd 0.9 0.01",    "sgd 0.99 0.1",     "sgd 0.99 0.01",
+		"momentum 0.9 0.1", "momentum 0.9 0.01", "momentum 0.99 0.1",
+		"momentum 0.99 0.01",
+	};
+	char rows[16][160], ids[16][13], rows2[16][160], ids2[16][13];
+	struct tc_spec *s = parse(WHEN_GRID);
+	size_t n;
+
+	(void)state;
+	assert_int_equal(tc_spec_grid_size(s), 12); /* an upper bound */
+	n = plan_rows(s, 0, rows, ids, 16);
+	assert_int_equal(n, 10);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(rows[i], want[i]);
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+	}
+	tc_spec_free(s);
+
+	/* named before the parameter it depends on: the same points, the
+	 * odometer walking optimizer first */
+	s = parse("version: 1\nname: w\ncommand: [x]\nparameters:\n"
+		  "  momentum: {values: [0.9, 0.99], when: {optimizer: [sgd, momentum]}}\n"
+		  "  optimizer: {values: [adam, sgd, momentum]}\n"
+		  "  lr: {values: [0.1, 0.01]}\n");
+	assert_int_equal(plan_rows(s, 0, rows2, ids2, 16), 10);
+	assert_string_equal(rows2[0], "- adam 0.1");
+	assert_string_equal(rows2[2], "0.9 sgd 0.1");
+	assert_string_equal(rows2[9], "0.99 momentum 0.01");
+	tc_spec_free(s);
+
+	/* exclude: an entry naming momentum matches only trials that have
+	 * it; one naming optimizer jumps over its slice */
+	s = parse(WHEN_GRID "search: {exclude: [{momentum: 0.99}]}\n");
+	assert_int_equal(count(s, 0), 6);
+	tc_spec_free(s);
+	s = parse(WHEN_GRID "search: {exclude: [{optimizer: sgd}, {optimizer: adam}]}\n");
+	assert_int_equal(plan_rows(s, 0, rows, ids, 16), 4);
+	assert_string_equal(rows[0], "momentum 0.9 0.1");
+	tc_spec_free(s);
+	/* include: a grid point is not repeated, a new one is added */
+	s = parse(WHEN_GRID "search: {include: [{optimizer: sgd, momentum: 0.9, lr: 0.1},"
+		  " {optimizer: adam, lr: 0.1}, {optimizer: adam, lr: 0.5}]}\n");
+	n = plan_rows(s, 0, rows, ids, 16);
+	assert_int_equal(n, 11);
+	assert_string_equal(rows[10], "adam - 0.5");
+	tc_spec_free(s);
+	/* a cap counts points, not the product */
+	s = parse(WHEN_GRID "search: {trials: 3}\n");
+	assert_int_equal(count(s, 0), 3);
+	tc_spec_free(s);
+
+	/* a chain, a conditional constant, a derived parameter of a
+	 * conditional one, and a distribution drawn only where present */
+	s = parse("version: 1\nname: w\ncommand: [x]\nparameters:\n"
+		  "  a: {values: [1, 2]}\n"
+		  "  b: {values: [x, y], when: {a: 2}}\n"
+		  "  c: {value: k, when: {b: y}}\n"
+		  "  d: {from: b, map: {x: 10, y: 20}}\n"
+		  "  u: {distribution: uniform, min: 0, max: 1, when: {d: 20}}\n");
+	n = plan_rows(s, 7, rows, ids, 16);
+	assert_int_equal(n, 3);
+	assert_string_equal(rows[0], "1 - - - -");
+	assert_string_equal(rows[1], "2 x - 10 -");
+	assert_memory_equal(rows[2], "2 y k 20 0.", 11);
+	tc_spec_free(s);
+}
+
+/* Random and sobol search draw a parameter only where the trial has it. */
+static void test_when_sampled(void **state)
+{
+	static const char *const methods[] = {"random", "sobol"};
+
+	(void)state;
+	for (size_t m = 0; m < 2; m++) {
+		char yaml[1024];
+		struct tc_spec *s;
+		struct tc_plan *p = NULL;
+		const struct tc_trial *t;
+		struct tc_error err;
+		size_t n = 0, with = 0;
+		char ids[40][13], ids2[40][13];
+
+		snprintf(yaml, sizeof(yaml),
+			 "version: 1\nname: w\ncommand: [x]\nparameters:\n"
+			 "  momentum: {distribution: uniform, min: 0.5, max: 0.99,"
+			 " when: {optimizer: [sgd]}}\n"
+			 "  wd: {distribution: log_uniform, min: 1.0e-5, max: 1.0e-2,"
+			 " when: {optimizer: adam}}\n"
+			 "  optimizer: {values: [adam, sgd]}\n"
+			 "  layers: {distribution: int_uniform, min: 1, max: 4,"
+			 " when: {optimizer: sgd}}\n"
+			 "  tag: {value: t, when: {optimizer: adam}}\n"
+			 "search: {method: %s, trials: 40}\n",
+			 methods[m]);
+		s = parse(yaml);
+		assert_int_equal(tc_plan_new(s, 5, &p, &err), 0);
+		while (tc_plan_next(p, &t, &err) == 1) {
+			int sgd = !strcmp(t->values[2].text, "sgd");
+			json_t *o = tc_trial_params_json(s, t->values);
+
+			assert_int_equal(t->values[0].type,
+					 sgd ? TC_V_FLOAT : TC_V_ABSENT);
+			assert_int_equal(t->values[1].type,
+					 sgd ? TC_V_ABSENT : TC_V_FLOAT);
+			assert_int_equal(t->values[3].type,
+					 sgd ? TC_V_INT : TC_V_ABSENT);
+			assert_int_equal(t->values[4].type,
+					 sgd ? TC_V_ABSENT : TC_V_STR);
+			if (sgd)
+				assert_true(t->values[0].f >= 0.5 &&
+					    t->values[0].f <= 0.99 &&
+					    t->values[3].i >= 1 &&
+					    t->values[3].i <= 4);
+			else
+				assert_true(t->values[1].f >= 1e-5 &&
+					    t->values[1].f <= 1e-2);
+			/* params.json has the trial's parameters only */
+			assert_int_equal(json_object_size(o), 3);
+			assert_true((json_object_get(o, "momentum") != NULL) == sgd);
+			json_decref(o);
+			with += sgd;
+			memcpy(ids[n++], t->id, 13);
+		}
+		tc_plan_free(p);
+		assert_int_equal(n, 40);
+		assert_true(with > 5 && with < 35);
+		/* the same seed, the same trials */
+		assert_int_equal(tc_plan_new(s, 5, &p, &err), 0);
+		for (size_t i = 0; tc_plan_next(p, &t, &err) == 1; i++)
+			memcpy(ids2[i], t->id, 13);
+		tc_plan_free(p);
+		assert_memory_equal(ids, ids2, sizeof(ids));
+		tc_spec_free(s);
+	}
+}
+
+/* Sobol: each parameter keeps its dimension whether or not another one is
+ * present, so an unconditional parameter's values do not depend on when:
+ * elsewhere. */
+static void test_when_sobol_dims(void **state)
+{
+	const char *fmt = "version: 1\nname: w\ncommand: [x]\nparameters:\n"
+			  "  o: {values: [a, b]}\n"
+			  "  x: {distribution: uniform, min: 0, max: 1%s}\n"
+			  "  y: {distribution: uniform, min: 0, max: 1}\n"
+			  "search: {method: sobol, trials: 16, seed: 9}\n";
+	char yaml[512], rows[2][16][160], ids[2][16][13];
+	struct tc_spec *s;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		snprintf(yaml, sizeof(yaml), fmt, k ? ", when: {o: b}" : "");
+		s = parse(yaml);
+		assert_int_equal(plan_rows(s, 9, rows[k], ids[k], 16), 16);
+		tc_spec_free(s);
+	}
+	for (size_t i = 0; i < 16; i++) {
+		const char *ya = strrchr(rows[0][i], ' ');
+		const char *yb = strrchr(rows[1][i], ' ');
+
+		assert_string_equal(ya, yb);
+		assert_int_equal(rows[1][i][0] == 'a',
+				 strstr(rows[1][i], " - ") != NULL);
+	}
+}
+
+/* An absent parameter is not part of a trial's id: the id is the one the
+ * same values have in a spec without that parameter, and a spec without
+ * when: keeps its ids (test_golden_ids pins those). */
+static void test_when_ids(void **state)
+{
+	char rows[16][160], ids[16][13], rows2[16][160], ids2[16][13];
+	struct tc_spec *s = parse(WHEN_GRID), *s2;
+
+	(void)state;
+	assert_int_equal(plan_rows(s, 0, rows, ids, 16), 10);
+	s2 = parse("version: 1\nname: w\ncommand: [x]\nparameters:\n"
+		   "  optimizer: {values: [adam]}\n"
+		   "  lr: {values: [0.1, 0.01]}\n");
+	assert_int_equal(plan_rows(s2, 0, rows2, ids2, 16), 2);
+	assert_string_equal(ids[0], ids2[0]);
+	assert_string_equal(ids[1], ids2[1]);
+	tc_spec_free(s2);
+	/* and a present one is: the same values with momentum differ */
+	s2 = parse("version: 1\nname: w\ncommand: [x]\nparameters:\n"
+		   "  optimizer: {values: [sgd]}\n"
+		   "  lr: {values: [0.1]}\n");
+	assert_int_equal(plan_rows(s2, 0, rows2, ids2, 16), 1);
+	assert_string_not_equal(ids[2], ids2[0]);
+	tc_spec_free(s2);
+	tc_spec_free(s);
+}
+
 static void test_format_double(void **state)
 {
 	char buf[40];
@@ -416,6 +654,10 @@ int main(void)
 		cmocka_unit_test(test_int_uniform_stream_pinned),
 		cmocka_unit_test(test_grid_include_of_drawn_point),
 		cmocka_unit_test(test_format_double),
+		cmocka_unit_test(test_when_grid),
+		cmocka_unit_test(test_when_sampled),
+		cmocka_unit_test(test_when_sobol_dims),
+		cmocka_unit_test(test_when_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

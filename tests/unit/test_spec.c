@@ -1444,6 +1444,276 @@ static void test_arena(void **state)
 	tc_arena_free(NULL);
 }
 
+static void parse_ok_free(const char *text)
+{
+	tc_spec_free(parse_ok(text));
+}
+
+#define WHEN_HEAD "version: 1\nname: t\ncommand: [x]\nparameters:\n"
+
+/* when: on every kind of parameter, as a list or a single value, naming a
+ * parameter before or after it; the order a trial's values are set in;
+ * which parameters may be absent; presence given values. */
+static void test_when(void **state)
+{
+	struct tc_spec *s;
+	struct tc_value v[8];
+
+	(void)state;
+	s = parse_ok(WHEN_HEAD
+		     "  momentum: {values: [0.9, 0.99], when: {optimizer: [sgd, momentum]}}\n"
+		     "  optimizer: {values: [adam, sgd, momentum]}\n"
+		     "  beta: {value: 0.5, when: {optimizer: adam}}\n"
+		     "  wd: {distribution: log_uniform, min: 1.0e-5, max: 1.0e-2, when: {optimizer: adam}}\n"
+		     "  drop: {distribution: uniform, min: 0, max: 1, when: {optimizer: adam, beta: 0.5}}\n"
+		     "  layers: {distribution: int_uniform, min: 1, max: 4, when: {momentum: 0.99}}\n"
+		     "  bs: {from: optimizer, map: {adam: 8, sgd: 16, momentum: 32}}\n"
+		     "  nest: {from: momentum, map: {0.9: a, 0.99: b}, when: {bs: [16]}}\n");
+	assert_int_equal(s->nparams, 8);
+	assert_true(s->conditional);
+	/* optimizer (1) comes before momentum (0), which it decides;
+	 * everything else keeps file order */
+	{
+		static const size_t want[] = {1, 0, 2, 3, 4, 5, 6, 7};
+
+		for (size_t k = 0; k < 8; k++)
+			assert_int_equal(tc_spec_nth(s, k), want[k]);
+	}
+	assert_int_equal(s->params[0].nwhen, 1);
+	assert_int_equal(s->params[0].when[0].param, 1);
+	assert_int_equal(s->params[0].when[0].nvalues, 2);
+	assert_string_equal(s->params[0].when[0].values[1].text, "momentum");
+	assert_int_equal(s->params[0].when_pos.line, 5);
+	assert_int_equal(s->params[0].when[0].pos.line, 5);
+	assert_int_equal(s->params[0].when[0].pos.col, 42);
+	assert_int_equal(s->params[2].when[0].nvalues, 1); /* a scalar */
+	assert_int_equal(s->params[4].nwhen, 2);
+	assert_true(s->params[0].conditional && s->params[2].conditional &&
+		    s->params[5].conditional && s->params[7].conditional);
+	assert_false(s->params[1].conditional || s->params[6].conditional);
+
+	/* optimizer adam: beta, wd, drop; no momentum, layers or nest */
+	for (size_t i = 0; i < 8; i++)
+		v[i] = tc_value_absent;
+	v[1] = s->params[1].values[0];
+	v[2] = s->params[2].values[0]; /* the caller sets what is not derived */
+	v[3].type = TC_V_FLOAT; /* drawn */
+	v[4].type = TC_V_FLOAT;
+	v[5].type = TC_V_INT;
+	assert_int_equal(tc_spec_derive(s, v), 0);
+	assert_int_equal(v[0].type, TC_V_ABSENT);
+	assert_string_equal(v[2].text, "0.5");
+	assert_int_equal(v[3].type, TC_V_FLOAT);
+	assert_int_equal(v[4].type, TC_V_FLOAT);
+	assert_int_equal(v[5].type, TC_V_ABSENT); /* momentum is absent */
+	assert_string_equal(v[6].text, "8");
+	assert_int_equal(v[7].type, TC_V_ABSENT);
+	assert_false(tc_spec_param_present(s, v, 0));
+	assert_true(tc_spec_param_present(s, v, 4));
+
+	/* sgd with momentum 0.99: layers and nest too */
+	v[1] = s->params[1].values[1];
+	v[0] = s->params[0].values[1];
+	v[3].type = TC_V_FLOAT;
+	v[4].type = TC_V_FLOAT;
+	v[5].type = TC_V_INT;
+	assert_int_equal(tc_spec_derive(s, v), 0);
+	assert_string_equal(v[0].text, "0.99");
+	assert_int_equal(v[2].type, TC_V_ABSENT);
+	assert_int_equal(v[3].type, TC_V_ABSENT);
+	assert_int_equal(v[4].type, TC_V_ABSENT); /* its when: names beta */
+	assert_int_equal(v[5].type, TC_V_INT);
+	assert_string_equal(v[6].text, "16");
+	assert_string_equal(v[7].text, "b");
+	/* resolve of one parameter: present and derived set, or absent */
+	v[7] = tc_value_absent;
+	assert_int_equal(tc_spec_param_resolve(s, v, 7), 1);
+	assert_string_equal(v[7].text, "b");
+	v[1] = s->params[1].values[2]; /* momentum: bs 32, so no nest */
+	assert_int_equal(tc_spec_param_resolve(s, v, 6), 1);
+	assert_int_equal(tc_spec_param_resolve(s, v, 7), 0);
+	assert_int_equal(v[7].type, TC_V_ABSENT);
+	tc_spec_free(s);
+
+	/* a when: value is stored as the parameter's own (1.0 is 1) */
+	s = parse_ok(WHEN_HEAD "  o: {values: [1, 2]}\n"
+		     "  m: {value: x, when: {o: 1.0}}\n");
+	assert_string_equal(s->params[1].when[0].values[0].text, "1");
+	assert_int_equal(s->params[1].when[0].values[0].type, TC_V_INT);
+	tc_spec_free(s);
+
+	/* a chain: absent when what it names is absent */
+	s = parse_ok(WHEN_HEAD "  a: {values: [1, 2], when: {b: 1}}\n"
+		     "  b: {values: [1, 2], when: {c: x}}\n"
+		     "  c: {values: [x, y]}\n");
+	assert_int_equal(tc_spec_nth(s, 0), 2);
+	assert_int_equal(tc_spec_nth(s, 1), 1);
+	assert_int_equal(tc_spec_nth(s, 2), 0);
+	v[0] = s->params[0].values[0];
+	v[1] = s->params[1].values[0];
+	v[2] = s->params[2].values[1];
+	assert_int_equal(tc_spec_derive(s, v), 0);
+	assert_int_equal(v[1].type, TC_V_ABSENT);
+	assert_int_equal(v[0].type, TC_V_ABSENT);
+	tc_spec_free(s);
+
+	/* no when: file order, nothing conditional, derive as before */
+	s = parse_ok(WHEN_HEAD "  b: {from: a, map: {1: x, 2: y}}\n"
+		     "  a: {values: [1, 2]}\n");
+	assert_false(s->conditional);
+	assert_int_equal(tc_spec_nth(s, 0), 1); /* from: orders too */
+	v[1] = s->params[1].values[1];
+	assert_int_equal(tc_spec_derive(s, v), 0);
+	assert_string_equal(v[0].text, "y");
+	tc_spec_free(s);
+	s = parse_ok(WHEN_HEAD "  a: {values: [1, 2]}\n  b: {values: [3]}\n");
+	assert_false(s->conditional);
+	assert_int_equal(tc_spec_nth(s, 0), 0);
+	assert_int_equal(tc_spec_nth(s, 1), 1);
+	tc_spec_free(s);
+
+	/* absent equals only absent */
+	v[0] = tc_value_absent;
+	v[1] = tc_value_absent;
+	v[2].type = TC_V_NULL;
+	v[2].text = "null";
+	assert_true(tc_value_equal(&v[0], &v[1]));
+	assert_false(tc_value_equal(&v[0], &v[2]));
+	assert_null(tc_value_absent.text);
+}
+
+/* when: and the templates and include entries that meet it */
+static void test_bad_when(void **state)
+{
+	(void)state;
+	expect_error(WHEN_HEAD "  m: {values: [1], when: {optimiser: sgd}}\n"
+		     "  optimizer: {values: [sgd]}\n", 5, 27,
+		     "parameters.m.when: unknown parameter 'optimiser' (did "
+		     "you mean 'optimizer'?)");
+	expect_error(WHEN_HEAD "  o: {values: [sgd, adam]}\n"
+		     "  m: {values: [1], when: {o: [sgd, rmsprop]}}\n", 6, 36,
+		     "parameters.m.when.o: 'rmsprop' is not one of the values "
+		     "of 'o' (sgd, adam)");
+	expect_error(WHEN_HEAD "  o: {values: [1, 2]}\n"
+		     "  m: {values: [1], when: {o: '1'}}\n", 6, 30,
+		     "'1' is not one of the values of 'o'");
+	/* a derived parameter's values are its map's for its source's
+	 * values: an entry no value reaches is none */
+	expect_error(WHEN_HEAD "  g: {values: [a]}\n"
+		     "  bs: {from: g, map: {a: 1, z: 2}}\n"
+		     "  m: {value: 1, when: {bs: 2}}\n", 7, 28,
+		     "'2' is not one of the values of 'bs' (1)");
+	expect_error(WHEN_HEAD "  m: {values: [1], when: {m: 1}}\n", 5, 27,
+		     "parameters.m.when names the parameter itself");
+	expect_error(WHEN_HEAD "  lr: {distribution: uniform, min: 0, max: 1}\n"
+		     "  m: {values: [1], when: {lr: 0.5}}\n"
+		     "search: {method: random, trials: 2}\n", 6, 27,
+		     "'lr' is drawn from a distribution; when: names parameters "
+		     "with values:, value: or from:");
+	expect_error(WHEN_HEAD "  a: {values: [1, 2], when: {b: 1}}\n"
+		     "  b: {values: [1, 2], when: {c: 1}}\n"
+		     "  c: {values: [1, 2], when: {a: [1]}}\n", 7, 30,
+		     "parameters.c.when: when: and from: go round in a cycle "
+		     "(a -> b -> c -> a, each depending on the next)");
+	expect_error(WHEN_HEAD "  p: {values: [x, y], when: {d: 5}}\n"
+		     "  d: {from: p, map: {x: 5, y: 6}}\n", 6, 13,
+		     "parameters.d.from: when: and from: go round in a cycle "
+		     "(p -> d -> p");
+	expect_error(WHEN_HEAD "  o: {values: [1]}\n  m: {values: [1], when: [o]}\n",
+		     6, 26, "parameters.m.when must be a mapping");
+	expect_error(WHEN_HEAD "  o: {values: [1]}\n  m: {values: [1], when: {}}\n",
+		     6, 26, "parameters.m.when is empty");
+	expect_error(WHEN_HEAD "  o: {values: [1]}\n  m: {values: [1], when: {o: []}}\n",
+		     6, 30, "parameters.m.when.o is empty");
+	expect_error(WHEN_HEAD "  o: {values: [1]}\n  m: {values: [1], when: {o: {a: 1}}}\n",
+		     6, 30, "parameters.m.when.o must be a value of 'o' or a list");
+	expect_error(WHEN_HEAD "  o: {values: [1]}\n  m: {values: [1], when: {o: [[1]]}}\n",
+		     6, 31, "must be a single value");
+	expect_error(WHEN_HEAD "  o: {values: [1, 2]}\n"
+		     "  m: {values: [1], when: {o: [1, 1.0]}}\n", 6, 34,
+		     "parameters.m.when.o: duplicate value '1.0'");
+	expect_error(WHEN_HEAD "  o: {values: [1, 2]}\n"
+		     "  m: {values: [1], when: {o: 1, o: 2}}\n", 6, 33,
+		     "duplicate key 'o'");
+
+	/* a parameter some trials lack, in a template: only as {{m?}} */
+	expect_error("version: 1\nname: t\ncommand: [x, \"--m={{m}}\"]\n"
+		     "parameters:\n  o: {values: [1, 2]}\n"
+		     "  m: {values: [1], when: {o: 1}}\n", 3, 19,
+		     "'m' is not a parameter of every trial (its when:, line "
+		     "6): write {{m?}}");
+	expect_error("version: 1\nname: t\ncommand: [x]\nenv: {M: \"{{m}}\"}\n"
+		     "parameters:\n  o: {values: [1, 2]}\n"
+		     "  m: {values: [1], when: {o: 1}}\n", 4, 11,
+		     "'m' is not a parameter of every trial");
+	expect_error("version: 1\nname: t\nscript: echo {{ d }}\n"
+		     "parameters:\n  o: {values: [1, 2], when: {p: a}}\n"
+		     "  p: {values: [a, b]}\n  d: {from: o, map: {1: x, 2: y}}\n",
+		     3, 14, "'d' is not a parameter of every trial (its from: "
+		     "has when:, line 7)");
+	expect_error("version: 1\nname: t\ncommand: [x]\n"
+		     "resources: {memory: \"{{m}}Gi\"}\n"
+		     "parameters:\n  o: {values: [1, 2]}\n"
+		     "  m: {values: [1], when: {o: 1}}\n", 4, 22,
+		     "'m' is not a parameter of every trial");
+	parse_ok_free("version: 1\nname: t\ncommand: [x, \"{{m?}}\", \"-m={{ m? }}\"]\n"
+		      "env: {M: \"{{m?}}\"}\n"
+		      "parameters:\n  o: {values: [1, 2]}\n"
+		      "  m: {values: [1], when: {o: 1}}\n");
+
+	/* {{args}}: a whole element of command:, a word of script: */
+	parse_ok_free("version: 1\nname: t\ncommand: [x, \"{{args}}\", \"{{ args_no_hyphens }}\"]\n"
+		      "parameters:\n  o: {values: [1, 2]}\n");
+	parse_ok_free("version: 1\nname: t\nscript: |\n  python3 t.py {{args}} --x 1\n"
+		      "  echo {{args}};\n  echo {{args}}\n");
+	expect_error("version: 1\nname: t\ncommand: [x, \"--a={{args}}\"]\n", 3,
+		     19, "{{args}} stands for several arguments: write it as an "
+		     "element of command: of its own");
+	expect_error("version: 1\nname: t\ncommand: [x]\nenv: {A: \"{{args_no_hyphens}}\"}\n",
+		     4, 11, "{{args_no_hyphens}} stands for several arguments: it "
+		     "can only be");
+	expect_error("version: 1\nname: t\ncommand: [x]\n"
+		     "kubernetes: {image: \"i:{{args}}\"}\n", 4, 24,
+		     "{{args}} stands for several arguments");
+	expect_error("version: 1\nname: t\nscript: echo \"{{args}}\"\n", 3, 15,
+		     "{{args}} in a script must be a word of its own, outside "
+		     "quotes");
+	expect_error("version: 1\nname: t\nscript: echo {{args}}x\n", 3, 14,
+		     "must be a word of its own");
+	expect_error("version: 1\nname: t\nscript: echo {{args}} {{args_no_hyphens}}\n",
+		     3, 23, "not both");
+	expect_error("version: 1\nname: t\ncommand: [x]\nparameters:\n"
+		     "  args_no_hyphens: {values: [1]}\n", 5, 3,
+		     "parameter name 'args_no_hyphens' is reserved");
+
+	/* include entries: what their values leave out must not be given,
+	 * what they keep must be */
+	expect_error(WHEN_HEAD "  o: {values: [1, 2]}\n"
+		     "  m: {values: [1, 2], when: {o: 1}}\n"
+		     "search: {include: [{o: 2, m: 1}]}\n", 7, 27,
+		     "search.include[0] sets 'm', which a trial with the "
+		     "entry's other values does not have (parameters.m.when, "
+		     "line 6)");
+	expect_error(WHEN_HEAD "  o: {values: [1, 2]}\n"
+		     "  m: {values: [1, 2], when: {o: 1}}\n"
+		     "search: {include: [{o: 1}]}\n", 7, 20,
+		     "search.include[0] does not set 'm'");
+	parse_ok_free(WHEN_HEAD "  o: {values: [1, 2]}\n"
+		      "  m: {values: [1, 2], when: {o: 1}}\n"
+		      "search: {include: [{o: 2}, {o: 1, m: 2}]}\n");
+
+	/* an exclude entry that the when: it names rules out */
+	expect_error(WHEN_HEAD "  o: {values: [adam, sgd]}\n"
+		     "  m: {values: [1, 2], when: {o: sgd}}\n"
+		     "search: {exclude: [{o: adam, m: 1}]}\n", 7, 30,
+		     "search.exclude[0]: a trial with o 'adam' has no 'm' "
+		     "(parameters.m.when, line 6), so this entry would never "
+		     "match");
+	parse_ok_free(WHEN_HEAD "  o: {values: [adam, sgd]}\n"
+		      "  m: {values: [1, 2], when: {o: sgd}}\n"
+		      "search: {exclude: [{o: sgd, m: 1}, {m: 2}]}\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1474,6 +1744,8 @@ int main(void)
 		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_did_you_mean),
 		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_when),
+		cmocka_unit_test(test_bad_when),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

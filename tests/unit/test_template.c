@@ -1,6 +1,7 @@
 /*
  * test_template.c — {{name}} references: the scanner, check (with offsets
- * and messages) and render (verbatim substitution, no escaping).
+ * and messages) and render (verbatim substitution, no escaping); optional
+ * references {{name?}} to a parameter the trial lacks; {{args}}.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,8 @@ static const char *const table[][2] = {
 static const char *lookup(void *ctx, const char *name, size_t len)
 {
 	(void)ctx;
+	if (len == 8 && !memcmp(name, "momentum", 8))
+		return tc_template_absent; /* a parameter this trial lacks */
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (strlen(table[i][0]) == len &&
 		    memcmp(table[i][0], name, len) == 0)
@@ -37,11 +40,12 @@ static const char *lookup(void *ctx, const char *name, size_t len)
 static void test_builtins(void **state)
 {
 	static const char *const want[] = {"trial_id", "trial_dir",
-					   "experiment", "index", "seed"};
+					   "experiment", "index", "seed",
+					   "args", "args_no_hyphens"};
 
 	(void)state;
-	assert_int_equal(tc_template_nbuiltins, 5);
-	for (size_t i = 0; i < 5; i++)
+	assert_int_equal(tc_template_nbuiltins, 7);
+	for (size_t i = 0; i < 7; i++)
 		assert_string_equal(tc_template_builtins[i], want[i]);
 }
 
@@ -218,6 +222,74 @@ static void test_render_errors(void **state)
 	free(big);
 }
 
+static void test_optional(void **state)
+{
+	struct tc_template_ref r;
+	struct tc_error e;
+	size_t pos = 0;
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(tc_template_next("a {{ lr? }}b", &pos, &r), 1);
+	assert_int_equal(r.optional, 1);
+	assert_int_equal(r.name_len, 2);
+	assert_int_equal(r.len, strlen("{{ lr? }}"));
+	pos = 0;
+	assert_int_equal(tc_template_next("{{lr}}", &pos, &r), 1);
+	assert_int_equal(r.optional, 0);
+	/* "?" only right after the name, once */
+	pos = 0;
+	assert_int_equal(tc_template_next("{{lr ?}}", &pos, &r), TC_ERR_SPEC);
+	pos = 0;
+	assert_int_equal(tc_template_next("{{lr??}}", &pos, &r), TC_ERR_SPEC);
+	pos = 0;
+	assert_int_equal(tc_template_next("{{?lr}}", &pos, &r), TC_ERR_SPEC);
+
+	/* present: the value; absent: nothing with "?", an error without */
+	assert_int_equal(tc_template_render("--lr={{lr?}}", lookup, NULL, &out,
+					    &e), 0);
+	assert_string_equal(out, "--lr=0.001");
+	free(out);
+	assert_int_equal(tc_template_render("--m={{momentum?}}.", lookup, NULL,
+					    &out, &e), 0);
+	assert_string_equal(out, "--m=.");
+	free(out);
+	out = (char *)1;
+	assert_int_equal(tc_template_render("--m={{momentum}}", lookup, NULL,
+					    &out, &e), TC_ERR_SPEC);
+	assert_null(out);
+	assert_non_null(strstr(e.msg, "no parameter 'momentum'"));
+	assert_non_null(strstr(e.msg, "{{momentum?}}"));
+	/* an absent name is a known one: check passes it */
+	assert_int_equal(tc_template_check("{{momentum}}", lookup, NULL, NULL,
+					   NULL, 0), 0);
+	/* "?" does not make an unknown name known */
+	assert_int_equal(tc_template_render("{{nope?}}", lookup, NULL, &out,
+					    &e), TC_ERR_SPEC);
+	assert_non_null(strstr(e.msg, "unknown parameter 'nope'"));
+}
+
+static void test_whole_and_args(void **state)
+{
+	struct tc_template_ref r;
+
+	(void)state;
+	assert_int_equal(tc_template_whole("{{args}}", &r), 1);
+	assert_int_equal(tc_template_args_kind(&r), TC_ARGS_HYPHENS);
+	assert_int_equal(tc_template_whole("{{ args_no_hyphens }}", &r), 1);
+	assert_int_equal(tc_template_args_kind(&r), TC_ARGS_PLAIN);
+	assert_int_equal(tc_template_whole("{{momentum?}}", &r), 1);
+	assert_int_equal(r.optional, 1);
+	assert_int_equal(tc_template_args_kind(&r), 0);
+	assert_int_equal(tc_template_whole("x{{args}}", &r), 0);
+	assert_int_equal(tc_template_whole("{{args}} ", &r), 0);
+	assert_int_equal(tc_template_whole("{{args}}{{lr}}", &r), 0);
+	assert_int_equal(tc_template_whole("{{args", &r), 0);
+	assert_int_equal(tc_template_whole("", &r), 0);
+	assert_int_equal(tc_template_whole("{{argsx}}", &r), 1);
+	assert_int_equal(tc_template_args_kind(&r), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +299,8 @@ int main(void)
 		cmocka_unit_test(test_check_bad),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_render_errors),
+		cmocka_unit_test(test_optional),
+		cmocka_unit_test(test_whole_and_args),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
