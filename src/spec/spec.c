@@ -3020,6 +3020,25 @@ static int placement_template(struct ctx *c, const yaml_node_t *n)
 	return check_refs(c, n) ? -1 : 1;
 }
 
+/* resources.cpu or .memory written with {{...}}: its text kept in *out
+ * for each trial's rendering.  1 so, 0 when it is a plain quantity, -1 on
+ * an error (c->err). */
+static int resource_template(struct ctx *c, const yaml_node_t *x,
+			     struct tc_str *out)
+{
+	int rc = placement_template(c, x);
+
+	if (rc <= 0)
+		return rc;
+	out->text = tc_arena_strdup(c->arena, (const char *)x->data.scalar.value);
+	if (!out->text) {
+		nomem(c);
+		return -1;
+	}
+	out->pos = node_pos(x);
+	return 1;
+}
+
 static int get_bytes(struct ctx *c, const yaml_node_t *x, const char *what,
 		     long long *out);
 
@@ -3056,14 +3075,10 @@ static int parse_resources(struct ctx *c, const yaml_node_t *n)
 	rc = get_fields(c, n, "resources", f, F_N);
 	if (rc)
 		return rc;
-	if (f[F_CPU].val && (rc = placement_template(c, f[F_CPU].val))) {
+	if (f[F_CPU].val && (rc = resource_template(c, f[F_CPU].val,
+						    &s->resources.cpu_template))) {
 		if (rc < 0)
 			return c->err->code;
-		s->resources.cpu_template.text = tc_arena_strdup(
-			c->arena, (const char *)f[F_CPU].val->data.scalar.value);
-		if (!s->resources.cpu_template.text)
-			return nomem(c);
-		s->resources.cpu_template.pos = node_pos(f[F_CPU].val);
 	} else if (f[F_CPU].val) {
 		const yaml_node_t *x = f[F_CPU].val;
 		const char *msg = "resources.cpu must be a number of cores or "
@@ -3084,14 +3099,11 @@ static int parse_resources(struct ctx *c, const yaml_node_t *n)
 			return fail(c, x, "%s (got %s)", msg, describe(x, d));
 		}
 	}
-	if (f[F_MEM].val && (rc = placement_template(c, f[F_MEM].val))) {
+	if (f[F_MEM].val &&
+	    (rc = resource_template(c, f[F_MEM].val,
+				    &s->resources.memory_template))) {
 		if (rc < 0)
 			return c->err->code;
-		s->resources.memory_template.text = tc_arena_strdup(
-			c->arena, (const char *)f[F_MEM].val->data.scalar.value);
-		if (!s->resources.memory_template.text)
-			return nomem(c);
-		s->resources.memory_template.pos = node_pos(f[F_MEM].val);
 	} else if (f[F_MEM].val) {
 		const yaml_node_t *x = f[F_MEM].val;
 		const char *msg = "resources.memory must be a quantity such as "

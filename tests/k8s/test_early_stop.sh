@@ -9,23 +9,8 @@
 # then every log says 5.0, and the other two run on pods that stay
 # Running: at rung 1 each ranks behind the first (its value kept in the
 # journal, replayed by the resumed run), so each is stopped while it runs.
-. "$(dirname "$0")/../e2e/lib.sh"
-eval "$(bash "$TC_SOURCE_DIR/tests/k8s/cluster.sh" env)" || exit 1
-export KUBECONFIG=$TC_K8S_TRAINER_KUBECONFIG
-KUBECTL="$TC_K8S_KUBECTL --kubeconfig $TC_K8S_ADMIN_KUBECONFIG -n $TC_K8S_NAMESPACE"
+. "$(dirname "$0")/lib.sh"
 TC_TIMEOUT=120
-$KUBECTL delete jobs,configmaps,services --all >/dev/null 2>&1
-
-# the one log every pod "prints" (CRI format)
-log_all() {
-	local l now
-	now=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
-	: >"$TC_K8S_POD_LOG.tmp"
-	for l in "$@"; do
-		printf '%s stdout F %s\n' "$now" "$l" >>"$TC_K8S_POD_LOG.tmp"
-	done
-	mv "$TC_K8S_POD_LOG.tmp" "$TC_K8S_POD_LOG"
-}
 
 es_spec() { # extra kubernetes: lines
 	cat >es.yaml <<Y
@@ -44,7 +29,7 @@ Y
 }
 
 es_spec ""
-log_all "epoch=1 val_loss=1.0" "epoch=2 val_loss=0.5"
+pod_log "epoch=1 val_loss=1.0" "epoch=2 val_loss=0.5"
 tc_run run es.yaml --backend kubernetes --state-dir st --limit 1
 expect_rc 0 "the first trial runs alone to its end"
 
@@ -52,7 +37,7 @@ expect_rc 0 "the first trial runs alone to its end"
 es_spec "  podTemplate:
     metadata:
       annotations: {pod-complete.stage.kwok.x-k8s.io/delay: \"600s\"}"
-log_all "epoch=1 val_loss=5.0"
+pod_log "epoch=1 val_loss=5.0"
 TRAINCTL_K8S_LOG_EVERY=0.5 tc_run run es.yaml --backend kubernetes \
 	--state-dir st --resume --force
 expect_rc 0 "the run ends once the rule has stopped both (exit 0)"

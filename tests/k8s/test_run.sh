@@ -9,24 +9,8 @@
 # it creates, the states it records from the Jobs and pods, the metrics it
 # reads from the logs through the API server, failure reasons, cancel, gc,
 # kill -9 and resume.
-. "$(dirname "$0")/../e2e/lib.sh"
-eval "$(bash "$TC_SOURCE_DIR/tests/k8s/cluster.sh" env)" || exit 1
-export KUBECONFIG=$TC_K8S_TRAINER_KUBECONFIG
-KUBECTL="$TC_K8S_KUBECTL --kubeconfig $TC_K8S_ADMIN_KUBECONFIG -n $TC_K8S_NAMESPACE"
+. "$(dirname "$0")/lib.sh"
 TC_TIMEOUT=120
-# a clean namespace (a cluster reused between runs keeps earlier Jobs)
-$KUBECTL delete jobs,configmaps,services --all >/dev/null 2>&1
-
-# pod_log LINE...: what every pod "printed" (CRI log format).
-pod_log() {
-	local l now
-	now=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
-	: >"$TC_K8S_POD_LOG.tmp"
-	for l in "$@"; do
-		printf '%s stdout F %s\n' "$now" "$l" >>"$TC_K8S_POD_LOG.tmp"
-	done
-	mv "$TC_K8S_POD_LOG.tmp" "$TC_K8S_POD_LOG"
-}
 
 count_jobs() { # EXP
 	$KUBECTL get jobs -l "trainctl.io/experiment=$1" -o name | wc -l

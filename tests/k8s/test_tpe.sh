@@ -5,12 +5,8 @@
 # (tc_sched_extend), up to search.trials, one Job each, no point twice;
 # killed with -9 mid-search and resumed, it still ends with exactly the
 # budget.  kwok runs no container: every pod "prints" $TC_K8S_POD_LOG.
-. "$(dirname "$0")/../e2e/lib.sh"
-eval "$(bash "$TC_SOURCE_DIR/tests/k8s/cluster.sh" env)" || exit 1
-export KUBECONFIG=$TC_K8S_TRAINER_KUBECONFIG
-KUBECTL="$TC_K8S_KUBECTL --kubeconfig $TC_K8S_ADMIN_KUBECONFIG -n $TC_K8S_NAMESPACE"
+. "$(dirname "$0")/lib.sh"
 TC_TIMEOUT=180
-$KUBECTL delete jobs,configmaps,services --all >/dev/null 2>&1
 
 now=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
 printf '%s stdout F epoch=1 loss=0.5\n' "$now" >"$TC_K8S_POD_LOG.tmp"
