@@ -76,7 +76,8 @@ static int load_starts(struct tc_journal *j, const char *exp,
 				    sqlite3_errmsg(j->db));
 	}
 	sqlite3_finalize(st);
-	qsort(s->v, s->n, sizeof(*s->v), cmp_start);
+	if (s->n > 1) /* s->v is NULL when nothing started */
+		qsort(s->v, s->n, sizeof(*s->v), cmp_start);
 	return 0;
 }
 
