@@ -11,12 +11,19 @@
  *              opt is sgd: a sum of quadratic bowls and a categorical
  *              effect, plus noise (sd 0.05) drawn from the point itself,
  *              so the same point always scores the same; minimum near 0
+ *   fmnist     the real trainer ($FMNIST_TRAINER, MLP): every --key=value
+ *              is passed on with '_' in the key read as '-' (weight_decay
+ *              becomes --weight-decay), after the fixed arguments in
+ *              $FMNIST_ARGS (space-separated); the value is the test
+ *              error, 1 - the last test_acc it printed
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const char *arg(int argc, char **argv, const char *name)
 {
@@ -126,12 +133,68 @@ static double noisy10(int argc, char **argv)
 	return f + 0.05 * noise(argc, argv);
 }
 
+/* Run the trainer with the trial's arguments (no shell) and read its last
+ * test_acc= from its output. */
+static double fmnist(int argc, char **argv)
+{
+	const char *trainer = getenv("FMNIST_TRAINER");
+	char *fixed = strdup(getenv("FMNIST_ARGS") ? getenv("FMNIST_ARGS") : "");
+	char **av = calloc((size_t)argc + 64, sizeof(*av));
+	char line[4096];
+	double acc = -1;
+	int n = 0, fd[2], status;
+	pid_t pid;
+	FILE *out;
+
+	if (!trainer || !fixed || !av) {
+		fprintf(stderr, "objectives: set FMNIST_TRAINER\n");
+		exit(2);
+	}
+	av[n++] = (char *)trainer;
+	for (char *t = strtok(fixed, " "); t && n < 60; t = strtok(NULL, " "))
+		av[n++] = t;
+	for (int i = 2; i < argc; i++) {
+		char *a = strdup(argv[i]);
+
+		for (char *p = a + 2; *p && *p != '='; p++)
+			if (*p == '_')
+				*p = '-';
+		av[n++] = a;
+	}
+	if (pipe(fd) || (pid = fork()) < 0) {
+		perror("objectives");
+		exit(1);
+	}
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		close(fd[1]);
+		execv(trainer, av);
+		_exit(127);
+	}
+	close(fd[1]);
+	out = fdopen(fd[0], "r");
+	while (fgets(line, sizeof(line), out)) {
+		const char *p = strstr(line, "test_acc=");
+
+		if (p)
+			acc = strtod(p + 9, NULL);
+	}
+	fclose(out);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) || acc < 0) {
+		fprintf(stderr, "objectives: the trainer failed\n");
+		exit(1);
+	}
+	return 1 - acc;
+}
+
 int main(int argc, char **argv)
 {
 	double v;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: objectives branin|hartmann6|noisy10 "
+		fprintf(stderr, "usage: objectives branin|hartmann6|noisy10|fmnist "
 				"--key=value ...\n");
 		return 2;
 	}
@@ -148,6 +211,8 @@ int main(int argc, char **argv)
 		v = hartmann6(x);
 	} else if (!strcmp(argv[1], "noisy10")) {
 		v = noisy10(argc, argv);
+	} else if (!strcmp(argv[1], "fmnist")) {
+		v = fmnist(argc, argv);
 	} else {
 		fprintf(stderr, "objectives: unknown objective '%s'\n", argv[1]);
 		return 2;

@@ -17,6 +17,15 @@ obj, seed, trials, program = (sys.argv[1], int(sys.argv[2]),
 
 
 def space(trial):
+    if obj == "fmnist":
+        return {"lr": trial.suggest_float("lr", 1e-4, 3e-1, log=True),
+                "weight_decay": trial.suggest_float("weight_decay", 1e-6,
+                                                    1e-2, log=True),
+                "hidden": trial.suggest_categorical("hidden", [64, 128, 256]),
+                "batch_size": trial.suggest_categorical("batch_size",
+                                                        [32, 64, 128]),
+                "optimizer": trial.suggest_categorical(
+                    "optimizer", ["sgd", "momentum", "adam"])}
     if obj == "branin":
         return {"x1": trial.suggest_float("x1", -5, 10),
                 "x2": trial.suggest_float("x2", 0, 15)}
