@@ -1513,7 +1513,7 @@ static int parse_derived(struct ctx *c, const yaml_node_t *n,
 			 const yaml_node_t *minmax, const yaml_node_t *map,
 			 struct tc_param *p)
 {
-	char what[PARAM_NAME_MAX + 64], d[64];
+	char what[PARAM_NAME_MAX + 128], d[64]; /* where + ".map." + a clip */
 	yaml_node_pair_t *pair;
 	const char *name;
 	size_t count, i = 0;
@@ -3455,7 +3455,7 @@ static yaml_node_t *map_get(struct ctx *c, const yaml_node_t *n,
 static int get_k8s_name(struct ctx *c, const yaml_node_t *n, const char *what,
 			int label, const char *example, const char **out)
 {
-	const char *s;
+	const char *s = NULL;
 	char cb[48];
 	int rc = get_string(c, n, what, example, &s);
 
