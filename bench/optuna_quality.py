@@ -2,7 +2,11 @@
 its defaults and a seed) of an objective of bench/objectives.c, each trial
 the objective program run as a subprocess, as trainctl runs it.
 
-    python optuna_quality.py OBJECTIVE SEED TRIALS PROGRAM
+    python optuna_quality.py OBJECTIVE SEED TRIALS PROGRAM [univariate]
+
+With "univariate", TPESampler(multivariate=False): one density per
+parameter, as in the original TPE (Optuna's default for one objective
+is the multivariate form).
 
 prints the trials' values, in trial order, as a JSON list.
 """
@@ -14,6 +18,7 @@ import optuna
 
 obj, seed, trials, program = (sys.argv[1], int(sys.argv[2]),
                               int(sys.argv[3]), sys.argv[4])
+univariate = sys.argv[5:] == ["univariate"]
 
 
 def space(trial):
@@ -47,6 +52,8 @@ def objective(trial):
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 study = optuna.create_study(direction="minimize",
-                            sampler=optuna.samplers.TPESampler(seed=seed))
+                            sampler=optuna.samplers.TPESampler(
+                                seed=seed,
+                                multivariate=False if univariate else None))
 study.optimize(objective, n_trials=trials)
 print(json.dumps([t.value for t in study.trials]))

@@ -71,6 +71,8 @@ for obj in $OBJECTIVES; do
 		done
 		"$venv/bin/python" "$BENCH_ROOT/bench/optuna_quality.py" "$obj" "$seed" "$TRIALS" "$OBJ" |
 			python3 -c 'import json,sys; print(json.dumps({"obj": sys.argv[1], "method": "optuna tpe", "values": json.load(sys.stdin)}))' "$obj" >>"$work/values.jsonl"
+		"$venv/bin/python" "$BENCH_ROOT/bench/optuna_quality.py" "$obj" "$seed" "$TRIALS" "$OBJ" univariate |
+			python3 -c 'import json,sys; print(json.dumps({"obj": sys.argv[1], "method": "optuna tpe univ.", "values": json.load(sys.stdin)}))' "$obj" >>"$work/values.jsonl"
 	done
 done
 python3 - "$work/values.jsonl" "$TRIALS" <<'PY'
