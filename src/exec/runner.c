@@ -1922,6 +1922,12 @@ int tc_runner_check_nodes(const struct tc_spec *spec, double cpus,
 
 	if (spec->nodes <= 1)
 		return 0;
+	if (spec->nodes > TC_RANKS_MAX)
+		return tc_error_at(err, TC_ERR_SPEC, spec->path,
+				   spec->nodes_pos.line, spec->nodes_pos.col,
+				   "nodes: %d is more than the %d processes "
+				   "of one trial the local backend runs",
+				   spec->nodes, TC_RANKS_MAX);
 	if (spec->resources.cpu * n > cpus + 1e-9 ||
 	    (double)spec->resources.memory * n > (double)memory ||
 	    (double)spec->resources.gpu * n > gpus)

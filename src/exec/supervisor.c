@@ -62,7 +62,6 @@ struct shim_req {
 	int32_t pad;
 };
 
-#define RANKS_MAX 4096 /* ranks of one trial on one machine */
 #define RANK_ENV_MAX 64
 
 struct tc_shim {
@@ -993,7 +992,7 @@ static int shim_request(struct shim *s)
 		return 0;
 	}
 	if (rq.type != REQ_START || rq.argc == 0 || rq.argc > (1u << 20) ||
-	    rq.envc > (1u << 20) || lock_fd < 0 || rq.nodes > RANKS_MAX ||
+	    rq.envc > (1u << 20) || lock_fd < 0 || rq.nodes > TC_RANKS_MAX ||
 	    rq.rank_envc < 0 || rq.rank_envc > RANK_ENV_MAX) {
 		free(buf);
 		close_pair(lock_fd, lease_fd);
@@ -1254,11 +1253,11 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 		len += strlen(l->argv[argc++]) + 1;
 	while (l->envp[envc])
 		len += strlen(l->envp[envc++]) + 1;
-	if (l->nodes > RANKS_MAX || l->rank_envc < 0 ||
+	if (l->nodes > TC_RANKS_MAX || l->rank_envc < 0 ||
 	    l->rank_envc > RANK_ENV_MAX)
 		return tc_error_set(err, TC_ERR_USAGE,
 				    "trial %s: %d ranks on one machine (at most "
-				    "%d)", l->id, l->nodes, RANKS_MAX);
+				    "%d)", l->id, l->nodes, TC_RANKS_MAX);
 	if (l->nodes > 1)
 		nrank = (size_t)l->nodes * (size_t)l->rank_envc;
 	for (size_t i = 0; i < nrank; i++)

@@ -87,6 +87,7 @@
 #include "util/error.h"
 
 #define TC_SLOT_SIZE 1024
+#define TC_RANKS_MAX 4096 /* processes of one trial (nodes:) on one machine */
 
 /* A trial's slot: the experiment's status file and the trial's index. */
 struct tc_slot {

@@ -13,7 +13,8 @@ rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
 attempt = os.environ["TRAINCTL_ATTEMPT"]
 tdir = os.environ["TRAINCTL_TRIAL_DIR"]
 keys = ["WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK",
-        "MASTER_ADDR", "MASTER_PORT", "TRAINCTL_METRICS_FILE"]
+        "MASTER_ADDR", "MASTER_PORT", "TRAINCTL_METRICS_FILE",
+        "CUDA_VISIBLE_DEVICES"]
 env = {k: os.environ.get(k) for k in keys}
 env["pid"] = os.getpid()
 env["pgid"] = os.getpgid(0)
@@ -192,6 +193,20 @@ check(all(a[1] < b[0] for a, b in zip(spans, spans[1:])), "groups overlap: %s" %
 check(len(rows) == 16, "%d counter lines" % len(rows))
 PY
 
+# ---- GPUs are split between the ranks ---------------------------------------
+spec gpus ok "resources: {gpu: 2}"
+tc_run run gpus.yaml --gpus 4
+expect_rc 0 "2 ranks × 2 GPUs on 4"
+pycheck "each rank its own 2 of the group's 4 GPUs" "$(envf gpus 0 0 1)" "$(envf gpus 0 1 1)" <<'PY'
+a, b = [load(p)["CUDA_VISIBLE_DEVICES"].split(",") for p in sys.argv[1:]]
+check(len(a) == 2 and len(b) == 2, (a, b))
+check(sorted(a + b) == ["0", "1", "2", "3"], (a, b))
+PY
+spec gpus5 ok "resources: {gpu: 3}"
+tc_run run gpus5.yaml --gpus 4
+expect_rc 2 "2 ranks × 3 GPUs on 4: never packed"
+expect_match "$ERR" "gpus5\.yaml:4:1: nodes: 2 processes" "... at the nodes: key"
+
 # ---- kill -9 of trainctl: the group is adopted whole ------------------------
 rm -f release
 spec hold hold
@@ -257,6 +272,10 @@ NODES=0 spec zero ok
 tc_run validate zero.yaml
 expect_rc 2 "nodes: 0"
 expect_match "$ERR" "zero\.yaml:4:8: nodes must be an integer" "nodes: 0 at its position"
+NODES=5000 spec many ok
+tc_run validate many.yaml
+expect_rc 2 "nodes: 5000 locally"
+expect_match "$ERR" "many\.yaml:4:1: nodes: 5000 is more than the 4096" "... at the nodes: key"
 ncpu=$(nproc)
 NODES=$((ncpu + 1)) spec big ok "resources: {cpu: 1}"
 tc_run validate big.yaml
