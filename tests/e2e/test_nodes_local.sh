@@ -158,6 +158,19 @@ else
 	pass "rank 0 was stopped when rank 1 failed"
 fi
 
+# ---- a timeout stops every rank ------------------------------------------
+rm -f release
+spec slow hold "run: {timeout: 6s}"
+tc_run run slow.yaml --kill-grace 1
+expect_rc 1 "a group past its timeout fails the run"
+expect_eq "$(trial_state slow 0)" timed_out "the group timed out"
+for k in 0 1; do
+	expect_file "$(dirname "$(envf slow 0 $k 1)")/held.$k" "rank $k ran until the timeout"
+	p=$(jget "$(envf slow 0 $k 1)" 'd["pid"]')
+	if kill -0 "$p" 2>/dev/null; then fail "rank $k (pid $p) runs after the timeout"
+	else pass "the timeout stopped rank $k"; fi
+done
+
 # ---- a retry is a new attempt of the whole group, on a new port ------------
 spec flaky flaky "run: {retries: 1, backoff: 0.1s}"
 tc_run run flaky.yaml
