@@ -4966,6 +4966,14 @@ const char *const tc_spec_rendezvous_vars[TC_RENDEZVOUS_NVARS] = {
 	"MASTER_ADDR", "MASTER_PORT",
 };
 
+int tc_spec_trial_gpus(const struct tc_spec *spec)
+{
+	long long g = (long long)spec->resources.gpu *
+		      (spec->nodes > 1 ? spec->nodes : 1);
+
+	return g > INT_MAX ? INT_MAX : (int)g;
+}
+
 /* metrics: {ranks: 0|all}: whose name=value lines and metrics file a
  * trial of several ranks (nodes:) records. */
 static int parse_metrics(struct ctx *c, const yaml_node_t *k,

@@ -318,6 +318,10 @@ struct tc_spec {
 #define TC_RENDEZVOUS_NVARS 7
 extern const char *const tc_spec_rendezvous_vars[TC_RENDEZVOUS_NVARS];
 
+/* The GPUs one trial holds: resources.gpu for each of its nodes (ranks
+ * locally, pods on Kubernetes).  GPU-hours count these. */
+int tc_spec_trial_gpus(const struct tc_spec *spec);
+
 int tc_spec_load(const char *path, struct tc_spec **out, struct tc_error *err);
 int tc_spec_parse(const char *path, const char *buf, size_t len,
 		  struct tc_spec **out, struct tc_error *err);

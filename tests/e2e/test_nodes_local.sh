@@ -215,6 +215,12 @@ a, b = [load(p)["CUDA_VISIBLE_DEVICES"].split(",") for p in sys.argv[1:]]
 check(len(a) == 2 and len(b) == 2, (a, b))
 check(sorted(a + b) == ["0", "1", "2", "3"], (a, b))
 PY
+tc_run plan gpus.yaml
+expect_contains "$OUT" "2 ranks a trial, resources per rank" "plan says the ranks"
+spec gpuh ok "resources: {gpu: 2}
+run: {timeout: 1h}"
+tc_run plan gpuh.yaml
+expect_contains "$OUT" "at most 4.0 GPU-hours" "GPU-hours count every rank's GPUs (1 trial × 2 ranks × 2 GPUs × 1h)"
 spec gpus5 ok "resources: {gpu: 3}"
 tc_run run gpus5.yaml --gpus 4
 expect_rc 2 "2 ranks × 3 GPUs on 4: never packed"
