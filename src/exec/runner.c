@@ -225,21 +225,15 @@ static int metrics_cut(void *ctx, struct tc_rec_metrics *m)
 	return 0;
 }
 
-/* File f of rank k (see exec/supervisor.h): stdout.log or
- * stdout.rank1.log; n > 0: attempt n's, kept (stdout.3.log,
- * stdout.rank1.3.log) */
+/* File f of rank k in the trial's directory (tc_rank_file); n > 0:
+ * attempt n's, kept. */
 static void rank_file(char *buf, size_t len, const char *dir, int k, int f,
 		      int n)
 {
-	static const char *const base[3] = {"stdout", "stderr", "metrics"};
-	static const char *const ext[3] = {"log", "log", "jsonl"};
-	char rank[24] = "", att[24] = "";
+	char name[64];
 
-	if (k > 0)
-		snprintf(rank, sizeof(rank), ".rank%d", k);
-	if (n > 0)
-		snprintf(att, sizeof(att), ".%d", n);
-	snprintf(buf, len, "%s/%s%s%s.%s", dir, base[f], rank, att, ext[f]);
+	tc_rank_file(name, sizeof(name), k, f, n);
+	snprintf(buf, len, "%s/%s", dir, name);
 }
 
 /* What the trial writes can no longer be read: say so once. */

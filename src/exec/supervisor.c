@@ -205,6 +205,19 @@ static double tv_sec(struct timeval tv)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+void tc_rank_file(char *buf, size_t len, int rank, int which, int kept)
+{
+	static const char *const base[3] = {"stdout", "stderr", "metrics"};
+	static const char *const ext[3] = {"log", "log", "jsonl"};
+	char r[24] = "", k[24] = "";
+
+	if (rank > 0)
+		snprintf(r, sizeof(r), ".rank%d", rank);
+	if (kept > 0)
+		snprintf(k, sizeof(k), ".%d", kept);
+	snprintf(buf, len, "%s%s%s.%s", base[which], r, k, ext[which]);
+}
+
 /* ---- the shim ---------------------------------------------------------- */
 
 struct strial {
@@ -596,13 +609,8 @@ static int shim_spawn(struct shim *s, size_t i)
 		pid_t child = -1;
 		int ofd, efd;
 
-		if (k == 0) {
-			snprintf(out_name, sizeof(out_name), "stdout.log");
-			snprintf(err_name, sizeof(err_name), "stderr.log");
-		} else {
-			snprintf(out_name, sizeof(out_name), "stdout.rank%d.log", k);
-			snprintf(err_name, sizeof(err_name), "stderr.rank%d.log", k);
-		}
+		tc_rank_file(out_name, sizeof(out_name), k, 0, 0);
+		tc_rank_file(err_name, sizeof(err_name), k, 1, 0);
 		snprintf(out_path, sizeof(out_path), "%s/%s", t->dir, out_name);
 		snprintf(err_path, sizeof(err_path), "%s/%s", t->dir, err_name);
 		ofd = tc_private_openat(dfd, out_name,

@@ -95,6 +95,12 @@ struct tc_slot {
 	long long idx;
 };
 
+/* The name of file `which` (0 stdout, 1 stderr, 2 the metrics file) of
+ * rank `rank` in a trial's directory: stdout.log, stdout.rank1.log; with
+ * kept > 0, attempt kept's as the runner keeps it (stdout.3.log,
+ * stdout.rank1.3.log). */
+void tc_rank_file(char *buf, size_t len, int rank, int which, int kept);
+
 /* The status file of experiment exp in state_dir.  0, or -1 if too long. */
 int tc_supervisor_status_path(const char *state_dir, const char *exp,
 			      char *buf, size_t len);
