@@ -1,6 +1,7 @@
 /*
  * logs.c — `trainctl logs NAME TRIAL [-f]`: a trial's output, straight from
  * the files its supervisor writes; -f follows until the trial ends.
+ * --rank R: rank R's of a trial of several (nodes:), stdout.rankR.log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,12 +14,15 @@
 #include "cli/cli.h"
 #include "exec/backend.h"
 #include "store/trials.h"
+#include "spec/spec.h"
 #include "store/experiment.h"
 
 static const struct tc_opt logs_opts[] = {
 	{"follow", 'f', 0, NULL, "keep printing new output until the trial ends"},
 	{"stderr", 'e', 0, NULL, "the trial's stderr instead of its stdout"},
 	{"attempt", 0, 1, "N", "an earlier attempt's output"},
+	{"rank", 0, 1, "R", "rank R's output, of a trial with nodes > 1 "
+			    "(default 0)"},
 	{"kubeconfig", 0, 1, "FILE", "kubernetes: the kubeconfig to use"},
 	{"context", 0, 1, "NAME", "kubernetes: the kubeconfig context"},
 	{"namespace", 'n', 1, "NS", "kubernetes: the namespace"},
@@ -84,7 +88,8 @@ int cmd_logs(int argc, char **argv)
 	char id[16], path[PATH_MAX];
 	char *dir = NULL;
 	const char *which;
-	int rc, fd = -1, state, attempt = 0, want_attempt = 0;
+	int rc, fd = -1, state, attempt = 0, want_attempt = 0, rank = 0;
+	char rank_part[24] = "";
 	off_t off = 0;
 
 	rc = tc_parse_args(argc, argv, logs_opts, "logs NAME TRIAL [-f] [--stderr]",
@@ -105,6 +110,14 @@ int cmd_logs(int argc, char **argv)
 			return TC_EXIT_USAGE;
 		want_attempt = (int)l;
 	}
+	if (tc_arg(&a, logs_opts, "rank")) {
+		long l;
+
+		if (tc_arg_long("logs", "rank", tc_arg(&a, logs_opts, "rank"), 0,
+				INT_MAX, &l))
+			return TC_EXIT_USAGE;
+		rank = (int)l;
+	}
 	tc_error_clear(&err);
 	rc = tc_open_readonly(tc_arg(&a, logs_opts, "state-dir"), &j, &err);
 	if (!rc) {
@@ -120,6 +133,34 @@ int cmd_logs(int argc, char **argv)
 		tc_journal_close(j);
 		return tc_fail("logs", &err);
 	}
+	if (rank > 0) {
+		/* its experiment's spec says how many ranks its trials have */
+		struct tc_exp_info e;
+		struct tc_spec *spec = NULL;
+		int nodes = 0;
+
+		if (tc_experiment_load(j, a.pos[0], &e, &err) == 0) {
+			if (tc_spec_parse_recorded(e.spec_path, e.spec_text,
+						   strlen(e.spec_text), &spec,
+						   &err) == 0)
+				nodes = spec->nodes;
+			tc_spec_free(spec);
+			tc_exp_info_free(&e);
+		}
+		if (rank >= nodes) {
+			if (nodes > 0)
+				fprintf(stderr,
+					"trainctl logs: --rank %d: the trials "
+					"of %s have %d rank%s (0 to %d)\n",
+					rank, a.pos[0], nodes,
+					nodes == 1 ? "" : "s", nodes - 1);
+			else
+				tc_fail("logs", &err);
+			tc_journal_close(j);
+			return TC_EXIT_USAGE;
+		}
+		snprintf(rank_part, sizeof(rank_part), ".rank%d", rank);
+	}
 	dir = tc_trial_dir(j, id);
 	state = trial_state(j, a.pos[0], id, &attempt);
 	if (want_attempt > attempt && want_attempt > 1) {
@@ -130,7 +171,7 @@ int cmd_logs(int argc, char **argv)
 		return TC_EXIT_USAGE;
 	}
 	if ((state == TC_ST_RUNNING || state == TC_ST_STARTING) &&
-	    (!want_attempt || want_attempt == attempt)) {
+	    (!want_attempt || want_attempt == attempt) && rank == 0) {
 		struct tc_exp_info e;
 
 		/* a trial on a cluster: its output is its pod's log */
@@ -149,9 +190,10 @@ int cmd_logs(int argc, char **argv)
 		}
 	}
 	if (want_attempt && want_attempt < attempt)
-		snprintf(path, sizeof(path), "%s/%s.%d.log", dir, which, want_attempt);
+		snprintf(path, sizeof(path), "%s/%s%s.%d.log", dir, which,
+			 rank_part, want_attempt);
 	else
-		snprintf(path, sizeof(path), "%s/%s.log", dir, which);
+		snprintf(path, sizeof(path), "%s/%s%s.log", dir, which, rank_part);
 	for (;;) {
 		if (fd < 0)
 			fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -599,14 +599,17 @@ int cmd_plan(int argc, char **argv)
 		       tc_search_method_name(spec->search.method),
 		       spec->run.parallel, spec->resources.given ? res : "no resources requested",
 		       tbuf);
+		if (spec->nodes > 1)
+			printf("; %d ranks a trial, resources per rank",
+			       spec->nodes);
 		if (spec->resources.gpu > 0 && spec->run.timeout > 0)
 			printf("; at most %.1f GPU-hours requested",
-			       (double)n * spec->resources.gpu *
+			       (double)n * tc_spec_trial_gpus(spec) *
 				       (spec->run.timeout / 3600.0) *
 				       (spec->run.retries + 1));
 		else if (spec->resources.gpu > 0)
 			printf("; %" PRIu64 " GPUs per hour of trial time",
-			       n * (uint64_t)spec->resources.gpu);
+			       n * (uint64_t)tc_spec_trial_gpus(spec));
 		printf("\n");
 		if (tc_plan_note(plan))
 			printf("note: %s\n", tc_plan_note(plan));

@@ -90,7 +90,7 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 	struct tgroup *g = NULL;
 	struct per_row p;
 	struct gstat *gs = NULL;
-	int gpus = v->spec->resources.gpu, rc;
+	int gpus = tc_spec_trial_gpus(v->spec), rc;
 	const struct trow *best = NULL;
 	double failed_wall = 0, until_wall = 0;
 

@@ -497,7 +497,7 @@ int cmd_report(int argc, char **argv)
 			return tc_usage_error("report", "--by: %s", err.msg);
 		return rc ? tc_fail("report", &err) : TC_EXIT_OK;
 	}
-	gpu = v.spec->resources.gpu;
+	gpu = tc_spec_trial_gpus(v.spec);
 	if ((rc = gpu_underused(j, &v,
 				tc_arg(&a, report_opts, "policy")
 					? tc_arg(&a, report_opts, "policy")

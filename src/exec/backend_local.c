@@ -21,10 +21,6 @@ static int local_templates(const struct tc_spec *spec, struct tc_error *err);
 
 static int local_check(const struct tc_spec *spec, struct tc_error *err)
 {
-	if (spec->nodes > 1)
-		return tc_error_set(err, TC_ERR_USAGE,
-				    "nodes > 1 needs --backend kubernetes (a "
-				    "multi-node trial spans several pods)");
 	return local_templates(spec, err);
 }
 
@@ -50,8 +46,15 @@ static int local_validate(const struct tc_spec *spec, const char *spec_dir,
 			  struct tc_error *err)
 {
 	int rc = local_templates(spec, err);
+	double cpus;
+	long long mem;
+	int gpus;
 
 	if (rc)
+		return rc;
+	/* a group of ranks that would never fit this machine */
+	tc_machine_resources(&cpus, &mem, &gpus);
+	if ((rc = tc_runner_check_nodes(spec, cpus, mem, gpus, err)))
 		return rc;
 	return tc_spec_check_program(spec, spec_dir, err);
 }

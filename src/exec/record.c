@@ -70,6 +70,9 @@ struct tc_rec_metrics {
 	char *notes[SINK_NOTES_MAX];
 	int noted[SINK_NOTES_MAX]; /* written */
 	size_t nnotes;
+
+	const char *prefix; /* during tc_rec_metrics_feed_rank: "rank<i>." */
+	int plain;          /* ... and the name as it came too */
 };
 
 struct tc_rec_metrics *tc_rec_metrics_new(struct tc_journal *j, const char *exp,
@@ -188,10 +191,29 @@ static int sink_cut(struct tc_rec_metrics *m)
 	return m->rc;
 }
 
-/* The collector's callback. */
+static int sink_add_one(struct tc_rec_metrics *m, const char *name,
+			double step, double value);
+
+/* The collector's callback: the name as it came, or with the rank's
+ * prefix (or both). */
 static int sink_add(void *ctx, const char *name, double step, double value)
 {
 	struct tc_rec_metrics *m = ctx;
+	char full[512];
+	int rc = 0;
+
+	if (!m->prefix || m->plain)
+		rc = sink_add_one(m, name, step, value);
+	if (!rc && m->prefix &&
+	    (size_t)snprintf(full, sizeof(full), "%s%s", m->prefix, name) <
+		    sizeof(full))
+		rc = sink_add_one(m, full, step, value);
+	return rc;
+}
+
+static int sink_add_one(struct tc_rec_metrics *m, const char *name,
+			double step, double value)
+{
 	long k = sink_name(m, name);
 
 	m->dirty = 1;
@@ -238,6 +260,20 @@ int tc_rec_metrics_feed(struct tc_rec_metrics *m, struct tc_collector *c,
 		rc = tc_collector_finish(c, sink_add, m);
 	if (tc_collector_dropped(c) > 0 && !m->names_dropped)
 		m->names_dropped = m->dirty = 1;
+	return rc;
+}
+
+int tc_rec_metrics_feed_rank(struct tc_rec_metrics *m, struct tc_collector *c,
+			     const char *prefix, int plain, const char *buf,
+			     size_t len, int end)
+{
+	int rc;
+
+	m->prefix = prefix;
+	m->plain = plain;
+	rc = tc_rec_metrics_feed(m, c, buf, len, end);
+	m->prefix = NULL;
+	m->plain = 0;
 	return rc;
 }
 

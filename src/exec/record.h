@@ -100,6 +100,13 @@ void tc_rec_metrics_free(struct tc_rec_metrics *m);
 int tc_rec_metrics_feed(struct tc_rec_metrics *m, struct tc_collector *c,
 			const char *buf, size_t len, int end);
 
+/* The same for the streams of one rank of a trial of several (nodes:
+ * with metrics: {ranks: all}): each name is recorded as prefix + name
+ * ("rank1.loss"), and, when plain (rank 0's), as it came too. */
+int tc_rec_metrics_feed_rank(struct tc_rec_metrics *m, struct tc_collector *c,
+			     const char *prefix, int plain, const char *buf,
+			     size_t len, int end);
+
 /* Every sample of metric `name` the sink takes is shown to fn as well
  * (the scheduler's early stopping), with the trial's id and its index idx
  * (as given).  0 or TC_ERR_NOMEM. */

@@ -80,11 +80,10 @@ struct live {
 	char *dir;
 	char *params;       /* JSON text, for progress lines */
 	double t0;          /* monotonic start (ours) */
-	struct tc_collector *col[3];
-	off_t off[3];
-	int skip_tail[3];   /* file too large to tail in one tick: catch up */
-	ino_t ino[3];       /* the file read (when seen[i]) */
-	int seen[3];
+	struct tailf *tf;   /* the files it writes that are read: 3 of
+			       rank 0 (rank_file), and with metrics:
+			       {ranks: all} 3 of every other rank after */
+	int ntf;
 	int files_lost;     /* a file read before vanished: metrics incomplete */
 	struct tc_rec_metrics *m; /* its samples on their way to the journal */
 	int has_metric;
@@ -103,6 +102,14 @@ struct live {
 	int unstarted, out_from;
 	struct tc_sched_end out;
 	char reason[512];
+};
+
+/* One file a trial writes, read as it grows. */
+struct tailf {
+	struct tc_collector *col;
+	off_t off;
+	ino_t ino;          /* the file read (when seen) */
+	int seen;
 };
 
 struct runner {
@@ -218,8 +225,16 @@ static int metrics_cut(void *ctx, struct tc_rec_metrics *m)
 	return 0;
 }
 
-static const char *const tail_files[3] = {"stdout.log", "stderr.log",
-					  "metrics.jsonl"};
+/* File f of rank k in the trial's directory (tc_rank_file); n > 0:
+ * attempt n's, kept. */
+static void rank_file(char *buf, size_t len, const char *dir, int k, int f,
+		      int n)
+{
+	char name[64];
+
+	tc_rank_file(name, sizeof(name), k, f, n);
+	snprintf(buf, len, "%s/%s", dir, name);
+}
 
 /* What the trial writes can no longer be read: say so once. */
 static void files_lost(struct live *lv)
@@ -241,40 +256,50 @@ static int tail(struct runner *r, struct live *lv, int final)
 	/* not started yet: its files may still be an earlier run's */
 	if (!final && lv->own && lv->pgid == 0)
 		return 0;
-	for (int i = 0; i < 3 && !rc; i++) {
-		char path[PATH_MAX];
+	for (int i = 0; i < lv->ntf && !rc; i++) {
+		struct tailf *f = &lv->tf[i];
+		char path[PATH_MAX], prefix[24];
 		size_t budget = final ? SIZE_MAX : TAIL_MAX_PER_TICK;
+		int rank = i / 3, ranked = r->spec->metrics.all_ranks &&
+					   r->spec->nodes > 1;
 		struct stat st;
 		int fd;
 
-		if (!lv->col[i])
+		if (!f->col)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", lv->dir, tail_files[i]);
+		rank_file(path, sizeof(path), lv->dir, rank, i % 3, 0);
+		snprintf(prefix, sizeof(prefix), "rank%d.", rank);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) != 0 ||
-		    (lv->seen[i] && st.st_ino != lv->ino[i])) {
+		    (f->seen && st.st_ino != f->ino)) {
 			/* gone, or another file now: the one it writes to
 			 * cannot be read any more */
-			if (lv->seen[i] && (fd >= 0 || errno == ENOENT))
+			if (f->seen && (fd >= 0 || errno == ENOENT))
 				files_lost(lv);
 			if (fd >= 0)
 				close(fd);
 			continue;
 		}
-		lv->ino[i] = st.st_ino;
-		lv->seen[i] = 1;
+		f->ino = st.st_ino;
+		f->seen = 1;
 		while (budget > 0 && !rc) {
-			ssize_t n = pread(fd, buf, sizeof(buf), lv->off[i]);
+			ssize_t n = pread(fd, buf, sizeof(buf), f->off);
 
 			if (n <= 0)
 				break;
-			lv->off[i] += n;
+			f->off += n;
 			budget = (size_t)n > budget ? 0 : budget - (size_t)n;
-			rc = tc_rec_metrics_feed(lv->m, lv->col[i], buf, (size_t)n, 0);
+			rc = ranked ? tc_rec_metrics_feed_rank(lv->m, f->col, prefix,
+							      rank == 0, buf,
+							      (size_t)n, 0)
+				    : tc_rec_metrics_feed(lv->m, f->col, buf,
+							  (size_t)n, 0);
 		}
 		close(fd);
 		if (final && !rc)
-			rc = tc_rec_metrics_feed(lv->m, lv->col[i], NULL, 0, 1);
+			rc = ranked ? tc_rec_metrics_feed_rank(lv->m, f->col, prefix,
+							      rank == 0, NULL, 0, 1)
+				    : tc_rec_metrics_feed(lv->m, f->col, NULL, 0, 1);
 	}
 	/* a started trial's directory exists until someone deletes it */
 	if (lv->pgid > 0 && access(lv->dir, F_OK) != 0 && errno == ENOENT)
@@ -419,15 +444,21 @@ static struct live *live_new(struct runner *r, const char *id, int attempt)
 	lv->lease_fd = -1;
 	lv->dir = tc_trial_dir(r->j, id);
 	lv->t0 = tc_mono();
-	lv->col[0] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
-	lv->col[1] = tc_collector_new(TC_SRC_TEXT, r->re, 1);
-	lv->col[2] = tc_collector_new(TC_SRC_JSONL, NULL, 0);
+	/* rank 0's files; every rank's with metrics: {ranks: all} */
+	lv->ntf = 3 * (r->spec->metrics.all_ranks ? r->spec->nodes : 1);
+	lv->tf = calloc((size_t)lv->ntf, sizeof(*lv->tf));
+	for (int i = 0; lv->tf && i < lv->ntf; i++)
+		if (!(lv->tf[i].col = i % 3 == 2
+					     ? tc_collector_new(TC_SRC_JSONL, NULL, 0)
+					     : tc_collector_new(TC_SRC_TEXT, r->re, 1)))
+			break;
 	lv->m = tc_rec_metrics_new(r->j, r->spec->name, id, attempt,
 				   r->spec->metric.name, 0, metrics_cut, r,
 				   r->err);
-	if (!lv->dir || !lv->col[0] || !lv->col[1] || !lv->col[2] || !lv->m) {
-		for (int i = 0; i < 3; i++)
-			tc_collector_free(lv->col[i]);
+	if (!lv->dir || !lv->tf || !lv->tf[lv->ntf - 1].col || !lv->m) {
+		for (int i = 0; lv->tf && i < lv->ntf; i++)
+			tc_collector_free(lv->tf[i].col);
+		free(lv->tf);
 		tc_rec_metrics_free(lv->m);
 		free(lv->dir);
 		free(lv);
@@ -440,8 +471,9 @@ static void live_free(struct live *lv)
 {
 	if (!lv)
 		return;
-	for (int i = 0; i < 3; i++)
-		tc_collector_free(lv->col[i]);
+	for (int i = 0; i < lv->ntf; i++)
+		tc_collector_free(lv->tf[i].col);
+	free(lv->tf);
 	tc_rec_metrics_free(lv->m);
 	if (lv->pidfd >= 0)
 		close(lv->pidfd);
@@ -660,6 +692,14 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 		else if (!reason[0])
 			snprintf(reason, sizeof(lv->reason), "exit code %d",
 				 ei.exit_code);
+		if (have && ei.rank >= 0 && r->spec->nodes > 1) {
+			/* which rank's failure ended the group */
+			char why[sizeof(lv->reason)];
+
+			snprintf(why, sizeof(why), "%s", reason);
+			snprintf(reason, sizeof(lv->reason), "rank %d: %.490s",
+				 ei.rank, why);
+		}
 	}
 	lv->out = (struct tc_sched_end){
 		.id = lv->id, .attempt = lv->attempt, .params = lv->params,
@@ -725,9 +765,10 @@ fail:
 static char **build_env(struct runner *r, struct live *lv, json_t *spec_env,
 			const char *params)
 {
-	const char *own[16][2];
+	const char *own[24][2];
 	size_t nown = 0, nenv = 0, k = 0;
 	char threads[16], attempt[16], seedbuf[32], gpus[64], mfile[PATH_MAX];
+	char world[16];
 	char **envp;
 	const char *key;
 	json_t *v;
@@ -760,6 +801,16 @@ static char **build_env(struct runner *r, struct live *lv, json_t *spec_env,
 		OWN("PYTHONUNBUFFERED", "1");
 	if (r->ngpus > 0 && !json_object_get(spec_env, "CUDA_VISIBLE_DEVICES"))
 		OWN("CUDA_VISIBLE_DEVICES", gpus);
+	if (r->spec->nodes > 1) {
+		/* what torchrun sets, on one machine (one group: GROUP_RANK
+		 * 0); each rank's own (RANK...) come with rank_env, the port
+		 * from the supervisor (exec/supervisor.h) */
+		snprintf(world, sizeof(world), "%d", r->spec->nodes);
+		OWN("WORLD_SIZE", world);
+		OWN("LOCAL_WORLD_SIZE", world);
+		OWN("GROUP_RANK", "0");
+		OWN("MASTER_ADDR", "127.0.0.1");
+	}
 #undef OWN
 	while (environ[nenv])
 		nenv++;
@@ -800,6 +851,53 @@ nomem:
 	for (size_t i = 0; i < k; i++)
 		free(envp[i]);
 	free(envp);
+	return NULL;
+}
+
+/* Each rank's own variables for a trial of several (see
+ * exec/supervisor.h): nodes * *per strings, rank i's from i * *per.  NULL
+ * when out of memory. */
+static char **build_rank_env(struct runner *r, struct live *lv,
+			     json_t *spec_env, int *per)
+{
+	int n = r->spec->nodes, g = r->spec->resources.gpu;
+	int cuda = r->ngpus > 0 && !json_object_get(spec_env,
+						     "CUDA_VISIBLE_DEVICES");
+	char **v;
+	size_t k = 0;
+
+	*per = 3 + cuda;
+	v = calloc((size_t)n * (size_t)*per + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		char mfile[PATH_MAX], gtext[64];
+		size_t gl = 0;
+
+		rank_file(mfile, sizeof(mfile), lv->dir, i, 2, 0);
+		if (asprintf(&v[k++], "RANK=%d", i) < 0 ||
+		    asprintf(&v[k++], "LOCAL_RANK=%d", i) < 0 ||
+		    asprintf(&v[k++], "TRAINCTL_METRICS_FILE=%s", mfile) < 0)
+			goto nomem;
+		if (!cuda)
+			continue;
+		/* the group's GPUs split: rank i has its g of them */
+		gtext[0] = '\0';
+		for (int d = i * g; d < (i + 1) * g && d < lv->ngpus &&
+				    gl < sizeof(gtext);
+		     d++)
+			gl += (size_t)snprintf(gtext + gl, sizeof(gtext) - gl,
+					       "%s%d", gl ? "," : "",
+					       lv->gpus[d]);
+		if (asprintf(&v[k++], "CUDA_VISIBLE_DEVICES=%s", gtext) < 0)
+			goto nomem;
+	}
+	return v;
+nomem:
+	v[--k] = NULL;
+	for (size_t i = 0; i < k; i++)
+		free(v[i]);
+	free(v);
 	return NULL;
 }
 
@@ -940,10 +1038,10 @@ static int pick_next(struct runner *r, struct live *pred)
  * the trial vanished and requeues it. */
 static int launch(struct runner *r, struct live *lv)
 {
-	char **argv = NULL, **envp = NULL;
+	char **argv = NULL, **envp = NULL, **rank_envp = NULL;
 	json_t *spec_env = NULL;
 	struct tc_launch l;
-	int rc = 0, fresh = 0;
+	int rc = 0, fresh = 0, rank_envc = 0;
 
 	/* a new directory has nothing of an earlier run to clear */
 	rc = tc_mkdir_private(lv->dir, 0755, 2);
@@ -954,16 +1052,23 @@ static int launch(struct runner *r, struct live *lv)
 	rc = 0;
 	if (fresh) {
 		/* nothing to rotate or clear */
-	} else if (lv->attempt > 1) {
-		tc_rotate_log(lv->dir, "stdout", "log", lv->attempt - 1);
-		tc_rotate_log(lv->dir, "stderr", "log", lv->attempt - 1);
-		tc_rotate_log(lv->dir, "metrics", "jsonl", lv->attempt - 1);
 	} else {
-		char mpath[PATH_MAX];
+		/* every rank's files (one rank unless nodes > 1) */
+		for (int k = 0; k < r->spec->nodes; k++) {
+			char from[PATH_MAX], to[PATH_MAX];
 
-		/* a rerun of a vanished attempt starts with clean files */
-		snprintf(mpath, sizeof(mpath), "%s/metrics.jsonl", lv->dir);
-		unlink(mpath);
+			for (int f = 0; f < 3; f++) {
+				rank_file(from, sizeof(from), lv->dir, k, f, 0);
+				rank_file(to, sizeof(to), lv->dir, k, f,
+					  lv->attempt - 1);
+				/* an earlier attempt's kept; a rerun of a
+				 * vanished attempt starts with clean files */
+				if (lv->attempt > 1)
+					rename(from, to);
+				else if (f == 2)
+					unlink(from);
+			}
+		}
 	}
 	{
 		char ppath[PATH_MAX];
@@ -988,7 +1093,9 @@ static int launch(struct runner *r, struct live *lv)
 	}
 	argv = argv_from_json(lv->cmd);
 	envp = argv ? build_env(r, lv, spec_env, lv->params) : NULL;
-	if (!argv || !envp) {
+	if (envp && r->spec->nodes > 1)
+		rank_envp = build_rank_env(r, lv, spec_env, &rank_envc);
+	if (!argv || !envp || (r->spec->nodes > 1 && !rank_envp)) {
 		rc = tc_error_set(r->err, TC_ERR_NOMEM,
 				  "cannot build the command of trial %s", lv->id);
 		goto out;
@@ -1009,6 +1116,9 @@ static int launch(struct runner *r, struct live *lv)
 	l.timeout = r->spec->run.timeout;
 	l.kill_grace = r->o->kill_grace > 0 ? r->o->kill_grace : 10;
 	l.lease_fd = lv->lease_fd;
+	l.nodes = r->spec->nodes;
+	l.rank_env = rank_envp;
+	l.rank_envc = rank_envc;
 	rc = tc_shim_launch(r->shim, &l, r->err);
 	/* the shim holds the lease now (or, on an error, nobody) */
 	if (lv->lease_fd >= 0)
@@ -1026,6 +1136,7 @@ out:
 	lv->cmd = lv->envtext = NULL;
 	free_strv(argv);
 	free_strv(envp);
+	free_strv(rank_envp);
 	json_decref(spec_env);
 	return rc;
 }
@@ -1079,7 +1190,10 @@ static int on_started(struct runner *r, struct live *lv, pid_t pgid,
 
 	lv->pgid = pgid;
 	lv->t0 = tc_mono();
-	watch_exit(lv, pgid, pid_start);
+	/* (a group of ranks ends when its last does, which only its shim
+	 * sees) */
+	if (r->spec->nodes <= 1)
+		watch_exit(lv, pgid, pid_start);
 	{
 		struct tc_trial_proc proc = {lv->shim_pid, lv->shim_start, pgid};
 
@@ -1795,6 +1909,37 @@ static void capacity(const struct tc_run_opts *o, double *cpus, long long *mem,
 		*gpus = 64;
 }
 
+int tc_runner_check_nodes(const struct tc_spec *spec, double cpus,
+			  long long memory, int gpus, struct tc_error *err)
+{
+	double n = spec->nodes;
+
+	if (spec->nodes <= 1)
+		return 0;
+	if (spec->nodes > TC_RANKS_MAX)
+		return tc_error_at(err, TC_ERR_SPEC, spec->path,
+				   spec->nodes_pos.line, spec->nodes_pos.col,
+				   "nodes: %d is more than the %d processes "
+				   "of one trial the local backend runs",
+				   spec->nodes, TC_RANKS_MAX);
+	if (spec->resources.cpu * n > cpus + 1e-9 ||
+	    (double)spec->resources.memory * n > (double)memory ||
+	    (double)spec->resources.gpu * n > gpus)
+		return tc_error_at(
+			err, TC_ERR_SPEC, spec->path, spec->nodes_pos.line,
+			spec->nodes_pos.col,
+			"nodes: %d processes of %g CPUs, %lld MiB and %d GPUs "
+			"each need %g CPUs, %.0f MiB and %.0f GPUs at once, but "
+			"this machine offers %g CPUs, %lld MiB and %d GPUs: "
+			"lower nodes or resources, or use --backend kubernetes",
+			spec->nodes, spec->resources.cpu,
+			spec->resources.memory >> 20, spec->resources.gpu,
+			spec->resources.cpu * n,
+			(double)(spec->resources.memory >> 20) * n,
+			spec->resources.gpu * n, cpus, memory >> 20, gpus);
+	return 0;
+}
+
 int tc_runner_check(const struct tc_spec *spec, const struct tc_run_opts *o,
 		    struct tc_error *err)
 {
@@ -1803,6 +1948,8 @@ int tc_runner_check(const struct tc_spec *spec, const struct tc_run_opts *o,
 	int gpus;
 
 	capacity(o, &cpus, &mem, &gpus);
+	if (spec->nodes > 1)
+		return tc_runner_check_nodes(spec, cpus, mem, gpus, err);
 	if (spec->resources.cpu > cpus + 1e-9 || spec->resources.memory > mem ||
 	    spec->resources.gpu > gpus)
 		return tc_error_set(
@@ -1852,10 +1999,13 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 					 err)))
 		goto out;
 	capacity(o, &r.cpu_cap, &r.mem_cap, &r.ngpus);
-	r.cpu_req = r.spec->resources.cpu;
-	r.mem_req = r.spec->resources.memory;
-	r.gpu_req = r.spec->resources.gpu;
-	r.threads = r.cpu_req > 0 ? (int)ceil(r.cpu_req) : 1;
+	/* resources: are a process's; a trial is `nodes` of them */
+	r.cpu_req = r.spec->resources.cpu * r.spec->nodes;
+	r.mem_req = r.spec->resources.memory * r.spec->nodes;
+	r.gpu_req = r.spec->resources.gpu * r.spec->nodes;
+	r.threads = r.spec->resources.cpu > 0
+			    ? (int)ceil(r.spec->resources.cpu)
+			    : 1;
 	/* GPUs are handed out machine-wide, whoever runs what */
 	if (r.ngpus > 0 && r.gpu_req > 0 &&
 	    (rc = tc_gpulease_open(&r.lease, r.ngpus, err)))

@@ -36,6 +36,12 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 int tc_runner_check(const struct tc_spec *spec, const struct tc_run_opts *o,
 		    struct tc_error *err);
 
+/* Do the nodes of a trial (each rank with the spec's resources) fit a
+ * machine of this many CPUs, bytes and GPUs, all at once?  0, or
+ * TC_ERR_SPEC at the nodes: key: such a trial could never be started. */
+int tc_runner_check_nodes(const struct tc_spec *spec, double cpus,
+			  long long memory, int gpus, struct tc_error *err);
+
 /* The reason a queued trial gives while its runner has room for it but no
  * free GPU (see exec/gpulease.h); it holds only while that runner lives. */
 #define TC_GPU_WAIT "waiting for a GPU"

@@ -6,7 +6,8 @@
  * Wire format between runner and shim (a stream socket pair, both ends
  * local and trusted): a request is a 4-byte length and then a struct
  * shim_req; a start is followed by NUL-terminated strings (id, trial_dir,
- * cwd, after, the argv strings, the envp strings) and carries the slot's
+ * cwd, after, the argv strings, the envp strings and, for a trial of
+ * several ranks, each rank's own strings) and carries the slot's
  * locked descriptor (and, when `lease` says so, the trial's GPU lease: see
  * exec/gpulease.h), a drop or start-now by the trial's id, a cancel names
  * the process group in the struct; an event is one struct tc_shim_event.  Both
@@ -25,11 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,8 +56,13 @@ struct shim_req {
 	int32_t pgid, hard;
 	int64_t idx;     /* the trial's slot in the status file */
 	int32_t lease;   /* a start: its GPU lease's descriptor comes too */
+	int32_t nodes;   /* its ranks */
+	int32_t rank_envc; /* strings of each rank's own (nodes > 1) */
+	int32_t avoid_port; /* the previous attempt's MASTER_PORT, 0 */
 	int32_t pad;
 };
+
+#define RANK_ENV_MAX 64
 
 struct tc_shim {
 	int fd;
@@ -196,6 +205,19 @@ static double tv_sec(struct timeval tv)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+void tc_rank_file(char *buf, size_t len, int rank, int which, int kept)
+{
+	static const char *const base[3] = {"stdout", "stderr", "metrics"};
+	static const char *const ext[3] = {"log", "log", "jsonl"};
+	char r[24] = "", k[24] = "";
+
+	if (rank > 0)
+		snprintf(r, sizeof(r), ".rank%d", rank);
+	if (kept > 0)
+		snprintf(k, sizeof(k), ".%d", kept);
+	snprintf(buf, len, "%s%s%s.%s", base[which], r, k, ext[which]);
+}
+
 /* ---- the shim ---------------------------------------------------------- */
 
 struct strial {
@@ -215,7 +237,18 @@ struct strial {
 					processes held at once (NVML) */
 	char *req;       /* the request, kept until the start: its strings */
 	char **strs;
-	uint32_t argc;
+	uint32_t argc, envc;
+	/* its ranks (one unless nodes > 1): all in the group of rank 0 */
+	int nranks, rank_envc;
+	pid_t *rpid;     /* each rank's pid while unreaped, else 0 */
+	long long *rstart;
+	int nleft;       /* ranks not reaped yet */
+	int fail_rank;   /* the rank that failed first by itself, -1 */
+	int have_end, end_status; /* the first rank's status that was not
+				     a success: the attempt's */
+	struct rusage ru; /* summed over the reaped ranks */
+	int master_port, avoid_port;
+	char error[256]; /* a rank that could not be started */
 };
 
 struct shim {
@@ -334,6 +367,8 @@ static void exit_info(const struct strial *t, struct when end, int status,
 	ei->utime = tv_sec(ru->ru_utime);
 	ei->stime = tv_sec(ru->ru_stime);
 	ei->maxrss_kb = ru->ru_maxrss;
+	ei->rank = t->nranks > 1 ? t->fail_rank : -1;
+	ei->master_port = t->master_port;
 	snprintf(ei->error, sizeof(ei->error), "%s", error);
 }
 
@@ -343,7 +378,7 @@ static void record_exit(int fd, off_t off, const struct tc_exit_info *ei)
 
 again:
 	if (write_status(fd, off, json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:f, s:f, s:f,"
-				   " s:f, s:f, s:I, s:s}",
+				   " s:f, s:f, s:I, s:i, s:i, s:s}",
 				   "state", "exited", "attempt", ei->attempt,
 				   "exit_code", ei->exit_code, "signal",
 				   ei->term_signal, "timed_out", ei->timed_out,
@@ -351,7 +386,9 @@ again:
 				   ei->started_at, "ended_at", ei->ended_at,
 				   "wall", ei->wall, "utime", ei->utime, "stime",
 				   ei->stime, "maxrss_kb",
-				   (json_int_t)ei->maxrss_kb, "error", error)) != 0 &&
+				   (json_int_t)ei->maxrss_kb, "rank", ei->rank,
+				   "master_port", ei->master_port, "error",
+				   error)) != 0 &&
 	    error[0]) {
 		error = ""; /* too long for a slot: it is in stderr.log too */
 		goto again;
@@ -372,6 +409,8 @@ static void strial_free(struct strial *t)
 	free(t->dir);
 	free(t->req);
 	free(t->strs);
+	free(t->rpid);
+	free(t->rstart);
 }
 
 /* The attempt in entry i is over (at `end`, monotonic): its record, its
@@ -443,8 +482,64 @@ static int spawn_failed(struct shim *s, size_t i, int efd, const char *error)
 	return 0;
 }
 
-/* Start entry i.  1 started (its STARTED event is the caller's to send),
- * 0 it could not be (recorded as exited with 127). */
+/* A free TCP port of 127.0.0.1 for a group's rendezvous, other than
+ * avoid (the previous attempt's); 0 if none could be had. */
+static int free_port(int avoid)
+{
+	int port = 0;
+
+	for (int tries = 0; tries < 16; tries++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t sl = sizeof(sa);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return 0;
+		port = 0;
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+			port = ntohs(sa.sin_port);
+		close(fd);
+		if (port != avoid)
+			return port;
+	}
+	return 0;
+}
+
+/* Rank k's environment: the launch's, with the rank's own strings (and
+ * the group's port) over it.  The strings stay the request's; NULL when
+ * out of memory. */
+static char **rank_env(const struct strial *t, int k, const char *port)
+{
+	char **base = t->strs + 5 + t->argc;
+	char **own = base + t->envc + 1 + (size_t)k * (size_t)t->rank_envc;
+	char **env = calloc(t->envc + (size_t)t->rank_envc + 2, sizeof(*env));
+	size_t n = 0;
+
+	if (!env)
+		return NULL;
+	for (uint32_t i = 0; i < t->envc; i++) {
+		const char *eq = strchr(base[i], '=');
+		size_t kl = eq ? (size_t)(eq - base[i]) : strlen(base[i]);
+		int skip = kl == 11 && !memcmp(base[i], "MASTER_PORT", 11);
+
+		for (int o = 0; o < t->rank_envc && !skip; o++)
+			skip = !strncmp(own[o], base[i], kl) && own[o][kl] == '=';
+		if (!skip)
+			env[n++] = base[i];
+	}
+	for (int o = 0; o < t->rank_envc; o++)
+		env[n++] = own[o];
+	env[n++] = (char *)port;
+	return env;
+}
+
+/* Start entry i: its ranks, in the group of rank 0.  1 started (its
+ * STARTED event is the caller's to send), 0 it could not be (recorded as
+ * exited with 127).  A rank after the first that cannot be started stops
+ * those that were: the attempt fails with its reason once they are
+ * reaped. */
 static int shim_spawn(struct shim *s, size_t i)
 {
 	struct strial *t = &s->t[i];
@@ -452,43 +547,44 @@ static int shim_spawn(struct shim *s, size_t i)
 	const char *cwd = strs[2];
 	char **argv = strs + 4, **envp = strs + 5 + t->argc;
 	char out_path[PATH_MAX], err_path[PATH_MAX], error[PATH_MAX + 128];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
+	char out_name[48], err_name[48], portvar[32];
 	sigset_t all, none;
-	pid_t child = -1;
-	int rc, cwd_fd = -1, dfd = -1, ofd = -1, efd = -1;
+	int rc, cwd_fd = -1, dfd = -1, n = t->nranks;
+	json_t *ranks;
 
 	t->after[0] = '\0';
 	t->t0 = tc_mono();
 	t->started = tc_now();
-	snprintf(out_path, sizeof(out_path), "%s/stdout.log", t->dir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr.log", t->dir);
+	t->fail_rank = -1;
 	/* from here on it may have started: a shim lost before the running
 	 * record leaves a trial that nobody may take for never started */
 	write_status(t->lock_fd, t->off,
 		     json_pack("{s:s, s:i, s:i}", "state", "spawning", "attempt",
 			       t->attempt, "supervisor_pid", (int)getpid()));
+	t->rpid = calloc((size_t)n, sizeof(*t->rpid));
+	t->rstart = calloc((size_t)n, sizeof(*t->rstart));
+	if (!t->rpid || !t->rstart)
+		return spawn_failed(s, i, -1, "out of memory");
+	if (n > 1) {
+		t->master_port = free_port(t->avoid_port);
+		if (!t->master_port)
+			return spawn_failed(s, i, -1,
+					    "no free TCP port on 127.0.0.1 for "
+					    "the ranks' rendezvous");
+		snprintf(portvar, sizeof(portvar), "MASTER_PORT=%d",
+			 t->master_port);
+	}
 	/* opened here, not by posix_spawn: never through a link planted in
 	 * the trial's directory (see util/fsutil.h) */
-	if ((dfd = open_trial_dir(t->dir)) < 0 ||
-	    (ofd = tc_private_openat(dfd, "stdout.log",
-				     O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
-	    (efd = tc_private_openat(dfd, "stderr.log",
-				     O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0) {
-		snprintf(error, sizeof(error), "cannot create %s: %s",
-			 dfd < 0 ? t->dir : ofd < 0 ? out_path : err_path,
+	if ((dfd = open_trial_dir(t->dir)) < 0) {
+		snprintf(error, sizeof(error), "cannot create %s: %s", t->dir,
 			 tc_fs_strerror(errno));
-		if (ofd >= 0)
-			close(ofd);
-		if (dfd >= 0)
-			close(dfd);
 		return spawn_failed(s, i, -1, error);
 	}
-	close(dfd);
 	/* entered through a descriptor, so that a directory deleted since is
 	 * said to be gone rather than taken for a missing program */
 	if (cwd[0] && (cwd_fd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		int e = errno;
+		int e = errno, efd;
 
 		if (e == ENOENT)
 			snprintf(error, sizeof(error),
@@ -497,51 +593,126 @@ static int shim_spawn(struct shim *s, size_t i)
 			snprintf(error, sizeof(error),
 				 "cannot enter the working directory %s: %s", cwd,
 				 strerror(e));
-		close(ofd);
+		efd = tc_private_openat(dfd, "stderr.log",
+					O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		close(dfd);
 		return spawn_failed(s, i, efd, error);
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, ofd, 1);
-	posix_spawn_file_actions_adddup2(&fa, efd, 2);
-	if (cwd_fd >= 0)
-		posix_spawn_file_actions_addfchdir_np(&fa, cwd_fd);
-	posix_spawnattr_init(&at);
 	/* the shim ignores only SIGPIPE (handlers do not survive exec) */
 	sigemptyset(&all);
 	sigaddset(&all, SIGPIPE);
 	sigemptyset(&none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-					      POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(&child, argv[0], &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	for (int k = 0; k < n; k++) {
+		posix_spawn_file_actions_t fa;
+		posix_spawnattr_t at;
+		char **env = envp;
+		pid_t child = -1;
+		int ofd, efd;
+
+		tc_rank_file(out_name, sizeof(out_name), k, 0, 0);
+		tc_rank_file(err_name, sizeof(err_name), k, 1, 0);
+		snprintf(out_path, sizeof(out_path), "%s/%s", t->dir, out_name);
+		snprintf(err_path, sizeof(err_path), "%s/%s", t->dir, err_name);
+		ofd = tc_private_openat(dfd, out_name,
+					O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		efd = ofd < 0 ? -1
+			      : tc_private_openat(dfd, err_name,
+						  O_WRONLY | O_CREAT | O_TRUNC,
+						  0600);
+		if (ofd < 0 || efd < 0) {
+			snprintf(error, sizeof(error), "cannot create %s: %s",
+				 ofd < 0 ? out_path : err_path,
+				 tc_fs_strerror(errno));
+			if (ofd >= 0)
+				close(ofd);
+			rc = -1;
+			goto failed;
+		}
+		if (n > 1 && !(env = rank_env(t, k, portvar))) {
+			snprintf(error, sizeof(error), "out of memory");
+			close(ofd);
+			rc = -1;
+			goto failed;
+		}
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, ofd, 1);
+		posix_spawn_file_actions_adddup2(&fa, efd, 2);
+		if (cwd_fd >= 0)
+			posix_spawn_file_actions_addfchdir_np(&fa, cwd_fd);
+		posix_spawnattr_init(&at);
+		posix_spawnattr_setsigdefault(&at, &all);
+		posix_spawnattr_setsigmask(&at, &none);
+		/* rank 0 leads the group, the others join it */
+		posix_spawnattr_setpgroup(&at, k ? t->rpid[0] : 0);
+		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+						      POSIX_SPAWN_SETSIGMASK |
+						      POSIX_SPAWN_SETSIGDEF);
+		rc = posix_spawnp(&child, argv[0], &fa, &at, argv, env);
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&at);
+		if (env != envp)
+			free(env);
+		close(ofd);
+		if (rc != 0) {
+			snprintf(error, sizeof(error), "cannot execute %s: %s",
+				 argv[0], strerror(rc));
+			dprintf(efd, "trainctl: %s\n", error);
+			close(efd);
+			goto failed;
+		}
+		close(efd);
+		t->rpid[k] = child;
+		/* unreaped, the child cannot be gone: its start time names it */
+		t->rstart[k] = tc_proc_start_time(child);
+		t->nleft++;
+		continue;
+	failed:
+		if (k == 0) {
+			if (cwd_fd >= 0)
+				close(cwd_fd);
+			close(dfd);
+			return spawn_failed(s, i, -1, error);
+		}
+		/* the ranks started stop; the attempt is this rank's failure */
+		kill(-t->rpid[0], SIGKILL);
+		t->kill_at = -1;
+		t->fail_rank = k;
+		t->have_end = 1;
+		t->end_status = 127 << 8;
+		memcpy(t->error, error, sizeof(t->error) - 1);
+		t->error[sizeof(t->error) - 1] = '\0';
+		break;
+	}
 	if (cwd_fd >= 0)
 		close(cwd_fd);
-	close(ofd);
-	if (rc != 0) {
-		snprintf(error, sizeof(error), "cannot execute %s: %s", argv[0],
-			 strerror(rc));
-		return spawn_failed(s, i, efd, error);
-	}
-	close(efd);
-	t->pid = child;
-	/* unreaped, the child cannot be gone: its start time names it */
-	t->pid_start = tc_proc_start_time(child);
+	close(dfd);
+	t->pid = t->rpid[0];
+	t->pid_start = t->rstart[0];
 	free(t->req);
 	free(t->strs);
 	t->req = NULL;
 	t->strs = NULL;
-	write_status(t->lock_fd, t->off,
-		     json_pack("{s:s, s:i, s:i, s:i, s:I, s:f}", "state",
-			       "running", "attempt", t->attempt, "supervisor_pid",
-			       (int)getpid(), "pgid", (int)child, "pgid_start",
-			       (json_int_t)t->pid_start, "started_at",
-			       t->started));
+	ranks = n > 1 ? json_array() : NULL;
+	for (int k = 1; k < n && ranks; k++)
+		if (t->rpid[k])
+			json_array_append_new(
+				ranks, json_pack("[i, I]", (int)t->rpid[k],
+						 (json_int_t)t->rstart[k]));
+	/* (the ranks' pids, when they fit the slot: without them a group
+	 * whose shim and leader are gone cannot be told to be its own) */
+	for (int pass = ranks ? 0 : 1; pass < 2; pass++)
+		if (write_status(t->lock_fd, t->off,
+				 json_pack("{s:s, s:i, s:i, s:i, s:I, s:f, s:i, s:O*}",
+					   "state", "running", "attempt",
+					   t->attempt, "supervisor_pid",
+					   (int)getpid(), "pgid", (int)t->pid,
+					   "pgid_start", (json_int_t)t->pid_start,
+					   "started_at", t->started,
+					   "master_port", t->master_port,
+					   "ranks", pass ? NULL : ranks)) == 0)
+			break;
+	json_decref(ranks);
 	return 1;
 }
 
@@ -594,6 +765,11 @@ static void shim_add(struct shim *s, const struct shim_req *rq, char *req,
 	t->req = req;
 	t->strs = strs;
 	t->argc = rq->argc;
+	t->envc = rq->envc;
+	t->nranks = rq->nodes > 1 ? rq->nodes : 1;
+	t->rank_envc = rq->nodes > 1 ? rq->rank_envc : 0;
+	t->avoid_port = rq->avoid_port;
+	t->fail_rank = -1;
 	if (!t->dir) {
 		close(lock_fd);
 		if (lease_fd >= 0)
@@ -677,9 +853,59 @@ static void shim_reaped(struct shim *s, pid_t pid, int status,
 		return;
 	start_or_pass(s, find_waiter(s, s->t[i].id), next);
 	i = shim_find(s, pid, NULL); /* the table may have changed */
-	if (i >= 0)
-		trial_done(s, (size_t)i, end, status, ru, "");
+	if (i >= 0) {
+		char error[256];
+
+		snprintf(error, sizeof(error), "%s", s->t[i].error);
+		trial_done(s, (size_t)i, end, status, ru, error);
+	}
 	event_started(s, next);
+}
+
+/* The entry one of whose ranks is pid (its index in *rank). */
+static ssize_t shim_find_rank(const struct shim *s, pid_t pid, int *rank)
+{
+	for (size_t i = 0; i < s->n; i++)
+		for (int k = 0; s->t[i].rpid && k < s->t[i].nranks; k++)
+			if (s->t[i].rpid[k] == pid) {
+				*rank = k;
+				return (ssize_t)i;
+			}
+	return -1;
+}
+
+/* Rank k of entry i was reaped with this status.  A rank that failed
+ * while nobody stopped the group is the attempt's failure, and the
+ * others are stopped; when the last rank is reaped the attempt is over:
+ * the first status that was not a success is its own. */
+static void rank_ended(struct shim *s, size_t i, int k, int status,
+		       const struct rusage *ru)
+{
+	struct strial *t = &s->t[i];
+	int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	t->rpid[k] = 0;
+	t->nleft--;
+	timeradd(&t->ru.ru_utime, &ru->ru_utime, &t->ru.ru_utime);
+	timeradd(&t->ru.ru_stime, &ru->ru_stime, &t->ru.ru_stime);
+	if (ru->ru_maxrss > t->ru.ru_maxrss)
+		t->ru.ru_maxrss = ru->ru_maxrss;
+	if (!ok && !t->have_end) {
+		t->have_end = 1;
+		t->end_status = status;
+		if (!t->cancels && !t->timed_out)
+			t->fail_rank = k;
+	}
+	if (!ok && t->nleft > 0 && t->kill_at == 0) {
+		/* the rest of the group goes: the attempt has failed */
+		kill(-t->pid, SIGTERM);
+		t->kill_at = tc_mono() + t->grace;
+	}
+	if (t->nleft == 0) {
+		struct rusage sum = t->ru;
+
+		shim_reaped(s, t->pid, t->have_end ? t->end_status : 0, &sum);
+	}
 }
 
 /* Has child pid ended (it is not reaped yet)? */
@@ -722,7 +948,7 @@ static int shim_request(struct shim *s)
 	uint32_t len;
 	struct shim_req rq;
 	char *buf, **strs;
-	size_t nstr, k = 0;
+	size_t nstr, nrank, k = 0;
 	int lock_fd = -1, lease_fd = -1;
 
 	if (recv_header(s->sock, &len, &lock_fd, &lease_fd) != 0 ||
@@ -774,12 +1000,14 @@ static int shim_request(struct shim *s)
 		return 0;
 	}
 	if (rq.type != REQ_START || rq.argc == 0 || rq.argc > (1u << 20) ||
-	    rq.envc > (1u << 20) || lock_fd < 0) {
+	    rq.envc > (1u << 20) || lock_fd < 0 || rq.nodes > TC_RANKS_MAX ||
+	    rq.rank_envc < 0 || rq.rank_envc > RANK_ENV_MAX) {
 		free(buf);
 		close_pair(lock_fd, lease_fd);
 		return 0;
 	}
-	nstr = 4 + rq.argc + 1 + rq.envc + 1;
+	nrank = rq.nodes > 1 ? (size_t)rq.nodes * (size_t)rq.rank_envc : 0;
+	nstr = 4 + rq.argc + 1 + rq.envc + 1 + nrank;
 	strs = calloc(nstr, sizeof(*strs));
 	if (!strs) {
 		close_pair(lock_fd, lease_fd);
@@ -795,7 +1023,7 @@ static int shim_request(struct shim *s)
 		strs[k] = p;
 		p += strlen(p) + 1;
 	}
-	if (k >= nstr - 1) {
+	if (k >= nstr - (nrank ? 0 : 1)) {
 		shim_add(s, &rq, buf, strs, lock_fd, lease_fd);
 		return 0;
 	}
@@ -860,21 +1088,25 @@ static void shim_main(int sock)
 		pid_t pid;
 
 		/* reap: leftovers of a trial's group are killed while its
-		 * leader's zombie still holds the pgid (after the reap the id
-		 * could name another group) */
+		 * last rank's zombie still holds the pgid (after the reap the
+		 * id could name another group) */
 		for (;;) {
 			siginfo_t si;
+			ssize_t ti;
+			int rank = -1;
 
 			memset(&si, 0, sizeof(si));
 			if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
 			    si.si_pid <= 0)
 				break;
 			pid = si.si_pid;
-			if (shim_find(&s, pid, NULL) >= 0)
-				kill(-pid, SIGKILL);
+			ti = shim_find_rank(&s, pid, &rank);
+			if (ti >= 0 && s.t[ti].nleft == 1)
+				kill(-s.t[ti].pid, SIGKILL);
 			if (wait4(pid, &status, 0, &ru) != pid)
 				break;
-			shim_reaped(&s, pid, status, &ru);
+			if (ti >= 0)
+				rank_ended(&s, (size_t)ti, rank, status, &ru);
 		}
 		if (s.sock < 0 && s.n == 0)
 			_exit(0);
@@ -998,11 +1230,27 @@ pid_t tc_shim_pid(const struct tc_shim *s)
 	return s->pid;
 }
 
+/* The MASTER_PORT in the record of a slot (an earlier attempt's), 0. */
+static int slot_port(int fd, off_t off)
+{
+	char buf[TC_SLOT_SIZE];
+	ssize_t n = pread(fd, buf, sizeof(buf), off);
+	json_t *o;
+	int port = 0;
+
+	if (n <= 0)
+		return 0;
+	o = json_loadb(buf, strnlen(buf, (size_t)n), 0, NULL);
+	port = (int)json_integer_value(json_object_get(o, "master_port"));
+	json_decref(o);
+	return port > 0 && port < 65536 ? port : 0;
+}
+
 int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 		   struct tc_error *err)
 {
 	struct shim_req rq;
-	size_t len = sizeof(rq), argc = 0, envc = 0;
+	size_t len = sizeof(rq), argc = 0, envc = 0, nrank = 0;
 	const char *fixed[4] = {l->id, l->trial_dir, l->cwd ? l->cwd : "",
 			       l->after ? l->after : ""};
 	char *buf, *p;
@@ -1013,6 +1261,15 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 		len += strlen(l->argv[argc++]) + 1;
 	while (l->envp[envc])
 		len += strlen(l->envp[envc++]) + 1;
+	if (l->nodes > TC_RANKS_MAX || l->rank_envc < 0 ||
+	    l->rank_envc > RANK_ENV_MAX)
+		return tc_error_set(err, TC_ERR_USAGE,
+				    "trial %s: %d ranks on one machine (at most "
+				    "%d)", l->id, l->nodes, TC_RANKS_MAX);
+	if (l->nodes > 1)
+		nrank = (size_t)l->nodes * (size_t)l->rank_envc;
+	for (size_t i = 0; i < nrank; i++)
+		len += strlen(l->rank_env[i]) + 1;
 	for (int i = 0; i < 4; i++)
 		len += strlen(fixed[i]) + 1;
 	if (len > REQ_MAX)
@@ -1029,6 +1286,8 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 	rq.grace = l->kill_grace;
 	rq.idx = l->slot.idx;
 	rq.lease = l->lease_fd >= 0;
+	rq.nodes = l->nodes > 1 ? l->nodes : 1;
+	rq.rank_envc = l->nodes > 1 ? l->rank_envc : 0;
 	buf = malloc(sizeof(len32) + len);
 	if (!buf)
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -1048,6 +1307,8 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 		PUT(l->argv[i]);
 	for (size_t i = 0; i < envc; i++)
 		PUT(l->envp[i]);
+	for (size_t i = 0; i < nrank; i++)
+		PUT(l->rank_env[i]);
 #undef PUT
 	/* The lock is taken here and handed to the shim with the request:
 	 * it is held without a gap from before the request is sent until the
@@ -1063,10 +1324,19 @@ int tc_shim_launch(struct tc_shim *s, const struct tc_launch *l,
 
 		/* a description of its own: the lock is the description's */
 		lfd = tc_private_open(l->slot.path, O_RDWR | O_CREAT, 0600);
-		if (lfd < 0 || fcntl(lfd, F_OFD_SETLK, &fl) != 0)
+		if (lfd < 0 || fcntl(lfd, F_OFD_SETLK, &fl) != 0) {
 			e = errno;
-		else if (pwrite(lfd, zero, sizeof(zero), fl.l_start) != sizeof(zero))
-			e = errno ? errno : EIO; /* an earlier attempt's record goes */
+		} else {
+			/* a retry rendezvous on another port than the last
+			 * attempt's (its leftovers may still hold it) */
+			if (l->nodes > 1 &&
+			    (rq.avoid_port = slot_port(lfd, fl.l_start)) > 0)
+				memcpy(buf + sizeof(len32), &rq, sizeof(rq));
+			/* an earlier attempt's record goes */
+			if (pwrite(lfd, zero, sizeof(zero), fl.l_start) !=
+			    sizeof(zero))
+				e = errno ? errno : EIO;
+		}
 		if (e) {
 			int busy = e == EAGAIN || e == EACCES;
 
@@ -1212,6 +1482,10 @@ int tc_supervisor_read_exit(const struct tc_slot *sl, int attempt,
 	ei->utime = json_number_value(json_object_get(o, "utime"));
 	ei->stime = json_number_value(json_object_get(o, "stime"));
 	ei->maxrss_kb = (long)json_integer_value(json_object_get(o, "maxrss_kb"));
+	ei->rank = json_is_integer(json_object_get(o, "rank"))
+			   ? (int)json_integer_value(json_object_get(o, "rank"))
+			   : -1;
+	ei->master_port = (int)json_integer_value(json_object_get(o, "master_port"));
 	e = json_string_value(json_object_get(o, "error"));
 	snprintf(ei->error, sizeof(ei->error), "%s", e ? e : "");
 	json_decref(o);
@@ -1298,20 +1572,53 @@ long long tc_proc_start_time(pid_t pid)
 	return proc_stat(pid, &state);
 }
 
-pid_t tc_supervisor_trial_group(const struct tc_slot *sl, int attempt)
+/* The group a running record names, if it is still the attempt's: its
+ * leader alive (or unreaped) and started when recorded, or, the leader
+ * gone, one of its other ranks still in the group (the pgid is held
+ * while a member lives).  *running: how many of them are still running
+ * (not zombies). */
+static pid_t record_group(json_t *o, int attempt, int *running)
 {
-	json_t *o = read_status(sl);
 	const char *st = json_string_value(json_object_get(o, "state"));
 	json_int_t pg = json_integer_value(json_object_get(o, "pgid"));
 	json_int_t start = json_integer_value(json_object_get(o, "pgid_start"));
+	json_t *ranks = json_object_get(o, "ranks"), *r;
 	int mine = st && !strcmp(st, "running") &&
 		   json_integer_value(json_object_get(o, "attempt")) == attempt;
+	pid_t found = 0;
+	size_t k;
+	char state;
 
-	json_decref(o);
+	*running = 0;
 	/* a record without the leader's start time names no group for sure */
 	if (!mine || pg <= 0 || pg > INT_MAX || start <= 0)
 		return 0;
-	return tc_proc_start_time((pid_t)pg) == start ? (pid_t)pg : 0;
+	if (proc_stat((pid_t)pg, &state) == start) {
+		found = (pid_t)pg;
+		*running += state != 'Z';
+	}
+	json_array_foreach(ranks, k, r) {
+		json_int_t pid = json_integer_value(json_array_get(r, 0));
+		json_int_t rs = json_integer_value(json_array_get(r, 1));
+
+		if (pid <= 0 || pid > INT_MAX || rs <= 0 ||
+		    proc_stat((pid_t)pid, &state) != rs ||
+		    getpgid((pid_t)pid) != (pid_t)pg)
+			continue;
+		found = (pid_t)pg;
+		*running += state != 'Z';
+	}
+	return found;
+}
+
+pid_t tc_supervisor_trial_group(const struct tc_slot *sl, int attempt)
+{
+	json_t *o = read_status(sl);
+	int running;
+	pid_t pg = record_group(o, attempt, &running);
+
+	json_decref(o);
+	return pg;
 }
 
 enum tc_lost tc_supervisor_lost(const struct tc_slot *sl, int attempt)
@@ -1320,19 +1627,18 @@ enum tc_lost tc_supervisor_lost(const struct tc_slot *sl, int attempt)
 	const char *st = json_string_value(json_object_get(o, "state"));
 	int started = st && (!strcmp(st, "spawning") || !strcmp(st, "running")) &&
 		      json_integer_value(json_object_get(o, "attempt")) == attempt;
-	pid_t pg;
-	char state;
+	int running = 0;
+	pid_t pg = started ? record_group(o, attempt, &running) : 0;
 
 	json_decref(o);
 	if (!started)
 		return TC_LOST_UNSTARTED;
-	pg = tc_supervisor_trial_group(sl, attempt);
 	if (pg <= 0)
 		return TC_LOST_UNKNOWN;
-	/* a leader that ended (a zombie nobody reaped yet) ran no more; its
-	 * group's leftovers go all the same */
-	proc_stat(pg, &state);
-	if (kill(-pg, SIGKILL) == 0 && state != 'Z')
+	/* a group whose members have all ended (zombies nobody reaped yet)
+	 * ran no more; its leftovers go all the same, and of a group some
+	 * of whose ranks are gone the survivors go too: never half of it */
+	if (kill(-pg, SIGKILL) == 0 && running > 0)
 		return TC_LOST_KILLED;
 	return TC_LOST_UNKNOWN;
 }

@@ -64,6 +64,20 @@
  * Files in the trial directory, per attempt: stdout.log, stderr.log (the
  * trial's output; earlier attempts are kept as stdout.N.log, stderr.N.log
  * by the runner).
+ *
+ * A trial of several ranks (nodes > 1) is one attempt of `nodes`
+ * processes, spawned together into one process group (rank 0 leads it),
+ * so that every signal above reaches all of them.  The shim picks the
+ * attempt's MASTER_PORT (a free port of 127.0.0.1, never the previous
+ * attempt's) and gives each rank the launch's environment with its own
+ * variables over it (rank_env).  Rank i > 0 writes stdout.rank<i>.log and
+ * stderr.rank<i>.log.  The running record adds master_port and ranks:
+ * [[pid, start time], ...] of ranks 1.., so that a group whose shim died
+ * is killed whole even when its leader is gone.  The attempt is over when
+ * every rank has ended: succeeded when all exited 0; the first rank that
+ * failed (exit code or signal, while nobody stopped the group) stops the
+ * others (SIGTERM, SIGKILL after the grace period) and its status is the
+ * attempt's, its index in the exit record's `rank`.
  */
 #ifndef TC_SUPERVISOR_H
 #define TC_SUPERVISOR_H
@@ -73,12 +87,19 @@
 #include "util/error.h"
 
 #define TC_SLOT_SIZE 1024
+#define TC_RANKS_MAX 4096 /* processes of one trial (nodes:) on one machine */
 
 /* A trial's slot: the experiment's status file and the trial's index. */
 struct tc_slot {
 	const char *path;
 	long long idx;
 };
+
+/* The name of file `which` (0 stdout, 1 stderr, 2 the metrics file) of
+ * rank `rank` in a trial's directory: stdout.log, stdout.rank1.log; with
+ * kept > 0, attempt kept's as the runner keeps it (stdout.3.log,
+ * stdout.rank1.3.log). */
+void tc_rank_file(char *buf, size_t len, int rank, int which, int kept);
 
 /* The status file of experiment exp in state_dir.  0, or -1 if too long. */
 int tc_supervisor_status_path(const char *state_dir, const char *exp,
@@ -101,6 +122,11 @@ struct tc_launch {
 				* exec/gpulease.h): a copy goes to the shim,
 				* which holds it until it has reaped the
 				* trial; the caller closes its own */
+	int nodes;             /* its ranks (processes), >= 1 */
+	char *const *rank_env; /* nodes > 1: nodes * rank_envc strings
+				* NAME=VALUE, rank i's from i * rank_envc,
+				* set over envp for that rank */
+	int rank_envc;
 };
 
 struct tc_exit_info {
@@ -113,6 +139,8 @@ struct tc_exit_info {
 			  * not cancelled: what it did stands) */
 	double started_at, ended_at, wall, utime, stime;
 	long maxrss_kb;
+	int rank;        /* the rank whose failure ended the attempt, -1 */
+	int master_port; /* nodes > 1: the attempt's rendezvous port, 0 */
 	char error[256]; /* "cannot execute foo: No such file or directory" */
 };
 

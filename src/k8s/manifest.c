@@ -34,9 +34,6 @@
 #define COMPLETION_INDEX \
 	"metadata.annotations['batch.kubernetes.io/job-completion-index']"
 
-/* Variables a multi-node trial gets from trainctl, in this order. */
-static const char *const dist_vars[] = {"WORLD_SIZE", "RANK", "MASTER_ADDR",
-					"MASTER_PORT"};
 static const char *const thread_vars[] = {
 	"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"};
 
@@ -288,8 +285,8 @@ static int env_ref(const struct tc_spec *spec, const char *name)
 
 static int is_dist_var(const char *name)
 {
-	for (size_t i = 0; i < 4; i++)
-		if (strcmp(name, dist_vars[i]) == 0)
+	for (size_t i = 0; i < TC_RENDEZVOUS_NVARS; i++)
+		if (strcmp(name, tc_spec_rendezvous_vars[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -969,18 +966,5 @@ int tc_k8s_check(const struct tc_spec *spec, struct tc_error *err)
 				"value in a Secret and write {secretKeyRef: "
 				"{name: NAME, key: KEY}}",
 				spec->env[i].key, spec->env[i].ref_name);
-	if (spec->nodes > 1) {
-		for (size_t i = 0; i < spec->nenv; i++)
-			for (size_t k = 0; k < 4; k++)
-				if (strcmp(spec->env[i].key, dist_vars[k]) == 0)
-					return tc_error_at(
-						err, TC_ERR_SPEC, spec->path,
-						spec->env[i].pos.line,
-						spec->env[i].pos.col,
-						"env: %s is set by trainctl for "
-						"a multi-node trial (nodes: "
-						"%d); remove it",
-						dist_vars[k], spec->nodes);
-	}
 	return 0;
 }

@@ -4952,13 +4952,72 @@ static const char *const top_keys[] = {
 	"version",   "name",   "command", "script",  "env",
 	"parameters", "search", "metric",  "resources", "run",
 	"backend",   "nodes",  "kubernetes", "workdir", "early_stop",
+	"metrics",
 };
 
 enum {
 	T_VERSION, T_NAME, T_COMMAND, T_SCRIPT, T_ENV, T_PARAMETERS, T_SEARCH,
 	T_METRIC, T_RESOURCES, T_RUN, T_BACKEND, T_NODES, T_KUBERNETES,
-	T_WORKDIR, T_EARLY_STOP, T_N
+	T_WORKDIR, T_EARLY_STOP, T_METRICS, T_N
 };
+
+const char *const tc_spec_rendezvous_vars[TC_RENDEZVOUS_NVARS] = {
+	"WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK",
+	"MASTER_ADDR", "MASTER_PORT",
+};
+
+int tc_spec_trial_gpus(const struct tc_spec *spec)
+{
+	long long g = (long long)spec->resources.gpu *
+		      (spec->nodes > 1 ? spec->nodes : 1);
+
+	return g > INT_MAX ? INT_MAX : (int)g;
+}
+
+/* metrics: {ranks: 0|all}: whose name=value lines and metrics file a
+ * trial of several ranks (nodes:) records. */
+static int parse_metrics(struct ctx *c, const yaml_node_t *k,
+			 const yaml_node_t *n)
+{
+	enum { F_RANKS, F_N };
+	struct field f[F_N] = {{"ranks", NULL, NULL}};
+	static const char *const ranks[] = {"0", "all"};
+	size_t r = 0;
+	int ok, rc;
+
+	c->spec->metrics.pos = node_pos(k);
+	rc = expect_map(c, n, "metrics", "{ranks: all}", &ok);
+	if (rc || !ok)
+		return rc;
+	rc = get_fields(c, n, "metrics", f, F_N);
+	if (rc || !f[F_RANKS].val)
+		return rc;
+	rc = get_enum(c, f[F_RANKS].val, "metrics.ranks", ranks, 2, &r);
+	if (rc)
+		return rc;
+	c->spec->metrics.all_ranks = r == 1;
+	return 0;
+}
+
+/* A trial of several ranks gets the rendezvous variables from trainctl,
+ * whichever backend runs it: env: may not set them. */
+static int check_rendezvous_env(struct ctx *c)
+{
+	const struct tc_spec *s = c->spec;
+
+	if (s->nodes <= 1)
+		return 0;
+	for (size_t i = 0; i < s->nenv; i++)
+		for (size_t k = 0; k < TC_RENDEZVOUS_NVARS; k++)
+			if (!strcmp(s->env[i].key, tc_spec_rendezvous_vars[k]))
+				return fail_at(c, s->env[i].pos,
+					       "env: %s is set by trainctl for "
+					       "each rank of a multi-node "
+					       "trial (nodes: %d); remove it",
+					       tc_spec_rendezvous_vars[k],
+					       s->nodes);
+	return 0;
+}
 
 static int parse_root(struct ctx *c, const yaml_node_t *root)
 {
@@ -5104,6 +5163,13 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 			return rc;
 		s->nodes = (int)v;
 		s->nodes_pos = node_pos(f[T_NODES].key);
+	}
+	if ((rc = check_rendezvous_env(c)))
+		return rc;
+	if (f[T_METRICS].val) {
+		rc = parse_metrics(c, f[T_METRICS].key, f[T_METRICS].val);
+		if (rc)
+			return rc;
 	}
 	if (f[T_KUBERNETES].val) {
 		s->k8s->pos = node_pos(f[T_KUBERNETES].key);

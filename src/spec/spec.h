@@ -292,8 +292,17 @@ struct tc_spec {
 				(see tc_spec_workdir) */
 	struct tc_pos workdir_pos; /* of the value */
 	const char *backend; /* "local" (default) or "kubernetes" */
-	int nodes;           /* default 1 */
+	int nodes;           /* default 1: processes (ranks) of a trial,
+				one pod each on Kubernetes, all on this
+				machine locally; each gets the rendezvous
+				variables (tc_spec_rendezvous_vars) */
 	struct tc_pos nodes_pos; /* of the nodes: key; 0:0 without one */
+	/* metrics: {ranks: 0|all}: whose metrics a nodes > 1 trial records
+	 * (default rank 0's; all: every rank's, named rank<i>.NAME) */
+	struct {
+		int all_ranks;
+		struct tc_pos pos; /* of the metrics: key */
+	} metrics;
 	int placement_templates; /* kubernetes.image, kubernetes.nodeSelector
 				    or resources use {{...}}: checked per
 				    trial when planned */
@@ -303,6 +312,15 @@ struct tc_spec {
 
 	void *arena_;        /* private */
 };
+
+/* The variables trainctl sets for each rank of a nodes > 1 trial, on
+ * every backend (those torchrun sets): env: may not set them then. */
+#define TC_RENDEZVOUS_NVARS 7
+extern const char *const tc_spec_rendezvous_vars[TC_RENDEZVOUS_NVARS];
+
+/* The GPUs one trial holds: resources.gpu for each of its nodes (ranks
+ * locally, pods on Kubernetes).  GPU-hours count these. */
+int tc_spec_trial_gpus(const struct tc_spec *spec);
 
 int tc_spec_load(const char *path, struct tc_spec **out, struct tc_error *err);
 int tc_spec_parse(const char *path, const char *buf, size_t len,

@@ -806,16 +806,20 @@ static void test_check(void **state)
 	expect_k8s_check(HEAD "env:\n  kubernetes: 1\n"
 			  "kubernetes: {labels: {kubernetes: x}}\n",
 		     6, 1, "kubernetes.image is required");
-	expect_k8s_check(HEAD "env:\n  A: 1\n  MASTER_PORT: 1234\nnodes: 2\n"
+	/* the rendezvous variables: refused when the spec is read, for
+	 * every backend */
+	expect_error(HEAD "env:\n  A: 1\n  MASTER_PORT: 1234\nnodes: 2\n"
 			  "kubernetes: {image: busybox}\n",
 		     6, 16, "env: MASTER_PORT is set by trainctl");
+	expect_error(HEAD "env:\n  LOCAL_RANK: 0\nnodes: 2\n", 5, 15,
+		     "env: LOCAL_RANK is set by trainctl");
 	/* one node: the variable is the user's */
 	expect_k8s_check(HEAD "env:\n  MASTER_PORT: 1234\n"
 			  "kubernetes: {image: busybox}\n",
 		     0, 0, NULL);
 	expect_k8s_check(HEAD "nodes: 100001\nkubernetes: {image: busybox}\n", 4, 1,
 		     "more than the 100000 pods");
-	/* nodes > 1 with the local backend loads (run refuses it) */
+	/* nodes > 1 loads (both backends run it) */
 	expect_k8s_check(HEAD "nodes: 4\nkubernetes: {image: busybox}\n", 0, 0,
 		     NULL);
 	/* workdir: is the container's workingDir: absolute only */

@@ -1714,6 +1714,38 @@ static void test_bad_when(void **state)
 		      "search: {exclude: [{o: sgd, m: 1}, {m: 2}]}\n");
 }
 
+/* nodes: and metrics: {ranks}: whose metrics a trial of several ranks
+ * records; the rendezvous variables are refused in env: for any backend
+ * once nodes > 1. */
+static void test_nodes_metrics(void **state)
+{
+	struct tc_spec *s;
+
+	(void)state;
+	s = parse_ok("version: 1\nname: t\ncommand: [x]\nnodes: 2\n"
+		     "metrics: {ranks: all}\nenv: {RANK0: a}\n");
+	assert_int_equal(s->nodes, 2);
+	assert_int_equal(s->metrics.all_ranks, 1);
+	assert_int_equal(s->metrics.pos.line, 5);
+	tc_spec_free(s);
+	s = parse_ok("version: 1\nname: t\ncommand: [x]\nmetrics: {ranks: 0}\n"
+		     "env: {RANK: '3'}\n");
+	assert_int_equal(s->nodes, 1);
+	assert_int_equal(s->metrics.all_ranks, 0);
+	tc_spec_free(s);
+	expect_error("version: 1\nname: t\ncommand: [x]\nmetrics: all\n", 4,
+		     10, "metrics must be a mapping");
+	expect_error("version: 1\nname: t\ncommand: [x]\nmetrics: {rank: all}\n",
+		     4, 11, "rank");
+	expect_error("version: 1\nname: t\ncommand: [x]\nmetrics: {ranks: 1}\n",
+		     4, 18, "unknown metrics.ranks");
+	expect_error("version: 1\nname: t\ncommand: [x]\nnodes: 0\n", 4, 8,
+		     "nodes must be an integer");
+	expect_error("version: 1\nname: t\ncommand: [x]\nnodes: 3\n"
+		     "env: {A: b, GROUP_RANK: '0'}\n",
+		     5, 25, "env: GROUP_RANK is set by trainctl");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1746,6 +1778,7 @@ int main(void)
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_when),
 		cmocka_unit_test(test_bad_when),
+		cmocka_unit_test(test_nodes_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
