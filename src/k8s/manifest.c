@@ -363,6 +363,14 @@ static json_t *container_env(struct build *b, const struct tc_spec *spec,
 		}
 		snprintf(buf, sizeof(buf), "%d", TC_K8S_MASTER_PORT);
 		env_add(b, env, "MASTER_PORT", buf);
+		/* torchrun's names too: each pod is one node of one process,
+		 * so the node's rank is the pod's index */
+		env_add(b, env, "LOCAL_RANK", "0");
+		env_add(b, env, "LOCAL_WORLD_SIZE", "1");
+		push(b, env,
+		     json_pack("{s:s, s:{s:{s:s}}}", "name", "GROUP_RANK",
+			       "valueFrom", "fieldRef", "fieldPath",
+			       COMPLETION_INDEX));
 	}
 	if (!env)
 		b->nomem = 1;

@@ -627,15 +627,27 @@ static void test_multi_node(void **state)
 						 "fieldPath", NULL)),
 			    "metadata.annotations['batch.kubernetes.io/"
 			    "job-completion-index']");
-	/* the four come last, in this order */
+	/* torchrun's: one process a pod, the pod's index its node's rank */
+	assert_string_equal(env_value(job, "LOCAL_RANK"), "0");
+	assert_string_equal(env_value(job, "LOCAL_WORLD_SIZE"), "1");
+	rank = env_entry(job, "GROUP_RANK");
+	assert_non_null(rank);
+	assert_string_equal(json_string_value(at(rank, "valueFrom", "fieldRef",
+						 "fieldPath", NULL)),
+			    "metadata.annotations['batch.kubernetes.io/"
+			    "job-completion-index']");
+	/* the seven come last, in this order */
 	env = at(container(job), "env", NULL);
 	n = json_array_size(env);
-	assert_string_equal(str_at(json_array_get(env, n - 4), "name", NULL,
+	assert_string_equal(str_at(json_array_get(env, n - 7), "name", NULL,
 				   NULL),
 			    "WORLD_SIZE");
-	assert_string_equal(str_at(json_array_get(env, n - 1), "name", NULL,
+	assert_string_equal(str_at(json_array_get(env, n - 4), "name", NULL,
 				   NULL),
 			    "MASTER_PORT");
+	assert_string_equal(str_at(json_array_get(env, n - 1), "name", NULL,
+				   NULL),
+			    "GROUP_RANK");
 
 	svc = tc_k8s_service(f.spec, "my-lab", &f.t, &e);
 	assert_non_null(svc);
