@@ -34,6 +34,20 @@ fi
 # export test, in a virtualenv of its own kept in the user's cache (about
 # 850 MB, a few minutes the first time; nothing the next).
 if [ "${1:-}" = "--tests" ]; then
+  # tests/k8s/kubelet.sh (opt-in): a real kubelet node runs containers with
+  # Debian's containerd and runc, from a busybox image built locally
+  node_missing=()
+  for p in containerd runc busybox-static; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || node_missing+=("$p")
+  done
+  if [ ${#node_missing[@]} -gt 0 ]; then
+    echo "install.sh: installing ${node_missing[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${node_missing[@]}" >/dev/null
+  fi
   MLFLOW_VERSION=3.17.2
   venv="${XDG_CACHE_HOME:-$HOME/.cache}/trainctl-mlflow"
   if ! "$venv/bin/mlflow" --version 2>/dev/null | grep -q "$MLFLOW_VERSION"; then
