@@ -298,12 +298,20 @@ authentication:
 authorization: {mode: AlwaysAllow}
 podLogsDir: $KSTATE/pod-logs
 resolvConf: /etc/resolv.conf
+clusterDNS: [$NODE_IP]
+clusterDomain: cluster.local
 maxPods: 16
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 registerNode: true
 EOF
+    # cluster DNS: headless Services' records from the EndpointSlices
+    start dns python3 "$HERE/node/dns.py" "$NODE_IP" 53 "$TC_K8S_SERVER" \
+        "$pki/ca.crt" "$pki/admin.crt" "$pki/admin.key" cluster.local
+    dns_ready() { [ -n "$(ss -Huln "sport = :53" | grep -F "$NODE_IP:53")" ]; }
+    wait_for "the DNS responder on $NODE_IP:53" dns dns_ready
+
     echo "$hport" >"$KSTATE/healthz-port"
     start kubelet nsenter -t "$h" -m "$TC_K8S_KUBELET" --config="$KSTATE/kubelet.yaml" \
         --kubeconfig="$KSTATE/kubelet.kubeconfig" --root-dir="$KSTATE/kubelet" \
@@ -354,8 +362,97 @@ EOF
     else
         bad "log of pod hello: $logs"
     fi
+    check_indexed_job
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" = 0 ]
+}
+
+job_done() {
+    [ -n "$(kubectl -n "$NS" get job ddp -o jsonpath='{.status.conditions[?(@.status=="True")].type}')" ]
+}
+
+# Two pods of an Indexed Job behind a headless Service (as trainctl renders
+# `nodes: 2`): rank 1 resolves rank 0's name through the cluster DNS and
+# sends it a line over TCP; rank 0 prints it.
+check_indexed_job() {
+    local t0 cond ip0 log0 log1 sel=batch.kubernetes.io/job-name=ddp,batch.kubernetes.io/job-completion-index
+    kubectl -n "$NS" delete job ddp --ignore-not-found --wait=true --cascade=foreground >/dev/null
+    kubectl -n "$NS" delete service ddp --ignore-not-found >/dev/null
+    t0=$(now)
+    kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: ddp, namespace: $NS}
+spec:
+  clusterIP: None
+  publishNotReadyAddresses: true
+  selector: {batch.kubernetes.io/job-name: ddp}
+  ports: [{name: rdzv, port: 29500}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: ddp, namespace: $NS}
+spec:
+  completionMode: Indexed
+  completions: 2
+  parallelism: 2
+  backoffLimit: 0
+  activeDeadlineSeconds: $TIMEOUT
+  template:
+    spec:
+      subdomain: ddp
+      nodeSelector: {kubernetes.io/hostname: $NODE}
+      restartPolicy: Never
+      automountServiceAccountToken: false
+      containers:
+      - name: rank
+        image: localhost/trainctl/busybox:v1
+        imagePullPolicy: Never
+        env: [{name: MASTER_ADDR, value: ddp-0.ddp}, {name: MASTER_PORT, value: "29500"}]
+        command:
+        - /bin/sh
+        - -c
+        - |
+          if [ "\$JOB_COMPLETION_INDEX" = 0 ]; then
+            echo "rank 0 got: \$(nc -l -p \$MASTER_PORT)"
+            exit 0
+          fi
+          # rank 1: wait for the name (busybox nslookup does not apply the
+          # search list: try each suffix as libc would) and the listener;
+          # the pod's own deadline is the Job's activeDeadlineSeconds
+          addr=
+          while [ -z "\$addr" ]; do
+            for d in \$(awk '/^search/ { \$1 = ""; print }' /etc/resolv.conf); do
+              addr=\$(nslookup \$MASTER_ADDR.\$d | awk '/^Name:/ {n=1} n && /^Address/ {print \$NF; exit}')
+              [ -n "\$addr" ] && break
+            done
+            [ -n "\$addr" ] || sleep 0.2
+          done
+          echo "rank 1 resolved \$MASTER_ADDR to \$addr"
+          # connect by name: the libc resolver, search list and all
+          until echo "hello from rank 1" | nc -w 2 \$MASTER_ADDR \$MASTER_PORT; do sleep 0.2; done
+          sed 's/^/rank 1 resolv.conf: /' /etc/resolv.conf
+EOF
+    wait_until "$TIMEOUT" job_done || true
+    cond=$(kubectl -n "$NS" get job ddp -o jsonpath='{.status.conditions[?(@.status=="True")].type}')
+    case " $cond " in
+        *" Complete "*) ok "Indexed Job ddp (2 pods on $NODE) Complete in $(since "$t0")s (create to Complete)" ;;
+        *) bad "Indexed Job ddp: conditions '$cond'"; kubectl -n "$NS" get pods -o wide ;;
+    esac
+    ip0=$(kubectl -n "$NS" get pods -l "$sel=0" -o jsonpath='{.items[0].status.podIP}')
+    log0=$(kubectl -n "$NS" logs -l "$sel=0" 2>&1 || true)
+    log1=$(kubectl -n "$NS" logs -l "$sel=1" 2>&1 || true)
+    printf '%s\n%s\n' "$log0" "$log1" | sed 's/^/    log: /'
+    if [ -n "$ip0" ] && echo "$log1" | grep -qxF "rank 1 resolved ddp-0.ddp to $ip0"; then
+        ok "rank 1 resolved ddp-0.ddp to rank 0's pod IP $ip0 (cluster DNS)"
+    else
+        bad "rank 1 did not resolve ddp-0.ddp to rank 0's pod IP '$ip0'"
+    fi
+    if echo "$log0" | grep -qxF "rank 0 got: hello from rank 1"; then
+        ok "rank 0 received rank 1's line over TCP, pod to pod"
+    else
+        bad "rank 0 did not receive rank 1's line"
+    fi
 }
 
 # --- down ----------------------------------------------------------------------
@@ -366,7 +463,7 @@ down() {
     # the kubelet first (so that it restarts nothing), then every process
     # whose command line names the state dir (containerd, its shims) and every
     # process in the node's cgroups (the containers), by pid
-    for name in kubelet containerd; do
+    for name in kubelet containerd dns; do
         alive "$name" && kill -TERM "$(cat "$KSTATE/pids/$name.pid")" 2>/dev/null || true
         for ((i = 0; i < 100; i++)); do alive "$name" || break; sleep 0.05; done
         alive "$name" && kill -KILL "$(cat "$KSTATE/pids/$name.pid")" 2>/dev/null || true
