@@ -502,6 +502,10 @@ down() {
 }
 
 main() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "kubelet.sh: skipped: needs root (bridge, cgroups, mount namespace)" >&2
+        exit 77
+    fi
     case "${1:-all}" in
         up) up ;;
         check) check ;;
