@@ -13,6 +13,8 @@
 #   kubelet.sh env      exports for the cluster (as cluster.sh env)
 #
 # Environment: TC_K8S_KUBELET_STATE (default /tmp/trainctl-kubelet-$UID),
+# TC_FMNIST_TRAIN (the trainer binary: also run it in a pod from an image of
+# it and its libraries),
 # TC_K8S_TIMEOUT (seconds per wait, default 120). One such node per machine:
 # it owns the bridge tcbr0 (10.246.0.0/24, the node's InternalIP 10.246.0.1)
 # and the cgroup /trainctl-tc-node-1 in every cgroup v1 hierarchy.
@@ -363,8 +365,61 @@ EOF
         bad "log of pod hello: $logs"
     fi
     check_indexed_job
+    check_trainer
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" = 0 ]
+}
+
+# check_trainer: with TC_FMNIST_TRAIN (the trainer binary), an image of the
+# trainer and the shared libraries it links (from ldd, flat in
+# /lib/x86_64-linux-gnu, the loader at its ELF interpreter path) plus
+# busybox; a pod makes the CIFAR-10-format sample and trains the CNN one
+# epoch on it
+check_trainer() {
+    local bin=${TC_FMNIST_TRAIN:-} t0 phase logs
+    [ -n "$bin" ] || { echo "note: TC_FMNIST_TRAIN unset: no trainer image check"; return 0; }
+    local root=$KSTATE/images/trainer lib
+    rm -rf "$root"
+    mkdir -p "$root/bin" "$root/lib/x86_64-linux-gnu" "$root/tmp"
+    chmod 1777 "$root/tmp"
+    cp -a "$KSTATE/images/busybox/bin/." "$root/bin/"
+    cp "$bin" "$root/bin/fmnist-train"
+    for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
+        cp -L "$lib" "$root/lib/x86_64-linux-gnu/$(basename "$lib")"
+    done
+    local interp
+    interp=$(ldd "$bin" | awk '$1 ~ /^\/.*ld-linux/ { print $1 }')
+    mkdir -p "$root$(dirname "$interp")"
+    cp -L "$interp" "$root$interp"
+    "$HERE/node/mkimage.sh" "$root" localhost/trainctl/fmnist-train:v1 "$KSTATE/images/trainer.tar" /bin/fmnist-train
+    ctr -a "$KSTATE/run/containerd.sock" -n k8s.io images import "$KSTATE/images/trainer.tar" >/dev/null
+    echo "    trainer image: $(du -h "$KSTATE/images/trainer.tar" | cut -f1) ($(ls "$root/lib/x86_64-linux-gnu" | tr '\n' ' '))"
+    kubectl -n "$NS" delete pod trainer --ignore-not-found --wait=true >/dev/null
+    t0=$(now)
+    kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: trainer, namespace: $NS}
+spec:
+  nodeName: $NODE
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  containers:
+  - name: main
+    image: localhost/trainctl/fmnist-train:v1
+    imagePullPolicy: Never
+    env: [{name: OPENBLAS_NUM_THREADS, value: "1"}]
+    command: ["/bin/sh", "-c", "fmnist-train --make-cifar-sample /tmp/c && exec fmnist-train --dataset cifar10 --data /tmp/c --model cnn --channels 4,8 --epochs 1 --train-limit 500 --test-limit 200 --batch-size 50"]
+EOF
+    wait_until "$TIMEOUT" pod_done trainer || true
+    phase=$(pod_phase trainer)
+    logs=$(kubectl -n "$NS" logs trainer 2>&1 || true)
+    echo "$logs" | sed 's/^/    log: /'
+    if [ "$phase" = Succeeded ] && echo "$logs" | grep -q '^final test_acc='; then
+        ok "trainer pod (image from the binary and its libraries) Succeeded in $(since "$t0")s with its final metrics line"
+    else
+        bad "trainer pod is '$phase'"
+    fi
 }
 
 job_done() {
