@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# A real kubelet node in the test cluster (opt-in; not part of ctest): the
+# A real kubelet node in the test cluster (ctest k8s/kubelet, root only): the
 # control plane of cluster.sh (own state dir, one kwok node) plus a node
 # tc-node-1 that is kubelet v<cluster release> + containerd + runc (Debian)
 # + the CNI bridge/host-local/loopback plugins, running real containers from
-# images built here (no registry).
+# images built here (no registry), and a small cluster DNS (node/dns.py).
 #
 #   kubelet.sh          up, check, down; exit 0 when every check passes
 #   kubelet.sh up       start the cluster and the node (binaries built once)
 #   kubelet.sh check    a busybox pod pinned to tc-node-1 runs to Succeeded
-#                       and its log is read through the API server
+#                       and its log is read through the API server; an
+#                       Indexed Job of 2 pods finds rank 0 by its headless
+#                       Service name and talks to it over TCP; with
+#                       TC_FMNIST_TRAIN, the trainer runs in a pod
 #   kubelet.sh down     stop everything `up` started, remove its state
 #   kubelet.sh env      exports for the cluster (as cluster.sh env)
 #
 # Environment: TC_K8S_KUBELET_STATE (default /tmp/trainctl-kubelet-$UID),
 # TC_FMNIST_TRAIN (the trainer binary: also run it in a pod from an image of
-# it and its libraries),
-# TC_K8S_TIMEOUT (seconds per wait, default 120). One such node per machine:
-# it owns the bridge tcbr0 (10.246.0.0/24, the node's InternalIP 10.246.0.1)
-# and the cgroup /trainctl-tc-node-1 in every cgroup v1 hierarchy.
+# it and its libraries), TC_K8S_TIMEOUT (seconds per wait, default 120).
+# One such node per machine: it owns the bridge tcbr0 (10.246.0.0/24, the
+# node's InternalIP and the DNS at 10.246.0.1) and the cgroup
+# /trainctl-tc-node-1 in every cgroup hierarchy.
 #
 # Host changes, all undone by `down`: the bridge, the cgroup dirs. The
 # kubelet's kernel tunables (vm.overcommit_memory=1, kernel.panic=10,
