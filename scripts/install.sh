@@ -37,7 +37,9 @@ if [ "${1:-}" = "--tests" ]; then
   # PyTorch from Debian (1.13, CPU, with gloo) for the DDP contract test
   # (tests/e2e/test_ddp_torch.sh), run with /usr/bin/python3.  Not the PyPI
   # wheel: it pulls several GB of CUDA libraries.  The product never uses it.
-  TEST_PKGS=(python3-torch libopenblas0-pthread)
+  # tests/k8s/kubelet.sh: a real kubelet node runs containers with Debian's
+  # containerd and runc, from a busybox image built locally.
+  TEST_PKGS=(python3-torch libopenblas0-pthread containerd runc busybox-static)
   tmissing=()
   for p in "${TEST_PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || tmissing+=("$p")

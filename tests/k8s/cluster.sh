@@ -5,6 +5,7 @@
 # Go modules pinned in tests/k8s/tools/*/go.mod) and KWOK simulating the nodes.
 #
 #   cluster.sh build   build (or reuse) the cached binaries only
+#   cluster.sh build-node  also the kubelet and CNI plugins (tests/k8s/kubelet.sh)
 #   cluster.sh up      build if needed, start the cluster, write kubeconfigs
 #   cluster.sh env     print shell exports for the running cluster
 #   cluster.sh down    stop everything started by `up`, remove the state dir
@@ -89,6 +90,64 @@ go_build() {
     )
 }
 
+# k8s_ldflags: -X flags stamping the Kubernetes version into the binaries
+k8s_ldflags() {
+    local kmaj kmin date vpkg ld=""
+    kmaj=${K8S_VERSION#v}; kmaj=${kmaj%%.*}
+    kmin=${K8S_VERSION#v*.}; kmin=${kmin%%.*}
+    date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    for vpkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        ld="$ld -X $vpkg.gitVersion=$K8S_VERSION -X $vpkg.gitMajor=$kmaj -X $vpkg.gitMinor=$kmin"
+        ld="$ld -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=$date"
+    done
+    echo "$ld"
+}
+
+# build-node (opt-in, for tests/k8s/kubelet.sh): the kubelet of the same
+# release into $BIN, the CNI plugins of tools/cni/go.mod into
+# $CACHE_ROOT/cni-<version>/bin. `up` never needs them.
+CNI_VERSION=$(modver cni github.com/containernetworking/plugins)
+CNI_BIN=$CACHE_ROOT/cni-$CNI_VERSION/bin
+CNI_PLUGINS="main/bridge ipam/host-local main/loopback"
+have_node_bins() {
+    local p
+    [ -x "$BIN/kubelet" ] || return 1
+    for p in $CNI_PLUGINS; do [ -x "$CNI_BIN/${p#*/}" ] || return 1; done
+}
+build_node() {
+    have_node_bins && return 0
+    mkdir -p "$CACHE_DIR"
+    exec 9>"$CACHE_DIR/.lock"
+    if ! flock -n 9; then
+        log "another build of $VERSION_KEY is running; waiting for it"
+        flock 9
+    fi
+    if ! have_node_bins; then
+        command -v go >/dev/null || die "go is not installed"
+        local t0 tmp p pkgs=()
+        t0=$(date +%s)
+        tmp=$(mktemp -d "$CACHE_DIR/.build-node.XXXXXX")
+        if [ ! -x "$BIN/kubelet" ]; then
+            log "building kubelet $K8S_VERSION (niced, -p=1)"
+            go_build k8s "$(k8s_ldflags)" "$tmp/kubelet" k8s.io/kubernetes/cmd/kubelet \
+                >"$tmp/build-kubelet.log" 2>&1 ||
+                { tail -n 30 "$tmp/build-kubelet.log" >&2; rm -rf "$tmp"; die "kubelet build failed"; }
+            mkdir -p "$BIN" && mv -f "$tmp/kubelet" "$BIN/kubelet"
+        fi
+        log "building CNI plugins $CNI_VERSION"
+        for p in $CNI_PLUGINS; do pkgs+=("github.com/containernetworking/plugins/plugins/$p"); done
+        mkdir -p "$tmp/cni"
+        go_build cni "" "$tmp/cni/" "${pkgs[@]}" >"$tmp/build-cni.log" 2>&1 ||
+            { tail -n 30 "$tmp/build-cni.log" >&2; rm -rf "$tmp"; die "CNI plugins build failed"; }
+        mkdir -p "$CNI_BIN"
+        for p in $CNI_PLUGINS; do mv -f "$tmp/cni/${p#*/}" "$CNI_BIN/"; done
+        mkdir -p "$CACHE_DIR/logs" && mv "$tmp"/build-*.log "$CACHE_DIR/logs/"
+        rm -rf "$tmp"
+        log "built the node binaries in $(( $(date +%s) - t0 ))s"
+    fi
+    exec 9>&-
+}
+
 build() {
     build_locked
     local rc=$?
@@ -113,14 +172,8 @@ build_locked() {
     tmp=$(mktemp -d "$CACHE_DIR/.build.XXXXXX")
     log "cold build of $VERSION_KEY into $BIN (niced, -p=1; this takes a while)"
 
-    local kmaj kmin date vpkg ld=""
-    kmaj=${K8S_VERSION#v}; kmaj=${kmaj%%.*}
-    kmin=${K8S_VERSION#v*.}; kmin=${kmin%%.*}
-    date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-    for vpkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-        ld="$ld -X $vpkg.gitVersion=$K8S_VERSION -X $vpkg.gitMajor=$kmaj -X $vpkg.gitMinor=$kmin"
-        ld="$ld -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=$date"
-    done
+    local ld
+    ld=$(k8s_ldflags)
     local pkgs=() b
     for b in $K8S_BINS; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
 
@@ -681,13 +734,15 @@ down() {
 main() {
     case "${1:-}" in
         build) build; log "binaries in $BIN" ;;
+        build-node) build_node; log "kubelet in $BIN, CNI plugins in $CNI_BIN" ;;
+        node-env) echo "TC_K8S_KUBELET=$BIN/kubelet"; echo "TC_K8S_CNI_BIN=$CNI_BIN" ;;
         up) up ;;
         down) down ;;
         env) env_cmd ;;
         status) status_cmd ;;
         stop) stop_cmd "${2:-}" "${3:-}" ;;
         start) start_cmd "${2:-}" ;;
-        *) echo "usage: $0 build|up|down|env|status|stop NAME|start NAME" >&2; exit 2 ;;
+        *) echo "usage: $0 build|build-node|node-env|up|down|env|status|stop NAME|start NAME" >&2; exit 2 ;;
     esac
 }
 
