@@ -167,7 +167,12 @@ p = s["template"]["spec"]
 check(p["subdomain"] == name, "subdomain is the Service")
 env = p["containers"][0]["env"]
 byname = {e["name"]: e for e in env}
-check([e["name"] for e in env][-4:] == ["WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"], "the four last")
+check([e["name"] for e in env][-7:] == ["WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT",
+                                      "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK"], "the seven last")
+check(byname["LOCAL_RANK"]["value"] == "0" and byname["LOCAL_WORLD_SIZE"]["value"] == "1",
+      "one process a pod")
+check("job-completion-index" in byname["GROUP_RANK"]["valueFrom"]["fieldRef"]["fieldPath"],
+      "GROUP_RANK is the pod's index")
 check(byname["WORLD_SIZE"]["value"] == "3", "WORLD_SIZE")
 check(byname["RANK"]["valueFrom"]["fieldRef"]["fieldPath"] ==
       "metadata.annotations['batch.kubernetes.io/job-completion-index']", "RANK from the completion index")
