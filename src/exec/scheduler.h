@@ -64,6 +64,7 @@ struct tc_sched {
 	 * created, else TC_EXTEND_SPENT or TC_EXTEND_EXHAUSTED (plan.h) */
 	int extend_done;
 	const char *trial_dir; /* the backend's, once known; "" for none */
+	struct tc_plan_cache *plan_cache; /* tpe: the sampler between extends */
 };
 
 /* Start a run of experiment `name` (its runner lock held): SIGINT,
