@@ -521,8 +521,13 @@ struct mixture {
 };
 
 /* Past this many values in the bad group, its estimator merges kernels
- * (build_merged). */
+ * (build_merged).  (bench/tpe_merge_quality.c builds the sampler without
+ * merging, through TC_TPE_MERGE_MIN, to compare.) */
+#ifdef TC_TPE_MERGE_MIN
+#define MERGE_MIN TC_TPE_MERGE_MIN
+#else
 #define MERGE_MIN 256
+#endif
 
 static int sval_cmp(const void *a, const void *b)
 {
@@ -665,16 +670,61 @@ static void build_mixture(struct tc_tpe *t, const struct tparam *p,
  * most a few hundred however many observations there are.  Built from
  * the parameter's sorted values (update_sorted), O(n), no sort.
  */
+struct merging {
+	double h, minsigma, range;
+	double x0, s0, W, S1, S2; /* the open group: its first value and
+				     width, its sums */
+	size_t nk;                /* groups closed */
+};
+
+static inline void group_close(struct merging *g, struct mixture *mx)
+{
+	double mean = g->S1 / g->W;
+
+	mx->mu[g->nk] = g->x0 + mean;
+	mx->sigma[g->nk] = sqrt(g->S2 / g->W - mean * mean);
+	mx->w[g->nk++] = g->W;
+}
+
+/* A kernel at x, width sg (before clipping), weight w, in value order. */
+static inline void group_add(struct merging *g, struct mixture *mx, double x,
+		      double sg, double w, int first)
+{
+	double d;
+
+	if (!(sg >= g->minsigma))
+		sg = g->minsigma;
+	if (sg > g->range)
+		sg = g->range;
+	if (first || x - g->x0 > g->h || sg > 1.25 * g->s0 || 1.25 * sg < g->s0) {
+		if (!first)
+			group_close(g, mx);
+		g->x0 = x;
+		g->s0 = sg;
+		g->W = g->S1 = g->S2 = 0;
+	}
+	d = x - g->x0;
+	g->W += w;
+	g->S1 += w * d;
+	g->S2 += w * (sg * sg + d * d);
+}
+
 static void build_merged(struct tc_tpe *t, const struct tparam *p, size_t i,
 			 size_t m, struct mixture *mx)
 {
 	const struct sval *srt = t->sorted[i];
-	size_t ns = t->nsorted[i], ramp = m - 25, nk = 0, r = 0;
-	double range = p->high - p->low, minsigma = range / 100.0;
-	double h = 0.5 * minsigma, *v = t->tmp, *w = mx->w;
+	const unsigned char *good = t->good;
+	const size_t *tpos = t->tpos;
+	size_t ns = t->nsorted[i], ramp = m - 25, r = 0;
 	double inv = 1.0 / (double)m, slope = (1.0 - inv) / (double)(ramp - 1);
-	double x0 = 0, s0 = 0, W = 0, S1 = 0, S2 = 0, wsum = 0;
+	double xp = 0, xc = 0, wc = 0, wsum = 0;
+	struct merging g;
 
+	g.range = p->high - p->low;
+	g.minsigma = g.range / 100.0;
+	g.h = 0.5 * g.minsigma;
+	g.x0 = g.s0 = g.W = g.S1 = g.S2 = 0;
+	g.nk = 0;
 	/* each value's place among the group's, in time order (the same
 	 * for every parameter every observation has: computed once) */
 	if (ns < t->nobs || !t->tpos_all) {
@@ -686,59 +736,36 @@ static void build_merged(struct tc_tpe *t, const struct tparam *p, size_t i,
 		}
 		t->tpos_all = ns == t->nobs;
 	}
-	/* the group's values in order, with their weights */
+	/* one pass over the group's values in order: value r's width (the
+	 * neighbour rule: the larger gap, the end ones their inner gap) is
+	 * known when value r + 1 is read */
 	for (size_t k = 0; k < ns; k++) {
 		size_t o = srt[k].o, pos;
+		double x = srt[k].x, w;
 
-		if (t->good[o])
+		if (good[o])
 			continue;
-		pos = t->tpos[o];
-		v[r] = srt[k].x;
-		w[r] = pos < ramp ? inv + (double)pos * slope : 1.0;
-		wsum += w[r];
+		pos = tpos[o];
+		/* (a signed conversion: an unsigned one costs more) */
+		w = pos < ramp ? inv + (double)(long long)pos * slope : 1.0;
+		wsum += w;
+		if (r >= 1) {
+			double right = x - xc, left = xc - xp;
+
+			group_add(&g, mx, xc, r == 1 || right > left ? right : left,
+				  wc, r == 1);
+		}
+		xp = xc;
+		xc = x;
+		wc = w;
 		r++;
 	}
-	for (r = 0; r < m; r++) {
-		double left = v[r] - (r ? v[r - 1] : p->low);
-		double right = (r + 1 < m ? v[r + 1] : p->high) - v[r];
-		double sg = left > right ? left : right, d;
-
-		if (r == 0)
-			sg = v[1] - v[0];
-		else if (r == m - 1)
-			sg = v[m - 1] - v[m - 2];
-		if (!(sg >= minsigma))
-			sg = minsigma;
-		if (sg > range)
-			sg = range;
-		if (r == 0 || v[r] - x0 > h || sg > 1.25 * s0 || 1.25 * sg < s0) {
-			if (r) { /* close the group: nk < r, w[r] still unread */
-				double mean = S1 / W;
-
-				mx->mu[nk] = x0 + mean;
-				mx->sigma[nk] = sqrt(S2 / W - mean * mean);
-				w[nk++] = W;
-			}
-			x0 = v[r];
-			s0 = sg;
-			W = S1 = S2 = 0;
-		}
-		d = v[r] - x0;
-		W += w[r];
-		S1 += w[r] * d;
-		S2 += w[r] * (sg * sg + d * d);
-	}
-	{
-		double mean = S1 / W;
-
-		mx->mu[nk] = x0 + mean;
-		mx->sigma[nk] = sqrt(S2 / W - mean * mean);
-		w[nk++] = W;
-	}
-	mx->mu[nk] = 0.5 * (p->low + p->high);
-	mx->sigma[nk] = range;
-	w[nk] = t->o.prior_weight;
-	mx->n = nk + 1;
+	group_add(&g, mx, xc, xc - xp, wc, 0); /* the last: m > 2 */
+	group_close(&g, mx);
+	mx->mu[g.nk] = 0.5 * (p->low + p->high);
+	mx->sigma[g.nk] = g.range;
+	mx->w[g.nk] = t->o.prior_weight;
+	mx->n = g.nk + 1;
 	mx->wsum = wsum + t->o.prior_weight;
 	mixture_coefs(p, mx);
 }
