@@ -9,9 +9,14 @@
  *   ask      the sampler in memory, told N results: tc_tpe_ask alone
  *   rebuild  a new sampler told the N results, then asked once (what
  *            tc_plan_extend does besides the journal)
- *   extend   tc_plan_extend on a journal of N succeeded trials: read them,
- *            rebuild, ask, render and insert the new trial (what a run pays
- *            for each adaptive trial)
+ *   resume   tc_plan_extend on a journal of N succeeded trials: read them,
+ *            rebuild, ask, render and insert the new trial (what a run
+ *            pays once, for its first adaptive trial: a resume)
+ *   extend   tc_plan_extend_cached as the scheduler calls it for each
+ *            adaptive trial after that: the trial it created last has
+ *            succeeded since (its result recorded, not timed: that is the
+ *            runner's cost of a result, not of a suggestion); read what
+ *            changed, settle, ask, render and insert
  * The space: x, y uniform, lr log_uniform, n int_uniform, opt of three
  * values; the observations are random points scored by a quadratic.
  */
@@ -71,6 +76,41 @@ static void die(const char *what, const struct tc_error *err)
 {
 	fprintf(stderr, "tpe_cost: %s: %s\n", what, err->msg);
 	exit(1);
+}
+
+/* Trial idx succeeds with its score (in a transaction of its own when
+ * own). */
+static void succeed(struct tc_journal *j, struct tc_trials *tr,
+		    const struct tc_spec *js, long long idx, int own)
+{
+	char id[16];
+	struct tc_trial_row row;
+	struct tc_error err;
+	json_t *p;
+	struct tc_value *v = calloc(js->nparams, sizeof(*v));
+	unsigned char *pr = calloc(js->nparams, 1);
+	char(*tx)[40] = calloc(js->nparams, sizeof(*tx));
+
+	if ((own && tc_journal_begin(j, &err)) ||
+	    tc_trials_find_idx(tr, idx, id, &err) ||
+	    tc_trials_get(tr, id, &row, &err) != 1)
+		die("get", &err);
+	p = json_loads(row.params, 0, NULL);
+	tc_trial_values_from_json(js, p, v, pr, tx);
+	if (tc_trials_mark_starting(tr, id, 1, NULL, NULL, &err) ||
+	    tc_trials_final_set(tr, id, 1, "loss", 1, score(v), &err) ||
+	    tc_trials_finish(tr, id,
+			     &(struct tc_trial_outcome){.state = TC_ST_SUCCEEDED,
+							.has_exit = 1,
+							.ended_at = tc_now()},
+			     &err) ||
+	    (own && tc_journal_commit(j, &err)))
+		die("finish", &err);
+	json_decref(p);
+	tc_trial_row_free(&row);
+	free(v);
+	free(pr);
+	free(tx);
 }
 
 static struct tc_spec *load(const char *extra)
@@ -205,11 +245,12 @@ int main(int argc, char **argv)
 		struct tc_journal *j;
 		struct tc_trials *tr;
 		struct tc_provenance prov;
+		struct tc_plan_cache *cache = NULL;
 		int done;
 
 		snprintf(extra, sizeof(extra),
 			 "search: {method: tpe, trials: %d, startup: %d, seed: 1}\n",
-			 n + k + 1, n);
+			 n + 2 * k + 2, n);
 		js = load(extra);
 		if (tc_journal_open(argv[3], &j, &err))
 			die("journal", &err);
@@ -217,47 +258,39 @@ int main(int argc, char **argv)
 		prov.git_dirty = -1;
 		if (tc_plan_create(j, js, "local", NULL, "/cost.yaml", 1, &prov, &err))
 			die("create", &err);
-		if (!(tr = tc_trials_open(j, "cost", &err)) ||
-		    tc_journal_begin(j, &err))
+		if (!(tr = tc_trials_open(j, "cost", &err)))
 			die("trials", &err);
-		for (int i = 0; i < n; i++) {
-			char id[16];
-			struct tc_trial_row row;
-			json_t *p;
-			struct tc_value *v = calloc(js->nparams, sizeof(*v));
-			unsigned char *pr = calloc(js->nparams, 1);
-			char(*tx)[40] = calloc(js->nparams, sizeof(*tx));
-
-			if (tc_trials_find_idx(tr, i, id, &err) ||
-			    tc_trials_get(tr, id, &row, &err) != 1)
-				die("get", &err);
-			p = json_loads(row.params, 0, NULL);
-			tc_trial_values_from_json(js, p, v, pr, tx);
-			if (tc_trials_mark_starting(tr, id, 1, NULL, NULL, &err) ||
-			    tc_trials_final_set(tr, id, 1, "loss", 1, score(v), &err) ||
-			    tc_trials_finish(tr, id,
-					     &(struct tc_trial_outcome){
-						     .state = TC_ST_SUCCEEDED,
-						     .has_exit = 1,
-						     .ended_at = tc_now()},
-					     &err))
-				die("finish", &err);
-			json_decref(p);
-			tc_trial_row_free(&row);
-			free(v);
-			free(pr);
-			free(tx);
-		}
+		if (tc_journal_begin(j, &err))
+			die("begin", &err);
+		for (int i = 0; i < n; i++)
+			succeed(j, tr, js, i, 0);
 		if (tc_journal_commit(j, &err))
 			die("commit", &err);
+		/* resume: a sampler rebuilt from the journal */
 		for (int r = 0; r < k; r++) {
 			double t0 = now();
 
 			if (tc_plan_extend(j, js, NULL, 1, &done, &err) != 1)
 				die("extend", &err);
 			dt[r] = now() - t0;
+			succeed(j, tr, js, n + r, 1);
+		}
+		printf("resume %.1f\n", median(dt, k) * 1e6);
+		/* extend: the run's sampler kept between its extends */
+		if (tc_plan_extend_cached(j, js, NULL, 1, &done, &cache, &err) != 1)
+			die("extend", &err);
+		for (int r = 0; r < k; r++) {
+			double t0;
+
+			succeed(j, tr, js, n + k + r, 1);
+			t0 = now();
+			if (tc_plan_extend_cached(j, js, NULL, 1, &done, &cache,
+						  &err) != 1)
+				die("extend", &err);
+			dt[r] = now() - t0;
 		}
 		printf("extend %.1f\n", median(dt, k) * 1e6);
+		tc_plan_cache_free(cache);
 		tc_trials_close(tr);
 		tc_journal_close(j);
 		tc_spec_free(js);

@@ -192,8 +192,9 @@ int tc_sched_extend(struct tc_sched *s, long long active)
 		s->trial_dir = be && be->trial_dir ? be->trial_dir : "";
 		tc_exp_info_free(&e);
 	}
-	rc = tc_plan_extend(s->j, s->spec, s->trial_dir[0] ? s->trial_dir : NULL,
-			    want, &done, s->err);
+	rc = tc_plan_extend_cached(s->j, s->spec,
+				   s->trial_dir[0] ? s->trial_dir : NULL, want,
+				   &done, &s->plan_cache, s->err);
 	if (rc < 0)
 		return rc;
 	s->counts[TC_ST_QUEUED] += rc;
@@ -262,6 +263,8 @@ void tc_sched_close(struct tc_sched *s, int rc, struct tc_run_summary *sum)
 		memcpy(sum->failed_trial, s->ff.trial, sizeof(s->ff.trial));
 	}
 	tc_trials_close(s->tr);
+	tc_plan_cache_free(s->plan_cache);
+	s->plan_cache = NULL;
 	tc_pruner_free(s->pruner);
 	free(s->prunes);
 	s->pruner = NULL;

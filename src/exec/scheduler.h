@@ -64,6 +64,7 @@ struct tc_sched {
 	 * created, else TC_EXTEND_SPENT or TC_EXTEND_EXHAUSTED (plan.h) */
 	int extend_done;
 	const char *trial_dir; /* the backend's, once known; "" for none */
+	struct tc_plan_cache *plan_cache; /* tpe: the sampler between extends */
 };
 
 /* Start a run of experiment `name` (its runner lock held): SIGINT,
@@ -81,7 +82,9 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
  * they hold that take a slot (starting or running).  For an adaptive
  * search (tpe) with room (parallel − active − queued > 0), no stop, no
  * drain and no --limit/--only selection, that many trials are asked of
- * the search and created queued (plan/plan.h, tc_plan_extend), in the
+ * the search and created queued (plan/plan.h, tc_plan_extend_cached:
+ * the sampler kept in plan_cache between calls, in step with the
+ * journal), in the
  * caller's transaction when one is open; the counts follow.  Once the
  * budget (search.trials) is spent or the search has no new point, it
  * asks no more (a note says when the space ran out).  Returns the number

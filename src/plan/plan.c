@@ -554,7 +554,8 @@ static enum tc_tpe_outcome obs_outcome(const struct obs_row *o)
 static int insert_one(struct tc_journal *j, struct tc_trials *tr,
 		      const struct tc_spec *spec, const struct tc_value *values,
 		      const char *id, uint32_t seed, long long idx,
-		      const char *trial_dir, struct tc_error *err)
+		      const char *trial_dir, json_t **stored,
+		      struct tc_error *err)
 {
 	char *dir = trial_dir ? strdup(trial_dir) : tc_trial_dir(j, id);
 	char *ptext = NULL, *atext = NULL, *etext = NULL;
@@ -577,6 +578,9 @@ static int insert_one(struct tc_journal *j, struct tc_trials *tr,
 		goto out;
 	}
 	rc = tc_trials_insert(tr, id, idx, ptext, atext, seed, etext, err);
+	/* the parameters as the journal gives them back */
+	if (rc == 1 && !(*stored = json_loads(ptext, 0, NULL)))
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 out:
 	free(dir);
 	free(ptext);
@@ -588,22 +592,180 @@ out:
 	return rc;
 }
 
+/*
+ * The sampler of a run's extends, kept between them.  It is always the
+ * sampler a rebuild from the journal would give: built by telling every
+ * trial (tpe_build), then each trial this process adds told as the
+ * journal gives it back, and each pending trial settled when the journal
+ * says it ended (cache_sync).  It is dropped and rebuilt whenever the
+ * journal may have changed otherwise: another connection wrote it
+ * (SQLite's data_version), the trials are not the ones it counted (a
+ * rolled-back extend), a trial it waits on is gone, or an insert found
+ * its trial there already.  Trials that ended complete or failed are not
+ * read again: in a run they never change state (a retry re-queues before
+ * it fails; `trainctl retry` is another connection).
+ */
+struct tc_plan_cache {
+	const struct tc_spec *spec;
+	struct tc_journal *j;
+	struct tc_trials *tr;
+	struct tc_tpe *tpe;
+	char (*id)[16];     /* per observation, in index order */
+	size_t n, cap;
+	size_t *pending;    /* observations told pending */
+	size_t npending;
+	long long next_idx; /* the journal's next index when in step */
+	long long version;  /* its data_version then */
+	int stale;
+};
+
+void tc_plan_cache_free(struct tc_plan_cache *c)
+{
+	if (!c)
+		return;
+	tc_tpe_free(c->tpe);
+	tc_trials_close(c->tr);
+	free(c->id);
+	free(c->pending);
+	free(c);
+}
+
+/* Tell the sampler one trial (its stored parameters, its outcome) and
+ * remember it. */
+static int cache_tell(struct tc_plan_cache *c, const char *id, json_t *params,
+		      enum tc_tpe_outcome outcome, double value,
+		      struct tc_value *vals, unsigned char *present,
+		      struct tc_error *err)
+{
+	long k;
+
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		char(*ni)[16] = realloc(c->id, ncap * sizeof(*ni));
+		size_t *np;
+
+		if (!ni)
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		c->id = ni;
+		if (!(np = realloc(c->pending, ncap * sizeof(*np))))
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		c->pending = np;
+		c->cap = ncap;
+	}
+	tc_trial_values_from_json(c->spec, params, vals, present, NULL);
+	/* TODO(when:): a conditional parameter absent from a trial is not
+	 * present; tc_trial_values_from_json says so already for a missing
+	 * key */
+	k = tc_tpe_tell(c->tpe, vals, present, outcome, value, err);
+	if (k < 0)
+		return (int)k;
+	snprintf(c->id[c->n], sizeof(c->id[0]), "%s", id);
+	if (outcome == TC_TPE_PENDING)
+		c->pending[c->npending++] = c->n;
+	c->n++;
+	return 0;
+}
+
+/* A new sampler told every trial of the journal. */
+static int cache_build(struct tc_plan_cache *c, struct tc_value *vals,
+		       unsigned char *present, struct tc_error *err)
+{
+	struct obs_list l = {NULL, 0, 0, 0, c->spec->metric.name};
+	struct tc_exp_info e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	tc_tpe_free(c->tpe);
+	c->tpe = NULL;
+	c->n = c->npending = 0;
+	c->stale = 0;
+	c->version = tc_journal_data_version(c->j);
+	if ((rc = tc_experiment_load(c->j, c->spec->name, &e, err)))
+		goto out;
+	/* the observations, in the order the trials were created */
+	if ((rc = tc_trials_scan(c->tr, add_obs_row, &l, err)) == TC_ERR_NOMEM)
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	if (rc || (rc = tc_trials_finals(c->tr, add_obs_final, &l, err)) < 0 ||
+	    (rc = tc_trials_next_index(c->tr, &c->next_idx, err)) ||
+	    (rc = tc_plan_tpe_new(c->spec, e.seed, &c->tpe, err)))
+		goto out;
+	for (size_t i = 0; i < l.n && !rc; i++)
+		rc = cache_tell(c, l.a[i].id, l.a[i].params,
+				obs_outcome(&l.a[i]), l.a[i].value, vals,
+				present, err);
+out:
+	if (rc)
+		c->stale = 1;
+	tc_exp_info_free(&e);
+	obs_list_free(&l);
+	return rc;
+}
+
+/* Bring the sampler in step with the journal: settle the trials that
+ * ended since.  0, 1 when it must be rebuilt, or <0. */
+static int cache_sync(struct tc_plan_cache *c, struct tc_error *err)
+{
+	long long next;
+	size_t kept = 0;
+	int rc;
+
+	if (c->stale || tc_journal_data_version(c->j) != c->version)
+		return 1;
+	if ((rc = tc_trials_next_index(c->tr, &next, err)))
+		return rc;
+	if (next != c->next_idx)
+		return 1;
+	for (size_t k = 0; k < c->npending; k++) {
+		size_t o = c->pending[k];
+		struct obs_row r;
+		enum tc_tpe_outcome out;
+		int cancel_req, retry_base;
+
+		memset(&r, 0, sizeof(r));
+		if (tc_trials_flags(c->tr, c->id[o], &r.state, &cancel_req,
+				    &retry_base) != 1)
+			return 1;
+		if (r.state == TC_ST_SUCCEEDED || r.state == TC_ST_PRUNED) {
+			rc = tc_trials_final_get(c->tr, c->id[o],
+						 c->spec->metric.name, &r.value,
+						 err);
+			if (rc < 0)
+				return rc;
+			r.has_value = rc == 1 && isfinite(r.value);
+		}
+		out = obs_outcome(&r);
+		if (out == TC_TPE_PENDING)
+			c->pending[kept++] = o;
+		else if ((rc = tc_tpe_settle(c->tpe, o, out, r.value, err)))
+			return rc;
+	}
+	c->npending = kept;
+	return 0;
+}
+
 int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 		   const char *trial_dir, long long want, int *done,
 		   struct tc_error *err)
 {
-	struct obs_list l = {NULL, 0, 0, 0, spec->metric.name};
+	struct tc_plan_cache *c = NULL;
+	int rc = tc_plan_extend_cached(j, spec, trial_dir, want, done, &c, err);
+
+	tc_plan_cache_free(c);
+	return rc;
+}
+
+int tc_plan_extend_cached(struct tc_journal *j, const struct tc_spec *spec,
+			  const char *trial_dir, long long want, int *done,
+			  struct tc_plan_cache **cache, struct tc_error *err)
+{
 	size_t np = spec->nparams ? spec->nparams : 1;
 	struct tc_value *vals = calloc(np, sizeof(*vals));
 	unsigned char *present = calloc(np, 1);
-	struct tc_trials *tr = NULL;
-	struct tc_tpe *tpe = NULL;
-	struct tc_exp_info e;
+	struct tc_plan_cache *c = *cache;
 	long long left, idx = 0, added = 0;
 	int rc, own = 0, tries = 0;
 
 	*done = 0;
-	memset(&e, 0, sizeof(e));
 	if (!vals || !present) {
 		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 		goto out;
@@ -613,18 +775,28 @@ int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 		rc = 0;
 		goto out;
 	}
-	if ((rc = tc_experiment_load(j, spec->name, &e, err)))
-		goto out;
-	if (!(tr = tc_trials_open(j, spec->name, err))) {
-		rc = TC_ERR_NOMEM;
-		goto out;
+	if (c && (c->spec != spec || c->j != j)) {
+		tc_plan_cache_free(c);
+		*cache = c = NULL;
 	}
-	/* the observations, in the order the trials were created */
-	if ((rc = tc_trials_scan(tr, add_obs_row, &l, err)) == TC_ERR_NOMEM)
-		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-	if (rc || (rc = tc_trials_finals(tr, add_obs_final, &l, err)) < 0)
+	if (!c) {
+		if (!(c = calloc(1, sizeof(*c)))) {
+			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		c->spec = spec;
+		c->j = j;
+		c->stale = 1;
+		*cache = c;
+		if (!(c->tr = tc_trials_open(j, spec->name, err))) {
+			rc = TC_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if ((rc = cache_sync(c, err)) < 0 ||
+	    (rc == 1 && (rc = cache_build(c, vals, present, err))))
 		goto out;
-	left = (long long)spec->search.trials - (long long)l.n;
+	left = (long long)spec->search.trials - (long long)c->n;
 	if (left <= 0) {
 		*done = TC_EXTEND_SPENT;
 		rc = 0;
@@ -636,23 +808,6 @@ int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 		rc = 0;
 		goto out;
 	}
-	if ((rc = tc_plan_tpe_new(spec, e.seed, &tpe, err)))
-		goto out;
-	for (size_t i = 0; i < l.n; i++) {
-		long k;
-
-		tc_trial_values_from_json(spec, l.a[i].params, vals, present,
-					  NULL);
-		/* TODO(when:): a conditional parameter absent from a trial
-		 * is not present; tc_trial_values_from_json says so already
-		 * for a missing key */
-		k = tc_tpe_tell(tpe, vals, present, obs_outcome(&l.a[i]),
-				l.a[i].value, err);
-		if (k < 0) {
-			rc = (int)k;
-			goto out;
-		}
-	}
 	/* in the caller's transaction (the local runner batches its
 	 * statements), else in one of its own: every new trial or none */
 	if (sqlite3_get_autocommit(j->db)) {
@@ -660,15 +815,15 @@ int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 			goto out;
 		own = 1;
 	}
-	if ((rc = tc_trials_next_index(tr, &idx, err)))
-		goto out;
+	idx = c->next_idx;
 	while (added < want) {
 		const struct tc_value *v;
 		const unsigned char *pr;
 		char id[TC_TRIAL_ID_LEN + 1];
 		uint32_t seed;
+		json_t *stored = NULL;
 
-		if ((rc = tc_tpe_ask(tpe, &v, &pr, NULL, err)) < 0)
+		if ((rc = tc_tpe_suggest(c->tpe, &v, &pr, err)) < 0)
 			goto out;
 		if (rc == 0 || ++tries > 100) {
 			*done = TC_EXTEND_EXHAUSTED;
@@ -676,15 +831,31 @@ int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 		}
 		tc_plan_take_point(spec, v, vals);
 		tc_trial_identity(spec, vals, id, &seed);
-		rc = insert_one(j, tr, spec, vals, id, seed, idx, trial_dir, err);
+		rc = insert_one(j, c->tr, spec, vals, id, seed, idx, trial_dir,
+				&stored, err);
 		if (rc < 0)
 			goto out;
-		if (rc == 0)
-			continue; /* a point of a trial the sampler could not
-				     read back (a changed spec): ask again */
+		if (rc == 0) {
+			/* a point of a trial the sampler could not read back
+			 * (a changed spec): asked again with this one taken,
+			 * and the sampler rebuilt next time */
+			c->stale = 1; /* (its observation numbers are off now:
+				       * cache_sync rebuilds before reading
+				       * them) */
+			if ((rc = (int)tc_tpe_tell(c->tpe, v, pr, TC_TPE_PENDING,
+						   0, err)) < 0)
+				goto out;
+			continue;
+		}
+		rc = cache_tell(c, id, stored, TC_TPE_PENDING, 0, vals, present,
+				err);
+		json_decref(stored);
+		if (rc)
+			goto out;
 		idx++;
 		added++;
 	}
+	c->next_idx = idx;
 	rc = 0;
 	if (added == left)
 		*done = TC_EXTEND_SPENT;
@@ -694,19 +865,18 @@ int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 		snprintf(detail, sizeof(detail),
 			 "tpe found no new point after %lld trials (search.trials "
 			 "is %llu): the space is used up",
-			 (long long)l.n + added,
+			 (long long)c->n,
 			 (unsigned long long)spec->search.trials);
-		rc = tc_trials_event(tr, NULL, "search exhausted", detail, err);
+		rc = tc_trials_event(c->tr, NULL, "search exhausted", detail,
+				     err);
 	}
 	if (!rc && own)
 		rc = tc_journal_commit(j, err);
 out:
 	if (own && rc < 0)
 		tc_journal_rollback(j);
-	tc_tpe_free(tpe);
-	tc_trials_close(tr);
-	tc_exp_info_free(&e);
-	obs_list_free(&l);
+	if (rc < 0 && c)
+		c->stale = 1;
 	free(vals);
 	free(present);
 	return rc < 0 ? rc : (int)added;

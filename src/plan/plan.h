@@ -69,6 +69,19 @@ int tc_plan_extend(struct tc_journal *j, const struct tc_spec *spec,
 		   const char *trial_dir, long long want, int *done,
 		   struct tc_error *err);
 
+/* tc_plan_extend for a run that extends again and again: *cache (NULL
+ * the first time; free it with tc_plan_cache_free) keeps the sampler
+ * between calls, so that a call reads only the trials that may have
+ * ended since the last instead of the whole journal.  What it creates is
+ * what tc_plan_extend would (the same sampler, in step with the
+ * journal); the cache is rebuilt from the journal whenever it may not
+ * be. */
+struct tc_plan_cache;
+int tc_plan_extend_cached(struct tc_journal *j, const struct tc_spec *spec,
+			  const char *trial_dir, long long want, int *done,
+			  struct tc_plan_cache **cache, struct tc_error *err);
+void tc_plan_cache_free(struct tc_plan_cache *c);
+
 /* Bring an experiment's trials in line with a changed spec (resume
  * --force): new points are added queued, queued trials no longer in the
  * plan are cancelled; finished trials are kept, and one that has not

@@ -4,10 +4,13 @@
  * Observations live in one table: per observation its outcome and loss
  * (the objective turned so that smaller is better), per parameter its
  * value in the model's space (the log for log_uniform, the category's
- * index for values:), NaN when absent.  An ask rebuilds everything from
- * that table: ranking O(n log n), then per parameter two estimators and
- * `candidates` evaluations of each, O(n) apiece; nothing is cached, so
- * what an ask returns is a function of the table alone.
+ * index for values:), NaN when absent.  An ask rebuilds the model from
+ * that table: the good group picked in one pass (O(n), no sort), then per
+ * parameter two estimators and `candidates` evaluations of each.  A large
+ * bad group's estimator (build_merged) reads each continuous parameter's
+ * values in sorted order, kept across asks (the new observations merged
+ * in); that order is a function of the table (ties by number), so what an
+ * ask returns is still a function of the table alone.
  */
 #include "search/tpe.h"
 
@@ -39,6 +42,11 @@ struct obs {
 	uint64_t key; /* the point, for repeats */
 };
 
+struct sval {
+	double x;
+	size_t o; /* the observation's number */
+};
+
 struct tc_tpe {
 	const struct tc_spec *spec;
 	struct tc_tpe_options o;
@@ -59,6 +67,16 @@ struct tc_tpe {
 	double *mu, *sigma, *logc, *w, *tmp;
 	size_t *sidx;
 	double *cat_l, *cat_g;
+	/* for a large bad group (merged kernels): per parameter the
+	 * observations with a value, sorted by (value, number), kept across
+	 * asks (the first sorted_upto observations are in them); the good
+	 * group's marks; each observation's place in time order */
+	struct sval **sorted, *merge_tmp;
+	size_t *nsorted, sorted_upto;
+	unsigned char *good;
+	size_t *tpos;
+	size_t ncomplete; /* observations complete */
+	int tpos_all;     /* tpos holds the places of all but the good */
 };
 
 void tc_tpe_defaults(struct tc_tpe_options *o)
@@ -93,6 +111,13 @@ void tc_tpe_free(struct tc_tpe *t)
 	free(t->sidx);
 	free(t->cat_l);
 	free(t->cat_g);
+	for (size_t i = 0; t->sorted && i < t->np; i++)
+		free(t->sorted[i]);
+	free(t->sorted);
+	free(t->nsorted);
+	free(t->good);
+	free(t->tpos);
+	free(t->merge_tmp);
 	free(t);
 }
 
@@ -122,7 +147,10 @@ int tc_tpe_new(const struct tc_spec *spec, const struct tc_tpe_options *o,
 	t->present = calloc(n1, 1);
 	t->text = calloc(n1, sizeof(*t->text));
 	t->point = calloc(n1, sizeof(*t->point));
-	if (!t->par || !t->out || !t->present || !t->text || !t->point) {
+	t->sorted = calloc(n1, sizeof(*t->sorted));
+	t->nsorted = calloc(n1, sizeof(*t->nsorted));
+	if (!t->par || !t->out || !t->present || !t->text || !t->point ||
+	    !t->sorted || !t->nsorted) {
 		tc_tpe_free(t);
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	}
@@ -367,6 +395,16 @@ static int grow(struct tc_tpe *t)
 	GROW(w);
 	GROW(tmp);
 	GROW(sidx);
+	GROW(good);
+	GROW(tpos);
+	GROW(merge_tmp);
+	for (size_t i = 0; i < t->np; i++) {
+		struct sval *q = realloc(t->sorted[i], (ncap + 2) * sizeof(*q));
+
+		if (!q)
+			return TC_ERR_NOMEM;
+		t->sorted[i] = q;
+	}
 #undef GROW
 	t->cap = ncap;
 	return 0;
@@ -383,6 +421,7 @@ static long add_obs(struct tc_tpe *t, const struct tc_value *values,
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	ob = &t->obs[t->nobs];
 	set_outcome(ob, t->o.goal, outcome, objective);
+	t->ncomplete += ob->outcome == TC_TPE_COMPLETE;
 	ob->key = point_key(t, values, present);
 	for (size_t i = 0; i < t->np; i++)
 		t->x[t->nobs * t->np + i] = present && !present[i]
@@ -407,7 +446,9 @@ int tc_tpe_settle(struct tc_tpe *t, size_t obs, enum tc_tpe_outcome outcome,
 		return tc_error_set(err, TC_ERR_USAGE,
 				    "no observation number %zu (%zu told)", obs,
 				    t->nobs);
+	t->ncomplete -= t->obs[obs].outcome == TC_TPE_COMPLETE;
 	set_outcome(&t->obs[obs], t->o.goal, outcome, objective);
+	t->ncomplete += t->obs[obs].outcome == TC_TPE_COMPLETE;
 	return 0;
 }
 
@@ -479,6 +520,94 @@ struct mixture {
 	double wsum;
 };
 
+/* Past this many values in the bad group, its estimator merges kernels
+ * (build_merged).  (bench/tpe_merge_quality.c builds the sampler without
+ * merging, through TC_TPE_MERGE_MIN, to compare.) */
+#ifdef TC_TPE_MERGE_MIN
+#define MERGE_MIN TC_TPE_MERGE_MIN
+#else
+#define MERGE_MIN 256
+#endif
+
+static int sval_cmp(const void *a, const void *b)
+{
+	const struct sval *x = a, *y = b;
+
+	if (x->x != y->x)
+		return x->x < y->x ? -1 : 1;
+	return x->o < y->o ? -1 : x->o > y->o;
+}
+
+/* Bring each continuous parameter's sorted values up to the observations
+ * told: the new ones sorted, then merged in (they come after every older
+ * one in number, so an equal value goes after the older). */
+static void update_sorted(struct tc_tpe *t)
+{
+	for (size_t i = 0; i < t->np; i++) {
+		struct sval *old = t->sorted[i], *out = t->merge_tmp, *tail;
+		size_t no = t->nsorted[i], nt = 0, a = 0, b = 0, n = 0;
+
+		if (t->par[i].kind != P_REAL)
+			continue;
+		/* the new ones after the old in the same array, sorted */
+		tail = old + no;
+		for (size_t j = t->sorted_upto; j < t->nobs; j++) {
+			double x = t->x[j * t->np + i];
+
+			if (x == x)
+				tail[nt++] = (struct sval){x, j};
+		}
+		if (!nt)
+			continue;
+		qsort(tail, nt, sizeof(*tail), sval_cmp);
+		if (nt <= 4) { /* an ask or two: moved in place */
+			for (b = 0; b < nt; b++) {
+				struct sval e = tail[b];
+				size_t lo = 0, hi = no + b;
+
+				while (lo < hi) {
+					size_t mid = lo + (hi - lo) / 2;
+
+					if (sval_cmp(&old[mid], &e) < 0)
+						lo = mid + 1;
+					else
+						hi = mid;
+				}
+				memmove(&old[lo + 1], &old[lo],
+					(no + b - lo) * sizeof(*old));
+				old[lo] = e;
+			}
+			t->nsorted[i] = no + nt;
+			continue;
+		}
+		while (a < no || b < nt)
+			out[n++] = b == nt || (a < no && sval_cmp(&old[a], &tail[b]) < 0)
+					   ? old[a++]
+					   : tail[b++];
+		t->merge_tmp = old;
+		t->sorted[i] = out;
+		t->nsorted[i] = n;
+	}
+	t->sorted_upto = t->nobs;
+}
+
+/* The log coefficients log(w / (wsum sigma Z)) of a mixture whose
+ * kernels, weights and wsum are set (Z: the kernel's mass in range). */
+static void mixture_coefs(const struct tparam *p, struct mixture *mx)
+{
+	for (size_t j = 0; j < mx->n; j++) {
+		double mu = mx->mu[j], sg = mx->sigma[j];
+		double a = (p->low - mu) / sg, b = (p->high - mu) / sg;
+		double z = (b > 8.5 ? 1.0 : tc_pmath_ndtr(b)) -
+			   (a < -8.5 ? 0.0 : tc_pmath_ndtr(a));
+
+		if (!(z > 1e-300))
+			z = 1e-300;
+		mx->logc[j] = tc_pmath_log(mx->w[j] / mx->wsum) -
+			      tc_pmath_log(sg) - tc_pmath_log(z);
+	}
+}
+
 /*
  * A truncated-normal mixture over values vals[0..m) (in time order) and the
  * prior, on [low, high].  Widths by the neighbour rule, clipped; log
@@ -526,16 +655,119 @@ static void build_mixture(struct tc_tpe *t, const struct tparam *p,
 	mx->wsum = 0;
 	for (size_t j = 0; j <= m; j++)
 		mx->wsum += mx->w[j];
-	for (size_t j = 0; j <= m; j++) {
-		double a = (p->low - mu[j]) / sg[j], b = (p->high - mu[j]) / sg[j];
-		double z = (b > 8.5 ? 1.0 : tc_pmath_ndtr(b)) -
-			   (a < -8.5 ? 0.0 : tc_pmath_ndtr(a));
+	mixture_coefs(p, mx);
+}
 
-		if (!(z > 1e-300))
-			z = 1e-300;
-		mx->logc[j] = tc_pmath_log(mx->w[j] / mx->wsum) -
-			      tc_pmath_log(sg[j]) - tc_pmath_log(z);
+/*
+ * The bad group's estimator when it has more than MERGE_MIN values of
+ * parameter i (m of them): the same kernels as build_mixture's (widths by
+ * the neighbour rule, the same time weights), but neighbours closer than
+ * half the narrowest width with about the same width are merged into one
+ * normal of their total weight, mean and variance (moment matching), the
+ * truncation applied to the merged one.  Every kernel is at least
+ * range / 100 wide and a merged group spans at most half that, so the
+ * density changes by well under a thousandth while the kernels are at
+ * most a few hundred however many observations there are.  Built from
+ * the parameter's sorted values (update_sorted), O(n), no sort.
+ */
+struct merging {
+	double h, minsigma, range;
+	double x0, s0, W, S1, S2; /* the open group: its first value and
+				     width, its sums */
+	size_t nk;                /* groups closed */
+};
+
+static inline void group_close(struct merging *g, struct mixture *mx)
+{
+	double mean = g->S1 / g->W;
+
+	mx->mu[g->nk] = g->x0 + mean;
+	mx->sigma[g->nk] = sqrt(g->S2 / g->W - mean * mean);
+	mx->w[g->nk++] = g->W;
+}
+
+/* A kernel at x, width sg (before clipping), weight w, in value order. */
+static inline void group_add(struct merging *g, struct mixture *mx, double x,
+		      double sg, double w, int first)
+{
+	double d;
+
+	if (!(sg >= g->minsigma))
+		sg = g->minsigma;
+	if (sg > g->range)
+		sg = g->range;
+	if (first || x - g->x0 > g->h || sg > 1.25 * g->s0 || 1.25 * sg < g->s0) {
+		if (!first)
+			group_close(g, mx);
+		g->x0 = x;
+		g->s0 = sg;
+		g->W = g->S1 = g->S2 = 0;
 	}
+	d = x - g->x0;
+	g->W += w;
+	g->S1 += w * d;
+	g->S2 += w * (sg * sg + d * d);
+}
+
+static void build_merged(struct tc_tpe *t, const struct tparam *p, size_t i,
+			 size_t m, struct mixture *mx)
+{
+	const struct sval *srt = t->sorted[i];
+	const unsigned char *good = t->good;
+	const size_t *tpos = t->tpos;
+	size_t ns = t->nsorted[i], ramp = m - 25, r = 0;
+	double inv = 1.0 / (double)m, slope = (1.0 - inv) / (double)(ramp - 1);
+	double xp = 0, xc = 0, wc = 0, wsum = 0;
+	struct merging g;
+
+	g.range = p->high - p->low;
+	g.minsigma = g.range / 100.0;
+	g.h = 0.5 * g.minsigma;
+	g.x0 = g.s0 = g.W = g.S1 = g.S2 = 0;
+	g.nk = 0;
+	/* each value's place among the group's, in time order (the same
+	 * for every parameter every observation has: computed once) */
+	if (ns < t->nobs || !t->tpos_all) {
+		for (size_t j = 0, k = 0; j < t->nobs; j++) {
+			double x = t->x[j * t->np + i];
+
+			if (x == x && !t->good[j])
+				t->tpos[j] = k++;
+		}
+		t->tpos_all = ns == t->nobs;
+	}
+	/* one pass over the group's values in order: value r's width (the
+	 * neighbour rule: the larger gap, the end ones their inner gap) is
+	 * known when value r + 1 is read */
+	for (size_t k = 0; k < ns; k++) {
+		size_t o = srt[k].o, pos;
+		double x = srt[k].x, w;
+
+		if (good[o])
+			continue;
+		pos = tpos[o];
+		/* (a signed conversion: an unsigned one costs more) */
+		w = pos < ramp ? inv + (double)(long long)pos * slope : 1.0;
+		wsum += w;
+		if (r >= 1) {
+			double right = x - xc, left = xc - xp;
+
+			group_add(&g, mx, xc, r == 1 || right > left ? right : left,
+				  wc, r == 1);
+		}
+		xp = xc;
+		xc = x;
+		wc = w;
+		r++;
+	}
+	group_add(&g, mx, xc, xc - xp, wc, 0); /* the last: m > 2 */
+	group_close(&g, mx);
+	mx->mu[g.nk] = 0.5 * (p->low + p->high);
+	mx->sigma[g.nk] = g.range;
+	mx->w[g.nk] = t->o.prior_weight;
+	mx->n = g.nk + 1;
+	mx->wsum = wsum + t->o.prior_weight;
+	mixture_coefs(p, mx);
 }
 
 /* log of the mixture's density at x (without the common constant) */
@@ -694,13 +926,6 @@ static size_t gather(const struct tc_tpe *t, size_t i, const size_t *idx,
 	return m;
 }
 
-static int idx_cmp(const void *a, const void *b)
-{
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-
-	return i < j ? -1 : i > j;
-}
-
 /* Parameter i by the TPE criterion, given the split. */
 static void tpe_param(struct tc_tpe *t, size_t i, size_t nb, size_t na,
 		      struct tc_rng *r)
@@ -764,12 +989,23 @@ static void tpe_param(struct tc_tpe *t, size_t i, size_t nb, size_t na,
 		l.logc = t->logc;
 		l.w = t->w;
 		build_mixture(t, p, t->tmp, m, &l);
-		m = gather(t, i, t->above_idx, na, t->tmp);
 		g.mu = t->mu + l.n;
 		g.sigma = t->sigma + l.n;
 		g.logc = t->logc + l.n;
 		g.w = t->w + l.n;
-		build_mixture(t, p, t->tmp, m, &g);
+		m = 0;
+		if (na > MERGE_MIN && t->sorted_upto == t->nobs) {
+			m = t->nsorted[i];
+			for (size_t k = 0; k < nb; k++)
+				m -= t->x[t->below_idx[k] * t->np + i] ==
+				     t->x[t->below_idx[k] * t->np + i];
+		}
+		if (m > MERGE_MIN) {
+			build_merged(t, p, i, m, &g);
+		} else {
+			m = gather(t, i, t->above_idx, na, t->tmp);
+			build_mixture(t, p, t->tmp, m, &g);
+		}
 		for (unsigned c = 0; c < t->o.candidates; c++) {
 			double x = mixture_draw(&l, p, r), score;
 
@@ -793,51 +1029,65 @@ static void random_point(struct tc_tpe *t, struct tc_rng *r)
 }
 
 /* Split the observations: the good group's numbers into below_idx, the
- * rest into above_idx, each in time order.  Returns the good count. */
+ * rest into above_idx, each in time order; good[] marks the good ones.
+ * Returns the good count.  The good group is the first nb in rank order
+ * (rank_cmp, a total order): picked in one pass keeping the nb best so
+ * far in order, not by sorting all n. */
 static size_t split(struct tc_tpe *t, size_t ncomplete, size_t *na)
 {
-	size_t n = t->nobs, nb = (n + 9) / 10;
+	size_t n = t->nobs, nb = (n + 9) / 10, kept = 0, a = 0;
 	double liar = -HUGE_VAL;
+	size_t *best = t->order;
 
 	if (nb > 25)
 		nb = 25;
 	if (nb > ncomplete)
 		nb = ncomplete;
-	for (size_t j = 0; j < n; j++) {
-		t->order[j] = j;
+	for (size_t j = 0; j < n; j++)
 		if (t->obs[j].outcome == TC_TPE_COMPLETE && t->obs[j].loss > liar)
 			liar = t->obs[j].loss;
-	}
 	sort_ctx = t;
 	sort_liar = liar;
-	qsort(t->order, n, sizeof(*t->order), rank_cmp);
-	memcpy(t->below_idx, t->order, nb * sizeof(size_t));
-	memcpy(t->above_idx, t->order + nb, (n - nb) * sizeof(size_t));
-	qsort(t->below_idx, nb, sizeof(size_t), idx_cmp);
-	qsort(t->above_idx, n - nb, sizeof(size_t), idx_cmp);
-	*na = n - nb;
+	for (size_t j = 0; j < n && nb > 0; j++) {
+		size_t at;
+
+		if (kept == nb && rank_cmp(&j, &best[nb - 1]) >= 0)
+			continue;
+		if (kept < nb)
+			kept++;
+		for (at = kept - 1; at > 0 && rank_cmp(&j, &best[at - 1]) < 0; at--)
+			best[at] = best[at - 1];
+		best[at] = j;
+	}
+	memset(t->good, 0, n);
+	t->tpos_all = 0;
+	for (size_t k = 0; k < nb; k++)
+		t->good[best[k]] = 1;
+	for (size_t j = 0, b = 0; j < n; j++)
+		if (t->good[j])
+			t->below_idx[b++] = j;
+		else
+			t->above_idx[a++] = j;
+	*na = a;
 	return nb;
 }
 
-int tc_tpe_ask(struct tc_tpe *t, const struct tc_value **values,
-	       const unsigned char **present, size_t *obs,
-	       struct tc_error *err)
+/* The next point into t->out / t->present: 1, or 0 when only repeats were
+ * found. */
+static int propose(struct tc_tpe *t)
 {
 	struct tc_rng r;
 	size_t ncomplete = 0, nb = 0, na = 0;
 	int model, found = 0;
-	long k;
 
-	*values = NULL;
-	*present = NULL;
-	if (t->nobs == t->cap && grow(t))
-		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	tc_rng_seed(&r, mix(t->o.seed, (uint64_t)t->nobs * 0x9E3779B97F4A7C15ULL));
-	for (size_t j = 0; j < t->nobs; j++)
-		ncomplete += t->obs[j].outcome == TC_TPE_COMPLETE;
+	ncomplete = t->ncomplete;
 	model = t->nobs >= t->o.startup && ncomplete > 0;
-	if (model)
+	if (model) {
 		nb = split(t, ncomplete, &na);
+		if (na > MERGE_MIN)
+			update_sorted(t);
+	}
 	/* the model's point, then (a repeat) ten more tries of it, then
 	 * random points */
 	for (int tries = 0; tries < 110 && !found; tries++) {
@@ -848,14 +1098,39 @@ int tc_tpe_ask(struct tc_tpe *t, const struct tc_value **values,
 			random_point(t, &r);
 		found = !key_has(t, point_key(t, t->out, t->present));
 	}
-	if (!found)
+	return found;
+}
+
+int tc_tpe_suggest(struct tc_tpe *t, const struct tc_value **values,
+		   const unsigned char **present, struct tc_error *err)
+{
+	*values = NULL;
+	*present = NULL;
+	if (t->nobs == t->cap && grow(t))
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	if (!propose(t))
 		return 0;
-	k = add_obs(t, t->out, t->present, TC_TPE_PENDING, 0, err);
-	if (k < 0)
-		return (int)k;
-	if (obs)
-		*obs = (size_t)k;
 	*values = t->out;
 	*present = t->present;
+	return 1;
+}
+
+int tc_tpe_ask(struct tc_tpe *t, const struct tc_value **values,
+	       const unsigned char **present, size_t *obs,
+	       struct tc_error *err)
+{
+	int rc = tc_tpe_suggest(t, values, present, err);
+	long k;
+
+	if (rc <= 0)
+		return rc;
+	k = add_obs(t, t->out, t->present, TC_TPE_PENDING, 0, err);
+	if (k < 0) {
+		*values = NULL;
+		*present = NULL;
+		return (int)k;
+	}
+	if (obs)
+		*obs = (size_t)k;
 	return 1;
 }

@@ -28,6 +28,13 @@
  *     centred with the whole range as width.  values: lists are
  *     categorical: counts plus prior_weight spread evenly.  Past 25
  *     observations in a group, older ones weigh less (a ramp from 1/m).
+ *     Past 256 observations in the bad group, its neighbouring kernels
+ *     of about the same width that lie within half the narrowest width
+ *     (range / 200) are merged into one normal of their weight, mean and
+ *     variance: a few hundred kernels at most, the density within a
+ *     thousandth of the unmerged one's (every kernel is at least
+ *     range / 100 wide there), so an ask costs O(n) simple passes plus a
+ *     bounded model instead of candidates x n kernel evaluations.
  *   - `candidates` points are drawn from the good estimator and the one
  *     with the largest good/bad density ratio is suggested (the expected
  *     improvement criterion).
@@ -120,6 +127,15 @@ int tc_tpe_settle(struct tc_tpe *t, size_t obs, enum tc_tpe_outcome outcome,
 int tc_tpe_ask(struct tc_tpe *t, const struct tc_value **values,
 	       const unsigned char **present, size_t *obs,
 	       struct tc_error *err);
+
+/*
+ * The point ask would suggest, without recording it (tell it afterwards,
+ * pending, as the caller stores it: a planner tells the point read back
+ * from what it wrote, so that its sampler is the one a rebuild from the
+ * journal gives).  1, 0 or <0 as ask; the values are valid as ask's.
+ */
+int tc_tpe_suggest(struct tc_tpe *t, const struct tc_value **values,
+		   const unsigned char **present, struct tc_error *err);
 
 /* Observations told or asked so far. */
 size_t tc_tpe_count(const struct tc_tpe *t);

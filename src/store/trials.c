@@ -34,7 +34,8 @@ enum stmt {
 	S_CANCEL_REQ, S_INTERRUPT, S_RETRY_PICKED, S_RETRY_FAILED,
 	S_REQUEUE_INT, S_COUNTS, S_EXPSTATE, S_BEST, S_EVENT, S_NOTE,
 	S_EV_MARK, S_EV_SINCE, S_METRIC, S_FINAL, S_PICKED_LIVE, S_SCAN,
-	S_FIND_IDX, S_FIND_PREFIX, S_FINALS, S_EVENTS, S_NEXT_IDX, S_INSERT,
+	S_FIND_IDX, S_FIND_PREFIX, S_FINALS, S_FINAL_GET, S_EVENTS, S_NEXT_IDX,
+	S_INSERT,
 	S_SET_COMMAND, S_PLANNED_ADD, S_UNPLANNED, S_PRUNE_REQ, S_COUNT
 };
 
@@ -139,6 +140,8 @@ static const char *const sql[S_COUNT] = {
 	[S_FINALS] = "SELECT f.trial, f.name, f.value, f.special FROM final f "
 		     "JOIN trials t ON t.exp = f.exp AND t.id = f.trial WHERE "
 		     "f.exp = ?1 ORDER BY t.idx",
+	[S_FINAL_GET] = "SELECT value FROM final WHERE exp = ?1 AND trial = ?2 "
+			"AND name = ?3",
 	[S_EVENTS] = "SELECT trial, detail FROM events WHERE exp = ?1 AND "
 		     "trial IS NOT NULL AND state = ?3 ORDER BY seq",
 	[S_NEXT_IDX] = "SELECT coalesce(max(idx) + 1, 0) FROM trials WHERE exp = ?1",
@@ -948,6 +951,27 @@ int tc_trials_finals(struct tc_trials *t, tc_trials_final_fn fn, void *ctx,
 	sqlite3_reset(st);
 	if (stop)
 		return stop;
+	return rc == SQLITE_DONE ? 0 : dbfail(t, err);
+}
+
+int tc_trials_final_get(struct tc_trials *t, const char *trial,
+			const char *name, double *value, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_FINAL_GET, trial, err);
+	int rc;
+
+	*value = NAN;
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			*value = sqlite3_column_double(st, 0);
+		sqlite3_reset(st);
+		return 1;
+	}
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : dbfail(t, err);
 }
 

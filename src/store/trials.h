@@ -128,6 +128,11 @@ typedef int (*tc_trials_final_fn)(void *ctx, const char *trial,
 int tc_trials_finals(struct tc_trials *t, tc_trials_final_fn fn, void *ctx,
 		     struct tc_error *err);
 
+/* One trial's final value of metric name: 1 and *value (NaN when it is
+ * not a finite number), 0 when it has none, or TC_ERR_DB. */
+int tc_trials_final_get(struct tc_trials *t, const char *trial,
+			const char *name, double *value, struct tc_error *err);
+
 /* Events of one state (TC_TRIALS_NOTE, "command changed", ...) in their
  * order: fn gets the trial (never NULL) and the detail (may be NULL). */
 typedef int (*tc_trials_event_fn)(void *ctx, const char *trial,

@@ -149,6 +149,80 @@ static void test_deterministic(void **state)
 	tc_spec_free(s);
 }
 
+/* Past 256 bad observations the bad group's kernels are merged, from
+ * sorted values kept across asks: a sampler told the same 400
+ * observations at once asks what the one that asked them does (the kept
+ * order is the order a fresh sort gives), with pending and failed ones
+ * among them; and the search still finds Branin's minimum (0.398). */
+static void test_large(void **state)
+{
+	struct tc_spec *s = parse(BRANIN);
+	struct tc_tpe_options o;
+	struct tc_tpe *t = NULL, *u = NULL;
+	struct tc_error err;
+	struct tc_value *pts = calloc(400 * 2, sizeof(*pts));
+	int *outc = calloc(400, sizeof(*outc));
+	double *ys = calloc(400, sizeof(*ys)), best = HUGE_VAL, bs[5], br[5];
+
+	(void)state;
+	assert_non_null(pts);
+	assert_non_null(outc);
+	assert_non_null(ys);
+	tc_tpe_defaults(&o);
+	o.goal = -1;
+	o.seed = 11;
+	assert_int_equal(tc_tpe_new(s, &o, &t, &err), 0);
+	assert_int_equal(tc_tpe_new(s, &o, &u, &err), 0);
+	for (int i = 0; i < 400; i++) {
+		const struct tc_value *v;
+		const unsigned char *pr;
+		size_t k;
+
+		assert_int_equal(tc_tpe_ask(t, &v, &pr, &k, &err), 1);
+		pts[2 * i] = v[0];
+		pts[2 * i + 1] = v[1];
+		pts[2 * i].text = pts[2 * i + 1].text = "";
+		ys[i] = branin(v);
+		outc[i] = i % 37 == 5 ? TC_TPE_FAILED
+			  : i % 41 == 7 ? TC_TPE_PENDING
+					: TC_TPE_COMPLETE;
+		if (outc[i] != TC_TPE_PENDING)
+			assert_int_equal(tc_tpe_settle(t, k, (enum tc_tpe_outcome)outc[i],
+						       ys[i], &err),
+					 0);
+		if (outc[i] == TC_TPE_COMPLETE && ys[i] < best)
+			best = ys[i];
+	}
+	for (int i = 0; i < 400; i++)
+		assert_true(tc_tpe_tell(u, &pts[2 * i], NULL,
+					(enum tc_tpe_outcome)outc[i], ys[i], &err) == i);
+	for (int r = 0; r < 3; r++) {
+		const struct tc_value *a, *b;
+		const unsigned char *pa, *pb;
+
+		assert_int_equal(tc_tpe_ask(t, &a, &pa, NULL, &err), 1);
+		assert_int_equal(tc_tpe_ask(u, &b, &pb, NULL, &err), 1);
+		assert_true(a[0].f == b[0].f && a[1].f == b[1].f);
+	}
+	print_message("best of 400 (seed 11): %g\n", best);
+	assert_true(best < 0.41);
+	tc_tpe_free(t);
+	tc_tpe_free(u);
+	/* the median of five seeds, 400 trials each, against random */
+	for (int seed = 0; seed < 5; seed++) {
+		bs[seed] = tpe_best(s, branin, (uint64_t)seed, 400);
+		br[seed] = random_best(s, branin, (uint64_t)seed, 400);
+	}
+	qsort(bs, 5, sizeof(double), cmp);
+	qsort(br, 5, sizeof(double), cmp);
+	print_message("median best of 400: tpe %g, random %g\n", bs[2], br[2]);
+	assert_true(bs[2] < 0.41 && bs[2] < br[2]);
+	free(pts);
+	free(outc);
+	free(ys);
+	tc_spec_free(s);
+}
+
 /* A space of 6 points: 6 distinct suggestions (some failed, some
  * pending), then none. */
 static void test_no_repeats(void **state)
@@ -192,6 +266,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_no_repeats),
+		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_branin_beats_random),
 		cmocka_unit_test(test_quadratic_beats_random),
 	};

@@ -209,6 +209,67 @@ static void test_same_journal_same_trials(void **state)
 	close_fixture(&g);
 }
 
+/* A run keeps its sampler between extends (tc_plan_extend_cached): every
+ * extend creates what a rebuild from the journal creates, through results,
+ * failures, trials left running, two asks at a time, and a trial settled
+ * by another connection (which makes the cache rebuild). */
+static void test_cached_same_as_rebuilt(void **state)
+{
+	static const char spec30[] =
+		"version: 1\n"
+		"name: tg\n"
+		"command: [x, '{{x}}', '{{lr}}', '{{opt}}', '{{n}}']\n"
+		"parameters:\n"
+		"  x: {distribution: uniform, min: -2, max: 2}\n"
+		"  lr: {distribution: log_uniform, min: 1.0e-5, max: 1.0e-1}\n"
+		"  opt: {values: [sgd, adam, lamb]}\n"
+		"  n: {distribution: int_uniform, min: 1, max: 8}\n"
+		"search: {method: tpe, trials: 30, startup: 4, seed: 7}\n"
+		"metric: {name: loss, goal: minimize}\n";
+	struct fixture f, g;
+	struct tc_plan_cache *c = NULL;
+	struct dump a, b;
+	int done, done2;
+
+	(void)state;
+	open_fixture(&f, spec30);
+	open_fixture(&g, spec30);
+	for (long long i = 0; i < 30; i++) {
+		int st = i % 5 == 3 ? TC_ST_FAILED
+			 : i % 7 == 4 ? TC_ST_STARTING
+				      : TC_ST_SUCCEEDED;
+		double v = (double)((i * 7) % 5) + 0.01 * (double)i;
+
+		if (ntrials(&f) <= i + 1) {
+			int n1 = tc_plan_extend_cached(f.j, f.spec, NULL, 2, &done,
+						       &c, &f.err);
+			int n2 = tc_plan_extend(g.j, g.spec, NULL, 2, &done2,
+						&g.err);
+
+			assert_int_equal(n1, n2);
+			assert_int_equal(done, done2);
+			assert_string_equal(dump(&f, 0, &a), dump(&g, 0, &b));
+		}
+		if (i == 17) { /* another process settles this one */
+			struct fixture h = f;
+
+			assert_int_equal(tc_journal_open(f.dir, &h.j, &h.err), 0);
+			assert_non_null(h.tr = tc_trials_open(h.j, "tg", &h.err));
+			settle(&h, i, st, 1, v);
+			tc_trials_close(h.tr);
+			tc_journal_close(h.j);
+		} else {
+			settle(&f, i, st, 1, v);
+		}
+		settle(&g, i, st, 1, v);
+	}
+	assert_int_equal(ntrials(&f), 30);
+	assert_string_equal(dump(&f, 0, &a), dump(&g, 0, &b));
+	tc_plan_cache_free(c);
+	close_fixture(&f);
+	close_fixture(&g);
+}
+
 static void test_budget(void **state)
 {
 	struct fixture f;
@@ -353,6 +414,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_same_journal_same_trials),
+		cmocka_unit_test(test_cached_same_as_rebuilt),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_exhausted),
 		cmocka_unit_test(test_replan_keeps_trials),
