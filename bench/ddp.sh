@@ -9,7 +9,8 @@
 #     all 60,000 Fashion-MNIST training images, Adam lr 1e-3, cosine;
 #  3. the test accuracy of both after --epochs (default 3).
 #
-#   bench/ddp.sh [--build DIR] [--epochs N] [--train-limit N] [--reps N]
+#   bench/ddp.sh [--build DIR] [--epochs N] [--train-limit N]
+#                [--test-limit N] [--reps N]
 #
 # Per-epoch time is each run's fastest epoch (the machine is shared; the
 # fastest is the least disturbed).  The load average is printed before
@@ -20,14 +21,16 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 EPOCHS=3
 LIMIT=0
+TLIMIT=0
 REPS=20
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) BUILD=$2; shift 2 ;;
 	--epochs) EPOCHS=$2; shift 2 ;;
 	--train-limit) LIMIT=$2; shift 2 ;;
+	--test-limit) TLIMIT=$2; shift 2 ;;
 	--reps) REPS=$2; shift 2 ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "ddp.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -46,7 +49,8 @@ echo "== all-reduce (2 ranks, loopback) against plain TCP copies, fastest of $RE
 echo
 
 ARGS=(--model cnn --threads 1 --epochs "$EPOCHS" --schedule cosine
-      --optimizer adam --lr 0.001 --seed 1 --train-limit "$LIMIT")
+      --optimizer adam --lr 0.001 --seed 1 --train-limit "$LIMIT"
+      --test-limit "$TLIMIT")
 echo "== CNN, 1 rank x 1 thread, batch 64"
 "$FMT" "${ARGS[@]}" --batch-size 64 >"$W/one.out" 2>"$W/one.err"
 cat "$W/one.out"

@@ -149,7 +149,9 @@ static int resolve(const char *host, int port, int passive,
 }
 
 /* A non-blocking listening socket on host:port (host NULL: any address
- * of the given family, port 0: an ephemeral one). */
+ * of the given family, port 0: an ephemeral one).  A host that does not
+ * resolve or is not an address of this machine falls back to any
+ * address, as the others only need to reach the port. */
 static int listen_on(const char *host, int port, int family,
 		     struct fm_error *err)
 {
@@ -162,9 +164,14 @@ static int listen_on(const char *host, int port, int family,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE;
 	snprintf(ps, sizeof(ps), "%d", port);
-	if (getaddrinfo(host, ps, &hints, &res) != 0)
-		return fm_error_set(err, FM_ENET, "cannot resolve '%s'",
-				    host ? host : "*");
+	if (getaddrinfo(host, ps, &hints, &res) != 0) {
+		/* rank 0's own name may not resolve yet (a Kubernetes
+		 * headless Service publishes it late): listen everywhere */
+		if (host)
+			return listen_on(NULL, port, family, err);
+		return fm_error_set(err, FM_ENET, "cannot resolve the wildcard "
+				    "address");
+	}
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 			    ai->ai_protocol);

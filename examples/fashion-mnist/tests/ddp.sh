@@ -193,6 +193,20 @@ if [ $r0 -ne 0 ] && [ $r1 -ne 0 ] && grep -q "options or the data.*rank 1 disagr
 else
 	bad "different options ($r0 $r1)"; show "$T"/dis.*.err
 fi
+# rank 0's own name not resolvable (yet): it listens on every address
+port=$(free_port)
+WORLD_SIZE=2 RANK=0 MASTER_ADDR=no-such-host.invalid MASTER_PORT=$port "$BIN" \
+	"${BASE[@]}" --batch-size 24 --epochs 1 >"$T/nores.0.out" 2>"$T/nores.0.err" & p0=$!
+PIDS+=($p0)
+WORLD_SIZE=2 RANK=1 MASTER_ADDR=localhost MASTER_PORT=$port "$BIN" \
+	"${BASE[@]}" --batch-size 24 --epochs 1 >"$T/nores.1.out" 2>"$T/nores.1.err" & p1=$!
+PIDS+=($p1)
+wait $p0; r0=$?; wait $p1; r1=$?
+if [ $r0 -eq 0 ] && [ $r1 -eq 0 ] && grep -q '^final ' "$T/nores.0.out"; then
+	ok "rank 0 whose MASTER_ADDR does not resolve still listens"
+else
+	bad "unresolvable MASTER_ADDR on rank 0 ($r0 $r1)"; show "$T"/nores.*.err
+fi
 for env in "WORLD_SIZE=2|RANK is not set" "WORLD_SIZE=2 RANK=2 MASTER_ADDR=x MASTER_PORT=1|RANK='2' is not an integer in 0..1" \
 	   "WORLD_SIZE=two|WORLD_SIZE='two'" "WORLD_SIZE=2 RANK=1 MASTER_PORT=1|MASTER_ADDR is not set"; do
 	vars=${env%%|*} pat=${env#*|}
