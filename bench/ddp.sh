@@ -75,7 +75,7 @@ cat "$W/one.out"
 echo "== CNN, 2 ranks x 1 thread, batch 32 each (global 64)"
 cat "$W/two.out"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$W/one.out" "$W/two.0.out" <<'PY'
+python3 - "$W/one.out" "$W/two.out" <<'PY'
 import re, sys
 def runs(p):
     ep = [dict(re.findall(r"(\w+)=([0-9.]+)", l)) for l in open(p) if l.startswith("epoch=")]
