@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "ddp.h"
 #include "train.h"
 
 enum exit_code {
@@ -60,13 +61,20 @@ static const char usage[] =
 "  --threads N                OpenBLAS threads (default $OPENBLAS_NUM_THREADS,\n"
 "                             else $OMP_NUM_THREADS, else 1)\n"
 "  --out DIR                  checkpoint and metrics directory\n"
+"data parallel (when WORLD_SIZE > 1; RANK, MASTER_ADDR, MASTER_PORT as\n"
+"torchrun sets them; each rank takes --batch-size of every global batch)\n"
+"  --rendezvous-timeout SEC   give up waiting for a peer after SEC seconds\n"
+"                             (default 120)\n"
+"  --ddp-check                compare a checksum of every rank's weights\n"
+"                             after each epoch (also FMNIST_DDP_CHECK=1)\n"
 "other\n"
 "  --make-cifar-sample DIR    write a small synthetic data set in the\n"
 "                             CIFAR-10 binary format (2000 training and\n"
 "                             500 test images) to DIR and exit\n"
 "  --help, --version\n"
 "\n"
-"Exit status: 0 done, 1 I/O failure, 2 bad options or data, 3 loss is NaN.\n";
+"Exit status: 0 done, 1 I/O failure or a lost peer, 2 bad options or data,\n"
+"3 loss is NaN.\n";
 
 static int bad(const char *fmt, const char *opt, const char *val)
 {
@@ -162,6 +170,7 @@ static int exit_for(int status)
 		return EXIT_NAN;
 	case FM_ENOMEM:
 	case FM_EIO:
+	case FM_ENET:
 		return EXIT_FAILED;
 	}
 	return EXIT_FAILED;
@@ -172,7 +181,7 @@ enum {
 	OPT_MODEL, OPT_HIDDEN, OPT_LAYERS, OPT_CHANNELS, OPT_KERNEL,
 	OPT_DROPOUT, OPT_INIT, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_WD,
 	OPT_BATCH, OPT_SCHEDULE, OPT_EPOCHS, OPT_SEED, OPT_THREADS, OPT_OUT, OPT_SAMPLE,
-	OPT_HELP, OPT_VERSION,
+	OPT_RDV_TIMEOUT, OPT_DDP_CHECK, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option longopts[] = {
@@ -198,6 +207,8 @@ static const struct option longopts[] = {
 	{"threads", required_argument, NULL, OPT_THREADS},
 	{"out", required_argument, NULL, OPT_OUT},
 	{"make-cifar-sample", required_argument, NULL, OPT_SAMPLE},
+	{"rendezvous-timeout", required_argument, NULL, OPT_RDV_TIMEOUT},
+	{"ddp-check", no_argument, NULL, OPT_DDP_CHECK},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -226,7 +237,7 @@ static int parse_channels(const char *s, struct fm_model_config *m)
 }
 
 static int parse_args(int argc, char **argv, struct fm_train_opts *o,
-		      const char **sample_dir)
+		      const char **sample_dir, double *rdv_timeout)
 {
 	double d;
 	long l;
@@ -353,6 +364,16 @@ static int parse_args(int argc, char **argv, struct fm_train_opts *o,
 		case OPT_SAMPLE:
 			*sample_dir = optarg;
 			break;
+		case OPT_RDV_TIMEOUT:
+			rc = parse_double("--rendezvous-timeout", optarg, 0.0,
+					  86400.0, 0, rdv_timeout);
+			if (!rc && *rdv_timeout <= 0.0)
+				rc = bad("%s: '%s' must be positive",
+					 "--rendezvous-timeout", optarg);
+			break;
+		case OPT_DDP_CHECK:
+			o->ddp_check = 1;
+			break;
 		case OPT_HELP:
 			fputs(usage, stdout);
 			return -1;
@@ -381,7 +402,10 @@ int main(int argc, char **argv)
 {
 	struct fm_train_opts o;
 	struct fm_error err = {0, ""};
-	const char *sample_dir = NULL;
+	const char *sample_dir = NULL, *check;
+	struct fm_ddp_config dc;
+	double rdv_timeout = FM_DDP_DEFAULT_TIMEOUT;
+	char who[32] = "fmnist-train";
 	int rc, code;
 
 	memset(&o, 0, sizeof(o));
@@ -401,7 +425,7 @@ int main(int argc, char **argv)
 	o.seed = 1;
 	o.threads = env_threads();
 
-	rc = parse_args(argc, argv, &o, &sample_dir);
+	rc = parse_args(argc, argv, &o, &sample_dir, &rdv_timeout);
 	if (rc < 0)
 		return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_DONE :
 								EXIT_FAILED;
@@ -436,12 +460,25 @@ int main(int argc, char **argv)
 		}
 	}
 
-	rc = fm_train_run(&o, stdout, stderr, &err);
+	check = getenv("FMNIST_DDP_CHECK");
+	if (check && strcmp(check, "1") == 0)
+		o.ddp_check = 1;
+	/* data parallel: rendezvous before loading anything, so a rank that
+	 * fails later is seen by the others as a lost peer at once */
+	rc = fm_ddp_config_from_env(&dc, &err);
+	if (!rc && dc.world > 1) {
+		snprintf(who, sizeof(who), "fmnist-train[rank %d]", dc.rank);
+		dc.timeout = rdv_timeout;
+		rc = fm_ddp_init(&dc, &o.ddp, &err);
+	}
+	if (!rc)
+		rc = fm_train_run(&o, stdout, stderr, &err);
+	fm_ddp_close(o.ddp);
 	code = exit_for(rc);
 	if (rc == FM_ENAN)
 		fprintf(stderr, "error: %s\n", err.msg);
 	else if (rc)
-		fprintf(stderr, "fmnist-train: error: %s\n", err.msg);
+		fprintf(stderr, "%s: error: %s\n", who, err.msg);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "fmnist-train: error: cannot write the output\n");
 		if (code == EXIT_DONE)

@@ -135,7 +135,7 @@ static int build_mlp(struct fm_model *m, struct fm_error *err)
 		p[i] = plan_linear(m, i == 0 ? in : c->hidden,
 				   i == L ? c->classes : c->hidden);
 	ALLOC(m->params, m->nparams);
-	ALLOC(m->grads, m->nparams);
+	ALLOC(m->grads, m->nparams + FM_MODEL_GRAD_SPARE);
 	for (int i = 0; i <= L; i++)
 		bind_linear(m, &m->lin[i], p[i], i == 0 ? in : c->hidden,
 			    i == L ? c->classes : c->hidden);
@@ -168,7 +168,7 @@ static int build_cnn(struct fm_model *m, struct fm_error *err)
 	b2 = add_tensor(m, (size_t)c->c2, k * k * c->c1, k * k * c->c2, 1);
 	ph = plan_linear(m, feat, c->classes);
 	ALLOC(m->params, m->nparams);
-	ALLOC(m->grads, m->nparams);
+	ALLOC(m->grads, m->nparams + FM_MODEL_GRAD_SPARE);
 
 	cv = &m->conv[0];
 	cv->c = c->in_c;
@@ -300,6 +300,25 @@ void fm_model_init(struct fm_model *m, enum fm_init init, uint64_t seed)
 	}
 }
 
+/* Dropout over n images of width values each, as the images
+ * shard_before .. shard_before+n−1 of the whole batch (see model.h). */
+static void drop_slice(struct fm_model *m, int n, size_t width,
+		       struct fm_rng *rng, float *x)
+{
+	fm_rng_skip(rng, (uint64_t)m->shard_before * width);
+	fm_dropout_forward((size_t)n * width, m->cfg.dropout, rng, x);
+	fm_rng_skip(rng, (uint64_t)m->shard_after * width);
+}
+
+size_t fm_model_dropout_draws(const struct fm_model *m)
+{
+	if (m->cfg.dropout <= 0.0f)
+		return 0;
+	if (m->cfg.kind == FM_MODEL_MLP)
+		return (size_t)m->cfg.layers * (size_t)m->cfg.hidden;
+	return (size_t)m->head.in;
+}
+
 static void forward_mlp(struct fm_model *m, int n, const float *x,
 			bool drop, struct fm_rng *rng)
 {
@@ -309,8 +328,8 @@ static void forward_mlp(struct fm_model *m, int n, const float *x,
 	for (int i = 0; i < L; i++) {
 		fm_linear_forward(&m->lin[i], n, in, m->act[i], true);
 		if (drop)
-			fm_dropout_forward((size_t)n * m->cfg.hidden,
-					   m->cfg.dropout, rng, m->act[i]);
+			drop_slice(m, n, (size_t)m->cfg.hidden, rng,
+				   m->act[i]);
 		in = m->act[i];
 	}
 	fm_linear_forward(&m->lin[L], n, in, m->logits, false);
@@ -350,7 +369,7 @@ static void forward_cnn(struct fm_model *m, int n, const float *x,
 			   m->arg2);
 	if (drop) {
 		memcpy(m->feat, m->p2, nf * sizeof(float));
-		fm_dropout_forward(nf, c->dropout, rng, m->feat);
+		drop_slice(m, n, (size_t)m->head.in, rng, m->feat);
 		feat = m->feat;
 	}
 	fm_linear_forward(&m->head, n, feat, m->logits, false);

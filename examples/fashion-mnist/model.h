@@ -24,6 +24,10 @@
 
 #define FM_MAX_HIDDEN_LAYERS 8
 #define FM_MAX_TENSORS (2 * (FM_MAX_HIDDEN_LAYERS + 1))
+/* grads has room for this many floats after the nparams gradients: a
+ * data-parallel trainer sums a step's loss and correct count together
+ * with the gradients in one all-reduce. */
+#define FM_MODEL_GRAD_SPARE 2
 
 enum fm_model_kind {
 	FM_MODEL_MLP = 1,
@@ -47,6 +51,14 @@ struct fm_model {
 	struct fm_model_config cfg;
 	int max_batch;
 	bool dropped;		/* the last forward pass applied dropout */
+	/*
+	 * A data-parallel rank forwards a slice of a larger batch: images
+	 * before and after the slice in the whole batch.  Each dropout layer
+	 * skips the draws of the images before and after the slice, so the
+	 * slice gets exactly the masks a single process forwarding the whole
+	 * batch would draw for it.  Both 0 (the default) for a whole batch.
+	 */
+	int shard_before, shard_after;
 
 	size_t nparams;
 	float *params, *grads;
@@ -89,6 +101,9 @@ void fm_model_init(struct fm_model *m, enum fm_init init, uint64_t seed);
 double fm_model_forward(struct fm_model *m, int n, const float *x,
 			const uint8_t *y, bool train, struct fm_rng *rng,
 			int *correct);
+/* Random draws dropout makes per image in a train forward pass (0
+ * without dropout). */
+size_t fm_model_dropout_draws(const struct fm_model *m);
 /* Gradients of the last (train) forward pass into m->grads. */
 void fm_model_backward(struct fm_model *m, int n, const float *x);
 

@@ -39,7 +39,10 @@ static uint64_t config_hash(const struct fm_train_opts *o,
 		       (int)m->kind, m->in_c, m->in_h, m->in_w, m->classes,
 		       m->hidden, m->layers, m->c1, m->c2, m->ksize,
 		       (double)m->dropout, (int)o->optim, o->lr,
-		       o->weight_decay, o->momentum, o->batch, (int)o->init,
+		       o->weight_decay, o->momentum,
+		       /* the global batch decides the trajectory, however
+			* many ranks share it */
+		       o->batch * fm_ddp_world(o->ddp), (int)o->init,
 		       o->pretrained ? o->pretrained : "-",
 		       (unsigned long long)o->seed,
 		       /* a cosine schedule spans the planned epochs */
@@ -80,6 +83,8 @@ static int write_metrics(const char *path, const struct fm_train_opts *o,
 	json_object_set_new(root, "weight_decay", json_real(o->weight_decay));
 	json_object_set_new(root, "seed", json_integer((json_int_t)o->seed));
 	json_object_set_new(root, "threads", json_integer(o->threads));
+	json_object_set_new(root, "world_size",
+			    json_integer(fm_ddp_world(o->ddp)));
 	for (int i = 0; i < n; i++) {
 		json_t *e = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f}",
 				      "epoch", hist[i].epoch,
@@ -138,6 +143,7 @@ static void print_final(FILE *out, const struct fm_epoch_rec *hist, int n)
 
 struct run {
 	const struct fm_train_opts *o;
+	int rank, world;	/* 0 and 1 without data parallelism */
 	struct fm_dataset train, test;
 	struct fm_model *model;
 	struct fm_optim opt;
@@ -252,16 +258,30 @@ static int save(struct run *r, struct fm_error *err)
 	return write_metrics(r->metrics_path, r->o, r->hist, r->nhist, err);
 }
 
+/*
+ * One epoch.  Every rank draws the same permutation and walks the same
+ * global batches of world·batch images; rank k takes images
+ * [k·batch, (k+1)·batch) of each (fewer, or none, in a last partial
+ * batch).  Its gradient is the mean over its images, so scaled by
+ * nb/global_nb the sum over ranks is the mean over the global batch: the
+ * gradient one process would compute.  The batch's loss and correct
+ * count ride along in the same all-reduce (m->grads has room for them).
+ */
 static int train_epoch(struct run *r, int epoch, double *loss, double *acc,
 		       struct fm_error *err)
 {
 	const struct fm_train_opts *o = r->o;
-	const int n = r->train.n, bs = o->batch;
+	const int n = r->train.n, bs = o->batch, gbs = bs * r->world;
 	const size_t img = (size_t)r->train.h * r->train.w * r->train.c;
-	const uint64_t total = (uint64_t)o->epochs * (uint64_t)((n + bs - 1) / bs);
+	const size_t np = r->model->nparams;
+	const size_t draws = fm_model_dropout_draws(r->model);
+	const uint64_t total = (uint64_t)o->epochs *
+			       (uint64_t)((n + gbs - 1) / gbs);
+	float *g = r->model->grads;
 	struct fm_rng shuf, drop;
 	double sum = 0.0;
 	long right = 0;
+	int rc;
 
 	fm_rng_seed(&shuf, o->seed, ((uint64_t)epoch << 8) | STREAM_SHUFFLE);
 	fm_rng_seed(&drop, o->seed, ((uint64_t)epoch << 8) | STREAM_DROPOUT);
@@ -274,30 +294,56 @@ static int train_epoch(struct run *r, int epoch, double *loss, double *acc,
 		r->perm[i] = r->perm[j];
 		r->perm[j] = t;
 	}
-	for (int start = 0; start < n; start += bs) {
-		int nb = n - start < bs ? n - start : bs, correct;
-		double l;
+	for (int start = 0; start < n; start += gbs) {
+		const int gnb = n - start < gbs ? n - start : gbs;
+		const int lo = r->rank * bs < gnb ? r->rank * bs : gnb;
+		const int nb = gnb - lo < bs ? gnb - lo : bs;
+		struct fm_rng batch_drop = drop;
+		double lsum = 0.0;
+		int correct = 0;
 
-		for (int i = 0; i < nb; i++) {
-			uint32_t k = r->perm[start + i];
+		if (nb > 0) {
+			for (int i = 0; i < nb; i++) {
+				uint32_t k = r->perm[start + lo + i];
 
-			memcpy(r->xb + i * img, r->train.x + k * img,
-			       img * sizeof(float));
-			r->yb[i] = r->train.y[k];
+				memcpy(r->xb + i * img, r->train.x + k * img,
+				       img * sizeof(float));
+				r->yb[i] = r->train.y[k];
+			}
+			r->model->shard_before = lo;
+			r->model->shard_after = gnb - lo - nb;
+			lsum = fm_model_forward(r->model, nb, r->xb, r->yb,
+						true, &drop, &correct) * nb;
+			fm_model_backward(r->model, nb, r->xb);
+		} else {
+			memset(g, 0, np * sizeof(float));
 		}
-		l = fm_model_forward(r->model, nb, r->xb, r->yb, true, &drop,
-				     &correct);
-		if (!isfinite(l))
+		/* the next batch's masks start after this whole batch's */
+		drop = batch_drop;
+		fm_rng_skip(&drop, (uint64_t)gnb * draws);
+		if (r->world > 1) {
+			if (nb > 0 && nb != gnb)
+				cblas_sscal((int)np, (float)nb / (float)gnb,
+					    g, 1);
+			g[np] = (float)lsum;
+			g[np + 1] = (float)correct;
+			rc = fm_ddp_allreduce_f32(o->ddp, g,
+						  np + FM_MODEL_GRAD_SPARE, err);
+			if (rc)
+				return rc;
+			lsum = g[np];
+			correct = (int)lrintf(g[np + 1]);
+		}
+		if (!isfinite(lsum))
 			return fm_error_set(err, FM_ENAN,
 					    "loss is NaN at epoch %d", epoch);
-		fm_model_backward(r->model, nb, r->xb);
 		if (o->cosine)
 			r->opt.cfg.lr = (float)(o->lr * 0.5 *
 				(1.0 + cos(3.141592653589793 *
 					   (double)r->opt.t / (double)total)));
 		fm_optim_step(&r->opt, r->model->tensors, r->model->ntensors,
-			      r->model->params, r->model->grads);
-		sum += l * nb;
+			      r->model->params, g);
+		sum += lsum;
 		right += correct;
 	}
 	*loss = sum / n;
@@ -305,26 +351,97 @@ static int train_epoch(struct run *r, int epoch, double *loss, double *acc,
 	return FM_OK;
 }
 
-static void evaluate(struct run *r, double *loss, double *acc)
+/* The test set, each rank a contiguous share, the sums all-reduced. */
+static int evaluate(struct run *r, double *loss, double *acc,
+		    struct fm_error *err)
 {
 	const int n = r->test.n;
 	const size_t img = (size_t)r->test.h * r->test.w * r->test.c;
 	const int eb = r->model->max_batch;
-	double sum = 0.0;
-	long right = 0;
+	const int lo = (int)((long long)n * r->rank / r->world);
+	const int hi = (int)((long long)n * (r->rank + 1) / r->world);
+	double s[2] = {0.0, 0.0};	/* loss sum, correct */
+	int rc;
 
-	for (int start = 0; start < n; start += eb) {
-		int nb = n - start < eb ? n - start : eb, correct;
+	for (int start = lo; start < hi; start += eb) {
+		int nb = hi - start < eb ? hi - start : eb, correct;
 		double l = fm_model_forward(r->model, nb,
 					    r->test.x + (size_t)start * img,
 					    r->test.y + start, false, NULL,
 					    &correct);
 
-		sum += l * nb;
-		right += correct;
+		s[0] += l * nb;
+		s[1] += correct;
 	}
-	*loss = sum / n;
-	*acc = (double)right / n;
+	rc = fm_ddp_allreduce_f64(r->o->ddp, s, 2, err);
+	if (rc)
+		return rc;
+	*loss = s[0] / n;
+	*acc = s[1] / n;
+	return FM_OK;
+}
+
+/* Checksum of everything every rank must hold alike. */
+static uint64_t state_sum(const struct run *r)
+{
+	uint64_t h = fm_fnv1a(FM_FNV_INIT, r->model->params,
+			      r->model->nparams * sizeof(float));
+
+	h = fm_fnv1a(h, r->opt.state,
+		     fm_optim_state_len(&r->opt) * sizeof(float));
+	return fm_fnv1a(h, &r->opt.t, sizeof(r->opt.t));
+}
+
+/*
+ * Data parallel start: the ranks must run the same job (options, data
+ * sizes), then take rank 0's starting point — its checkpoint, its
+ * pretrained weights, or its fresh init — so a checkpoint or a
+ * pretrained file need exist only where rank 0 runs.  start_rc is rank
+ * 0's result of reading them; a failure there is every rank's failure.
+ */
+static int share_start(struct run *r, int start_rc, struct fm_error *err)
+{
+	const struct fm_train_opts *o = r->o;
+	struct {
+		int64_t code, nhist;
+		uint64_t step;
+		char msg[sizeof(err->msg)];
+	} h;
+	uint64_t agree;
+	int rc;
+
+	agree = fm_fnv1a(r->hash, &o->epochs, sizeof(o->epochs));
+	agree = fm_fnv1a(agree, &o->ddp_check, sizeof(o->ddp_check));
+	agree = fm_fnv1a(agree, &r->train.n, sizeof(r->train.n));
+	agree = fm_fnv1a(agree, &r->test.n, sizeof(r->test.n));
+	rc = fm_ddp_check_same(o->ddp, agree, "the options or the data (all "
+			       "ranks need the same options and data)", err);
+	if (rc)
+		return rc;
+	memset(&h, 0, sizeof(h));
+	h.code = start_rc < 0 ? start_rc : 0;
+	h.nhist = r->nhist;
+	h.step = r->opt.t;
+	if (start_rc < 0)
+		snprintf(h.msg, sizeof(h.msg), "%s", err->msg);
+	rc = fm_ddp_broadcast(o->ddp, &h, sizeof(h), err);
+	if (rc)
+		return rc;
+	if (h.code)
+		return r->rank == 0 ? (int)h.code :
+			fm_error_set(err, (int)h.code, "rank 0: %s", h.msg);
+	r->nhist = (int)h.nhist;
+	r->opt.t = h.step;
+	rc = fm_ddp_broadcast(o->ddp, r->model->params,
+			      r->model->nparams * sizeof(float), err);
+	if (!rc)
+		rc = fm_ddp_broadcast(o->ddp, r->opt.state,
+				      fm_optim_state_len(&r->opt) *
+				      sizeof(float), err);
+	if (!rc)
+		rc = fm_ddp_broadcast(o->ddp, r->hist, (size_t)r->nhist *
+				      sizeof(*r->hist), err);
+	return rc;
 }
 
 int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
@@ -338,6 +455,8 @@ int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
+	r.rank = fm_ddp_rank(o->ddp);
+	r.world = fm_ddp_world(o->ddp);
 	openblas_set_num_threads(o->threads);
 
 	rc = fm_data_load(o->dataset, o->data_dir, o->train_limit,
@@ -372,7 +491,7 @@ int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 		goto out;
 	}
 	r.hash = config_hash(o, &mc);
-	if (o->out_dir) {
+	if (o->out_dir && r.rank == 0) {
 		rc = fm_mkdirs(o->out_dir, err);
 		if (rc)
 			goto out;
@@ -382,23 +501,28 @@ int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 			 "%s/metrics.json", o->out_dir);
 	}
 
-	rc = try_resume(&r, info, err);
-	if (rc < 0)
-		goto out;
+	/* only rank 0 reads the checkpoint and the pretrained weights */
+	rc = r.rank == 0 ? try_resume(&r, info, err) : 0;
 	if (rc == 0) {
 		fm_model_init(r.model, o->init, o->seed);
-		if (o->pretrained) {
+		if (o->pretrained && r.rank == 0)
 			rc = load_pretrained(&r, err);
-			if (rc)
-				goto out;
-		}
 	}
+	if (r.world > 1)
+		rc = share_start(&r, rc, err);
+	if (rc < 0)
+		goto out;
 	start = r.nhist + 1;
-	fprintf(info, "fmnist-train: %s on %s, %d training and %d test "
-		"images, %zu parameters, %d thread(s)\n",
-		fm_model_kind_name(mc.kind),
-		o->dataset == FM_DATA_CIFAR10 ? "cifar10" : "fmnist",
-		r.train.n, r.test.n, r.model->nparams, o->threads);
+	if (r.rank == 0)
+		fprintf(info, "fmnist-train: %s on %s, %d training and %d "
+			"test images, %zu parameters, %d thread(s)\n",
+			fm_model_kind_name(mc.kind),
+			o->dataset == FM_DATA_CIFAR10 ? "cifar10" : "fmnist",
+			r.train.n, r.test.n, r.model->nparams, o->threads);
+	if (r.rank == 0 && r.world > 1)
+		fprintf(info, "fmnist-train: data parallel, %d ranks x batch "
+			"%d = global batch %d\n", r.world, o->batch,
+			r.world * o->batch);
 
 	for (int e = start; e <= o->epochs; e++) {
 		struct fm_epoch_rec *h = &r.hist[e - 1];
@@ -408,7 +532,9 @@ int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 		if (rc)
 			goto out;
 		t1 = fm_now();
-		evaluate(&r, &h->test_loss, &h->test_acc);
+		rc = evaluate(&r, &h->test_loss, &h->test_acc, err);
+		if (rc)
+			goto out;
 		if (!isfinite(h->test_loss)) {
 			rc = fm_error_set(err, FM_ENAN,
 					  "loss is NaN at epoch %d", e);
@@ -417,6 +543,18 @@ int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 		h->epoch = e;
 		h->seconds = fm_now() - t0;
 		r.nhist = e;
+		if (o->ddp_check) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "the weights after epoch "
+				 "%d", e);
+			rc = fm_ddp_check_same(o->ddp, state_sum(&r), what,
+					       err);
+			if (rc)
+				goto out;
+		}
+		if (r.rank != 0)
+			continue;	/* rank 0 prints and writes */
 		fprintf(out, "epoch=%d train_loss=%.6f train_acc=%.4f "
 			"test_loss=%.6f test_acc=%.4f seconds=%.3f "
 			"train_seconds=%.3f\n", e, h->train_loss, h->train_acc,
@@ -426,6 +564,8 @@ int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 		if (rc)
 			goto out;
 	}
+	if (r.rank != 0)
+		goto done;
 	if (start > o->epochs && o->out_dir) {
 		/* nothing left to train: keep metrics.json complete anyway */
 		rc = write_metrics(r.metrics_path, o, r.hist, r.nhist, err);
@@ -433,6 +573,7 @@ int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 			goto out;
 	}
 	print_final(out, r.hist, r.nhist);
+done:
 	rc = FM_OK;
 out:
 	run_free(&r);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "data.h"
+#include "ddp.h"
 #include "model.h"
 #include "optim.h"
 #include "util.h"
@@ -29,6 +30,15 @@ struct fm_train_opts {
 	int threads;
 	const char *out_dir;		/* NULL: write no files */
 	int train_limit, test_limit;	/* 0: all */
+	/*
+	 * Data parallel (NULL: one process).  Every rank shuffles alike and
+	 * takes its `batch` images of each global batch of world·batch; the
+	 * summed gradients make the update of one process with batch
+	 * world·batch.  Rank 0 prints and writes the files; ddp_check
+	 * compares a checksum of every rank's weights after each epoch.
+	 */
+	struct fm_ddp *ddp;
+	int ddp_check;
 };
 
 /*

@@ -45,6 +45,11 @@ uint64_t fm_rng_next(struct fm_rng *r)
 	return mix64(r->s);
 }
 
+void fm_rng_skip(struct fm_rng *r, uint64_t k)
+{
+	r->s += k * 0x9e3779b97f4a7c15ULL;
+}
+
 double fm_rng_uniform(struct fm_rng *r)
 {
 	return (double)(fm_rng_next(r) >> 11) * 0x1.0p-53;

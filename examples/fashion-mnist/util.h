@@ -19,6 +19,7 @@ enum fm_status {
 	FM_EIO = -5,		/* reading or writing failed */
 	FM_EMISMATCH = -6,	/* a checkpoint does not fit this run */
 	FM_ENAN = -7,		/* training diverged */
+	FM_ENET = -8,		/* a data-parallel peer is missing or gone */
 };
 
 struct fm_error {
@@ -46,6 +47,8 @@ uint64_t fm_rng_next(struct fm_rng *r);
 double fm_rng_uniform(struct fm_rng *r);	/* [0, 1) */
 double fm_rng_normal(struct fm_rng *r);		/* N(0, 1) */
 uint32_t fm_rng_below(struct fm_rng *r, uint32_t n);	/* [0, n) */
+/* Advance r as k calls of fm_rng_next would, in O(1). */
+void fm_rng_skip(struct fm_rng *r, uint64_t k);
 
 /* 64-byte aligned allocation of n floats (zeroed); NULL on failure.
  * Free with fm_free. */
