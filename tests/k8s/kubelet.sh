@@ -11,13 +11,17 @@
 #                       and its log is read through the API server; an
 #                       Indexed Job of 2 pods finds rank 0 by its headless
 #                       Service name and talks to it over TCP; with
-#                       TC_FMNIST_TRAIN, the trainer runs in a pod
+#                       TC_FMNIST_TRAIN, the trainer runs in a pod, and
+#                       with TC_TRAINCTL too, trainctl runs a 2-rank trial
+#                       of examples/cifar-ddp on the node
 #   kubelet.sh down     stop everything `up` started, remove its state
 #   kubelet.sh env      exports for the cluster (as cluster.sh env)
 #
 # Environment: TC_K8S_KUBELET_STATE (default /tmp/trainctl-kubelet-$UID),
 # TC_FMNIST_TRAIN (the trainer binary: also run it in a pod from an image of
-# it and its libraries), TC_K8S_TIMEOUT (seconds per wait, default 120).
+# it and its libraries), TC_TRAINCTL (the trainctl binary: with
+# TC_FMNIST_TRAIN, run the 2-rank example with it), TC_K8S_TIMEOUT (seconds
+# per wait, default 120).
 # One such node per machine: it owns the bridge tcbr0 (10.246.0.0/24, the
 # node's InternalIP and the DNS at 10.246.0.1) and the cgroup
 # /trainctl-tc-node-1 in every cgroup hierarchy.
@@ -311,8 +315,13 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 registerNode: true
 EOF
-    # cluster DNS: headless Services' records from the EndpointSlices
-    start dns python3 "$HERE/node/dns.py" "$NODE_IP" 53 "$TC_K8S_SERVER" \
+    # cluster DNS: headless Services' records from the EndpointSlices; run
+    # by the interpreter itself, not a wrapper such as a pyenv shim that
+    # re-execs (while it does, its pid's command line does not name the
+    # state dir and `alive` says it exited)
+    local py
+    py=$(python3 -c 'import sys; print(sys.executable)') || die "no python3"
+    start dns "$py" "$HERE/node/dns.py" "$NODE_IP" 53 "$TC_K8S_SERVER" \
         "$pki/ca.crt" "$pki/admin.crt" "$pki/admin.key" cluster.local
     dns_ready() { [ -n "$(ss -Huln "sport = :53" | grep -F "$NODE_IP:53")" ]; }
     wait_for "the DNS responder on $NODE_IP:53" dns dns_ready
@@ -369,6 +378,7 @@ EOF
     fi
     check_indexed_job
     check_trainer
+    check_trainctl_ddp
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" = 0 ]
 }
@@ -422,6 +432,77 @@ EOF
         ok "trainer pod (image from the binary and its libraries) Succeeded in $(since "$t0")s with its final metrics line"
     else
         bad "trainer pod is '$phase'"
+    fi
+}
+
+# check_trainctl_ddp: with TC_FMNIST_TRAIN and TC_TRAINCTL (the built
+# trainctl), seed 003's example (examples/cifar-ddp/cifar-ddp.yaml) cut to one
+# learning rate and one epoch on the synthetic sample, run by the real
+# trainctl (`run --backend kubernetes`, as the namespaced ServiceAccount, as
+# tests/k8s/lib.sh runs it): an Indexed Job of 2 pods on tc-node-1 whose
+# ranks rendezvous at MASTER_ADDR=<job>-0.<job> and all-reduce over TCP
+check_trainctl_ddp() {
+    local tc=${TC_TRAINCTL:-} dir=$KSTATE/trainctl exp=cifar-ddp-node t0 out id pods log0
+    [ -n "${TC_FMNIST_TRAIN:-}" ] || return 0
+    [ -n "$tc" ] || { echo "note: TC_TRAINCTL unset: no trainctl run of the 2-rank example"; return 0; }
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    # as the example, except: the data made in the pod (both ranks make the
+    # same sample) instead of a claim, one lr, 1 epoch on 500 images, the
+    # image imported here, pinned to the real node. No podTemplate: the Job
+    # is trainctl's rendering as is (no imagePullPolicy, so the API server's
+    # default for a tag other than :latest, IfNotPresent, uses the imported
+    # image without a registry; the service account token is mounted)
+    cat >"$dir/$exp.yaml" <<SPEC
+version: 1
+name: $exp
+script: |
+  fmnist-train --make-cifar-sample /tmp/c >/dev/null
+  exec fmnist-train --dataset cifar10 --data /tmp/c --model cnn --channels 4,8 \\
+    --lr "\$lr" --batch-size 32 --epochs 1 --train-limit 500 --test-limit 200 \\
+    --optimizer momentum --threads 1 --seed 1 --out "\$TRAINCTL_TRIAL_DIR"
+nodes: 2
+parameters:
+  lr: {values: [0.03]}
+search: {method: grid}
+metric: {name: test_acc, goal: maximize}
+resources: {cpu: 0.5, memory: 512Mi}
+run: {parallel: 1, timeout: ${TIMEOUT}s}
+kubernetes:
+  image: localhost/trainctl/fmnist-train:v1
+  nodeSelector: {kubernetes.io/hostname: $NODE}
+SPEC
+    t0=$(now)
+    if out=$(cd "$dir" && KUBECONFIG=$TC_K8S_TRAINER_KUBECONFIG timeout $((TIMEOUT + 60)) \
+        "$tc" run "$exp.yaml" --backend kubernetes --state-dir st 2>&1); then
+        ok "trainctl run --backend kubernetes of the 2-rank example returned 0 in $(since "$t0")s"
+    else
+        bad "trainctl run failed"
+    fi
+    echo "$out" | tail -n 5 | sed 's/^/    trainctl: /'
+    out=$(cd "$dir" && "$tc" results "$exp" --state-dir st --format json 2>&1 || true)
+    id=$(echo "$out" | jq -r '.trials[0].trial // empty' 2>/dev/null || true)
+    if echo "$out" | jq -e '(.trials | length) == 1 and .trials[0].state == "succeeded"
+            and (.trials[0].test_acc | type) == "number"' >/dev/null 2>&1; then
+        ok "journal: trial $id succeeded, test_acc=$(echo "$out" | jq -r '.trials[0].test_acc')"
+    else
+        bad "journal: $out"
+    fi
+    pods=$(kubectl -n "$NS" get pods -l "trainctl.io/experiment=$exp" -o json)
+    echo "$pods" | jq -r '.items[] | "    pod: \(.metadata.name) rank \(.metadata.labels["batch.kubernetes.io/job-completion-index"]) on \(.spec.nodeName): \(.status.phase)"'
+    if echo "$pods" | jq -e --arg n "$NODE" '(.items | length) == 2
+            and all(.items[]; .spec.nodeName == $n and .status.phase == "Succeeded")
+            and ([.items[].metadata.labels["batch.kubernetes.io/job-completion-index"]] | sort) == ["0", "1"]' >/dev/null; then
+        ok "both ranks' pods ran on $NODE and Succeeded"
+    else
+        bad "the Job's pods are not 2 Succeeded on $NODE"
+    fi
+    log0=$(cd "$dir" && "$tc" logs "$exp" "$id" --state-dir st 2>&1 || true)
+    echo "$log0" | grep -E 'data parallel|^final' | sed 's/^/    rank 0: /'
+    if echo "$log0" | grep -q 'data parallel, 2 ranks' && echo "$log0" | grep -q '^final test_acc='; then
+        ok "rank 0's log (trainctl logs) shows the 2-rank all-reduce and the final metrics"
+    else
+        bad "rank 0's log: $(echo "$log0" | tail -n 20)"
     fi
 }
 
