@@ -15,6 +15,14 @@ PKGS=(
   man-db groff-base zsh tmux
   chromium fonts-dejavu-core   # the HTML report's test opens it headless
 )
+if [ "${1:-}" = "--tests" ]; then
+  # PyTorch from Debian (1.13, CPU, with gloo) for the DDP contract test
+  # (tests/e2e/test_ddp_torch.sh), run with /usr/bin/python3.  Not the PyPI
+  # wheel: it pulls several GB of CUDA libraries.  The product never uses it.
+  # tests/k8s/kubelet.sh: a real kubelet node runs containers with Debian's
+  # containerd and runc, from a busybox image built locally.
+  PKGS+=(python3-torch libopenblas0-pthread containerd runc busybox-static)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -34,24 +42,6 @@ fi
 # export test, in a virtualenv of its own kept in the user's cache (about
 # 850 MB, a few minutes the first time; nothing the next).
 if [ "${1:-}" = "--tests" ]; then
-  # PyTorch from Debian (1.13, CPU, with gloo) for the DDP contract test
-  # (tests/e2e/test_ddp_torch.sh), run with /usr/bin/python3.  Not the PyPI
-  # wheel: it pulls several GB of CUDA libraries.  The product never uses it.
-  # tests/k8s/kubelet.sh: a real kubelet node runs containers with Debian's
-  # containerd and runc, from a busybox image built locally.
-  TEST_PKGS=(python3-torch libopenblas0-pthread containerd runc busybox-static)
-  tmissing=()
-  for p in "${TEST_PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || tmissing+=("$p")
-  done
-  if [ ${#tmissing[@]} -gt 0 ]; then
-    echo "install.sh: installing ${tmissing[*]}" >&2
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends "${tmissing[@]}" >/dev/null
-  fi
   MLFLOW_VERSION=3.17.2
   venv="${XDG_CACHE_HOME:-$HOME/.cache}/trainctl-mlflow"
   if ! "$venv/bin/mlflow" --version 2>/dev/null | grep -q "$MLFLOW_VERSION"; then
