@@ -214,7 +214,7 @@ int tc_policy_parse(const char *path, const char *text, size_t len,
 			    "settings");
 	for (int i = 0; !rc && i < NRULES; i++) {
 		json_t *set = json_object_get(rules, rule_names[i]);
-		double d;
+		double d = 0;
 
 		if (!r.has_rule[i])
 			continue;

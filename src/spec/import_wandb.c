@@ -339,8 +339,8 @@ static int grid_values(struct wb *b, struct wparam *p)
 	yaml_node_t *vmin = tc_yw_get(b->w, p->node, "min", &kmin);
 	yaml_node_t *vmax = tc_yw_get(b->w, p->node, "max", &kmax);
 	yaml_node_t *vq = tc_yw_get(b->w, p->node, "q", &kq);
-	double lo, hi, q = 1.0;
-	int ilo, ihi, iq = 0, rc;
+	double lo = 0, hi = 0, q = 1.0;
+	int ilo = 0, ihi = 0, iq = 0, rc;
 	double count;
 	char buf[40];
 
@@ -797,7 +797,7 @@ static int write_early_stop(struct wb *b, const yaml_node_t *k,
 					  "reduction_factor)");
 	}
 	if (max_iter) {
-		int ii;
+		int ii = 0;
 
 		if (!s)
 			return tc_yw_fail(b->w, max_iter, "early_terminate: "
@@ -825,7 +825,7 @@ static int write_early_stop(struct wb *b, const yaml_node_t *k,
 					  "of max_iter / eta^k is >= 1: raise "
 					  "max_iter or s, or lower eta");
 	} else if (min_iter) {
-		int ii;
+		int ii = 0;
 
 		rc = number(b, &dummy, min_iter, "min_iter", &lo, &ii);
 		if (rc)
