@@ -964,6 +964,12 @@ int tc_k8s_check(const struct tc_spec *spec, struct tc_error *err)
 				   "Kubernetes Indexed Job may have",
 				   spec->nodes, MAX_INDEXED);
 	}
+	if (spec->nodes > 1 && spec->metrics.all_ranks)
+		return tc_error_at(err, TC_ERR_SPEC, spec->path,
+				   spec->metrics.pos.line, spec->metrics.pos.col,
+				   "metrics: {ranks: all} is for the local "
+				   "backend: on kubernetes the metrics are read "
+				   "from rank 0's pod log only (leave it out)");
 	for (size_t i = 0; i < spec->nenv; i++)
 		if (spec->env[i].ref == TC_ENV_FILE)
 			return tc_error_at(

@@ -834,6 +834,13 @@ static void test_check(void **state)
 	/* nodes > 1 loads (both backends run it) */
 	expect_k8s_check(HEAD "nodes: 4\nkubernetes: {image: busybox}\n", 0, 0,
 		     NULL);
+	/* only rank 0's pod log is read: every rank's metrics is local */
+	expect_k8s_check(HEAD "metrics: {ranks: all}\nnodes: 2\n"
+			      "kubernetes: {image: busybox}\n",
+		     4, 1, "metrics: {ranks: all} is for the local backend");
+	expect_k8s_check(HEAD "metrics: {ranks: 0}\nnodes: 2\n"
+			      "kubernetes: {image: busybox}\n",
+		     0, 0, NULL);
 	/* workdir: is the container's workingDir: absolute only */
 	expect_k8s_check(HEAD "workdir: ..\nkubernetes: {image: busybox}\n",
 		     4, 10, "workdir '..' is relative");
