@@ -346,30 +346,40 @@ bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
 pod_phase() { kubectl -n "$NS" get pod "$1" -o jsonpath='{.status.phase}' 2>/dev/null; }
 pod_done() { case $(pod_phase "$1") in Succeeded | Failed) return 0 ;; esac; return 1; }
 
-check() {
-    cluster_env
-    local t0 phase logs
-    kubectl -n "$NS" delete pod hello --ignore-not-found --wait=true >/dev/null
+# run_pod NAME IMAGE ENV COMMAND: a pod on the node running `sh -c COMMAND`
+# (ENV a YAML list of env entries, or ""), waited for; sets t0 (its
+# creation), phase and logs (its log, read through the API server).
+run_pod() {
+    local name=$1 image=$2 env=$3 cmd=$4
+    kubectl -n "$NS" delete pod "$name" --ignore-not-found --wait=true >/dev/null
     t0=$(now)
     kubectl apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
-metadata: {name: hello, namespace: $NS}
+metadata: {name: $name, namespace: $NS}
 spec:
   nodeName: $NODE
   restartPolicy: Never
   automountServiceAccountToken: false
   containers:
   - name: main
-    image: localhost/trainctl/busybox:v1
+    image: $image
     imagePullPolicy: Never
-    command: ["/bin/sh", "-c", "echo hello from \$(hostname); grep memory /proc/self/cgroup; ls /proc/1/exe >/dev/null && echo pid1 ok"]
+    env: ${env:-[]}
+    command: ["/bin/sh", "-c", $(jq -Rn --arg c "$cmd" '$c')]
 EOF
-    wait_until "$TIMEOUT" pod_done hello || true
-    phase=$(pod_phase hello)
+    wait_until "$TIMEOUT" pod_done "$name" || true
+    phase=$(pod_phase "$name")
+    logs=$(kubectl -n "$NS" logs "$name" 2>&1 || true)
+}
+
+check() {
+    cluster_env
+    local t0 phase logs
+    run_pod hello localhost/trainctl/busybox:v1 "" \
+        "echo hello from \$(hostname); grep memory /proc/self/cgroup; ls /proc/1/exe >/dev/null && echo pid1 ok"
     if [ "$phase" = Succeeded ]; then ok "pod hello Succeeded on $NODE in $(since "$t0")s (create to Succeeded)"
     else bad "pod hello is '$phase'"; kubectl -n "$NS" describe pod hello | tail -n 15; fi
-    logs=$(kubectl -n "$NS" logs hello 2>&1 || true)
     echo "$logs" | sed 's/^/    log: /'
     if echo "$logs" | grep -q '^hello from hello$' && echo "$logs" | grep -q "/$CGROUP/kubepods/"; then
         ok "its log, read through the API server, is the container's output (cgroup under /$CGROUP)"
@@ -407,26 +417,9 @@ check_trainer() {
     "$HERE/node/mkimage.sh" "$root" localhost/trainctl/fmnist-train:v1 "$KSTATE/images/trainer.tar" /bin/fmnist-train
     ctr -a "$KSTATE/run/containerd.sock" -n k8s.io images import "$KSTATE/images/trainer.tar" >/dev/null
     echo "    trainer image: $(du -h "$KSTATE/images/trainer.tar" | cut -f1) ($(ls "$root/lib/x86_64-linux-gnu" | tr '\n' ' '))"
-    kubectl -n "$NS" delete pod trainer --ignore-not-found --wait=true >/dev/null
-    t0=$(now)
-    kubectl apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Pod
-metadata: {name: trainer, namespace: $NS}
-spec:
-  nodeName: $NODE
-  restartPolicy: Never
-  automountServiceAccountToken: false
-  containers:
-  - name: main
-    image: localhost/trainctl/fmnist-train:v1
-    imagePullPolicy: Never
-    env: [{name: OPENBLAS_NUM_THREADS, value: "1"}]
-    command: ["/bin/sh", "-c", "fmnist-train --make-cifar-sample /tmp/c && exec fmnist-train --dataset cifar10 --data /tmp/c --model cnn --channels 4,8 --epochs 1 --train-limit 500 --test-limit 200 --batch-size 50"]
-EOF
-    wait_until "$TIMEOUT" pod_done trainer || true
-    phase=$(pod_phase trainer)
-    logs=$(kubectl -n "$NS" logs trainer 2>&1 || true)
+    run_pod trainer localhost/trainctl/fmnist-train:v1 \
+        '[{name: OPENBLAS_NUM_THREADS, value: "1"}]' \
+        "fmnist-train --make-cifar-sample /tmp/c && exec fmnist-train --dataset cifar10 --data /tmp/c --model cnn --channels 4,8 --epochs 1 --train-limit 500 --test-limit 200 --batch-size 50"
     echo "$logs" | sed 's/^/    log: /'
     if [ "$phase" = Succeeded ] && echo "$logs" | grep -q '^final test_acc='; then
         ok "trainer pod (image from the binary and its libraries) Succeeded in $(since "$t0")s with its final metrics line"
