@@ -154,7 +154,8 @@ int cmd_validate(int argc, char **argv)
 }
 
 static const struct tc_opt plan_opts[] = {
-	{"format", 'o', 1, "FMT", "table (default), json or csv"},
+	{"format", 'o', 1, "FMT", "table (default), json or csv; dot for a "
+				  "pipeline's DAG (Graphviz)"},
 	{"render", 0, 1, "DIR",
 	 "write each trial's params.json and command.json under DIR/ID/ "
 	 "(kubernetes: the objects run would create, for kubectl create -f "
@@ -385,6 +386,90 @@ static int render_dir_check(const char *dir, struct tc_error *err)
 	return 0;
 }
 
+/* A pipeline's plan: its stages in order with their number of jobs and
+ * what they need (each: item-wise, all: a gather), as a table or as a
+ * Graphviz digraph. */
+static int plan_pipeline(const struct tc_spec *spec, const char *path,
+			 uint64_t seed, int dot, struct tc_error *err)
+{
+	size_t *counts = calloc(spec->nstages + 1, sizeof(*counts)), total = 0;
+	char *dir = strdup(path), *slash, *abs;
+	int rc;
+
+	if (!counts || !dir) {
+		free(counts);
+		free(dir);
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	abs = realpath(dir, NULL);
+	rc = tc_plan_stage_jobs(spec, abs ? abs : dir, seed, counts, err);
+	free(abs);
+	free(dir);
+	if (rc) {
+		free(counts);
+		return rc;
+	}
+	if (dot) {
+		printf("digraph \"%s\" {\n  rankdir=LR;\n  node [shape=box];\n",
+		       spec->name);
+		for (size_t i = 0; i < spec->nstages; i++)
+			printf("  \"%s\" [label=\"%s\\n%zu job%s\"];\n",
+			       spec->stages[i].name, spec->stages[i].name,
+			       counts[i], counts[i] == 1 ? "" : "s");
+		for (size_t i = 0; i < spec->nstages; i++)
+			for (size_t k = 0; k < spec->stages[i].nneeds; k++) {
+				size_t n = (size_t)spec->stages[i].needs[k];
+
+				printf("  \"%s\" -> \"%s\"%s;\n",
+				       spec->stages[n].name, spec->stages[i].name,
+				       tc_plan_itemwise(spec, i, n)
+					       ? " [label=\"each\"]"
+					       : " [label=\"all\", style=bold]");
+			}
+		printf("}\n");
+		free(counts);
+		return 0;
+	}
+	printf("%-24s  %6s  %-24s  %s\n", "stage", "jobs", "foreach", "needs");
+	for (size_t i = 0; i < spec->nstages; i++) {
+		const struct tc_stage *st = &spec->stages[i];
+		char fe[64] = "", needs[512] = "";
+		size_t off = 0;
+
+		switch (st->foreach) {
+		case TC_FE_NONE: break;
+		case TC_FE_LIST: snprintf(fe, sizeof(fe), "list"); break;
+		case TC_FE_GLOB: snprintf(fe, sizeof(fe), "glob %s", st->pattern); break;
+		case TC_FE_LINES: snprintf(fe, sizeof(fe), "lines of %s", st->pattern); break;
+		case TC_FE_SWEEP: snprintf(fe, sizeof(fe), "sweep"); break;
+		case TC_FE_TRIALS:
+			snprintf(fe, sizeof(fe), "trials of %s",
+				 spec->stages[st->of].name);
+			break;
+		}
+		for (size_t k = 0; k < st->nneeds && off < sizeof(needs); k++) {
+			size_t n = (size_t)st->needs[k];
+			int w = snprintf(needs + off, sizeof(needs) - off, "%s%s (%s)",
+					 k ? ", " : "", spec->stages[n].name,
+					 tc_plan_itemwise(spec, i, n) ? "each" : "all");
+
+			off += w > 0 ? (size_t)w : 0;
+		}
+		printf("%-24s  %6zu  %-24s  %s\n", st->name, counts[i], fe, needs);
+		total += counts[i];
+	}
+	printf("\n%zu stage%s, %zu job%s (parallel %d)\n", spec->nstages,
+	       spec->nstages == 1 ? "" : "s", total, total == 1 ? "" : "s",
+	       spec->run.parallel);
+	free(counts);
+	return 0;
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	struct tc_args a;
@@ -399,6 +484,7 @@ int cmd_plan(int argc, char **argv)
 	int *width = NULL, rc, picked;
 	uint64_t n = 0, seed, listed;
 	struct jrow *jr = NULL;
+	int dot;
 
 	rc = tc_parse_args(argc, argv, plan_opts,
 			   "plan SPEC [--format FMT] [--render DIR [--backend "
@@ -411,7 +497,10 @@ int cmd_plan(int argc, char **argv)
 		return rc > 0 ? 0 : TC_EXIT_USAGE;
 	if (a.npos != 1)
 		return tc_usage_error("plan", "expected one experiment file");
-	if (tc_get_format("plan", tc_arg(&a, plan_opts, "format"), TC_FMT_TABLE,
+	dot = tc_arg(&a, plan_opts, "format") &&
+	      !strcmp(tc_arg(&a, plan_opts, "format"), "dot");
+	if (!dot &&
+	    tc_get_format("plan", tc_arg(&a, plan_opts, "format"), TC_FMT_TABLE,
 			  TC_FMTS(TC_FMT_TABLE, TC_FMT_JSON, TC_FMT_CSV), &fmt))
 		return TC_EXIT_USAGE;
 	render = tc_arg(&a, plan_opts, "render");
@@ -438,7 +527,22 @@ int cmd_plan(int argc, char **argv)
 		return tc_usage_error("plan", "--namespace goes with --backend "
 				      "kubernetes");
 	}
+	if (dot && !spec->nstages) {
+		tc_spec_free(spec);
+		return tc_usage_error("plan", "--format dot is for a pipeline "
+				      "(stages:)");
+	}
 	seed = tc_pick_seed(spec, tc_arg(&a, plan_opts, "seed"), &picked);
+	if (spec->nstages) {
+		if (render) {
+			tc_spec_free(spec);
+			return tc_usage_error("plan", "--render is not "
+					      "supported for a pipeline yet");
+		}
+		rc = plan_pipeline(spec, a.pos[0], seed, dot, &err);
+		tc_spec_free(spec);
+		return rc ? tc_fail_spec("plan", &err) : 0;
+	}
 	if (picked && spec->search.method != TC_SEARCH_GRID)
 		fprintf(stderr,
 			"note: no search.seed in the spec: this plan drew seed %" PRIu64

@@ -45,7 +45,9 @@
 	{"namespace", 'n', 1, "NS", "kubernetes: the namespace"},              \
 	{"qps", 0, 1, "N", "kubernetes: API requests per second (default "    \
 			   "200)"},                                            \
-	{"burst", 0, 1, "N", "kubernetes: API request burst (default 400)"}
+	{"burst", 0, 1, "N", "kubernetes: API request burst (default 400)"},  \
+	{"rerun", 0, 1, "STAGES", "a pipeline: run these stages (comma-"      \
+				  "separated) again with what needs them"}
 
 static const struct tc_opt run_opts[] = {
 	RUN_COMMON_OPTS,
@@ -77,6 +79,7 @@ static int run_opts_from_args(const char *verb, const struct tc_args *a,
 	o->progress = 0;
 	if (tc_arg(a, opts, "quiet"))
 		o->progress = -1;
+	o->rerun = tc_arg(a, opts, "rerun");
 	if ((s = tc_arg(a, opts, "parallel"))) {
 		if (tc_arg_long(verb, "parallel", s, 1, 100000, &l))
 			return -1;

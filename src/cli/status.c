@@ -161,6 +161,80 @@ static json_t *changed_trials(struct tc_journal *j, const char *name)
 	return set;
 }
 
+/* A pipeline's stages: one line each in the table, an object in JSON. */
+struct stage_sum {
+	json_t *stages; /* name -> {counts, wall, cpu} */
+};
+
+static int stage_row(void *ctx, const char *stage, int state, long long n,
+		     double wall, double cpu)
+{
+	struct stage_sum *ss = ctx;
+	json_t *o = json_object_get(ss->stages, stage);
+
+	if (!o) {
+		o = json_object();
+		json_object_set_new(o, "jobs", json_integer(0));
+		json_object_set_new(o, "counts", json_object());
+		json_object_set_new(o, "wall_s", json_real(0));
+		json_object_set_new(o, "cpu_s", json_real(0));
+		json_object_set_new(ss->stages, stage, o);
+	}
+	if (state >= 0)
+		json_object_set_new(json_object_get(o, "counts"),
+				    tc_state_name(state), json_integer(n));
+	json_object_set_new(o, "jobs", json_integer(json_integer_value(
+					       json_object_get(o, "jobs")) + n));
+	json_object_set_new(o, "wall_s", json_real(json_real_value(
+				json_object_get(o, "wall_s")) + wall));
+	json_object_set_new(o, "cpu_s", json_real(json_real_value(
+				json_object_get(o, "cpu_s")) + cpu));
+	return 0;
+}
+
+/* The stages of experiment name (NULL when it is no pipeline). */
+static json_t *stage_summary(struct tc_journal *j, const char *name)
+{
+	struct stage_sum ss = {json_object()};
+	struct tc_error err;
+	struct tc_trials *tr;
+
+	tc_error_clear(&err);
+	if (!ss.stages || !(tr = tc_trials_open(j, name, &err))) {
+		json_decref(ss.stages);
+		return NULL;
+	}
+	if (tc_trials_stage_summary(tr, stage_row, &ss, &err) ||
+	    json_object_size(ss.stages) == 0) {
+		json_decref(ss.stages);
+		ss.stages = NULL;
+	}
+	tc_trials_close(tr);
+	return ss.stages;
+}
+
+static void print_stages(json_t *stages)
+{
+	const char *name;
+	json_t *o;
+
+	printf("%-24s  %6s  %9s  %9s  %s\n", "stage", "jobs", "wall", "cpu",
+	       "states");
+	json_object_foreach(stages, name, o) {
+		const char *st;
+		json_t *n;
+
+		printf("%-24s  %6lld  %8.1fs  %8.1fs ", name,
+		       (long long)json_integer_value(json_object_get(o, "jobs")),
+		       json_real_value(json_object_get(o, "wall_s")),
+		       json_real_value(json_object_get(o, "cpu_s")));
+		json_object_foreach(json_object_get(o, "counts"), st, n)
+			printf(" %lld %s", (long long)json_integer_value(n), st);
+		printf("\n");
+	}
+	printf("\n");
+}
+
 static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		    int *running, int *created)
 {
@@ -169,7 +243,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 	long long counts[TC_ST_COUNT] = {0};
 	int rc, live;
 	const char *state, *reason;
-	json_t *changed;
+	json_t *changed, *stages;
 
 	tc_error_clear(&err);
 	if ((rc = tview_load(j, name, &v, &err))) {
@@ -177,6 +251,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		return tc_fail("status", &err);
 	}
 	changed = changed_trials(j, name);
+	stages = v.spec->nstages ? stage_summary(j, name) : NULL;
 	for (size_t i = 0; i < v.n; i++)
 		if (v.rows[i].state >= 0)
 			counts[v.rows[i].state]++;
@@ -202,6 +277,8 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 			json_object_set_new(c, tc_state_name(s), json_integer(counts[s]));
 		json_object_set_new(o, "total", json_integer((json_int_t)v.n));
 		json_object_set_new(o, "counts", c);
+		if (stages)
+			json_object_set_new(o, "stages", json_incref(stages));
 		if (v.spec->search.method == TC_SEARCH_TPE)
 			json_object_set_new(o, "search", tview_search(&v));
 		for (size_t i = 0; i < v.n; i++) {
@@ -266,6 +343,8 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 				if (counts[s])
 					printf(" %lld %s", counts[s], tc_state_name(s));
 			printf("\n\n");
+			if (stages)
+				print_stages(stages);
 		}
 		for (size_t i = 0; t && i < v.n; i++) {
 			struct trow *r = &v.rows[i];
@@ -310,6 +389,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		free(cp);
 	}
 	json_decref(changed);
+	json_decref(stages);
 	tview_free(&v);
 	return 0;
 }

@@ -44,6 +44,8 @@ struct tc_run_opts {
 			       act on cancel requests), then return */
 	int max_failures;   /* -1: the spec's run.max_failures (see
 			       tc_rec_failfast in exec/record.h) */
+	const char *rerun;  /* a pipeline: the stages (comma-separated) to run
+			       again, with what needs them, even if cached */
 	long long limit;    /* > 0: start only trials with index < limit */
 	const char *const *only; /* else, when nonly > 0: only these ids */
 	size_t nonly;

@@ -1104,7 +1104,7 @@ static int start_next(struct kube *r)
 		return 0;
 	}
 	if ((rc = tc_sched_extend(&r->s, (long long)active_count(r))) < 0 ||
-	    (rc = tc_trials_next_queued(r->s.tr, tc_now(), &row, r->err)) <= 0)
+	    (rc = tc_sched_next(&r->s, tc_now(), &row)) <= 0)
 		return rc;
 	attempt = row.attempt + 1;
 	t = kt_new(r, row.id, attempt);

@@ -973,7 +973,7 @@ static int pick_next(struct runner *r, struct live *pred)
 					    "cannot lease GPUs: %s",
 					    tc_fs_strerror(errno));
 	}
-	if ((rc = tc_trials_next_queued(r->s.tr, tc_now(), &row, r->err)) <= 0) {
+	if ((rc = tc_sched_next(&r->s, tc_now(), &row)) <= 0) {
 		if (lease_fd >= 0)
 			close(lease_fd);
 		return rc;

@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "exec/pipeline.h"
 #include "exec/prune.h"
 #include "store/series.h"
 #include "plan/plan.h"
@@ -161,6 +164,8 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 	if (o->requeue_interrupted &&
 	    (rc = tc_trials_requeue_interrupted(s->tr, err)))
 		return rc;
+	if (spec->nstages && !o->drain && (rc = tc_pipe_revalidate(s)))
+		return rc;
 	if ((rc = load_counts(s)))
 		return rc;
 	if (spec->early_stop.method != TC_ES_NONE && (rc = prune_begin(s)))
@@ -168,6 +173,36 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 	/* a drain run records what runs; the experiment keeps its state */
 	if (!o->drain && (rc = tc_experiment_set_state(j, name, "running", err)))
 		return rc;
+	return 0;
+}
+
+static int sched_trial_dir(struct tc_sched *s);
+
+int tc_sched_next(struct tc_sched *s, double now, struct tc_trial_row *row)
+{
+	if (s->spec->nstages) {
+		int rc = sched_trial_dir(s);
+
+		return rc ? rc : tc_pipe_next(s, now, row);
+	}
+	return tc_trials_next_queued(s->tr, now, row, s->err);
+}
+
+/* s->trial_dir: the backend's fixed directory of every trial, or "" (each
+ * its own in the state directory). */
+static int sched_trial_dir(struct tc_sched *s)
+{
+	struct tc_exp_info e;
+	const struct tc_backend *be;
+	int rc;
+
+	if (s->trial_dir)
+		return 0;
+	if ((rc = tc_experiment_load(s->j, s->name, &e, s->err)))
+		return rc;
+	be = tc_backend_of(&e);
+	s->trial_dir = be && be->trial_dir ? be->trial_dir : "";
+	tc_exp_info_free(&e);
 	return 0;
 }
 
@@ -182,16 +217,8 @@ int tc_sched_extend(struct tc_sched *s, long long active)
 	want = s->parallel - active - s->counts[TC_ST_QUEUED];
 	if (want <= 0)
 		return 0;
-	if (!s->trial_dir) {
-		struct tc_exp_info e;
-		const struct tc_backend *be;
-
-		if ((rc = tc_experiment_load(s->j, s->name, &e, s->err)))
-			return rc;
-		be = tc_backend_of(&e);
-		s->trial_dir = be && be->trial_dir ? be->trial_dir : "";
-		tc_exp_info_free(&e);
-	}
+	if ((rc = sched_trial_dir(s)))
+		return rc;
 	rc = tc_plan_extend_cached(s->j, s->spec,
 				   s->trial_dir[0] ? s->trial_dir : NULL, want,
 				   &done, &s->plan_cache, s->err);
@@ -375,10 +402,41 @@ void tc_sched_recount(struct tc_sched *s, int busy)
 	tc_sched_status(s);
 }
 
+/* A pipeline's job that succeeded: every output it declared must be
+ * there (in its own directory, when the backend's are on this machine),
+ * else it failed. */
+static int check_outputs(struct tc_sched *s, const struct tc_stage *st,
+			 struct tc_sched_end *e)
+{
+	char *dir;
+	int rc;
+
+	if ((rc = sched_trial_dir(s)) || s->trial_dir[0] || !st->noutputs)
+		return rc;
+	if (!(dir = tc_trial_dir(s->j, e->id)))
+		return tc_error_set(s->err, TC_ERR_NOMEM, "out of memory");
+	for (size_t k = 0; k < st->noutputs; k++) {
+		char path[PATH_MAX];
+		struct stat sb;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, st->outputs[k].text);
+		if (stat(path, &sb) != 0) {
+			e->state = TC_ST_FAILED;
+			snprintf(e->reason, e->reason_len, "declared output "
+				 "'%s' is missing (in %s)", st->outputs[k].text,
+				 dir);
+			break;
+		}
+	}
+	free(dir);
+	return 0;
+}
+
 int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 		    struct tc_trial_outcome *o)
 {
-	int jstate, cancel_req = 0, retry_base = 0, req;
+	int jstate, cancel_req = 0, retry_base = 0, req, rc;
+	const struct tc_stage *st = NULL;
 
 	tc_trials_flags(s->tr, e->id, &jstate, &cancel_req, &retry_base);
 	/* the journal's request or the backend's own stop (1 cancel, 2
@@ -404,11 +462,23 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 		snprintf(e->reason, e->reason_len, "%s",
 			 req == 2 ? "interrupted" : "cancelled");
 	}
+	if (s->spec->nstages) {
+		char name[64];
+
+		if (tc_trials_stage_of(s->tr, e->id, name, sizeof(name), NULL))
+			for (size_t k = 0; k < s->spec->nstages; k++)
+				if (!strcmp(s->spec->stages[k].name, name))
+					st = &s->spec->stages[k];
+	}
+	if (st && e->state == TC_ST_SUCCEEDED && (rc = check_outputs(s, st, e)))
+		return rc;
 	e->requeue = 0;
 	e->next_at = 0;
+	e->skipped = 0;
 	if ((e->state == TC_ST_FAILED || e->state == TC_ST_TIMED_OUT) &&
 	    !e->no_retry && s->stopping != 2 && !req &&
-	    (e->next_at = tc_rec_retry_at(s->spec, e->attempt, retry_base)) > 0)
+	    (e->next_at = tc_rec_retry_at(st ? st->spec : s->spec, e->attempt,
+					  retry_base)) > 0)
 		e->requeue = 1;
 	o->state = e->state;
 	o->reason = e->reason;
@@ -417,7 +487,6 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 	    (e->state == TC_ST_SUCCEEDED || e->state == TC_ST_FAILED ||
 	     e->state == TC_ST_TIMED_OUT)) {
 		char note[300];
-		int rc;
 
 		/* a metric nobody reports stops nothing: say so where the
 		 * trial's notes are read (status, results) */
@@ -428,12 +497,29 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 					 s->err)))
 			return rc;
 	}
-	return tc_trials_finish(s->tr, e->id, o, s->err);
+	if ((rc = tc_trials_finish(s->tr, e->id, o, s->err)))
+		return rc;
+	if (st && !e->requeue && e->state != TC_ST_SUCCEEDED) {
+		char why[200];
+
+		/* a job that will not succeed stops only what needs it */
+		snprintf(why, sizeof(why), TC_TRIALS_NOT_RUN "needs %s job %s, "
+			 "which %s", st->name, e->id,
+			 e->state == TC_ST_CANCELLED ? "was cancelled"
+			 : e->state == TC_ST_PRUNED  ? "was pruned"
+			 : e->state == TC_ST_TIMED_OUT ? "timed out"
+						       : "failed");
+		rc = tc_trials_skip_dependants(s->tr, e->id, why, &e->skipped,
+					       s->err);
+	}
+	return rc;
 }
 
 void tc_sched_ended(struct tc_sched *s, int from, const struct tc_sched_end *e)
 {
 	tc_sched_count_move(s, from, e->requeue ? TC_ST_QUEUED : e->state);
+	for (int k = 0; k < e->skipped; k++)
+		tc_sched_count_move(s, TC_ST_QUEUED, TC_ST_CANCELLED);
 	if (e->state == TC_ST_SUCCEEDED)
 		tc_metric_best_offer(&s->best, e->id, e->metric, e->has_metric,
 				     s->spec->metric.goal);
@@ -449,6 +535,12 @@ void tc_sched_ended(struct tc_sched *s, int from, const struct tc_sched_end *e)
 		tc_sched_line(s, e->id, e->params, e->has_metric, e->metric,
 			      tc_state_name(e->state), e->wall, e->reason);
 	}
+	if (e->skipped)
+		tc_sched_note(s, 0, "%d job%s not run: %s need%s %s, which "
+			      "did not succeed", e->skipped,
+			      e->skipped == 1 ? "" : "s",
+			      e->skipped == 1 ? "it" : "they",
+			      e->skipped == 1 ? "s" : "", e->id);
 }
 
 /* ---- recovery ---------------------------------------------------------- */

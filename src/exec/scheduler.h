@@ -91,6 +91,12 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
  * of trials created (0 for other methods), or an error code. */
 int tc_sched_extend(struct tc_sched *s, long long active);
 
+/* The next queued trial to start (tc_trials_next_queued); for a
+ * pipeline, after the jobs before it that the cache spares
+ * (exec/pipeline.h).  In the caller's transaction.  1 with *row, 0 none,
+ * or an error code. */
+int tc_sched_next(struct tc_sched *s, double now, struct tc_trial_row *row);
+
 /* The loop returned rc: the view's end and, when rc is 0 (and no drain),
  * the state the experiment ends the run in: "interrupted" when a signal
  * stopped it (stopping 2) or it left trials that have not ended,
@@ -160,6 +166,8 @@ struct tc_sched_end {
 	 * keeps its failure (not retried). */
 	int cancel_wins;
 	int no_retry;        /* never retried (a Job's create was refused) */
+	int skipped;         /* a pipeline's jobs that needed it and now
+				will not run (cancelled by tc_sched_finish) */
 	/* decided: requeued to run again at next_at (unix), or final */
 	int requeue;
 	double next_at;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <glob.h>
 #include <unistd.h>
 
 #include "k8s/manifest.h"
@@ -15,6 +17,7 @@
 #include "search/tpe.h"
 #include "store/trials.h"
 #include "template/template.h"
+#include "util/hash.h"
 #include "util/spawn.h"
 
 #include <sqlite3.h>
@@ -48,14 +51,37 @@ struct lookup_ctx {
 	const struct tc_value *values;
 	const char *id, *trial_dir;
 	char index[32], seed[32];
+	const struct tc_job_needs *needs; /* a pipeline's job: the jobs it
+					     needs, by stage */
+	size_t nneeds;
+	long rep; /* {{needs.S}}: that job's directory (a gather's rep-th),
+		     or -1: all of them, joined by ':' */
 };
+
+static const struct tc_job_needs *need_of(const struct lookup_ctx *c,
+					  const char *name, size_t len)
+{
+	if (len <= 6 || memcmp(name, "needs.", 6))
+		return NULL;
+	for (size_t k = 0; k < c->nneeds; k++)
+		if (strlen(c->needs[k].stage) == len - 6 &&
+		    !memcmp(c->needs[k].stage, name + 6, len - 6))
+			return &c->needs[k];
+	return NULL;
+}
 
 static const char *lookup(void *vctx, const char *name, size_t len)
 {
 	struct lookup_ctx *c = vctx;
 	int i = tc_spec_param_index(c->spec, name, len);
+	const struct tc_job_needs *nd = need_of(c, name, len);
 
 #define IS(s) (len == strlen(s) && memcmp(name, s, len) == 0)
+	if (nd) {
+		if (c->rep < 0 || nd->n == 0)
+			return nd->joined ? nd->joined : "";
+		return nd->dirs[(size_t)c->rep < nd->n ? (size_t)c->rep : 0];
+	}
 	if (i >= 0) {
 		if (c->values[i].type == TC_V_ABSENT)
 			return tc_template_absent;
@@ -144,12 +170,80 @@ static int script_args(const struct tc_spec *spec, char **out, int *kind)
 	return 0;
 }
 
+/* How many times command element el is rendered: once per job of the
+ * gathered stage it names ({{needs.S}} of a gather), else once. */
+static size_t element_reps(const struct lookup_ctx *c, const char *el)
+{
+	struct tc_template_ref r;
+	size_t pos = 0, reps = 1;
+	int rc;
+
+	while ((rc = tc_template_next(el, &pos, &r)) > 0) {
+		const struct tc_job_needs *nd = need_of(c, r.name, r.name_len);
+
+		if (nd && nd->gather && nd->n > reps)
+			reps = nd->n;
+	}
+	return reps;
+}
+
+/* A pipeline job's inputs: each path rendered (a gather's {{needs.S}}
+ * once per job), into a JSON array. */
+static int render_inputs(const struct tc_spec *spec, const struct tc_stage *st,
+			 const struct tc_value *values, const char *id,
+			 const char *trial_dir, const struct tc_job_needs *needs,
+			 size_t nneeds, json_t **out, struct tc_error *err)
+{
+	struct lookup_ctx c = {spec, values, id, trial_dir, "", "", needs,
+			       nneeds, -1};
+	json_t *a = json_array();
+
+	*out = NULL;
+	if (!a)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < st->ninputs; i++) {
+		const char *el = st->inputs[i].text;
+
+		for (size_t k = 0, reps = element_reps(&c, el); k < reps; k++) {
+			char *s = NULL;
+			int rc;
+
+			c.rep = (long)k;
+			rc = tc_template_render(el, lookup, &c, &s, err);
+			c.rep = -1;
+			if (rc) {
+				json_decref(a);
+				return rc;
+			}
+			if (json_array_append_new(a, json_string(s))) {
+				free(s);
+				json_decref(a);
+				return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			}
+			free(s);
+		}
+	}
+	*out = a;
+	return 0;
+}
+
 int tc_plan_render(const struct tc_spec *spec, const struct tc_value *values,
 		   const char *id, uint64_t index, uint32_t seed,
 		   const char *trial_dir, json_t **argv_out, json_t **env_out,
 		   struct tc_error *err)
 {
-	struct lookup_ctx c = {spec, values, id, trial_dir, "", ""};
+	return tc_plan_render_job(spec, values, id, index, seed, trial_dir,
+				  NULL, 0, argv_out, env_out, err);
+}
+
+int tc_plan_render_job(const struct tc_spec *spec, const struct tc_value *values,
+		       const char *id, uint64_t index, uint32_t seed,
+		       const char *trial_dir, const struct tc_job_needs *needs,
+		       size_t nneeds, json_t **argv_out, json_t **env_out,
+		       struct tc_error *err)
+{
+	struct lookup_ctx c = {spec, values, id, trial_dir, "", "", needs,
+			       nneeds, -1};
 	json_t *argv = json_array(), *env = json_object();
 	int rc = 0;
 
@@ -224,15 +318,44 @@ int tc_plan_render(const struct tc_spec *spec, const struct tc_value *values,
 			if (tc_template_whole(el, &r) && r.optional &&
 			    lookup(&c, r.name, r.name_len) == tc_template_absent)
 				continue;
-			rc = tc_template_render(el, lookup, &c, &s, err);
-			if (rc)
-				goto fail;
-			if (json_array_append_new(argv, json_string(s))) {
+			for (size_t k = 0, reps = element_reps(&c, el); k < reps;
+			     k++) {
+				c.rep = (long)k;
+				rc = tc_template_render(el, lookup, &c, &s, err);
+				c.rep = -1;
+				if (rc)
+					goto fail;
+				if (json_array_append_new(argv, json_string(s))) {
+					free(s);
+					goto nomem;
+				}
 				free(s);
-				goto nomem;
+				s = NULL;
 			}
-			free(s);
 		}
+	}
+	/* a pipeline's job: NEEDS_<STAGE>, the directories of the jobs it
+	 * needs of that stage, one per line */
+	for (size_t k = 0; k < nneeds; k++) {
+		char key[64], *val;
+		size_t n = 0;
+
+		n = (size_t)snprintf(key, sizeof(key), "NEEDS_");
+		for (const char *ch = needs[k].stage; *ch && n + 1 < sizeof(key);
+		     ch++)
+			key[n++] = (*ch >= 'a' && *ch <= 'z') ? (char)(*ch - 32)
+				   : (*ch >= '0' && *ch <= '9') ? *ch : '_';
+		key[n] = '\0';
+		if (!(val = strdup(needs[k].joined ? needs[k].joined : "")))
+			goto nomem;
+		for (char *ch = val; *ch; ch++)
+			if (*ch == ':')
+				*ch = '\n';
+		if (json_object_set_new(env, key, json_string(val))) {
+			free(val);
+			goto nomem;
+		}
+		free(val);
 	}
 	for (size_t i = 0; i < spec->nenv; i++) {
 		char *s = NULL;
@@ -377,6 +500,558 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+/* ---- a pipeline (stages:) ------------------------------------------------ */
+
+/* One job of a stage, as planned. */
+struct pjob {
+	char id[TC_TRIAL_ID_LEN + 1];
+	struct tc_value *values; /* one per parameter of the stage's spec */
+	char *item;              /* the journal's item text, or NULL */
+	char *dir;               /* its directory ({{trial_dir}}) */
+	uint32_t seed;
+};
+
+struct pstage {
+	struct pjob *jobs;
+	size_t n;
+};
+
+static void pstages_free(struct pstage *ps, size_t n)
+{
+	for (size_t i = 0; ps && i < n; i++) {
+		for (size_t k = 0; k < ps[i].n; k++) {
+			struct pjob *pj = &ps[i].jobs[k];
+
+			free(pj->item);
+			free(pj->dir);
+			free(pj->values);
+		}
+		free(ps[i].jobs);
+	}
+	free(ps);
+}
+
+/* A job's id: the experiment's name, the stage's and what the job is (its
+ * item, or the id of its trial), so that two experiments of the same
+ * stages have jobs (and directories) of their own. */
+static void job_id(const char *exp, const char *stage, const char *what,
+		   char id[TC_TRIAL_ID_LEN + 1], uint32_t *seed)
+{
+	struct tc_sha256 h;
+	unsigned char md[32];
+	char hex[65];
+
+	tc_sha256_init(&h);
+	tc_sha256_update(&h, exp, strlen(exp) + 1);
+	tc_sha256_update(&h, stage, strlen(stage) + 1);
+	tc_sha256_update(&h, what, strlen(what));
+	tc_sha256_final(&h, md);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	memcpy(id, hex, TC_TRIAL_ID_LEN);
+	id[TC_TRIAL_ID_LEN] = '\0';
+	*seed = (uint32_t)strtoul((char[9]){hex[12], hex[13], hex[14], hex[15],
+					    hex[16], hex[17], hex[18], hex[19], 0},
+				  NULL, 16);
+}
+
+static int glob_err(const char *epath, int eerrno)
+{
+	(void)epath;
+	(void)eerrno;
+	return 0;
+}
+
+static int qsort_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The items of a list, glob or lines stage, as texts (malloc'd). */
+static int stage_items(const struct tc_spec *spec, const struct tc_stage *st,
+		       const char *workdir, char ***out, size_t *n,
+		       struct tc_error *err)
+{
+	char **items = NULL;
+	size_t cnt = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (st->foreach == TC_FE_LIST) {
+		json_t *list = json_loads(st->pattern, 0, NULL);
+		size_t k;
+		json_t *e;
+
+		if (!list)
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		items = calloc(json_array_size(list) + 1, sizeof(*items));
+		json_array_foreach(list, k, e) {
+			if (!items)
+				break;
+			items[cnt++] = json_is_string(e)
+					       ? strdup(json_string_value(e))
+					       : json_dumps(e, JSON_COMPACT |
+								       JSON_PRESERVE_ORDER);
+		}
+		json_decref(list);
+	} else if (st->foreach == TC_FE_GLOB) {
+		glob_t g;
+		char *pat = NULL;
+		size_t wl = strlen(workdir);
+		int grc;
+
+		if (asprintf(&pat, "%s/%s", workdir, st->pattern) < 0)
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		grc = glob(st->pattern[0] == '/' ? st->pattern : pat, 0, glob_err, &g);
+		free(pat);
+		if (grc == GLOB_NOMATCH || (grc == 0 && g.gl_pathc == 0)) {
+			if (grc == 0)
+				globfree(&g);
+			return tc_error_at(err, TC_ERR_SPEC, spec->path,
+					   st->foreach_pos.line, st->foreach_pos.col,
+					   "foreach.glob '%s' matches no file in %s",
+					   st->pattern, workdir);
+		}
+		if (grc)
+			return tc_error_set(err, TC_ERR_IO, "foreach.glob '%s': "
+					    "cannot read %s", st->pattern, workdir);
+		items = calloc(g.gl_pathc + 1, sizeof(*items));
+		for (size_t k = 0; items && k < g.gl_pathc; k++) {
+			const char *m = g.gl_pathv[k];
+
+			/* relative to the working directory, as written */
+			if (st->pattern[0] != '/' && !strncmp(m, workdir, wl) &&
+			    m[wl] == '/')
+				m += wl + 1;
+			items[cnt++] = strdup(m);
+		}
+		globfree(&g);
+	} else if (st->foreach == TC_FE_LINES) {
+		char *path = NULL, *line = NULL;
+		size_t cap = 0;
+		ssize_t len;
+		FILE *f;
+
+		if (asprintf(&path, "%s/%s", workdir, st->pattern) < 0)
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		f = fopen(st->pattern[0] == '/' ? st->pattern : path, "r");
+		free(path);
+		if (!f)
+			return tc_error_at(err, TC_ERR_SPEC, spec->path,
+					   st->foreach_pos.line, st->foreach_pos.col,
+					   "foreach.lines: cannot read '%s' in %s: %s",
+					   st->pattern, workdir, strerror(errno));
+		while ((len = getline(&line, &cap, f)) >= 0) {
+			char *a = line, *e = line + len, **ni;
+
+			while (a < e && strchr(" \t\r\n", *a))
+				a++;
+			while (e > a && strchr(" \t\r\n", e[-1]))
+				e--;
+			if (a == e || *a == '#')
+				continue;
+			if (!(ni = realloc(items, (cnt + 2) * sizeof(*items))))
+				break;
+			items = ni;
+			items[cnt++] = strndup(a, (size_t)(e - a));
+		}
+		free(line);
+		fclose(f);
+		if (cnt == 0) {
+			free(items);
+			return tc_error_at(err, TC_ERR_SPEC, spec->path,
+					   st->foreach_pos.line, st->foreach_pos.col,
+					   "foreach.lines: '%s' has no item (no "
+					   "line that is not blank or a # comment)",
+					   st->pattern);
+		}
+	}
+	if (!items)
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	for (size_t k = 0; k < cnt; k++)
+		if (!items[k]) {
+			for (size_t m = 0; m < cnt; m++)
+				free(items[m]);
+			free(items);
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		}
+	if (st->foreach == TC_FE_LINES) {
+		/* the same line twice is one job */
+		char **sorted = malloc(cnt * sizeof(*sorted));
+
+		if (sorted) {
+			memcpy(sorted, items, cnt * sizeof(*sorted));
+			qsort(sorted, cnt, sizeof(*sorted), qsort_strcmp);
+			for (size_t k = 1; k < cnt; k++)
+				if (!strcmp(sorted[k], sorted[k - 1])) {
+					int rc = tc_error_at(
+						err, TC_ERR_SPEC, spec->path,
+						st->foreach_pos.line,
+						st->foreach_pos.col,
+						"foreach.lines: '%s' is listed "
+						"twice in %s", sorted[k],
+						st->pattern);
+
+					free(sorted);
+					for (size_t m = 0; m < cnt; m++)
+						free(items[m]);
+					free(items);
+					return rc;
+				}
+			free(sorted);
+		}
+	}
+	*out = items;
+	*n = cnt;
+	return 0;
+}
+
+/* Is stage a's need on stage b item-wise (job k needs job k of b)? */
+static int itemwise(const struct tc_stage *a, const struct tc_stage *b,
+		    int bi)
+{
+	if (a->foreach == TC_FE_TRIALS && a->of == bi)
+		return 1;
+	return a->foreach != TC_FE_NONE && b->foreach != TC_FE_NONE &&
+	       a->foreach_key && b->foreach_key &&
+	       !strcmp(a->foreach_key, b->foreach_key);
+}
+
+/* The jobs of stage si (its earlier stages planned in ps). */
+static int plan_stage(struct tc_journal *j, const struct tc_spec *spec,
+		      size_t si, uint64_t seed, const char *trial_dir,
+		      const char *workdir, struct pstage *ps,
+		      struct tc_error *err)
+{
+	const struct tc_stage *st = &spec->stages[si];
+	const struct tc_spec *v = st->spec;
+	struct pstage *out = &ps[si];
+	char **items = NULL;
+	size_t nitems = 0;
+	int rc = 0;
+
+	if (st->foreach == TC_FE_SWEEP) {
+		struct tc_plan *plan = NULL;
+		const struct tc_trial *t;
+		size_t cap = 0;
+
+		if ((rc = tc_plan_new(v, seed, &plan, err)))
+			return rc;
+		while ((rc = tc_plan_next(plan, &t, err)) == 1) {
+			struct pjob *pj;
+
+			if (out->n == cap) {
+				struct pjob *nj;
+
+				cap = cap ? 2 * cap : 64;
+				if (!(nj = realloc(out->jobs, cap * sizeof(*nj)))) {
+					rc = TC_ERR_NOMEM;
+					break;
+				}
+				out->jobs = nj;
+			}
+			pj = &out->jobs[out->n++];
+			memset(pj, 0, sizeof(*pj));
+			job_id(spec->name, st->name, t->id, pj->id, &pj->seed);
+			pj->seed = t->seed;
+			if (!(pj->values = calloc(v->nparams + 1, sizeof(*pj->values)))) {
+				rc = TC_ERR_NOMEM;
+				break;
+			}
+			memcpy(pj->values, t->values, v->nparams * sizeof(*pj->values));
+		}
+		/* the values' texts belong to the plan: keep copies */
+		for (size_t k = 0; rc == 0 && k < out->n; k++)
+			for (size_t p = 0; p < v->nparams; p++)
+				if (out->jobs[k].values[p].text)
+					out->jobs[k].values[p].text =
+						strdup(out->jobs[k].values[p].text);
+		tc_plan_free(plan);
+		if (rc < 0)
+			return rc == TC_ERR_NOMEM
+				       ? tc_error_set(err, rc, "out of memory")
+				       : rc;
+		rc = 0;
+	} else if (st->foreach == TC_FE_TRIALS) {
+		const struct pstage *of = &ps[st->of];
+
+		if (!(out->jobs = calloc(of->n + 1, sizeof(*out->jobs))))
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		for (size_t k = 0; k < of->n; k++) {
+			struct pjob *pj = &out->jobs[out->n++];
+
+			job_id(spec->name, st->name, of->jobs[k].id, pj->id, &pj->seed);
+			pj->item = strdup(of->jobs[k].id);
+			pj->values = calloc(v->nparams + 1, sizeof(*pj->values));
+			if (!pj->item || !pj->values)
+				return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			for (size_t p = 0; p < v->nparams; p++) {
+				pj->values[p] = of->jobs[k].values[p];
+				if (pj->values[p].text &&
+				    !(pj->values[p].text = strdup(pj->values[p].text)))
+					return tc_error_set(err, TC_ERR_NOMEM,
+							    "out of memory");
+			}
+		}
+	} else {
+		if (st->foreach != TC_FE_NONE &&
+		    (rc = stage_items(spec, st, workdir, &items, &nitems, err)))
+			return rc;
+		if (st->foreach == TC_FE_NONE)
+			nitems = 1;
+		if (!(out->jobs = calloc(nitems, sizeof(*out->jobs))))
+			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		for (size_t k = 0; !rc && k < nitems; k++) {
+			struct pjob *pj = &out->jobs[out->n++];
+			json_t *map = NULL;
+
+			job_id(spec->name, st->name, items ? items[k] : "", pj->id, &pj->seed);
+			pj->values = calloc(v->nparams + 1, sizeof(*pj->values));
+			if (!pj->values) {
+				rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+				break;
+			}
+			if (!items)
+				continue;
+			pj->item = items[k];
+			items[k] = NULL;
+			if (v->nparams > 1)
+				map = json_loads(pj->item, 0, NULL);
+			for (size_t p = 0; p < v->nparams; p++) {
+				const char *name = v->params[p].name;
+				const char *text = pj->item;
+
+				if (p > 0) {
+					json_t *x = json_object_get(map, name + 5);
+
+					text = json_is_string(x) ? json_string_value(x) : "";
+				}
+				pj->values[p].type = TC_V_STR;
+				pj->values[p].text = strdup(text);
+				if (!pj->values[p].text)
+					rc = tc_error_set(err, TC_ERR_NOMEM,
+							  "out of memory");
+			}
+			json_decref(map);
+		}
+		for (size_t k = 0; k < nitems && items; k++)
+			free(items[k]);
+		free(items);
+		if (rc)
+			return rc;
+	}
+	if (out->n == 0)
+		return tc_error_at(err, TC_ERR_SPEC, spec->path, st->pos.line,
+				   st->pos.col, "stage '%s' has no job (every "
+				   "point of its sweep is excluded)", st->name);
+	for (size_t k = 0; k < out->n; k++) {
+		struct pjob *pj = &out->jobs[k];
+
+		if (!(pj->dir = trial_dir ? strdup(trial_dir) : tc_trial_dir(j, pj->id)))
+			return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static void needs_free(struct tc_job_needs *nd, size_t n)
+{
+	for (size_t k = 0; nd && k < n; k++) {
+		free(nd[k].dirs);
+		free(nd[k].joined);
+	}
+	free(nd);
+}
+
+/* Every job of every stage into the journal, with what it needs. */
+static int insert_pipeline(struct tc_journal *j, struct tc_trials *tr,
+			   const struct tc_spec *spec, uint64_t seed,
+			   const char *trial_dir, const char *spec_path,
+			   int replan, long long *added, struct tc_error *err)
+{
+	struct pstage *ps = calloc(spec->nstages, sizeof(*ps));
+	char *dir = NULL, *workdir = NULL, *slash;
+	long long idx = 0;
+	int rc = 0;
+
+	*added = 0;
+	if (!ps || !(dir = strdup(spec_path))) {
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((slash = strrchr(dir, '/')))
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (!(workdir = tc_spec_workdir(spec, dir))) {
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = tc_trials_next_index(tr, &idx, err)))
+		goto out;
+	for (size_t si = 0; si < spec->nstages; si++)
+		if ((rc = plan_stage(j, spec, si, seed, trial_dir, workdir, ps, err)))
+			goto out;
+	for (size_t si = 0; si < spec->nstages && !rc; si++) {
+		const struct tc_stage *st = &spec->stages[si];
+		const struct tc_spec *v = st->spec;
+		struct tc_job_needs *nd = calloc(st->nneeds + 1, sizeof(*nd));
+
+		if (!nd) {
+			rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		for (size_t k = 0; k < ps[si].n && !rc; k++, idx++) {
+			struct pjob *pj = &ps[si].jobs[k];
+			json_t *params = tc_trial_params_json(v, pj->values);
+			json_t *argv = NULL, *env = NULL;
+			char *ptext = NULL, *atext = NULL, *etext = NULL;
+			struct tc_trial_row old;
+			long long jidx = idx;
+			int found = 0;
+
+			memset(&old, 0, sizeof(old));
+			/* a job planned before keeps its index */
+			if (replan && (found = tc_trials_get(tr, pj->id, &old, err)) < 0)
+				rc = found;
+			if (found > 0)
+				jidx = old.idx;
+
+			/* what it needs, stage by stage */
+			for (size_t q = 0; q < st->nneeds && !rc; q++) {
+				int ni = st->needs[q];
+				const struct pstage *up = &ps[ni];
+				int iw = itemwise(st, &spec->stages[ni], ni);
+				size_t from = iw ? k : 0, to = iw ? k + 1 : up->n, len = 0;
+
+				free(nd[q].dirs);
+				free(nd[q].joined);
+				nd[q].stage = spec->stages[ni].name;
+				nd[q].gather = !iw;
+				nd[q].n = 0;
+				nd[q].dirs = calloc(to - from + 1, sizeof(char *));
+				for (size_t u = from; u < to; u++)
+					len += strlen(up->jobs[u].dir) + 1;
+				nd[q].joined = calloc(len + 1, 1);
+				if (!nd[q].dirs || !nd[q].joined) {
+					rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+					break;
+				}
+				if (iw && k >= up->n) {
+					rc = tc_error_at(err, TC_ERR_SPEC, spec->path,
+							 st->pos.line, st->pos.col,
+							 "stage '%s' has more items "
+							 "than '%s'", st->name,
+							 spec->stages[ni].name);
+					break;
+				}
+				for (size_t u = from; u < to; u++) {
+					nd[q].dirs[nd[q].n++] = up->jobs[u].dir;
+					if (u > from)
+						strcat(nd[q].joined, ":");
+					strcat(nd[q].joined, up->jobs[u].dir);
+					if ((rc = tc_trials_need(tr, pj->id,
+								 up->jobs[u].id, err)))
+						break;
+				}
+			}
+			if (!rc && !params)
+				rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+			if (!rc)
+				rc = tc_plan_render_job(
+					v, pj->values, pj->id, (uint64_t)jidx,
+					pj->seed,
+					st->foreach == TC_FE_TRIALS
+						? ps[st->of].jobs[k].dir
+						: pj->dir,
+					nd, st->nneeds, &argv, &env, err);
+			if (!rc) {
+				ptext = tc_params_dumps(params);
+				atext = json_dumps(argv, JSON_COMPACT);
+				etext = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+				if (!ptext || !atext || !etext)
+					rc = tc_error_set(err, TC_ERR_NOMEM,
+							  "out of memory");
+			}
+			if (!rc && replan) {
+				/* a job planned before: what it runs now (the
+				 * cache decides whether it runs again) */
+				if (found && old.state != TC_ST_STARTING &&
+				    old.state != TC_ST_RUNNING)
+					rc = rerender(tr, &old, atext, etext, err);
+				if (!rc)
+					rc = tc_trials_planned(tr, pj->id, err);
+			}
+			tc_trial_row_free(&old);
+			if (!rc && (rc = tc_trials_insert(tr, pj->id, jidx, ptext,
+							  atext, pj->seed, etext,
+							  err)) >= 0) {
+				*added += rc;
+				rc = tc_trials_set_stage(tr, pj->id, st->name,
+							 pj->item, err);
+			}
+			if (!rc && st->ninputs) {
+				json_t *in = NULL;
+				char *itext = NULL;
+
+				rc = render_inputs(v, st, pj->values, pj->id,
+						   pj->dir, nd, st->nneeds, &in, err);
+				if (!rc && !(itext = json_dumps(in, JSON_COMPACT)))
+					rc = tc_error_set(err, TC_ERR_NOMEM,
+							  "out of memory");
+				if (!rc)
+					rc = tc_trials_set_inputs(tr, pj->id, itext, err);
+				free(itext);
+				json_decref(in);
+			}
+			free(ptext);
+			free(atext);
+			free(etext);
+			json_decref(params);
+			json_decref(argv);
+			json_decref(env);
+		}
+		needs_free(nd, st->nneeds);
+	}
+out:
+	if (ps)
+		for (size_t si = 0; si < spec->nstages; si++)
+			for (size_t k = 0; k < ps[si].n; k++)
+				for (size_t p = 0; ps[si].jobs[k].values &&
+						   p < spec->stages[si].spec->nparams; p++)
+					free((char *)ps[si].jobs[k].values[p].text);
+	pstages_free(ps, spec->nstages);
+	free(dir);
+	free(workdir);
+	return rc < 0 ? rc : 0;
+}
+
+int tc_plan_stage_jobs(const struct tc_spec *spec, const char *spec_dir,
+		       uint64_t seed, size_t *counts, struct tc_error *err)
+{
+	struct pstage *ps = calloc(spec->nstages + 1, sizeof(*ps));
+	char *workdir = tc_spec_workdir(spec, spec_dir);
+	int rc = 0;
+
+	if (!ps || !workdir)
+		rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	for (size_t si = 0; !rc && si < spec->nstages; si++) {
+		rc = plan_stage(NULL, spec, si, seed, "-", workdir, ps, err);
+		counts[si] = ps[si].n;
+	}
+	if (ps)
+		for (size_t si = 0; si < spec->nstages; si++)
+			for (size_t k = 0; k < ps[si].n; k++)
+				for (size_t p = 0; ps[si].jobs[k].values &&
+						   p < spec->stages[si].spec->nparams; p++)
+					free((char *)ps[si].jobs[k].values[p].text);
+	pstages_free(ps, spec->nstages);
+	free(workdir);
+	return rc;
+}
+
+int tc_plan_itemwise(const struct tc_spec *spec, size_t a, size_t b)
+{
+	return itemwise(&spec->stages[a], &spec->stages[b], (int)b);
+}
+
 int tc_plan_create(struct tc_journal *j, const struct tc_spec *spec,
 		   const char *backend, const char *trial_dir,
 		   const char *spec_path, uint64_t seed,
@@ -394,7 +1069,11 @@ int tc_plan_create(struct tc_journal *j, const struct tc_spec *spec,
 	}
 	if ((rc = tc_experiment_insert(j, spec, backend, spec_path, seed, prov,
 					err)) ||
-	    (rc = insert_plan(j, tr, spec, seed, trial_dir, 0, &added, err)))
+	    (rc = spec->nstages
+			  ? insert_pipeline(j, tr, spec, seed, trial_dir,
+					    spec_path, 0, &added, err)
+			  : insert_plan(j, tr, spec, seed, trial_dir, 0, &added,
+					err)))
 		goto fail;
 	if (added == 0) {
 		rc = tc_error_at(err, TC_ERR_SPEC, spec->path,
@@ -439,7 +1118,11 @@ int tc_plan_replan(struct tc_journal *j, const struct tc_spec *spec,
 	/* queued trials that are no longer points of the plan: those not
 	 * picked in the same pass */
 	if ((rc = tc_trials_planned(tr, NULL, err)) ||
-	    (rc = spec->search.method == TC_SEARCH_TPE
+	    (rc = spec->nstages
+			  ? insert_pipeline(j, tr, spec, e.seed, trial_dir,
+					    spec_path ? spec_path : e.spec_path,
+					    1, &added, err)
+		  : spec->search.method == TC_SEARCH_TPE
 			  ? replan_tpe(j, tr, spec, trial_dir, err)
 			  : insert_plan(j, tr, spec, e.seed, trial_dir, 1,
 					&added, err)) ||

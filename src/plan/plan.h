@@ -37,6 +37,35 @@ int tc_plan_render(const struct tc_spec *spec, const struct tc_value *values,
 		   const char *trial_dir, json_t **argv, json_t **env,
 		   struct tc_error *err);
 
+/* A pipeline job's needs of one stage: the directories of the jobs it
+ * needs there ({{needs.STAGE}}), all of them joined by ':' too; gather:
+ * every job of that stage (a command element naming it is repeated once
+ * per directory), else the one job of the same item. */
+struct tc_job_needs {
+	const char *stage;
+	char **dirs;
+	size_t n;
+	char *joined;
+	int gather;
+};
+
+/* tc_plan_render for a pipeline's job (spec: its stage's own spec), with
+ * {{needs.STAGE}} and NEEDS_<STAGE> from needs[0..nneeds). */
+int tc_plan_render_job(const struct tc_spec *spec, const struct tc_value *values,
+		       const char *id, uint64_t index, uint32_t seed,
+		       const char *trial_dir, const struct tc_job_needs *needs,
+		       size_t nneeds, json_t **argv, json_t **env,
+		       struct tc_error *err);
+
+/* A pipeline: the number of jobs of each stage (counts[nstages]), its
+ * items read in the working directory as run would (spec_dir: the
+ * spec's directory). */
+int tc_plan_stage_jobs(const struct tc_spec *spec, const char *spec_dir,
+		       uint64_t seed, size_t *counts, struct tc_error *err);
+
+/* Is stage a's need on stage b item-wise (1) or a gather (0)? */
+int tc_plan_itemwise(const struct tc_spec *spec, size_t a, size_t b);
+
 /* Create the experiment with every trial of its plan queued, to run on
  * the backend called `backend` (recorded).  trial_dir: the directory
  * every trial sees as its own (a pod's), or NULL: its directory in the

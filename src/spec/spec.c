@@ -81,6 +81,8 @@ struct ctx {
 	yaml_document_t doc;
 	int have_doc;
 	struct tc_pos params_pos; /* of the parameters: key */
+	const struct tc_stage *stage; /* the stage being read, or NULL */
+	struct tc_spec *parent;       /* then: the whole spec */
 	int recorded;     /* tc_spec_parse_recorded(): skip the rules that
 			     refuse what older versions accepted */
 };
@@ -4826,6 +4828,9 @@ static int check_args_ref(struct ctx *c, const yaml_node_t *n,
 
 /* Every {{name}} of one scalar well-formed and known; {{args}} only where
  * it expands; a parameter some trials lack (when:) only as {{name?}}. */
+static int stage_index(const struct tc_spec *s, const char *name,
+		       size_t len);
+
 static int check_refs_in(struct ctx *c, const yaml_node_t *n,
 			 enum ref_where w)
 {
@@ -4853,6 +4858,39 @@ static int check_refs_in(struct ctx *c, const yaml_node_t *n,
 				return rc;
 			continue;
 		}
+		if (r.name_len > 6 && !memcmp(r.name, "needs.", 6)) {
+			const struct tc_stage *st = c->stage;
+			int k = st ? stage_index(c->parent, r.name + 6,
+						 r.name_len - 6) : -1;
+			int in = 0;
+
+			for (size_t j = 0; st && k >= 0 && j < st->nneeds; j++)
+				in |= st->needs[j] == k;
+			if (!in)
+				return fail_at(c, ref_pos(c, n, r.off, r.len),
+					       "%.*s: '%.*s' is not %s",
+					       (int)r.len, text + r.off,
+					       (int)r.name_len - 6, r.name + 6,
+					       st ? "in this stage's needs:"
+						  : "a stage (needs.STAGE is "
+						    "for stages:)");
+			if (w == REF_SCRIPT)
+				return fail_at(c, ref_pos(c, n, r.off, r.len),
+					       "%.*s in a script: use $NEEDS_%s "
+					       "(the directories, one per line)",
+					       (int)r.len, text + r.off,
+					       "STAGE");
+			continue;
+		}
+		if ((r.name_len == 4 || (r.name_len > 5 && r.name[4] == '.')) &&
+		    !memcmp(r.name, "item", 4) &&
+		    tc_spec_param_index(c->spec, r.name, r.name_len) < 0)
+			return fail_at(c, ref_pos(c, n, r.off, r.len),
+				       "%.*s outside a fan-out stage: only a "
+				       "stage with foreach: a list, {glob:} or "
+				       "{lines:}%s has items",
+				       (int)r.len, text + r.off,
+				       r.name_len > 4 ? " of mappings" : "");
 		pi = tc_spec_param_index(c->spec, r.name, r.name_len);
 		if (pi >= 0 && c->spec->params[pi].conditional && !r.optional) {
 			const struct tc_param *p = &c->spec->params[pi];
@@ -4948,17 +4986,628 @@ static int check_templates(struct ctx *c, const yaml_node_t *cmd,
 /* The whole file                                                       */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* stages: a pipeline                                                   */
+/* ------------------------------------------------------------------ */
+
+static int stage_index(const struct tc_spec *s, const char *name, size_t len)
+{
+	for (size_t i = 0; i < s->nstages; i++)
+		if (strlen(s->stages[i].name) == len &&
+		    memcmp(s->stages[i].name, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A placeholder parameter named name (TC_P_VALUES, one empty value): in a
+ * stage's own spec, it makes {{item}} a known name; the plan gives each
+ * job its value. */
+static int item_param(struct ctx *c, struct tc_param *p, const char *name,
+		      struct tc_pos pos)
+{
+	memset(p, 0, sizeof(*p));
+	p->name = tc_arena_strdup(c->arena, name);
+	p->values = tc_arena_calloc(c->arena, 1, sizeof(*p->values));
+	if (!p->name || !p->values)
+		return nomem(c);
+	p->kind = TC_P_VALUES;
+	p->values[0].type = TC_V_STR;
+	p->values[0].text = "";
+	p->nvalues = 1;
+	p->pos = pos;
+	return 0;
+}
+
+/* foreach: a list, {glob: P}, {lines: F}, sweep, or {trials: STAGE}. */
+static int parse_foreach(struct ctx *c, struct tc_stage *st,
+			 const yaml_node_t *n, struct tc_spec *v)
+{
+	static const char example[] = "[a, b], {glob: \"raw/*.tif\"}, "
+				      "{lines: tiles.txt}, sweep or "
+				      "{trials: train}";
+	char d[64];
+	int rc;
+
+	st->foreach_pos = node_pos(n);
+	if (n->type == YAML_SCALAR_NODE && !is_null(n) &&
+	    !strcmp((const char *)n->data.scalar.value, "sweep")) {
+		st->foreach = TC_FE_SWEEP;
+		st->foreach_key = "sweep";
+		v->params = c->spec->params;
+		v->nparams = c->spec->nparams;
+		v->order = c->spec->order;
+		v->conditional = c->spec->conditional;
+		if (!c->spec->nparams)
+			return fail(c, n, "foreach: sweep needs parameters: "
+				    "to sweep (none given at the top level)");
+		return 0;
+	}
+	if (n->type == YAML_SEQUENCE_NODE) {
+		json_t *list = json_array();
+		size_t count = (size_t)(n->data.sequence.items.top -
+					n->data.sequence.items.start), nkeys = 0;
+		const char **keys = NULL;
+		char *text;
+
+		if (!list)
+			return nomem(c);
+		if (count == 0) {
+			json_decref(list);
+			return fail(c, n, "foreach is an empty list: give at "
+				    "least one item");
+		}
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++) {
+			yaml_node_t *e = node_at(c, *it);
+			json_t *je = NULL;
+
+			if (e->type == YAML_MAPPING_NODE) {
+				size_t k = 0;
+
+				je = json_object();
+				for (yaml_node_pair_t *pr = e->data.mapping.pairs.start;
+				     je && pr < e->data.mapping.pairs.top; pr++, k++) {
+					yaml_node_t *kk = node_at(c, pr->key);
+					yaml_node_t *vv = node_at(c, pr->value);
+					struct tc_value val;
+					const char *key;
+
+					if ((rc = key_text(c, kk, "foreach", &key)) ||
+					    (rc = get_scalar(c, vv, "a foreach item's value",
+							     &val))) {
+						json_decref(je);
+						json_decref(list);
+						return rc;
+					}
+					if (!valid_param_name(key) || strchr(key, '.')) {
+						json_decref(je);
+						json_decref(list);
+						return fail(c, kk, "foreach: '%s' is not a "
+							    "name {{item.%s}} can use "
+							    "(letters, digits, '_', '-')",
+							    key, key);
+					}
+					json_object_set_new(je, key, json_string(val.text));
+				}
+				if (!je)
+					break;
+				/* every map has the keys of the first */
+				if (it == n->data.sequence.items.start) {
+					const char *key;
+					json_t *x;
+
+					nkeys = json_object_size(je);
+					keys = tc_arena_calloc(c->arena, nkeys + 1,
+							       sizeof(*keys));
+					if (!keys) {
+						json_decref(je);
+						json_decref(list);
+						return nomem(c);
+					}
+					nkeys = 0;
+					json_object_foreach(je, key, x)
+						keys[nkeys++] = tc_arena_strdup(c->arena, key);
+				} else {
+					int same = json_object_size(je) == nkeys;
+
+					for (size_t k2 = 0; same && k2 < nkeys; k2++)
+						same = json_object_get(je, keys[k2]) != NULL;
+					if (!same) {
+						json_decref(je);
+						json_decref(list);
+						return fail(c, e, "foreach: every item "
+							    "must have the same keys as "
+							    "the first (line %d)",
+							    node_pos(node_at(c, n->data.sequence.items.start[0])).line);
+					}
+				}
+			} else if (e->type == YAML_SCALAR_NODE && !is_null(e)) {
+				struct tc_value val;
+
+				if (keys) {
+					json_decref(list);
+					return fail(c, e, "foreach: every item "
+						    "must be a mapping like the "
+						    "first");
+				}
+				if ((rc = get_scalar(c, e, "a foreach item", &val))) {
+					json_decref(list);
+					return rc;
+				}
+				je = json_string(val.text);
+			} else {
+				json_decref(list);
+				return fail(c, e, "a foreach item must be a "
+					    "value or a mapping of values, not "
+					    "%s", describe(e, d));
+			}
+			if (!je || json_array_append_new(list, je)) {
+				json_decref(list);
+				return nomem(c);
+			}
+			if (it > n->data.sequence.items.start) {
+				for (size_t k = 0; k + 1 < json_array_size(list); k++)
+					if (json_equal(json_array_get(list, k), je)) {
+						json_decref(list);
+						return fail(c, e, "foreach: duplicate "
+							    "item (item %zu is the "
+							    "same)", k + 1);
+					}
+			}
+		}
+		text = json_dumps(list, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(list);
+		if (!text)
+			return nomem(c);
+		st->pattern = st->foreach_key = tc_arena_strdup(c->arena, text);
+		free(text);
+		if (!st->pattern)
+			return nomem(c);
+		st->foreach = TC_FE_LIST;
+		v->params = tc_arena_calloc(c->arena, nkeys + 1,
+					    sizeof(*v->params));
+		if (!v->params)
+			return nomem(c);
+		if ((rc = item_param(c, &v->params[0], "item", st->foreach_pos)))
+			return rc;
+		for (size_t k = 0; k < nkeys; k++) {
+			char name[PARAM_NAME_MAX + 8];
+
+			snprintf(name, sizeof(name), "item.%s", keys[k]);
+			if ((rc = item_param(c, &v->params[k + 1], name,
+					     st->foreach_pos)))
+				return rc;
+		}
+		v->nparams = nkeys + 1;
+		return 0;
+	}
+	if (n->type == YAML_MAPPING_NODE &&
+	    n->data.mapping.pairs.top - n->data.mapping.pairs.start == 1) {
+		yaml_node_t *k = node_at(c, n->data.mapping.pairs.start->key);
+		yaml_node_t *x = node_at(c, n->data.mapping.pairs.start->value);
+		const char *key;
+
+		if ((rc = key_text(c, k, "foreach", &key)))
+			return rc;
+		if (!strcmp(key, "glob") || !strcmp(key, "lines")) {
+			if ((rc = get_string(c, x, key[0] == 'g' ? "foreach.glob"
+								 : "foreach.lines",
+					     key[0] == 'g' ? "\"raw/*.tif\""
+							   : "tiles.txt",
+					     &st->pattern)))
+				return rc;
+			if (!st->pattern[0])
+				return fail(c, x, "foreach.%s is empty", key);
+			st->foreach = key[0] == 'g' ? TC_FE_GLOB : TC_FE_LINES;
+			st->foreach_key = tc_arena_strdup(c->arena, key[0] == 'g'
+						? "glob" : "lines");
+			{
+				size_t l1 = strlen(st->foreach_key), l2 = strlen(st->pattern);
+				char *fk = tc_arena_alloc(c->arena, l1 + l2 + 2);
+
+				if (!fk)
+					return nomem(c);
+				memcpy(fk, st->foreach_key, l1);
+				fk[l1] = ':';
+				memcpy(fk + l1 + 1, st->pattern, l2 + 1);
+				st->foreach_key = fk;
+			}
+			v->params = tc_arena_calloc(c->arena, 1, sizeof(*v->params));
+			if (!v->params)
+				return nomem(c);
+			v->nparams = 1;
+			return item_param(c, &v->params[0], "item", st->foreach_pos);
+		}
+		if (!strcmp(key, "trials")) {
+			int of;
+
+			if (x->type != YAML_SCALAR_NODE || is_null(x))
+				return fail(c, x, "foreach.trials names a stage "
+					    "whose foreach is sweep");
+			of = stage_index(c->spec, (const char *)x->data.scalar.value,
+					 x->data.scalar.length);
+			if (of < 0)
+				return fail(c, x, "foreach.trials: no stage named "
+					    "'%s'", (const char *)x->data.scalar.value);
+			if (c->spec->stages[of].foreach != TC_FE_SWEEP)
+				return fail(c, x, "foreach.trials: stage '%s' is "
+					    "not a sweep (foreach: sweep)",
+					    c->spec->stages[of].name);
+			st->foreach = TC_FE_TRIALS;
+			st->of = of;
+			st->foreach_key = c->spec->stages[of].name;
+			v->params = c->spec->params;
+			v->nparams = c->spec->nparams;
+			v->order = c->spec->order;
+			v->conditional = c->spec->conditional;
+			return 0;
+		}
+		return fail(c, k, "foreach: unknown key '%s' (expected glob, "
+			    "lines or trials)", key);
+	}
+	return fail(c, n, "foreach must be %s (got %s)", example, describe(n, d));
+}
+
+/* inputs:/outputs: lists of paths; outputs stay in the job's directory. */
+static int parse_paths(struct ctx *c, const yaml_node_t *n, const char *what,
+		       int out, struct tc_str **list, size_t *count)
+{
+	size_t i = 0;
+	int ok, rc;
+
+	if ((rc = expect_list(c, n, what, "[model.bin, metrics.json]", &ok)) ||
+	    !ok)
+		return rc;
+	*count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	*list = tc_arena_calloc(c->arena, *count ? *count : 1, sizeof(**list));
+	if (!*list)
+		return nomem(c);
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++, i++) {
+		yaml_node_t *e = node_at(c, *it);
+		const char *p;
+
+		if ((rc = get_string(c, e, what, "model.bin", &p)))
+			return rc;
+		if (!p[0])
+			return fail(c, e, "%s: an empty path", what);
+		if (out && (p[0] == '/' || !strcmp(p, "..") ||
+			    !strncmp(p, "../", 3) || strstr(p, "/../") ||
+			    (strlen(p) >= 3 && !strcmp(p + strlen(p) - 3, "/..")) ||
+			    strstr(p, "{{")))
+			return fail(c, e, "outputs: '%s' is outside the job's "
+				    "directory: give a path relative to it "
+				    "(its {{trial_dir}}), without '..' or "
+				    "{{...}}", p);
+		(*list)[i].text = p;
+		(*list)[i].pos = node_pos(e);
+	}
+	return 0;
+}
+
+/* The stage's env: the top level's, with its own over it. */
+static int merge_env(struct ctx *c, struct tc_spec *v)
+{
+	const struct tc_spec *top = c->spec;
+	struct tc_kv *all;
+	size_t n = 0;
+
+	all = tc_arena_calloc(c->arena, top->nenv + v->nenv + 1, sizeof(*all));
+	if (!all)
+		return nomem(c);
+	for (size_t i = 0; i < top->nenv; i++) {
+		int over = 0;
+
+		for (size_t k = 0; k < v->nenv && !over; k++)
+			over = !strcmp(top->env[i].key, v->env[k].key);
+		if (!over)
+			all[n++] = top->env[i];
+	}
+	for (size_t k = 0; k < v->nenv; k++)
+		all[n++] = v->env[k];
+	v->env = all;
+	v->nenv = n;
+	return 0;
+}
+
+/* Stages in an order where each comes after what it needs; a cycle is an
+ * error at the need that closes it. */
+static int order_stages(struct ctx *c)
+{
+	struct tc_spec *s = c->spec;
+	size_t n = s->nstages, done = 0;
+	struct tc_stage *sorted;
+	int *map, *state;
+
+	sorted = tc_arena_calloc(c->arena, n, sizeof(*sorted));
+	map = tc_arena_calloc(c->arena, n, sizeof(*map));
+	state = tc_arena_calloc(c->arena, n, sizeof(*state));
+	if (!sorted || !map || !state)
+		return nomem(c);
+	/* repeatedly take, in file order, the first stage whose needs are
+	 * all taken (stable: file order where the DAG allows) */
+	while (done < n) {
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			int ready = !state[i];
+
+			for (size_t k = 0; ready && k < s->stages[i].nneeds; k++)
+				ready = state[s->stages[i].needs[k]];
+			if (ready)
+				break;
+		}
+		if (i == n) {
+			/* a cycle among the rest: report one of its needs */
+			for (i = 0; i < n; i++) {
+				if (state[i])
+					continue;
+				for (size_t k = 0; k < s->stages[i].nneeds; k++) {
+					int t = s->stages[i].needs[k];
+
+					if (!state[t])
+						return fail_at(
+							c, s->stages[i].needs_pos[k],
+							"stages: cycle: '%s' needs "
+							"'%s', which needs '%s' "
+							"(directly or through "
+							"others)",
+							s->stages[i].name,
+							s->stages[t].name,
+							s->stages[i].name);
+				}
+			}
+			return fail_at(c, s->stages[0].pos, "stages: cycle");
+		}
+		state[i] = 1;
+		map[i] = (int)done;
+		sorted[done++] = s->stages[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < sorted[i].nneeds; k++)
+			sorted[i].needs[k] = map[sorted[i].needs[k]];
+		if (sorted[i].foreach == TC_FE_TRIALS)
+			sorted[i].of = map[sorted[i].of];
+	}
+	s->stages = sorted;
+	for (size_t i = 0; i < n; i++)
+		s->stages[i].spec->stage = &s->stages[i];
+	return 0;
+}
+
+static int parse_stage(struct ctx *c, struct tc_stage *st,
+		       const yaml_node_t *n)
+{
+	enum { F_NEEDS, F_FOREACH, F_COMMAND, F_SCRIPT, F_ENV, F_RUN,
+	       F_INPUTS, F_OUTPUTS, F_RESOURCES, F_KUBERNETES, F_N };
+	struct field f[F_N] = {
+		{"needs", NULL, NULL},   {"foreach", NULL, NULL},
+		{"command", NULL, NULL}, {"script", NULL, NULL},
+		{"env", NULL, NULL},     {"run", NULL, NULL},
+		{"inputs", NULL, NULL},  {"outputs", NULL, NULL},
+		{"resources", NULL, NULL}, {"kubernetes", NULL, NULL}};
+	struct tc_spec *top = c->spec, *v;
+	char where[TC_NAME_MAX + 16];
+	int ok, rc;
+
+	snprintf(where, sizeof(where), "stage %s", st->name);
+	if ((rc = expect_map(c, n, where, "{command: [prepare.sh]}", &ok)))
+		return rc;
+	if (!ok)
+		return fail(c, n, "stage '%s' is empty: give it a command",
+			    st->name);
+	if ((rc = get_fields(c, n, where, f, F_N)))
+		return rc;
+	if (f[F_RESOURCES].key || f[F_KUBERNETES].key)
+		return fail(c, f[F_RESOURCES].key ? f[F_RESOURCES].key
+						  : f[F_KUBERNETES].key,
+			    "%s: per-stage %s is not supported yet; set it at "
+			    "the top level (it applies to every stage)", where,
+			    f[F_RESOURCES].key ? "resources" : "kubernetes");
+	/* the stage's own spec: the top level's, but its own command and
+	 * parameters */
+	v = tc_arena_calloc(c->arena, 1, sizeof(*v));
+	if (!v)
+		return nomem(c);
+	*v = *top;
+	v->command = NULL;
+	v->ncommand = 0;
+	v->script.text = NULL;
+	v->params = NULL;
+	v->nparams = 0;
+	v->order = NULL;
+	v->conditional = 0;
+	v->env = NULL;
+	v->nenv = 0;
+	v->stages = NULL;
+	v->nstages = 0;
+	v->arena_ = NULL; /* parameters are looked up by a linear search */
+	st->spec = v;
+
+	if (f[F_NEEDS].val) {
+		const yaml_node_t *nn = f[F_NEEDS].val;
+		size_t count, i = 0;
+
+		if ((rc = expect_list(c, nn, "needs", "[prepare]", &ok)))
+			return rc;
+		count = ok ? (size_t)(nn->data.sequence.items.top -
+				      nn->data.sequence.items.start) : 0;
+		st->needs = tc_arena_calloc(c->arena, count + 1, sizeof(int));
+		st->needs_pos = tc_arena_calloc(c->arena, count + 1,
+						sizeof(*st->needs_pos));
+		if (!st->needs || !st->needs_pos)
+			return nomem(c);
+		for (yaml_node_item_t *it = ok ? nn->data.sequence.items.start : NULL;
+		     ok && it < nn->data.sequence.items.top; it++, i++) {
+			yaml_node_t *e = node_at(c, *it);
+			const char *name;
+			int k;
+
+			if ((rc = get_string(c, e, "needs", "prepare", &name)))
+				return rc;
+			k = stage_index(top, name, strlen(name));
+			if (k < 0) {
+				const char **names = tc_arena_calloc(
+					c->arena, top->nstages + 1, sizeof(*names));
+				const char *sug;
+
+				if (!names)
+					return nomem(c);
+				for (size_t j = 0; j < top->nstages; j++)
+					names[j] = top->stages[j].name;
+				sug = tc_did_you_mean(name, names, top->nstages);
+				return fail(c, e, "needs: no stage named '%s'%s%s%s",
+					    name, sug ? " (did you mean '" : "",
+					    sug ? sug : "", sug ? "'?)" : "");
+			}
+			if (k == st - top->stages)
+				return fail(c, e, "stages: cycle: '%s' needs "
+					    "itself", name);
+			for (size_t j = 0; j < i; j++)
+				if (st->needs[j] == k)
+					return fail(c, e, "needs: '%s' is "
+						    "given twice", name);
+			st->needs[i] = k;
+			st->needs_pos[i] = node_pos(e);
+		}
+		st->nneeds = i;
+	}
+	if (f[F_FOREACH].val &&
+	    (rc = parse_foreach(c, st, f[F_FOREACH].val, v)))
+		return rc;
+	if (st->foreach == TC_FE_TRIALS) {
+		int found = 0;
+
+		for (size_t k = 0; k < st->nneeds; k++)
+			found |= st->needs[k] == st->of;
+		if (!found)
+			return fail_at(c, st->foreach_pos, "foreach: {trials: "
+				       "%s}: add %s to needs:",
+				       top->stages[st->of].name,
+				       top->stages[st->of].name);
+	}
+	if (f[F_COMMAND].key && f[F_SCRIPT].key)
+		return fail(c, f[F_SCRIPT].key, "%s: give either command or "
+			    "script, not both", where);
+	if (!f[F_COMMAND].key && !f[F_SCRIPT].key)
+		return fail(c, n, "%s: missing command (or script)", where);
+	if (f[F_INPUTS].val &&
+	    (rc = parse_paths(c, f[F_INPUTS].val, "inputs", 0, &st->inputs,
+			      &st->ninputs)))
+		return rc;
+	if (f[F_OUTPUTS].val &&
+	    (rc = parse_paths(c, f[F_OUTPUTS].val, "outputs", 1, &st->outputs,
+			      &st->noutputs)))
+		return rc;
+
+	c->spec = v;
+	c->stage = st;
+	c->parent = top;
+	rc = f[F_COMMAND].key ? parse_command(c, f[F_COMMAND].val)
+			      : parse_script(c, f[F_SCRIPT].val);
+	if (!rc && f[F_ENV].val)
+		rc = parse_env(c, f[F_ENV].val);
+	if (!rc && f[F_RUN].val) {
+		double timeout = v->run.timeout;
+		int parallel = v->run.parallel, mf = v->run.max_failures;
+
+		rc = parse_run(c, f[F_RUN].val);
+		if (!rc && (v->run.timeout != timeout ||
+			    v->run.parallel != parallel ||
+			    v->run.max_failures != mf))
+			rc = fail(c, f[F_RUN].key, "%s: per-stage run: takes "
+				  "retries and backoff; timeout, parallel and "
+				  "max_failures are set at the top level (for "
+				  "every stage) for now", where);
+	}
+	if (!rc)
+		rc = check_templates(c, f[F_COMMAND].val, f[F_SCRIPT].val,
+				     f[F_ENV].val);
+	for (size_t k = 0; !rc && k < st->ninputs; k++) {
+		yaml_node_t *e = node_at(c, f[F_INPUTS].val->data.sequence.items.start[k]);
+
+		rc = check_refs_in(c, e, REF_OTHER);
+	}
+	c->spec = top;
+	c->stage = NULL;
+	if (!rc)
+		rc = merge_env(c, v);
+	return rc;
+}
+
+static int parse_stages(struct ctx *c, const yaml_node_t *n)
+{
+	struct tc_spec *s = c->spec;
+	size_t count, i = 0;
+	int ok, rc;
+
+	if ((rc = expect_map(c, n, "stages", "{prepare: {command: [prep]}}",
+			     &ok)))
+		return rc;
+	if (!ok)
+		return fail(c, n, "stages is empty: give at least one stage");
+	if ((rc = check_keys(c, n, "stages")))
+		return rc;
+	count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	s->stages = tc_arena_calloc(c->arena, count, sizeof(*s->stages));
+	if (!s->stages)
+		return nomem(c);
+	/* names first: needs: may name a later stage */
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
+	     pr < n->data.mapping.pairs.top; pr++, i++) {
+		yaml_node_t *k = node_at(c, pr->key);
+		const char *name = (const char *)k->data.scalar.value;
+
+		if (!valid_name(name) || strlen(name) > 24)
+			return fail(c, k, "stage name '%s' must be 1 to 24 of "
+				    "a-z, 0-9 and '-'", name);
+		s->stages[i].name = tc_arena_strdup(c->arena, name);
+		if (!s->stages[i].name)
+			return nomem(c);
+		s->stages[i].pos = node_pos(k);
+		s->stages[i].of = -1;
+	}
+	s->nstages = count;
+	/* a stage's foreach: {trials: X} reads X's foreach: sweeps first */
+	for (int pass = 0; pass < 2; pass++) {
+		i = 0;
+		for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
+		     pr < n->data.mapping.pairs.top; pr++, i++) {
+			yaml_node_t *v = node_at(c, pr->value);
+			int trials = 0;
+
+			if (v->type == YAML_MAPPING_NODE)
+				for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
+				     q < v->data.mapping.pairs.top; q++) {
+					yaml_node_t *kk = node_at(c, q->key);
+					yaml_node_t *vv = node_at(c, q->value);
+
+					if (kk->type == YAML_SCALAR_NODE &&
+					    !strcmp((const char *)kk->data.scalar.value,
+						    "foreach") &&
+					    vv->type == YAML_MAPPING_NODE)
+						trials = 1; /* may be {trials:} */
+				}
+			if (trials != pass)
+				continue;
+			if ((rc = parse_stage(c, &s->stages[i], v)))
+				return rc;
+		}
+	}
+	return order_stages(c);
+}
+
 static const char *const top_keys[] = {
 	"version",   "name",   "command", "script",  "env",
 	"parameters", "search", "metric",  "resources", "run",
 	"backend",   "nodes",  "kubernetes", "workdir", "early_stop",
-	"metrics",
+	"metrics", "stages",
 };
 
 enum {
 	T_VERSION, T_NAME, T_COMMAND, T_SCRIPT, T_ENV, T_PARAMETERS, T_SEARCH,
 	T_METRIC, T_RESOURCES, T_RUN, T_BACKEND, T_NODES, T_KUBERNETES,
-	T_WORKDIR, T_EARLY_STOP, T_METRICS, T_N
+	T_WORKDIR, T_EARLY_STOP, T_METRICS, T_STAGES, T_N
 };
 
 const char *const tc_spec_rendezvous_vars[TC_RENDEZVOUS_NVARS] = {
@@ -5070,14 +5719,21 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 		return fail(c, late, "give either command or script, not "
 			    "both");
 	}
-	if (!f[T_COMMAND].key && !f[T_SCRIPT].key)
+	if (f[T_STAGES].key && (f[T_COMMAND].key || f[T_SCRIPT].key))
+		return fail(c, f[T_COMMAND].key ? f[T_COMMAND].key
+						: f[T_SCRIPT].key,
+			    "with stages:, each stage has its own command; "
+			    "move this one into a stage");
+	if (!f[T_COMMAND].key && !f[T_SCRIPT].key && !f[T_STAGES].key)
 		return fail(c, root, "missing command: add e.g. 'command: "
 			    "[python, train.py, --lr, \"{{lr}}\"]' (or "
 			    "script: for a shell script)");
-	rc = f[T_COMMAND].key ? parse_command(c, f[T_COMMAND].val)
-			      : parse_script(c, f[T_SCRIPT].val);
-	if (rc)
-		return rc;
+	if (f[T_COMMAND].key || f[T_SCRIPT].key) {
+		rc = f[T_COMMAND].key ? parse_command(c, f[T_COMMAND].val)
+				      : parse_script(c, f[T_SCRIPT].val);
+		if (rc)
+			return rc;
+	}
 
 	if (f[T_PARAMETERS].val) {
 		c->params_pos = node_pos(f[T_PARAMETERS].key);
@@ -5176,6 +5832,25 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 		rc = parse_kubernetes(c, f[T_KUBERNETES].val);
 		if (rc)
 			return rc;
+	}
+	if (f[T_STAGES].val) {
+		int sweep = 0;
+
+		if ((rc = parse_stages(c, f[T_STAGES].val)))
+			return rc;
+		for (size_t k = 0; k < s->nstages; k++)
+			sweep |= s->stages[k].foreach == TC_FE_SWEEP;
+		if (s->nparams && !sweep)
+			return fail_at(c, c->params_pos, "parameters: no stage "
+				       "sweeps them: add 'foreach: sweep' to "
+				       "the stage that does");
+		if (s->nodes > 1)
+			return fail_at(c, s->nodes_pos, "nodes: is not "
+				       "supported with stages: yet");
+		if (s->search.method == TC_SEARCH_TPE)
+			return fail_at(c, s->search.method_pos, "a tpe search "
+				       "is not supported with stages: yet "
+				       "(grid, random or sobol)");
 	}
 	return 0;
 }

@@ -194,6 +194,52 @@ enum tc_method {
 /* early_stop.method: the rules of exec/prune.h */
 enum tc_es_method { TC_ES_NONE, TC_ES_ASHA, TC_ES_HYPERBAND, TC_ES_MEDIAN };
 
+/* A stage's fan-out (foreach:). */
+enum tc_foreach {
+	TC_FE_NONE,   /* one job */
+	TC_FE_LIST,   /* foreach: [a, b, {k: v}]: one job per entry */
+	TC_FE_GLOB,   /* foreach: {glob: PATTERN}: one per file, matched
+			 in the working directory when the plan is made */
+	TC_FE_LINES,  /* foreach: {lines: FILE}: one per non-blank line */
+	TC_FE_SWEEP,  /* foreach: sweep: one per trial of the search space */
+	TC_FE_TRIALS, /* foreach: {trials: STAGE}: one per job of STAGE */
+};
+
+/*
+ * One stage of a pipeline (stages:).  Its jobs are trials of the
+ * experiment: each runs the stage's command with {{item}} (and
+ * {{item.KEY}} for a map entry) set, and starts only when the jobs it
+ * needs have succeeded.  A need on a stage with the same foreach (the same
+ * list, pattern, file, or both sweep; or the stage a foreach: {trials:}
+ * names) is item-wise: job k needs job k of that stage; any other need
+ * gathers: every job of that stage.  {{needs.STAGE}} is the directory of
+ * the needed job (of each needed job, for a gather: an argv element that
+ * says it is repeated once per job).
+ */
+struct tc_stage {
+	const char *name;
+	struct tc_pos pos;        /* of its key */
+	int *needs;               /* stage indices */
+	struct tc_pos *needs_pos;
+	size_t nneeds;
+	enum tc_foreach foreach;
+	struct tc_pos foreach_pos;
+	const char *foreach_key;  /* what makes two foreach the same: the
+				     list as JSON, the pattern, the file,
+				     "sweep", or NULL */
+	const char *pattern;      /* TC_FE_GLOB, TC_FE_LINES; TC_FE_LIST:
+				     the entries as a JSON array (strings,
+				     numbers, or flat maps of them) */
+	int of;                   /* TC_FE_TRIALS: the stage, a sweep */
+	struct tc_str *inputs, *outputs; /* outputs: paths in the job's
+					    directory */
+	size_t ninputs, noutputs;
+	/* the stage as a spec of its own: its command or script, the
+	 * top-level env with its own over it, and as parameters: the
+	 * search space (sweep, trials) or "item" (and "item.KEY") */
+	struct tc_spec *spec;
+};
+
 struct tc_spec {
 	const char *path;  /* as given (for messages) */
 	const char *text;  /* the whole file, NUL-terminated */
@@ -306,6 +352,12 @@ struct tc_spec {
 	int placement_templates; /* kubernetes.image, kubernetes.nodeSelector
 				    or resources use {{...}}: checked per
 				    trial when planned */
+	/* stages: (nstages 0: none, the spec is one job per trial) in file
+	 * order, which is also a topological order (a stage needs only
+	 * stages before it) */
+	struct tc_stage *stages;
+	size_t nstages;
+	const struct tc_stage *stage; /* in a stage's own spec: that stage */
 	struct tc_kspec *k8s; /* the kubernetes: section, typed and checked
 				 (k8s/kspec.h); never NULL, empty without
 				 the section */

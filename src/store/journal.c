@@ -62,6 +62,7 @@ static const char schema[] =
 	" stime REAL, maxrss_kb INTEGER, cancel_req INTEGER DEFAULT 0,"
 	" env TEXT, retry_base INTEGER DEFAULT 0,"
 	" total_wall REAL DEFAULT 0, total_cpu REAL DEFAULT 0,"
+	" stage TEXT, item TEXT, inputs TEXT, cache_key TEXT,"
 	" PRIMARY KEY(exp, id));"
 	"CREATE INDEX IF NOT EXISTS trials_by_state ON trials(exp, state, idx);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS trials_by_idx ON trials(exp, idx);"
@@ -73,15 +74,27 @@ static const char schema[] =
 	" exp TEXT NOT NULL, trial TEXT NOT NULL, name TEXT NOT NULL,"
 	" attempt INTEGER, step REAL, value REAL, special TEXT,"
 	" PRIMARY KEY(exp, trial, name));"
+	"CREATE TABLE IF NOT EXISTS needs("
+	" exp TEXT NOT NULL, trial TEXT NOT NULL, needed TEXT NOT NULL,"
+	" PRIMARY KEY(exp, trial, needed)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS needs_by_needed ON needs(exp, needed);"
 	"CREATE TABLE IF NOT EXISTS events("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT, exp TEXT, trial TEXT,"
 	" at REAL, state TEXT, detail TEXT);";
 
 /* migrations[k - 1] brings a journal of schema version k to k + 1:
  * appended when the schema changes (and TC_JOURNAL_SCHEMA with it); a
- * journal is migrated when a writing command opens it.  None yet (the
- * NULL keeps the array non-empty). */
-static const char *const migrations[TC_JOURNAL_SCHEMA] = {NULL};
+ * journal is migrated when a writing command opens it (the schema above
+ * has made the new tables already). */
+static const char *const migrations[TC_JOURNAL_SCHEMA] = {
+	/* 1 → 2: pipelines (stages:): a job's stage and item, and the
+	 * jobs it needs (the needs table) */
+	"ALTER TABLE trials ADD COLUMN stage TEXT;"
+	"ALTER TABLE trials ADD COLUMN item TEXT;"
+	"ALTER TABLE trials ADD COLUMN inputs TEXT;"
+	"ALTER TABLE trials ADD COLUMN cache_key TEXT;",
+	NULL,
+};
 
 /* The journal's schema version against this trainctl's: a newer one is
  * refused (its meaning is unknown here), an older one migrated when the
@@ -260,7 +273,11 @@ int tc_journal_open(const char *state_dir, struct tc_journal **out,
 		tc_journal_close(j);
 		return TC_ERR_DB;
 	}
-	if ((rc = check_schema(j, 1, err))) {
+	if ((rc = check_schema(j, 1, err)) ||
+	    /* on columns a migration may have added */
+	    (rc = tc_journal_exec(j, "CREATE INDEX IF NOT EXISTS trials_by_key "
+				  "ON trials(cache_key) WHERE cache_key IS NOT "
+				  "NULL;", err))) {
 		tc_journal_close(j);
 		return rc;
 	}

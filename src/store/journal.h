@@ -48,7 +48,7 @@ int tc_state_final(enum tc_state s); /* succeeded/failed/timed_out/cancelled/
 /* The journal's schema version (meta 'schema'), documented in the README
  * as a public interface.  A change to the tables raises it and adds a
  * migration (journal.c); a journal of a newer version is refused. */
-#define TC_JOURNAL_SCHEMA 1
+#define TC_JOURNAL_SCHEMA 2
 #define TC_STR_(x) #x
 #define TC_STR(x) TC_STR_(x)
 

@@ -19,6 +19,12 @@
 	" AND (NOT EXISTS (SELECT 1 FROM temp.tc_picked) " \
 	"OR id IN (SELECT id FROM temp.tc_picked))"
 
+/* A pipeline's job is ready when every job it needs has succeeded. */
+#define READY                                                            \
+	" AND NOT EXISTS (SELECT 1 FROM needs n JOIN trials u ON u.exp = "  \
+	"n.exp AND u.id = n.needed WHERE n.exp = ?1 AND n.trial = "        \
+	"trials.id AND u.state <> 'succeeded')"
+
 /* The columns of a trial's row, as fill_row reads them. */
 #define ROW                                                                 \
 	"SELECT id, attempt, command, env, params, idx, state, reason, gpus, " \
@@ -36,14 +42,17 @@ enum stmt {
 	S_EV_MARK, S_EV_SINCE, S_METRIC, S_FINAL, S_PICKED_LIVE, S_SCAN,
 	S_FIND_IDX, S_FIND_PREFIX, S_FINALS, S_FINAL_GET, S_EVENTS, S_NEXT_IDX,
 	S_INSERT,
-	S_SET_COMMAND, S_PLANNED_ADD, S_UNPLANNED, S_PRUNE_REQ, S_COUNT
+	S_SET_COMMAND, S_PLANNED_ADD, S_UNPLANNED, S_PRUNE_REQ, S_SET_STAGE,
+	S_NEED, S_SKIP_DEPS, S_STAGE_OF, S_STAGE_SUM, S_SET_INPUTS,
+	S_JOB, S_SET_KEY, S_FIND_KEY, S_CACHED, S_CACHED_FINAL, S_NEEDED_KEYS,
+	S_JOBS, S_EDGES, S_REQUEUE_JOB, S_REQUEUE_DEPS, S_STAGE_JOBS, S_COUNT
 };
 
 static const char *const sql[S_COUNT] = {
 	[S_NEXT] = ROW "WHERE exp = ?1 AND state = 'queued' AND next_at <= ?2"
-		   PICKED " ORDER BY idx LIMIT 1",
+		   PICKED READY " ORDER BY idx LIMIT 1",
 	[S_NEXT_AT] = "SELECT min(next_at) FROM trials WHERE exp = ?1 AND "
-		      "state = 'queued'" PICKED,
+		      "state = 'queued'" PICKED READY,
 	[S_GET] = ROW "WHERE exp = ?1 AND id = ?2",
 	[S_LIVE] = ROW "WHERE exp = ?1 AND state IN ('starting', 'running') "
 		   "ORDER BY idx",
@@ -99,8 +108,11 @@ static const char *const sql[S_COUNT] = {
 			   "AND state IN ('failed', 'timed_out', 'cancelled', "
 			   "'pruned') AND id IN (SELECT id FROM temp.tc_picked)",
 	[S_RETRY_FAILED] = "UPDATE trials SET state = 'queued', next_at = 0, "
-			   "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
-			   "AND state IN ('failed', 'timed_out')",
+			   "cancel_req = 0, retry_base = attempt, reason = CASE "
+			   "WHEN state = 'cancelled' THEN NULL ELSE reason END "
+			   "WHERE exp = ?1 AND (state IN ('failed', 'timed_out') "
+			   "OR (state = 'cancelled' AND reason LIKE '" TC_TRIALS_NOT_RUN
+			   "%'))",
 	[S_REQUEUE_INT] = "UPDATE trials SET state = 'queued', next_at = 0, "
 			  "cancel_req = 0, retry_base = attempt WHERE exp = ?1 "
 			  "AND state = 'cancelled' AND reason = 'interrupted'",
@@ -150,6 +162,56 @@ static const char *const sql[S_COUNT] = {
 		     "'queued', ?7)",
 	[S_SET_COMMAND] = "UPDATE trials SET command = ?3, env = ?4 WHERE exp = "
 			  "?1 AND id = ?2",
+	[S_SET_STAGE] = "UPDATE trials SET stage = ?3, item = ?4 WHERE exp = ?1 "
+			"AND id = ?2",
+	[S_NEED] = "INSERT OR IGNORE INTO needs VALUES(?1, ?2, ?3)",
+	/* every queued job that needs this one, directly or through
+	 * others, will not run */
+	[S_SKIP_DEPS] = "WITH RECURSIVE dep(id) AS (SELECT trial FROM needs "
+			"WHERE exp = ?1 AND needed = ?2 UNION SELECT n.trial "
+			"FROM needs n JOIN dep ON n.needed = dep.id WHERE "
+			"n.exp = ?1) UPDATE trials SET state = 'cancelled', "
+			"reason = ?3 WHERE exp = ?1 AND state = 'queued' AND "
+			"id IN (SELECT id FROM dep)",
+	[S_STAGE_OF] = "SELECT stage, item FROM trials WHERE exp = ?1 AND id = ?2",
+	[S_SET_INPUTS] = "UPDATE trials SET inputs = ?3 WHERE exp = ?1 AND id = ?2",
+	[S_JOB] = "SELECT stage, item, inputs, cache_key, command, env FROM "
+		  "trials WHERE exp = ?1 AND id = ?2",
+	[S_SET_KEY] = "UPDATE trials SET cache_key = ?3 WHERE exp = ?1 AND id = ?2",
+	[S_FIND_KEY] = "SELECT exp, id FROM trials WHERE cache_key = ?3 AND state "
+		       "= 'succeeded' AND NOT (exp = ?1 AND id = ?2) LIMIT 1",
+	[S_CACHED] = "UPDATE trials SET state = 'succeeded', cache_key = ?3, "
+		     "reason = ?4, ended_at = ?5, started_at = ?5, wall = 0, "
+		     "exit_code = 0, next_at = 0 WHERE exp = ?1 AND id = ?2",
+	[S_CACHED_FINAL] = "INSERT OR REPLACE INTO final SELECT ?1, ?2, name, "
+			   "attempt, step, value, special FROM final WHERE exp = "
+			   "?3 AND trial = ?4",
+	[S_NEEDED_KEYS] = "SELECT u.id, coalesce(u.cache_key, '') FROM needs n JOIN "
+			  "trials u ON u.exp = n.exp AND u.id = n.needed WHERE "
+			  "n.exp = ?1 AND n.trial = ?2 ORDER BY u.id",
+	[S_JOBS] = "SELECT id, state, stage, inputs, cache_key, command, env "
+		   "FROM trials WHERE exp = ?1 AND stage IS NOT NULL ORDER BY idx",
+	[S_EDGES] = "SELECT trial, needed FROM needs WHERE exp = ?1",
+	/* a job that must run again, and every job that needs it (directly
+	 * or through others) and is not running */
+	[S_REQUEUE_JOB] = "UPDATE trials SET state = 'queued', next_at = 0, "
+			  "cancel_req = 0, retry_base = attempt, cache_key = "
+			  "NULL, reason = ?3 WHERE exp = ?1 AND id = ?2 AND state "
+			  "NOT IN ('starting', 'running')",
+	[S_REQUEUE_DEPS] = "WITH RECURSIVE dep(id) AS (SELECT trial FROM needs "
+			   "WHERE exp = ?1 AND needed = ?2 UNION SELECT n.trial "
+			   "FROM needs n JOIN dep ON n.needed = dep.id WHERE "
+			   "n.exp = ?1) UPDATE trials SET state = 'queued', "
+			   "next_at = 0, cancel_req = 0, retry_base = attempt, "
+			   "cache_key = NULL, reason = ?3 WHERE exp = ?1 AND "
+			   "state NOT IN ('starting', 'running', 'queued') AND "
+			   "id IN (SELECT id FROM dep)",
+	[S_STAGE_JOBS] = "SELECT id FROM trials WHERE exp = ?1 AND stage = ?3",
+	[S_STAGE_SUM] = "SELECT stage, state, count(*), sum(total_wall), "
+			"sum(total_cpu), min(idx) AS first FROM trials WHERE exp = ?1 "
+			"AND stage IS NOT NULL GROUP BY stage, state ORDER BY "
+			"(SELECT min(idx) FROM trials u WHERE u.exp = ?1 AND "
+			"u.stage = trials.stage), state",
 	[S_PLANNED_ADD] = "INSERT OR IGNORE INTO temp.tc_planned VALUES(?2)",
 	[S_UNPLANNED] = "UPDATE trials SET state = 'cancelled', reason = 'no "
 			"longer in the spec' WHERE exp = ?1 AND state = 'queued' "
@@ -1059,4 +1121,334 @@ int tc_trials_set_command(struct tc_trials *t, const char *id,
 int tc_trials_cancel_unplanned(struct tc_trials *t, struct tc_error *err)
 {
 	return run_counted(t, S_UNPLANNED, NULL, err);
+}
+
+int tc_trials_set_stage(struct tc_trials *t, const char *id, const char *stage,
+			const char *item, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_SET_STAGE, id, err);
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, stage, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, item, -1, SQLITE_STATIC);
+	return run(t, st, err);
+}
+
+int tc_trials_need(struct tc_trials *t, const char *id, const char *needed,
+		   struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_NEED, id, err);
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, needed, -1, SQLITE_STATIC);
+	return run(t, st, err);
+}
+
+int tc_trials_skip_dependants(struct tc_trials *t, const char *id,
+			      const char *reason, int *n, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_SKIP_DEPS, id, err);
+	int rc;
+
+	*n = 0;
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	if ((rc = run(t, st, err)))
+		return rc;
+	*n = sqlite3_changes(t->j->db);
+	return 0;
+}
+
+int tc_trials_stage_of(struct tc_trials *t, const char *id, char *stage,
+		       size_t len, char **item)
+{
+	struct tc_error ignored = {0};
+	sqlite3_stmt *st = stmt(t, S_STAGE_OF, id, &ignored);
+	int found = 0;
+
+	stage[0] = '\0';
+	if (item)
+		*item = NULL;
+	if (st && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		snprintf(stage, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (item && sqlite3_column_type(st, 1) != SQLITE_NULL)
+			*item = strdup((const char *)sqlite3_column_text(st, 1));
+		found = 1;
+	}
+	if (st)
+		sqlite3_reset(st);
+	return found;
+}
+
+int tc_trials_stage_summary(struct tc_trials *t, tc_trials_stage_fn fn,
+			    void *ctx, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_STAGE_SUM, NULL, err);
+	int rc = 0, r;
+
+	if (!st)
+		return TC_ERR_DB;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW && !rc)
+		rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+			tc_state_parse((const char *)sqlite3_column_text(st, 1)),
+			sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
+			sqlite3_column_double(st, 4));
+	if (!rc && r != SQLITE_DONE && r != SQLITE_ROW)
+		rc = tc_error_set(err, TC_ERR_DB, "journal: %s",
+				  sqlite3_errmsg(t->j->db));
+	sqlite3_reset(st);
+	return rc;
+}
+
+int tc_trials_set_inputs(struct tc_trials *t, const char *id,
+			 const char *inputs, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_SET_INPUTS, id, err);
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, inputs, -1, SQLITE_STATIC);
+	return run(t, st, err);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL
+		       ? NULL
+		       : strdup((const char *)sqlite3_column_text(st, i));
+}
+
+void tc_job_free(struct tc_job *jb)
+{
+	free(jb->stage);
+	free(jb->item);
+	free(jb->inputs);
+	free(jb->key);
+	free(jb->command);
+	free(jb->env);
+	memset(jb, 0, sizeof(*jb));
+}
+
+int tc_trials_job(struct tc_trials *t, const char *id, struct tc_job *jb,
+		  struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_JOB, id, err);
+	int r;
+
+	memset(jb, 0, sizeof(*jb));
+	if (!st)
+		return TC_ERR_DB;
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(jb->id, sizeof(jb->id), "%s", id);
+		jb->stage = col_dup(st, 0);
+		jb->item = col_dup(st, 1);
+		jb->inputs = col_dup(st, 2);
+		jb->key = col_dup(st, 3);
+		jb->command = col_dup(st, 4);
+		jb->env = col_dup(st, 5);
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return tc_error_set(err, TC_ERR_DB, "journal: %s",
+				    sqlite3_errmsg(t->j->db));
+	return r == SQLITE_ROW && jb->stage;
+}
+
+int tc_trials_set_key(struct tc_trials *t, const char *id, const char *key,
+		      struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_SET_KEY, id, err);
+
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+	return run(t, st, err);
+}
+
+int tc_trials_find_key(struct tc_trials *t, const char *id, const char *key,
+		       char **exp, char found[16], struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_FIND_KEY, id, err);
+	int r, hit = 0;
+
+	*exp = NULL;
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		*exp = col_dup(st, 0);
+		snprintf(found, 16, "%s", (const char *)sqlite3_column_text(st, 1));
+		hit = *exp != NULL;
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return tc_error_set(err, TC_ERR_DB, "journal: %s",
+				    sqlite3_errmsg(t->j->db));
+	return hit;
+}
+
+int tc_trials_mark_cached(struct tc_trials *t, const char *id, const char *key,
+			  const char *src_exp, const char *src_id,
+			  struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_CACHED, id, err);
+	char why[128];
+	int rc;
+
+	if (!st)
+		return TC_ERR_DB;
+	snprintf(why, sizeof(why), "cached: %s/%s", src_exp, src_id);
+	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(st, 5, tc_now());
+	if ((rc = run(t, st, err)))
+		return rc;
+	if (!(st = stmt(t, S_CACHED_FINAL, id, err)))
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, src_exp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, src_id, -1, SQLITE_STATIC);
+	if ((rc = run(t, st, err)))
+		return rc;
+	return tc_trials_event(t, id, "succeeded", why, err);
+}
+
+int tc_trials_needed_keys(struct tc_trials *t, const char *id,
+			  void (*fn)(void *ctx, const char *id, const char *key),
+			  void *ctx,
+			  struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_NEEDED_KEYS, id, err);
+	int r;
+
+	if (!st)
+		return TC_ERR_DB;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(st, 0),
+		   (const char *)sqlite3_column_text(st, 1));
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0
+				: tc_error_set(err, TC_ERR_DB, "journal: %s",
+					       sqlite3_errmsg(t->j->db));
+}
+
+int tc_trials_jobs(struct tc_trials *t, struct tc_job **out, size_t *n,
+		   struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_JOBS, NULL, err);
+	struct tc_job *a = NULL;
+	size_t cap = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return TC_ERR_DB;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tc_job *jb;
+
+		if (*n == cap) {
+			struct tc_job *na;
+
+			cap = cap ? 2 * cap : 64;
+			if (!(na = realloc(a, cap * sizeof(*na)))) {
+				r = SQLITE_NOMEM;
+				break;
+			}
+			a = na;
+		}
+		jb = &a[(*n)++];
+		memset(jb, 0, sizeof(*jb));
+		snprintf(jb->id, sizeof(jb->id), "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		jb->state = tc_state_parse((const char *)sqlite3_column_text(st, 1));
+		jb->stage = col_dup(st, 2);
+		jb->inputs = col_dup(st, 3);
+		jb->key = col_dup(st, 4);
+		jb->command = col_dup(st, 5);
+		jb->env = col_dup(st, 6);
+	}
+	sqlite3_reset(st);
+	*out = a;
+	if (r != SQLITE_DONE)
+		return tc_error_set(err, TC_ERR_DB, "journal: %s",
+				    sqlite3_errmsg(t->j->db));
+	return 0;
+}
+
+int tc_trials_edges(struct tc_trials *t,
+		    void (*fn)(void *ctx, const char *trial, const char *needed),
+		    void *ctx, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_EDGES, NULL, err);
+	int r;
+
+	if (!st)
+		return TC_ERR_DB;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(st, 0),
+		   (const char *)sqlite3_column_text(st, 1));
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0
+				: tc_error_set(err, TC_ERR_DB, "journal: %s",
+					       sqlite3_errmsg(t->j->db));
+}
+
+int tc_trials_requeue_job(struct tc_trials *t, const char *id,
+			  const char *why, int *n, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_REQUEUE_JOB, id, err);
+	int rc;
+
+	*n = 0;
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
+	if ((rc = run(t, st, err)))
+		return rc;
+	*n = sqlite3_changes(t->j->db);
+	if (!(st = stmt(t, S_REQUEUE_DEPS, id, err)))
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
+	if ((rc = run(t, st, err)))
+		return rc;
+	*n += sqlite3_changes(t->j->db);
+	return 0;
+}
+
+int tc_trials_stage_ids(struct tc_trials *t, const char *stage, char (**ids)[16],
+			size_t *n, struct tc_error *err)
+{
+	sqlite3_stmt *st = stmt(t, S_STAGE_JOBS, NULL, err);
+	char (*a)[16] = NULL;
+	size_t cap = 0;
+	int r;
+
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return TC_ERR_DB;
+	sqlite3_bind_text(st, 3, stage, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			char (*na)[16];
+
+			cap = cap ? 2 * cap : 64;
+			if (!(na = realloc(a, cap * sizeof(*na)))) {
+				r = SQLITE_NOMEM;
+				break;
+			}
+			a = na;
+		}
+		snprintf(a[(*n)++], 16, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	*ids = a;
+	if (r != SQLITE_DONE)
+		return tc_error_set(err, TC_ERR_DB, "journal: %s",
+				    sqlite3_errmsg(t->j->db));
+	return 0;
 }

@@ -262,9 +262,103 @@ int tc_trials_request_prune(struct tc_trials *t, const char *id,
 			    const char *why, int *requested,
 			    struct tc_error *err);
 
+/* ---- pipelines (stages:) ----
+ * A job of a pipeline is a trial with a stage (and an item when its stage
+ * fans out), that is ready to start (tc_trials_next_queued) only when
+ * every trial it needs has succeeded. */
+
+/* Set a trial's stage and item (text, or NULL). */
+int tc_trials_set_stage(struct tc_trials *t, const char *id, const char *stage,
+			const char *item, struct tc_error *err);
+
+/* Trial id needs trial needed. */
+int tc_trials_need(struct tc_trials *t, const char *id, const char *needed,
+		   struct tc_error *err);
+
+/* Trial id ended and will not run again (failed, timed out, cancelled,
+ * pruned): every queued trial that needs it, directly or through others,
+ * → cancelled with reason (which starts with TC_TRIALS_NOT_RUN: `retry
+ * --failed` runs them again).  *n: how many. */
+#define TC_TRIALS_NOT_RUN "not run: "
+int tc_trials_skip_dependants(struct tc_trials *t, const char *id,
+			      const char *reason, int *n, struct tc_error *err);
+
+/* A trial's stage into stage (len bytes) and, when item is not NULL, its
+ * item (malloc'd, or NULL): 1, or 0 when it has none (not a pipeline's). */
+int tc_trials_stage_of(struct tc_trials *t, const char *id, char *stage,
+		       size_t len, char **item);
+
+/* Its inputs (a JSON array of paths, as rendered), set when planned. */
+int tc_trials_set_inputs(struct tc_trials *t, const char *id,
+			 const char *inputs, struct tc_error *err);
+
+/* A pipeline's job as its cache key is made of (strings malloc'd, NULL
+ * for NULL columns; tc_job_free). */
+struct tc_job {
+	char id[16];
+	int state;
+	char *stage, *item, *inputs, *key, *command, *env;
+};
+void tc_job_free(struct tc_job *jb);
+
+/* Trial id's job: 1 (a pipeline's), 0 (none, or not a pipeline's), or
+ * TC_ERR_DB. */
+int tc_trials_job(struct tc_trials *t, const char *id, struct tc_job *jb,
+		  struct tc_error *err);
+
+/* Every job of the experiment's pipeline, by index (*out malloc'd; each
+ * tc_job_free'd by the caller). */
+int tc_trials_jobs(struct tc_trials *t, struct tc_job **out, size_t *n,
+		   struct tc_error *err);
+
+/* Every need: fn(ctx, trial, needed). */
+int tc_trials_edges(struct tc_trials *t,
+		    void (*fn)(void *ctx, const char *trial, const char *needed),
+		    void *ctx, struct tc_error *err);
+
+/* The jobs id needs with their cache keys ("" for one without), by id. */
+int tc_trials_needed_keys(struct tc_trials *t, const char *id,
+			  void (*fn)(void *ctx, const char *id, const char *key),
+			  void *ctx,
+			  struct tc_error *err);
+
+/* The key of the attempt that starts (or last ran). */
+int tc_trials_set_key(struct tc_trials *t, const char *id, const char *key,
+		      struct tc_error *err);
+
+/* A succeeded job of any experiment, other than id, whose key is key: 1
+ * with *exp (malloc'd) and found, 0 none, or TC_ERR_DB. */
+int tc_trials_find_key(struct tc_trials *t, const char *id, const char *key,
+		       char **exp, char found[16], struct tc_error *err);
+
+/* queued → succeeded from the cache: the job src_exp/src_id did the same
+ * work (reason "cached: EXP/ID"); its final values are copied. */
+int tc_trials_mark_cached(struct tc_trials *t, const char *id, const char *key,
+			  const char *src_exp, const char *src_id,
+			  struct tc_error *err);
+
+/* A job that must run again (its key changed, or --rerun): → queued with
+ * reason why and no key, with every job that needs it, directly or
+ * through others, that is not running or queued.  *n: how many moved. */
+int tc_trials_requeue_job(struct tc_trials *t, const char *id,
+			  const char *why, int *n, struct tc_error *err);
+
+/* The ids of stage's jobs (*ids malloc'd). */
+int tc_trials_stage_ids(struct tc_trials *t, const char *stage, char (**ids)[16],
+			size_t *n, struct tc_error *err);
+
+/* A pipeline's jobs by stage (in the order of their first job) and
+ * state: fn(ctx, stage, state, count, wall seconds, CPU seconds) for
+ * each pair that has jobs; a non-zero return stops. */
+typedef int (*tc_trials_stage_fn)(void *ctx, const char *stage, int state,
+				  long long n, double wall, double cpu);
+int tc_trials_stage_summary(struct tc_trials *t, tc_trials_stage_fn fn,
+			    void *ctx, struct tc_error *err);
+
 /* The `retry` verb: the picked trials that failed, timed out or were
- * cancelled (picked_only 0: every failed or timed-out one) → queued with a
- * fresh retry budget.  *n: how many. */
+ * cancelled (picked_only 0: every failed or timed-out one, and every one
+ * not run because a job it needs failed) → queued with a fresh retry
+ * budget.  *n: how many. */
 int tc_trials_retry(struct tc_trials *t, int picked_only, int *n,
 		    struct tc_error *err);
 

@@ -17,8 +17,8 @@ metric: {name: acc, goal: maximize}
 EOF2
 tc_run run s.yaml
 expect_rc 0 "a run"
-expect_eq "$(sqlite3 .trainctl/journal.db "SELECT value FROM meta WHERE key = 'schema'")" 1 \
-	"meta.schema is 1"
+expect_eq "$(sqlite3 .trainctl/journal.db "SELECT value FROM meta WHERE key = 'schema'")" 2 \
+	"meta.schema is 2"
 pycheck "every table and column is in the README's schema table" \
 	.trainctl/journal.db "$TC_SOURCE_DIR/README.md" <<'PY'
 import re, sqlite3
@@ -49,4 +49,17 @@ expect_contains "$ERR" "has schema version 9; this trainctl" "and says why"
 tc_run cancel s --state-dir newer
 expect_rc 2 "so does a writing command"
 expect_eq "$(sha256sum newer/journal.db)" "$sum_before" "the newer journal is left as it was"
+
+# a journal of schema 1 (before pipelines) is migrated by a writing command
+cp -r .trainctl older
+sqlite3 older/journal.db "ALTER TABLE trials DROP COLUMN stage; ALTER TABLE trials DROP COLUMN item; DROP INDEX trials_by_key; ALTER TABLE trials DROP COLUMN inputs; ALTER TABLE trials DROP COLUMN cache_key; DROP TABLE needs; UPDATE meta SET value = '1' WHERE key = 'schema'"
+tc_run status s --state-dir older
+expect_rc 0 "a reading command reads a schema 1 journal"
+tc_run retry s --failed --state-dir older
+expect_rc 0 "a writing command on a schema 1 journal"
+expect_eq "$(sqlite3 older/journal.db "SELECT value FROM meta WHERE key = 'schema'")" 2 "it is migrated to 2"
+expect_eq "$(sqlite3 older/journal.db "SELECT count(*) FROM pragma_table_info('trials') WHERE name IN ('stage', 'item', 'inputs', 'cache_key')")" 4 \
+	"trials has the new columns"
+tc_run resume s --state-dir older -q
+expect_rc 0 "and runs after the migration"
 tc_done
