@@ -409,6 +409,79 @@ static int find_trial(struct tc_journal *j, struct tc_trials *tr,
 			    arg, exp, tc_state_hint(j->dir), exp);
 }
 
+/* The part of an item a user types for it: a path's last component. */
+static const char *item_base(const char *item)
+{
+	const char *sl = strrchr(item, '/');
+
+	return sl && sl[1] ? sl + 1 : item;
+}
+
+/* A pipeline's job by STAGE/ITEM: ITEM is the job's item as recorded, the
+ * last component of a path item, a unique prefix of either, or of the
+ * job's id (a sweep stage's jobs have no item); STAGE alone is the job of
+ * a stage of one job.  1 when found, 0 when arg names no stage, < 0 on an
+ * error (set). */
+static int find_job(struct tc_trials *tr, const char *exp, const char *arg,
+		    char id[16], struct tc_error *err)
+{
+	const char *slash = strchr(arg, '/');
+	size_t ls = slash ? (size_t)(slash - arg) : strlen(arg);
+	const char *want = slash ? slash + 1 : NULL;
+	struct tc_job *jobs = NULL;
+	size_t n = 0, nstage = 0, exact = 0, pre = 0;
+	long hit_exact = -1, hit_pre = -1;
+	int rc;
+
+	if ((rc = tc_trials_jobs(tr, &jobs, &n, err)))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const char *item = jobs[i].item ? jobs[i].item : "";
+
+		if (strlen(jobs[i].stage) != ls || strncmp(jobs[i].stage, arg, ls))
+			continue;
+		nstage++;
+		if (!want) {
+			hit_exact = (long)i;
+			continue;
+		}
+		if (!strcmp(item, want) || (*item && !strcmp(item_base(item), want))) {
+			exact++;
+			hit_exact = (long)i;
+		} else if (*want && (!strncmp(item, want, strlen(want)) ||
+				     !strncmp(item_base(item), want, strlen(want)) ||
+				     !strncmp(jobs[i].id, want, strlen(want)))) {
+			pre++;
+			hit_pre = (long)i;
+		}
+	}
+	rc = 1;
+	if (!nstage)
+		rc = 0;
+	else if (!want && nstage > 1)
+		rc = tc_error_set(err, TC_ERR_USAGE,
+				  "stage %.*s of '%s' has %zu jobs: write %.*s/ITEM",
+				  (int)ls, arg, exp, nstage, (int)ls, arg);
+	else if (!want || exact == 1)
+		snprintf(id, 16, "%s", jobs[hit_exact].id);
+	else if (!exact && pre == 1)
+		snprintf(id, 16, "%s", jobs[hit_pre].id);
+	else if (exact > 1 || pre > 1)
+		rc = tc_error_set(err, TC_ERR_USAGE,
+				  "'%s' is ambiguous in '%s': %zu jobs of stage "
+				  "%.*s match; give more of the item or the job's id",
+				  arg, exp, exact > 1 ? exact : pre, (int)ls, arg);
+	else
+		rc = tc_error_set(err, TC_ERR_NOTFOUND,
+				  "no job '%s' in stage %.*s of '%s' (see `trainctl "
+				  "status %s`)",
+				  want, (int)ls, arg, exp, exp);
+	for (size_t i = 0; i < n; i++)
+		tc_job_free(&jobs[i]);
+	free(jobs);
+	return rc;
+}
+
 /* "#N" is index N; digits alone are an index too, unless they are also
  * the unique prefix of another trial's id: then the argument is refused
  * as ambiguous rather than guessed (cancel and retry act on the result). */
@@ -420,7 +493,12 @@ int tc_find_trial(struct tc_journal *j, const char *exp, const char *arg,
 
 	if (!tr)
 		return TC_ERR_NOMEM;
-	rc = find_trial(j, tr, exp, arg, id, err);
+	/* a pipeline's STAGE/ITEM (or STAGE of one job) before an id */
+	rc = arg[0] != '#' ? find_job(tr, exp, arg, id, err) : 0;
+	if (rc == 0)
+		rc = find_trial(j, tr, exp, arg, id, err);
+	else if (rc == 1)
+		rc = 0;
 	tc_trials_close(tr);
 	return rc;
 }

@@ -109,6 +109,9 @@ static int load_row(void *vctx, const struct tc_trial_row *t)
 	r->params = json_loads(t->params, 0, NULL);
 	r->command = json_loads(t->command, 0, NULL);
 	r->reason = t->reason ? strdup(t->reason) : NULL;
+	r->stage = t->stage ? strdup(t->stage) : NULL;
+	r->item = t->item ? strdup(t->item) : NULL;
+	r->stage_json = t->stage ? json_string(t->stage) : NULL;
 	r->attempt = t->attempt;
 	r->has_exit = t->has_exit;
 	r->exit_code = t->exit_code;
@@ -200,6 +203,9 @@ void tview_free(struct tview *v)
 		json_decref(v->rows[i].metrics);
 		json_decref(v->rows[i].notes);
 		free(v->rows[i].reason);
+		free(v->rows[i].stage);
+		free(v->rows[i].item);
+		json_decref(v->rows[i].stage_json);
 	}
 	free(v->rows);
 	free(v->by_id);
@@ -412,7 +418,7 @@ static char *group_key(const struct trow *r, const char *const *by, size_t nby)
 		char val[512];
 		size_t n;
 
-		tc_fmt_param(json_object_get(r->params, by[i]), val, sizeof(val));
+		tc_fmt_param(tview_by_value(r, by[i]), val, sizeof(val));
 		n = strlen(val);
 		if (len + n + 2 > cap) {
 			char *nk;
@@ -471,7 +477,8 @@ int tview_group(const struct tview *v, const char *const *by, size_t nby,
 		for (p = 0; p < v->spec->nparams; p++)
 			if (!strcmp(v->spec->params[p].name, by[i]))
 				break;
-		if (p < v->spec->nparams)
+		if (p < v->spec->nparams ||
+		    (v->spec->nstages && !strcmp(by[i], "stage")))
 			continue;
 		for (p = 0; p < v->spec->nparams; p++)
 			snprintf(names + strlen(names), sizeof(names) - strlen(names),
@@ -619,4 +626,28 @@ void tview_totals(const struct tview *v, struct tview_totals *t)
 				t->saved_cpu += fc / t->full - r->utime - r->stime;
 		}
 	}
+}
+
+void tview_job_name(const struct trow *r, char *buf, size_t len)
+{
+	const char *item = r->item && r->item[0] ? r->item : NULL;
+	const char *sl = item ? strrchr(item, '/') : NULL;
+
+	if (sl && sl[1])
+		item = sl + 1;
+	if (!r->stage)
+		snprintf(buf, len, "-");
+	else if (item)
+		snprintf(buf, len, "%s/%s", r->stage, item);
+	else
+		snprintf(buf, len, "%s", r->stage);
+}
+
+json_t *tview_by_value(const struct trow *r, const char *name)
+{
+	json_t *pv = json_object_get(r->params, name);
+
+	if (!pv && !strcmp(name, "stage"))
+		pv = r->stage_json;
+	return pv;
 }

@@ -22,6 +22,8 @@ struct trow {
 	json_t *command;  /* array */
 	json_t *metrics;  /* object: name → number, or "nan"/"inf" string */
 	char *reason;
+	char *stage, *item; /* a pipeline's job, or NULL */
+	json_t *stage_json; /* stage as a string (tview_by_value), or NULL */
 	json_t *notes;    /* array of strings: what its metrics do not show
 			     (history capped, files vanished; exec/record.h) */
 	int attempt, exit_code, has_exit;
@@ -126,5 +128,15 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by,
 
 /* After a table: "note: TRIAL: attempt N: ..." for the first n rows. */
 void tview_print_notes(const struct tview *v, size_t n, FILE *f);
+
+/* A pipeline job's name as `logs NAME JOB` takes it: STAGE/ITEM (a path
+ * item's last component), or STAGE (one job, or a sweep's trial); "-" for
+ * a trial of no stage. */
+void tview_job_name(const struct trow *r, char *buf, size_t len);
+
+/* What --by groups a row by: parameter name's value, or for "stage" (a
+ * pipeline's, when no parameter has that name) the row's stage.
+ * Borrowed; NULL when the row has none. */
+json_t *tview_by_value(const struct trow *r, const char *name);
 
 #endif

@@ -162,7 +162,7 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 			json_t *row = json_object();
 
 			for (size_t i = 0; i < nby; i++) {
-				json_t *pv = json_object_get(r->params, by[i]);
+				json_t *pv = tview_by_value(r, by[i]);
 
 				json_object_set_new(row, by[i],
 						    pv ? json_incref(pv) : json_null());
@@ -220,8 +220,8 @@ int tc_report_by(struct tc_journal *j, struct tview *v, const char *by_arg,
 			size_t c = 0;
 
 			for (size_t i = 0; i < nby; i++)
-				tc_fmt_param(json_object_get(r->params, by[i]),
-					     cells[c++], 256);
+				tc_fmt_param(tview_by_value(r, by[i]), cells[c++],
+					     256);
 			snprintf(cells[c++], 256, "%zu", gs[k].trials);
 			snprintf(cells[c++], 256, "%zu", gs[k].succeeded);
 			snprintf(cells[c++], 256, "%zu", gs[k].failed);

@@ -287,6 +287,11 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 
 			json_object_set_new(row, "trial", json_string(r->id));
 			json_object_set_new(row, "index", json_integer(r->idx));
+			if (stages) {
+				json_object_set_new(row, "stage", json_string(r->stage));
+				json_object_set_new(row, "item", r->item ? json_string(r->item)
+									 : json_null());
+			}
 			json_object_set_new(row, "state", json_string(tc_state_name(r->state)));
 			for (size_t p = 0; p < v.spec->nparams; p++) {
 				json_t *pv = json_object_get(r->params, v.spec->params[p].name);
@@ -311,7 +316,7 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 		tc_print_json(o);
 		json_decref(o);
 	} else {
-		size_t ncol = 4 + v.spec->nparams + v.nmetric;
+		size_t ncol = 4 + !!stages + v.spec->nparams + v.nmetric;
 		const char **hdr = calloc(ncol + 1, sizeof(*hdr));
 		char (*cells)[256] = calloc(ncol + 1, sizeof(*cells));
 		const char **cp = calloc(ncol + 1, sizeof(*cp));
@@ -322,6 +327,8 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 
 			hdr[c++] = "index";
 			hdr[c++] = "trial";
+			if (stages)
+				hdr[c++] = "job";
 			hdr[c++] = "state";
 			for (size_t p = 0; p < v.spec->nparams; p++)
 				hdr[c++] = v.spec->params[p].name;
@@ -352,6 +359,8 @@ static int show_one(struct tc_journal *j, const char *name, enum tc_format fmt,
 
 			snprintf(cells[c++], 256, "%lld", r->idx);
 			snprintf(cells[c++], 256, "%s", r->id);
+			if (stages)
+				tview_job_name(r, cells[c++], 256);
 			snprintf(cells[c++], 256, "%s", tc_state_name(r->state));
 			for (size_t p = 0; p < v.spec->nparams; p++)
 				tc_fmt_param(json_object_get(r->params, v.spec->params[p].name),
@@ -623,6 +632,12 @@ int cmd_report(int argc, char **argv)
 					  gpu * r->total_wall / 3600.0));
 		}
 		json_object_set_new(o, "trials", rows);
+		if (v.spec->nstages) {
+			json_t *stages = stage_summary(j, v.exp.name);
+
+			if (stages)
+				json_object_set_new(o, "stages", stages);
+		}
 		if (idle)
 			json_object_set_new(
 				o, "gpu_underused",
@@ -730,6 +745,16 @@ int cmd_report(int argc, char **argv)
 				       "that saved)\n",
 				       tt.counts[TC_ST_PRUNED],
 				       tt.counts[TC_ST_PRUNED] == 1 ? "" : "s");
+		}
+		if (fmt == TC_FMT_TABLE && v.spec->nstages) {
+			json_t *stages = stage_summary(j, v.exp.name);
+
+			if (stages) {
+				printf("\nper stage (`report %s --by stage` for "
+				       "hours and memory):\n", v.exp.name);
+				print_stages(stages);
+			}
+			json_decref(stages);
 		}
 		if (fmt == TC_FMT_TABLE && idle && json_object_size(idle)) {
 			const char *id;

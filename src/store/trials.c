@@ -29,7 +29,8 @@
 #define ROW                                                                 \
 	"SELECT id, attempt, command, env, params, idx, state, reason, gpus, " \
 	"exit_code, started_at, ended_at, wall, utime, stime, total_wall, "    \
-	"total_cpu, maxrss_kb, seed, sup_pid, sup_start, pgid FROM trials "
+	"total_cpu, maxrss_kb, seed, sup_pid, sup_start, pgid, stage, item "    \
+	"FROM trials "
 
 /* Every statement on the trial tables.  Parameters ?1 the experiment, ?2
  * the trial, then as numbered. */
@@ -189,7 +190,7 @@ static const char *const sql[S_COUNT] = {
 	[S_NEEDED_KEYS] = "SELECT u.id, coalesce(u.cache_key, '') FROM needs n JOIN "
 			  "trials u ON u.exp = n.exp AND u.id = n.needed WHERE "
 			  "n.exp = ?1 AND n.trial = ?2 ORDER BY u.id",
-	[S_JOBS] = "SELECT id, state, stage, inputs, cache_key, command, env "
+	[S_JOBS] = "SELECT id, state, stage, inputs, cache_key, command, env, item "
 		   "FROM trials WHERE exp = ?1 AND stage IS NOT NULL ORDER BY idx",
 	[S_EDGES] = "SELECT trial, needed FROM needs WHERE exp = ?1",
 	/* a job that must run again, and every job that needs it (directly
@@ -339,6 +340,8 @@ void tc_trial_row_free(struct tc_trial_row *r)
 	free(r->params);
 	free(r->reason);
 	free(r->gpus);
+	free(r->stage);
+	free(r->item);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -370,13 +373,15 @@ static void fill_row(sqlite3_stmt *st, struct tc_trial_row *r)
 	r->sup_pid = (pid_t)sqlite3_column_int(st, 19);
 	r->sup_start = sqlite3_column_int64(st, 20);
 	r->pgid = (pid_t)sqlite3_column_int(st, 21);
+	r->stage = (char *)sqlite3_column_text(st, 22);
+	r->item = (char *)sqlite3_column_text(st, 23);
 }
 
 /* *out = *in with its own copies of the text (env "{}" when none). */
 static int row_dup(const struct tc_trial_row *in, struct tc_trial_row *out)
 {
 	char **f[] = {&out->command, &out->env, &out->params, &out->reason,
-		      &out->gpus};
+		      &out->gpus, &out->stage, &out->item};
 
 	*out = *in;
 	if (!out->env)
@@ -1370,6 +1375,7 @@ int tc_trials_jobs(struct tc_trials *t, struct tc_job **out, size_t *n,
 		jb->key = col_dup(st, 4);
 		jb->command = col_dup(st, 5);
 		jb->env = col_dup(st, 6);
+		jb->item = col_dup(st, 7);
 	}
 	sqlite3_reset(st);
 	*out = a;

@@ -78,6 +78,7 @@ struct tc_trial_row {
 	char *params;      /* JSON object */
 	char *reason;
 	char *gpus;        /* "0,1" or NULL */
+	char *stage, *item; /* a pipeline's job: its stage and item, or NULL */
 	pid_t sup_pid, pgid; /* local: the supervisor and process group */
 	long long sup_start;
 	/* the last attempt's outcome and the totals */

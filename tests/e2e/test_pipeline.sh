@@ -98,6 +98,23 @@ tc_run status pipe --state-dir st --format json
 expect_eq "$(jget - "d['stages']['label']['counts']['succeeded']" <<<"$OUT")" 3 "status json: per stage"
 tc_run results pipe --state-dir st --format csv
 expect_contains "$OUT" "0.2" "results rank the test jobs by test_acc"
+expect_match "$(tc status pipe --state-dir st)" " label/t2\.tif +succeeded" "status names each job STAGE/ITEM"
+tc_run logs pipe label/t2.tif --state-dir st
+expect_rc 0 "logs NAME STAGE/ITEM"
+tc_run logs pipe normalise/raw/t3.tif --state-dir st
+expect_rc 0 "logs NAME STAGE/ITEM with the item as recorded"
+tc_run logs pipe summary --state-dir st
+expect_rc 0 "logs NAME STAGE for a stage of one job"
+tc_run logs pipe label --state-dir st
+expect_rc 2 "logs NAME STAGE for a stage of several jobs"
+expect_contains "$ERR" "label/ITEM" "says to name the item"
+tc_run logs pipe label/nosuch --state-dir st
+expect_rc 2 "logs of an item the stage does not have"
+tc_run report pipe --state-dir st --by stage --format csv
+expect_rc 0 "report --by stage"
+expect_contains "$OUT" "normalise,3,3,0,0" "report --by stage: jobs and how they ended, per stage"
+tc_run report pipe --state-dir st --format json
+expect_eq "$(jget - "d['stages']['test']['jobs']" <<<"$OUT")" 2 "report json: per stage"
 
 # ---- a failure stops only its dependants --------------------------------
 cat >p/fail.yaml <<'EOF2'
