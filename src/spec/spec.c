@@ -1085,7 +1085,7 @@ static int parse_command(struct ctx *c, const yaml_node_t *n)
 
 static int parse_script(struct ctx *c, const yaml_node_t *n)
 {
-	const char *s;
+	const char *s = NULL;
 	int rc = get_string(c, n, "script", "a | block of shell lines", &s);
 
 	if (rc)
