@@ -119,6 +119,29 @@ int cmd_validate(int argc, char **argv)
 			return tc_fail_spec("validate", &err);
 		}
 	}
+	if (spec->nstages) {
+		/* a pipeline: its jobs, with the items as run would read them */
+		size_t *counts = calloc(spec->nstages + 1, sizeof(*counts)), total = 0;
+		char *dir = tc_dirname_abs(a.pos[0]);
+
+		rc = !counts || !dir
+			     ? tc_error_set(&err, TC_ERR_NOMEM, "out of memory")
+			     : tc_plan_stage_jobs(spec, dir,
+						  tc_pick_seed(spec, NULL, &picked),
+						  counts, &err);
+		for (size_t i = 0; !rc && i < spec->nstages; i++)
+			total += counts[i];
+		if (!rc)
+			printf("%s: ok: experiment '%s', %zu job%s in %zu stage%s\n",
+			       a.pos[0], spec->name, total, total == 1 ? "" : "s",
+			       spec->nstages, spec->nstages == 1 ? "" : "s");
+		free(counts);
+		free(dir);
+		tc_spec_free(spec);
+		return rc ? (rc == TC_ERR_SPEC ? tc_fail_spec("validate", &err)
+					       : tc_fail("validate", &err))
+			  : 0;
+	}
 	if ((rc = tc_plan_new(spec, tc_pick_seed(spec, NULL, &picked), &plan, &err))) {
 		tc_spec_free(spec);
 		return tc_fail("validate", &err);

@@ -4874,6 +4874,15 @@ static int check_refs_in(struct ctx *c, const yaml_node_t *n,
 					       st ? "in this stage's needs:"
 						  : "a stage (needs.STAGE is "
 						    "for stages:)");
+			if (c->parent && c->parent->backend &&
+			    !strcmp(c->parent->backend, "kubernetes"))
+				return fail_at(c, ref_pos(c, n, r.off, r.len),
+					       "%.*s: on kubernetes a job's "
+					       "directory is its pod's own; share "
+					       "data between stages through a "
+					       "volume (kubernetes.volumes) and "
+					       "paths of your own",
+					       (int)r.len, text + r.off);
 			if (w == REF_SCRIPT)
 				return fail_at(c, ref_pos(c, n, r.off, r.len),
 					       "%.*s in a script: use $NEEDS_%s "

@@ -195,5 +195,11 @@ printf '%s\n' "$H" 'name: noglob' 'stages:' '  a: {foreach: {glob: "nothing/*.ti
 tc_run run p/noglob.yaml --state-dir st -q
 expect_rc 2 "a glob that matches nothing: exit 2"
 expect_contains "$ERR" "p/noglob.yaml:4:16: foreach.glob 'nothing/*.tif' matches no file" "and says where"
+tc_run validate p/noglob.yaml
+expect_rc 2 "validate reads the items as run would: exit 2"
+expect_contains "$ERR" "p/noglob.yaml:4:16: foreach.glob 'nothing/*.tif' matches no file" "validate says where too"
+bad k8sneeds 6:36 "{{needs.a}}: on kubernetes a job's directory is its pod's own" < <(printf '%s\n' "$H" 'name: k8sneeds' 'backend: kubernetes' 'stages:' '  a: {command: [true]}' '  b: {needs: [a], command: [echo, "{{needs.a}}"]}')
+tc_run validate p/pipe.yaml
+expect_eq "$OUT" "p/pipe.yaml: ok: experiment 'pipe', 13 jobs in 6 stages" "validate counts a pipeline's jobs"
 
 tc_done
