@@ -26,6 +26,23 @@ static int local_check(const struct tc_spec *spec, struct tc_error *err)
 
 static int local_templates(const struct tc_spec *spec, struct tc_error *err)
 {
+	for (size_t i = 0; i < spec->nstages; i++) {
+		const struct tc_stage *st = &spec->stages[i];
+		const struct tc_spec *v = st->spec;
+
+		if (st->own_resources &&
+		    (v->resources.cpu != spec->resources.cpu ||
+		     v->resources.memory != spec->resources.memory ||
+		     v->resources.gpu != spec->resources.gpu))
+			return tc_error_at(err, TC_ERR_SPEC, spec->path,
+					   st->resources_pos.line,
+					   st->resources_pos.col,
+					   "stage %s: resources of its own need "
+					   "--backend kubernetes (the local "
+					   "backend packs every job by one "
+					   "request: set it at the top level)",
+					   st->name);
+	}
 	for (int k = 0; k < 2; k++) {
 		const struct tc_str *t = k ? &spec->resources.memory_template
 					   : &spec->resources.cpu_template;

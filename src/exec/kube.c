@@ -54,6 +54,7 @@ struct ktrial {
 	char id[TC_TRIAL_ID_LEN + 1];
 	int attempt;
 	char job[64];
+	double timeout;    /* its run.timeout (its stage's); 0 until its objects are made */
 	enum phase phase;
 	int inflight;      /* requests on the wire for this trial */
 	int pending;       /* creates still to answer */
@@ -534,15 +535,17 @@ static int submit_log_read(struct kube *r, struct ktrial *t)
 static void read_live_logs(struct kube *r)
 {
 	size_t sent = 0, n = r->nlive;
-	double now = tc_mono(), timeout = r->spec->run.timeout;
+	double now = tc_mono();
 
-	if (timeout > 0) {
+	{
 		double wall = tc_now();
 
 		for (size_t k = 0; k < n; k++) {
 			struct ktrial *t = r->live[k];
+			double timeout = t->timeout > 0 ? t->timeout
+							: r->spec->run.timeout;
 
-			if (t->phase == P_ACTIVE && t->pod_running &&
+			if (timeout > 0 && t->phase == P_ACTIVE && t->pod_running &&
 			    !t->log_inflight && !t->last_read &&
 			    t->started > 0 &&
 			    wall >= t->started + timeout -
@@ -668,7 +671,7 @@ static void judge_job(struct kube *r, struct ktrial *t, json_t *job)
 		if (why && !strcmp(why, "DeadlineExceeded")) {
 			snprintf(reason, sizeof(reason),
 				 "DeadlineExceeded: timed out after %.0fs",
-				 r->spec->run.timeout);
+				 t->timeout > 0 ? t->timeout : r->spec->run.timeout);
 			finish(r, t, TC_ST_TIMED_OUT, reason);
 			return;
 		}
@@ -1044,12 +1047,15 @@ static int create_objects(struct kube *r, struct ktrial *t)
 	json_t *argv = NULL, *env = NULL, *cm = NULL, *job = NULL, *svc = NULL;
 	struct tc_k8s_trial kt;
 	struct tc_error e;
+	const struct tc_spec *js; /* its stage's, for a pipeline's job */
 	int rc;
 
 	if ((rc = tc_trials_get(r->s.tr, t->id, &row, r->err)) <= 0)
 		return rc ? rc
 			  : tc_error_set(r->err, TC_ERR_DB,
 					 "trial %s is not in the journal", t->id);
+	js = tc_spec_for_stage(r->spec, row.stage);
+	t->timeout = js->run.timeout;
 	argv = json_loads(row.command, 0, NULL);
 	env = json_loads(row.env, 0, NULL);
 	if (!t->params) {
@@ -1065,10 +1071,10 @@ static int create_objects(struct kube *r, struct ktrial *t)
 	kt.argv = argv;
 	kt.env = env;
 	tc_error_clear(&e);
-	cm = tc_k8s_configmap(r->spec, r->ns, &kt, &e);
-	job = cm ? tc_k8s_job(r->spec, r->ns, &kt, &e) : NULL;
+	cm = tc_k8s_configmap(js, r->ns, &kt, &e);
+	job = cm ? tc_k8s_job(js, r->ns, &kt, &e) : NULL;
 	if (job && r->spec->nodes > 1)
-		svc = tc_k8s_service(r->spec, r->ns, &kt, &e);
+		svc = tc_k8s_service(js, r->ns, &kt, &e);
 	if (!cm || !job || (r->spec->nodes > 1 && !svc)) {
 		rc = tc_error_set(r->err, e.code ? e.code : TC_ERR_INTERNAL,
 				  "trial %s: %s", t->id, e.msg);

@@ -310,15 +310,6 @@ out:
 
 /* ---- the next job ------------------------------------------------------------ */
 
-static const struct tc_stage *stage_named(const struct tc_spec *spec,
-					  const char *name)
-{
-	for (size_t k = 0; name && k < spec->nstages; k++)
-		if (!strcmp(spec->stages[k].name, name))
-			return &spec->stages[k];
-	return NULL;
-}
-
 struct keylist {
 	struct needed *a;
 	size_t n, cap;
@@ -378,7 +369,7 @@ int tc_pipe_next(struct tc_sched *s, double now, struct tc_trial_row *row)
 				rc = 1; /* not a job: run it */
 			break;
 		}
-		st = stage_named(s->spec, jb.stage);
+		st = tc_spec_stage(s->spec, jb.stage);
 		if (!workdir && !(workdir = workdir_of(s)))
 			rc = s->err->code ? s->err->code : TC_ERR_NOMEM;
 		if (rc >= 0 && !(rc = tc_trials_needed_keys(s->tr, row->id, add_key,
@@ -510,7 +501,7 @@ static int rerun_stages(struct tc_sched *s, long long *moved)
 
 		snprintf(name, sizeof(name), "%.*s", (int)len, list);
 		list += len + (list[len] == ',');
-		if (!stage_named(s->spec, name))
+		if (!tc_spec_stage(s->spec, name))
 			return tc_error_set(s->err, TC_ERR_USAGE, "--rerun: no "
 					    "stage named '%s' in %s", name,
 					    s->spec->name);

@@ -77,6 +77,7 @@ struct live {
 	int gpus[16];
 	int ngpus;
 	int lease_fd;       /* its GPUs' lease until handed to the shim, -1 */
+	double timeout;     /* its run.timeout (its stage's), set when picked */
 	char *dir;
 	char *params;       /* JSON text, for progress lines */
 	double t0;          /* monotonic start (ours) */
@@ -341,6 +342,19 @@ static void view_running(void *ctx, struct tc_progress_status *st)
 		       (long long)r->nstandby - st->running;
 	if (st->starting < 0)
 		st->starting = 0;
+}
+
+/* The run.timeout trial lv ran under: its stage's, for a job of a
+ * pipeline (one adopted by a resume is looked up). */
+static double job_timeout(struct runner *r, struct live *lv)
+{
+	char stage[64];
+
+	if (lv->timeout > 0 || !r->spec->nstages)
+		return lv->timeout > 0 ? lv->timeout : r->spec->run.timeout;
+	if (tc_trials_stage_of(r->s.tr, lv->id, stage, sizeof(stage), NULL) == 1)
+		return tc_spec_for_stage(r->spec, stage)->run.timeout;
+	return r->spec->run.timeout;
 }
 
 /* ---- resources ---------------------------------------------------------- */
@@ -681,7 +695,7 @@ static int finish_record(struct runner *r, struct live *lv, int from_state)
 	} else if (ei.timed_out) {
 		state = TC_ST_TIMED_OUT;
 		snprintf(reason, sizeof(lv->reason), "timed out after %.0fs",
-			 r->spec->run.timeout);
+			 job_timeout(r, lv));
 	} else {
 		state = TC_ST_FAILED;
 		if (!reason[0] && ei.term_signal)
@@ -985,6 +999,7 @@ static int pick_next(struct runner *r, struct live *pred)
 		lv->envtext = row.env;
 		lv->params = row.params;
 		lv->idx = row.idx;
+		lv->timeout = tc_spec_for_stage(r->spec, row.stage)->run.timeout;
 		row.command = row.env = row.params = NULL;
 		if (tc_sched_watch(&r->s, lv->m, lv->idx)) {
 			live_free(lv);
@@ -1113,7 +1128,7 @@ static int launch(struct runner *r, struct live *lv)
 	l.argv = argv;
 	l.envp = envp;
 	l.attempt = lv->attempt;
-	l.timeout = r->spec->run.timeout;
+	l.timeout = lv->timeout;
 	l.kill_grace = r->o->kill_grace > 0 ? r->o->kill_grace : 10;
 	l.lease_fd = lv->lease_fd;
 	l.nodes = r->spec->nodes;

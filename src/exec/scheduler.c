@@ -124,6 +124,8 @@ int tc_sched_prune(struct tc_sched *s, void (*stop)(void *ctx, const char *id),
 	return 0;
 }
 
+static int stage_caps(struct tc_sched *s);
+
 int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 		   const struct tc_spec *spec, const struct tc_run_opts *o,
 		   const sigset_t *extra,
@@ -166,6 +168,8 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 		return rc;
 	if (spec->nstages && !o->drain && (rc = tc_pipe_revalidate(s)))
 		return rc;
+	if (spec->nstages && (rc = stage_caps(s)))
+		return rc;
 	if ((rc = load_counts(s)))
 		return rc;
 	if (spec->early_stop.method != TC_ES_NONE && (rc = prune_begin(s)))
@@ -204,6 +208,21 @@ static int sched_trial_dir(struct tc_sched *s)
 	s->trial_dir = be && be->trial_dir ? be->trial_dir : "";
 	tc_exp_info_free(&e);
 	return 0;
+}
+
+/* The stages with a run.parallel of their own, for the next-queued pick. */
+static int stage_caps(struct tc_sched *s)
+{
+	const char *names[64];
+	int caps[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->spec->nstages && n < 64; i++)
+		if (s->spec->stages[i].own_parallel > 0) {
+			names[n] = s->spec->stages[i].name;
+			caps[n++] = s->spec->stages[i].own_parallel;
+		}
+	return tc_trials_stage_caps(s->tr, names, caps, n, s->err);
 }
 
 int tc_sched_extend(struct tc_sched *s, long long active)
@@ -466,9 +485,7 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 		char name[64];
 
 		if (tc_trials_stage_of(s->tr, e->id, name, sizeof(name), NULL))
-			for (size_t k = 0; k < s->spec->nstages; k++)
-				if (!strcmp(s->spec->stages[k].name, name))
-					st = &s->spec->stages[k];
+			st = tc_spec_stage(s->spec, name);
 	}
 	if (st && e->state == TC_ST_SUCCEEDED && (rc = check_outputs(s, st, e)))
 		return rc;

@@ -5008,6 +5008,21 @@ static int stage_index(const struct tc_spec *s, const char *name, size_t len)
 	return -1;
 }
 
+const struct tc_stage *tc_spec_stage(const struct tc_spec *spec, const char *name)
+{
+	int k = name ? stage_index(spec, name, strlen(name)) : -1;
+
+	return k >= 0 ? &spec->stages[k] : NULL;
+}
+
+const struct tc_spec *tc_spec_for_stage(const struct tc_spec *spec,
+					const char *name)
+{
+	const struct tc_stage *st = tc_spec_stage(spec, name);
+
+	return st ? st->spec : spec;
+}
+
 /* A placeholder parameter named name (TC_P_VALUES, one empty value): in a
  * stage's own spec, it makes {{item}} a known name; the plan gives each
  * job its value. */
@@ -5407,12 +5422,6 @@ static int parse_stage(struct ctx *c, struct tc_stage *st,
 			    st->name);
 	if ((rc = get_fields(c, n, where, f, F_N)))
 		return rc;
-	if (f[F_RESOURCES].key || f[F_KUBERNETES].key)
-		return fail(c, f[F_RESOURCES].key ? f[F_RESOURCES].key
-						  : f[F_KUBERNETES].key,
-			    "%s: per-stage %s is not supported yet; set it at "
-			    "the top level (it applies to every stage)", where,
-			    f[F_RESOURCES].key ? "resources" : "kubernetes");
 	/* the stage's own spec: the top level's, but its own command and
 	 * parameters */
 	v = tc_arena_calloc(c->arena, 1, sizeof(*v));
@@ -5517,17 +5526,48 @@ static int parse_stage(struct ctx *c, struct tc_stage *st,
 	if (!rc && f[F_ENV].val)
 		rc = parse_env(c, f[F_ENV].val);
 	if (!rc && f[F_RUN].val) {
-		double timeout = v->run.timeout;
-		int parallel = v->run.parallel, mf = v->run.max_failures;
+		int mf = v->run.max_failures;
 
+		v->run.parallel = 0;
 		rc = parse_run(c, f[F_RUN].val);
-		if (!rc && (v->run.timeout != timeout ||
-			    v->run.parallel != parallel ||
-			    v->run.max_failures != mf))
-			rc = fail(c, f[F_RUN].key, "%s: per-stage run: takes "
-				  "retries and backoff; timeout, parallel and "
-				  "max_failures are set at the top level (for "
-				  "every stage) for now", where);
+		if (!rc && v->run.max_failures != mf)
+			rc = fail(c, f[F_RUN].key, "%s: run.max_failures is "
+				  "the whole run's: set it at the top level",
+				  where);
+		st->own_parallel = v->run.parallel;
+		if (!v->run.parallel)
+			v->run.parallel = top->run.parallel;
+	}
+	if (!rc && f[F_RESOURCES].val) {
+		st->own_resources = 1;
+		st->resources_pos = node_pos(f[F_RESOURCES].key);
+		rc = parse_resources(c, f[F_RESOURCES].val);
+	}
+	if (!rc && f[F_KUBERNETES].val) {
+		const yaml_node_t *kn = f[F_KUBERNETES].val;
+		const char *own[] = {"namespace", "context"};
+		struct tc_kspec *ks = tc_arena_calloc(c->arena, 1, sizeof(*ks));
+
+		if (!ks) {
+			c->spec = top;
+			return nomem(c);
+		}
+		*ks = *top->k8s;
+		v->k8s = ks;
+		st->own_kubernetes = 1;
+		st->kubernetes_pos = node_pos(f[F_KUBERNETES].key);
+		for (size_t k = 0; !rc && k < 2; k++) {
+			yaml_node_t *x = kn->type == YAML_MAPPING_NODE
+						 ? map_get(c, kn, own[k], NULL)
+						 : NULL;
+
+			if (x)
+				rc = fail(c, x, "%s: kubernetes.%s is the whole "
+					  "run's: set it at the top level",
+					  where, own[k]);
+		}
+		if (!rc)
+			rc = parse_kubernetes(c, kn);
 	}
 	if (!rc)
 		rc = check_templates(c, f[F_COMMAND].val, f[F_SCRIPT].val,

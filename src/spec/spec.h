@@ -238,6 +238,9 @@ struct tc_stage {
 	 * top-level env with its own over it, and as parameters: the
 	 * search space (sweep, trials) or "item" (and "item.KEY") */
 	struct tc_spec *spec;
+	/* what the stage sets of its own (0: the top level's, as in spec) */
+	struct tc_pos resources_pos, kubernetes_pos;
+	int own_resources, own_kubernetes, own_parallel;
 };
 
 struct tc_spec {
@@ -483,5 +486,14 @@ int tc_spec_read_env_files(const struct tc_spec *spec, const char *spec_dir,
 
 int tc_spec_check_program(const struct tc_spec *spec, const char *spec_dir,
 			  struct tc_error *err);
+
+/* A pipeline's stage by name, or NULL (none, or name is NULL). */
+const struct tc_stage *tc_spec_stage(const struct tc_spec *spec, const char *name);
+
+/* What a job of stage name runs by (its command, env, run, resources,
+ * kubernetes): the stage's own spec, or spec itself for a trial of no
+ * stage. */
+const struct tc_spec *tc_spec_for_stage(const struct tc_spec *spec,
+					const char *name);
 
 #endif

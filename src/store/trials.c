@@ -25,6 +25,14 @@
 	"n.exp AND u.id = n.needed WHERE n.exp = ?1 AND n.trial = "        \
 	"trials.id AND u.state <> 'succeeded')"
 
+/* A pipeline's stage with a run.parallel of its own starts no more jobs
+ * than that at a time (temp.tc_stage_cap, tc_trials_stage_caps). */
+#define CAPPED                                                               \
+	" AND (stage IS NULL OR NOT EXISTS (SELECT 1 FROM temp.tc_stage_cap c " \
+	"WHERE c.stage = trials.stage AND c.cap <= (SELECT count(*) FROM "    \
+	"trials l WHERE l.exp = ?1 AND l.stage = trials.stage AND l.state IN " \
+	"('starting', 'running'))))"
+
 /* The columns of a trial's row, as fill_row reads them. */
 #define ROW                                                                 \
 	"SELECT id, attempt, command, env, params, idx, state, reason, gpus, " \
@@ -51,7 +59,7 @@ enum stmt {
 
 static const char *const sql[S_COUNT] = {
 	[S_NEXT] = ROW "WHERE exp = ?1 AND state = 'queued' AND next_at <= ?2"
-		   PICKED READY " ORDER BY idx LIMIT 1",
+		   PICKED READY CAPPED " ORDER BY idx LIMIT 1",
 	[S_NEXT_AT] = "SELECT min(next_at) FROM trials WHERE exp = ?1 AND "
 		      "state = 'queued'" PICKED READY,
 	[S_GET] = ROW "WHERE exp = ?1 AND id = ?2",
@@ -242,7 +250,9 @@ static int ensure_picked(struct tc_trials *t, struct tc_error *err)
 	if (tc_journal_exec(t->j,
 			    "CREATE TEMP TABLE IF NOT EXISTS tc_picked(id TEXT "
 			    "PRIMARY KEY); CREATE TEMP TABLE IF NOT EXISTS "
-			    "tc_planned(id TEXT PRIMARY KEY)",
+			    "tc_planned(id TEXT PRIMARY KEY); CREATE TEMP "
+			    "TABLE IF NOT EXISTS tc_stage_cap(stage TEXT "
+			    "PRIMARY KEY, cap INTEGER)",
 			    err))
 		return TC_ERR_DB;
 	t->picked_ready = 1;
@@ -722,6 +732,31 @@ int tc_trials_queued_reason(struct tc_trials *t, const char *why, long long n,
 	}
 	sqlite3_bind_text(st, 4, why, -1, SQLITE_STATIC);
 	return run(t, st, err);
+}
+
+int tc_trials_stage_caps(struct tc_trials *t, const char *const *stages,
+			 const int *caps, size_t n, struct tc_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (ensure_picked(t, err) ||
+	    tc_journal_exec(t->j, "DELETE FROM temp.tc_stage_cap", err))
+		return TC_ERR_DB;
+	if (!n)
+		return 0;
+	if (!(st = tc_journal_prepare(t->j, "INSERT OR REPLACE INTO "
+				      "temp.tc_stage_cap VALUES(?1, ?2)", err)))
+		return TC_ERR_DB;
+	for (size_t i = 0; i < n && !rc; i++) {
+		sqlite3_bind_text(st, 1, stages[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, caps[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = dbfail(t, err);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int tc_trials_pick(struct tc_trials *t, long long limit,

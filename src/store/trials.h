@@ -317,6 +317,11 @@ int tc_trials_edges(struct tc_trials *t,
 		    void (*fn)(void *ctx, const char *trial, const char *needed),
 		    void *ctx, struct tc_error *err);
 
+/* Stages that start at most caps[i] jobs at a time (their own
+ * run.parallel), for this connection's next-queued picks; n = 0 clears. */
+int tc_trials_stage_caps(struct tc_trials *t, const char *const *stages,
+			 const int *caps, size_t n, struct tc_error *err);
+
 /* The jobs id needs with their cache keys ("" for one without), by id. */
 int tc_trials_needed_keys(struct tc_trials *t, const char *id,
 			  void (*fn)(void *ctx, const char *id, const char *key),

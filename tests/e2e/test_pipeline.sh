@@ -171,6 +171,34 @@ expect_rc 1 "a missing output fails the job"
 expect_match "$(sqlite3 $J "SELECT reason FROM trials WHERE exp = 'outs' AND stage = 'a'")" "^declared output 'two' is missing" "the reason names the output"
 expect_eq "$(sqlite3 $J "SELECT state FROM trials WHERE exp = 'outs' AND stage = 'b'")" cancelled "its dependant did not run"
 
+# ---- a stage's own run: parallel and timeout ------------------------------
+cat >p/own.yaml <<'EOF2'
+version: 1
+name: own
+run: {parallel: 3, timeout: 1h}
+stages:
+  one:
+    foreach: [a, b, c]
+    run: {parallel: 1}
+    command: [sh, -c, 'sleep 0.3']
+  many:
+    foreach: [a, b, c]
+    command: [sh, -c, 'sleep 0.3']
+  slow:
+    run: {timeout: 1s}
+    command: [sleep, "30"]
+EOF2
+tc_run run p/own.yaml --state-dir st -q
+expect_rc 1 "a stage's timeout fails the run"
+overlap() { # STAGE: pairs of its jobs that ran at the same time
+	sqlite3 $J "SELECT count(*) FROM trials a JOIN trials b ON a.exp = b.exp AND a.stage = b.stage AND a.id < b.id WHERE a.exp = 'own' AND a.stage = '$1' AND a.started_at < b.ended_at AND b.started_at < a.ended_at"
+}
+expect_eq "$(overlap one)" 0 "run: {parallel: 1} in a stage: its jobs ran one at a time"
+expect_eq "$(sqlite3 $J "SELECT count(*) FROM trials WHERE exp = 'own' AND stage = 'one' AND state = 'succeeded'")" 3 "and all ran"
+expect_match "$(overlap many)" "^[1-9]" "another stage's jobs ran side by side (the top level's parallel)"
+expect_match "$(sqlite3 $J "SELECT state || ' ' || reason FROM trials WHERE exp = 'own' AND stage = 'slow'")" \
+	"^timed_out timed out after 1s" "run: {timeout: 1s} in a stage: its job timed out after 1 s, not the top level's hour"
+
 # ---- bad input -------------------------------------------------------------
 bad() { # NAME LINE:COL MESSAGE (the spec on stdin)
 	cat >"p/$1.yaml"
@@ -198,6 +226,8 @@ expect_contains "$ERR" "p/noglob.yaml:4:16: foreach.glob 'nothing/*.tif' matches
 tc_run validate p/noglob.yaml
 expect_rc 2 "validate reads the items as run would: exit 2"
 expect_contains "$ERR" "p/noglob.yaml:4:16: foreach.glob 'nothing/*.tif' matches no file" "validate says where too"
+bad localres 6:5 "stage b: resources of its own need --backend kubernetes" < <(printf '%s\n' "$H" 'name: localres' 'stages:' '  a: {command: [true]}' '  b:' '    resources: {cpu: 2}' '    command: [true]')
+bad stagens 6:48 "stage b: kubernetes.namespace is the whole run's: set it at the top level" < <(printf '%s\n' "$H" 'name: stagens' 'backend: kubernetes' 'stages:' '  a: {command: [true]}' '  b: {command: [true], kubernetes: {namespace: x}}')
 bad k8sneeds 6:36 "{{needs.a}}: on kubernetes a job's directory is its pod's own" < <(printf '%s\n' "$H" 'name: k8sneeds' 'backend: kubernetes' 'stages:' '  a: {command: [true]}' '  b: {needs: [a], command: [echo, "{{needs.a}}"]}')
 tc_run validate p/pipe.yaml
 expect_eq "$OUT" "p/pipe.yaml: ok: experiment 'pipe', 13 jobs in 6 stages" "validate counts a pipeline's jobs"
