@@ -516,7 +516,9 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 	}
 	if ((rc = tc_trials_finish(s->tr, e->id, o, s->err)))
 		return rc;
-	if (st && !e->requeue && e->state != TC_ST_SUCCEEDED) {
+	/* (an interrupted job runs again on resume: what needs it waits) */
+	if (st && !e->requeue && e->state != TC_ST_SUCCEEDED &&
+	    !(e->state == TC_ST_CANCELLED && req == 2)) {
 		char why[200];
 
 		/* a job that will not succeed stops only what needs it */
