@@ -86,6 +86,17 @@ static const char schema[] =
  * appended when the schema changes (and TC_JOURNAL_SCHEMA with it); a
  * journal is migrated when a writing command opens it (the schema above
  * has made the new tables already). */
+/* views[k - 1] shows a journal of schema version k, opened read-only (it
+ * is not migrated), as the current schema: temporary objects, which
+ * shadow the file's own of the same name. */
+static const char *const views[TC_JOURNAL_SCHEMA] = {
+	/* 1: no pipelines */
+	"CREATE TEMP VIEW trials AS SELECT *, NULL AS stage, NULL AS item, "
+	"NULL AS inputs, NULL AS cache_key FROM main.trials;"
+	"CREATE TEMP TABLE needs(exp TEXT, trial TEXT, needed TEXT);",
+	NULL,
+};
+
 static const char *const migrations[TC_JOURNAL_SCHEMA] = {
 	/* 1 → 2: pipelines (stages:): a job's stage and item, and the
 	 * jobs it needs (the needs table) */
@@ -117,6 +128,14 @@ static int check_schema(struct tc_journal *j, int may_migrate,
 				    "trainctl (%s) knows versions up to %d: use "
 				    "a newer trainctl",
 				    j->path, v, TC_VERSION, TC_JOURNAL_SCHEMA);
+	if (v >= 1 && v < TC_JOURNAL_SCHEMA && !may_migrate) {
+		if (views[v - 1] &&
+		    sqlite3_exec(j->db, views[v - 1], NULL, NULL, NULL) != SQLITE_OK)
+			return tc_error_set(err, TC_ERR_DB, "journal %s (schema "
+					    "%d): %s", j->path, v,
+					    sqlite3_errmsg(j->db));
+		return 0;
+	}
 	if (v < 1 || v == TC_JOURNAL_SCHEMA || !may_migrate)
 		return 0;
 	if ((rc = tc_journal_begin(j, err)))
