@@ -403,6 +403,7 @@ int tc_pipe_next(struct tc_sched *s, double now, struct tc_trial_row *row)
 		} else if (!forced && st &&
 			   (rc = tc_trials_find_key(s->tr, row->id, key, &src_exp,
 						    src, s->err)) == 1) {
+			rc = 0; /* (found) */
 			if ((s->trial_dir && s->trial_dir[0])
 				    ? 0
 				    : (rc = copy_outputs(s, st, row->id, src)) == 1) {
