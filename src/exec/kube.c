@@ -599,10 +599,36 @@ static void on_deleted(void *ctx, const struct tc_kube_resp *resp,
 	finish(r, t, TC_ST_CANCELLED, t->cancel == 2 ? "interrupted" : "cancelled");
 }
 
+static void submit_delete(struct kube *r, struct ktrial *t);
+
+/* The log of a running pod about to be deleted: kept, its metrics
+ * collected (the pod and its log go with the Job), then the delete. */
+static void on_last_log(void *ctx, const struct tc_kube_resp *resp,
+			const struct tc_error *e)
+{
+	struct ktrial *t = ctx;
+	struct kube *r = t->r;
+
+	t->inflight--;
+	if (t->phase != P_DELETING)
+		return;
+	if (!e->code && resp->status == 200 && resp->raw) {
+		size_t len = resp->raw_len;
+
+		if ((long long)len > LOG_MAX_BYTES)
+			len = (size_t)LOG_MAX_BYTES;
+		keep_log(r, t, resp->raw, len);
+		if (collect(r, t, resp->raw, len)) {
+			r->fatal = 1;
+			return;
+		}
+	}
+	submit_delete(r, t);
+}
+
 static void delete_job(struct kube *r, struct ktrial *t, int why)
 {
-	char path[512];
-	json_t *body;
+	char path[768];
 
 	if (t->phase == P_DELETING || t->phase == P_FINISHING ||
 	    t->phase == P_DONE)
@@ -614,6 +640,26 @@ static void delete_job(struct kube *r, struct ktrial *t, int why)
 		return;
 	}
 	t->phase = P_DELETING;
+	if (t->pod[0] && t->pod_running) {
+		/* what it printed so far, as a stopped process's output is */
+		snprintf(path, sizeof(path),
+			 "/api/v1/namespaces/%s/pods/%s/log?container=trial&"
+			 "limitBytes=%lld",
+			 r->ns, t->pod, LOG_MAX_BYTES);
+		if (tc_kube_submit(r->k, "GET", path, NULL, NULL, on_last_log,
+				   t) == 0) {
+			t->inflight++;
+			return;
+		}
+	}
+	submit_delete(r, t);
+}
+
+static void submit_delete(struct kube *r, struct ktrial *t)
+{
+	char path[512];
+	json_t *body;
+
 	snprintf(path, sizeof(path), "/apis/batch/v1/namespaces/%s/jobs/%s",
 		 r->ns, t->job);
 	body = json_pack("{s:s, s:s, s:s}", "kind", "DeleteOptions", "apiVersion",
