@@ -126,10 +126,10 @@ static int needed_by_key(const void *a, const void *b)
 
 /* text (a command or env, as stored) into h with the directory of every
  * needed job written as its key: what {{needs.S}} and {{trial_dir}} expand
- * to differs between experiments, what those jobs made does not.  nd is
- * sorted by id. */
+ * to differs between experiments, what those jobs made does not; its own
+ * directory (self's) is "@self".  nd is sorted by id. */
 static void put_swapped(struct tc_sha256 *h, const char *text, const char *root,
-			const struct needed *nd, size_t nn)
+			const char *self, const struct needed *nd, size_t nn)
 {
 	size_t lr = strlen(root);
 	const char *p = text ? text : "", *q;
@@ -138,6 +138,13 @@ static void put_swapped(struct tc_sha256 *h, const char *text, const char *root,
 		struct needed k, *hit;
 
 		snprintf(k.id, sizeof(k.id), "%.12s", q + lr);
+		if (strlen(k.id) == 12 && self && !strcmp(k.id, self)) {
+			/* its own directory ({{trial_dir}}) */
+			tc_sha256_update(h, p, (size_t)(q - p));
+			tc_sha256_update(h, "@self", 5);
+			p = q + lr + 12;
+			continue;
+		}
 		hit = strlen(k.id) == 12
 			      ? bsearch(&k, nd, nn, sizeof(*nd), needed_by_id)
 			      : NULL;
@@ -173,8 +180,8 @@ static int job_key(const struct tc_sched *s, const char *workdir,
 	*missing = NULL;
 	tc_sha256_init(&h);
 	put_str(&h, "trainctl job key 2");
-	put_swapped(&h, jb->command, root ? root : "\n", nd, nn);
-	put_swapped(&h, jb->env, root ? root : "\n", nd, nn);
+	put_swapped(&h, jb->command, root ? root : "\n", jb->id, nd, nn);
+	put_swapped(&h, jb->env, root ? root : "\n", jb->id, nd, nn);
 	free(root);
 	put_str(&h, ks && ks->image.text ? ks->image.text : "");
 	/* the needed keys as a set */

@@ -5650,13 +5650,13 @@ static const char *const top_keys[] = {
 	"version",   "name",   "command", "script",  "env",
 	"parameters", "search", "metric",  "resources", "run",
 	"backend",   "nodes",  "kubernetes", "workdir", "early_stop",
-	"metrics", "stages",
+	"metrics", "stages", "artifacts",
 };
 
 enum {
 	T_VERSION, T_NAME, T_COMMAND, T_SCRIPT, T_ENV, T_PARAMETERS, T_SEARCH,
 	T_METRIC, T_RESOURCES, T_RUN, T_BACKEND, T_NODES, T_KUBERNETES,
-	T_WORKDIR, T_EARLY_STOP, T_METRICS, T_STAGES, T_N
+	T_WORKDIR, T_EARLY_STOP, T_METRICS, T_STAGES, T_ARTIFACTS, T_N
 };
 
 const char *const tc_spec_rendezvous_vars[TC_RENDEZVOUS_NVARS] = {
@@ -5694,6 +5694,63 @@ static int parse_metrics(struct ctx *c, const yaml_node_t *k,
 	if (rc)
 		return rc;
 	c->spec->metrics.all_ranks = r == 1;
+	return 0;
+}
+
+/* artifacts: {store: s3://bucket/prefix, endpoint: URL, region: R}.
+ * Whether the store answers is the run's to find out (exit 3). */
+static int parse_artifacts(struct ctx *c, const yaml_node_t *k,
+			   const yaml_node_t *n)
+{
+	enum { F_STORE, F_ENDPOINT, F_REGION, F_N };
+	struct field f[F_N] = {{"store", NULL, NULL}, {"endpoint", NULL, NULL},
+			       {"region", NULL, NULL}};
+	struct tc_spec *s = c->spec;
+	const char *v;
+	int ok, rc;
+
+	s->artifacts.pos = node_pos(k);
+	rc = expect_map(c, n, "artifacts", "{store: s3://bucket/prefix}", &ok);
+	if (rc)
+		return rc;
+	if (!ok)
+		return fail(c, n, "artifacts is empty: give it a store "
+			    "(s3://bucket/prefix)");
+	if ((rc = get_fields(c, n, "artifacts", f, F_N)))
+		return rc;
+	if (!f[F_STORE].val)
+		return fail(c, n, "artifacts: missing store (s3://bucket/prefix)");
+	if ((rc = get_string(c, f[F_STORE].val, "artifacts.store",
+			     "s3://bucket/prefix", &v)))
+		return rc;
+	if (strncmp(v, "s3://", 5) || !v[5] || v[5] == '/' ||
+	    strpbrk(v, " \t\r\n?#"))
+		return fail(c, f[F_STORE].val, "artifacts.store must be "
+			    "s3://BUCKET or s3://BUCKET/PREFIX (got '%s')", v);
+	s->artifacts.store = v;
+	s->artifacts.store_pos = node_pos(f[F_STORE].val);
+	if (f[F_ENDPOINT].val) {
+		if ((rc = get_string(c, f[F_ENDPOINT].val, "artifacts.endpoint",
+				     "http://127.0.0.1:8333", &v)))
+			return rc;
+		if ((strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) ||
+		    strpbrk(v, " \t\r\n"))
+			return fail(c, f[F_ENDPOINT].val, "artifacts.endpoint "
+				    "must be an http:// or https:// URL (got "
+				    "'%s')", v);
+		s->artifacts.endpoint = v;
+		s->artifacts.endpoint_pos = node_pos(f[F_ENDPOINT].val);
+	}
+	if (f[F_REGION].val) {
+		if ((rc = get_string(c, f[F_REGION].val, "artifacts.region",
+				     "us-east-1", &v)))
+			return rc;
+		if (!*v || strpbrk(v, " \t\r\n/"))
+			return fail(c, f[F_REGION].val, "artifacts.region must "
+				    "be a region name such as us-east-1 (got "
+				    "'%s')", v);
+		s->artifacts.region = v;
+	}
 	return 0;
 }
 
@@ -5882,6 +5939,13 @@ static int parse_root(struct ctx *c, const yaml_node_t *root)
 		if (rc)
 			return rc;
 	}
+	if (f[T_ARTIFACTS].val &&
+	    (rc = parse_artifacts(c, f[T_ARTIFACTS].key, f[T_ARTIFACTS].val)))
+		return rc;
+	if (f[T_ARTIFACTS].val && !f[T_STAGES].val)
+		return fail(c, f[T_ARTIFACTS].key, "artifacts: the store "
+			    "takes a pipeline's declared outputs: it needs "
+			    "stages: with outputs:");
 	if (f[T_STAGES].val) {
 		int sweep = 0;
 

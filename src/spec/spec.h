@@ -360,6 +360,13 @@ struct tc_spec {
 	 * stages before it) */
 	struct tc_stage *stages;
 	size_t nstages;
+	/* artifacts: {store: s3://bucket/prefix, endpoint, region}: where a
+	 * pipeline job's declared outputs go (store NULL: nowhere) */
+	struct {
+		const char *store, *endpoint, *region; /* NULL when not given */
+		struct tc_pos pos;                     /* of the artifacts: key */
+		struct tc_pos store_pos, endpoint_pos;
+	} artifacts;
 	const struct tc_stage *stage; /* in a stage's own spec: that stage */
 	struct tc_kspec *k8s; /* the kubernetes: section, typed and checked
 				 (k8s/kspec.h); never NULL, empty without

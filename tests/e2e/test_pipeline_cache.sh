@@ -4,6 +4,7 @@
 #     inputs' contents) matches a succeeded job's is not run again: a second
 #     experiment of the same stages runs nothing and gets the first's
 #     declared outputs and metrics ("cached: EXP/ID");
+#     (a job naming its own directory, {{trial_dir}}, too);
 #   - a changed input reruns exactly the jobs that depend on it (item-wise
 #     siblings and unrelated stages stay as they were);
 #   - --rerun STAGE forces that stage and its dependants, nothing else;
@@ -27,7 +28,7 @@ stages:
     command: [sh, -c, 'echo "norm $1" >> runs.log; tr a-z A-Z < "$1" > "$TRAINCTL_TRIAL_DIR/n.txt"', sh, "{{item}}"]
     outputs: [n.txt]
   other:
-    command: [sh, -c, 'echo other >> runs.log; echo o > "$TRAINCTL_TRIAL_DIR/o.txt"']
+    command: [sh, -c, 'echo other >> runs.log; echo o > "$1/o.txt"', sh, "{{trial_dir}}"]
     outputs: [o.txt]
   merge:
     needs: [norm, other]
