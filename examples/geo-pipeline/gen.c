@@ -174,9 +174,7 @@ static int parse(int argc, char **argv, struct opts *o, struct geo_error *e)
 			fputs(usage, stdout);
 			return -1;
 		default:
-			return geo_error_set(e, GEO_EXIT_BAD, "bad option '%s' "
-					     "(see geo-gen --help)",
-					     argv[optind - 1]);
+			return geo_bad_option("geo-gen", argv, e);
 		}
 		if (rc)
 			return rc;

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -163,6 +164,11 @@ int geo_reader_open(struct geo_reader *r, const char *path,
 			      "read", path, r->info.bits, fmt);
 		goto fail;
 	}
+	if (r->info.bands > 256) {
+		geo_error_set(e, GEO_EXIT_BAD, "%s: %u bands; at most 256 are "
+			      "read", path, r->info.bands);
+		goto fail;
+	}
 	if (planar != PLANARCONFIG_CONTIG && r->info.bands > 1) {
 		geo_error_set(e, GEO_EXIT_BAD, "%s: bands are stored as "
 			      "separate planes; only pixel-interleaved "
@@ -174,8 +180,20 @@ int geo_reader_open(struct geo_reader *r, const char *path,
 	if (r->tiled) {
 		TIFFGetField(tif, TIFFTAG_TILEWIDTH, &r->block_w);
 		TIFFGetField(tif, TIFFTAG_TILELENGTH, &r->block_h);
-		r->tile = malloc((size_t)TIFFTileSize(tif));
-		if (!r->tile || r->block_w == 0)
+		if (r->block_w == 0 || r->block_h == 0)
+			goto nomem;
+		/* rows are copied out of the tile by this size: a tile that
+		 * decodes to anything else (subsampled colour) is refused */
+		if ((uint64_t)TIFFTileSize64(tif) != (uint64_t)r->block_w *
+		    r->block_h * r->info.bands * (r->info.bits / 8)) {
+			geo_error_set(e, GEO_EXIT_BAD, "%s: tiles of %u×%u "
+				      "pixels do not decode to %u bands of "
+				      "%u bits", path, r->block_w, r->block_h,
+				      r->info.bands, r->info.bits);
+			goto fail;
+		}
+		r->tile = malloc((size_t)TIFFTileSize64(tif));
+		if (!r->tile)
 			goto nomem;
 	} else {
 		TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
@@ -583,6 +601,18 @@ int geo_parse_list(const char *opt, const char *s, long min, long max_val,
 			return 0;
 		p = comma + 1;
 	}
+}
+
+int geo_bad_option(const char *prog, char **argv, struct geo_error *e)
+{
+	/* getopt_long sets optopt to a known long option's value when its
+	 * argument is missing, to 0 for a long option it does not know;
+	 * the programs have no short options */
+	if (optopt && strncmp(argv[optind - 1], "--", 2) == 0)
+		return geo_error_set(e, GEO_EXIT_BAD, "%s: needs a value (see "
+				     "%s --help)", argv[optind - 1], prog);
+	return geo_error_set(e, GEO_EXIT_BAD, "bad option '%s' (see %s "
+			     "--help)", argv[optind - 1], prog);
 }
 
 /* --- random ---------------------------------------------------------- */

@@ -4,7 +4,7 @@
  * that appears whole or not at all, option parsing and a seeded random
  * stream.
  *
- * Rasters here are 8- or 16-bit unsigned integer, one or more bands
+ * Rasters here are 8- or 16-bit unsigned integer, 1 to 256 bands
  * interleaved per pixel (PLANARCONFIG_CONTIG), striped or tiled, any
  * compression libtiff decodes.  Georeferencing is carried by the two
  * GeoTIFF tags ModelPixelScale (33550) and ModelTiepoint (33922), which
@@ -123,6 +123,13 @@ int geo_parse_double(const char *opt, const char *s, double min, double max,
 /* A comma-separated list of at most max integers in [min, max_val]. */
 int geo_parse_list(const char *opt, const char *s, long min, long max_val,
 		   long *out, int max, int *n, struct geo_error *e);
+
+/*
+ * The error of an option getopt_long refused (it returned '?', with
+ * opterr 0): "--opt: needs a value" or "bad option '--opt'", both
+ * pointing at PROG --help.  GEO_EXIT_BAD.
+ */
+int geo_bad_option(const char *prog, char **argv, struct geo_error *e);
 
 /* splitmix64: the one random stream of geo-gen and geo-split. */
 struct geo_rng {

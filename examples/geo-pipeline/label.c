@@ -182,9 +182,7 @@ int main(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			rc = geo_error_set(&e, GEO_EXIT_BAD, "bad option '%s' "
-					   "(see geo-label --help)",
-					   argv[optind - 1]);
+			rc = geo_bad_option("geo-label", argv, &e);
 		}
 		if (rc)
 			return geo_fail("geo-label", &e);
