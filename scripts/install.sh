@@ -9,6 +9,7 @@ PKGS=(
   libyaml-dev libjansson-dev libsqlite3-dev libpcre2-dev libssl-dev
   libcmocka-dev sqlite3 libcurl4-openssl-dev
   libopenblas-dev zlib1g-dev dataset-fashion-mnist
+  libtiff-dev   # examples/geo-pipeline's stage programs
   clang libclang-rt-14-dev
   python3 python3-venv procps time
   curl openssl jq iproute2 util-linux bc

@@ -26,6 +26,7 @@ enum exit_code {
 
 static const char usage[] =
 "usage: fmnist-train [options]\n"
+"       fmnist-train --eval-only --load MODEL [data options]\n"
 "       fmnist-train --make-cifar-sample DIR\n"
 "\n"
 "Train an image classifier on Fashion-MNIST (or CIFAR-10-format data) on\n"
@@ -67,6 +68,15 @@ static const char usage[] =
 "                             (default 120)\n"
 "  --ddp-check                compare a checksum of every rank's weights\n"
 "                             after each epoch (also FMNIST_DDP_CHECK=1)\n"
+"evaluation\n"
+"  --eval-only                train nothing: evaluate the model of --load on\n"
+"                             the test set and print one final line\n"
+"                             (test_acc=, test_loss=); the model's shape comes\n"
+"                             from the file, the model options are ignored\n"
+"  --load MODEL               a model.bin (or a --out DIR holding one); pass\n"
+"                             the --dataset, --data and --train-limit it was\n"
+"                             trained with: the inputs are normalised by the\n"
+"                             training images' statistics\n"
 "other\n"
 "  --make-cifar-sample DIR    write a small synthetic data set in the\n"
 "                             CIFAR-10 binary format (2000 training and\n"
@@ -181,7 +191,8 @@ enum {
 	OPT_MODEL, OPT_HIDDEN, OPT_LAYERS, OPT_CHANNELS, OPT_KERNEL,
 	OPT_DROPOUT, OPT_INIT, OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_WD,
 	OPT_BATCH, OPT_SCHEDULE, OPT_EPOCHS, OPT_SEED, OPT_THREADS, OPT_OUT, OPT_SAMPLE,
-	OPT_RDV_TIMEOUT, OPT_DDP_CHECK, OPT_HELP, OPT_VERSION,
+	OPT_RDV_TIMEOUT, OPT_DDP_CHECK, OPT_EVAL_ONLY, OPT_LOAD, OPT_HELP,
+	OPT_VERSION,
 };
 
 static const struct option longopts[] = {
@@ -209,6 +220,8 @@ static const struct option longopts[] = {
 	{"make-cifar-sample", required_argument, NULL, OPT_SAMPLE},
 	{"rendezvous-timeout", required_argument, NULL, OPT_RDV_TIMEOUT},
 	{"ddp-check", no_argument, NULL, OPT_DDP_CHECK},
+	{"eval-only", no_argument, NULL, OPT_EVAL_ONLY},
+	{"load", required_argument, NULL, OPT_LOAD},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -374,6 +387,12 @@ static int parse_args(int argc, char **argv, struct fm_train_opts *o,
 		case OPT_DDP_CHECK:
 			o->ddp_check = 1;
 			break;
+		case OPT_EVAL_ONLY:
+			o->eval_only = 1;
+			break;
+		case OPT_LOAD:
+			o->load = optarg;
+			break;
 		case OPT_HELP:
 			fputs(usage, stdout);
 			return -1;
@@ -395,6 +414,14 @@ static int parse_args(int argc, char **argv, struct fm_train_opts *o,
 	}
 	if (optind < argc)
 		return bad("unexpected argument '%s'%s", argv[optind], "");
+	if (o->eval_only && !o->load)
+		return bad("%s%s: needs --load MODEL", "--eval-only", "");
+	if (o->load && !o->eval_only)
+		return bad("%s%s: only with --eval-only (to train from saved "
+			   "weights use --init pretrained:FILE)", "--load", "");
+	if (o->eval_only && o->out_dir)
+		return bad("%s%s: not with --eval-only (an evaluation writes "
+			   "no files)", "--out", "");
 	return 0;
 }
 

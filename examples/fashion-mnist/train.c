@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "checkpoint.h"
 
@@ -444,6 +445,87 @@ static int share_start(struct run *r, int start_rc, struct fm_error *err)
 	return rc;
 }
 
+int fm_train_eval_only(const struct fm_train_opts *o, FILE *out, FILE *info,
+		       struct fm_error *err)
+{
+	struct run r;
+	struct fm_ckpt ck;
+	struct fm_model_config mc;
+	struct stat st;
+	char path[4096];
+	double loss = 0.0, acc = 0.0;
+	int rc, have_ck = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.rank = fm_ddp_rank(o->ddp);
+	r.world = fm_ddp_world(o->ddp);
+	openblas_set_num_threads(o->threads);
+
+	/* a trial's --out directory stands for the model.bin in it */
+	if (stat(o->load, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(path, sizeof(path), "%s/model.bin", o->load);
+	else
+		snprintf(path, sizeof(path), "%s", o->load);
+	rc = fm_ckpt_read(path, &ck, err);
+	if (rc == FM_ENOENT)
+		rc = fm_error_set(err, rc, "--load %s: no such file", path);
+	if (rc)
+		return rc;
+	have_ck = 1;
+	rc = fm_data_load(o->dataset, o->data_dir, o->train_limit,
+			  o->test_limit, &r.train, &r.test, err);
+	if (rc)
+		goto out;
+	mc = ck.model;
+	mc.dropout = 0.0f;	/* not stored; evaluation applies none */
+	if (mc.in_c != r.test.c || mc.in_h != r.test.h ||
+	    mc.in_w != r.test.w || mc.classes != r.test.classes) {
+		rc = fm_error_set(err, FM_EMISMATCH,
+				  "%s: a model of %dx%dx%d images and %d "
+				  "classes, but the %s data has %dx%dx%d and "
+				  "%d", path, mc.in_c, mc.in_h, mc.in_w,
+				  mc.classes, o->dataset == FM_DATA_CIFAR10 ?
+				  "cifar10" : "fmnist", r.test.c, r.test.h,
+				  r.test.w, r.test.classes);
+		goto out;
+	}
+	rc = fm_model_new(&mc, EVAL_BATCH, &r.model, err);
+	if (rc)
+		goto out;
+	if (ck.nparams != r.model->nparams) {
+		rc = fm_error_set(err, FM_ECORRUPT, "%s: %zu parameters, but "
+				  "its model has %zu", path, ck.nparams,
+				  r.model->nparams);
+		goto out;
+	}
+	memcpy(r.model->params, ck.params, ck.nparams * sizeof(float));
+	if (r.rank == 0)
+		fprintf(info, "fmnist-train: evaluating %s (%s after epoch "
+			"%u) on %d test images\n", path,
+			fm_model_kind_name(mc.kind), ck.epoch, r.test.n);
+	rc = evaluate(&r, &loss, &acc, err);
+	if (rc)
+		goto out;
+	if (!isfinite(loss)) {
+		rc = fm_error_set(err, FM_ENAN, "test loss of %s is NaN",
+				  path);
+		goto out;
+	}
+	if (r.rank == 0) {
+		fprintf(out, "final test_acc=%.4f test_loss=%.6f "
+			"test_images=%d model_epochs=%u\n", acc, loss,
+			r.test.n, ck.epoch);
+		fflush(out);
+	}
+	rc = FM_OK;
+out:
+	if (have_ck)
+		fm_ckpt_free(&ck);
+	run_free(&r);
+	return rc;
+}
+
 int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 		 struct fm_error *err)
 {
@@ -453,6 +535,8 @@ int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 	int rc, start, maxb;
 	size_t img;
 
+	if (o->eval_only)
+		return fm_train_eval_only(o, out, info, err);
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.rank = fm_ddp_rank(o->ddp);

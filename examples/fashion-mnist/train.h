@@ -39,6 +39,15 @@ struct fm_train_opts {
 	 */
 	struct fm_ddp *ddp;
 	int ddp_check;
+	/*
+	 * Evaluation only: read the model from `load` (a model.bin, or a
+	 * directory holding one), train nothing, print one final line with
+	 * the test accuracy and loss.  The model's shape comes from the
+	 * file; the data options must match the training run's, since the
+	 * inputs are normalised by the training images' statistics.
+	 */
+	int eval_only;
+	const char *load;
 };
 
 /*
@@ -49,5 +58,9 @@ struct fm_train_opts {
  */
 int fm_train_run(const struct fm_train_opts *o, FILE *out, FILE *info,
 		 struct fm_error *err);
+
+/* What fm_train_run does when o->eval_only is set. */
+int fm_train_eval_only(const struct fm_train_opts *o, FILE *out, FILE *info,
+		       struct fm_error *err);
 
 #endif

@@ -3,9 +3,10 @@
 # exit codes and messages for bad options, missing and corrupt data, a
 # one-epoch run's output and files, resume after an interruption (also
 # after kill -9 mid-run) giving the same result as an uninterrupted run, a
-# corrupt checkpoint, NaN loss, pretrained init, and the CIFAR-10-format
-# path.  Uses the first few thousand Fashion-MNIST images (from the
-# dataset-fashion-mnist package); exits 77 (skipped) without them.
+# corrupt checkpoint, NaN loss, pretrained init, evaluation of a saved
+# model (--eval-only), and the CIFAR-10-format path.  Uses the first few
+# thousand Fashion-MNIST images (from the dataset-fashion-mnist package);
+# exits 77 (skipped) without them.
 set -u
 
 BIN=${FMNIST_TRAIN:?set FMNIST_TRAIN to the fmnist-train binary}
@@ -146,6 +147,31 @@ else
 	bad "kill -9 and resume"; cat "$T/k-ref.out" "$T/k.out"
 fi
 
+# --- evaluation only -----------------------------------------------------
+# a saved model, evaluated on the data it was trained with, scores what
+# its run's final line says, and nothing is trained or written
+accloss() { sed -nE 's/^final (test_acc=[0-9.]+ test_loss=[0-9.]+).*/\1/p' "$1"; }
+"$BIN" "${SMALL[@]}" --eval-only --load "$T/a/model.bin" >"$T/ev.out" 2>"$T/ev.err"
+rc=$?
+if [ $rc -eq 0 ] && [ -n "$(accloss "$T/ev.out")" ] &&
+   [ "$(accloss "$T/ev.out")" = "$(accloss "$T/a.out")" ] &&
+   grep -Eq '^final .* test_images=200 model_epochs=3$' "$T/ev.out" &&
+   ! grep -q '^epoch=' "$T/ev.out"; then
+	ok "--eval-only reproduces the run's final test_acc and test_loss"
+else
+	bad "--eval-only (exit $rc)"; cat "$T/ev.out" "$T/ev.err" "$T/a.out"
+fi
+"$BIN" "${SMALL[@]}" --eval-only --load "$T/a" >"$T/evd.out" 2>/dev/null
+[ "$(accloss "$T/evd.out")" = "$(accloss "$T/a.out")" ] \
+	&& ok "--load DIR reads DIR/model.bin" || { bad "--load DIR"; cat "$T/evd.out"; }
+expect_exit 2 "--eval-only without --load" "--eval-only: needs --load" -- --eval-only
+expect_exit 2 "--load without --eval-only" "--load: only with --eval-only" -- \
+	--load "$T/a/model.bin"
+expect_exit 2 "--eval-only with --out" "--out: not with --eval-only" -- \
+	--eval-only --load "$T/a/model.bin" --out "$T/x"
+expect_exit 2 "--load of a missing model" "--load $T/none.bin: no such file" -- \
+	"${SMALL[@]}" --eval-only --load "$T/none.bin"
+
 # --- corrupt checkpoint --------------------------------------------------
 cp -r "$T/one" "$T/broken"
 printf '\xff\xff\xff\xff' | dd of="$T/broken/model.bin" bs=1 seek=1000 conv=notrunc 2>/dev/null
@@ -179,6 +205,15 @@ if FMNIST_CIFAR_DIR="$T/cifar" "$BIN" --dataset cifar10 --model cnn --channels 8
 else
 	bad "cnn on cifar10"; cat "$T/c.out" "$T/c.err"
 fi
+CARGS=(--dataset cifar10 --data "$T/cifar" --train-limit 400 --test-limit 100 --threads 1)
+"$BIN" "${CARGS[@]}" --eval-only --load "$T/c" >"$T/cev.out" 2>/dev/null
+[ -n "$(accloss "$T/c.out")" ] && [ "$(accloss "$T/cev.out")" = "$(accloss "$T/c.out")" ] \
+	&& ok "--eval-only of a cnn on the CIFAR-10 format" \
+	|| { bad "--eval-only cnn"; cat "$T/c.out" "$T/cev.out"; }
+expect_exit 2 "--eval-only of a model of other data" "a model of 1x28x28 images" -- \
+	"${CARGS[@]}" --eval-only --load "$T/a/model.bin"
+expect_exit 2 "--eval-only of a corrupt model" "checksum mismatch" -- \
+	"${SMALL[@]}" --eval-only --load "$T/broken/model.bin"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
