@@ -53,5 +53,5 @@ done
 mv "$tmp/val-images" "$out/fit/t10k-images-idx3-ubyte"
 mv "$tmp/val-labels" "$out/fit/t10k-labels-idx1-ubyte"
 cp "$src/t10k-images-idx3-ubyte.gz" "$src/t10k-labels-idx1-ubyte.gz" "$out/test/"
-echo "train=$ntrain"
-echo "validation=$nval"
+echo "training set: $ntrain images"
+echo "validation set: $nval images"
