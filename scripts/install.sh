@@ -23,6 +23,11 @@ if [ "${1:-}" = "--tests" ]; then
   # tests/k8s/kubelet.sh: a real kubelet node runs containers with Debian's
   # containerd and runc, from a busybox image built locally.
   PKGS+=(python3-torch libopenblas0-pthread containerd runc busybox-static)
+  # The Kubernetes and S3 tests build their servers from Go modules
+  # (tests/k8s/cluster.sh, tests/s3/seaweed.sh).  Where no Go is on PATH,
+  # Debian's go is enough to start: it fetches the toolchain that the
+  # wrapper modules' go.mod names (GOTOOLCHAIN=auto) as a module.
+  command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || PKGS+=(golang-go)
 fi
 
 missing=()

@@ -51,6 +51,7 @@
 #include <curl/curl.h>
 
 #include "util/clock.h"
+#include "util/retry.h"
 #include "util/text.h"
 
 #ifndef TC_VERSION
@@ -339,27 +340,10 @@ fail:
 #undef DUP
 #undef DUPB
 
-static double rnd01(struct tc_kube *k)
-{
-	/* xorshift64*: jitter only, no need for more */
-	k->rng ^= k->rng >> 12;
-	k->rng ^= k->rng << 25;
-	k->rng ^= k->rng >> 27;
-	return (double)((k->rng * 2685821657736338717ULL) >> 11) /
-	       9007199254740992.0;
-}
-
-/* Capped exponential backoff with jitter for the n-th failure (n >= 1):
- * uniformly in [d/2, d] with d = min(cap, start * 2^(n-1)). */
+/* Capped exponential backoff with jitter for the n-th failure (n >= 1). */
 static double backoff(struct tc_kube *k, int n)
 {
-	double d = BACKOFF_START;
-
-	while (--n > 0 && d < BACKOFF_CAP)
-		d *= 2;
-	if (d > BACKOFF_CAP)
-		d = BACKOFF_CAP;
-	return d / 2 + rnd01(k) * d / 2;
+	return tc_backoff(n, BACKOFF_START, BACKOFF_CAP, &k->rng);
 }
 
 static const char *status_text(long s)
@@ -1012,25 +996,7 @@ static double next_timer(struct tc_kube *k, double now)
 
 static int retryable(CURLcode rc, long status)
 {
-	if (rc == CURLE_OK)
-		return status == 429 || status == 500 || status == 502 ||
-		       status == 503 || status == 504;
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return 1;
-	default:
-		return 0;
-	}
+	return tc_http_retryable(rc, status);
 }
 
 static void transport_error(struct tc_kube *k, struct req *r, CURLcode rc,
@@ -1727,7 +1693,7 @@ static char *inf_url(struct tc_kube_informer *inf, int watch)
 	u = malloc(n);
 	if (u && watch) {
 		int t = WATCH_MIN +
-			(int)(rnd01(inf->k) * (WATCH_MAX - WATCH_MIN + 1));
+			(int)(tc_jitter01(&inf->k->rng) * (WATCH_MAX - WATCH_MIN + 1));
 
 		if (t > WATCH_MAX)
 			t = WATCH_MAX;
