@@ -2,14 +2,17 @@
  * results.c — `trainctl results` and `trainctl best`: one row per trial
  * with its parameters and final metrics, ranked; and the best of them.
  */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "artifacts/artifacts.h"
 #include "cli/query.h"
 #include "search/search.h"
+#include "util/fsutil.h"
 
 /* how trials are ranked: results and best alike */
 #define RANK_OPTS                                                              \
@@ -36,6 +39,8 @@ static const struct tc_opt results_opts[] = {
 static const struct tc_opt best_opts[] = {
 	RANK_OPTS,
 	{"format", 'o', 1, "FMT", "table (default) or json"},
+	{"download", 0, 1, "DIR", "a pipeline with artifacts: fetch the best "
+				  "job's outputs from the store into DIR"},
 	{NULL, 0, 0, NULL, NULL},
 };
 
@@ -510,6 +515,43 @@ int cmd_results(int argc, char **argv)
 	return 0;
 }
 
+/* best --download DIR: the best job's declared outputs from the artifact
+ * store (for a job of a {trials: S} stage that has none, its trial's).
+ * 0 or an exit code. */
+static int download_best(const struct ranked *rk, const struct trow *best,
+			 const char *dir)
+{
+	const struct tc_spec *spec = rk->v.spec;
+	const struct tc_stage *st = tc_spec_stage(spec, best->stage);
+	const char *id = best->id;
+	struct tc_s3 *s3 = NULL;
+	struct tc_error err;
+	int rc;
+
+	if (!spec->artifacts.store)
+		return tc_usage_error("best", "--download: experiment %s keeps no "
+					      "artifacts (its spec has no "
+					      "artifacts: store)",
+				      rk->v.exp.name);
+	if (st && !st->noutputs && st->foreach == TC_FE_TRIALS && best->item)
+		id = best->item; /* a test of a trained model: the model's */
+	tc_error_clear(&err);
+	if ((rc = tc_artifacts_open(spec, &s3, &err)) ||
+	    (rc = tc_mkdir_p(dir, 0755) ? tc_error_set(&err, TC_ERR_IO,
+						      "cannot create %s: %s", dir,
+						      strerror(errno))
+					: 0) ||
+	    (rc = tc_artifacts_download(s3, rk->v.exp.name, id, dir, &err))) {
+		tc_s3_free(s3);
+		if (rc == TC_ERR_NOTFOUND)
+			err.code = TC_ERR_BACKEND;
+		return tc_fail("best", &err);
+	}
+	tc_s3_free(s3);
+	fprintf(stderr, "downloaded the artifacts of %s into %s\n", id, dir);
+	return 0;
+}
+
 int cmd_best(int argc, char **argv)
 {
 	struct tc_args a;
@@ -519,7 +561,8 @@ int cmd_best(int argc, char **argv)
 	struct trow *best = NULL;
 	int rc;
 
-	rc = tc_parse_args(argc, argv, best_opts, "best NAME [--format json]",
+	rc = tc_parse_args(argc, argv, best_opts,
+			   "best NAME [--format json] [--download DIR]",
 			   "The best succeeded trial by the spec's metric and goal "
 			   "(or --sort/--metric):\nits id, parameters, metrics, "
 			   "directory and command.",
@@ -605,7 +648,10 @@ int cmd_best(int argc, char **argv)
 		}
 		free(dir);
 	}
+	rc = tc_arg(&a, best_opts, "download")
+		     ? download_best(&rk, best, tc_arg(&a, best_opts, "download"))
+		     : 0;
 	tview_free(&rk.v);
 	tc_journal_close(j);
-	return 0;
+	return rc;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "artifacts/artifacts.h"
 #include "cli/progress.h"
 #include "exec/backend.h"
 #include "plan/plan.h"
@@ -565,6 +566,18 @@ int cmd_run(int argc, char **argv)
 
 		tc_provenance_collect(sd ? sd : ".", &prov);
 		free(sd);
+	}
+	if (spec->nstages && spec->artifacts.store && !be->trial_dir) {
+		/* the artifact store answers, with these credentials, before
+		 * anything is recorded (exit 3) */
+		struct tc_s3 *s3 = NULL;
+
+		rc = tc_artifacts_open(spec, &s3, &err);
+		tc_s3_free(s3);
+		if (rc) {
+			rc = tc_fail("run", &err);
+			goto out;
+		}
 	}
 	test_stop("run-create");
 	if ((rc = tc_plan_create(j, spec, be->name, be->trial_dir, abs, seed,

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "artifacts/artifacts.h"
 #include "k8s/kspec.h"
 #include "store/experiment.h"
 #include "store/trials.h"
@@ -359,6 +360,60 @@ static char *workdir_of(struct tc_sched *s)
 	return w;
 }
 
+/* A job that cannot start: failed for good, with why (it never ran). */
+static int fail_unstarted(struct tc_sched *s, const struct tc_trial_row *row,
+			  const char *why)
+{
+	struct tc_sched_end e = {0};
+	struct tc_trial_outcome o = {0};
+	char reason[512];
+	int rc;
+
+	snprintf(reason, sizeof(reason), "%s", why);
+	e.id = row->id;
+	e.attempt = row->attempt;
+	e.params = row->params;
+	e.state = TC_ST_FAILED;
+	e.reason = reason;
+	e.reason_len = sizeof(reason);
+	e.no_retry = 1;
+	o.ended_at = tc_now();
+	rc = tc_sched_finish(s, &e, &o);
+	if (!rc)
+		tc_sched_ended(s, TC_ST_QUEUED, &e);
+	return rc;
+}
+
+/* The declared outputs of the jobs a job needs that are not in their
+ * directories here (gc'd, another machine's), from the artifact store:
+ * 0, or 1 with why. */
+static int fetch_needed(struct tc_sched *s, const struct keylist *nk,
+			char *why, size_t len)
+{
+	for (size_t i = 0; i < nk->n; i++) {
+		char stage[64], *dir;
+		const struct tc_stage *st;
+		struct tc_error e;
+		int rc;
+
+		if (tc_trials_stage_of(s->tr, nk->a[i].id, stage, sizeof(stage),
+				       NULL) != 1 ||
+		    !(st = tc_spec_stage(s->spec, stage)) || !st->noutputs)
+			continue;
+		if (!(dir = tc_trial_dir(s->j, nk->a[i].id)))
+			return snprintf(why, len, "out of memory"), 1;
+		tc_error_clear(&e);
+		rc = tc_artifacts_fetch(s->s3, s->name, nk->a[i].id, dir, st, &e);
+		free(dir);
+		if (rc) {
+			snprintf(why, len, "the outputs of %s job %s: %.400s",
+				 stage, nk->a[i].id, e.msg);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int tc_pipe_next(struct tc_sched *s, double now, struct tc_trial_row *row)
 {
 	char *workdir = NULL;
@@ -369,6 +424,7 @@ int tc_pipe_next(struct tc_sched *s, double now, struct tc_trial_row *row)
 		struct keylist nk = {0};
 		const struct tc_stage *st;
 		char key[65], *missing = NULL, *src_exp = NULL, src[16];
+		char missing_why[512];
 		int forced = row->reason && !strcmp(row->reason, TC_PIPE_RERUN);
 
 		if ((rc = tc_trials_job(s->tr, row->id, &jb, s->err)) <= 0) {
@@ -389,24 +445,12 @@ int tc_pipe_next(struct tc_sched *s, double now, struct tc_trial_row *row)
 			break;
 		}
 		if (job_key(s, workdir, &jb, nk.a, nk.n, key, &missing)) {
-			struct tc_sched_end e = {0};
-			struct tc_trial_outcome o = {0};
 			char reason[512];
 
 			/* it cannot run: what it reads is not there */
 			snprintf(reason, sizeof(reason), "input '%s' is missing",
 				 missing);
-			e.id = row->id;
-			e.attempt = row->attempt;
-			e.params = row->params;
-			e.state = TC_ST_FAILED;
-			e.reason = reason;
-			e.reason_len = sizeof(reason);
-			e.no_retry = 1;
-			o.ended_at = tc_now();
-			rc = tc_sched_finish(s, &e, &o);
-			if (!rc)
-				tc_sched_ended(s, TC_ST_QUEUED, &e);
+			rc = fail_unstarted(s, row, reason);
 		} else if (!forced && st &&
 			   (rc = tc_trials_find_key(s->tr, row->id, key, &src_exp,
 						    src, s->err)) == 1) {
@@ -427,6 +471,10 @@ int tc_pipe_next(struct tc_sched *s, double now, struct tc_trial_row *row)
 				tc_sched_line(s, row->id, row->params, 0, 0,
 					      "cached", 0, why);
 			}
+		} else if (rc >= 0 && s->s3 &&
+			   fetch_needed(s, &nk, missing_why, sizeof(missing_why))) {
+			/* what it reads is neither here nor in the store */
+			rc = fail_unstarted(s, row, missing_why);
 		} else if (rc >= 0) {
 			rc = tc_trials_set_key(s->tr, row->id, key, s->err);
 			if (!rc)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "artifacts/artifacts.h"
 #include "exec/pipeline.h"
 #include "exec/prune.h"
 #include "store/series.h"
@@ -125,6 +126,7 @@ int tc_sched_prune(struct tc_sched *s, void (*stop)(void *ctx, const char *id),
 }
 
 static int stage_caps(struct tc_sched *s);
+static int sched_trial_dir(struct tc_sched *s);
 
 int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 		   const struct tc_spec *spec, const struct tc_run_opts *o,
@@ -170,6 +172,21 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 		return rc;
 	if (spec->nstages && (rc = stage_caps(s)))
 		return rc;
+	if (spec->nstages && spec->artifacts.store) {
+		/* reachable with these credentials, before anything runs */
+		if ((rc = sched_trial_dir(s)))
+			return rc;
+		if (s->trial_dir[0])
+			return tc_error_at(err, TC_ERR_SPEC, spec->path,
+					   spec->artifacts.pos.line,
+					   spec->artifacts.pos.col,
+					   "artifacts: a job's outputs are in its "
+					   "pod on this backend; share them "
+					   "through a volume (kubernetes.volumes) "
+					   "instead");
+		if ((rc = tc_artifacts_open(spec, &s->s3, err)))
+			return rc;
+	}
 	if ((rc = load_counts(s)))
 		return rc;
 	if (spec->early_stop.method != TC_ES_NONE && (rc = prune_begin(s)))
@@ -309,6 +326,8 @@ void tc_sched_close(struct tc_sched *s, int rc, struct tc_run_summary *sum)
 		memcpy(sum->failed_trial, s->ff.trial, sizeof(s->ff.trial));
 	}
 	tc_trials_close(s->tr);
+	tc_s3_free(s->s3);
+	s->s3 = NULL;
 	tc_plan_cache_free(s->plan_cache);
 	s->plan_cache = NULL;
 	tc_pruner_free(s->pruner);
@@ -451,6 +470,26 @@ static int check_outputs(struct tc_sched *s, const struct tc_stage *st,
 	return 0;
 }
 
+/* A succeeded job's declared outputs into the artifact store; one that
+ * cannot be stored fails the job (a retry stores them again). */
+static void store_outputs(struct tc_sched *s, const struct tc_stage *st,
+			  struct tc_sched_end *e)
+{
+	struct tc_error why;
+	char *dir = tc_trial_dir(s->j, e->id);
+
+	tc_error_clear(&why);
+	if (!dir)
+		tc_error_set(&why, TC_ERR_NOMEM, "out of memory");
+	else
+		tc_artifacts_put(s->s3, s->name, e->id, dir, st, &why);
+	free(dir);
+	if (why.code) {
+		e->state = TC_ST_FAILED;
+		snprintf(e->reason, e->reason_len, "artifacts: %s", why.msg);
+	}
+}
+
 int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 		    struct tc_trial_outcome *o)
 {
@@ -489,6 +528,8 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 	}
 	if (st && e->state == TC_ST_SUCCEEDED && (rc = check_outputs(s, st, e)))
 		return rc;
+	if (st && e->state == TC_ST_SUCCEEDED && s->s3 && st->noutputs)
+		store_outputs(s, st, e);
 	e->requeue = 0;
 	e->next_at = 0;
 	e->skipped = 0;

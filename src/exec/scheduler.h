@@ -24,6 +24,7 @@
 
 #include <signal.h>
 
+#include "artifacts/s3.h"
 #include "exec/backend.h"
 #include "exec/record.h"
 
@@ -65,6 +66,7 @@ struct tc_sched {
 	int extend_done;
 	const char *trial_dir; /* the backend's, once known; "" for none */
 	struct tc_plan_cache *plan_cache; /* tpe: the sampler between extends */
+	struct tc_s3 *s3;      /* a pipeline's artifact store, or NULL */
 };
 
 /* Start a run of experiment `name` (its runner lock held): SIGINT,

@@ -5710,6 +5710,10 @@ static int parse_artifacts(struct ctx *c, const yaml_node_t *k,
 	int ok, rc;
 
 	s->artifacts.pos = node_pos(k);
+	if (s->backend && !strcmp(s->backend, "kubernetes"))
+		return fail(c, k, "artifacts: a job's outputs are in its pod on "
+			    "the kubernetes backend; share them through a "
+			    "volume (kubernetes.volumes) instead");
 	rc = expect_map(c, n, "artifacts", "{store: s3://bucket/prefix}", &ok);
 	if (rc)
 		return rc;
