@@ -428,6 +428,23 @@ static void record_or_die(struct kube *r, struct ktrial *t)
 
 /* ---- finishing: the pod's log, then the record ------------------------- */
 
+/* A pod's whole log, read: kept as the trial's stdout.log and its metrics
+ * collected.  0, or -1 when the run must stop (r->fatal). */
+static int take_log(struct kube *r, struct ktrial *t,
+		    const struct tc_kube_resp *resp)
+{
+	size_t len = resp->raw_len;
+
+	if ((long long)len > LOG_MAX_BYTES)
+		len = (size_t)LOG_MAX_BYTES;
+	keep_log(r, t, resp->raw, len);
+	if (collect(r, t, resp->raw, len)) {
+		r->fatal = 1;
+		return -1;
+	}
+	return 0;
+}
+
 static void on_log(void *ctx, const struct tc_kube_resp *resp,
 		   const struct tc_error *e)
 {
@@ -438,15 +455,8 @@ static void on_log(void *ctx, const struct tc_kube_resp *resp,
 	if (t->phase != P_FINISHING)
 		return;
 	if (!e->code && resp->status == 200 && resp->raw) {
-		size_t len = resp->raw_len;
-
-		if ((long long)len > LOG_MAX_BYTES)
-			len = (size_t)LOG_MAX_BYTES;
-		keep_log(r, t, resp->raw, len);
-		if (collect(r, t, resp->raw, len)) {
-			r->fatal = 1;
+		if (take_log(r, t, resp))
 			return;
-		}
 	} else if (!t->log_kept) {
 		/* (a pod deleted at its deadline keeps the log read before) */
 		keep_log(r, t, "", 0);
@@ -612,17 +622,9 @@ static void on_last_log(void *ctx, const struct tc_kube_resp *resp,
 	t->inflight--;
 	if (t->phase != P_DELETING)
 		return;
-	if (!e->code && resp->status == 200 && resp->raw) {
-		size_t len = resp->raw_len;
-
-		if ((long long)len > LOG_MAX_BYTES)
-			len = (size_t)LOG_MAX_BYTES;
-		keep_log(r, t, resp->raw, len);
-		if (collect(r, t, resp->raw, len)) {
-			r->fatal = 1;
-			return;
-		}
-	}
+	if (!e->code && resp->status == 200 && resp->raw &&
+	    take_log(r, t, resp))
+		return;
 	submit_delete(r, t);
 }
 

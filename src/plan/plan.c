@@ -516,12 +516,16 @@ struct pstage {
 	size_t n;
 };
 
-static void pstages_free(struct pstage *ps, size_t n)
+/* The planned stages of spec, with their jobs' values' texts (copies). */
+static void pstages_free(struct pstage *ps, const struct tc_spec *spec)
 {
-	for (size_t i = 0; ps && i < n; i++) {
+	for (size_t i = 0; ps && i < spec->nstages; i++) {
 		for (size_t k = 0; k < ps[i].n; k++) {
 			struct pjob *pj = &ps[i].jobs[k];
 
+			for (size_t p = 0; pj->values &&
+					   p < spec->stages[i].spec->nparams; p++)
+				free((char *)pj->values[p].text);
 			free(pj->item);
 			free(pj->dir);
 			free(pj->values);
@@ -1011,13 +1015,7 @@ static int insert_pipeline(struct tc_journal *j, struct tc_trials *tr,
 		needs_free(nd, st->nneeds);
 	}
 out:
-	if (ps)
-		for (size_t si = 0; si < spec->nstages; si++)
-			for (size_t k = 0; k < ps[si].n; k++)
-				for (size_t p = 0; ps[si].jobs[k].values &&
-						   p < spec->stages[si].spec->nparams; p++)
-					free((char *)ps[si].jobs[k].values[p].text);
-	pstages_free(ps, spec->nstages);
+	pstages_free(ps, spec);
 	free(dir);
 	free(workdir);
 	return rc < 0 ? rc : 0;
@@ -1036,13 +1034,7 @@ int tc_plan_stage_jobs(const struct tc_spec *spec, const char *spec_dir,
 		rc = plan_stage(NULL, spec, si, seed, "-", workdir, ps, err);
 		counts[si] = ps[si].n;
 	}
-	if (ps)
-		for (size_t si = 0; si < spec->nstages; si++)
-			for (size_t k = 0; k < ps[si].n; k++)
-				for (size_t p = 0; ps[si].jobs[k].values &&
-						   p < spec->stages[si].spec->nparams; p++)
-					free((char *)ps[si].jobs[k].values[p].text);
-	pstages_free(ps, spec->nstages);
+	pstages_free(ps, spec);
 	free(workdir);
 	return rc;
 }

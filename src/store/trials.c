@@ -1186,20 +1186,27 @@ int tc_trials_need(struct tc_trials *t, const char *id, const char *needed,
 	return run(t, st, err);
 }
 
-int tc_trials_skip_dependants(struct tc_trials *t, const char *id,
-			      const char *reason, int *n, struct tc_error *err)
+/* Run statement k of trial id with text as ?3; *n the rows it changed. */
+static int run_text(struct tc_trials *t, enum stmt k, const char *id,
+		    const char *text, int *n, struct tc_error *err)
 {
-	sqlite3_stmt *st = stmt(t, S_SKIP_DEPS, id, err);
+	sqlite3_stmt *st = stmt(t, k, id, err);
 	int rc;
 
 	*n = 0;
 	if (!st)
 		return TC_ERR_DB;
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 	if ((rc = run(t, st, err)))
 		return rc;
 	*n = sqlite3_changes(t->j->db);
 	return 0;
+}
+
+int tc_trials_skip_dependants(struct tc_trials *t, const char *id,
+			      const char *reason, int *n, struct tc_error *err)
+{
+	return run_text(t, S_SKIP_DEPS, id, reason, n, err);
 }
 
 int tc_trials_stage_of(struct tc_trials *t, const char *id, char *stage,
@@ -1441,16 +1448,11 @@ int tc_trials_edges(struct tc_trials *t,
 int tc_trials_requeue_job(struct tc_trials *t, const char *id,
 			  const char *why, int *n, struct tc_error *err)
 {
-	sqlite3_stmt *st = stmt(t, S_REQUEUE_JOB, id, err);
+	sqlite3_stmt *st;
 	int rc;
 
-	*n = 0;
-	if (!st)
-		return TC_ERR_DB;
-	sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
-	if ((rc = run(t, st, err)))
+	if ((rc = run_text(t, S_REQUEUE_JOB, id, why, n, err)))
 		return rc;
-	*n = sqlite3_changes(t->j->db);
 	if (!(st = stmt(t, S_REQUEUE_DEPS, id, err)))
 		return TC_ERR_DB;
 	sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
