@@ -21,7 +21,8 @@
  *     mismatch removes the temporary file and is an error.
  *   - Transport failures (refused, reset, timed out) and 429/5xx answers are
  *     retried with the backoff of util/retry.h (the one retry rule of
- *     trainctl's HTTP clients), at most TC_S3_ATTEMPTS tries a request.
+ *     trainctl's HTTP clients), at most TC_S3_ATTEMPTS tries a request;
+ *     a Retry-After of the server is honoured up to a minute.
  *
  * Credentials, looked up once by tc_s3_open: AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) when both are set, else the
