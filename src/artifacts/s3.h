@@ -47,6 +47,20 @@
  * ("model.pt" under s3://b/runs/7 is the object runs/7/model.pt).
  *
  * Not thread safe: one struct tc_s3 per thread.
+ *
+ * Use, e.g. a stage that uploads its outputs:
+ *
+ *	struct tc_s3 *s;
+ *	struct tc_error err;
+ *	int rc = tc_s3_open(&s, "s3://bucket/runs/7", NULL, NULL, &err);
+ *
+ *	if (!rc)
+ *		rc = tc_s3_check(s, &err);	// fail early, before the work
+ *	...
+ *	if (!rc)
+ *		rc = tc_s3_put_dir(s, "trial-3/checkpoints", dir, &err);
+ *	tc_s3_free(s);
+ *	// rc < 0: err.msg says what; the CLI exits tc_status_exit(rc)
  */
 #ifndef TC_S3_H
 #define TC_S3_H
