@@ -36,6 +36,7 @@
 #define BACKOFF_START 0.25 /* seconds before the first retry */
 #define BACKOFF_CAP 4.0
 #define PART_SIZE (16ull << 20) /* multipart: at least this much a part */
+#define MAX_WAIT 60.0		/* longest Retry-After honoured, seconds */
 #define MAX_PARTS 10000		/* S3's limit */
 #define MAX_XML (8u << 20)	/* largest XML answer kept in memory */
 #define EMPTY_SHA256 \
@@ -506,6 +507,7 @@ struct req {
 	char meta_sha[72];
 	uint64_t length;
 	int have_length;
+	double retry_after; /* seconds the server asked to wait, or 0 */
 };
 
 static size_t on_read(char *p, size_t size, size_t n, void *ud)
@@ -589,6 +591,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		/* a new answer (after a 100 Continue, say) */
 		r->etag[0] = r->meta_sha[0] = '\0';
 		r->have_length = 0;
+		r->retry_after = 0;
 		char *sp = memchr(p, ' ', len);
 
 		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
@@ -597,6 +600,16 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	header_value(p, len, "etag", r->etag, sizeof r->etag);
 	header_value(p, len, "x-amz-meta-sha256", r->meta_sha,
 		     sizeof r->meta_sha);
+	header_value(p, len, "retry-after", num, sizeof num);
+	if (*num) {
+		char *end;
+		double v = strtod(num, &end);
+
+		/* seconds only; an HTTP date leaves the backoff alone */
+		if (end != num && !*end && v > 0 && v < 3600)
+			r->retry_after = v;
+		*num = '\0';
+	}
 	header_value(p, len, "content-length", num, sizeof num);
 	if (*num) {
 		char *end;
@@ -620,6 +633,7 @@ static int reset_attempt(struct req *r)
 		r->resp.p[0] = '\0';
 	r->etag[0] = r->meta_sha[0] = '\0';
 	r->have_length = 0;
+	r->retry_after = 0;
 	r->write_failed = 0;
 	if (r->out_fd >= 0) {
 		if (ftruncate(r->out_fd, 0) < 0 ||
@@ -738,8 +752,12 @@ static int do_request(struct tc_s3 *s, struct req *r, const char *url,
 		if (attempt >= TC_S3_ATTEMPTS ||
 		    !tc_http_retryable((int)rc, r->status))
 			break;
-		double d = tc_backoff(attempt, BACKOFF_START, BACKOFF_CAP,
-				      &s->rng);
+		double d = tc_retry_wait(
+			tc_backoff(attempt, BACKOFF_START, BACKOFF_CAP, &s->rng),
+			rc == CURLE_OK ? r->retry_after : 0);
+
+		if (d > MAX_WAIT)
+			break; /* the server asks for longer than a run waits */
 		struct timespec ts = {(time_t)d, (long)((d - (time_t)d) * 1e9)};
 
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)

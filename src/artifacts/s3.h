@@ -21,7 +21,8 @@
  *     mismatch removes the temporary file and is an error.
  *   - Transport failures (refused, reset, timed out) and 429/5xx answers are
  *     retried with the backoff of util/retry.h (the one retry rule of
- *     trainctl's HTTP clients), at most TC_S3_ATTEMPTS tries a request.
+ *     trainctl's HTTP clients), at most TC_S3_ATTEMPTS tries a request;
+ *     a Retry-After of the server is honoured up to a minute.
  *
  * Credentials, looked up once by tc_s3_open: AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) when both are set, else the
@@ -46,6 +47,20 @@
  * ("model.pt" under s3://b/runs/7 is the object runs/7/model.pt).
  *
  * Not thread safe: one struct tc_s3 per thread.
+ *
+ * Use, e.g. a stage that uploads its outputs:
+ *
+ *	struct tc_s3 *s;
+ *	struct tc_error err;
+ *	int rc = tc_s3_open(&s, "s3://bucket/runs/7", NULL, NULL, &err);
+ *
+ *	if (!rc)
+ *		rc = tc_s3_check(s, &err);	// fail early, before the work
+ *	...
+ *	if (!rc)
+ *		rc = tc_s3_put_dir(s, "trial-3/checkpoints", dir, &err);
+ *	tc_s3_free(s);
+ *	// rc < 0: err.msg says what; the CLI exits tc_status_exit(rc)
  */
 #ifndef TC_S3_H
 #define TC_S3_H

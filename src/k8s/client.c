@@ -1076,9 +1076,8 @@ static void plain_done(struct tc_kube *k, struct req *r, CURLcode rc)
 		return;
 	}
 	if (r->retry && retryable(rc, r->status)) {
-		d = backoff(k, r->attempts);
-		if (rc == CURLE_OK && r->retry_after > d)
-			d = r->retry_after;
+		d = tc_retry_wait(backoff(k, r->attempts),
+				  rc == CURLE_OK ? r->retry_after : 0);
 		if (tc_mono() + d <= r->deadline) {
 			schedule(k, r, d);
 			return;

@@ -50,3 +50,8 @@ double tc_backoff(int n, double start, double cap, uint64_t *rng)
 		d = cap;
 	return d / 2 + tc_jitter01(rng) * d / 2;
 }
+
+double tc_retry_wait(double backoff, double retry_after)
+{
+	return retry_after > backoff ? retry_after : backoff;
+}

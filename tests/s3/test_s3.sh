@@ -217,7 +217,29 @@ drv head multi.bin >/dev/null 2>err.txt
 check "killed multipart upload: nothing under the key" [ $? -eq 1 ]
 drv ls >ls.txt
 check "killed uploads: not listed either" sh -c '! grep -q -e single.bin -e multi.bin ls.txt'
-rm -f single.bin multi.bin
+
+# A multipart upload that fails on the client's side (its file shrinks
+# under it) is aborted: no object, and no unfinished upload left behind.
+head -c $((400 << 20)) /dev/urandom >shrink.bin
+"$DRIVER" "$URL" put shrink.bin shrink.bin 2>err.txt &
+pid=$!
+BG+=("$pid")
+for ((i = 0; i < 3000; i++)); do
+	[ "$(rchar $pid)" -gt $(((400 << 20) + (48 << 20))) ] && break
+	sleep 0.01
+done
+truncate -s $((100 << 20)) shrink.bin
+wait "$pid"
+rc=$?
+check "an upload whose file shrank fails (exit $rc, 1 for a local file)" [ "$rc" -eq 1 ]
+check "it says the file changed" grep -q "changed" err.txt
+drv head shrink.bin >/dev/null 2>&1
+check "the failed upload: nothing under the key" [ $? -eq 1 ]
+curl_s3 -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+	"$TC_S3_ENDPOINT/$TC_S3_BUCKET?uploads=" >uploads.xml
+check "the killed multipart upload is pending (and invisible)" grep -q "<Key>$PREFIX/multi.bin</Key>" uploads.xml
+check "the failed multipart upload was aborted" sh -c '! grep -q "<Key>$0/shrink.bin</Key>" uploads.xml' "$PREFIX"
+rm -f single.bin multi.bin shrink.bin
 
 # --- clean up the objects of this run ------------------------------------------------
 drv ls | while read -r _ key; do drv rm "$key"; done

@@ -1,7 +1,8 @@
 /*
  * test_retry.c — the one retry rule of the HTTP clients (util/retry.h):
- * which outcomes are retried, and that the backoff doubles from start,
- * stops at cap and stays within [d/2, d] whatever the jitter.
+ * which outcomes are retried, that the backoff doubles from start, stops
+ * at cap and stays within [d/2, d] whatever the jitter, and that a
+ * server's Retry-After can only lengthen the wait.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,6 +50,10 @@ static void test_backoff(void **state)
 		assert_true(d3 >= 0.5 && d3 <= 1.0);
 		assert_true(d9 >= 2.0 && d9 <= 4.0); /* capped */
 	}
+	/* a server's Retry-After lengthens the wait, never shortens it */
+	assert_true(tc_retry_wait(0.5, 0) == 0.5);
+	assert_true(tc_retry_wait(0.5, 3) == 3);
+	assert_true(tc_retry_wait(2, 1) == 2);
 	/* a zero state is seeded, not stuck at zero */
 	rng = 0;
 	assert_true(tc_jitter01(&rng) != tc_jitter01(&rng));
