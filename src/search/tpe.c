@@ -65,6 +65,7 @@ struct sval {
  */
 struct mvmodel {
 	size_t n, cap;    /* kernels (the prior apart); room for */
+	size_t max;       /* past it, a stratified sample (mv_build) */
 	double *mu;       /* n x dc: centres */
 	uint32_t *cat;    /* n x dk: categories */
 	double *sg, *is;  /* n x dc: widths, their inverses */
@@ -89,24 +90,41 @@ static void mvmodel_free(struct mvmodel *m)
 	free(m);
 }
 
-/* A model with room for cap kernels over n1 parameters, or NULL. */
-static struct mvmodel *mvmodel_new(size_t cap, size_t n1)
+/* Room for cap kernels over n1 parameters: 0, or TC_ERR_NOMEM. */
+static int mvmodel_reserve(struct mvmodel *m, size_t cap, size_t n1)
+{
+	if (cap <= m->cap)
+		return 0;
+#define MVGROW(f, cnt)                                                         \
+	do {                                                                   \
+		void *q = realloc(m->f, (cnt) * sizeof(*m->f));                \
+		if (!q)                                                        \
+			return TC_ERR_NOMEM;                                   \
+		m->f = q;                                                      \
+	} while (0)
+	MVGROW(mu, cap * n1);
+	MVGROW(cat, cap * n1);
+	MVGROW(sg, cap * n1);
+	MVGROW(is, cap * n1);
+	MVGROW(logc, cap);
+	MVGROW(w, cap);
+#undef MVGROW
+	m->cap = cap;
+	return 0;
+}
+
+/* A model of at most max kernels over n1 parameters (room for a few made
+ * now, more by mvmodel_reserve), or NULL. */
+static struct mvmodel *mvmodel_new(size_t max, size_t n1)
 {
 	struct mvmodel *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;
-	m->cap = cap;
-	m->mu = calloc(cap * n1, sizeof(*m->mu));
-	m->cat = calloc(cap * n1, sizeof(*m->cat));
-	m->logc = calloc(cap, sizeof(*m->logc));
-	m->w = calloc(cap, sizeof(*m->w));
-	m->sg = calloc(cap * n1, sizeof(*m->sg));
-	m->is = calloc(cap * n1, sizeof(*m->is));
+	m->max = max;
 	m->dl = calloc(n1, sizeof(*m->dl));
 	m->amiss = calloc(n1, sizeof(*m->amiss));
-	if (!m->mu || !m->cat || !m->logc || !m->w || !m->sg || !m->is ||
-	    !m->dl || !m->amiss) {
+	if (!m->dl || !m->amiss || mvmodel_reserve(m, max < 64 ? max : 64, n1)) {
 		mvmodel_free(m);
 		return NULL;
 	}
@@ -506,6 +524,10 @@ static int grow(struct tc_tpe *t)
 		t->sorted[i] = q;
 	}
 #undef GROW
+	for (int g = 0; g < 2 && t->mv[g]; g++)
+		if (mvmodel_reserve(t->mv[g], ncap < t->mv[g]->max ? ncap : t->mv[g]->max,
+				    n1))
+			return TC_ERR_NOMEM;
 	t->cap = ncap;
 	return 0;
 }
@@ -1141,8 +1163,14 @@ static void tpe_param(struct tc_tpe *t, size_t i, size_t nb, size_t na,
 #define QMAX 8.5
 #define QN ((size_t)(QMAX * QSTEP))
 
-/* The most kernels of the bad group's joint model (mv_build). */
+/* The most kernels of the bad group's joint model (mv_build).
+ * (bench/tpe_merge_quality.c builds the sampler without the sample,
+ * through TC_TPE_MV_BAD_MAX, to compare.) */
+#ifdef TC_TPE_MV_BAD_MAX
+#define MV_BAD_MAX TC_TPE_MV_BAD_MAX
+#else
 #define MV_BAD_MAX 1000
+#endif
 /* The good group's most: gamma(n) is at most 25 (split). */
 #define MV_GOOD_MAX 25
 
@@ -1294,8 +1322,8 @@ static void mv_build(struct tc_tpe *t, size_t nb, size_t na)
 		struct mvmodel *m = t->mv[g];
 		size_t s = 1, j0 = 0, n = 0;
 
-		if (cnt[g] > m->cap) {
-			s = (cnt[g] + m->cap - 1) / m->cap;
+		if (cnt[g] > m->max) {
+			s = (cnt[g] + m->max - 1) / m->max;
 			j0 = (cnt[g] - 1) % s;
 		}
 		for (size_t j = j0; j < cnt[g]; j += s, n++) {
