@@ -30,7 +30,7 @@
  *     [range / min(100, m + 2), range], m the group's kernels.  Past 25
  *     observations in a group, older ones weigh less (a ramp from 1/m).
  *     Past 1,000 observations in the bad group, its estimator is that of
- *     a stratified sample (every s-th in time, back from the newest), so
+ *     a sample: the newest 500 and every s-th older one (weighing s), so
  *     that an ask costs O(n) simple passes plus a bounded model.
  *   - A conditional parameter (absent from some observation) has its own
  *     estimators, one per group, over the observations that have it: the
