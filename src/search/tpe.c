@@ -1302,8 +1302,9 @@ static void nbr_end(struct nbr *b, double *sg, size_t dc, size_t c,
  * there are (the rest is a few O(n) passes).  The price: an observation
  * left out no longer keeps the search from its neighbourhood, so past
  * about a thousand trials the search narrows in more slowly
- * (bench/tpe_merge_quality.sh, T=2000: best after 2,000 trials 1.8x the
- * exact model's on tpe_cost.c's space; identical up to 1,000).
+ * (bench/tpe_merge_quality.sh: best after 2,000 and 3,000 trials 2-3x
+ * the exact model's on tpe_cost.c's space, still improving; identical up
+ * to 1,000).  With 2,000 the ask costs ~0.6 ms at 10,000 observations.
  *
  * As Optuna 5's estimator: widths by the neighbour rule within the group
  * in each parameter (from the values kept sorted, update_sorted),
@@ -1352,7 +1353,9 @@ static void mv_build(struct tc_tpe *t, size_t nb, size_t na)
 				m->cat[n * dk + k] = (uint32_t)x[t->jk[k]];
 			if (j < c0 - keep) {
 				m->w[n] = w * (double)s;
-				j += s;
+				/* the last older one is c0 - keep - 1: then
+				 * every newer one */
+				j = j + s < c0 - keep ? j + s : c0 - keep;
 			} else {
 				m->w[n] = w;
 				j++;
