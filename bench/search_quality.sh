@@ -12,13 +12,20 @@
 # a time, as Optuna's study.optimize does.
 #
 #   bench/search_quality.sh [--seeds N] [--trials T] [--objectives "branin ..."]
+#                           [--methods "tpe random sobol optuna optuna-univ"]
+#
+# --methods runs only some rows (all by default), e.g. `--methods tpe` to
+# re-measure trainctl's tpe alone on the trainer, whose runs are long:
+# every row depends only on its method, objective and seed.
 . "$(dirname "$0")/common.sh"
 SEEDS=20 TRIALS=100 OBJECTIVES="branin hartmann6 noisy10 fmnist"
+METHODS="tpe random sobol optuna optuna-univ"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seeds) SEEDS=$2; shift 2 ;;
 	--trials) TRIALS=$2; shift 2 ;;
 	--objectives) OBJECTIVES=$2; shift 2 ;;
+	--methods) METHODS=$2; shift 2 ;;
 	*) echo "search_quality.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -56,6 +63,7 @@ params() { # OBJECTIVE: the parameters: section
 for obj in $OBJECTIVES; do
 	for seed in $(seq 1 "$SEEDS"); do
 		for method in tpe random sobol; do
+			case " $METHODS " in *" $method "*) ;; *) continue ;; esac
 			name="q-$obj-$method-$seed"
 			{
 				printf 'version: 1\nname: %s\n' "$name"
@@ -69,10 +77,13 @@ for obj in $OBJECTIVES; do
 			"$TRAINCTL" results "$name" --state-dir "$work/st" --format json |
 				python3 -c 'import json,sys; d=json.load(sys.stdin); t=sorted(d["trials"], key=lambda r: r["index"]); print(json.dumps({"obj": sys.argv[1], "method": "trainctl " + sys.argv[2], "values": [r.get("value") for r in t]}))' "$obj" "$method" >>"$work/values.jsonl"
 		done
-		"$venv/bin/python" "$BENCH_ROOT/bench/optuna_quality.py" "$obj" "$seed" "$TRIALS" "$OBJ" |
-			python3 -c 'import json,sys; print(json.dumps({"obj": sys.argv[1], "method": "optuna tpe", "values": json.load(sys.stdin)}))' "$obj" >>"$work/values.jsonl"
-		"$venv/bin/python" "$BENCH_ROOT/bench/optuna_quality.py" "$obj" "$seed" "$TRIALS" "$OBJ" univariate |
-			python3 -c 'import json,sys; print(json.dumps({"obj": sys.argv[1], "method": "optuna tpe univ.", "values": json.load(sys.stdin)}))' "$obj" >>"$work/values.jsonl"
+		for method in optuna optuna-univ; do
+			case " $METHODS " in *" $method "*) ;; *) continue ;; esac
+			if [ "$method" = optuna ]; then row="optuna tpe" univ=; else row="optuna tpe univ." univ=univariate; fi
+			# shellcheck disable=SC2086 # $univ: no argument when empty
+			"$venv/bin/python" "$BENCH_ROOT/bench/optuna_quality.py" "$obj" "$seed" "$TRIALS" "$OBJ" $univ |
+				python3 -c 'import json,sys; print(json.dumps({"obj": sys.argv[1], "method": sys.argv[2], "values": json.load(sys.stdin)}))' "$obj" "$row" >>"$work/values.jsonl"
+		done
 	done
 done
 python3 - "$work/values.jsonl" "$TRIALS" <<'PY'

@@ -5,12 +5,15 @@
  * (the objective turned so that smaller is better), per parameter its
  * value in the model's space (the log for log_uniform, the category's
  * index for values:), NaN when absent.  An ask rebuilds the model from
- * that table: the good group picked in one pass (O(n), no sort), then per
- * parameter two estimators and `candidates` evaluations of each.  A large
- * bad group's estimator (build_merged) reads each continuous parameter's
- * values in sorted order, kept across asks (the new observations merged
- * in); that order is a function of the table (ties by number), so what an
- * ask returns is still a function of the table alone.
+ * that table: the good group picked in one pass (O(n), no sort), then the
+ * two joint estimators over the parameters every observation has
+ * (mv_build; `candidates` points scored against both), and for each other
+ * parameter two estimators of its own (tpe_param).  The joint estimators'
+ * widths and a large bad group's univariate estimator (build_merged) read
+ * each continuous parameter's values in sorted order, kept across asks
+ * (the new observations merged in); that order is a function of the table
+ * (ties by number), so what an ask returns is still a function of the
+ * table alone.
  */
 #include "search/tpe.h"
 
@@ -47,6 +50,87 @@ struct sval {
 	size_t o; /* the observation's number */
 };
 
+/*
+ * One group's joint (multivariate) estimator over the joint parameters
+ * (mv_joint): a kernel per observation, the product over the parameters
+ * of a normal truncated to the range (continuous) and of a categorical
+ * row that favours the observation's category; plus the prior kernel
+ * (centred and as wide as each range; uniform over the categories).
+ * Widths by the neighbour rule in each parameter (mv_build).  The log
+ * density at (x, c), up to a term common to both groups
+ * (-log(sqrt(2 pi) range) per continuous parameter), is the log of
+ *   sum_k exp(logc_k - sum_j ((x_j - mu_kj) / sg_kj)^2 / 2
+ *             + sum_j [c_j = cat_kj] dl_j)
+ *   + exp(plogc - sum_j ((x_j - mid_j) / range_j)^2 / 2)
+ */
+struct mvmodel {
+	size_t n, cap;    /* kernels (the prior apart); room for */
+	size_t max;       /* past it, a stratified sample (mv_build) */
+	double *mu;       /* n x dc: centres */
+	uint32_t *cat;    /* n x dk: categories */
+	double *sg, *is;  /* n x dc: widths, their inverses */
+	double *logc, *w; /* n: see above; the weights */
+	double *dl;       /* dk: log of a hit's over a miss's probability */
+	double *amiss;    /* dk: a miss's unnormalised weight */
+	double wsum, plogc;
+};
+
+static void mvmodel_free(struct mvmodel *m)
+{
+	if (!m)
+		return;
+	free(m->mu);
+	free(m->cat);
+	free(m->logc);
+	free(m->w);
+	free(m->sg);
+	free(m->is);
+	free(m->dl);
+	free(m->amiss);
+	free(m);
+}
+
+/* Room for cap kernels over n1 parameters: 0, or TC_ERR_NOMEM. */
+static int mvmodel_reserve(struct mvmodel *m, size_t cap, size_t n1)
+{
+	if (cap <= m->cap)
+		return 0;
+#define MVGROW(f, cnt)                                                         \
+	do {                                                                   \
+		void *q = realloc(m->f, (cnt) * sizeof(*m->f));                \
+		if (!q)                                                        \
+			return TC_ERR_NOMEM;                                   \
+		m->f = q;                                                      \
+	} while (0)
+	MVGROW(mu, cap * n1);
+	MVGROW(cat, cap * n1);
+	MVGROW(sg, cap * n1);
+	MVGROW(is, cap * n1);
+	MVGROW(logc, cap);
+	MVGROW(w, cap);
+#undef MVGROW
+	m->cap = cap;
+	return 0;
+}
+
+/* A model of at most max kernels over n1 parameters (room for a few made
+ * now, more by mvmodel_reserve), or NULL. */
+static struct mvmodel *mvmodel_new(size_t max, size_t n1)
+{
+	struct mvmodel *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->max = max;
+	m->dl = calloc(n1, sizeof(*m->dl));
+	m->amiss = calloc(n1, sizeof(*m->amiss));
+	if (!m->dl || !m->amiss || mvmodel_reserve(m, max < 64 ? max : 64, n1)) {
+		mvmodel_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 struct tc_tpe {
 	const struct tc_spec *spec;
 	struct tc_tpe_options o;
@@ -69,15 +153,29 @@ struct tc_tpe {
 	double *cat_l, *cat_g;
 	/* for a large bad group (merged kernels): per parameter the
 	 * observations with a value, sorted by (value, number), kept across
-	 * asks (the first sorted_upto observations are in them); the good
+	 * asks (the first supto[i] observations are in them); the good
 	 * group's marks; each observation's place in time order */
 	struct sval **sorted, *merge_tmp;
-	size_t *nsorted, sorted_upto;
+	size_t *nsorted, *supto;
 	unsigned char *good;
 	size_t *tpos;
 	size_t ncomplete; /* observations complete */
 	int tpos_all;     /* tpos holds the places of all but the good */
+	/* multivariate: per parameter how many observations have it; the
+	 * upper tail table (qtail); the joint parameters of an ask (jc:
+	 * continuous, jk: categorical); the two models; the candidates */
+	size_t *npresent;
+	double *qtab;
+	size_t *jc, *jk, dc, dk;
+	unsigned char *joint; /* per parameter: in jc or jk */
+	size_t *kpos;         /* per observation: 2 k + g for kernel k of
+				 group g, SIZE_MAX: in neither model */
+	struct mvmodel *mv[2];
+	double *cx, *cscore;
+	uint32_t *ck;
 };
+
+static int mv_new(struct tc_tpe *t);
 
 void tc_tpe_defaults(struct tc_tpe_options *o)
 {
@@ -86,6 +184,7 @@ void tc_tpe_defaults(struct tc_tpe_options *o)
 	o->startup = 10;
 	o->candidates = 24;
 	o->prior_weight = 1.0;
+	o->multivariate = 1;
 }
 
 void tc_tpe_free(struct tc_tpe *t)
@@ -118,6 +217,18 @@ void tc_tpe_free(struct tc_tpe *t)
 	free(t->good);
 	free(t->tpos);
 	free(t->merge_tmp);
+	free(t->npresent);
+	free(t->qtab);
+	free(t->jc);
+	free(t->jk);
+	free(t->joint);
+	free(t->kpos);
+	free(t->supto);
+	for (int g = 0; g < 2; g++)
+		mvmodel_free(t->mv[g]);
+	free(t->cx);
+	free(t->cscore);
+	free(t->ck);
 	free(t);
 }
 
@@ -203,7 +314,13 @@ int tc_tpe_new(const struct tc_spec *spec, const struct tc_tpe_options *o,
 	}
 	t->cat_l = calloc(maxcat, sizeof(double));
 	t->cat_g = calloc(maxcat, sizeof(double));
-	if (!t->cat_l || !t->cat_g) {
+	t->npresent = calloc(n1, sizeof(*t->npresent));
+	t->supto = calloc(n1, sizeof(*t->supto));
+	if (!t->cat_l || !t->cat_g || !t->npresent || !t->supto) {
+		tc_tpe_free(t);
+		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+	}
+	if (o->multivariate && mv_new(t)) {
 		tc_tpe_free(t);
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	}
@@ -398,6 +515,7 @@ static int grow(struct tc_tpe *t)
 	GROW(good);
 	GROW(tpos);
 	GROW(merge_tmp);
+	GROW(kpos);
 	for (size_t i = 0; i < t->np; i++) {
 		struct sval *q = realloc(t->sorted[i], (ncap + 2) * sizeof(*q));
 
@@ -406,6 +524,10 @@ static int grow(struct tc_tpe *t)
 		t->sorted[i] = q;
 	}
 #undef GROW
+	for (int g = 0; g < 2 && t->mv[g]; g++)
+		if (mvmodel_reserve(t->mv[g], ncap < t->mv[g]->max ? ncap : t->mv[g]->max,
+				    n1))
+			return TC_ERR_NOMEM;
 	t->cap = ncap;
 	return 0;
 }
@@ -423,10 +545,13 @@ static long add_obs(struct tc_tpe *t, const struct tc_value *values,
 	set_outcome(ob, t->o.goal, outcome, objective);
 	t->ncomplete += ob->outcome == TC_TPE_COMPLETE;
 	ob->key = point_key(t, values, present);
-	for (size_t i = 0; i < t->np; i++)
-		t->x[t->nobs * t->np + i] = present && !present[i]
-						    ? NAN
-						    : model_value(t, i, &values[i]);
+	for (size_t i = 0; i < t->np; i++) {
+		double x = present && !present[i] ? NAN
+						  : model_value(t, i, &values[i]);
+
+		t->x[t->nobs * t->np + i] = x;
+		t->npresent[i] += x == x;
+	}
 	if ((r = key_add(t, ob->key)) < 0)
 		return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 	return (long)t->nobs++;
@@ -540,7 +665,8 @@ static int sval_cmp(const void *a, const void *b)
 
 /* Bring each continuous parameter's sorted values up to the observations
  * told: the new ones sorted, then merged in (they come after every older
- * one in number, so an equal value goes after the older). */
+ * one in number, so an equal value goes after the older).  supto[i]
+ * says how far each is. */
 static void update_sorted(struct tc_tpe *t)
 {
 	for (size_t i = 0; i < t->np; i++) {
@@ -551,12 +677,13 @@ static void update_sorted(struct tc_tpe *t)
 			continue;
 		/* the new ones after the old in the same array, sorted */
 		tail = old + no;
-		for (size_t j = t->sorted_upto; j < t->nobs; j++) {
+		for (size_t j = t->supto[i]; j < t->nobs; j++) {
 			double x = t->x[j * t->np + i];
 
 			if (x == x)
 				tail[nt++] = (struct sval){x, j};
 		}
+		t->supto[i] = t->nobs;
 		if (!nt)
 			continue;
 		qsort(tail, nt, sizeof(*tail), sval_cmp);
@@ -588,7 +715,6 @@ static void update_sorted(struct tc_tpe *t)
 		t->sorted[i] = out;
 		t->nsorted[i] = n;
 	}
-	t->sorted_upto = t->nobs;
 }
 
 /* The log coefficients log(w / (wsum sigma Z)) of a mixture whose
@@ -994,7 +1120,7 @@ static void tpe_param(struct tc_tpe *t, size_t i, size_t nb, size_t na,
 		g.logc = t->logc + l.n;
 		g.w = t->w + l.n;
 		m = 0;
-		if (na > MERGE_MIN && t->sorted_upto == t->nobs) {
+		if (na > MERGE_MIN && t->supto[i] == t->nobs) {
 			m = t->nsorted[i];
 			for (size_t k = 0; k < nb; k++)
 				m -= t->x[t->below_idx[k] * t->np + i] ==
@@ -1020,6 +1146,423 @@ static void tpe_param(struct tc_tpe *t, size_t i, size_t nb, size_t na,
 		}
 		set_out(t, i, pick);
 	}
+}
+
+/* ---- the joint (multivariate) model -------------------------------------- */
+
+/*
+ * The normal distribution's upper tail Q(t) = P(Z > t) on [0, 8.5] (zero
+ * past it: below 1e-17), tabulated at steps of 1/64 with its derivative
+ * -phi(t) and read by cubic Hermite interpolation: within 3e-10 of
+ * tc_pmath_ndtr, at a few multiplications instead of a series.  The joint
+ * model needs the truncation mass of every kernel in every parameter
+ * (2 n d tails an ask); the table is built from pmath.h's functions with
+ * the same arithmetic everywhere, so it is the same on every machine.
+ */
+#define QSTEP 64
+#define QMAX 8.5
+#define QN ((size_t)(QMAX * QSTEP))
+
+/* The most kernels of the bad group's joint model (mv_build).
+ * (bench/tpe_merge_quality.c builds the sampler without the sample,
+ * through TC_TPE_MV_BAD_MAX, to compare.) */
+#ifdef TC_TPE_MV_BAD_MAX
+#define MV_BAD_MAX TC_TPE_MV_BAD_MAX
+#else
+#define MV_BAD_MAX 1000
+#endif
+/* The good group's most: gamma(n) is at most 25 (split). */
+#define MV_GOOD_MAX 25
+
+static void qtab_build(double *q)
+{
+	for (size_t j = 0; j <= QN; j++) {
+		double x = (double)j / QSTEP;
+
+		q[2 * j] = tc_pmath_ndtr(-x);
+		/* phi(x) / QSTEP: the derivative in steps (1 / sqrt(2 pi)) */
+		q[2 * j + 1] = tc_pmath_exp(-0.5 * x * x) *
+			       0.39894228040143267794 / QSTEP;
+	}
+}
+
+static double qtail(const double *q, double x)
+{
+	double f, f2, f3;
+	size_t j;
+
+	if (x < 0)
+		return 1.0 - qtail(q, -x);
+	if (!(x < QMAX))
+		return 0.0;
+	f = x * QSTEP;
+	j = (size_t)f;
+	f -= (double)j;
+	f2 = f * f;
+	f3 = f2 * f;
+	/* Q' = -phi: the derivative terms enter with a minus */
+	return (2 * f3 - 3 * f2 + 1) * q[2 * j] -
+	       (f3 - 2 * f2 + f) * q[2 * j + 1] +
+	       (3 * f2 - 2 * f3) * q[2 * j + 2] -
+	       (f3 - f2) * q[2 * j + 3];
+}
+
+static int mv_new(struct tc_tpe *t)
+{
+	size_t n1 = t->np ? t->np : 1, nc = t->o.candidates;
+
+	t->qtab = malloc(2 * (QN + 1) * sizeof(*t->qtab));
+	t->jc = calloc(n1, sizeof(*t->jc));
+	t->jk = calloc(n1, sizeof(*t->jk));
+	t->joint = calloc(n1, 1);
+	t->cx = calloc(nc * n1, sizeof(*t->cx));
+	t->ck = calloc(nc * n1, sizeof(*t->ck));
+	t->cscore = calloc(nc, sizeof(*t->cscore));
+	t->mv[0] = mvmodel_new(MV_GOOD_MAX, n1);
+	t->mv[1] = mvmodel_new(MV_BAD_MAX, n1);
+	if (!t->qtab || !t->jc || !t->jk || !t->joint || !t->cx || !t->ck ||
+	    !t->cscore || !t->mv[0] || !t->mv[1])
+		return TC_ERR_NOMEM;
+	qtab_build(t->qtab);
+	return 0;
+}
+
+/* The joint parameters of this ask: those to choose (continuous or
+ * categorical) that every observation has.  A conditional parameter
+ * absent from some observation is left to its own estimator, as Optuna's
+ * multivariate TPE samples what is outside its intersection search space
+ * independently: its kernels would have nothing to say about the
+ * observations without it.  Returns how many. */
+static size_t mv_joint(struct tc_tpe *t)
+{
+	t->dc = t->dk = 0;
+	for (size_t i = 0; i < t->np; i++) {
+		const struct tparam *p = &t->par[i];
+
+		t->joint[i] = 0;
+		if (t->npresent[i] != t->nobs)
+			continue;
+		if (p->kind == P_REAL)
+			t->jc[t->dc++] = i;
+		else if (p->kind == P_CAT)
+			t->jk[t->dk++] = i;
+		else
+			continue;
+		t->joint[i] = 1;
+	}
+	return t->dc + t->dk;
+}
+
+/* The neighbour rule over one group's values of a parameter, read in
+ * value order: a kernel's width is the larger of its gaps to its
+ * neighbours (the range's ends count as neighbours), except that the two
+ * end kernels of a group of two or more take their inner gap (Optuna's
+ * rule without consider_endpoints, as build_mixture).  Raw widths into
+ * sg[k * dc + c]. */
+struct nbr {
+	size_t cnt, k; /* values seen; the kernel of the last */
+	double prev, pprev;
+};
+
+static void nbr_add(struct nbr *b, double *sg, size_t dc, size_t c,
+		    const struct tparam *p, size_t k, double x)
+{
+	if (b->cnt >= 1) {
+		double right = x - b->prev;
+		double left = b->prev - (b->cnt >= 2 ? b->pprev : p->low);
+
+		sg[b->k * dc + c] = b->cnt == 1 || right > left ? right : left;
+	}
+	b->pprev = b->prev;
+	b->prev = x;
+	b->k = k;
+	b->cnt++;
+}
+
+static void nbr_end(struct nbr *b, double *sg, size_t dc, size_t c,
+		    const struct tparam *p)
+{
+	if (b->cnt == 1) {
+		double left = b->prev - p->low, right = p->high - b->prev;
+
+		sg[b->k * dc + c] = left > right ? left : right;
+	} else if (b->cnt >= 2) {
+		sg[b->k * dc + c] = b->prev - b->pprev;
+	}
+}
+
+/*
+ * Both groups' joint models: mv[0] from the good group (below_idx, nb),
+ * mv[1] from the bad (above_idx, na), each in time order.  Past a
+ * model's most kernels (MV_BAD_MAX: only the bad group gets there) it is
+ * the model of a sample in time: the newest half of them as they are,
+ * and for the other half every s-th of the older observations (back from
+ * the newest of them), each weighing as the s it stands for (its time
+ * weight times s).  An ask then costs about the same however many trials
+ * there are (the rest is a few O(n) passes).  The price: an observation
+ * left out no longer keeps the search from its neighbourhood, so past
+ * about a thousand trials the search narrows in more slowly
+ * (bench/tpe_merge_quality.sh: best after 2,000 and 3,000 trials 2-3x
+ * the exact model's on tpe_cost.c's space, still improving; identical up
+ * to 1,000).  With 2,000 the ask costs ~0.6 ms at 10,000 observations.
+ *
+ * As Optuna 5's estimator: widths by the neighbour rule within the group
+ * in each parameter (from the values kept sorted, update_sorted),
+ * clipped to [range / min(100, n + 2), range] (the "magic clip"; n the
+ * group's kernels); the prior as wide as each range.  Categorical rows:
+ * weight prior_weight / (n + 1) on every category and one more on the
+ * observation's own, normalised; the prior's row is uniform.  Weights:
+ * time_weights, prior_weight for the prior.
+ */
+static void mv_build(struct tc_tpe *t, size_t nb, size_t na)
+{
+	const size_t *idx[2] = {t->below_idx, t->above_idx};
+	size_t cnt[2] = {nb, na}, dc = t->dc, dk = t->dk;
+	double pw = t->o.prior_weight;
+	double z0 = 1.0 - 2.0 * qtail(t->qtab, 0.5);
+
+	for (size_t j = 0; j < t->nobs; j++)
+		t->kpos[j] = SIZE_MAX;
+	for (int g = 0; g < 2; g++) {
+		struct mvmodel *m = t->mv[g];
+		size_t c0 = cnt[g], keep = c0, s = 1, j0 = 0, n = 0, ramp;
+		double inv;
+
+		/* past max: the newest max / 2 as they are, every s-th of the
+		 * older ones (back from the newest of them) for the rest, each
+		 * weighing as the s it stands for */
+		if (c0 > m->max) {
+			keep = m->max / 2;
+			s = (c0 - keep + (m->max - keep) - 1) / (m->max - keep);
+			j0 = (c0 - keep - 1) % s;
+		}
+		ramp = c0 > 25 ? c0 - 25 : 0;
+		inv = c0 ? 1.0 / (double)c0 : 0;
+		for (size_t j = j0; j < c0; n++) {
+			const double *x = &t->x[idx[g][j] * t->np];
+			double w = 1.0; /* time_weights' weight of place j of c0 */
+
+			if (ramp == 1 && j == 0)
+				w = inv;
+			else if (ramp > 1 && j < ramp)
+				w = inv + (double)j * (1.0 - inv) / (double)(ramp - 1);
+			t->kpos[idx[g][j]] = 2 * n + (size_t)g;
+			for (size_t c = 0; c < dc; c++)
+				m->mu[n * dc + c] = x[t->jc[c]];
+			for (size_t k = 0; k < dk; k++)
+				m->cat[n * dk + k] = (uint32_t)x[t->jk[k]];
+			if (j < c0 - keep) {
+				m->w[n] = w * (double)s;
+				/* the last older one is c0 - keep - 1: then
+				 * every newer one */
+				j = j + s < c0 - keep ? j + s : c0 - keep;
+			} else {
+				m->w[n] = w;
+				j++;
+			}
+		}
+		m->n = n;
+		m->wsum = pw;
+		for (size_t k = 0; k < n; k++)
+			m->wsum += m->w[k];
+	}
+	/* widths: one pass over each parameter's sorted values */
+	for (size_t c = 0; c < dc; c++) {
+		size_t i = t->jc[c];
+		const struct tparam *p = &t->par[i];
+		const struct sval *srt = t->sorted[i];
+		double range = p->high - p->low;
+		struct nbr b[2];
+
+		memset(b, 0, sizeof(b));
+		for (size_t k = 0; k < t->nsorted[i]; k++) {
+			size_t kp = t->kpos[srt[k].o];
+
+			if (kp != SIZE_MAX)
+				nbr_add(&b[kp & 1], t->mv[kp & 1]->sg, dc, c, p,
+					kp >> 1, srt[k].x);
+		}
+		for (int g = 0; g < 2; g++) {
+			struct mvmodel *m = t->mv[g];
+			double kern = (double)m->n + 2.0;
+			double minsigma = range / (kern < 100.0 ? kern : 100.0);
+
+			nbr_end(&b[g], m->sg, dc, c, p);
+			for (size_t k = 0; k < m->n; k++) {
+				double *sg = &m->sg[k * dc + c];
+
+				if (!(*sg >= minsigma))
+					*sg = minsigma;
+				if (*sg > range)
+					*sg = range;
+				m->is[k * dc + c] = 1.0 / *sg;
+			}
+		}
+	}
+	for (int g = 0; g < 2; g++) {
+		struct mvmodel *m = t->mv[g];
+		double base = 0, a = pw / ((double)m->n + 1.0);
+
+		for (size_t k = 0; k < dk; k++) {
+			double ncat = (double)t->par[t->jk[k]].ncat;
+
+			m->amiss[k] = a;
+			m->dl[k] = tc_pmath_log((a + 1.0) / a);
+			base += tc_pmath_log(a / (1.0 + a * ncat));
+		}
+		/* each kernel's width over the range times its mass in range:
+		 * a product over the parameters, its log taken once (or when
+		 * it gets small, with many parameters) */
+		for (size_t k = 0; k < m->n; k++) {
+			double prod = 1.0, lz = 0;
+
+			for (size_t c = 0; c < dc; c++) {
+				const struct tparam *p = &t->par[t->jc[c]];
+				double mu = m->mu[k * dc + c], is = m->is[k * dc + c];
+				double z = 1.0 - qtail(t->qtab, (p->high - mu) * is) -
+					   qtail(t->qtab, (mu - p->low) * is);
+
+				if (!(z > 1e-300))
+					z = 1e-300;
+				prod *= z * m->sg[k * dc + c] / (p->high - p->low);
+				if (prod < 1e-200) {
+					lz += tc_pmath_log(prod);
+					prod = 1.0;
+				}
+			}
+			lz += tc_pmath_log(prod);
+			m->logc[k] = tc_pmath_log(m->w[k] / m->wsum) - lz + base;
+		}
+		m->plogc = tc_pmath_log(pw / m->wsum);
+		for (size_t c = 0; c < dc; c++)
+			m->plogc -= tc_pmath_log(z0);
+		for (size_t k = 0; k < dk; k++)
+			m->plogc -= tc_pmath_log((double)t->par[t->jk[k]].ncat);
+	}
+}
+
+/* log of a model's density at (xc, xk), up to the common term; tmp has
+ * room for n + 1. */
+static double mv_logpdf(const struct tc_tpe *t, const struct mvmodel *m,
+			const double *xc, const uint32_t *xk, double *tmp)
+{
+	size_t dc = t->dc, dk = t->dk;
+	double best, sum = 0, acc = 0;
+
+	for (size_t c = 0; c < dc; c++) {
+		const struct tparam *p = &t->par[t->jc[c]];
+		double z = (xc[c] - 0.5 * (p->low + p->high)) / (p->high - p->low);
+
+		acc += z * z;
+	}
+	best = tmp[m->n] = m->plogc - 0.5 * acc;
+	for (size_t k = 0; k < m->n; k++) {
+		const double *mu = &m->mu[k * dc], *is = &m->is[k * dc];
+		const uint32_t *ck = &m->cat[k * dk];
+		double q;
+
+		acc = 0;
+		for (size_t c = 0; c < dc; c++) {
+			double z = (xc[c] - mu[c]) * is[c];
+
+			acc += z * z;
+		}
+		q = m->logc[k] - 0.5 * acc;
+		for (size_t j = 0; j < dk; j++)
+			if (ck[j] == xk[j])
+				q += m->dl[j];
+		tmp[k] = q;
+		if (q > best)
+			best = q;
+	}
+	for (size_t k = 0; k <= m->n; k++) {
+		double e = tmp[k] - best;
+
+		if (e > -50) /* e^-50: below any sum's last bit */
+			sum += tc_pmath_exp(e);
+	}
+	return best + tc_pmath_log(sum);
+}
+
+/* A draw from a normal truncated to the parameter's range. */
+static double trunc_draw(const struct tparam *p, double mu, double sg,
+			 struct tc_rng *r)
+{
+	double x = mu;
+
+	/* the centre is in range, so at least a third of the mass is: give
+	 * up after many tries and clamp */
+	for (int k = 0; k < 200; k++) {
+		x = mu + sg * normal(r);
+		if (x >= p->low && x <= p->high)
+			return x;
+	}
+	return x < p->low ? p->low : p->high;
+}
+
+/* The joint parameters of the suggestion: `candidates` points drawn from
+ * the good model (a kernel by weight, then each parameter from it), the
+ * one with the largest good/bad density ratio (the first of equals). */
+static void mv_point(struct tc_tpe *t, struct tc_rng *r)
+{
+	const struct mvmodel *l = t->mv[0], *g = t->mv[1];
+	size_t dc = t->dc, dk = t->dk, pick = 0;
+	unsigned nc = t->o.candidates;
+
+	for (unsigned c = 0; c < nc; c++) {
+		double u = tc_rng_unit(r) * l->wsum, acc = 0;
+		double *xc = &t->cx[c * dc];
+		uint32_t *xk = &t->ck[c * dk];
+		size_t k;
+
+		for (k = 0; k < l->n; k++) {
+			acc += l->w[k];
+			if (u < acc)
+				break;
+		}
+		for (size_t j = 0; j < dc; j++) {
+			const struct tparam *p = &t->par[t->jc[j]];
+
+			if (k == l->n)
+				xc[j] = trunc_draw(p, 0.5 * (p->low + p->high),
+						   p->high - p->low, r);
+			else
+				xc[j] = trunc_draw(p, l->mu[k * dc + j],
+						   l->sg[k * dc + j], r);
+			if (p->integer)
+				xc[j] = round_int(&t->spec->params[t->jc[j]], xc[j]);
+		}
+		for (size_t j = 0; j < dk; j++) {
+			uint32_t ncat = (uint32_t)t->par[t->jk[j]].ncat;
+
+			if (k == l->n) {
+				xk[j] = (uint32_t)tc_rng_below(r, ncat);
+			} else {
+				/* the kernel's row: its own category with
+				 * weight 1 + a, every other a */
+				double a = l->amiss[j];
+				double v = tc_rng_unit(r) * (1.0 + a * ncat);
+
+				if (v < 1.0) {
+					xk[j] = l->cat[k * dk + j];
+				} else {
+					double q = (v - 1.0) / a;
+
+					xk[j] = q < ncat ? (uint32_t)q : ncat - 1;
+				}
+			}
+		}
+	}
+	for (unsigned c = 0; c < nc; c++) {
+		t->cscore[c] = mv_logpdf(t, l, &t->cx[c * dc], &t->ck[c * dk], t->tmp) -
+			       mv_logpdf(t, g, &t->cx[c * dc], &t->ck[c * dk], t->tmp);
+		if (t->cscore[c] > t->cscore[pick])
+			pick = c;
+	}
+	for (size_t j = 0; j < dc; j++)
+		set_out(t, t->jc[j], t->cx[pick * dc + j]);
+	for (size_t j = 0; j < dk; j++)
+		set_out(t, t->jk[j], (double)t->ck[pick * dk + j]);
 }
 
 static void random_point(struct tc_tpe *t, struct tc_rng *r)
@@ -1078,24 +1621,31 @@ static int propose(struct tc_tpe *t)
 {
 	struct tc_rng r;
 	size_t ncomplete = 0, nb = 0, na = 0;
-	int model, found = 0;
+	int model, found = 0, mv = 0;
 
 	tc_rng_seed(&r, mix(t->o.seed, (uint64_t)t->nobs * 0x9E3779B97F4A7C15ULL));
 	ncomplete = t->ncomplete;
 	model = t->nobs >= t->o.startup && ncomplete > 0;
 	if (model) {
 		nb = split(t, ncomplete, &na);
-		if (na > MERGE_MIN)
+		mv = t->o.multivariate && mv_joint(t);
+		if (mv || na > MERGE_MIN)
 			update_sorted(t);
+		if (mv)
+			mv_build(t, nb, na);
 	}
 	/* the model's point, then (a repeat) ten more tries of it, then
 	 * random points */
 	for (int tries = 0; tries < 110 && !found; tries++) {
-		if (model && tries < 11)
+		if (model && tries < 11) {
+			if (mv)
+				mv_point(t, &r);
 			for (size_t i = 0; i < t->np; i++)
-				tpe_param(t, i, nb, na, &r);
-		else
+				if (!mv || !t->joint[i])
+					tpe_param(t, i, nb, na, &r);
+		} else {
 			random_point(t, &r);
+		}
 		found = !key_has(t, point_key(t, t->out, t->present));
 	}
 	return found;

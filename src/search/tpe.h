@@ -8,8 +8,7 @@
  * order, so a resumed search asks exactly what the interrupted one would
  * have.
  *
- * Model (per parameter, independently, as Optuna's default univariate
- * TPE):
+ * Model (Optuna 5's default TPE: multivariate, its bandwidth rules):
  *   - Observations are ranked best first by the objective (goal applied):
  *     complete ones by their value; pending ones (asked or told, not yet
  *     ended) by the worst complete value so far, after the complete ones
@@ -17,27 +16,32 @@
  *     of piling onto the current best); failed ones last.
  *   - The best gamma(n) = min(ceil(n / 10), 25) of the n observations, at
  *     most the complete ones, form the "good" group, the rest the "bad".
- *   - For each parameter, each group gives a Parzen estimator over the
- *     observations where the parameter is present (a conditional
- *     parameter absent from a trial is simply not in it) plus a prior
- *     (weight prior_weight).  Continuous parameters: a mixture of normals
- *     truncated to the range (log_uniform in log space; int_uniform over
- *     [min - 0.5, max + 0.5], the point rounded), each centred on an
- *     observation with the larger distance to its neighbours as its
- *     width, clipped to [range / min(100, kernels + 1), range]; the prior
- *     centred with the whole range as width.  values: lists are
- *     categorical: counts plus prior_weight spread evenly.  Past 25
+ *   - The joint parameters are those to choose that every observation
+ *     has.  Each group gives one Parzen estimator over all of them at
+ *     once: a kernel per observation, the product over the parameters of
+ *     a normal truncated to the range (log_uniform in log space;
+ *     int_uniform over [min - 0.5, max + 0.5], the point rounded) and,
+ *     for values: lists (categorical), a row with weight prior_weight /
+ *     (m + 1) on every category and 1 more on the observation's; plus
+ *     the prior kernel (weight prior_weight), centred, as wide as each
+ *     range, uniform over categories.  A kernel's width in a parameter
+ *     is the larger distance to its neighbours' values in the group (the
+ *     two end ones: the inner distance), clipped to
+ *     [range / min(100, m + 2), range], m the group's kernels.  Past 25
  *     observations in a group, older ones weigh less (a ramp from 1/m).
- *     Past 256 observations in the bad group, its neighbouring kernels
- *     of about the same width that lie within half the narrowest width
- *     (range / 200) are merged into one normal of their weight, mean and
- *     variance: a few hundred kernels at most, the density within a
- *     thousandth of the unmerged one's (every kernel is at least
- *     range / 100 wide there), so an ask costs O(n) simple passes plus a
- *     bounded model instead of candidates x n kernel evaluations.
- *   - `candidates` points are drawn from the good estimator and the one
+ *     Past 1,000 observations in the bad group, its estimator is that of
+ *     a sample: the newest 500 and every s-th older one (weighing s), so
+ *     that an ask costs O(n) simple passes plus a bounded model.
+ *   - A conditional parameter (absent from some observation) has its own
+ *     estimators, one per group, over the observations that have it: the
+ *     univariate form of the same rules (and past 256 bad observations,
+ *     neighbouring kernels of about the same width within range / 200
+ *     merged into one moment-matched normal).  So do all parameters when
+ *     the option multivariate is 0.
+ *   - `candidates` points are drawn from the good estimators and the one
  *     with the largest good/bad density ratio is suggested (the expected
- *     improvement criterion).
+ *     improvement criterion): jointly for the joint parameters, then
+ *     each other parameter on its own.
  *   - Until `startup` observations have been told (any outcome), or while
  *     none is complete, points are drawn at random from the prior
  *     (uniform over each range, log-uniform for log_uniform).
@@ -87,6 +91,8 @@ struct tc_tpe_options {
 	unsigned startup;     /* random points first; default 10 */
 	unsigned candidates;  /* drawn from the good estimator; default 24 */
 	double prior_weight;  /* default 1.0; > 0 */
+	int multivariate;     /* 1 (default): the joint model above; 0: one
+				 estimator per parameter */
 };
 
 struct tc_tpe;
