@@ -4893,6 +4893,30 @@ static int check_refs_in(struct ctx *c, const yaml_node_t *n,
 		}
 		if ((r.name_len == 4 || (r.name_len > 5 && r.name[4] == '.')) &&
 		    !memcmp(r.name, "item", 4) &&
+		    tc_spec_param_index(c->spec, r.name, r.name_len) < 0 &&
+		    c->stage && tc_spec_param_index(c->spec, "item", 4) >= 0) {
+			/* a fan-out stage, but no such key in its items */
+			char keys[256] = "";
+
+			for (size_t q = 0; q < c->spec->nparams; q++)
+				if (!strncmp(c->spec->params[q].name, "item.", 5))
+					snprintf(keys + strlen(keys),
+						 sizeof(keys) - strlen(keys), "%s%s",
+						 keys[0] ? ", " : "",
+						 c->spec->params[q].name + 5);
+			if (!keys[0])
+				return fail_at(c, ref_pos(c, n, r.off, r.len),
+					       "%.*s: the items of this stage "
+					       "are not mappings",
+					       (int)r.len, text + r.off);
+			return fail_at(c, ref_pos(c, n, r.off, r.len),
+				       "%.*s: the items have no key '%.*s' (they "
+				       "have: %s)",
+				       (int)r.len, text + r.off,
+				       (int)r.name_len - 5, r.name + 5, keys);
+		}
+		if ((r.name_len == 4 || (r.name_len > 5 && r.name[4] == '.')) &&
+		    !memcmp(r.name, "item", 4) &&
 		    tc_spec_param_index(c->spec, r.name, r.name_len) < 0)
 			return fail_at(c, ref_pos(c, n, r.off, r.len),
 				       "%.*s outside a fan-out stage: only a "

@@ -226,6 +226,8 @@ expect_contains "$ERR" "p/noglob.yaml:4:16: foreach.glob 'nothing/*.tif' matches
 tc_run validate p/noglob.yaml
 expect_rc 2 "validate reads the items as run would: exit 2"
 expect_contains "$ERR" "p/noglob.yaml:4:16: foreach.glob 'nothing/*.tif' matches no file" "validate says where too"
+bad nokey 4:55 "{{item.nmae}}: the items have no key 'nmae' (they have: name, code)" < <(printf '%s\n' "$H" 'name: nokey' 'stages:' '  a: {foreach: [{name: x, code: X}], command: [echo, "{{item.nmae}}"]}')
+bad nomap 4:38 "{{item.name}}: the items of this stage are not mappings" < <(printf '%s\n' "$H" 'name: nomap' 'stages:' '  a: {foreach: [x], command: [echo, "{{item.name}}"]}')
 bad localres 6:5 "stage b: resources of its own need --backend kubernetes" < <(printf '%s\n' "$H" 'name: localres' 'stages:' '  a: {command: [true]}' '  b:' '    resources: {cpu: 2}' '    command: [true]')
 bad stagens 6:48 "stage b: kubernetes.namespace is the whole run's: set it at the top level" < <(printf '%s\n' "$H" 'name: stagens' 'backend: kubernetes' 'stages:' '  a: {command: [true]}' '  b: {command: [true], kubernetes: {namespace: x}}')
 bad k8sneeds 6:36 "{{needs.a}}: on kubernetes a job's directory is its pod's own" < <(printf '%s\n' "$H" 'name: k8sneeds' 'backend: kubernetes' 'stages:' '  a: {command: [true]}' '  b: {needs: [a], command: [echo, "{{needs.a}}"]}')
