@@ -4647,8 +4647,20 @@ static int check_kubernetes(struct ctx *c, const yaml_node_t *n, json_t *j)
 			return rc;
 		ks->ttl = ll;
 	}
-	ks->affinity = take_object(j, "affinity");
-	ks->pod_template = take_object(j, "podTemplate");
+	/* (over what a stage's section took from the top level's) */
+	{
+		json_t *a = take_object(j, "affinity"),
+		       *pt = take_object(j, "podTemplate");
+
+		if (a) {
+			json_decref(ks->affinity);
+			ks->affinity = a;
+		}
+		if (pt) {
+			json_decref(ks->pod_template);
+			ks->pod_template = pt;
+		}
+	}
 	return 0;
 }
 
@@ -5577,6 +5589,8 @@ static int parse_stage(struct ctx *c, struct tc_stage *st,
 			return nomem(c);
 		}
 		*ks = *top->k8s;
+		json_incref(ks->affinity);     /* its own references */
+		json_incref(ks->pod_template);
 		v->k8s = ks;
 		st->own_kubernetes = 1;
 		st->kubernetes_pos = node_pos(f[F_KUBERNETES].key);
@@ -6141,6 +6155,15 @@ static int compose(struct ctx *c)
 /* The section's JSON trees, the only parts of a spec outside its arena. */
 static void free_k8s(struct tc_spec *spec)
 {
+	for (size_t i = 0; spec && i < spec->nstages; i++) {
+		struct tc_spec *v = spec->stages[i].spec;
+
+		if (v && spec->stages[i].own_kubernetes && v->k8s != spec->k8s) {
+			json_decref(v->k8s->affinity);
+			json_decref(v->k8s->pod_template);
+			v->k8s->affinity = v->k8s->pod_template = NULL;
+		}
+	}
 	if (spec && spec->k8s) {
 		json_decref(spec->k8s->affinity);
 		json_decref(spec->k8s->pod_template);
