@@ -7,6 +7,8 @@
 #   - a job whose needed job's outputs are gone here gets them from the
 #     store before it starts;
 #   - best --download DIR fetches the best job's outputs;
+#   - kill -9 of trainctl at random moments, then resume: no finished job
+#     runs again and every stored object is its job's whole file;
 #   - wrong credentials and an unreachable endpoint: exit 3 before anything
 #     is recorded, and no secret in the message.
 # Exit 77 (skipped) when the server cannot be built here.
@@ -78,6 +80,57 @@ printf '%s\n' 'version: 1' 'name: plain' 'command: [echo, score=1]' 'metric: {na
 tc_run run plain.yaml -q
 tc_run best plain --download gotx
 expect_rc 2 "best --download of an experiment without a store: exit 2"
+
+# ---- kill -9 at random moments, resume: every output stored whole ----------
+cat >tort.yaml <<EOF
+version: 1
+name: tort
+artifacts: {store: "s3://$TC_S3_BUCKET/$PREFIX", endpoint: "$TC_S3_ENDPOINT"}
+run: {parallel: 3, retries: 0}
+stages:
+  big:
+    foreach: [1, 2, 3, 4, 5, 6]
+    command: [sh, -c, 'head -c \$((\$1 * 3000000)) /dev/urandom > "\$TRAINCTL_TRIAL_DIR/blob"; echo "\$TRAINCTL_TRIAL" >> "$TC_WORK/ends"', sh, "{{item}}"]
+    outputs: [blob]
+  use:
+    needs: [big]
+    foreach: [1, 2, 3, 4, 5, 6]
+    command: [sh, -c, 'wc -c < "\$1/blob" > "\$TRAINCTL_TRIAL_DIR/n"; echo "\$TRAINCTL_TRIAL" >> "$TC_WORK/ends"', sh, "{{needs.big}}"]
+    outputs: [n]
+EOF
+: >ends
+RANDOM=5
+kills=0 finished=0
+for round in $(seq 1 60); do
+	if [ "$round" -eq 1 ]; then
+		"$TRAINCTL" run -q tort.yaml >"tort.$round.log" 2>&1 &
+	else
+		"$TRAINCTL" resume -q tort >"tort.$round.log" 2>&1 &
+	fi
+	pid=$!
+	sleep "0.$(printf '%03d' $((RANDOM % 400 + 20)))"
+	if ! tc_mine "$pid"; then
+		if wait "$pid"; then
+			finished=1
+			break
+		fi
+		cat "tort.$round.log"
+		continue
+	fi
+	kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+	wait "$pid" 2>/dev/null
+done
+[ "$finished" -eq 1 ] && pass "the pipeline finished after $kills kills of trainctl" ||
+	fail "it did not finish ($kills kills)"
+[ "$kills" -ge 2 ] && pass "killed mid-pipeline" || fail "too few kills to mean anything: $kills"
+expect_eq "$(sort ends | uniq -d)" "" "no job that ran to its end ran again"
+expect_eq "$(sqlite3 $J "SELECT count(*) FROM trials WHERE exp = 'tort' AND state = 'succeeded'")" 12 "every job succeeded"
+bad=0
+for id in $(sqlite3 $J "SELECT id FROM trials WHERE exp = 'tort' AND stage = 'big'"); do
+	curl_s3 -o got.blob "$TC_S3_ENDPOINT/$TC_S3_BUCKET/$PREFIX/tort/$id/blob"
+	cmp -s got.blob ".trainctl/trials/$id/blob" || bad=$((bad + 1))
+done
+expect_eq "$bad" 0 "every stored output is its job's file, whole"
 
 # ---- the store refuses, or is not there: exit 3, nothing recorded ------------
 secret=$AWS_SECRET_ACCESS_KEY
