@@ -109,7 +109,6 @@ struct kube {
 	struct ktrial **live;
 	size_t nlive, caplive;
 	int fatal;         /* stop: err holds why */
-	double last_check;
 	double forbid_since;   /* monotonic: creates refused since then */
 	double log_every;      /* seconds between live log reads of a trial */
 	double last_logs;
@@ -1150,13 +1149,6 @@ static int start_next(struct kube *r)
 	struct ktrial *t;
 	int attempt, rc;
 
-	rc = tc_rec_failfast_check(r->s.tr, &r->s.ff, r->err);
-	if (rc < 0)
-		return rc;
-	if (rc > 0) {
-		r->s.stopping = 3; /* what runs finishes; nothing new starts */
-		return 0;
-	}
 	if ((rc = tc_sched_extend(&r->s, (long long)active_count(r))) < 0 ||
 	    (rc = tc_sched_next(&r->s, tc_now(), &row)) <= 0)
 		return rc;
@@ -1297,7 +1289,6 @@ static void on_pod_first(void *ctx, enum tc_kube_event ev, json_t *obj)
 
 static int check_external(struct kube *r)
 {
-	tc_sched_external(&r->s);
 	for (size_t i = 0; i < r->nlive; i++) {
 		struct ktrial *t = r->live[i];
 		int state, req, base;
@@ -1334,95 +1325,149 @@ static void prune_one(void *ctx, const char *id)
 			delete_job(r, r->live[i], 3);
 }
 
-static int on_signals(struct kube *r)
+/* ---- what the one loop (tc_sched_run) asks of the Kubernetes backend -- */
+
+static int op_begin(void *b)
 {
-	if (tc_sched_signals(&r->s) != 1)
-		return 0;
-	tc_sched_note(&r->s, 0,
-		      "interrupted: deleting the Jobs of %zu running trial%s",
-		      active_count(r), active_count(r) == 1 ? "" : "s");
+	struct kube *r = b;
+
+	return tc_journal_begin(r->j, r->err);
+}
+
+static int op_commit(void *b)
+{
+	struct kube *r = b;
+
+	return tc_journal_commit(r->j, r->err);
+}
+
+static void op_abort(void *b)
+{
+	tc_journal_rollback(((struct kube *)b)->j);
+}
+
+static int op_busy(void *b)
+{
+	(void)b;
+	return 0; /* every transition is committed at once */
+}
+
+/* What the last drive of the client brought is taken in by its callbacks;
+ * here what they left: a fatal refusal, recorded trials to free, creates
+ * to retry. */
+static int op_events(void *b)
+{
+	struct kube *r = b;
+	double now = tc_mono();
+
+	if (r->fatal)
+		return r->err->code ? r->err->code : TC_ERR_BACKEND;
+	reap(r);
+	for (size_t i = 0; i < r->nlive; i++) {
+		struct ktrial *t = r->live[i];
+
+		if (t->phase == P_CREATING && t->pending == 0 &&
+		    t->recreate_at > 0 && now >= t->recreate_at) {
+			int rc;
+
+			t->recreate_at = 0;
+			if ((rc = create_objects(r, t)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int op_look(void *b)
+{
+	return check_external(b);
+}
+
+static int op_collect(void *b)
+{
+	read_live_logs(b); /* each trial at its own pace (log_every) */
+	return 0;
+}
+
+static int op_fill(void *b)
+{
+	struct kube *r = b;
+
+	while (active_count(r) < (size_t)r->s.parallel) {
+		int rc = start_next(r);
+
+		if (rc <= 0)
+			return rc;
+	}
+	return 0;
+}
+
+static size_t op_held(void *b)
+{
+	struct kube *r = b;
+
+	return r->nlive + (tc_kube_pending(r->k) > 0);
+}
+
+/* Interrupted: every Job deleted (there is nothing harder to do). */
+static int op_stop_all(void *b, int hard)
+{
+	struct kube *r = b;
+
+	(void)hard;
 	for (size_t i = 0; i < r->nlive; i++)
 		delete_job(r, r->live[i], 2);
 	return 0;
 }
 
-static int run_loop(struct kube *r)
+/* Drive the client (its answers and watch events call back into this
+ * file) until something arrives, a signal, or `seconds`.  A watch of the
+ * Jobs refused for longer than a restarting API server refuses ends the
+ * run. */
+static int op_wait(void *b, double seconds)
 {
-	for (;;) {
-		double now = tc_mono();
-		int wait_ms = 500;
-		const struct tc_error *ie;
+	struct kube *r = b;
+	const struct tc_error *ie = tc_kube_informer_error(r->inf_jobs);
+	double now = tc_mono();
 
-		if (r->fatal)
-			return r->err->code ? r->err->code : TC_ERR_BACKEND;
-		on_signals(r);
-		if (now - r->last_check >= 0.5) {
-			r->last_check = now;
-			check_external(r);
+	if (ie && ie->code && (strstr(ie->msg, "forbidden") ||
+			       strstr(ie->msg, "refused the credentials"))) {
+		if (r->inf_err_since == 0)
+			r->inf_err_since = now;
+		if (now - r->inf_err_since > FORBID_GRACE) {
+			*r->err = *ie;
+			return TC_ERR_BACKEND;
 		}
-		reap(r);
-		for (size_t i = 0; i < r->nlive; i++) {
-			struct ktrial *t = r->live[i];
-
-			if (t->phase == P_CREATING && t->pending == 0 &&
-			    t->recreate_at > 0 && now >= t->recreate_at) {
-				int rc;
-
-				t->recreate_at = 0;
-				if ((rc = create_objects(r, t)))
-					return rc;
-			}
-		}
-		read_live_logs(r);
-		if (r->s.nprunes) {
-			int rc = tc_sched_prune(&r->s, prune_one, r);
-
-			if (rc)
-				return rc;
-		}
-		tc_sched_status(&r->s);
-		while (!r->s.stopping && !r->o->drain &&
-		       active_count(r) < (size_t)r->s.parallel) {
-			int rc = start_next(r);
-
-			if (rc < 0)
-				return rc;
-			if (rc == 0)
-				break;
-		}
-		if (r->nlive == 0 && tc_kube_pending(r->k) == 0) {
-			double next_at = -1;
-
-			if (r->s.stopping || r->o->drain)
-				break;
-			tc_trials_next_at(r->s.tr, &next_at);
-			if (next_at < 0)
-				break;
-			wait_ms = (int)((next_at - tc_now()) * 1000) + 1;
-			if (wait_ms < 1)
-				wait_ms = 1;
-			if (wait_ms > 500)
-				wait_ms = 500;
-		}
-		ie = tc_kube_informer_error(r->inf_jobs);
-		if (ie && ie->code && (strstr(ie->msg, "forbidden") ||
-				       strstr(ie->msg, "refused the credentials"))) {
-			if (r->inf_err_since == 0)
-				r->inf_err_since = now;
-			if (now - r->inf_err_since > FORBID_GRACE) {
-				*r->err = *ie;
-				return TC_ERR_BACKEND;
-			}
-		} else {
-			r->inf_err_since = 0;
-		}
-		if (tc_kube_drive(r->k, wait_ms, r->s.sigfd) < 0)
-			return tc_error_set(r->err, TC_ERR_BACKEND,
-					    "the connection to %s failed",
-					    tc_kube_server(r->k));
+	} else {
+		r->inf_err_since = 0;
 	}
+	if (tc_kube_drive(r->k, (int)(seconds * 1000) + 1, r->s.sigfd) < 0)
+		return tc_error_set(r->err, TC_ERR_BACKEND,
+				    "the connection to %s failed",
+				    tc_kube_server(r->k));
 	return 0;
 }
+
+static const struct tc_sched_ops kube_ops = {
+	.look_every = 0.5,
+	.collect_every = 0,
+	.collect_prune = 0,
+	.idle = 0.5,
+	.kills = 0,
+	.begin = op_begin,
+	.commit = op_commit,
+	.abort = op_abort,
+	.busy = op_busy,
+	.events = op_events,
+	.look = op_look,
+	.collect = op_collect,
+	.fill = op_fill,
+	.settle = NULL,
+	.held = op_held,
+	.stop = prune_one,
+	.stop_all = op_stop_all,
+	.wait = op_wait,
+};
 
 /* ---- setup ------------------------------------------------------------- */
 
@@ -1646,7 +1691,7 @@ out_lists:
 	fl.jobs = fl.pods = NULL;
 	if (rc)
 		goto out;
-	rc = run_loop(&r);
+	rc = tc_sched_run(&r.s, &kube_ops, &r);
 	tc_sched_end(&r.s, rc);
 out:
 	tc_sched_close(&r.s, rc, sum);

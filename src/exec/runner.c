@@ -140,10 +140,9 @@ struct runner {
 			     * the next trials say they wait for one */
 	int threads;
 
-	struct pollfd *pfd; /* run_loop's: signals, the shim, our trials */
+	struct pollfd *pfd; /* op_wait's: signals, the shim, our trials */
 	size_t cappfd;
 	int hard;         /* second interrupt: kill at once */
-	double last_tail, last_check;
 
 	int intxn;          /* a journal transaction is open */
 	struct live **pending; /* picked, their intent not yet committed */
@@ -1257,7 +1256,7 @@ static int stage_ok(const struct runner *r)
 {
 	/* trials that use GPUs are given their slot's GPUs: not moved; none
 	 * runs ahead while fail fast counts (a failure must stop them) */
-	return !r->s.stopping && r->shim && r->gpu_req == 0 && r->nwall > 0 &&
+	return tc_sched_may_start(&r->s) && r->shim && r->gpu_req == 0 && r->nwall > 0 &&
 	       !tc_rec_failfast_armed(&r->s.ff) &&
 	       r->avg_wall < STAGE_WALL_MAX;
 }
@@ -1319,18 +1318,9 @@ static int gpu_wait_note(struct runner *r, int on)
  * 0 or an error. */
 static int pick_ready(struct runner *r)
 {
-	int rc;
+	int rc, go = tc_sched_may_start(&r->s);
 
-	if (!r->s.stopping && fits(r)) {
-		rc = tc_rec_failfast_check(r->s.tr, &r->s.ff, r->err);
-		if (rc < 0)
-			return rc;
-		if (rc > 0) {
-			r->s.stopping = 3;
-			drop_standby(r, 0);
-		}
-	}
-	while (!r->s.stopping && fits(r) && r->nstandby && r->shim &&
+	while (go && fits(r) && r->nstandby && r->shim &&
 	       promote_standby(r) == 0)
 		;
 	if (r->lease) {
@@ -1338,11 +1328,11 @@ static int pick_ready(struct runner *r)
 		int picked = 0, blocked;
 
 		rc = 0;
-		while (!r->s.stopping && fits(r) && (rc = pick_next(r, NULL)) > 0)
+		while (go && fits(r) && (rc = pick_next(r, NULL)) > 0)
 			picked++;
 		if (rc < 0)
 			return rc;
-		blocked = !r->s.stopping && fits_room(r) && !fits(r);
+		blocked = go && fits_room(r) && !fits(r);
 		if (blocked != r->gpu_blocked || (blocked && picked)) {
 			if ((rc = gpu_wait_note(r, blocked)))
 				return rc;
@@ -1350,7 +1340,7 @@ static int pick_ready(struct runner *r)
 		}
 		return 0;
 	}
-	while (!r->s.stopping && fits(r))
+	while (go && fits(r))
 		if ((rc = pick_next(r, NULL)) <= 0)
 			return rc;
 	if (!stage_ok(r))
@@ -1375,8 +1365,6 @@ static int pick_ready(struct runner *r)
 
 static int launch_ready(struct runner *r)
 {
-	if (r->s.stopping)
-		return 0;
 	/* a run that starts or stops waiting for a GPU says so */
 	if (r->lease && r->gpu_blocked != (fits_room(r) && !fits(r)))
 		return flush(r);
@@ -1682,20 +1670,6 @@ static void prune_one(void *ctx, const char *id)
 	}
 }
 
-static int on_signals(struct runner *r)
-{
-	int got = tc_sched_signals(&r->s);
-
-	if (got == 1)
-		tc_sched_note(&r->s, 0,
-			      "interrupted: stopping %zu running trial%s "
-			      "(interrupt again to kill them at once)",
-			      r->nlive, r->nlive == 1 ? "" : "s");
-	else if (got == 2)
-		r->hard = 1;
-	return got ? interrupt_all(r, r->hard) : 0;
-}
-
 /* ---- recovery (tc_sched_recover decides) ------------------------------- */
 
 static int probe(void *b, const struct tc_trial_row *row,
@@ -1794,120 +1768,171 @@ static void exits_seen(struct runner *r, const struct pollfd *pfd, size_t n)
 	}
 }
 
-static int run_loop(struct runner *r)
+/* ---- what the one loop (tc_sched_run) asks of the local backend ------- */
+
+static int op_begin(void *b)
 {
-	double tail_every = r->s.pruner ? TAIL_INTERVAL_PRUNE : TAIL_INTERVAL;
+	return txn_begin(b);
+}
+
+static int op_commit(void *b)
+{
+	return txn_commit(b);
+}
+
+static void op_abort(void *b)
+{
+	txn_abort(b);
+}
+
+static int op_busy(void *b)
+{
+	struct runner *r = b;
+
+	return r->intxn || r->nended;
+}
+
+static int op_events(void *b)
+{
+	struct runner *r = b;
 	int rc;
 
-	for (;;) {
-		double now = tc_mono(), wait_s = 1.0;
-		struct pollfd *pfd;
-		nfds_t npfd = 1, nfixed;
+	if ((rc = shim_events(r)))
+		return rc;
+	return reap(r);
+}
 
-		if ((rc = on_signals(r)) || (rc = shim_events(r)) ||
-		    (rc = reap(r)))
-			return rc;
-		if (now - r->last_check >= 0.25) {
-			r->last_check = now;
-			if ((rc = check_adopted(r)))
-				return rc;
-			tc_sched_external(&r->s);
-			/* waiting trials cancelled, or all once the run stops */
-			if (r->nstandby)
-				drop_standby(r, !r->s.stopping);
-			tc_sched_recount(&r->s, r->intxn || r->nended);
-		}
-		if (now - r->last_tail >= tail_every) {
-			r->last_tail = now;
-			if ((rc = tail_all(r)))
-				return rc;
-		}
-		if (r->s.nprunes && !r->intxn &&
-		    (rc = tc_sched_prune(&r->s, prune_one, r)))
-			return rc;
-		if ((rc = launch_ready(r)))
-			return rc;
-		if (must_flush(r) && (rc = flush(r)))
-			return rc;
-		if (r->nlive == 0) {
-			double next_at = -1;
+static int op_look(void *b)
+{
+	struct runner *r = b;
+	int rc;
 
-			/* the commit may also start a trial whose backoff ran
-			 * out just now: then there is something to watch */
-			if ((rc = flush(r)))
-				return rc;
-			if (r->nlive > 0)
-				continue;
-			if (r->s.stopping)
-				break;
-			tc_trials_next_at(r->s.tr, &next_at);
-			if (next_at < 0) {
-				/* a cancel not seen yet */
-				tc_sched_recount(&r->s, r->intxn || r->nended);
-				break; /* nothing queued, nothing running: done */
-			}
-			wait_s = next_at - tc_now();
-			if (wait_s < 0.001)
-				wait_s = 0.001;
-			if (wait_s > 1.0)
-				wait_s = 1.0;
-			/* a GPU that frees is seen at the next look */
-			if (r->gpu_blocked && wait_s < GPU_POLL)
-				wait_s = GPU_POLL;
-		} else {
-			int adopted = 0;
+	if ((rc = check_adopted(r)))
+		return rc;
+	/* waiting trials cancelled, or all once the run stops */
+	if (r->nstandby)
+		drop_standby(r, tc_sched_may_start(&r->s));
+	return 0;
+}
 
-			for (size_t i = 0; i < r->nlive; i++)
-				adopted |= !r->live[i]->own;
-			wait_s = adopted && tail_every > 0.25 ? 0.25 : tail_every;
-			if (r->gpu_blocked && wait_s > GPU_POLL)
-				wait_s = GPU_POLL;
-		}
-		if (r->intxn && r->txn_t0 + BATCH_WINDOW - tc_mono() < wait_s)
-			wait_s = r->txn_t0 + BATCH_WINDOW - tc_mono();
-		if (wait_s < 0)
-			wait_s = 0;
-		tc_sched_status(&r->s);
-		if (r->cappfd < r->nlive + 2) {
-			size_t ncap = r->nlive + 2 + 64;
-			struct pollfd *np = realloc(r->pfd, ncap * sizeof(*np));
+static int op_collect(void *b)
+{
+	return tail_all(b);
+}
 
-			if (!np)
-				return tc_error_set(r->err, TC_ERR_NOMEM,
-						    "out of memory");
-			r->pfd = np;
-			r->cappfd = ncap;
-		}
-		pfd = r->pfd;
-		pfd[0].fd = r->s.sigfd;
-		pfd[0].events = POLLIN;
-		now = tc_mono();
-		if (r->shim && now >= r->quiet_until) {
-			pfd[1].fd = tc_shim_fd(r->shim);
-			pfd[1].events = POLLIN;
-			npfd = 2;
-		} else if (r->shim && r->quiet_until - now < wait_s) {
-			wait_s = r->quiet_until - now;
-		}
-		/* our trials' ends, unless the shim's events may wait too (an
-		 * end is then seen at most BATCH_WINDOW late) */
-		nfixed = npfd;
-		for (size_t i = 0; i < r->nlive && (!r->shim || now >= r->quiet_until);
-		     i++)
-			if (r->live[i]->pidfd >= 0) {
-				pfd[npfd].fd = r->live[i]->pidfd;
-				pfd[npfd++].events = POLLIN;
-			}
-		{
-			struct timespec ts = {(time_t)wait_s,
-					      (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
+static int op_fill(void *b)
+{
+	return launch_ready(b);
+}
 
-			if (ppoll(pfd, npfd, &ts, NULL) > 0)
-				exits_seen(r, pfd + nfixed, npfd - nfixed);
+static int op_settle(void *b, int now)
+{
+	struct runner *r = b;
+
+	return now || must_flush(r) ? flush(r) : 0;
+}
+
+static size_t op_held(void *b)
+{
+	return ((struct runner *)b)->nlive;
+}
+
+static int op_stop_all(void *b, int hard)
+{
+	struct runner *r = b;
+
+	r->hard |= hard;
+	return interrupt_all(r, r->hard);
+}
+
+/* Wait for the shim's events, our trials' ends or a signal: at most
+ * `wait_s`, less while adopted trials must be looked at or a batch is
+ * open; the shim's events may wait while every slot has successors
+ * (quiet_until). */
+static int op_wait(void *b, double wait_s)
+{
+	struct runner *r = b;
+	struct pollfd *pfd;
+	nfds_t npfd = 1, nfixed;
+	double now;
+
+	if (r->nlive > 0) {
+		int adopted = 0;
+
+		for (size_t i = 0; i < r->nlive; i++)
+			adopted |= !r->live[i]->own;
+		if (adopted && wait_s > 0.25)
+			wait_s = 0.25;
+		if (r->gpu_blocked && wait_s > GPU_POLL)
+			wait_s = GPU_POLL;
+	} else if (r->gpu_blocked && wait_s < GPU_POLL) {
+		/* a GPU that frees is seen at the next look */
+		wait_s = GPU_POLL;
+	}
+	if (r->intxn && r->txn_t0 + BATCH_WINDOW - tc_mono() < wait_s)
+		wait_s = r->txn_t0 + BATCH_WINDOW - tc_mono();
+	if (wait_s < 0)
+		wait_s = 0;
+	if (r->cappfd < r->nlive + 2) {
+		size_t ncap = r->nlive + 2 + 64;
+		struct pollfd *np = realloc(r->pfd, ncap * sizeof(*np));
+
+		if (!np)
+			return tc_error_set(r->err, TC_ERR_NOMEM,
+					    "out of memory");
+		r->pfd = np;
+		r->cappfd = ncap;
+	}
+	pfd = r->pfd;
+	pfd[0].fd = r->s.sigfd;
+	pfd[0].events = POLLIN;
+	now = tc_mono();
+	if (r->shim && now >= r->quiet_until) {
+		pfd[1].fd = tc_shim_fd(r->shim);
+		pfd[1].events = POLLIN;
+		npfd = 2;
+	} else if (r->shim && r->quiet_until - now < wait_s) {
+		wait_s = r->quiet_until - now;
+	}
+	/* our trials' ends, unless the shim's events may wait too (an end is
+	 * then seen at most BATCH_WINDOW late) */
+	nfixed = npfd;
+	for (size_t i = 0; i < r->nlive && (!r->shim || now >= r->quiet_until);
+	     i++)
+		if (r->live[i]->pidfd >= 0) {
+			pfd[npfd].fd = r->live[i]->pidfd;
+			pfd[npfd++].events = POLLIN;
 		}
+	{
+		struct timespec ts = {(time_t)wait_s,
+				      (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
+
+		if (ppoll(pfd, npfd, &ts, NULL) > 0)
+			exits_seen(r, pfd + nfixed, npfd - nfixed);
 	}
 	return 0;
 }
+
+static const struct tc_sched_ops local_ops = {
+	.look_every = 0.25,
+	.collect_every = TAIL_INTERVAL,
+	.collect_prune = TAIL_INTERVAL_PRUNE,
+	.idle = 1.0,
+	.kills = 1,
+	.begin = op_begin,
+	.commit = op_commit,
+	.abort = op_abort,
+	.busy = op_busy,
+	.events = op_events,
+	.look = op_look,
+	.collect = op_collect,
+	.fill = op_fill,
+	.settle = op_settle,
+	.held = op_held,
+	.stop = prune_one,
+	.stop_all = op_stop_all,
+	.wait = op_wait,
+};
 
 /* What the machine offers, as the options describe it. */
 static void capacity(const struct tc_run_opts *o, double *cpus, long long *mem,
@@ -2042,7 +2067,7 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 		goto out;
 	if ((rc = tc_sched_recover(&r.s, &recovery, &r)))
 		goto out;
-	rc = run_loop(&r);
+	rc = tc_sched_run(&r.s, &local_ops, &r);
 	if (r.lease && !r.intxn) {
 		struct tc_error e2;
 

@@ -199,13 +199,28 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 
 static int sched_trial_dir(struct tc_sched *s);
 
+/* Fail fast (run.max_failures), looked at before anything new starts or
+ * is created: once it trips, what runs finishes and nothing new starts.
+ * 1 tripped (now or before), 0, or an error code. */
+static int fail_fast(struct tc_sched *s)
+{
+	int rc;
+
+	if (s->stopping == 3)
+		return 1;
+	if ((rc = tc_rec_failfast_check(s->tr, &s->ff, s->err)) > 0)
+		s->stopping = 3;
+	return rc;
+}
+
 int tc_sched_next(struct tc_sched *s, double now, struct tc_trial_row *row)
 {
-	if (s->spec->nstages) {
-		int rc = sched_trial_dir(s);
+	int rc = 0;
 
-		return rc ? rc : tc_pipe_next(s, now, row);
-	}
+	if (!tc_sched_may_start(s) || (rc = fail_fast(s)) != 0)
+		return rc < 0 ? rc : 0;
+	if (s->spec->nstages)
+		return (rc = sched_trial_dir(s)) ? rc : tc_pipe_next(s, now, row);
 	return tc_trials_next_queued(s->tr, now, row, s->err);
 }
 
@@ -248,8 +263,10 @@ int tc_sched_extend(struct tc_sched *s, long long active)
 	int rc, done = 0;
 
 	if (s->spec->search.method != TC_SEARCH_TPE || s->extend_done ||
-	    s->stopping || s->o->drain || s->o->limit > 0 || s->o->nonly > 0)
+	    !tc_sched_may_start(s) || s->o->limit > 0 || s->o->nonly > 0)
 		return 0;
+	if ((rc = fail_fast(s)) != 0)
+		return rc < 0 ? rc : 0;
 	want = s->parallel - active - s->counts[TC_ST_QUEUED];
 	if (want <= 0)
 		return 0;
@@ -716,4 +733,101 @@ int tc_sched_recover(struct tc_sched *s, const struct tc_recovery_ops *ops,
 		tc_trial_row_free(&rows[i]);
 	free(rows);
 	return rc;
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+/* A stop signal (tc_sched_signals said got): the first interrupts the run,
+ * its request committed before any trial is stopped; another one after
+ * it kills at once where the backend can. */
+static int interrupt(struct tc_sched *s, const struct tc_sched_ops *ops,
+		     void *b, int got)
+{
+	int rc;
+
+	if (got == 1) {
+		long long n = s->counts[TC_ST_RUNNING] +
+			      s->counts[TC_ST_STARTING];
+
+		tc_sched_note(s, 0, "interrupted: stopping %lld running trial%s%s",
+			      n, n == 1 ? "" : "s",
+			      ops->kills ? " (interrupt again to kill them at "
+					   "once)"
+					 : "");
+		if ((rc = ops->begin(b)))
+			return rc;
+		if ((rc = tc_trials_request_interrupt(s->tr, s->err)) ||
+		    (rc = ops->commit(b))) {
+			ops->abort(b);
+			return rc;
+		}
+		return ops->stop_all(b, 0);
+	}
+	return ops->kills ? ops->stop_all(b, 1) : 0;
+}
+
+int tc_sched_run(struct tc_sched *s, const struct tc_sched_ops *ops, void *b)
+{
+	double collect_every = s->pruner ? ops->collect_prune
+					 : ops->collect_every;
+	double last_look = tc_mono(), last_collect = last_look;
+	int rc, got;
+
+	for (;;) {
+		double now = tc_mono(), wait_s = ops->idle;
+
+		if ((got = tc_sched_signals(s)) &&
+		    (rc = interrupt(s, ops, b, got)))
+			return rc;
+		if ((rc = ops->events(b)))
+			return rc;
+		if (now - last_look >= ops->look_every) {
+			last_look = now;
+			tc_sched_external(s);
+			if (ops->look && (rc = ops->look(b)))
+				return rc;
+			tc_sched_recount(s, ops->busy(b));
+		}
+		if (now - last_collect >= collect_every) {
+			last_collect = now;
+			if ((rc = ops->collect(b)))
+				return rc;
+		}
+		if (s->nprunes && !ops->busy(b) &&
+		    (rc = tc_sched_prune(s, ops->stop, b)))
+			return rc;
+		if (tc_sched_may_start(s) && (rc = ops->fill(b)))
+			return rc;
+		if (ops->settle && (rc = ops->settle(b, 0)))
+			return rc;
+		if (ops->held(b) == 0) {
+			double next_at = -1;
+
+			/* the commit may also start a trial whose backoff ran
+			 * out just now: then there is something to watch */
+			if (ops->settle && (rc = ops->settle(b, 1)))
+				return rc;
+			if (ops->held(b) > 0)
+				continue;
+			if (!tc_sched_may_start(s))
+				break;
+			tc_trials_next_at(s->tr, &next_at);
+			if (next_at < 0) {
+				/* a cancel not seen yet */
+				tc_sched_recount(s, ops->busy(b));
+				break; /* nothing queued, nothing running */
+			}
+			wait_s = next_at - tc_now();
+			if (wait_s < 0.001)
+				wait_s = 0.001;
+			if (wait_s > ops->idle)
+				wait_s = ops->idle;
+		} else if (collect_every > 0 && collect_every < wait_s) {
+			wait_s = collect_every;
+		}
+		tc_sched_status(s);
+		if ((rc = ops->wait(b, wait_s)))
+			return rc;
+	}
+	return 0;
 }

@@ -93,6 +93,14 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
  * of trials created (0 for other methods), or an error code. */
 int tc_sched_extend(struct tc_sched *s, long long active);
 
+/* May the run start trials now?  Not once it stops (cancel, interrupt,
+ * fail fast) nor in a drain run: the one rule the loop and a backend's
+ * own look-ahead (the local backend's waiting successors) apply. */
+static inline int tc_sched_may_start(const struct tc_sched *s)
+{
+	return !s->stopping && !s->o->drain;
+}
+
 /* The next queued trial to start (tc_trials_next_queued); for a
  * pipeline, after the jobs before it that the cache spares
  * (exec/pipeline.h).  In the caller's transaction.  1 with *row, 0 none,
@@ -187,6 +195,69 @@ int tc_sched_finish(struct tc_sched *s, struct tc_sched_end *e,
 
 /* After its commit: counts (from state `from`), best so far, the line. */
 void tc_sched_ended(struct tc_sched *s, int from, const struct tc_sched_end *e);
+
+/* ---- the loop ---------------------------------------------------------- */
+
+/*
+ * What the one loop (tc_sched_run) asks of the backend it drives.  The
+ * loop owns the order of things and every decision: signals and the
+ * interrupt (its request journaled before any trial is stopped), cancels
+ * from other processes, fail fast, drain, when metrics are read and
+ * pruning acted on, when the run is over, how long to wait.  The backend
+ * carries them out on its trials and reports what happened through the
+ * functions above (tc_sched_finish, tc_sched_ended, tc_sched_unstart,
+ * tc_sched_next ...), in transactions it opens with its begin/commit.
+ */
+struct tc_sched_ops {
+	double look_every;    /* seconds between looks at the journal for
+				 other processes' changes (and ops->look) */
+	double collect_every; /* between metric reads, 0: every turn */
+	double collect_prune; /* ... with early stopping */
+	double idle;          /* the longest wait */
+	int kills;            /* a second interrupt kills at once */
+
+	/* The backend's transaction on the journal: begin joins one that
+	 * is open (the local backend batches short trials' statements);
+	 * commit makes it durable and acts on what waited for it. */
+	int (*begin)(void *b);
+	int (*commit)(void *b);
+	void (*abort)(void *b);
+	/* Statements of the backend's not committed yet (then counts are
+	 * not re-read and pruning waits). */
+	int (*busy)(void *b);
+
+	/* Take in what happened: starts, outputs, ends (recorded). */
+	int (*events)(void *b);
+	/* Every look_every: what the backend must look at itself (trials
+	 * it watches without events, cancels requested of one trial).
+	 * NULL: nothing. */
+	int (*look)(void *b);
+	/* Read running trials' output for metrics. */
+	int (*collect)(void *b);
+	/* Start what fits now (capacity is the backend's: packing,
+	 * parallel, quotas); called only when tc_sched_may_start. */
+	int (*fill)(void *b);
+	/* Commit what is batched: now, or (due 0) when the backend says it
+	 * is time.  NULL: nothing is ever batched. */
+	int (*settle)(void *b, int now);
+	/* Trials held (and requests of theirs in flight): 0 when the
+	 * backend has nothing left to watch. */
+	size_t (*held)(void *b);
+	/* Stop one trial gracefully: the early-stopping rule chose it
+	 * (its request committed: tc_sched_prune). */
+	void (*stop)(void *b, const char *id);
+	/* The run is interrupted (its request committed): stop every trial,
+	 * at once when hard (a second interrupt, when kills). */
+	int (*stop_all)(void *b, int hard);
+	/* Wait at most `seconds` for the backend's events or a signal on
+	 * s->sigfd (it may wait less). */
+	int (*wait)(void *b, double seconds);
+};
+
+/* The loop: until nothing is queued or running (or the run stops and
+ * what it stopped has ended).  0, or an error code (trials still running
+ * are left to a later resume). */
+int tc_sched_run(struct tc_sched *s, const struct tc_sched_ops *ops, void *b);
 
 /* ---- early stopping ---------------------------------------------------- */
 
