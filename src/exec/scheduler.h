@@ -1,23 +1,26 @@
 /*
- * scheduler.h — what a run does whatever backend runs its trials: the
- * first step toward the one scheduler loop of issue 12.  Both loops
- * (exec/runner.c: local, exec/kube.c: Kubernetes) hold a struct tc_sched
- * and call these functions.
+ * scheduler.h — the one scheduler: what a run does whatever backend runs
+ * its trials.  tc_sched_run is the only loop; a backend (exec/runner.c:
+ * local, exec/kube.c: Kubernetes) fills a struct tc_sched_ops and carries
+ * out what the loop decides.
  *
- * Shared: setup and teardown of a run (trials picked, fail fast armed,
+ * Here: setup and teardown of a run (trials picked, fail fast armed,
  * signals on a signalfd, interrupted trials requeued on resume, the
- * experiment's state, the summary); the counts, best so far and stopping
- * reason; progress events (exec/progress.h); SIGINT/SIGTERM/SIGHUP; a
- * cancel from another process; the fate of an ended attempt (final state,
- * or requeue with its backoff) and what follows its commit.
+ * experiment's state, the summary); the loop's order (signals, events,
+ * looks at the journal, metric reads, pruning, starting, committing, when
+ * the run is over, how long to wait); the counts, best so far and
+ * stopping reason; progress events (exec/progress.h); SIGINT/SIGTERM/
+ * SIGHUP and the interrupt's request; a cancel from another process;
+ * drain; fail fast; the fate of an ended attempt (final state, or requeue
+ * with its backoff) and what follows its commit; recovery's decisions.
  *
- * Still in each backend, to become operations of exec/backend.h that one
- * loop here drives: the loop itself (shim and pidfds polled locally, the
- * API client driven on a cluster), picking and starting the next trial
- * (intent before action; local commits batched), recovery of a previous
- * run's trials, metric collection (files or pod logs), how a stop reaches
- * a trial (shim request or Job delete), capacity (CPU/memory/GPU packing
- * locally, `parallel` on a cluster).
+ * In each backend: how a trial starts (intent first, through
+ * tc_sched_next and tc_trials_mark_starting; the local backend batches
+ * short trials' commits and hands successors ahead to its supervisor),
+ * how its events arrive (shim and pidfds polled locally, the API client
+ * driven on a cluster), metric collection (files or pod logs), how a stop
+ * reaches a trial (shim request or Job delete), capacity (CPU/memory/GPU
+ * packing locally, `parallel` on a cluster), its probe for recovery.
  */
 #ifndef TC_SCHEDULER_H
 #define TC_SCHEDULER_H

@@ -7,7 +7,11 @@
  * as such; a success kept whatever was asked.  And recovery
  * (tc_sched_recover) against an in-process test backend whose probe
  * answers what each test sets: every probe result, with and without a
- * cancel request.
+ * cancel request.  And the loop itself (tc_sched_run) driving an
+ * in-process test backend in milliseconds: parallel and capacity limits,
+ * retries with their backoff, fail fast, an interrupt (its request
+ * journaled before any trial is stopped), a cancel racing the starts, an
+ * outcome arriving during a drain.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,12 +23,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "exec/scheduler.h"
 #include "plan/plan.h"
 #include "spec/spec.h"
+#include "store/experiment.h"
 #include "store/journal.h"
 #include "store/trials.h"
 #include "util/clock.h"
@@ -429,6 +436,496 @@ static void test_recover_cancelled(void **state)
 	assert_int_equal(f->s.counts[TC_ST_CANCELLED], 2);
 }
 
+/* ---- the loop (tc_sched_run) against an in-process test backend --------- */
+
+/* The test backend: a trial started by fill runs until the next call of
+ * events, where it ends as its script says (attempts up to fail[idx]
+ * fail, later ones succeed; one asked to stop ends cancelled).  Its wait
+ * returns at once: a run takes milliseconds whatever the timeouts. */
+struct simt {
+	char id[16];
+	int attempt;
+	long long idx;
+	int cancel; /* a stop it was sent: 1 cancel, 2 interrupt, 3 prune */
+	int left;   /* turns it still runs unless stopped */
+};
+
+struct sim {
+	struct tc_sched *s;
+	struct tc_journal *j;
+	struct tc_error *err;
+	int cap;          /* trials at a time (the backend's capacity) */
+	struct simt t[16];
+	int nt, max_live, starts, fills, waits;
+	int fail[8];      /* attempts of trial idx that fail */
+	int start_idx[32]; /* the order trials started in */
+	int interrupt_at; /* send SIGINT once this many trials started */
+	int cancel_at;    /* another process cancels the experiment then */
+	int req_at_stop[16]; /* the journal's cancel_req when stop_all ran */
+	int nstop_all;
+	int hard;
+	int turns;        /* turns a trial runs (0: it ends at the next) */
+};
+
+static int sim_begin(void *b)
+{
+	struct sim *m = b;
+
+	return tc_journal_begin(m->j, m->err);
+}
+
+static int sim_commit(void *b)
+{
+	struct sim *m = b;
+
+	return tc_journal_commit(m->j, m->err);
+}
+
+static void sim_abort(void *b)
+{
+	tc_journal_rollback(((struct sim *)b)->j);
+}
+
+static int sim_busy(void *b)
+{
+	(void)b;
+	return 0;
+}
+
+static int sim_events(void *b)
+{
+	struct sim *m = b;
+
+	int w = 0;
+
+	for (int i = 0; i < m->nt; i++) {
+		struct simt *t = &m->t[i];
+		char reason[256] = "";
+		struct tc_sched_end e = {
+			.id = t->id, .attempt = t->attempt, .params = "{}",
+			.reason = reason, .reason_len = sizeof(reason),
+			.cancel = t->cancel, .cancel_wins = 1,
+		};
+		int rc;
+
+		if (!t->cancel && t->left-- > 0) {
+			m->t[w++] = *t; /* still runs */
+			continue;
+		}
+		if (t->cancel)
+			e.state = TC_ST_CANCELLED;
+		else if (t->attempt <= m->fail[t->idx])
+			e.state = TC_ST_FAILED;
+		else
+			e.state = TC_ST_SUCCEEDED;
+		if ((rc = tc_journal_begin(m->j, m->err)) ||
+		    (rc = tc_sched_finish(m->s, &e,
+					  &(struct tc_trial_outcome){
+						  .has_exit = 1,
+						  .exit_code = e.state ==
+							  TC_ST_SUCCEEDED ? 0 : 1,
+						  .ended_at = tc_now(),
+					  })) ||
+		    (rc = tc_journal_commit(m->j, m->err)))
+			return rc;
+		tc_sched_ended(m->s, TC_ST_RUNNING, &e);
+	}
+	m->nt = w;
+	return 0;
+}
+
+static int sim_look(void *b)
+{
+	struct sim *m = b;
+
+	/* the experiment cancelled: what runs is stopped */
+	for (int i = 0; i < m->nt && m->s->stopping == 1; i++)
+		m->t[i].cancel = 1;
+	return 0;
+}
+
+static int sim_collect(void *b)
+{
+	(void)b;
+	return 0;
+}
+
+static int sim_fill(void *b)
+{
+	struct sim *m = b;
+
+	m->fills++;
+	while (m->nt < m->cap) {
+		struct tc_trial_row row;
+		struct simt *t = &m->t[m->nt];
+		int rc = tc_sched_next(m->s, tc_now(), &row);
+
+		if (rc <= 0)
+			return rc;
+		snprintf(t->id, sizeof(t->id), "%s", row.id);
+		t->attempt = row.attempt + 1;
+		t->idx = row.idx;
+		t->cancel = 0;
+		t->left = m->turns;
+		tc_trial_row_free(&row);
+		if ((rc = tc_journal_begin(m->j, m->err)) ||
+		    (rc = tc_trials_mark_starting(m->s->tr, t->id, t->attempt,
+						  NULL, NULL, m->err)) ||
+		    (rc = tc_trials_mark_running(m->s->tr, t->id, NULL, 0,
+						 NULL, m->err)) ||
+		    (rc = tc_journal_commit(m->j, m->err)))
+			return rc;
+		tc_sched_count_move(m->s, TC_ST_QUEUED, TC_ST_RUNNING);
+		m->start_idx[m->starts++] = (int)t->idx;
+		if (++m->nt > m->max_live)
+			m->max_live = m->nt;
+		if (m->starts == m->interrupt_at)
+			kill(getpid(), SIGINT); /* read on the run's signalfd */
+		if (m->starts == m->cancel_at) {
+			/* as `cancel NAME` from another process would */
+			int rc2 = tc_experiment_set_state(m->j, "lp",
+							  "cancelled", m->err);
+
+			if (rc2)
+				return rc2;
+		}
+	}
+	return 0;
+}
+
+static size_t sim_held(void *b)
+{
+	return (size_t)((struct sim *)b)->nt;
+}
+
+static void sim_stop(void *b, const char *id)
+{
+	struct sim *m = b;
+
+	for (int i = 0; i < m->nt; i++)
+		if (!strcmp(m->t[i].id, id))
+			m->t[i].cancel = 3;
+}
+
+static int sim_stop_all(void *b, int hard)
+{
+	struct sim *m = b;
+
+	m->hard |= hard;
+	for (int i = 0; i < m->nt; i++) {
+		int st, base;
+
+		/* the intent is durable before anything is stopped */
+		assert_int_equal(tc_trials_flags(m->s->tr, m->t[i].id, &st,
+						 &m->req_at_stop[m->nstop_all],
+						 &base),
+				 1);
+		m->nstop_all++;
+		m->t[i].cancel = 2;
+	}
+	return 0;
+}
+
+static int sim_wait(void *b, double seconds)
+{
+	(void)seconds;
+	((struct sim *)b)->waits++;
+	return 0;
+}
+
+static const struct tc_sched_ops sim_ops = {
+	.look_every = 0,
+	.collect_every = 0,
+	.collect_prune = 0,
+	.idle = 0.01,
+	.kills = 1,
+	.begin = sim_begin,
+	.commit = sim_commit,
+	.abort = sim_abort,
+	.busy = sim_busy,
+	.events = sim_events,
+	.look = sim_look,
+	.collect = sim_collect,
+	.fill = sim_fill,
+	.held = sim_held,
+	.stop = sim_stop,
+	.stop_all = sim_stop_all,
+	.wait = sim_wait,
+};
+
+struct loop_fixture {
+	char dir[64];
+	struct tc_journal *j;
+	struct tc_spec *spec;
+	struct tc_run_opts o;
+	struct tc_sched s;
+	struct tc_error err;
+	struct sim m;
+	struct tc_run_summary sum;
+};
+
+/* Experiment "lp" of n trials (values 0..n-1) with run: `run`, its loop
+ * begun; o tuned by the caller through *o before (NULL: defaults). */
+static struct loop_fixture *loop_new(int n, const char *run,
+				     const struct tc_run_opts *o)
+{
+	struct loop_fixture *f = calloc(1, sizeof(*f));
+	struct tc_provenance prov;
+	char text[512];
+	int len;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_sched_loop.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	tc_error_clear(&f->err);
+	assert_int_equal(tc_journal_open(f->dir, &f->j, &f->err), 0);
+	len = snprintf(text, sizeof(text),
+		       "version: 1\nname: lp\ncommand: [x, '{{i}}']\n"
+		       "parameters:\n  i: {values: [");
+	for (int i = 0; i < n; i++)
+		len += snprintf(text + len, sizeof(text) - (size_t)len, "%s%d",
+				i ? ", " : "", i);
+	snprintf(text + len, sizeof(text) - (size_t)len, "]}\nrun: %s\n", run);
+	assert_int_equal(tc_spec_parse("/tmp/lp.yaml", text, strlen(text),
+				       &f->spec, &f->err),
+			 0);
+	memset(&prov, 0, sizeof(prov));
+	prov.git_dirty = -1;
+	assert_int_equal(tc_plan_create(f->j, f->spec, "local", NULL,
+					"/tmp/lp.yaml", 0, &prov, &f->err),
+			 0);
+	if (o) {
+		f->o = *o;
+	} else {
+		f->o.max_failures = -1;
+	}
+	f->o.progress = -1;
+	f->o.gpus = -1;
+	assert_int_equal(tc_sched_begin(&f->s, f->j, "lp", f->spec, &f->o,
+					NULL, NULL, NULL, &f->err),
+			 0);
+	f->m.s = &f->s;
+	f->m.j = f->j;
+	f->m.err = &f->err;
+	f->m.cap = f->s.parallel;
+	return f;
+}
+
+/* Run the loop to its end; its return code. */
+static int loop_run(struct loop_fixture *f)
+{
+	int rc = tc_sched_run(&f->s, &sim_ops, &f->m);
+
+	tc_sched_end(&f->s, rc);
+	return rc;
+}
+
+static void loop_free(struct loop_fixture *f)
+{
+	char cmd[128];
+
+	tc_sched_close(&f->s, 0, &f->sum);
+	tc_journal_close(f->j);
+	tc_spec_free(f->spec);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+}
+
+static int idx_state(struct loop_fixture *f, int i, int *attempt, int *req)
+{
+	char id[16];
+	struct tc_trial_row row;
+	int st, base, r;
+
+	assert_int_equal(tc_trials_find_idx(f->s.tr, i, id, &f->err), 0);
+	assert_int_equal(tc_trials_flags(f->s.tr, id, &st, &r, &base), 1);
+	memset(&row, 0, sizeof(row));
+	assert_int_equal(tc_trials_get(f->s.tr, id, &row, &f->err), 1);
+	*attempt = row.attempt;
+	tc_trial_row_free(&row);
+	if (req)
+		*req = r;
+	return st;
+}
+
+/* Every trial runs once, in index order, never more at a time than the
+ * backend's capacity or run.parallel allow. */
+static void test_loop_parallel(void **state)
+{
+	struct loop_fixture *f = loop_new(7, "{parallel: 3}", NULL);
+	int a;
+
+	(void)state;
+	f->m.cap = 16; /* the backend has room; parallel is the limit */
+	assert_int_equal(f->s.parallel, 3);
+	assert_int_equal(loop_run(f), 0);
+	/* the backend's fill holds the capacity rule: the loop asks no more
+	 * of it than its own room, and never leaves a trial queued */
+	assert_int_equal(f->m.starts, 7);
+	for (int i = 0; i < 7; i++) {
+		assert_int_equal(f->m.start_idx[i], i);
+		assert_int_equal(idx_state(f, i, &a, NULL), TC_ST_SUCCEEDED);
+		assert_int_equal(a, 1);
+	}
+	assert_int_equal(f->s.counts[TC_ST_SUCCEEDED], 7);
+	loop_free(f);
+
+	f = loop_new(7, "{parallel: 3}", NULL);
+	f->m.cap = 2; /* a backend with less room than parallel */
+	assert_int_equal(loop_run(f), 0);
+	assert_int_equal(f->m.max_live, 2);
+	assert_int_equal(f->s.counts[TC_ST_SUCCEEDED], 7);
+	loop_free(f);
+}
+
+/* A failure is retried after its backoff (the loop waits for it rather
+ * than ending the run) until the retries are spent. */
+static void test_loop_retry(void **state)
+{
+	struct loop_fixture *f =
+		loop_new(3, "{parallel: 2, retries: 2, backoff: 0.01}", NULL);
+	int a;
+
+	(void)state;
+	f->m.fail[1] = 1; /* fails once, then succeeds */
+	f->m.fail[2] = 9; /* always fails */
+	assert_int_equal(loop_run(f), 0);
+	assert_int_equal(idx_state(f, 0, &a, NULL), TC_ST_SUCCEEDED);
+	assert_int_equal(a, 1);
+	assert_int_equal(idx_state(f, 1, &a, NULL), TC_ST_SUCCEEDED);
+	assert_int_equal(a, 2);
+	assert_int_equal(idx_state(f, 2, &a, NULL), TC_ST_FAILED);
+	assert_int_equal(a, 3); /* 1 + retries */
+	assert_int_equal(f->m.starts, 1 + 2 + 3);
+	assert_true(f->m.waits > 0); /* it waited for the backoffs */
+	loop_free(f);
+}
+
+/* Fail fast: after max_failures failures and no success nothing new
+ * starts; what was started ends; the rest stays queued. */
+static void test_loop_failfast(void **state)
+{
+	struct tc_run_opts o = {.max_failures = 2};
+	struct loop_fixture *f = loop_new(6, "{parallel: 1}", &o);
+	int a;
+
+	(void)state;
+	for (int i = 0; i < 6; i++)
+		f->m.fail[i] = 9;
+	assert_int_equal(loop_run(f), 0);
+	assert_int_equal(f->m.starts, 2);
+	assert_int_equal(f->s.stopping, 3);
+	assert_int_equal(idx_state(f, 2, &a, NULL), TC_ST_QUEUED);
+	assert_int_equal(f->s.counts[TC_ST_FAILED], 2);
+	assert_int_equal(f->s.counts[TC_ST_QUEUED], 4);
+	loop_free(f);
+}
+
+/* An interrupt: its request is in the journal before any trial is
+ * stopped; the stopped trials end interrupted, never retried; nothing
+ * else starts; a second interrupt kills at once. */
+static void test_loop_interrupt(void **state)
+{
+	struct loop_fixture *f =
+		loop_new(6, "{parallel: 2, retries: 3, backoff: 0.01}", NULL);
+	int a, req;
+	struct tc_exp_info exp;
+
+	(void)state;
+	f->m.interrupt_at = 2;
+	assert_int_equal(loop_run(f), 0);
+	assert_int_equal(f->s.stopping, 2);
+	assert_int_equal(f->m.starts, 2);
+	assert_int_equal(f->m.nstop_all, 2);
+	assert_int_equal(f->m.req_at_stop[0], 2);
+	assert_int_equal(f->m.req_at_stop[1], 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(idx_state(f, i, &a, &req), TC_ST_CANCELLED);
+		assert_int_equal(a, 1);
+	}
+	assert_int_equal(idx_state(f, 2, &a, NULL), TC_ST_QUEUED);
+	memset(&exp, 0, sizeof(exp));
+	assert_int_equal(tc_experiment_load(f->j, "lp", &exp, &f->err), 0);
+	assert_string_equal(exp.state, "interrupted");
+	tc_exp_info_free(&exp);
+	loop_free(f);
+}
+
+/* Another process cancels the experiment while trials start: the loop
+ * stops what runs and starts nothing more, whatever is queued; a trial
+ * that ended on its own before the cancel was seen keeps its outcome. */
+static void test_loop_cancel_races_start(void **state)
+{
+	struct loop_fixture *f =
+		loop_new(6, "{parallel: 2, retries: 2, backoff: 0.01}", NULL);
+	int a;
+
+	(void)state;
+	f->m.turns = 3;
+	f->m.cancel_at = 1; /* cancelled as the first trial starts */
+	assert_int_equal(loop_run(f), 0);
+	assert_int_equal(f->s.stopping, 1);
+	/* the second slot was filled in the same turn; nothing after */
+	assert_int_equal(f->m.starts, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(idx_state(f, i, &a, NULL), TC_ST_CANCELLED);
+		assert_int_equal(a, 1);
+	}
+	/* the cancel verb itself cancels what is queued */
+	assert_int_equal(idx_state(f, 5, &a, NULL), TC_ST_QUEUED);
+	assert_int_equal(a, 0);
+	loop_free(f);
+
+	f = loop_new(6, "{parallel: 2, retries: 2, backoff: 0.01}", NULL);
+	f->m.fail[1] = 9;
+	f->m.cancel_at = 1;
+	assert_int_equal(loop_run(f), 0);
+	assert_int_equal(f->m.starts, 2);
+	assert_int_equal(idx_state(f, 0, &a, NULL), TC_ST_SUCCEEDED);
+	/* requeued by the one rule before the cancel was seen, and not
+	 * started again */
+	assert_int_equal(idx_state(f, 1, &a, NULL), TC_ST_QUEUED);
+	assert_int_equal(a, 1);
+	loop_free(f);
+}
+
+/* A drain run starts nothing; an outcome arriving meanwhile is recorded,
+ * a failure still requeued by the one rule; then the loop returns. */
+static void test_loop_drain(void **state)
+{
+	struct tc_run_opts o = {.max_failures = -1, .drain = 1};
+	struct loop_fixture *f =
+		loop_new(3, "{parallel: 2, retries: 1, backoff: 0.01}", &o);
+	struct simt *t = &f->m.t[0];
+	int a;
+
+	(void)state;
+	/* two trials a previous run started, now this backend's */
+	for (int i = 0; i < 2; i++, t++) {
+		assert_int_equal(tc_trials_find_idx(f->s.tr, i, t->id, &f->err),
+				 0);
+		t->attempt = 1;
+		t->idx = i;
+		assert_int_equal(tc_trials_mark_starting(f->s.tr, t->id, 1, NULL,
+							 NULL, &f->err),
+				 0);
+		assert_int_equal(tc_trials_mark_running(f->s.tr, t->id, NULL, 0,
+							NULL, &f->err),
+				 0);
+		tc_sched_count_move(&f->s, TC_ST_QUEUED, TC_ST_RUNNING);
+	}
+	f->m.nt = 2;
+	f->m.fail[1] = 1;
+	assert_int_equal(loop_run(f), 0);
+	assert_int_equal(f->m.fills, 0);
+	assert_int_equal(f->m.starts, 0);
+	assert_int_equal(idx_state(f, 0, &a, NULL), TC_ST_SUCCEEDED);
+	assert_int_equal(idx_state(f, 1, &a, NULL), TC_ST_QUEUED); /* retry */
+	assert_int_equal(idx_state(f, 2, &a, NULL), TC_ST_QUEUED);
+	loop_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +938,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_recover_cancelled, setup,
 						teardown),
+		cmocka_unit_test(test_loop_parallel),
+		cmocka_unit_test(test_loop_retry),
+		cmocka_unit_test(test_loop_failfast),
+		cmocka_unit_test(test_loop_interrupt),
+		cmocka_unit_test(test_loop_cancel_races_start),
+		cmocka_unit_test(test_loop_drain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
