@@ -1,5 +1,6 @@
 /*
- * kube.c — the scheduler loop of the Kubernetes backend (see kube.h).
+ * kube.c — the Kubernetes backend's part of a run (see kube.h): what the
+ * one loop (tc_sched_run, exec/scheduler.h) asks of it, on a cluster.
  *
  * Invariants kept here:
  *   - A trial is set to starting (attempt spent) in a committed

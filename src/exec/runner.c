@@ -1,5 +1,6 @@
 /*
- * runner.c — the scheduler loop of the local backend (see runner.h).
+ * runner.c — the local backend's part of a run (see runner.h): what the one
+ * loop (tc_sched_run, exec/scheduler.h) asks of it, on processes here.
  *
  * Invariants kept here:
  *   - A trial is set to starting (and the attempt number spent) in a

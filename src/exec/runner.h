@@ -1,20 +1,18 @@
 /*
- * runner.h — the scheduler: runs an experiment's queued trials on the local
- * backend until none is left, recording every state change in the journal
- * before acting on it.
+ * runner.h — the local backend's run: its operations for the one loop
+ * (tc_sched_run, exec/scheduler.h) on processes of this machine, every
+ * state change recorded in the journal before it is acted on.
  *
- * On entry it recovers what a previous runner left: each trial in starting
- * or running is adopted (a supervisor still holds its lock), recorded (the
- * exit record of that attempt is there: it finished while nobody watched),
- * requeued without spending an attempt (its supervisor died before
- * starting it), or run again as a new attempt (its supervisor died while
- * it ran: its outcome is unknown; if it still runs it is killed first).
- * Then it loops:
- * read the shim's events, tail logs and metric files, start what fits
- * (parallel cap,
- * CPU cores, memory and GPUs requested), and stop cleanly on SIGINT/SIGTERM
- * (running trials are cancelled with reason "interrupted", which resume
- * requeues) or when the experiment is cancelled from another process.
+ * On entry the scheduler's recovery asks it what became of the trials a
+ * previous runner left in starting or running: adopted (a supervisor
+ * still holds its lock), recorded (the exit record of that attempt is
+ * there: it finished while nobody watched), requeued without spending an
+ * attempt (its supervisor died before starting it), or run again as a new
+ * attempt (its supervisor died while it ran: its outcome is unknown; if
+ * it still runs it is killed first).  Then the loop drives it: the shim's
+ * events read, logs and metric files tailed, what fits started (parallel
+ * cap, CPU cores, memory and GPUs requested), trials stopped on an
+ * interrupt or a cancel.
  */
 #ifndef TC_RUNNER_H
 #define TC_RUNNER_H

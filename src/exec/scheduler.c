@@ -1,5 +1,5 @@
 /*
- * scheduler.c — what both scheduler loops share (see scheduler.h).
+ * scheduler.c — the one scheduler: its loop and its rules (see scheduler.h).
  */
 #include "exec/scheduler.h"
 

@@ -82,7 +82,7 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 		   void (*running)(void *ctx, struct tc_progress_status *st),
 		   void *ctx, struct tc_error *err);
 
-/* Does this run need more trials now?  The one rule both loops apply
+/* Does this run need more trials now?  The one rule every backend applies
  * where they look for the next queued trial, with `active` the trials
  * they hold that take a slot (starting or running).  For an adaptive
  * search (tpe) with room (parallel − active − queued > 0), no stop, no

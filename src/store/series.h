@@ -54,7 +54,7 @@ int tc_series_trial_max(struct tc_journal *j, const char *exp,
 			struct tc_error *err);
 
 /* Per trial of exp: the seconds it waited before its containers started,
- * summed over its attempts (the events "pending" a cluster's run loop
+ * summed over its attempts (the events "pending" the Kubernetes backend
  * records as an attempt ends, the seconds as their detail; none on the
  * local backend, whose processes start at once).  As
  * tc_series_trial_max. */

@@ -1,7 +1,7 @@
 /*
  * test_scheduler.c — unit tests of the fate of an ended attempt
- * (tc_sched_finish in src/exec/scheduler.c), the one rule both scheduler
- * loops use: a failure requeued with its backoff, not once the run is
+ * (tc_sched_finish in src/exec/scheduler.c), the one rule every backend
+ * uses: a failure requeued with its backoff, not once the run is
  * interrupted; a cancel request turning a non-success into cancelled (any
  * on Kubernetes, only one stopped or unseen locally); an interrupt said
  * as such; a success kept whatever was asked.  And recovery
