@@ -288,20 +288,6 @@ static const json_t *condition(const json_t *obj, const char *type)
 
 /* ---- metrics from a log ------------------------------------------------ */
 
-/* A batch of samples is full (see exec/record.h): write and commit it. */
-static int metrics_cut(void *ctx, struct tc_rec_metrics *m)
-{
-	struct kube *r = ctx;
-	int rc;
-
-	if ((rc = tc_journal_begin(r->j, r->err)))
-		return rc;
-	if ((rc = tc_rec_metrics_flush(m, r->err)) ||
-	    (rc = tc_journal_commit(r->j, r->err)))
-		tc_journal_rollback(r->j);
-	return rc;
-}
-
 /* Parse a log: name=value pairs and the spec's regex on every line, JSON
  * lines (TRAINCTL_METRICS_FILE is the pod's stdout) too.  What it holds
  * replaces what the journal had of this attempt (collecting is
@@ -313,13 +299,13 @@ static int collect(struct kube *r, struct ktrial *t, const char *buf,
 	struct tc_collector *jl = tc_collector_new(TC_SRC_JSONL, NULL, 0);
 	struct tc_rec_metrics *m = tc_rec_metrics_new(
 		r->j, r->spec->name, t->id, t->attempt, r->spec->metric.name, 1,
-		metrics_cut, r, r->err);
+		tc_sched_metrics_cut, &r->s, r->err);
 	int rc = TC_ERR_NOMEM;
 
 	if (text && jl && m && !(rc = tc_sched_watch(&r->s, m, t->idx)) &&
 	    !(rc = tc_rec_metrics_feed(m, text, buf, len, 1)) &&
 	    !(rc = tc_rec_metrics_feed(m, jl, buf, len, 1)) &&
-	    !(rc = metrics_cut(r, m)))
+	    !(rc = tc_sched_metrics_cut(&r->s, m)))
 		t->has_metric = tc_rec_metrics_value(m, &t->metric);
 	if (rc == TC_ERR_NOMEM && !r->err->code)
 		tc_error_set(r->err, TC_ERR_NOMEM, "out of memory");
@@ -1243,7 +1229,6 @@ static int adopt(void *b, struct tc_trial_row *row, int state,
 	return 0;
 }
 
-static const struct tc_recovery_ops recovery = {probe, adopt};
 
 /* Until recovery is done, the informers' events are kept (name → object)
  * rather than acted on; recovery then replays them. */
@@ -1468,6 +1453,9 @@ static const struct tc_sched_ops kube_ops = {
 	.stop = prune_one,
 	.stop_all = op_stop_all,
 	.wait = op_wait,
+	.running = view_running,
+	.probe = probe,
+	.adopt = adopt,
 };
 
 /* ---- setup ------------------------------------------------------------- */
@@ -1631,7 +1619,7 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	if ((rc = record_where(j, spec->name, r.k, err)))
 		goto out;
 	if ((rc = tc_sched_begin(&r.s, j, spec->name, spec, o, NULL,
-				 view_running, &r, err)))
+				 &kube_ops, &r, err)))
 		goto out;
 
 	/* the informers; the Jobs' first list decides recovery */
@@ -1672,7 +1660,7 @@ int tc_kube_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	if (rc)
 		goto out_lists;
 	r.jobs_seen = fl.jobs;
-	rc = tc_sched_recover(&r.s, &recovery, &r);
+	rc = tc_sched_recover(&r.s);
 	r.jobs_seen = NULL;
 	fl.live = 1; /* from now on events are acted on */
 	if (rc == 0) {
@@ -1692,7 +1680,7 @@ out_lists:
 	fl.jobs = fl.pods = NULL;
 	if (rc)
 		goto out;
-	rc = tc_sched_run(&r.s, &kube_ops, &r);
+	rc = tc_sched_run(&r.s);
 	tc_sched_end(&r.s, rc);
 out:
 	tc_sched_close(&r.s, rc, sum);

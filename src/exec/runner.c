@@ -208,24 +208,6 @@ static int txn_begin(struct runner *r);
 static int txn_commit(struct runner *r);
 static void txn_abort(struct runner *r);
 
-/* A trial's batch of samples is full (see exec/record.h): write it and
- * commit, with whatever the open transaction holds.  The next transaction
- * begins with the next statement (txn_begin), not at once: the lock is
- * free while the next batch is read, and a writer waiting for it (cancel,
- * retry, another run) gets its turn. */
-static int metrics_cut(void *ctx, struct tc_rec_metrics *m)
-{
-	struct runner *r = ctx;
-	int rc;
-
-	if ((rc = txn_begin(r)) || (rc = tc_rec_metrics_flush(m, r->err)) ||
-	    (rc = txn_commit(r))) {
-		txn_abort(r);
-		return rc;
-	}
-	return 0;
-}
-
 /* File f of rank k in the trial's directory (tc_rank_file); n > 0:
  * attempt n's, kept. */
 static void rank_file(char *buf, size_t len, const char *dir, int k, int f,
@@ -467,7 +449,7 @@ static struct live *live_new(struct runner *r, const char *id, int attempt)
 					     : tc_collector_new(TC_SRC_TEXT, r->re, 1)))
 			break;
 	lv->m = tc_rec_metrics_new(r->j, r->spec->name, id, attempt,
-				   r->spec->metric.name, 0, metrics_cut, r,
+				   r->spec->metric.name, 0, tc_sched_metrics_cut, &r->s,
 				   r->err);
 	if (!lv->dir || !lv->tf || !lv->tf[lv->ntf - 1].col || !lv->m) {
 		for (int i = 0; lv->tf && i < lv->ntf; i++)
@@ -1745,7 +1727,6 @@ static int adopt(void *b, struct tc_trial_row *row, int state,
 	return pr->found == TC_FOUND_ENDED ? finish(r, lv, state) : 0;
 }
 
-static const struct tc_recovery_ops recovery = {probe, adopt};
 
 /* ---- the loop ---------------------------------------------------------- */
 
@@ -1933,6 +1914,9 @@ static const struct tc_sched_ops local_ops = {
 	.stop = prune_one,
 	.stop_all = op_stop_all,
 	.wait = op_wait,
+	.running = view_running,
+	.probe = probe,
+	.adopt = adopt,
 };
 
 /* What the machine offers, as the options describe it. */
@@ -2060,15 +2044,15 @@ int tc_runner_run(struct tc_journal *j, const struct tc_exp_info *exp,
 	sigemptyset(&extra);
 	sigaddset(&extra, SIGCHLD);
 	sigaddset(&extra, SIGUSR1);
-	if ((rc = tc_sched_begin(&r.s, j, name, spec, o, &extra, view_running,
+	if ((rc = tc_sched_begin(&r.s, j, name, spec, o, &extra, &local_ops,
 				 &r, err)))
 		goto out;
 	/* what an earlier run that died said of its waits no longer holds */
 	if (r.lease && ((rc = gpu_wait_note(&r, 0)) || (rc = txn_commit(&r))))
 		goto out;
-	if ((rc = tc_sched_recover(&r.s, &recovery, &r)))
+	if ((rc = tc_sched_recover(&r.s)))
 		goto out;
-	rc = tc_sched_run(&r.s, &local_ops, &r);
+	rc = tc_sched_run(&r.s);
 	if (r.lease && !r.intxn) {
 		struct tc_error e2;
 

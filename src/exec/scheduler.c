@@ -130,9 +130,8 @@ static int sched_trial_dir(struct tc_sched *s);
 
 int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 		   const struct tc_spec *spec, const struct tc_run_opts *o,
-		   const sigset_t *extra,
-		   void (*running)(void *ctx, struct tc_progress_status *st),
-		   void *ctx, struct tc_error *err)
+		   const sigset_t *extra, const struct tc_sched_ops *ops,
+		   void *b, struct tc_error *err)
 {
 	sigset_t mask;
 	int rc;
@@ -145,8 +144,8 @@ int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 	s->err = err;
 	s->sigfd = -1;
 	s->parallel = o->parallel > 0 ? o->parallel : spec->run.parallel;
-	s->running = running;
-	s->ctx = ctx;
+	s->ops = ops;
+	s->b = b;
 	if (!(s->tr = tc_trials_open(j, name, err)))
 		return TC_ERR_NOMEM;
 	if ((rc = tc_trials_pick(s->tr, o->limit, o->only, o->nonly, NULL, err)) ||
@@ -372,8 +371,8 @@ void tc_sched_send(struct tc_sched *s, struct tc_progress_event *ev)
 	st.has_best = s->best.has;
 	st.best = s->best.value;
 	st.best_id = s->best.id;
-	if (s->running)
-		s->running(s->ctx, &st);
+	if (s->ops && s->ops->running)
+		s->ops->running(s->b, &st);
 	ev->status = &st;
 	s->o->view->fn(s->o->view->ctx, ev);
 	free((void *)st.trials);
@@ -703,9 +702,10 @@ static int recover_one(struct tc_sched *s, const struct tc_trial_row *row,
 			    (int)pr->found);
 }
 
-int tc_sched_recover(struct tc_sched *s, const struct tc_recovery_ops *ops,
-		     void *b)
+int tc_sched_recover(struct tc_sched *s)
 {
+	const struct tc_sched_ops *ops = s->ops;
+	void *b = s->b;
 	struct tc_trial_row *rows;
 	size_t nrows, i;
 	int rc;
@@ -766,8 +766,10 @@ static int interrupt(struct tc_sched *s, const struct tc_sched_ops *ops,
 	return ops->kills ? ops->stop_all(b, 1) : 0;
 }
 
-int tc_sched_run(struct tc_sched *s, const struct tc_sched_ops *ops, void *b)
+int tc_sched_run(struct tc_sched *s)
 {
+	const struct tc_sched_ops *ops = s->ops;
+	void *b = s->b;
 	double collect_every = s->pruner ? ops->collect_prune
 					 : ops->collect_every;
 	double last_look = tc_mono(), last_collect = last_look;
@@ -828,6 +830,20 @@ int tc_sched_run(struct tc_sched *s, const struct tc_sched_ops *ops, void *b)
 		tc_sched_status(s);
 		if ((rc = ops->wait(b, wait_s)))
 			return rc;
+	}
+	return 0;
+}
+
+int tc_sched_metrics_cut(void *sched, struct tc_rec_metrics *m)
+{
+	struct tc_sched *s = sched;
+	int rc;
+
+	if ((rc = s->ops->begin(s->b)) ||
+	    (rc = tc_rec_metrics_flush(m, s->err)) ||
+	    (rc = s->ops->commit(s->b))) {
+		s->ops->abort(s->b);
+		return rc;
 	}
 	return 0;
 }

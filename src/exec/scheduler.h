@@ -31,6 +31,9 @@
 #include "exec/backend.h"
 #include "exec/record.h"
 
+struct tc_sched_ops;
+struct tc_probe_result;
+
 struct tc_sched {
 	struct tc_journal *j;
 	const char *name; /* the experiment */
@@ -47,11 +50,8 @@ struct tc_sched {
 	long long data_version; /* of the journal when counts were read */
 	struct tc_metric_best best;
 
-	/* The backend's part of a status (st holds the counts): st->trials
-	 * (allocated, freed after the event) and ntrials; it may correct
-	 * running, starting and queued. */
-	void (*running)(void *ctx, struct tc_progress_status *st);
-	void *ctx;
+	const struct tc_sched_ops *ops; /* the backend this run drives */
+	void *b;                        /* ... and its state */
 
 	sigset_t oldmask;
 	int masked; /* oldmask is to be restored */
@@ -74,13 +74,13 @@ struct tc_sched {
 
 /* Start a run of experiment `name` (its runner lock held): SIGINT,
  * SIGTERM, SIGHUP and the signals in extra (or NULL) go to s->sigfd; the
- * experiment is set running unless o->drain.  0 or an error code; either
- * way tc_sched_close follows. */
+ * experiment is set running unless o->drain.  ops and b: the backend the
+ * run drives (its loop, tc_sched_run; its recovery, tc_sched_recover).
+ * 0 or an error code; either way tc_sched_close follows. */
 int tc_sched_begin(struct tc_sched *s, struct tc_journal *j, const char *name,
 		   const struct tc_spec *spec, const struct tc_run_opts *o,
-		   const sigset_t *extra,
-		   void (*running)(void *ctx, struct tc_progress_status *st),
-		   void *ctx, struct tc_error *err);
+		   const sigset_t *extra, const struct tc_sched_ops *ops,
+		   void *b, struct tc_error *err);
 
 /* Does this run need more trials now?  The one rule every backend applies
  * where they look for the next queued trial, with `active` the trials
@@ -255,12 +255,31 @@ struct tc_sched_ops {
 	/* Wait at most `seconds` for the backend's events or a signal on
 	 * s->sigfd (it may wait less). */
 	int (*wait)(void *b, double seconds);
+
+	/* The backend's part of a status (st holds the counts): st->trials
+	 * (allocated, freed after the event) and ntrials; it may correct
+	 * running, starting and queued.  NULL: none. */
+	void (*running)(void *b, struct tc_progress_status *st);
+
+	/* Recovery (tc_sched_recover).  What became of row's attempt
+	 * (row->attempt, row->state); never changes the journal. */
+	int (*probe)(void *b, const struct tc_trial_row *row,
+		     struct tc_probe_result *pr);
+	/* Take the attempt into the backend's care as pr found it (RUNNING,
+	 * ENDED, STARTING), its journal state now `state`; row's strings
+	 * may be taken (set to NULL). */
+	int (*adopt)(void *b, struct tc_trial_row *row, int state,
+		     const struct tc_probe_result *pr);
 };
 
 /* The loop: until nothing is queued or running (or the run stops and
  * what it stopped has ended).  0, or an error code (trials still running
  * are left to a later resume). */
-int tc_sched_run(struct tc_sched *s, const struct tc_sched_ops *ops, void *b);
+int tc_sched_run(struct tc_sched *s);
+
+/* A batch of a trial's samples is full (exec/record.h's cut, ctx the
+ * struct tc_sched): written and committed in the backend's transaction. */
+int tc_sched_metrics_cut(void *sched, struct tc_rec_metrics *m);
 
 /* ---- early stopping ---------------------------------------------------- */
 
@@ -305,26 +324,12 @@ struct tc_probe_result {
 	char why[160]; /* UNSTARTED, LOST: what happened, for the journal */
 };
 
-/* What recovery asks of a backend. */
-struct tc_recovery_ops {
-	/* What became of row's attempt (row->attempt, row->state).  Never
-	 * changes the journal.  0 or an error code. */
-	int (*probe)(void *b, const struct tc_trial_row *row,
-		     struct tc_probe_result *pr);
-	/* Take the attempt into the backend's care as pr found it (RUNNING,
-	 * ENDED, STARTING), its journal state now `state`; row's strings
-	 * may be taken (set to NULL).  0 or an error code. */
-	int (*adopt)(void *b, struct tc_trial_row *row, int state,
-		     const struct tc_probe_result *pr);
-};
-
 /* Recovery: every trial the journal says is starting or running is
  * probed, its metrics cleared (collecting starts afresh), and decided
  * (enum tc_found), each in its own transaction before the backend acts on
  * it.  A cancel requested meanwhile makes an unstarted or lost attempt
  * cancelled instead.  0 or an error code. */
-int tc_sched_recover(struct tc_sched *s, const struct tc_recovery_ops *ops,
-		     void *b);
+int tc_sched_recover(struct tc_sched *s);
 
 /* An attempt that never started (dropped while it waited, or found so
  * by recovery), from state `from`: back to the queue without spending

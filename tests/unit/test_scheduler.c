@@ -276,7 +276,16 @@ static int tb_adopt(void *b, struct tc_trial_row *row, int state,
 	return 0;
 }
 
-static const struct tc_recovery_ops tb_ops = {tb_probe, tb_adopt};
+static const struct tc_sched_ops tb_ops = {.probe = tb_probe,
+					   .adopt = tb_adopt};
+
+/* Recovery with the test backend tb. */
+static int recover(struct fixture *f, struct testbe *tb)
+{
+	f->s.ops = &tb_ops;
+	f->s.b = tb;
+	return tc_sched_recover(&f->s);
+}
 
 static struct tc_trial_row row_of(struct fixture *f, int i)
 {
@@ -324,7 +333,7 @@ static void test_recover(void **state)
 	tb.pr[2].found = TC_FOUND_RUNNING;
 	tb.pr[2].has_proc = 1;
 	tb.pr[2].proc = (struct tc_trial_proc){4242, 7, 4243};
-	assert_int_equal(tc_sched_recover(&f->s, &tb_ops, &tb), 0);
+	assert_int_equal(recover(f, &tb), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(tb.probed[i], 1);
 	/* unstarted: queued, the attempt not spent */
@@ -381,7 +390,7 @@ static void test_recover_ended(void **state)
 	tb.pr[0].found = TC_FOUND_STARTING;
 	tb.pr[1].found = TC_FOUND_ENDED;
 	tb.pr[2].found = TC_FOUND_RUNNING; /* no proc known: a cluster's */
-	assert_int_equal(tc_sched_recover(&f->s, &tb_ops, &tb), 0);
+	assert_int_equal(recover(f, &tb), 0);
 	/* starting again: the journal keeps the intent; the backend starts */
 	assert_int_equal(tb.adopted[0], 1);
 	assert_int_equal(tb.adopted_state[0], TC_ST_STARTING);
@@ -424,7 +433,7 @@ static void test_recover_cancelled(void **state)
 	tb.pr[1].found = TC_FOUND_LOST;
 	snprintf(tb.pr[1].why, sizeof(tb.pr[1].why), "supervisor lost");
 	tb.pr[2].found = TC_FOUND_RUNNING;
-	assert_int_equal(tc_sched_recover(&f->s, &tb_ops, &tb), 0);
+	assert_int_equal(recover(f, &tb), 0);
 	/* a cancel asked meanwhile: neither runs again */
 	assert_int_equal(journal_state(f, 0), TC_ST_CANCELLED);
 	assert_int_equal(journal_state(f, 1), TC_ST_CANCELLED);
@@ -702,7 +711,7 @@ static struct loop_fixture *loop_new(int n, const char *run,
 	f->o.progress = -1;
 	f->o.gpus = -1;
 	assert_int_equal(tc_sched_begin(&f->s, f->j, "lp", f->spec, &f->o,
-					NULL, NULL, NULL, &f->err),
+					NULL, &sim_ops, &f->m, &f->err),
 			 0);
 	f->m.s = &f->s;
 	f->m.j = f->j;
@@ -714,7 +723,7 @@ static struct loop_fixture *loop_new(int n, const char *run,
 /* Run the loop to its end; its return code. */
 static int loop_run(struct loop_fixture *f)
 {
-	int rc = tc_sched_run(&f->s, &sim_ops, &f->m);
+	int rc = tc_sched_run(&f->s);
 
 	tc_sched_end(&f->s, rc);
 	return rc;
