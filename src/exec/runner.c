@@ -1592,40 +1592,21 @@ static int tail_all(struct runner *r)
 	return 0;
 }
 
-/* Stop every live trial (cancel_req 2: interrupted). */
-static int interrupt_all(struct runner *r, int hard)
+/* Stop live trial lv: through our shim, or through its own supervisor
+ * (adopted); one whose start is not reported yet is stopped then. */
+static void stop_live(struct runner *r, struct live *lv, int hard)
 {
-	int rc;
+	if (lv->own && r->shim) {
+		if (lv->pgid > 0)
+			tc_shim_cancel(r->shim, lv->pgid, hard);
+		else
+			lv->cancel_pending = 1;
+	} else {
+		struct tc_slot sl = slot_of(r, lv);
 
-	if (!hard) {
-		if ((rc = txn_begin(r)))
-			return rc;
-		if ((rc = tc_trials_request_interrupt(r->s.tr, r->err)) ||
-		    (rc = txn_commit(r))) {
-			txn_abort(r);
-			return rc;
-		}
+		tc_supervisor_cancel(&sl, lv->attempt, lv->shim_pid,
+				     lv->shim_start, hard);
 	}
-	/* the waiting ones first: the shim reads requests in order, and a
-	 * trial stopped first would hand its slot to its successor */
-	drop_standby(r, 0);
-	r->quiet_until = 0; /* and their answers are awaited now */
-	for (size_t i = 0; i < r->nlive; i++) {
-		struct live *lv = r->live[i];
-
-		if (lv->own && r->shim) {
-			if (lv->pgid > 0)
-				tc_shim_cancel(r->shim, lv->pgid, hard);
-			else
-				lv->cancel_pending = 1;
-		} else {
-			struct tc_slot sl = slot_of(r, lv);
-
-			tc_supervisor_cancel(&sl, lv->attempt, lv->shim_pid,
-					     lv->shim_start, hard);
-		}
-	}
-	return 0;
 }
 
 /* The early-stopping rule chose this trial (tc_sched_prune): stopped as
@@ -1634,23 +1615,9 @@ static void prune_one(void *ctx, const char *id)
 {
 	struct runner *r = ctx;
 
-	for (size_t i = 0; i < r->nlive; i++) {
-		struct live *lv = r->live[i];
-
-		if (strcmp(lv->id, id) != 0 || lv->standby)
-			continue;
-		if (lv->own && r->shim) {
-			if (lv->pgid > 0)
-				tc_shim_cancel(r->shim, lv->pgid, 0);
-			else
-				lv->cancel_pending = 1;
-		} else {
-			struct tc_slot sl = slot_of(r, lv);
-
-			tc_supervisor_cancel(&sl, lv->attempt, lv->shim_pid,
-					     lv->shim_start, 0);
-		}
-	}
+	for (size_t i = 0; i < r->nlive; i++)
+		if (!strcmp(r->live[i]->id, id) && !r->live[i]->standby)
+			stop_live(r, r->live[i], 0);
 }
 
 /* ---- recovery (tc_sched_recover decides) ------------------------------- */
@@ -1819,12 +1786,19 @@ static size_t op_held(void *b)
 	return ((struct runner *)b)->nlive;
 }
 
+/* The run is interrupted (the loop committed its request): every live
+ * trial stopped, the waiting ones first (the shim reads requests in order,
+ * and a trial stopped first would hand its slot to its successor). */
 static int op_stop_all(void *b, int hard)
 {
 	struct runner *r = b;
 
 	r->hard |= hard;
-	return interrupt_all(r, r->hard);
+	drop_standby(r, 0);
+	r->quiet_until = 0; /* and their answers are awaited now */
+	for (size_t i = 0; i < r->nlive; i++)
+		stop_live(r, r->live[i], r->hard);
+	return 0;
 }
 
 /* Wait for the shim's events, our trials' ends or a signal: at most
