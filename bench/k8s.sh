@@ -17,7 +17,8 @@
 #      running pods counted every 0.5 s from the API server.
 #
 # Usage: bash bench/k8s.sh [N]   (results on stdout; RESULTS.md has a copy)
-# BASE=REV bash bench/k8s.sh: also the submission with trainctl at REV.
+# BASE=REV bash bench/k8s.sh: also the submission with trainctl at REV,
+# AB_ROUNDS (3) rounds alternating which goes first; the median ratio.
 . "$(dirname "$0")/common.sh"
 N=${1:-500}
 CLUSTER="bash $BENCH_ROOT/tests/k8s/cluster.sh"
@@ -109,24 +110,43 @@ wait $TC || true
 "$TRAINCTL" gc sub-tc --state-dir "$W/st" >/dev/null
 clean sub-tc
 
-if [ -n "$TRAINCTL_BASE" ]; then
-	echo "== A/B: submitting $N trials with the base trainctl"
-	spec sub-base "$N" "$N" 1h
+# submit BIN EXP: N trials submitted by trainctl BIN, from its start to the
+# last Job acknowledged; the seconds on stdout; then stopped, its Jobs gone.
+submit() {
+	local bin=$1 e=$2 t0 pid t_last
+	spec "$e" "$N" "$N" 1h
 	t0=$(now)
-	"$TRAINCTL_BASE" run "$W/sub-base.yaml" --backend kubernetes --state-dir "$W/st-base" -q \
-		>"$W/sub-base.out" 2>&1 &
-	TB=$!
-	while [ "$(sqlite3 "$W/st-base/journal.db" "SELECT count(*) FROM trials WHERE exp='sub-base' AND state='running'" 2>/dev/null || echo 0)" -lt "$N" ]; do
-		kill -0 $TB 2>/dev/null || { echo "base trainctl ended early:"; cat "$W/sub-base.out"; exit 1; }
+	"$bin" run "$W/$e.yaml" --backend kubernetes --state-dir "$W/st-$e" -q \
+		>"$W/$e.out" 2>&1 &
+	pid=$!
+	while [ "$(sqlite3 "$W/st-$e/journal.db" "SELECT count(*) FROM trials WHERE exp='$e' AND state='running'" 2>/dev/null || echo 0)" -lt "$N" ]; do
+		kill -0 $pid 2>/dev/null || { echo "trainctl ended early:" >&2; cat "$W/$e.out" >&2; exit 1; }
 		sleep 0.2
 	done
-	t_last=$(sqlite3 "$W/st-base/journal.db" "SELECT max(at) FROM events WHERE exp='sub-base' AND state='running'")
-	t_base=$(echo "$t_last - $t0" | bc)
-	printf 'base trainctl run    %8.2f s   (this/base = %.3f)\n' "$t_base" "$(echo "$t_tc / $t_base" | bc -l)"
-	kill -INT $TB
-	wait $TB || true
-	"$TRAINCTL_BASE" gc sub-base --state-dir "$W/st-base" >/dev/null
-	clean sub-base
+	t_last=$(sqlite3 "$W/st-$e/journal.db" "SELECT max(at) FROM events WHERE exp='$e' AND state='running'")
+	echo "$t_last - $t0" | bc
+	kill -INT $pid
+	wait $pid || true
+	"$bin" gc "$e" --state-dir "$W/st-$e" >/dev/null
+	clean "$e"
+}
+
+if [ -n "$TRAINCTL_BASE" ]; then
+	# alternating which goes first, so neither always follows the other
+	AB_ROUNDS=${AB_ROUNDS:-3}
+	echo "== A/B: submitting $N trials, this build and the base, $AB_ROUNDS rounds"
+	ratios=()
+	for r in $(seq "$AB_ROUNDS"); do
+		if [ $((r % 2)) -eq 1 ]; then
+			tb=$(submit "$TRAINCTL_BASE" "ab-base-$r"); tt=$(submit "$TRAINCTL" "ab-this-$r")
+		else
+			tt=$(submit "$TRAINCTL" "ab-this-$r"); tb=$(submit "$TRAINCTL_BASE" "ab-base-$r")
+		fi
+		ratio=$(echo "$tt / $tb" | bc -l)
+		ratios+=("$ratio")
+		printf 'round %d: this %6.2f s, base %6.2f s, this/base = %.3f\n' "$r" "$tt" "$tb" "$ratio"
+	done
+	printf 'A/B median this/base = %.3f\n' "$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')"
 fi
 
 echo "== parallel 200: running pods over time (400 trials, pods run 20 s)"

@@ -1313,31 +1313,6 @@ static void prune_one(void *ctx, const char *id)
 
 /* ---- what the one loop (tc_sched_run) asks of the Kubernetes backend -- */
 
-static int op_begin(void *b)
-{
-	struct kube *r = b;
-
-	return tc_journal_begin(r->j, r->err);
-}
-
-static int op_commit(void *b)
-{
-	struct kube *r = b;
-
-	return tc_journal_commit(r->j, r->err);
-}
-
-static void op_abort(void *b)
-{
-	tc_journal_rollback(((struct kube *)b)->j);
-}
-
-static int op_busy(void *b)
-{
-	(void)b;
-	return 0; /* every transition is committed at once */
-}
-
 /* What the last drive of the client brought is taken in by its callbacks;
  * here what they left: a fatal refusal, recorded trials to free, creates
  * to retry. */
@@ -1440,15 +1415,10 @@ static const struct tc_sched_ops kube_ops = {
 	.collect_prune = 0,
 	.idle = 0.5,
 	.kills = 0,
-	.begin = op_begin,
-	.commit = op_commit,
-	.abort = op_abort,
-	.busy = op_busy,
 	.events = op_events,
 	.look = op_look,
 	.collect = op_collect,
 	.fill = op_fill,
-	.settle = NULL,
 	.held = op_held,
 	.stop = prune_one,
 	.stop_all = op_stop_all,

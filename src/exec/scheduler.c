@@ -737,6 +737,32 @@ int tc_sched_recover(struct tc_sched *s)
 
 /* ---- the loop ---------------------------------------------------------- */
 
+/* The backend's transaction, or the journal's own when it has none. */
+static int txn_begin(struct tc_sched *s)
+{
+	return s->ops->begin ? s->ops->begin(s->b)
+			     : tc_journal_begin(s->j, s->err);
+}
+
+static int txn_commit(struct tc_sched *s)
+{
+	return s->ops->commit ? s->ops->commit(s->b)
+			      : tc_journal_commit(s->j, s->err);
+}
+
+static void txn_abort(struct tc_sched *s)
+{
+	if (s->ops->abort)
+		s->ops->abort(s->b);
+	else
+		tc_journal_rollback(s->j);
+}
+
+static int busy(struct tc_sched *s)
+{
+	return s->ops->busy && s->ops->busy(s->b);
+}
+
 /* A stop signal (tc_sched_signals said got): the first interrupts the run,
  * its request committed before any trial is stopped; another one after
  * it kills at once where the backend can. */
@@ -754,11 +780,11 @@ static int interrupt(struct tc_sched *s, const struct tc_sched_ops *ops,
 			      ops->kills ? " (interrupt again to kill them at "
 					   "once)"
 					 : "");
-		if ((rc = ops->begin(b)))
+		if ((rc = txn_begin(s)))
 			return rc;
 		if ((rc = tc_trials_request_interrupt(s->tr, s->err)) ||
-		    (rc = ops->commit(b))) {
-			ops->abort(b);
+		    (rc = txn_commit(s))) {
+			txn_abort(s);
 			return rc;
 		}
 		return ops->stop_all(b, 0);
@@ -788,14 +814,14 @@ int tc_sched_run(struct tc_sched *s)
 			tc_sched_external(s);
 			if (ops->look && (rc = ops->look(b)))
 				return rc;
-			tc_sched_recount(s, ops->busy(b));
+			tc_sched_recount(s, busy(s));
 		}
 		if (now - last_collect >= collect_every) {
 			last_collect = now;
 			if ((rc = ops->collect(b)))
 				return rc;
 		}
-		if (s->nprunes && !ops->busy(b) &&
+		if (s->nprunes && !busy(s) &&
 		    (rc = tc_sched_prune(s, ops->stop, b)))
 			return rc;
 		if (tc_sched_may_start(s) && (rc = ops->fill(b)))
@@ -816,7 +842,7 @@ int tc_sched_run(struct tc_sched *s)
 			tc_trials_next_at(s->tr, &next_at);
 			if (next_at < 0) {
 				/* a cancel not seen yet */
-				tc_sched_recount(s, ops->busy(b));
+				tc_sched_recount(s, busy(s));
 				break; /* nothing queued, nothing running */
 			}
 			wait_s = next_at - tc_now();
@@ -839,10 +865,9 @@ int tc_sched_metrics_cut(void *sched, struct tc_rec_metrics *m)
 	struct tc_sched *s = sched;
 	int rc;
 
-	if ((rc = s->ops->begin(s->b)) ||
-	    (rc = tc_rec_metrics_flush(m, s->err)) ||
-	    (rc = s->ops->commit(s->b))) {
-		s->ops->abort(s->b);
+	if ((rc = txn_begin(s)) || (rc = tc_rec_metrics_flush(m, s->err)) ||
+	    (rc = txn_commit(s))) {
+		txn_abort(s);
 		return rc;
 	}
 	return 0;

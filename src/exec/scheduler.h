@@ -221,12 +221,13 @@ struct tc_sched_ops {
 
 	/* The backend's transaction on the journal: begin joins one that
 	 * is open (the local backend batches short trials' statements);
-	 * commit makes it durable and acts on what waited for it. */
+	 * commit makes it durable and acts on what waited for it.  NULL:
+	 * the journal's own (tc_journal_begin ...). */
 	int (*begin)(void *b);
 	int (*commit)(void *b);
 	void (*abort)(void *b);
 	/* Statements of the backend's not committed yet (then counts are
-	 * not re-read and pruning waits). */
+	 * not re-read and pruning waits).  NULL: never any. */
 	int (*busy)(void *b);
 
 	/* Take in what happened: starts, outputs, ends (recorded). */

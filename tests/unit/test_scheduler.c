@@ -476,31 +476,6 @@ struct sim {
 	int turns;        /* turns a trial runs (0: it ends at the next) */
 };
 
-static int sim_begin(void *b)
-{
-	struct sim *m = b;
-
-	return tc_journal_begin(m->j, m->err);
-}
-
-static int sim_commit(void *b)
-{
-	struct sim *m = b;
-
-	return tc_journal_commit(m->j, m->err);
-}
-
-static void sim_abort(void *b)
-{
-	tc_journal_rollback(((struct sim *)b)->j);
-}
-
-static int sim_busy(void *b)
-{
-	(void)b;
-	return 0;
-}
-
 static int sim_events(void *b)
 {
 	struct sim *m = b;
@@ -648,10 +623,6 @@ static const struct tc_sched_ops sim_ops = {
 	.collect_prune = 0,
 	.idle = 0.01,
 	.kills = 1,
-	.begin = sim_begin,
-	.commit = sim_commit,
-	.abort = sim_abort,
-	.busy = sim_busy,
 	.events = sim_events,
 	.look = sim_look,
 	.collect = sim_collect,
