@@ -62,8 +62,9 @@ extern char **environ;
 
 #define TAIL_INTERVAL 0.5       /* seconds between log reads of a trial */
 /* ... with early_stop: a trial to stop is stopped within this of its
- * value, so short epochs are not run past the rung that ends them */
-#define TAIL_INTERVAL_PRUNE 0.1
+ * value, so short epochs are not run past the rung that ends them (at
+ * 0.02 s the reads cost trainctl about 1% of a core; bench/RESULTS.md) */
+#define TAIL_INTERVAL_PRUNE 0.02
 #define TAIL_MAX_PER_TICK (4 << 20) /* bytes read per file per tick */
 
 struct live {
