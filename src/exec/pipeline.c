@@ -270,8 +270,14 @@ static int copy_tree(const char *from, const char *to, int depth)
 
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
-		snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
+		if (snprintf(a, sizeof(a), "%s/%s", from, e->d_name) >=
+			    (int)sizeof(a) ||
+		    snprintf(b, sizeof(b), "%s/%s", to, e->d_name) >=
+			    (int)sizeof(b)) {
+			errno = ENAMETOOLONG;
+			rc = -1;
+			break;
+		}
 		rc = copy_tree(a, b, depth + 1);
 	}
 	closedir(d);
