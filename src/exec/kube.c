@@ -1229,7 +1229,6 @@ static int adopt(void *b, struct tc_trial_row *row, int state,
 	return 0;
 }
 
-
 /* Until recovery is done, the informers' events are kept (name → object)
  * rather than acted on; recovery then replays them. */
 struct first_list {

@@ -450,8 +450,8 @@ static struct live *live_new(struct runner *r, const char *id, int attempt)
 					     : tc_collector_new(TC_SRC_TEXT, r->re, 1)))
 			break;
 	lv->m = tc_rec_metrics_new(r->j, r->spec->name, id, attempt,
-				   r->spec->metric.name, 0, tc_sched_metrics_cut, &r->s,
-				   r->err);
+				   r->spec->metric.name, 0, tc_sched_metrics_cut,
+				   &r->s, r->err);
 	if (!lv->dir || !lv->tf || !lv->tf[lv->ntf - 1].col || !lv->m) {
 		for (int i = 0; lv->tf && i < lv->ntf; i++)
 			tc_collector_free(lv->tf[i].col);
@@ -1240,8 +1240,8 @@ static int stage_ok(const struct runner *r)
 {
 	/* trials that use GPUs are given their slot's GPUs: not moved; none
 	 * runs ahead while fail fast counts (a failure must stop them) */
-	return tc_sched_may_start(&r->s) && r->shim && r->gpu_req == 0 && r->nwall > 0 &&
-	       !tc_rec_failfast_armed(&r->s.ff) &&
+	return tc_sched_may_start(&r->s) && r->shim && r->gpu_req == 0 &&
+	       r->nwall > 0 && !tc_rec_failfast_armed(&r->s.ff) &&
 	       r->avg_wall < STAGE_WALL_MAX;
 }
 

@@ -200,14 +200,12 @@ static int sched_trial_dir(struct tc_sched *s);
 
 /* Fail fast (run.max_failures), looked at before anything new starts or
  * is created: once it trips, what runs finishes and nothing new starts.
- * 1 tripped (now or before), 0, or an error code. */
+ * 1 tripped, 0, or an error code. */
 static int fail_fast(struct tc_sched *s)
 {
-	int rc;
+	int rc = tc_rec_failfast_check(s->tr, &s->ff, s->err);
 
-	if (s->stopping == 3)
-		return 1;
-	if ((rc = tc_rec_failfast_check(s->tr, &s->ff, s->err)) > 0)
+	if (rc > 0)
 		s->stopping = 3;
 	return rc;
 }
@@ -766,9 +764,9 @@ static int busy(struct tc_sched *s)
 /* A stop signal (tc_sched_signals said got): the first interrupts the run,
  * its request committed before any trial is stopped; another one after
  * it kills at once where the backend can. */
-static int interrupt(struct tc_sched *s, const struct tc_sched_ops *ops,
-		     void *b, int got)
+static int interrupt(struct tc_sched *s, int got)
 {
+	const struct tc_sched_ops *ops = s->ops;
 	int rc;
 
 	if (got == 1) {
@@ -787,9 +785,9 @@ static int interrupt(struct tc_sched *s, const struct tc_sched_ops *ops,
 			txn_abort(s);
 			return rc;
 		}
-		return ops->stop_all(b, 0);
+		return ops->stop_all(s->b, 0);
 	}
-	return ops->kills ? ops->stop_all(b, 1) : 0;
+	return ops->kills ? ops->stop_all(s->b, 1) : 0;
 }
 
 int tc_sched_run(struct tc_sched *s)
@@ -805,7 +803,7 @@ int tc_sched_run(struct tc_sched *s)
 		double now = tc_mono(), wait_s = ops->idle;
 
 		if ((got = tc_sched_signals(s)) &&
-		    (rc = interrupt(s, ops, b, got)))
+		    (rc = interrupt(s, got)))
 			return rc;
 		if ((rc = ops->events(b)))
 			return rc;

@@ -279,7 +279,10 @@ struct tc_sched_ops {
 int tc_sched_run(struct tc_sched *s);
 
 /* A batch of a trial's samples is full (exec/record.h's cut, ctx the
- * struct tc_sched): written and committed in the backend's transaction. */
+ * struct tc_sched): written and committed with whatever the backend's
+ * open transaction holds.  The next transaction begins with the next
+ * statement, not at once: the lock is free while the next batch is read,
+ * and a writer waiting for it (cancel, retry, another run) gets its turn. */
 int tc_sched_metrics_cut(void *sched, struct tc_rec_metrics *m);
 
 /* ---- early stopping ---------------------------------------------------- */

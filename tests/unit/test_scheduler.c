@@ -472,8 +472,10 @@ struct sim {
 	int cancel_at;    /* another process cancels the experiment then */
 	int req_at_stop[16]; /* the journal's cancel_req when stop_all ran */
 	int nstop_all;
-	int hard;
+	int hard;         /* stop_all was asked to kill at once */
 	int turns;        /* turns a trial runs (0: it ends at the next) */
+	int slow_stop;    /* a graceful stop ends nothing: it runs on */
+	int resignal;     /* a second SIGINT with the first stop_all */
 };
 
 static int sim_events(void *b)
@@ -492,7 +494,8 @@ static int sim_events(void *b)
 		};
 		int rc;
 
-		if (!t->cancel && t->left-- > 0) {
+		if ((!t->cancel || (m->slow_stop && !m->hard)) &&
+		    t->left-- > 0) {
 			m->t[w++] = *t; /* still runs */
 			continue;
 		}
@@ -539,7 +542,8 @@ static int sim_fill(void *b)
 	struct sim *m = b;
 
 	m->fills++;
-	while (m->nt < m->cap) {
+	/* its capacity, and run.parallel, as every backend's fill */
+	while (m->nt < m->cap && m->nt < m->s->parallel) {
 		struct tc_trial_row row;
 		struct simt *t = &m->t[m->nt];
 		int rc = tc_sched_next(m->s, tc_now(), &row);
@@ -596,7 +600,7 @@ static int sim_stop_all(void *b, int hard)
 	struct sim *m = b;
 
 	m->hard |= hard;
-	for (int i = 0; i < m->nt; i++) {
+	for (int i = 0; i < m->nt && !hard; i++) {
 		int st, base;
 
 		/* the intent is durable before anything is stopped */
@@ -607,6 +611,8 @@ static int sim_stop_all(void *b, int hard)
 		m->nstop_all++;
 		m->t[i].cancel = 2;
 	}
+	if (m->resignal && !hard)
+		kill(getpid(), SIGINT);
 	return 0;
 }
 
@@ -729,8 +735,9 @@ static int idx_state(struct loop_fixture *f, int i, int *attempt, int *req)
 	return st;
 }
 
-/* Every trial runs once, in index order, never more at a time than the
- * backend's capacity or run.parallel allow. */
+/* Every trial runs once, in index order, as slots free: never more at a
+ * time than run.parallel or the backend's capacity allow (the backend's
+ * fill applies both). */
 static void test_loop_parallel(void **state)
 {
 	struct loop_fixture *f = loop_new(7, "{parallel: 3}", NULL);
@@ -740,8 +747,8 @@ static void test_loop_parallel(void **state)
 	f->m.cap = 16; /* the backend has room; parallel is the limit */
 	assert_int_equal(f->s.parallel, 3);
 	assert_int_equal(loop_run(f), 0);
-	/* the backend's fill holds the capacity rule: the loop asks no more
-	 * of it than its own room, and never leaves a trial queued */
+	/* the loop asks for more as slots free, never leaving one queued */
+	assert_int_equal(f->m.max_live, 3);
 	assert_int_equal(f->m.starts, 7);
 	for (int i = 0; i < 7; i++) {
 		assert_int_equal(f->m.start_idx[i], i);
@@ -829,6 +836,29 @@ static void test_loop_interrupt(void **state)
 	assert_int_equal(tc_experiment_load(f->j, "lp", &exp, &f->err), 0);
 	assert_string_equal(exp.state, "interrupted");
 	tc_exp_info_free(&exp);
+	loop_free(f);
+}
+
+/* A second interrupt while the stopped trials still run: the backend is
+ * asked to kill them at once, and the request is not journaled again. */
+static void test_loop_interrupt_twice(void **state)
+{
+	struct loop_fixture *f = loop_new(4, "{parallel: 2}", NULL);
+	int a;
+
+	(void)state;
+	f->m.turns = 1000;    /* they would run on ... */
+	f->m.slow_stop = 1;   /* ... and a graceful stop does not end them */
+	f->m.resignal = 1;
+	f->m.interrupt_at = 2;
+	assert_int_equal(loop_run(f), 0);
+	assert_int_equal(f->m.hard, 1);
+	assert_int_equal(f->m.nstop_all, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(idx_state(f, i, &a, NULL), TC_ST_CANCELLED);
+		assert_int_equal(a, 1);
+	}
+	assert_int_equal(f->m.starts, 2);
 	loop_free(f);
 }
 
@@ -922,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_loop_retry),
 		cmocka_unit_test(test_loop_failfast),
 		cmocka_unit_test(test_loop_interrupt),
+		cmocka_unit_test(test_loop_interrupt_twice),
 		cmocka_unit_test(test_loop_cancel_races_start),
 		cmocka_unit_test(test_loop_drain),
 	};
